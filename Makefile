@@ -1,0 +1,122 @@
+# Filestor: one plain Makefile. See README.md for the targets.
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+BUILD	?= build
+CC	?= cc
+
+PKGS	 = fcgi libcrypto sqlite3 libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libunistring (NFC normalization of keys) ships no .pc file on Debian.
+UNISTRING_LIBS := $(shell pkg-config --libs libunistring 2>/dev/null || echo -lunistring)
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
+	   -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter
+ifneq ($(CI),)
+WARN	+= -Werror
+endif
+OPT	?= -O2 -g
+CFLAGS	?=
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+	   $(OPT) $(WARN) -Icommon -I$(BUILD) $(PKG_CFLAGS)
+LDLIBS	 = $(PKG_LIBS) $(UNISTRING_LIBS) -lm
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/migrations.o
+LIB	   := $(BUILD)/libcommon.a
+SQL	   := $(sort $(wildcard sql/*.sql))
+
+CGI_SRC	:= $(sort $(wildcard cgi-bin/*.c))
+CGI_BIN	:= $(CGI_SRC:cgi-bin/%.c=$(BUILD)/cgi-bin/%)
+TOOLS	:= $(BUILD)/filestorctl
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps deps-run deps-test deps-bench test unit integration run \
+	asan lint install clean bench
+
+all: deps $(LIB) $(CGI_BIN) $(TOOLS)
+
+# Install missing Debian packages (tools/install-deps checks first).
+deps:
+	@tools/install-deps build
+deps-run:
+	@tools/install-deps run
+deps-test:
+	@tools/install-deps test
+deps-bench:
+	@tools/install-deps bench
+
+$(BUILD)/%.o: %.c $(wildcard common/*.h) | $(BUILD)/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/migrations.c: $(SQL) tools/embed-sql
+	@mkdir -p $(BUILD)
+	tools/embed-sql $(SQL) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/migrations.o: $(BUILD)/migrations.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(COMMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/cgi-bin/%: $(BUILD)/cgi-bin/%.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/filestorctl: $(BUILD)/tools/filestorctl.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
+
+# make test: unit tests (cmocka) then the integration suite through a real
+# lighttpd; tests/all prints the one closing "N passed, N failed" line.
+test: deps-test all $(UNIT_BIN)
+	@tests/all $(BUILD)
+
+unit: deps-test all $(UNIT_BIN)
+	@tests/all --unit-only $(BUILD)
+
+integration: deps-test all
+	@tests/run $(BUILD)
+
+run: deps-run all
+	@tools/run $(BUILD)
+
+bench: deps-bench all
+	@bench/run $(BUILD)
+
+# ASan + UBSan build of everything, then the unit suite under it.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	    OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    unit
+
+lint: deps
+	@command -v cppcheck >/dev/null || tools/install-deps lint
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --std=c11 --inline-suppr -Icommon common cgi-bin tools
+	@if command -v clang-tidy >/dev/null; then \
+	    clang-tidy --quiet $(COMMON_SRC) $(CGI_SRC) tools/filestorctl.c -- \
+	    $(CFLAGS) 2>/dev/null | grep -E 'warning|error' && exit 1 || true; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/filestor \
+	    $(DESTDIR)$(PREFIX)/share/filestor/sql $(DESTDIR)$(PREFIX)/share/filestor/spawn-fcgi
+	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PREFIX)/libexec/filestor/
+	install -m 0644 $(SQL) $(DESTDIR)$(PREFIX)/share/filestor/sql/
+	install -m 0644 lighttpd.conf $(DESTDIR)$(PREFIX)/share/filestor/
+	install -m 0755 spawn-fcgi/start spawn-fcgi/stop $(DESTDIR)$(PREFIX)/share/filestor/spawn-fcgi/
+
+clean:
+	rm -rf build build-asan
+
+.SECONDARY:

@@ -1,0 +1,180 @@
+/*
+ * auth: POST /api/auth/login, POST /api/auth/logout, GET /api/auth/me.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "cry.h"
+#include "db.h"
+
+#define LOGIN_BODY_MAX	(16 * 1024)
+
+/* Tenant name into buf; "" when missing. */
+static void
+tenant_name(sqlite3 *db, const char *tid, char *buf, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT name FROM tenants WHERE id = ?", -1,
+	    &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(buf, len, "%s", sqlite3_column_text(st, 0));
+out:
+	sqlite3_finalize(st);
+}
+
+/* {"user":{..},"tenant":{..},"role":{..}}; caller deletes. */
+static cJSON *
+principal_json(struct app *a, const struct principal *p)
+{
+	cJSON *j, *o;
+	char name[256];
+
+	j = cJSON_CreateObject();
+	o = cJSON_AddObjectToObject(j, "user");
+	cJSON_AddStringToObject(o, "id", p->user_id);
+	cJSON_AddStringToObject(o, "email", p->email);
+	tenant_name(a->db, p->tenant_id, name, sizeof(name));
+	o = cJSON_AddObjectToObject(j, "tenant");
+	cJSON_AddStringToObject(o, "id", p->tenant_id);
+	cJSON_AddStringToObject(o, "name", name);
+	o = cJSON_AddObjectToObject(j, "role");
+	cJSON_AddStringToObject(o, "id", p->role_id);
+	cJSON_AddStringToObject(o, "name", p->role_name);
+	cJSON_AddBoolToObject(o, "admin", p->admin);
+	cJSON_AddStringToObject(j, "via",
+	    p->via == AUTH_APIKEY ? "apikey" : "session");
+	return j;
+}
+
+/* A required string member; NULL after answering 422. */
+static const char *
+body_string(struct request *r, const cJSON *body, const char *name,
+    int required, size_t max)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
+
+	if (v == NULL || cJSON_IsNull(v)) {
+		if (required)
+			http_error(r, FS_VALIDATION, "%s is required", name);
+		return NULL;
+	}
+	if (!cJSON_IsString(v) || v->valuestring == NULL ||
+	    strlen(v->valuestring) == 0 || strlen(v->valuestring) > max) {
+		http_error(r, FS_VALIDATION, "%s must be a string of 1 to %zu "
+		    "bytes", name, max);
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+static void
+h_login(struct app *a, struct request *r)
+{
+	struct principal p;
+	cJSON *body = NULL, *j = NULL;
+	const char *msg = NULL, *email, *pw, *tid = NULL;
+	char *token = NULL;
+	enum fs_err e;
+
+	e = http_read_json(r, LOGIN_BODY_MAX, &body, &msg);
+	if (e != FS_OK) {
+		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
+		goto out;
+	}
+	email = body_string(r, body, "email", 1, 254);
+	if (email == NULL)
+		goto out;
+	pw = body_string(r, body, "password", 1, 1024);
+	if (pw == NULL)
+		goto out;
+	if (cJSON_GetObjectItemCaseSensitive(body, "tenantId") != NULL &&
+	    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(body, "tenantId"))) {
+		tid = body_string(r, body, "tenantId", 0, 36);
+		if (tid == NULL)
+			goto out;
+		if (!cry_is_uuid(tid)) {
+			http_error(r, FS_VALIDATION, "tenantId must be a UUID");
+			goto out;
+		}
+	}
+	e = auth_login(a->db, email, pw, tid, a->cfg.session_ttl, &token, &p,
+	    &msg);
+	if (e != FS_OK) {
+		if (e == FS_INTERNAL)
+			app_log(a, "login: %s", sqlite3_errmsg(a->db));
+		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
+		goto out;
+	}
+	http_add_headerf(r, "Set-Cookie", "%s=%s; HttpOnly; SameSite=Lax; "
+	    "Path=/; Max-Age=%lld%s", AUTH_COOKIE, token, a->cfg.session_ttl,
+	    a->cfg.cookie_secure ? "; Secure" : "");
+	http_add_header(r, "Cache-Control", "no-store");
+	j = principal_json(a, &p);
+	http_json(r, 200, j);
+out:
+	if (token != NULL) {
+		cry_wipe(token, strlen(token));
+		free(token);
+	}
+	cJSON_Delete(j);
+	cJSON_Delete(body);
+}
+
+static void
+h_logout(struct app *a, struct request *r)
+{
+	struct principal p;
+	const char *msg = NULL;
+	char *cookie;
+	enum fs_err e;
+
+	/* A cookie logout is state-changing: it passes the CSRF check. */
+	e = auth_resolve(a->db, r, &p, &msg);
+	if (e == FS_FORBIDDEN || e == FS_INTERNAL) {
+		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
+		return;
+	}
+	cookie = http_cookie(r, AUTH_COOKIE);
+	if (cookie != NULL) {
+		auth_logout(a->db, cookie);
+		free(cookie);
+	}
+	http_add_headerf(r, "Set-Cookie", "%s=; HttpOnly; SameSite=Lax; "
+	    "Path=/; Max-Age=0%s", AUTH_COOKIE,
+	    a->cfg.cookie_secure ? "; Secure" : "");
+	http_add_header(r, "Cache-Control", "no-store");
+	http_status(r, 204);
+	http_begin(r);
+}
+
+static void
+h_me(struct app *a, struct request *r)
+{
+	struct principal p;
+	cJSON *j;
+
+	if (!app_require_auth(a, r, &p))
+		return;
+	j = principal_json(a, &p);
+	http_add_header(r, "Cache-Control", "no-store");
+	http_json(r, 200, j);
+	cJSON_Delete(j);
+}
+
+static const struct app_route routes[] = {
+	{ "POST", "/api/auth/login", APP_EXACT, h_login },
+	{ "POST", "/api/auth/logout", APP_EXACT, h_logout },
+	{ "GET", "/api/auth/me", APP_EXACT, h_me },
+};
+
+int
+main(int argc, char *argv[])
+{
+	return app_main("auth", argc, argv, routes, nitems(routes), 0);
+}

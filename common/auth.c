@@ -1,0 +1,725 @@
+/*
+ * auth: principal resolution (API key or session cookie), login, CSRF,
+ * and the identity administration used by filestorctl.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "cry.h"
+#include "db.h"
+
+#define KEY_RANDOM_BYTES	32
+#define KEY_MAX_LEN		128	/* bytes of a presented API key */
+#define SESSION_RANDOM_BYTES	32
+#define SESSION_MAX_LEN		128
+
+/* The conditions seeded for the owner-scoped "authenticated" role. */
+#define OWNER_ONLY	"{\"owner_id\":{\"_eq\":\"$CURRENT_USER\"}}"
+
+static void
+hash_secret(const char *s, unsigned char out[CRY_SHA256_LEN])
+{
+	cry_sha256(s, strlen(s), out);
+}
+
+static void
+copy_text(char *dst, size_t dstlen, const unsigned char *src)
+{
+	snprintf(dst, dstlen, "%s", src != NULL ? (const char *)src : "");
+}
+
+/*
+ * Fill p for (user, tenant) from the membership. Returns FS_OK,
+ * FS_UNAUTHORIZED when the user is no longer a member, FS_INTERNAL.
+ */
+static enum fs_err
+load_principal(sqlite3 *db, const char *user_id, const char *tenant_id,
+    enum auth_via via, struct principal *p)
+{
+	sqlite3_stmt *st = NULL;
+	enum fs_err e = FS_INTERNAL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db,
+	    "SELECT u.email, r.id, r.name, r.admin_access"
+	    " FROM memberships m"
+	    " JOIN users u ON u.id = m.user_id"
+	    " JOIN roles r ON r.id = m.role_id"
+	    " WHERE m.user_id = ? AND m.tenant_id = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		e = FS_UNAUTHORIZED;
+		goto out;
+	}
+	if (rc != SQLITE_ROW)
+		goto out;
+	memset(p, 0, sizeof(*p));
+	p->via = via;
+	snprintf(p->user_id, sizeof(p->user_id), "%s", user_id);
+	snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", tenant_id);
+	copy_text(p->email, sizeof(p->email), sqlite3_column_text(st, 0));
+	copy_text(p->role_id, sizeof(p->role_id), sqlite3_column_text(st, 1));
+	copy_text(p->role_name, sizeof(p->role_name), sqlite3_column_text(st, 2));
+	p->admin = sqlite3_column_int(st, 3) != 0;
+	e = FS_OK;
+out:
+	sqlite3_finalize(st);
+	return e;
+}
+
+static enum fs_err
+resolve_key(sqlite3 *db, const char *key, struct principal *p,
+    const char **msg)
+{
+	unsigned char h[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	char user[37], tenant[37];
+	enum fs_err e = FS_INTERNAL;
+	int rc;
+
+	*msg = "invalid API key";
+	if (strncmp(key, AUTH_KEY_PREFIX, strlen(AUTH_KEY_PREFIX)) != 0 ||
+	    strlen(key) > KEY_MAX_LEN)
+		return FS_UNAUTHORIZED;
+	hash_secret(key, h);
+	rc = sqlite3_prepare_v2(db,
+	    "SELECT user_id, tenant_id, revoked_at FROM api_keys"
+	    " WHERE key_hash = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		e = FS_UNAUTHORIZED;
+		goto out;
+	}
+	if (rc != SQLITE_ROW)
+		goto out;
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+		*msg = "API key has been revoked";
+		e = FS_UNAUTHORIZED;
+		goto out;
+	}
+	copy_text(user, sizeof(user), sqlite3_column_text(st, 0));
+	copy_text(tenant, sizeof(tenant), sqlite3_column_text(st, 1));
+	e = load_principal(db, user, tenant, AUTH_APIKEY, p);
+	if (e == FS_UNAUTHORIZED)
+		*msg = "API key's user is no longer a member of its tenant";
+out:
+	sqlite3_finalize(st);
+	return e;
+}
+
+static enum fs_err
+resolve_session(sqlite3 *db, const char *token, struct principal *p,
+    const char **msg)
+{
+	unsigned char h[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	char user[37], tenant[37];
+	enum fs_err e = FS_INTERNAL;
+	int rc;
+
+	*msg = "invalid or expired session";
+	if (strlen(token) > SESSION_MAX_LEN)
+		return FS_UNAUTHORIZED;
+	hash_secret(token, h);
+	rc = sqlite3_prepare_v2(db,
+	    "SELECT user_id, tenant_id FROM sessions"
+	    " WHERE token_hash = ? AND expires_at > ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, db_now());
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		e = FS_UNAUTHORIZED;
+		goto out;
+	}
+	if (rc != SQLITE_ROW)
+		goto out;
+	copy_text(user, sizeof(user), sqlite3_column_text(st, 0));
+	copy_text(tenant, sizeof(tenant), sqlite3_column_text(st, 1));
+	e = load_principal(db, user, tenant, AUTH_SESSION, p);
+out:
+	sqlite3_finalize(st);
+	return e;
+}
+
+static int
+is_safe_method(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
+	    strcmp(m, "OPTIONS") == 0;
+}
+
+int
+auth_csrf_ok(const struct request *r)
+{
+	const char *origin, *host, *h;
+
+	if (is_safe_method(r->method))
+		return 1;
+	/*
+	 * A cross-site form cannot set X-Requested-With, and a cross-site
+	 * script can only set it after a CORS preflight we never approve.
+	 */
+	if (http_header(r, "X-Requested-With") != NULL)
+		return 1;
+	origin = http_header(r, "Origin");
+	host = http_header(r, "Host");
+	if (origin == NULL || host == NULL)
+		return 0;
+	if (strncasecmp(origin, "https://", 8) == 0)
+		h = origin + 8;
+	else if (strncasecmp(origin, "http://", 7) == 0)
+		h = origin + 7;
+	else
+		return 0;
+	return strcasecmp(h, host) == 0;
+}
+
+enum fs_err
+auth_resolve(sqlite3 *db, struct request *r, struct principal *p,
+    const char **msg)
+{
+	const char *authz;
+	char *cookie = NULL;
+	enum fs_err e;
+
+	memset(p, 0, sizeof(*p));
+	p->via = AUTH_NONE;
+	*msg = NULL;
+	authz = http_header(r, "Authorization");
+	if (authz != NULL && *authz != '\0') {
+		if (strncasecmp(authz, "Bearer ", 7) != 0) {
+			*msg = "Authorization must be \"Bearer fs_...\"";
+			return FS_UNAUTHORIZED;
+		}
+		authz += 7;
+		while (*authz == ' ')
+			authz++;
+		return resolve_key(db, authz, p, msg);
+	}
+	cookie = http_cookie(r, AUTH_COOKIE);
+	if (cookie == NULL)
+		return FS_OK;
+	e = resolve_session(db, cookie, p, msg);
+	free(cookie);
+	if (e != FS_OK)
+		return e;
+	if (!auth_csrf_ok(r)) {
+		*msg = "cross-site request refused: send an Origin matching "
+		    "the host, or an X-Requested-With header";
+		memset(p, 0, sizeof(*p));
+		return FS_FORBIDDEN;
+	}
+	return FS_OK;
+}
+
+int
+auth_apikey_create(sqlite3 *db, const char *tenant_id, const char *user_id,
+    const char *name, char **key_out, char key_id[37])
+{
+	unsigned char rnd[KEY_RANDOM_BYTES], h[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	char *b64 = NULL, *key = NULL;
+	size_t n;
+	int ret = -1;
+
+	*key_out = NULL;
+	if (cry_random(rnd, sizeof(rnd)) == -1 || cry_uuid(key_id) == -1)
+		goto out;
+	b64 = cry_b64u_encode(rnd, sizeof(rnd));
+	if (b64 == NULL)
+		goto out;
+	n = strlen(AUTH_KEY_PREFIX) + strlen(b64) + 1;
+	key = malloc(n);
+	if (key == NULL)
+		goto out;
+	snprintf(key, n, "%s%s", AUTH_KEY_PREFIX, b64);
+	hash_secret(key, h);
+	if (sqlite3_prepare_v2(db, "INSERT INTO api_keys (id, tenant_id,"
+	    " user_id, name, key_hash, created_at)"
+	    " SELECT ?, m.tenant_id, m.user_id, ?, ?, ? FROM memberships m"
+	    " WHERE m.tenant_id = ? AND m.user_id = ?", -1, &st, NULL)
+	    != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, name != NULL ? name : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 3, h, sizeof(h), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, db_now());
+	sqlite3_bind_text(st, 5, tenant_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, user_id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	if (sqlite3_changes(db) != 1) {
+		ret = 1;	/* no such membership */
+		goto out;
+	}
+	*key_out = key;
+	key = NULL;
+	ret = 0;
+out:
+	cry_wipe(rnd, sizeof(rnd));
+	if (b64 != NULL) {
+		cry_wipe(b64, strlen(b64));
+		free(b64);
+	}
+	if (key != NULL) {
+		cry_wipe(key, strlen(key));
+		free(key);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+auth_apikey_revoke(sqlite3 *db, const char *key_id)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(db, "UPDATE api_keys SET revoked_at = ?"
+	    " WHERE id = ? AND revoked_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, db_now());
+	sqlite3_bind_text(st, 2, key_id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	ret = sqlite3_changes(db) == 1 ? 0 : 1;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/*
+ * A hash of a password nobody has, verified when the email is unknown so
+ * that an unknown email costs the same scrypt work as a wrong password.
+ */
+static const char *
+dummy_hash(void)
+{
+	static char *h;
+
+	if (h == NULL)
+		h = cry_password_hash("filestor-timing-equalizer");
+	return h != NULL ? h : "";
+}
+
+enum fs_err
+auth_login(sqlite3 *db, const char *email, const char *pw,
+    const char *tenant_id, long long ttl, char **token, struct principal *p,
+    const char **msg)
+{
+	unsigned char rnd[SESSION_RANDOM_BYTES], h[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	char user[37] = "", tenant[37] = "", *stored = NULL, *tok = NULL;
+	enum fs_err e = FS_INTERNAL;
+	int rc, ok, n;
+
+	*token = NULL;
+	*msg = "invalid email or password";
+	rc = sqlite3_prepare_v2(db, "SELECT id, password_hash FROM users"
+	    " WHERE email = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(user, sizeof(user), sqlite3_column_text(st, 0));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			stored = strdup((const char *)sqlite3_column_text(st, 1));
+	} else if (rc != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	ok = cry_password_verify(pw, stored != NULL ? stored : dummy_hash());
+	if (stored == NULL || ok != 1) {
+		e = FS_UNAUTHORIZED;
+		goto out;
+	}
+
+	if (tenant_id != NULL) {
+		snprintf(tenant, sizeof(tenant), "%s", tenant_id);
+	} else {
+		rc = sqlite3_prepare_v2(db, "SELECT tenant_id FROM memberships"
+		    " WHERE user_id = ? LIMIT 2", -1, &st, NULL);
+		if (rc != SQLITE_OK)
+			goto out;
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+		for (n = 0; (rc = sqlite3_step(st)) == SQLITE_ROW; n++)
+			copy_text(tenant, sizeof(tenant),
+			    sqlite3_column_text(st, 0));
+		if (rc != SQLITE_DONE)
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (n == 0) {
+			e = FS_UNAUTHORIZED;
+			goto out;
+		}
+		if (n > 1) {
+			*msg = "tenantId is required: this account belongs to "
+			    "several tenants";
+			e = FS_VALIDATION;
+			goto out;
+		}
+	}
+	e = load_principal(db, user, tenant, AUTH_SESSION, p);
+	if (e != FS_OK)
+		goto out;
+
+	e = FS_INTERNAL;
+	if (cry_random(rnd, sizeof(rnd)) == -1)
+		goto out;
+	tok = cry_b64u_encode(rnd, sizeof(rnd));
+	if (tok == NULL)
+		goto out;
+	hash_secret(tok, h);
+	/* Drop this user's expired sessions while we are here. */
+	rc = sqlite3_prepare_v2(db, "DELETE FROM sessions WHERE user_id = ?"
+	    " AND expires_at <= ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, db_now());
+	(void)sqlite3_step(st);
+	sqlite3_finalize(st);
+	rc = sqlite3_prepare_v2(db, "INSERT INTO sessions (token_hash, user_id,"
+	    " tenant_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)", -1,
+	    &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, tenant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, db_now());
+	sqlite3_bind_int64(st, 5, db_now() + ttl);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	*token = tok;
+	tok = NULL;
+	*msg = NULL;
+	e = FS_OK;
+out:
+	if (e != FS_OK && e != FS_VALIDATION && e != FS_UNAUTHORIZED)
+		*msg = NULL;
+	cry_wipe(rnd, sizeof(rnd));
+	free(tok);
+	free(stored);
+	sqlite3_finalize(st);
+	return e;
+}
+
+void
+auth_logout(sqlite3 *db, const char *token)
+{
+	unsigned char h[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+
+	if (token == NULL || strlen(token) > SESSION_MAX_LEN)
+		return;
+	hash_secret(token, h);
+	if (sqlite3_prepare_v2(db, "DELETE FROM sessions WHERE token_hash = ?",
+	    -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
+		(void)sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+}
+
+/* Text from outside that goes into names: bounded, no control bytes. */
+static int
+name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+email_ok(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (!name_ok(s, 254) || at == NULL || at == s || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (isspace((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static int
+exec_bind(sqlite3 *db, const char *sql, const char *a, const char *b,
+    const char *c, long long n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	if (a != NULL)
+		sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+	if (b != NULL)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
+	if (c != NULL)
+		sqlite3_bind_text(st, 3, c, -1, SQLITE_TRANSIENT);
+	if (n >= 0)
+		sqlite3_bind_int64(st, 4, n);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+seed_role(sqlite3 *db, const char *tenant_id, const char *name, int admin,
+    char id[37])
+{
+	char sql[160];
+
+	if (cry_uuid(id) == -1)
+		return -1;
+	snprintf(sql, sizeof(sql), "INSERT INTO roles (id, tenant_id, name,"
+	    " admin_access, created_at) VALUES (?, ?, ?, %d, ?4)", admin);
+	return exec_bind(db, sql, id, tenant_id, name, db_now()) == SQLITE_OK ?
+	    0 : -1;
+}
+
+/* A permission with no condition: the action is always allowed. */
+static int
+seed_perm(sqlite3 *db, const char *role_id, const char *coll,
+    const char *action)
+{
+	return exec_bind(db, "INSERT INTO permissions (role_id, collection,"
+	    " action, condition) VALUES (?1, ?2, ?3, NULL)", role_id, coll,
+	    action, -1) == SQLITE_OK ? 0 : -1;
+}
+
+int
+auth_tenant_create(sqlite3 *db, const char *name, char id[37], char *err,
+    size_t errlen)
+{
+	static const char *colls[] = { "system_files", "system_folders",
+	    "agent_files" };
+	static const char *acts[] = { "create", "read", "update", "delete" };
+	char admin[37], authd[37];
+	sqlite3_stmt *st = NULL;
+	size_t i, j;
+
+	if (!name_ok(name, 200)) {
+		snprintf(err, errlen, "tenant name must be 1 to 200 bytes "
+		    "without control characters");
+		return -1;
+	}
+	if (cry_uuid(id) == -1 || db_begin(db) != SQLITE_OK)
+		goto dberr;
+	if (exec_bind(db, "INSERT INTO tenants (id, name, created_at)"
+	    " VALUES (?1, ?2, ?4)", id, name, NULL, db_now()) != SQLITE_OK)
+		goto dberr;
+	if (seed_role(db, id, "admin", 1, admin) == -1 ||
+	    seed_role(db, id, "authenticated", 0, authd) == -1)
+		goto dberr;
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 4; j++)
+			if (seed_perm(db, admin, colls[i], acts[j]) == -1)
+				goto dberr;
+	/*
+	 * authenticated: create anything in files and folders; read, update
+	 * and delete only what it owns; nothing on agents until granted.
+	 */
+	for (i = 0; i < 2; i++) {
+		if (sqlite3_prepare_v2(db, "INSERT INTO permissions (role_id,"
+		    " collection, action, condition) VALUES (?, ?, ?, ?)", -1,
+		    &st, NULL) != SQLITE_OK)
+			goto dberr;
+		for (j = 0; j < 4; j++) {
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, authd, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 2, colls[i], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, acts[j], -1, SQLITE_STATIC);
+			if (j == 0)
+				sqlite3_bind_null(st, 4);
+			else
+				sqlite3_bind_text(st, 4, OWNER_ONLY, -1,
+				    SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				goto dberr;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (db_commit(db) != SQLITE_OK)
+		goto dberr;
+	return 0;
+dberr:
+	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	db_rollback(db);
+	return -1;
+}
+
+/* Role id of name in tenant into id; 0 found, 1 missing, -1 error. */
+static int
+find_role(sqlite3 *db, const char *tenant_id, const char *name, char id[37])
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT id FROM roles WHERE tenant_id = ?"
+	    " AND name = ?", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(id, 37, sqlite3_column_text(st, 0));
+		ret = 0;
+	} else if (rc == SQLITE_DONE)
+		ret = 1;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+auth_user_create(sqlite3 *db, const char *email, const char *tenant_id,
+    const char *role, const char *pw, char id[37], char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	char role_id[37], *hash = NULL;
+	int rc, ret = -1, exists = 0;
+
+	if (!email_ok(email)) {
+		snprintf(err, errlen, "not a valid email address");
+		return -1;
+	}
+	if (db_begin(db) != SQLITE_OK)
+		goto dberr;
+	rc = find_role(db, tenant_id, role, role_id);
+	if (rc == 1) {
+		snprintf(err, errlen, "no role \"%.64s\" in tenant %.40s "
+		    "(or no such tenant)", role, tenant_id);
+		goto fail;
+	}
+	if (rc == -1)
+		goto dberr;
+	if (sqlite3_prepare_v2(db, "SELECT id FROM users WHERE email = ?", -1,
+	    &st, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(id, 37, sqlite3_column_text(st, 0));
+		exists = 1;
+	} else if (rc != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if (!exists) {
+		if (pw != NULL) {
+			hash = cry_password_hash(pw);
+			if (hash == NULL) {
+				snprintf(err, errlen, "cannot hash password");
+				goto fail;
+			}
+		}
+		if (cry_uuid(id) == -1)
+			goto dberr;
+		if (sqlite3_prepare_v2(db, "INSERT INTO users (id, email,"
+		    " password_hash, created_at) VALUES (?, ?, ?, ?)", -1, &st,
+		    NULL) != SQLITE_OK)
+			goto dberr;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, email, -1, SQLITE_TRANSIENT);
+		if (hash != NULL)
+			sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(st, 3);
+		sqlite3_bind_int64(st, 4, db_now());
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto dberr;
+		sqlite3_finalize(st);
+		st = NULL;
+	} else if (pw != NULL) {
+		snprintf(err, errlen, "user %.254s exists; its password is not "
+		    "changed here", email);
+		goto fail;
+	}
+	rc = exec_bind(db, "INSERT INTO memberships (user_id, tenant_id,"
+	    " role_id, created_at) VALUES (?1, ?2, ?3, ?4)", id, tenant_id,
+	    role_id, db_now());
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		snprintf(err, errlen, "user %.254s is already a member of "
+		    "tenant %.40s", email, tenant_id);
+		goto fail;
+	}
+	if (rc != SQLITE_OK)
+		goto dberr;
+	if (db_commit(db) != SQLITE_OK)
+		goto dberr;
+	ret = 0;
+	goto out;
+dberr:
+	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+fail:
+	db_rollback(db);
+out:
+	if (hash != NULL) {
+		cry_wipe(hash, strlen(hash));
+		free(hash);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+auth_user_set_role(sqlite3 *db, const char *user_id, const char *tenant_id,
+    const char *role, char *err, size_t errlen)
+{
+	char role_id[37];
+	int rc;
+
+	rc = find_role(db, tenant_id, role, role_id);
+	if (rc == 1) {
+		snprintf(err, errlen, "no role \"%.64s\" in tenant %.40s",
+		    role, tenant_id);
+		return -1;
+	}
+	if (rc == -1)
+		goto dberr;
+	if (exec_bind(db, "UPDATE memberships SET role_id = ?3 WHERE"
+	    " user_id = ?1 AND tenant_id = ?2", user_id, tenant_id, role_id,
+	    -1) != SQLITE_OK)
+		goto dberr;
+	if (sqlite3_changes(db) != 1) {
+		snprintf(err, errlen, "user %.40s is not a member of tenant "
+		    "%.40s", user_id, tenant_id);
+		return -1;
+	}
+	return 0;
+dberr:
+	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+	return -1;
+}

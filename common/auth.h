@@ -1,0 +1,77 @@
+/*
+ * auth: principals, API keys, sessions and the CSRF check (DESIGN §4).
+ *
+ * Every program resolves the caller through auth_resolve(): a Bearer API
+ * key or the filestor_session cookie, in that order. Secrets are stored
+ * as SHA-256 hashes; the plaintext is shown once.
+ */
+#ifndef FS_AUTH_H
+#define FS_AUTH_H
+
+#include <sqlite3.h>
+
+#include "err.h"
+#include "http.h"
+
+#define AUTH_KEY_PREFIX		"fs_"
+#define AUTH_COOKIE		"filestor_session"
+
+enum auth_via { AUTH_NONE = 0, AUTH_APIKEY, AUTH_SESSION };
+
+struct principal {
+	enum auth_via	 via;
+	char		 user_id[37];
+	char		 tenant_id[37];
+	char		 role_id[37];
+	char		 role_name[64];
+	int		 admin;		/* the role has admin_access */
+	char		 email[256];
+};
+
+/*
+ * Resolve the caller. FS_OK with p filled; FS_OK with p->via == AUTH_NONE
+ * when no credentials were sent; FS_UNAUTHORIZED with *msg for a bad,
+ * revoked or expired credential; FS_FORBIDDEN when a cookie-authenticated
+ * state-changing request fails the CSRF check; FS_INTERNAL on a database
+ * error.
+ */
+enum fs_err	 auth_resolve(sqlite3 *db, struct request *r,
+		    struct principal *p, const char **msg);
+
+/* CSRF: 1 when the request passes (safe method, Origin matching Host, or
+ * an X-Requested-With header), else 0. */
+int		 auth_csrf_ok(const struct request *r);
+
+/*
+ * Create an API key for (tenant, user). On success returns 0, *key_out is
+ * the plaintext "fs_..." (malloc'd, show once) and key_id[37] its id.
+ */
+int		 auth_apikey_create(sqlite3 *db, const char *tenant_id,
+		    const char *user_id, const char *name, char **key_out,
+		    char key_id[37]);
+/* Revoke by id: 0, 1 when no such live key, -1 on error. */
+int		 auth_apikey_revoke(sqlite3 *db, const char *key_id);
+
+/*
+ * Log in. FS_OK with a new session token (malloc'd plaintext for the
+ * cookie) in *token and p filled; FS_UNAUTHORIZED for a wrong password,
+ * unknown email or tenant (the same answer, the same work); FS_VALIDATION
+ * when the user belongs to several tenants and tenant_id is NULL.
+ */
+enum fs_err	 auth_login(sqlite3 *db, const char *email, const char *pw,
+		    const char *tenant_id, long long ttl, char **token,
+		    struct principal *p, const char **msg);
+/* Delete the session behind the cookie token, if any. */
+void		 auth_logout(sqlite3 *db, const char *token);
+
+/* Tenant and user admin (filestorctl). Return 0 or -1 with err. */
+int		 auth_tenant_create(sqlite3 *db, const char *name, char id[37],
+		    char *err, size_t errlen);
+int		 auth_user_create(sqlite3 *db, const char *email,
+		    const char *tenant_id, const char *role, const char *pw,
+		    char id[37], char *err, size_t errlen);
+int		 auth_user_set_role(sqlite3 *db, const char *user_id,
+		    const char *tenant_id, const char *role, char *err,
+		    size_t errlen);
+
+#endif

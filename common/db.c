@@ -1,0 +1,192 @@
+/*
+ * db: SQLite setup and the migration runner.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+
+sqlite3 *
+db_open(const char *path, int create, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int rc;
+
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(db, DB_BUSY_MS);
+	sqlite3_extended_result_codes(db, 1);
+	/*
+	 * WAL lets readers run beside the one writer; synchronous=NORMAL is
+	 * durable across process crashes in WAL mode and only risks the last
+	 * transactions on power loss, which the file bytes (fsync'd before
+	 * the row is written) already bound.
+	 */
+	if (db_exec(db, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
+	    db_exec(db, "PRAGMA synchronous=NORMAL") != SQLITE_OK ||
+	    db_exec(db, "PRAGMA foreign_keys=ON") != SQLITE_OK) {
+		snprintf(err, errlen, "cannot set up database %s: %s", path,
+		    sqlite3_errmsg(db));
+		goto fail;
+	}
+	return db;
+fail:
+	sqlite3_close(db);
+	return NULL;
+}
+
+void
+db_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}
+
+int
+db_exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+int
+db_begin(sqlite3 *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+db_commit(sqlite3 *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void
+db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		(void)db_exec(db, "ROLLBACK");
+}
+
+long long
+db_now(void)
+{
+	return (long long)time(NULL);
+}
+
+void
+db_iso8601(long long t, char out[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL) {
+		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+}
+
+static int
+ensure_table(sqlite3 *db)
+{
+	return db_exec(db,
+	    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    " version INTEGER PRIMARY KEY,"
+	    " name TEXT NOT NULL,"
+	    " applied_at INTEGER NOT NULL)");
+}
+
+/* 1 when version is recorded, 0 when not, -1 on error. */
+static int
+is_applied(sqlite3 *db, int version)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	rc = sqlite3_prepare_v2(db,
+	    "SELECT 1 FROM schema_migrations WHERE version = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int(st, 1, version);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = 1;
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+db_migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int applied = 0, done;
+
+	if (ensure_table(db) != SQLITE_OK)
+		goto dberr;
+	for (i = 0; i < db_nmigrations; i++) {
+		const struct db_migration *m = &db_migrations[i];
+
+		/*
+		 * Each migration runs in its own IMMEDIATE transaction and is
+		 * re-checked inside it, so two processes migrating at once
+		 * apply it exactly once.
+		 */
+		if (db_begin(db) != SQLITE_OK)
+			goto dberr;
+		done = is_applied(db, m->version);
+		if (done == -1)
+			goto dberr;
+		if (done) {
+			db_rollback(db);
+			continue;
+		}
+		if (db_exec(db, m->sql) != SQLITE_OK) {
+			snprintf(err, errlen, "migration %s failed: %s",
+			    m->name, sqlite3_errmsg(db));
+			goto fail;
+		}
+		if (sqlite3_prepare_v2(db, "INSERT INTO schema_migrations "
+		    "(version, name, applied_at) VALUES (?, ?, ?)", -1, &st,
+		    NULL) != SQLITE_OK)
+			goto dberr;
+		sqlite3_bind_int(st, 1, m->version);
+		sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, db_now());
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto dberr;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (db_commit(db) != SQLITE_OK)
+			goto dberr;
+		applied++;
+	}
+	return applied;
+dberr:
+	snprintf(err, errlen, "migration: %s", sqlite3_errmsg(db));
+fail:
+	sqlite3_finalize(st);
+	db_rollback(db);
+	return -1;
+}
+
+int
+db_is_current(sqlite3 *db)
+{
+	size_t i;
+
+	for (i = 0; i < db_nmigrations; i++)
+		if (is_applied(db, db_migrations[i].version) != 1)
+			return 0;
+	return 1;
+}

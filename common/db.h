@@ -1,0 +1,48 @@
+/*
+ * db: SQLite setup and migrations.
+ *
+ * Every connection runs in WAL mode with a busy timeout and foreign keys
+ * on, so that many FastCGI processes share one database file. The
+ * migrations in sql/NNNN-*.sql are compiled into the library at build
+ * time and applied in order; each applied one is recorded in
+ * schema_migrations.
+ */
+#ifndef FS_DB_H
+#define FS_DB_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+
+#define DB_BUSY_MS	5000
+
+/* Open path (read-write, creating it when create) and set the pragmas.
+ * Returns the handle or NULL with a message in err. */
+sqlite3	*db_open(const char *path, int create, char *err, size_t errlen);
+void	 db_close(sqlite3 *db);
+
+/* Apply pending migrations. Returns the number applied, or -1 with err. */
+int	 db_migrate(sqlite3 *db, char *err, size_t errlen);
+/* 1 when every migration compiled in has been applied, else 0. */
+int	 db_is_current(sqlite3 *db);
+
+/* Current time as epoch seconds and as "2026-01-01T00:00:00.000Z". */
+long long db_now(void);
+void	 db_iso8601(long long t, char out[32]);
+
+/* One-shot helpers. exec runs SQL with no parameters. */
+int	 db_exec(sqlite3 *db, const char *sql);
+/* Transactions: BEGIN IMMEDIATE, COMMIT, ROLLBACK. SQLITE_OK or error. */
+int	 db_begin(sqlite3 *db);
+int	 db_commit(sqlite3 *db);
+void	 db_rollback(sqlite3 *db);
+
+/* Migration table compiled in by the build (build/migrations.c). */
+struct db_migration {
+	int		 version;
+	const char	*name;
+	const char	*sql;
+};
+extern const struct db_migration db_migrations[];
+extern const size_t db_nmigrations;
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * key: logical and physical object keys (DESIGN §2). The one place keys
+ * are validated; every program and adapter goes through it.
+ */
+#ifndef FS_KEY_H
+#define FS_KEY_H
+
+#include <stddef.h>
+
+#define KEY_MAX		1024	/* bytes of a logical key, after NFC */
+#define KEY_TENANT_PREFIX_LEN 45 /* "tenants/" + uuid + "/" */
+
+/*
+ * Validate a logical key of len bytes (it may contain a NUL, which is
+ * refused) and return its NFC form, malloc'd, in *out. Returns 0, or -1
+ * with a static message naming the problem in *msg. Refused: empty, over
+ * KEY_MAX, a "tenants/" start, an empty, "." or ".." segment, a leading
+ * or trailing "/", NUL, control bytes (0x00-0x1f, 0x7f), a backslash,
+ * invalid UTF-8.
+ */
+int	 key_validate(const char *in, size_t len, char **out, const char **msg);
+
+/* "tenants/<tid>/<logical>", malloc'd, or NULL. */
+char	*key_physical(const char *tenant_id, const char *logical);
+/* The logical part of a physical key of tenant_id, or NULL when pkey is
+ * not under that tenant. Points into pkey. */
+const char *key_logical(const char *tenant_id, const char *pkey);
+
+#endif

@@ -1,0 +1,941 @@
+/*
+ * perm: the condition DSL compiler and the permission lookup (DESIGN §4).
+ *
+ * The compiler walks the cJSON tree once and writes SQL into a growable
+ * buffer. Everything it writes comes from this file: column expressions
+ * from the allowlist tables below, operators, parentheses, "?" and the
+ * literals "0" and "1". Field names and values from the condition never
+ * reach the SQL text; values travel only as bound parameters. The unit
+ * test checks that by tokenizing every fragment it generates.
+ *
+ * The collections' fields are an allowlist rather than "any column" so that
+ * a condition cannot filter on a column nobody may read (sha256, say):
+ * a filter on a hidden field is an oracle for its value (anchors §4.7,
+ * directus/directus#23894).
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "perm.h"
+
+/* Hard caps on what one compile may produce. 128 comparisons of 100
+ * values each need about 12800 params and 40 KiB of SQL; lookup ORs
+ * several rows and must still stay under SQLite's default limit of
+ * 32766 host parameters. */
+#define PERM_MAX_SQL	(64 * 1024)
+#define PERM_MAX_PARAMS	16384
+#define PERM_MAX_STR	4096	/* bytes of one string value */
+#define PERM_ERR_SHOW	64	/* bytes of input echoed in a message */
+
+struct perm_field {
+	const char	*name;	/* DSL name, matched exactly */
+	const char	*sql;	/* SQL expression written for it */
+};
+
+/*
+ * files.key is the physical key "tenants/<36-char tenant uuid>/<logical>":
+ * 8 + 36 + 1 = 45 bytes of prefix, so the logical key starts at byte 46.
+ * A condition speaks of the logical key, the one clients see.
+ */
+static const struct perm_field files_fields[] = {
+	{ "key",		"substr(key, 46)" },
+	{ "owner_id",		"owner_id" },
+	{ "folder_id",		"folder_id" },
+	{ "acl",		"acl" },
+	{ "content_type",	"content_type" },
+	{ "size",		"size" },
+	{ "tenant_id",		"tenant_id" },
+	{ "created_at",		"created_at" },
+	{ "updated_at",		"updated_at" },
+};
+
+static const struct perm_field folders_fields[] = {
+	{ "id",			"id" },
+	{ "name",		"name" },
+	{ "owner_id",		"owner_id" },
+	{ "tenant_id",		"tenant_id" },
+	{ "created_at",		"created_at" },
+	{ "updated_at",		"updated_at" },
+};
+
+static const struct perm_field agent_files_fields[] = {
+	{ "agent_id",		"agent_id" },
+	{ "path",		"path" },
+};
+
+static const struct {
+	const char		*name;
+	const struct perm_field	*fields;
+	size_t			 nfields;
+} colls[PERM_COLL__COUNT] = {
+	[PERM_FILES] = { "system_files", files_fields,
+	    sizeof(files_fields) / sizeof(files_fields[0]) },
+	[PERM_FOLDERS] = { "system_folders", folders_fields,
+	    sizeof(folders_fields) / sizeof(folders_fields[0]) },
+	[PERM_AGENT_FILES] = { "agent_files", agent_files_fields,
+	    sizeof(agent_files_fields) / sizeof(agent_files_fields[0]) },
+};
+
+static const char *const actions[PERM_ACTION__COUNT] = {
+	[PERM_CREATE] = "create",
+	[PERM_READ] = "read",
+	[PERM_UPDATE] = "update",
+	[PERM_DELETE] = "delete",
+};
+
+enum op {
+	OP_EQ, OP_NEQ, OP_IN, OP_NIN, OP_STARTS, OP_NULL, OP_NNULL
+};
+
+static const struct {
+	const char	*name;
+	enum op		 op;
+} ops[] = {
+	{ "_eq", OP_EQ },
+	{ "_neq", OP_NEQ },
+	{ "_in", OP_IN },
+	{ "_nin", OP_NIN },
+	{ "_starts_with", OP_STARTS },
+	{ "_null", OP_NULL },
+	{ "_nnull", OP_NNULL },
+};
+
+/* One compile. sql and params are owned here until handed to the
+ * caller's struct perm_sql; cc_free releases whatever is left. */
+struct cc {
+	enum perm_coll		 coll;
+	const char		*user;		/* NULL: unset */
+	const char		*tenant;	/* NULL: unset */
+	char			*sql;
+	size_t			 len;
+	size_t			 cap;
+	struct perm_value	*params;
+	size_t			 nparams;
+	size_t			 capparams;
+	int			 ncmp;
+	char			*err;
+	size_t			 errlen;
+	int			 failed;
+};
+
+const char *
+perm_coll_name(enum perm_coll c)
+{
+	if ((unsigned)c >= PERM_COLL__COUNT)
+		return NULL;
+	return colls[c].name;
+}
+
+int
+perm_coll_parse(const char *s)
+{
+	int	 i;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < PERM_COLL__COUNT; i++)
+		if (strcmp(s, colls[i].name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+perm_action_name(enum perm_action a)
+{
+	if ((unsigned)a >= PERM_ACTION__COUNT)
+		return NULL;
+	return actions[a];
+}
+
+int
+perm_action_parse(const char *s)
+{
+	int	 i;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < PERM_ACTION__COUNT; i++)
+		if (strcmp(s, actions[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void	 cc_err(struct cc *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* Keep the first error only: later ones are consequences of it. */
+static void
+cc_err(struct cc *cc, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (cc->failed)
+		return;
+	cc->failed = 1;
+	if (cc->err == NULL || cc->errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(cc->err, cc->errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Render untrusted text for an error message: at most PERM_ERR_SHOW input
+ * bytes, printable ASCII kept, quote and backslash escaped, anything else
+ * as \xNN. The message may end up in a log or a JSON body; neither should
+ * receive control bytes or an unbounded echo of the input.
+ */
+static const char *
+safe_show(const char *s, char *buf, size_t buflen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		 i, o = 0;
+	unsigned char	 c;
+
+	for (i = 0; s[i] != '\0' && i < PERM_ERR_SHOW; i++) {
+		if (o + 5 >= buflen)
+			break;
+		c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c >= 0x20 && c < 0x7f) {
+			buf[o++] = (char)c;
+		} else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 0xf];
+		}
+	}
+	if (s[i] != '\0' && o + 4 < buflen) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static int
+sql_add(struct cc *cc, const char *s)
+{
+	size_t	 n = strlen(s), ncap;
+	char	*p;
+
+	if (cc->len + n + 1 > PERM_MAX_SQL) {
+		cc_err(cc, "condition is too large to compile");
+		return -1;
+	}
+	if (cc->len + n + 1 > cc->cap) {
+		ncap = cc->cap ? cc->cap : 256;
+		while (ncap < cc->len + n + 1)
+			ncap *= 2;
+		if (ncap > PERM_MAX_SQL)
+			ncap = PERM_MAX_SQL;
+		p = realloc(cc->sql, ncap);
+		if (p == NULL) {
+			cc_err(cc, "out of memory");
+			return -1;
+		}
+		cc->sql = p;
+		cc->cap = ncap;
+	}
+	memcpy(cc->sql + cc->len, s, n + 1);
+	cc->len += n;
+	return 0;
+}
+
+static void
+value_clear(struct perm_value *v)
+{
+	free(v->text);
+	memset(v, 0, sizeof(*v));
+	v->type = PERM_V_NULL;
+}
+
+/* Append *v to the params, taking its text. */
+static int
+param_take(struct cc *cc, struct perm_value *v)
+{
+	struct perm_value	*p;
+	size_t			 ncap;
+
+	if (cc->nparams >= PERM_MAX_PARAMS) {
+		cc_err(cc, "condition is too large to compile");
+		return -1;
+	}
+	if (cc->nparams == cc->capparams) {
+		ncap = cc->capparams ? cc->capparams * 2 : 8;
+		p = reallocarray(cc->params, ncap, sizeof(*p));
+		if (p == NULL) {
+			cc_err(cc, "out of memory");
+			return -1;
+		}
+		cc->params = p;
+		cc->capparams = ncap;
+	}
+	cc->params[cc->nparams++] = *v;
+	v->text = NULL;
+	return 0;
+}
+
+/* A copy of *v for a placeholder that is written twice. */
+static int
+param_copy(struct cc *cc, const struct perm_value *v)
+{
+	struct perm_value	 c = *v;
+
+	if (v->type == PERM_V_TEXT) {
+		c.text = strdup(v->text);
+		if (c.text == NULL) {
+			cc_err(cc, "out of memory");
+			return -1;
+		}
+	}
+	if (param_take(cc, &c) == -1) {
+		value_clear(&c);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct perm_field *
+field_find(enum perm_coll c, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < colls[c].nfields; i++)
+		if (strcmp(name, colls[c].fields[i].name) == 0)
+			return &colls[c].fields[i];
+	return NULL;
+}
+
+static int
+op_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(name, ops[i].name) == 0)
+			return (int)ops[i].op;
+	return -1;
+}
+
+/*
+ * Turn one JSON scalar into a value. texts_only: only strings (and
+ * variables) are allowed. *unset is set when the value is a variable with
+ * no value for this request. Returns 0 or -1 with the error set.
+ */
+static int
+value_from(struct cc *cc, const char *opname, const cJSON *j,
+    int texts_only, struct perm_value *v, int *unset)
+{
+	char		 show[PERM_ERR_SHOW * 4 + 8];
+	const char	*s, *var;
+	double		 d;
+	int		 rc = -1;
+
+	memset(v, 0, sizeof(*v));
+	v->type = PERM_V_NULL;
+	*unset = 0;
+
+	if (cJSON_IsString(j) && j->valuestring != NULL) {
+		s = j->valuestring;
+		if (strnlen(s, PERM_MAX_STR + 1) > PERM_MAX_STR) {
+			cc_err(cc, "%s value is longer than %d bytes",
+			    opname, PERM_MAX_STR);
+			goto out;
+		}
+		/*
+		 * Variables are exact names. Anything else shaped like one
+		 * ("$CURRENT_ROLE", "$NOW") is refused rather than compared
+		 * as a literal string, which would silently never match and
+		 * hide the author's mistake.
+		 */
+		if (s[0] == '$' && (strncmp(s, "$CURRENT_", 9) == 0 ||
+		    (s[1] >= 'A' && s[1] <= 'Z'))) {
+			if (strcmp(s, "$CURRENT_USER") == 0)
+				var = cc->user;
+			else if (strcmp(s, "$CURRENT_TENANT") == 0)
+				var = cc->tenant;
+			else {
+				cc_err(cc, "unknown variable \"%s\"",
+				    safe_show(s, show, sizeof(show)));
+				goto out;
+			}
+			if (var == NULL) {
+				*unset = 1;
+				rc = 0;
+				goto out;
+			}
+			s = var;
+		}
+		v->text = strdup(s);
+		if (v->text == NULL) {
+			cc_err(cc, "out of memory");
+			goto out;
+		}
+		v->type = PERM_V_TEXT;
+		rc = 0;
+		goto out;
+	}
+	if (texts_only) {
+		cc_err(cc, "%s needs a string", opname);
+		goto out;
+	}
+	if (cJSON_IsBool(j)) {
+		v->type = PERM_V_INT;
+		v->i = cJSON_IsTrue(j) ? 1 : 0;
+		rc = 0;
+		goto out;
+	}
+	if (cJSON_IsNumber(j)) {
+		d = j->valuedouble;
+		if (!isfinite(d)) {
+			cc_err(cc, "%s number is out of range", opname);
+			goto out;
+		}
+		/* Whole numbers a double holds exactly become INTEGER, so
+		 * they compare with INTEGER columns without surprises. */
+		if (fabs(d) <= 9007199254740992.0 &&
+		    (double)(long long)d == d) {
+			v->type = PERM_V_INT;
+			v->i = (long long)d;
+		} else {
+			v->type = PERM_V_REAL;
+			v->d = d;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(opname, "_in") == 0 || strcmp(opname, "_nin") == 0)
+		cc_err(cc, "%s values must be strings, numbers or booleans",
+		    opname);
+	else
+		cc_err(cc, "%s needs a string, number or boolean", opname);
+out:
+	return rc;
+}
+
+/*
+ * One comparison: field `f` with the operator object `opobj`.
+ *
+ * SQL forms, and why:
+ *   _eq           (col = ?)
+ *   _neq          (col IS NOT ?)  a NULL column counts as "not equal",
+ *                                 which is what a reader of the condition
+ *                                 expects; "col <> ?" would drop it.
+ *   _in           (col IN (?,...))
+ *   _nin          (col IS NULL OR col NOT IN (?,...))  same reason.
+ *   _starts_with  (substr(col, 1, length(?)) = ?)  no LIKE, so '%' and
+ *                                 '_' in the value are literal and the
+ *                                 match is case-sensitive.
+ *   _null         (col IS NULL)
+ *   _nnull        (col IS NOT NULL)
+ * A comparison that names a variable with no value for this request
+ * (say $CURRENT_USER for an anonymous caller) compiles to (0): false.
+ * Binding NULL instead would make _neq and _nin true for every row.
+ */
+static int
+compile_cmp(struct cc *cc, const struct perm_field *f, const cJSON *opobj)
+{
+	struct perm_value	 vals[PERM_MAX_IN];
+	char			 show[PERM_ERR_SHOW * 4 + 8];
+	const cJSON		*opj, *e;
+	const char		*opname;
+	size_t			 nvals = 0, i;
+	int			 op, n, unset, anyunset = 0, rc = -1;
+
+	if (!cJSON_IsObject(opobj)) {
+		cc_err(cc, "field \"%s\" needs an object with one operator",
+		    f->name);
+		goto out;
+	}
+	opj = opobj->child;
+	if (opj == NULL) {
+		cc_err(cc, "field \"%s\" has no operator", f->name);
+		goto out;
+	}
+	if (opj->next != NULL) {
+		cc_err(cc, "field \"%s\" has more than one operator",
+		    f->name);
+		goto out;
+	}
+	opname = opj->string != NULL ? opj->string : "";
+	op = op_find(opname);
+	if (op == -1) {
+		cc_err(cc, "unknown operator \"%s\"",
+		    safe_show(opname, show, sizeof(show)));
+		goto out;
+	}
+	if (++cc->ncmp > PERM_MAX_NODES) {
+		cc_err(cc, "condition has more than %d comparisons",
+		    PERM_MAX_NODES);
+		goto out;
+	}
+
+	switch (op) {
+	case OP_NULL:
+	case OP_NNULL:
+		/* Only true: "_null": false reads as a double negative and
+		 * has no one obvious meaning; _nnull says it plainly. */
+		if (!cJSON_IsTrue(opj)) {
+			cc_err(cc, "%s takes only true", opname);
+			goto out;
+		}
+		if (sql_add(cc, "(") == -1 || sql_add(cc, f->sql) == -1 ||
+		    sql_add(cc, op == OP_NULL ? " IS NULL)" :
+		    " IS NOT NULL)") == -1)
+			goto out;
+		rc = 0;
+		goto out;
+	case OP_IN:
+	case OP_NIN:
+		n = cJSON_IsArray(opj) ? cJSON_GetArraySize(opj) : 0;
+		if (n <= 0) {
+			cc_err(cc, "%s needs a non-empty array", opname);
+			goto out;
+		}
+		if (n > PERM_MAX_IN) {
+			cc_err(cc, "%s has more than %d values", opname,
+			    PERM_MAX_IN);
+			goto out;
+		}
+		cJSON_ArrayForEach(e, opj) {
+			if (value_from(cc, opname, e, 0, &vals[nvals],
+			    &unset) == -1)
+				goto out;
+			nvals++;
+			anyunset |= unset;
+		}
+		break;
+	default:
+		if (value_from(cc, opname, opj, op == OP_STARTS, &vals[0],
+		    &unset) == -1)
+			goto out;
+		nvals = 1;
+		anyunset = unset;
+		break;
+	}
+
+	if (anyunset) {
+		if (sql_add(cc, "(0)") == -1)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+
+	switch (op) {
+	case OP_EQ:
+	case OP_NEQ:
+		if (sql_add(cc, "(") == -1 || sql_add(cc, f->sql) == -1 ||
+		    sql_add(cc, op == OP_EQ ? " = ?)" : " IS NOT ?)") == -1 ||
+		    param_take(cc, &vals[0]) == -1)
+			goto out;
+		break;
+	case OP_STARTS:
+		if (sql_add(cc, "(substr(") == -1 ||
+		    sql_add(cc, f->sql) == -1 ||
+		    sql_add(cc, ", 1, length(?)) = ?)") == -1 ||
+		    param_copy(cc, &vals[0]) == -1 ||
+		    param_take(cc, &vals[0]) == -1)
+			goto out;
+		break;
+	default:	/* OP_IN, OP_NIN */
+		if (sql_add(cc, "(") == -1)
+			goto out;
+		if (op == OP_NIN && (sql_add(cc, f->sql) == -1 ||
+		    sql_add(cc, " IS NULL OR ") == -1))
+			goto out;
+		if (sql_add(cc, f->sql) == -1 ||
+		    sql_add(cc, op == OP_IN ? " IN (" : " NOT IN (") == -1)
+			goto out;
+		for (i = 0; i < nvals; i++)
+			if (sql_add(cc, i ? ",?" : "?") == -1 ||
+			    param_take(cc, &vals[i]) == -1)
+				goto out;
+		if (sql_add(cc, "))") == -1)
+			goto out;
+		break;
+	}
+	rc = 0;
+out:
+	/* Values not yet taken by param_take still own their text. */
+	for (i = 0; i < nvals; i++)
+		value_clear(&vals[i]);
+	return rc;
+}
+
+static int	 compile_node(struct cc *, const cJSON *, int);
+
+/* "_and"/"_or": a non-empty array of nodes, one level deeper. */
+static int
+compile_group(struct cc *cc, const char *name, const cJSON *arr, int depth)
+{
+	const cJSON	*e;
+	int		 first = 1;
+
+	if (!cJSON_IsArray(arr) || arr->child == NULL) {
+		cc_err(cc, "%s needs a non-empty array", name);
+		return -1;
+	}
+	if (depth + 1 > PERM_MAX_DEPTH) {
+		cc_err(cc, "condition nests deeper than %d levels",
+		    PERM_MAX_DEPTH);
+		return -1;
+	}
+	if (sql_add(cc, "(") == -1)
+		return -1;
+	cJSON_ArrayForEach(e, arr) {
+		if (!first && sql_add(cc, strcmp(name, "_and") == 0 ?
+		    " AND " : " OR ") == -1)
+			return -1;
+		first = 0;
+		if (compile_node(cc, e, depth + 1) == -1)
+			return -1;
+	}
+	return sql_add(cc, ")");
+}
+
+/*
+ * One node: an object whose keys are "_and", "_or" or fields. Several keys
+ * are ANDed. depth counts the _and/_or arrays around the node; recursion
+ * is bounded by PERM_MAX_DEPTH, never by the input.
+ */
+static int
+compile_node(struct cc *cc, const cJSON *node, int depth)
+{
+	char			 show[PERM_ERR_SHOW * 4 + 8];
+	const struct perm_field	*f;
+	const cJSON		*k;
+	const char		*name;
+	int			 many;
+
+	if (!cJSON_IsObject(node)) {
+		cc_err(cc, "filter must be a JSON object");
+		return -1;
+	}
+	if (node->child == NULL) {
+		cc_err(cc, "empty filter");
+		return -1;
+	}
+	many = node->child->next != NULL;
+	if (many && sql_add(cc, "(") == -1)
+		return -1;
+	for (k = node->child; k != NULL; k = k->next) {
+		if (k != node->child && sql_add(cc, " AND ") == -1)
+			return -1;
+		name = k->string != NULL ? k->string : "";
+		if (strcmp(name, "_and") == 0 || strcmp(name, "_or") == 0) {
+			if (compile_group(cc, name, k, depth) == -1)
+				return -1;
+			continue;
+		}
+		f = field_find(cc->coll, name);
+		if (f == NULL && name[0] == '_') {
+			cc_err(cc, "unknown operator \"%s\" (only _and and "
+			    "_or join filters)",
+			    safe_show(name, show, sizeof(show)));
+			return -1;
+		}
+		if (f == NULL) {
+			cc_err(cc, "unknown field \"%s\" for %s",
+			    safe_show(name, show, sizeof(show)),
+			    colls[cc->coll].name);
+			return -1;
+		}
+		if (compile_cmp(cc, f, k) == -1)
+			return -1;
+	}
+	if (many && sql_add(cc, ")") == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * cJSON decodes "\u0000" into a NUL byte, which cuts the C string short:
+ * "$CURRENT_USER\u0000x" would read as the variable and "owner_id\u0000x"
+ * as the field. Refuse the escape so that what is stored is what runs.
+ * Outside strings a backslash is invalid JSON anyway, and inside one a
+ * backslash always starts an escape, so skipping two bytes per escape
+ * stays in step.
+ */
+static int
+has_nul_escape(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (i + 5 < len && s[i + 1] == 'u' && s[i + 2] == '0' &&
+		    s[i + 3] == '0' && s[i + 4] == '0' && s[i + 5] == '0')
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
+static void
+cc_free(struct cc *cc)
+{
+	size_t	 i;
+
+	for (i = 0; i < cc->nparams; i++)
+		value_clear(&cc->params[i]);
+	free(cc->params);
+	free(cc->sql);
+	cc->params = NULL;
+	cc->sql = NULL;
+	cc->nparams = cc->capparams = cc->len = cc->cap = 0;
+}
+
+int
+perm_compile(enum perm_coll c, const char *condition,
+    const struct perm_vars *vars, struct perm_sql *out,
+    char *err, size_t errlen)
+{
+	struct cc	 cc;
+	cJSON		*root = NULL;
+	size_t		 len;
+	int		 rc = -1;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.coll = c;
+	cc.err = err;
+	cc.errlen = errlen;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (vars != NULL) {
+		cc.user = vars->user_id;
+		cc.tenant = vars->tenant_id;
+	}
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+
+	if (out == NULL) {
+		cc_err(&cc, "no output for the condition");
+		goto out;
+	}
+	if ((unsigned)c >= PERM_COLL__COUNT) {
+		cc_err(&cc, "unknown collection");
+		goto out;
+	}
+	if (condition == NULL)
+		condition = "";
+	len = strnlen(condition, PERM_MAX_TEXT + 1);
+	if (len > PERM_MAX_TEXT) {
+		cc_err(&cc, "condition is longer than %d bytes",
+		    PERM_MAX_TEXT);
+		goto out;
+	}
+	if (len > 0 && has_nul_escape(condition, len)) {
+		cc_err(&cc, "condition contains a NUL character");
+		goto out;
+	}
+	if (len > 0) {
+		/* len + 1 takes in the NUL, so cJSON can check that nothing
+		 * but white space follows the value. */
+		root = cJSON_ParseWithLengthOpts(condition, len + 1, NULL, 1);
+		if (root == NULL) {
+			cc_err(&cc, "condition is not valid JSON");
+			goto out;
+		}
+	}
+
+	/* No condition: "", JSON null, and an empty top-level object. */
+	if (root == NULL || cJSON_IsNull(root) ||
+	    (cJSON_IsObject(root) && root->child == NULL)) {
+		if (sql_add(&cc, "1") == -1)
+			goto out;
+	} else if (!cJSON_IsObject(root)) {
+		cc_err(&cc, "condition must be a JSON object");
+		goto out;
+	} else if (compile_node(&cc, root, 0) == -1)
+		goto out;
+
+	out->where = cc.sql;
+	out->params = cc.params;
+	out->nparams = cc.nparams;
+	cc.sql = NULL;
+	cc.params = NULL;
+	cc.nparams = 0;
+	rc = 0;
+out:
+	cc_free(&cc);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int
+perm_validate(enum perm_coll c, const char *condition, char *err,
+    size_t errlen)
+{
+	/* Dummy values: an unset variable is not an error, but set ones
+	 * make the compiler take the same path it takes for real. */
+	static const struct perm_vars dummy = {
+		"00000000-0000-0000-0000-000000000000",
+		"00000000-0000-0000-0000-000000000000",
+	};
+	struct perm_sql	 s;
+	int		 rc;
+
+	rc = perm_compile(c, condition, &dummy, &s, err, errlen);
+	if (rc == 0)
+		perm_sql_free(&s);
+	return rc;
+}
+
+void
+perm_sql_free(struct perm_sql *s)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nparams; i++)
+		free(s->params[i].text);
+	free(s->params);
+	free(s->where);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * Append fragment f (its SQL and, taking them, its params) to the OR
+ * being built in cc.
+ */
+static int
+or_append(struct cc *cc, struct perm_sql *f, int first)
+{
+	size_t	 i;
+
+	if (sql_add(cc, first ? "((" : " OR (") == -1 ||
+	    sql_add(cc, f->where) == -1 || sql_add(cc, ")") == -1)
+		return -1;
+	for (i = 0; i < f->nparams; i++)
+		if (param_take(cc, &f->params[i]) == -1)
+			return -1;
+	return 0;
+}
+
+int
+perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
+    enum perm_action a, const struct perm_vars *vars, struct perm_sql *out)
+{
+	static const char q[] = "SELECT condition FROM permissions "
+	    "WHERE role_id = ? AND collection = ? AND action = ? ORDER BY id";
+	sqlite3_stmt	*st = NULL;
+	struct perm_sql	 f;
+	struct cc	 cc;
+	const char	*cond;
+	int		 rc = -1, src, nrows = 0, always = 0, type;
+
+	memset(&cc, 0, sizeof(cc));
+	memset(&f, 0, sizeof(f));
+	if (db == NULL || role_id == NULL || out == NULL ||
+	    (unsigned)c >= PERM_COLL__COUNT ||
+	    (unsigned)a >= PERM_ACTION__COUNT)
+		goto out;
+	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_bind_text(st, 1, role_id, -1, SQLITE_TRANSIENT) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, colls[c].name, -1, SQLITE_STATIC) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_text(st, 3, actions[a], -1, SQLITE_STATIC) !=
+	    SQLITE_OK)
+		goto out;
+
+	/*
+	 * Compile every row even after one grants everything: a stored
+	 * condition that no longer compiles is a broken policy, and a broken
+	 * policy fails closed instead of hiding behind another row.
+	 */
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		nrows++;
+		type = sqlite3_column_type(st, 0);
+		if (type == SQLITE_NULL) {
+			always = 1;
+			continue;
+		}
+		if (type != SQLITE_TEXT)
+			goto out;
+		cond = (const char *)sqlite3_column_text(st, 0);
+		if (cond == NULL)
+			goto out;
+		/* A NUL inside the TEXT would hide the rest of it. */
+		if ((size_t)sqlite3_column_bytes(st, 0) != strlen(cond))
+			goto out;
+		if (perm_compile(c, cond, vars, &f, NULL, 0) == -1)
+			goto out;
+		if (strcmp(f.where, "1") == 0)
+			always = 1;
+		else if (!always && or_append(&cc, &f, cc.len == 0) == -1)
+			goto out;
+		perm_sql_free(&f);
+	}
+	if (src != SQLITE_DONE)
+		goto out;
+	if (nrows == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (always) {
+		cc_free(&cc);
+		if (sql_add(&cc, "1") == -1)
+			goto out;
+	} else if (sql_add(&cc, ")") == -1)
+		goto out;
+
+	memset(out, 0, sizeof(*out));
+	out->where = cc.sql;
+	out->params = cc.params;
+	out->nparams = cc.nparams;
+	cc.sql = NULL;
+	cc.params = NULL;
+	cc.nparams = 0;
+	rc = 1;
+out:
+	perm_sql_free(&f);
+	cc_free(&cc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+perm_bind(sqlite3_stmt *stmt, int first, const struct perm_sql *s)
+{
+	const struct perm_value	*v;
+	size_t			 i;
+	int			 rc = SQLITE_OK, idx;
+
+	if (stmt == NULL || s == NULL || first < 1 ||
+	    s->nparams > (size_t)(INT_MAX - first))
+		return SQLITE_MISUSE;
+	for (i = 0; i < s->nparams && rc == SQLITE_OK; i++) {
+		v = &s->params[i];
+		idx = first + (int)i;
+		switch (v->type) {
+		case PERM_V_TEXT:
+			rc = sqlite3_bind_text(stmt, idx, v->text, -1,
+			    SQLITE_TRANSIENT);
+			break;
+		case PERM_V_INT:
+			rc = sqlite3_bind_int64(stmt, idx, v->i);
+			break;
+		case PERM_V_REAL:
+			rc = sqlite3_bind_double(stmt, idx, v->d);
+			break;
+		default:
+			rc = sqlite3_bind_null(stmt, idx);
+			break;
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,98 @@
+/*
+ * perm: permissions and the condition DSL (DESIGN §4).
+ *
+ * A condition is a Directus-style JSON filter:
+ *   {"owner_id":{"_eq":"$CURRENT_USER"}}
+ *   {"_and":[{...},{...}]}  {"_or":[...]}
+ * operators _eq _neq _in _nin _starts_with _null _nnull, variables
+ * $CURRENT_USER and $CURRENT_TENANT. perm_compile() turns one into a
+ * parameterized SQL WHERE fragment over the columns of one collection.
+ * Field names come from a per-collection allowlist and are never copied
+ * from input into SQL: the fragment only holds names from that table,
+ * operators, parentheses and "?" placeholders.
+ *
+ * The same fragment checks one row ("SELECT 1 FROM files WHERE key=? AND
+ * (<frag>)") and filters a list, so a list never shows a row that a
+ * single-row check would refuse.
+ */
+#ifndef FS_PERM_H
+#define FS_PERM_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+
+#define PERM_MAX_DEPTH	8	/* nesting of _and/_or */
+#define PERM_MAX_NODES	128	/* comparisons in one condition */
+#define PERM_MAX_IN	100	/* values in one _in/_nin */
+#define PERM_MAX_TEXT	(16 * 1024) /* bytes of condition JSON */
+
+enum perm_coll {
+	PERM_FILES = 0,		/* system_files */
+	PERM_FOLDERS,		/* system_folders */
+	PERM_AGENT_FILES,	/* agent_files */
+	PERM_COLL__COUNT
+};
+
+enum perm_action {
+	PERM_CREATE = 0,
+	PERM_READ,
+	PERM_UPDATE,
+	PERM_DELETE,
+	PERM_ACTION__COUNT
+};
+
+/* Name <-> enum. Names: "system_files"...; "create"... -1 when unknown. */
+const char	*perm_coll_name(enum perm_coll c);
+int		 perm_coll_parse(const char *s);
+const char	*perm_action_name(enum perm_action a);
+int		 perm_action_parse(const char *s);
+
+enum perm_vtype { PERM_V_TEXT, PERM_V_INT, PERM_V_REAL, PERM_V_NULL };
+
+struct perm_value {
+	enum perm_vtype	 type;
+	char		*text;		/* PERM_V_TEXT: malloc'd */
+	long long	 i;
+	double		 d;
+};
+
+/* A compiled fragment: where is "1" for "no condition", never empty. */
+struct perm_sql {
+	char		*where;		/* malloc'd SQL */
+	struct perm_value *params;	/* malloc'd array */
+	size_t		 nparams;
+};
+
+struct perm_vars {
+	const char	*user_id;	/* $CURRENT_USER */
+	const char	*tenant_id;	/* $CURRENT_TENANT */
+};
+
+/*
+ * Compile condition (JSON text; NULL or "" or "null" or "{}" means no
+ * condition) for collection c. Returns 0, or -1 with a message in err.
+ * On success release out with perm_sql_free().
+ */
+int	 perm_compile(enum perm_coll c, const char *condition,
+	    const struct perm_vars *vars, struct perm_sql *out,
+	    char *err, size_t errlen);
+/* Validate only (used when storing a condition). 0 or -1 with err. */
+int	 perm_validate(enum perm_coll c, const char *condition,
+	    char *err, size_t errlen);
+void	 perm_sql_free(struct perm_sql *s);
+
+/*
+ * Combine every permission row of role_id for (c, a) into one fragment:
+ * the OR of their conditions. Returns 1 when the role has at least one
+ * row (out filled), 0 when it has none (the action is denied; out
+ * untouched), -1 on a database error or a stored condition that no longer
+ * compiles.
+ */
+int	 perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
+	    enum perm_action a, const struct perm_vars *vars,
+	    struct perm_sql *out);
+
+/* Bind s->params to stmt starting at index first. SQLITE_OK or an error. */
+int	 perm_bind(sqlite3_stmt *stmt, int first, const struct perm_sql *s);
+
+#endif

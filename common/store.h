@@ -1,0 +1,97 @@
+/*
+ * store: the storage adapter interface (DESIGN §8), and the local-disk
+ * adapter under FILESTOR_DATA_DIR.
+ *
+ * Physical keys ("tenants/<tid>/<key>") are validated by key.h before any
+ * adapter sees them. The local adapter still refuses any key it could not
+ * have produced (absolute, "..", empty segments) as a second line.
+ *
+ * Writers stream to a temporary object and publish atomically on commit
+ * (disk: fsync the file, rename into place, fsync the directory). Abort,
+ * or a writer freed without commit, leaves nothing behind. The disk
+ * adapter keeps temporary files in <data dir>/.tmp, beside tenants/ and
+ * unreachable by any physical key; see store_gc_tmp().
+ */
+#ifndef FS_STORE_H
+#define FS_STORE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cry.h"
+#include "err.h"
+
+struct store;		/* an adapter instance */
+struct store_writer;	/* one upload in progress */
+struct store_reader;	/* one download in progress */
+
+struct store_stat {
+	long long	 size;
+	long long	 mtime;		/* epoch seconds */
+};
+
+/* Open the adapter chosen by the environment. NULL with err on failure. */
+struct store	*store_open_local(const char *data_dir, char *err, size_t errlen);
+void		 store_close(struct store *s);
+
+/*
+ * Writer. store_writer_open returns FS_VALIDATION for a key the adapter
+ * refuses (disk: also a segment over NAME_MAX bytes), and FS_CONFLICT when
+ * the key cannot coexist with an object already stored (disk: "a/b" when
+ * "a" is an object, or "a" when "a/..." objects exist); commit can return
+ * FS_CONFLICT too, if such an object appeared meanwhile. store_write
+ * returns FS_OK, FS_NO_SPACE (ENOSPC, EDQUOT) or FS_INTERNAL; after an
+ * error the writer only accepts free. commit publishes and fills sha256
+ * and size of what was written (either may be NULL). free without commit
+ * aborts. A commit error leaves the old object (or none) in place, except
+ * in one case: the disk adapter failing to fsync the directory after the
+ * rename, where the new object is already visible but may not survive a
+ * crash. Writers and readers must be freed before their store is closed.
+ */
+enum fs_err	 store_writer_open(struct store *s, const char *pkey,
+		    struct store_writer **w);
+enum fs_err	 store_write(struct store_writer *w, const void *buf, size_t len);
+enum fs_err	 store_commit(struct store_writer *w,
+		    unsigned char sha256[CRY_SHA256_LEN], long long *size);
+void		 store_writer_free(struct store_writer *w);
+
+/*
+ * Reader of [off, off+len) (len -1: to the end). FS_NOT_FOUND when the
+ * object is missing, or is not a plain file reachable without a symlink;
+ * FS_RANGE for off < 0 or len < -1. A range past the end reads 0 bytes
+ * (the caller checks ranges against store_stat first). store_read returns
+ * bytes, 0 at the end, -1 on error. A reader keeps reading the version it
+ * opened, even if the key is overwritten meanwhile.
+ */
+enum fs_err	 store_reader_open(struct store *s, const char *pkey,
+		    long long off, long long len, struct store_reader **rd);
+ssize_t		 store_read(struct store_reader *rd, void *buf, size_t len);
+void		 store_reader_free(struct store_reader *rd);
+
+enum fs_err	 store_stat(struct store *s, const char *pkey,
+		    struct store_stat *st);
+/*
+ * Delete; a missing object is FS_OK. The disk adapter also removes the
+ * directories it leaves empty, up to (not including) tenants/<tid>.
+ */
+enum fs_err	 store_delete(struct store *s, const char *pkey);
+/*
+ * Absolute filesystem path of pkey for X-Sendfile, malloc'd (caller
+ * frees), or NULL when the adapter has no local file (S3), or when pkey
+ * is not a plain file reachable without a symlink (the web server follows
+ * symlinks, so it is only handed paths store_stat accepts).
+ */
+char		*store_local_path(struct store *s, const char *pkey);
+
+/*
+ * Remove the temporary files of uploads that never finished (a worker
+ * killed mid-upload leaves one in <data dir>/.tmp). Only files named like
+ * ours and not modified for older_than_secs are removed. An upload in
+ * progress keeps its file fresh, but a client that stalls longer than the
+ * threshold loses its upload (its commit fails), so pick a threshold well
+ * above the longest upload, e.g. 86400. Run it from `filestorctl gc` or at
+ * worker start. Returns the number of files removed, or -1.
+ */
+long long	 store_gc_tmp(struct store *s, long long older_than_secs);
+
+#endif

@@ -1,0 +1,919 @@
+/*
+ * store_local: the local-disk storage adapter (DESIGN §8).
+ *
+ * Layout under the data dir:
+ *   tenants/<tid>/<logical key>	published objects, one file each
+ *   .tmp/<32 hex>			uploads in progress
+ *
+ * Temporary files live in their own top-level directory, not beside their
+ * target: any name we could give them ("x.tmp", ".tmp.abc") is also a valid
+ * logical key segment, so a temp file next to its target could collide
+ * with, or be listed as, a real object. ".tmp" cannot be reached by any
+ * physical key (they all start with "tenants/"), and it is on the same
+ * filesystem, so renameat() from it is atomic.
+ *
+ * Every key is resolved relative to an fd of the data dir with
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so a symlink planted
+ * under the data dir cannot lead outside it (anchors §4.1). Kernels before
+ * 5.6 get the same guarantee from a walk that opens one component at a
+ * time with O_NOFOLLOW.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/openat2.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "key.h"
+#include "store.h"
+
+#define TMP_DIR		".tmp"
+#define TMP_RAND_LEN	16			/* random bytes in a temp name */
+#define TMP_NAME_LEN	(2 * TMP_RAND_LEN)	/* hex characters */
+#define PKEY_MAX	(KEY_TENANT_PREFIX_LEN + KEY_MAX)
+#define PKEY_MIN_SEGS	3	/* "tenants", tenant id, at least one more */
+#define DIR_MODE	0750
+#define FILE_MODE	0640
+/*
+ * How often to retry an operation that lost a race: a temp name that
+ * already exists, or a parent directory removed by a concurrent delete
+ * between our mkdir and our rename.
+ */
+#define RETRIES		3
+
+struct store {
+	char	*dir;		/* realpath of the data dir; owned */
+	int	 dfd;		/* the data dir */
+	int	 tmpfd;		/* <data dir>/.tmp */
+	int	 no_openat2;	/* set once the kernel answers ENOSYS */
+};
+
+struct store_writer {
+	struct store	*s;		/* borrowed; must outlive the writer */
+	char		*pkey;		/* owned copy */
+	int		 fd;		/* the temp file, until commit */
+	int		 dirfd;		/* the target's parent directory */
+	char		 tmpname[TMP_NAME_LEN + 1];	/* "" until created */
+	EVP_MD_CTX	*md;
+	long long	 size;
+	int		 failed;	/* a write failed: refuse to commit */
+	int		 published;	/* renamed into place: nothing to undo */
+};
+
+struct store_reader {
+	int		 fd;
+	long long	 pos;
+	long long	 left;		/* bytes still allowed; -1: to the end */
+};
+
+/*
+ * The second line of defence. key.h has already validated the logical
+ * part; refuse anything else this adapter could not have produced, so a
+ * bug elsewhere cannot turn into a path outside tenants/.
+ */
+static int
+pkey_ok(const char *p)
+{
+	size_t		 len, i, start, seg, nsegs = 0;
+	unsigned char	 c;
+
+	if (p == NULL)
+		return 0;
+	len = strnlen(p, PKEY_MAX + 1);
+	if (len == 0 || len > PKEY_MAX)
+		return 0;
+	if (strncmp(p, "tenants/", 8) != 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)p[i];
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			return 0;
+	}
+	/* An empty segment also catches a leading, trailing or double '/'. */
+	for (start = 0; start <= len; start = i + 1) {
+		i = start;
+		while (i < len && p[i] != '/')
+			i++;
+		seg = i - start;
+		if (seg == 0 || seg > NAME_MAX)
+			return 0;
+		if (p[start] == '.' && (seg == 1 || (seg == 2 && p[start + 1] == '.')))
+			return 0;
+		nsegs++;
+	}
+	return nsegs >= PKEY_MIN_SEGS;
+}
+
+static enum fs_err
+write_err(int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		return FS_NO_SPACE;
+	return FS_INTERNAL;
+}
+
+/*
+ * An errno from resolving a key for reading. Anything that means "there is
+ * no plain file there that we may serve" (a symlink, an escape, a file
+ * where a directory should be) is NOT_FOUND, never a hint of what is there.
+ */
+static enum fs_err
+read_err(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+	case ELOOP:
+	case EXDEV:
+	case EISDIR:
+	case ENAMETOOLONG:
+		return FS_NOT_FOUND;
+	default:
+		return FS_INTERNAL;
+	}
+}
+
+/*
+ * The fallback for kernels without openat2: open path below dfd one
+ * component at a time, never following a symlink. Returns an fd or -1
+ * with errno.
+ */
+static int
+walk_open(int dfd, const char *path, int flags)
+{
+	char		 buf[PATH_MAX];
+	char		*comp, *slash;
+	struct stat	 st;
+	size_t		 len;
+	int		 cur = dfd, next, fd = -1, saved = 0;
+
+	len = strlen(path);
+	if (len >= sizeof(buf)) {
+		saved = ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(buf, path, len + 1);
+	comp = buf;
+	for (;;) {
+		slash = strchr(comp, '/');
+		if (slash == NULL)
+			break;
+		*slash = '\0';
+		next = openat(cur, comp,
+		    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next == -1) {
+			saved = errno;
+			goto out;
+		}
+		if (cur != dfd)
+			close(cur);
+		cur = next;
+		comp = slash + 1;
+	}
+	fd = openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		saved = errno;
+		goto out;
+	}
+	/* With O_PATH, O_NOFOLLOW opens the link itself instead of failing. */
+	if (flags & O_PATH) {
+		if (fstat(fd, &st) == -1) {
+			saved = errno;
+		} else if (S_ISLNK(st.st_mode)) {
+			saved = ELOOP;
+		}
+		if (saved != 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+out:
+	if (cur != dfd)
+		close(cur);
+	errno = saved;
+	return fd;
+}
+
+/*
+ * Open path (relative, already checked) beneath the data dir without
+ * following any symlink. Returns an fd or -1 with errno.
+ */
+static int
+open_beneath(struct store *s, const char *path, int flags)
+{
+#ifdef SYS_openat2
+	struct open_how	 how;
+	int		 fd = -1, i;
+
+	if (!s->no_openat2) {
+		memset(&how, 0, sizeof(how));
+		how.flags = (uint64_t)(flags | O_CLOEXEC);
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+		    RESOLVE_NO_MAGICLINKS;
+		/* EAGAIN: a concurrent rename raced the resolution. */
+		for (i = 0; i < RETRIES; i++) {
+			fd = (int)syscall(SYS_openat2, s->dfd, path, &how,
+			    sizeof(how));
+			if (fd != -1 || (errno != EAGAIN && errno != EINTR))
+				break;
+		}
+		if (fd != -1)
+			return fd;
+		if (errno == ENOSYS)
+			s->no_openat2 = 1;
+		/*
+		 * Some container seccomp profiles answer EPERM for syscalls
+		 * they do not know. The walk is as strict, only slower, so
+		 * try it; a real EPERM comes back from it too.
+		 */
+		else if (errno != EPERM)
+			return -1;
+	}
+#endif
+	return walk_open(s->dfd, path, flags);
+}
+
+/*
+ * Open the directory that will hold pkey, creating the missing components
+ * (mode DIR_MODE). mkdirat never follows a symlink, and each component is
+ * opened with O_NOFOLLOW before the next is created inside it, so this is
+ * as safe as openat2 without needing it. Returns an fd or -1 with errno.
+ */
+static int
+make_parent(struct store *s, const char *pkey)
+{
+	char	 buf[PATH_MAX];
+	char	*comp, *slash;
+	size_t	 len;
+	int	 cur = s->dfd, next, saved = 0;
+
+	len = strlen(pkey);
+	if (len >= sizeof(buf)) {
+		saved = ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(buf, pkey, len + 1);
+	comp = buf;
+	for (;;) {
+		slash = strchr(comp, '/');
+		/* The last component is the object itself. */
+		if (slash == NULL)
+			break;
+		*slash = '\0';
+		if (mkdirat(cur, comp, DIR_MODE) == -1 && errno != EEXIST) {
+			saved = errno;
+			goto out;
+		}
+		next = openat(cur, comp,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next == -1) {
+			saved = errno;
+			goto out;
+		}
+		if (cur != s->dfd)
+			close(cur);
+		cur = next;
+		comp = slash + 1;
+	}
+out:
+	if (saved != 0) {
+		if (cur != s->dfd)
+			close(cur);
+		errno = saved;
+		return -1;
+	}
+	return cur;
+}
+
+/*
+ * make_parent, retried when a concurrent delete pruned a directory between
+ * our mkdirat and openat (ENOENT).
+ */
+static enum fs_err
+open_parent(struct store *s, const char *pkey, int *dirfd)
+{
+	int	 fd = -1, i;
+
+	for (i = 0; i < RETRIES; i++) {
+		fd = make_parent(s, pkey);
+		if (fd != -1 || errno != ENOENT)
+			break;
+	}
+	if (fd != -1) {
+		*dirfd = fd;
+		return FS_OK;
+	}
+	/*
+	 * ENOTDIR: an object sits where a directory is needed ("a" exists,
+	 * "a/b" is wanted). ELOOP: a symlink; refuse like anything else
+	 * we did not create.
+	 */
+	if (errno == ENOTDIR || errno == ELOOP)
+		return FS_CONFLICT;
+	if (errno == ENAMETOOLONG)
+		return FS_VALIDATION;
+	return write_err(errno);
+}
+
+/*
+ * Remove the directories of pkey that are now empty, deepest first,
+ * stopping at the first that is not (or at tenants/<tid>, which stays).
+ * Best effort: a failure only leaves an empty directory behind.
+ */
+static void
+prune_parents(struct store *s, const char *pkey)
+{
+	char	 buf[PATH_MAX];
+	char	*slash;
+	size_t	 len, i, depth = 1;
+	int	 pfd, r;
+
+	len = strlen(pkey);
+	if (len >= sizeof(buf))
+		return;
+	memcpy(buf, pkey, len + 1);
+	for (i = 0; i < len; i++)
+		if (buf[i] == '/')
+			depth++;
+	while (depth > PKEY_MIN_SEGS) {
+		/* Drop the last segment: buf is now a directory. */
+		slash = strrchr(buf, '/');
+		*slash = '\0';
+		depth--;
+		/* Split it into its parent and its name. */
+		slash = strrchr(buf, '/');
+		*slash = '\0';
+		pfd = open_beneath(s, buf, O_PATH | O_DIRECTORY);
+		*slash = '/';
+		if (pfd == -1)
+			return;
+		/* ENOTEMPTY/EEXIST: still in use; stop there. */
+		r = unlinkat(pfd, slash + 1, AT_REMOVEDIR);
+		close(pfd);
+		if (r == -1)
+			return;
+	}
+}
+
+static void
+hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+/* 1 when name is one of ours: exactly TMP_NAME_LEN lower-case hex digits. */
+static int
+tmp_name_ok(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < TMP_NAME_LEN; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		    (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return name[TMP_NAME_LEN] == '\0';
+}
+
+/* Create a fresh temp file in .tmp; its name goes to name. */
+static enum fs_err
+tmp_create(struct store *s, char name[TMP_NAME_LEN + 1], int *fdp)
+{
+	unsigned char	 rnd[TMP_RAND_LEN];
+	int		 fd = -1, i;
+
+	for (i = 0; i < RETRIES; i++) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return FS_INTERNAL;
+		hex(rnd, sizeof(rnd), name);
+		/* O_EXCL: never reuse or follow whatever is already there. */
+		fd = openat(s->tmpfd, name,
+		    O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+		    FILE_MODE);
+		if (fd != -1 || errno != EEXIST)
+			break;
+	}
+	if (fd == -1) {
+		name[0] = '\0';
+		return write_err(errno);
+	}
+	*fdp = fd;
+	return FS_OK;
+}
+
+/* mkdir -p, for the data dir only (it comes from the operator). */
+static int
+mkdir_p(const char *path)
+{
+	char	 buf[PATH_MAX];
+	char	*p;
+	size_t	 len;
+
+	len = strlen(path);
+	if (len == 0 || len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		/*
+		 * Errors on the way are ignored: an existing ancestor may
+		 * answer EACCES or EROFS instead of EEXIST. The last mkdir
+		 * and the open that follows tell the truth.
+		 */
+		(void)mkdir(buf, DIR_MODE);
+		*p = '/';
+	}
+	if (mkdir(buf, DIR_MODE) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static void
+set_err(char *err, size_t errlen, const char *what, const char *path, int e)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
+}
+
+struct store *
+store_open_local(const char *data_dir, char *err, size_t errlen)
+{
+	struct store	*s = NULL, *ret = NULL;
+
+	if (data_dir == NULL || data_dir[0] == '\0') {
+		set_err(err, errlen, "data dir", "(unset)", EINVAL);
+		goto out;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		set_err(err, errlen, "cannot open data dir", data_dir, errno);
+		goto out;
+	}
+	s->dfd = -1;
+	s->tmpfd = -1;
+	if (mkdir_p(data_dir) == -1) {
+		set_err(err, errlen, "cannot create data dir", data_dir, errno);
+		goto out;
+	}
+	s->dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dfd == -1) {
+		set_err(err, errlen, "cannot open data dir", data_dir, errno);
+		goto out;
+	}
+	s->dir = realpath(data_dir, NULL);
+	if (s->dir == NULL) {
+		set_err(err, errlen, "cannot resolve data dir", data_dir, errno);
+		goto out;
+	}
+	if (mkdirat(s->dfd, TMP_DIR, DIR_MODE) == -1 && errno != EEXIST) {
+		set_err(err, errlen, "cannot create .tmp in", data_dir, errno);
+		goto out;
+	}
+	s->tmpfd = openat(s->dfd, TMP_DIR,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->tmpfd == -1) {
+		set_err(err, errlen, "cannot open .tmp in", data_dir, errno);
+		goto out;
+	}
+	ret = s;
+	s = NULL;
+out:
+	store_close(s);
+	return ret;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->tmpfd != -1)
+		close(s->tmpfd);
+	if (s->dfd != -1)
+		close(s->dfd);
+	free(s->dir);
+	free(s);
+}
+
+enum fs_err
+store_writer_open(struct store *s, const char *pkey, struct store_writer **wp)
+{
+	struct store_writer	*w = NULL;
+	enum fs_err		 rc = FS_INTERNAL;
+
+	*wp = NULL;
+	if (!pkey_ok(pkey)) {
+		rc = FS_VALIDATION;
+		goto out;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		goto out;
+	w->s = s;
+	w->fd = -1;
+	w->dirfd = -1;
+	w->pkey = strdup(pkey);
+	if (w->pkey == NULL)
+		goto out;
+	w->md = EVP_MD_CTX_new();
+	if (w->md == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
+		goto out;
+	/*
+	 * Create the directories now rather than at commit, so that a key
+	 * that cannot exist on disk fails before the body is streamed.
+	 */
+	rc = open_parent(s, pkey, &w->dirfd);
+	if (rc != FS_OK)
+		goto out;
+	rc = tmp_create(s, w->tmpname, &w->fd);
+	if (rc != FS_OK)
+		goto out;
+	*wp = w;
+	w = NULL;
+out:
+	store_writer_free(w);
+	return rc;
+}
+
+enum fs_err
+store_write(struct store_writer *w, const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+	size_t			 off = 0;
+	ssize_t			 n;
+	enum fs_err		 rc = FS_INTERNAL;
+
+	if (w == NULL || w->failed || w->published || w->fd == -1)
+		return FS_INTERNAL;
+	if (len == 0)
+		return FS_OK;
+	if (len > (unsigned long long)(LLONG_MAX - w->size))
+		goto out;
+	while (off < len) {
+		n = write(w->fd, p + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			rc = write_err(errno);
+			goto out;
+		}
+		/* A regular file never accepts 0 bytes of a non-empty write. */
+		if (n == 0)
+			goto out;
+		off += (size_t)n;
+	}
+	if (EVP_DigestUpdate(w->md, buf, len) != 1)
+		goto out;
+	w->size += (long long)len;
+	rc = FS_OK;
+out:
+	/* The file and the hash no longer agree: this upload is over. */
+	if (rc != FS_OK)
+		w->failed = 1;
+	return rc;
+}
+
+enum fs_err
+store_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
+    long long *size)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	const char	*base;
+	int		 i, r, fd;
+	enum fs_err	 rc = FS_INTERNAL;
+
+	if (w == NULL || w->failed || w->published || w->fd == -1)
+		return FS_INTERNAL;
+	/* The data must be on disk before the name points at it. */
+	if (fsync(w->fd) == -1) {
+		rc = write_err(errno);
+		goto out;
+	}
+	/* Some filesystems (NFS) report write errors only at close. */
+	fd = w->fd;
+	w->fd = -1;
+	if (close(fd) == -1) {
+		rc = write_err(errno);
+		goto out;
+	}
+	if (EVP_DigestFinal_ex(w->md, md, &mdlen) != 1 ||
+	    mdlen != CRY_SHA256_LEN)
+		goto out;
+
+	base = strrchr(w->pkey, '/') + 1;
+	for (i = 0; ; i++) {
+		r = renameat(w->s->tmpfd, w->tmpname, w->dirfd, base);
+		if (r == 0)
+			break;
+		/* A directory sits at the target: "a/b" exists, "a" wanted. */
+		if (errno == EISDIR || errno == ENOTEMPTY) {
+			rc = FS_CONFLICT;
+			goto out;
+		}
+		/*
+		 * ENOENT: a concurrent delete pruned our (empty) parent
+		 * directory; recreate it. It also covers a temp file removed
+		 * by store_gc_tmp, which fails again and gives up.
+		 */
+		if (errno != ENOENT || i + 1 >= RETRIES) {
+			rc = write_err(errno);
+			goto out;
+		}
+		close(w->dirfd);
+		w->dirfd = -1;
+		rc = open_parent(w->s, w->pkey, &w->dirfd);
+		if (rc != FS_OK)
+			goto out;
+		rc = FS_INTERNAL;
+	}
+	w->published = 1;
+	w->tmpname[0] = '\0';
+	/*
+	 * Make the new name durable. A failure here is reported, but the
+	 * object is already visible: see store.h.
+	 */
+	if (fsync(w->dirfd) == -1)
+		goto out;
+	if (sha256 != NULL)
+		memcpy(sha256, md, CRY_SHA256_LEN);
+	if (size != NULL)
+		*size = w->size;
+	rc = FS_OK;
+out:
+	if (rc != FS_OK && !w->published)
+		w->failed = 1;
+	return rc;
+}
+
+void
+store_writer_free(struct store_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->fd != -1)
+		close(w->fd);
+	if (!w->published) {
+		if (w->tmpname[0] != '\0')
+			(void)unlinkat(w->s->tmpfd, w->tmpname, 0);
+		/* Directories made for an upload that never landed. */
+		if (w->dirfd != -1 && w->pkey != NULL)
+			prune_parents(w->s, w->pkey);
+	}
+	if (w->dirfd != -1)
+		close(w->dirfd);
+	EVP_MD_CTX_free(w->md);
+	free(w->pkey);
+	free(w);
+}
+
+enum fs_err
+store_reader_open(struct store *s, const char *pkey, long long off,
+    long long len, struct store_reader **rdp)
+{
+	struct store_reader	*rd = NULL;
+	struct stat		 st;
+	int			 fd = -1, fl;
+	enum fs_err		 rc = FS_INTERNAL;
+
+	*rdp = NULL;
+	if (!pkey_ok(pkey)) {
+		rc = FS_VALIDATION;
+		goto out;
+	}
+	if (off < 0 || len < -1) {
+		rc = FS_RANGE;
+		goto out;
+	}
+	/*
+	 * O_NONBLOCK: a FIFO planted under the data dir must not hang the
+	 * worker in open(); it is refused by the S_ISREG check below.
+	 */
+	fd = open_beneath(s, pkey, O_RDONLY | O_NONBLOCK);
+	if (fd == -1) {
+		rc = read_err(errno);
+		goto out;
+	}
+	if (fstat(fd, &st) == -1)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		rc = FS_NOT_FOUND;
+		goto out;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+		goto out;
+	rd = calloc(1, sizeof(*rd));
+	if (rd == NULL)
+		goto out;
+	rd->fd = fd;
+	fd = -1;
+	rd->pos = off;
+	rd->left = len;
+	*rdp = rd;
+	rc = FS_OK;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+ssize_t
+store_read(struct store_reader *rd, void *buf, size_t len)
+{
+	ssize_t	 n;
+	size_t	 want = len;
+
+	if (rd == NULL || (buf == NULL && len != 0))
+		return -1;
+	if (rd->left == 0 || len == 0)
+		return 0;
+	if (want > SSIZE_MAX)
+		want = SSIZE_MAX;
+	if (rd->left != -1 && (unsigned long long)rd->left < want)
+		want = (size_t)rd->left;
+	/*
+	 * pread keeps no shared offset, and an overwrite is a rename, so this
+	 * fd keeps reading the version that was opened.
+	 */
+	do {
+		n = pread(rd->fd, buf, want, (off_t)rd->pos);
+	} while (n == -1 && errno == EINTR);
+	if (n <= 0)
+		return n;
+	rd->pos += n;
+	if (rd->left != -1)
+		rd->left -= n;
+	return n;
+}
+
+void
+store_reader_free(struct store_reader *rd)
+{
+	if (rd == NULL)
+		return;
+	close(rd->fd);
+	free(rd);
+}
+
+enum fs_err
+store_stat(struct store *s, const char *pkey, struct store_stat *sst)
+{
+	struct stat	 st;
+	int		 fd = -1;
+	enum fs_err	 rc = FS_INTERNAL;
+
+	if (!pkey_ok(pkey)) {
+		rc = FS_VALIDATION;
+		goto out;
+	}
+	/* O_PATH: stat without opening (FIFOs, devices) for real. */
+	fd = open_beneath(s, pkey, O_PATH);
+	if (fd == -1) {
+		rc = read_err(errno);
+		goto out;
+	}
+	if (fstat(fd, &st) == -1)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		rc = FS_NOT_FOUND;
+		goto out;
+	}
+	if (sst != NULL) {
+		sst->size = (long long)st.st_size;
+		sst->mtime = (long long)st.st_mtim.tv_sec;
+	}
+	rc = FS_OK;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+enum fs_err
+store_delete(struct store *s, const char *pkey)
+{
+	char		 buf[PATH_MAX];
+	char		*slash;
+	size_t		 len;
+	int		 pfd = -1;
+	enum fs_err	 rc = FS_INTERNAL;
+
+	if (!pkey_ok(pkey)) {
+		rc = FS_VALIDATION;
+		goto out;
+	}
+	len = strlen(pkey);
+	if (len >= sizeof(buf))
+		goto out;
+	memcpy(buf, pkey, len + 1);
+	slash = strrchr(buf, '/');
+	*slash = '\0';
+	pfd = open_beneath(s, buf, O_PATH | O_DIRECTORY);
+	if (pfd == -1) {
+		/* No such directory, so no such object. */
+		rc = read_err(errno) == FS_NOT_FOUND ? FS_OK : FS_INTERNAL;
+		goto out;
+	}
+	/*
+	 * unlinkat never follows: a planted symlink is removed, not its
+	 * target. EISDIR: a directory of other objects is not this object.
+	 */
+	if (unlinkat(pfd, slash + 1, 0) == -1 &&
+	    errno != ENOENT && errno != EISDIR)
+		goto out;
+	prune_parents(s, pkey);
+	rc = FS_OK;
+out:
+	if (pfd != -1)
+		close(pfd);
+	return rc;
+}
+
+char *
+store_local_path(struct store *s, const char *pkey)
+{
+	char	*p;
+	size_t	 dlen, klen;
+
+	/* Hand the web server only a plain file we would serve ourselves. */
+	if (s == NULL || store_stat(s, pkey, NULL) != FS_OK)
+		return NULL;
+	dlen = strlen(s->dir);
+	klen = strlen(pkey);
+	p = malloc(dlen + 1 + klen + 1);
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s->dir, dlen);
+	p[dlen] = '/';
+	memcpy(p + dlen + 1, pkey, klen + 1);
+	return p;
+}
+
+long long
+store_gc_tmp(struct store *s, long long older_than_secs)
+{
+	DIR		*d = NULL;
+	struct dirent	*de;
+	struct stat	 st;
+	long long	 n = 0, now;
+	int		 fd;
+
+	if (s == NULL)
+		return -1;
+	if (older_than_secs < 0)
+		older_than_secs = 0;
+	/* A new open, not dup(): readdir must not share tmpfd's offset. */
+	fd = openat(s->tmpfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return -1;
+	}
+	now = (long long)time(NULL);
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		/* Leave alone anything we did not name. */
+		if (!tmp_name_ok(de->d_name))
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (!S_ISREG(st.st_mode))
+			continue;
+		if (now - (long long)st.st_mtim.tv_sec < older_than_secs)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			n++;
+	}
+	if (errno != 0)
+		n = -1;
+	closedir(d);
+	return n;
+}

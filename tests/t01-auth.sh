@@ -1,0 +1,158 @@
+# Identity and auth: filestorctl, API keys, sessions, CSRF, bad input.
+
+TID=$(mk_tenant acme)
+check "tenant create prints a uuid" eq "$(printf '%s' "$TID" | grep -cE '^[0-9a-f-]{36}$')" 1
+UID_A=$(mk_user "$TID" admin 's3cret-passw0rd' alice@example.com)
+check "user create prints a uuid" eq "$(printf '%s' "$UID_A" | grep -cE '^[0-9a-f-]{36}$')" 1
+KEY=$(mk_key "$TID" "$UID_A")
+check "apikey create prints fs_ key" has "$KEY" "fs_"
+
+# --- filestorctl errors go to stderr with a non-zero exit
+out=$("$FILESTORCTL" user create not-an-email --tenant "$TID" --role admin 2>"$TEST_TMP/err"); rc=$?
+check "ctl: bad email fails" neq "$rc" 0
+check "ctl: bad email says why on stderr" has "$(cat "$TEST_TMP/err")" "email"
+check "ctl: nothing on stdout on error" eq "$out" ""
+"$FILESTORCTL" user create bob@example.com --tenant "$TID" --role nosuch >/dev/null 2>&1
+check "ctl: unknown role fails" neq "$?" 0
+"$FILESTORCTL" apikey create --tenant "$TID" >/dev/null 2>&1
+check "ctl: apikey without --user fails" neq "$?" 0
+"$FILESTORCTL" frobnicate >/dev/null 2>&1
+check "ctl: unknown command fails" neq "$?" 0
+"$FILESTORCTL" user create x@example.com --tenant not-a-uuid --role admin >/dev/null 2>&1
+check "ctl: bad tenant id fails" neq "$?" 0
+"$FILESTORCTL" user create alice@example.com --tenant "$TID" --role admin >/dev/null 2>&1
+check "ctl: duplicate membership fails" neq "$?" 0
+
+# --- /me with an API key
+req GET /api/auth/me -H "Authorization: Bearer $KEY"
+expect_status 200 "me with API key"
+check "me: user id" eq "$(jqb .user.id)" "$UID_A"
+check "me: email" eq "$(jqb .user.email)" "alice@example.com"
+check "me: tenant" eq "$(jqb .tenant.id)" "$TID"
+check "me: tenant name" eq "$(jqb .tenant.name)" "acme"
+check "me: role" eq "$(jqb .role.name)" "admin"
+check "me: via" eq "$(jqb .via)" "apikey"
+
+req GET /api/auth/me
+expect_error 401 UNAUTHORIZED "me without credentials"
+req GET /api/auth/me -H "Authorization: Bearer fs_nope"
+expect_error 401 UNAUTHORIZED "me with an unknown key"
+req GET /api/auth/me -H "Authorization: Basic YTpi"
+expect_error 401 UNAUTHORIZED "me with a Basic header"
+req GET /api/auth/me -H "Authorization: Bearer $(head -c 3000 /dev/zero | tr '\0' a)"
+expect_error 401 UNAUTHORIZED "me with an oversized key"
+
+# --- revocation
+KEY2=$(mk_key "$TID" "$UID_A")
+KID2=$("$FILESTORCTL" apikey list --tenant "$TID" | awk -F'\t' 'NR>1 {id=$1} END {print id}')
+req GET /api/auth/me -H "Authorization: Bearer $KEY2"
+expect_status 200 "second key works"
+"$FILESTORCTL" apikey revoke "$KID2"
+check "ctl: revoke exits 0" eq "$?" 0
+req GET /api/auth/me -H "Authorization: Bearer $KEY2"
+expect_error 401 UNAUTHORIZED "revoked key refused"
+check "revoked key message" has "$(jqb .error.message)" "revoked"
+check "ctl: list shows revoked" has "$("$FILESTORCTL" apikey list --tenant "$TID")" "revoked"
+"$FILESTORCTL" apikey revoke "$KID2" 2>/dev/null
+check "ctl: revoking twice fails" neq "$?" 0
+req GET /api/auth/me -H "Authorization: Bearer $KEY"
+expect_status 200 "first key unaffected by revoking the second"
+
+# --- login
+req POST /api/auth/login -H 'Content-Type: application/json' \
+    -d '{"email":"alice@example.com","password":"s3cret-passw0rd"}' -c "$TEST_TMP/jar"
+expect_status 200 "login"
+SC=$(hdr Set-Cookie)
+check "login sets filestor_session" has "$SC" "filestor_session="
+check "cookie HttpOnly" has "$SC" "HttpOnly"
+check "cookie SameSite=Lax" has "$SC" "SameSite=Lax"
+check "cookie Path=/" has "$SC" "Path=/"
+check "login returns the user" eq "$(jqb .user.id)" "$UID_A"
+check "login is not cached" eq "$(hdr Cache-Control)" "no-store"
+CK=$(awk '$6 == "filestor_session" {print $7}' "$TEST_TMP/jar")
+check "session value is 43 chars" eq "${#CK}" 43
+check "session stored hashed" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM sessions WHERE token_hash = CAST('$CK' AS BLOB) OR hex(token_hash) = upper('$CK')")" 0
+
+req GET /api/auth/me -b "$TEST_TMP/jar"
+expect_status 200 "me with session"
+check "me via session" eq "$(jqb .via)" "session"
+
+# CSRF: a cookie-authenticated state change needs Origin == Host or X-Requested-With
+req POST /api/auth/logout -b "$TEST_TMP/jar" -H "Origin: http://evil.example"
+expect_error 403 FORBIDDEN "logout from a foreign Origin refused"
+req POST /api/auth/logout -b "$TEST_TMP/jar"
+expect_error 403 FORBIDDEN "logout with no Origin and no X-Requested-With refused"
+req GET /api/auth/me -b "$TEST_TMP/jar"
+expect_status 200 "session survives refused logouts"
+req POST /api/auth/logout -b "$TEST_TMP/jar" -H "Origin: $BASE"
+expect_status 204 "logout with matching Origin"
+check "logout clears the cookie" has "$(hdr Set-Cookie)" "Max-Age=0"
+req GET /api/auth/me -b "$TEST_TMP/jar"
+expect_error 401 UNAUTHORIZED "session gone after logout"
+
+req POST /api/auth/login -H 'Content-Type: application/json' \
+    -d '{"email":"alice@example.com","password":"s3cret-passw0rd"}' -c "$TEST_TMP/jar2"
+req POST /api/auth/logout -b "$TEST_TMP/jar2" -H "X-Requested-With: XMLHttpRequest"
+expect_status 204 "logout with X-Requested-With"
+
+# Expired session: age the row in the database.
+req POST /api/auth/login -H 'Content-Type: application/json' \
+    -d '{"email":"alice@example.com","password":"s3cret-passw0rd"}' -c "$TEST_TMP/jar3"
+sqlite3 "$FILESTOR_DB" "UPDATE sessions SET expires_at = strftime('%s','now') - 1"
+req GET /api/auth/me -b "$TEST_TMP/jar3"
+expect_error 401 UNAUTHORIZED "expired session refused"
+
+# --- wrong password and unknown email answer the same
+req POST /api/auth/login -H 'Content-Type: application/json' \
+    -d '{"email":"alice@example.com","password":"wrong"}'
+expect_error 401 UNAUTHORIZED "wrong password"
+wp=$(body)
+req POST /api/auth/login -H 'Content-Type: application/json' \
+    -d '{"email":"nobody@example.com","password":"wrong"}'
+expect_error 401 UNAUTHORIZED "unknown email"
+check "wrong password and unknown email: same body" eq "$(body)" "$wp"
+
+# --- tenants
+T2=$(mk_tenant other)
+"$FILESTORCTL" user create alice@example.com --tenant "$T2" --role authenticated >/dev/null
+req POST /api/auth/login -H 'Content-Type: application/json' \
+    -d '{"email":"alice@example.com","password":"s3cret-passw0rd"}'
+expect_error 422 VALIDATION "login of a multi-tenant user needs tenantId"
+req POST /api/auth/login -H 'Content-Type: application/json' \
+    -d "{\"email\":\"alice@example.com\",\"password\":\"s3cret-passw0rd\",\"tenantId\":\"$T2\"}"
+expect_status 200 "login into the second tenant"
+check "second tenant role" eq "$(jqb .role.name)" "authenticated"
+req POST /api/auth/login -H 'Content-Type: application/json' \
+    -d '{"email":"alice@example.com","password":"s3cret-passw0rd","tenantId":"00000000-0000-4000-8000-000000000000"}'
+expect_error 401 UNAUTHORIZED "login into an unknown tenant"
+req POST /api/auth/login -H 'Content-Type: application/json' \
+    -d '{"email":"alice@example.com","password":"s3cret-passw0rd","tenantId":"acme"}'
+expect_error 422 VALIDATION "login with a malformed tenantId"
+
+# --- bad input
+req POST /api/auth/login -H 'Content-Type: application/json' -d '{"email":'
+expect_error 400 BAD_REQUEST "malformed JSON"
+req POST /api/auth/login -H 'Content-Type: application/json' -d '[1,2]'
+expect_error 400 BAD_REQUEST "JSON array body"
+req POST /api/auth/login -H 'Content-Type: application/json'
+expect_error 400 BAD_REQUEST "empty body"
+req POST /api/auth/login -H 'Content-Type: application/json' -d '{"email":"a@b.c"}'
+expect_error 422 VALIDATION "missing password"
+check "missing password names the field" has "$(jqb .error.message)" "password"
+req POST /api/auth/login -H 'Content-Type: application/json' -d '{"email":5,"password":"x"}'
+expect_error 422 VALIDATION "email of the wrong type"
+head -c 100000 /dev/zero | tr '\0' ' ' >"$TEST_TMP/big"
+req POST /api/auth/login -H 'Content-Type: application/json' --data-binary @"$TEST_TMP/big"
+expect_error 413 PAYLOAD_TOO_LARGE "oversized body"
+req GET /api/auth/login
+expect_error 405 BAD_REQUEST "GET on login is 405"
+check "405 carries Allow" eq "$(hdr Allow)" "POST"
+req DELETE /api/auth/me
+expect_error 405 BAD_REQUEST "DELETE on me is 405"
+check "405 Allow on me" eq "$(hdr Allow)" "GET, HEAD"
+req GET /api/nosuch
+expect_error 404 NOT_FOUND "unknown /api route is a JSON 404"
+req GET "/api/auth/me%zz"
+check "malformed escape is a 400" eq "$STATUS" 400
+req GET /api/auth/me -H "Authorization: Bearer $KEY"
+expect_status 200 "worker still serves after bad input"

@@ -1,0 +1,539 @@
+/*
+ * filestorctl: the admin CLI. Reads FILESTOR_DB (default
+ * ./.data/filestor.db). Results go to stdout alone, so that scripts can
+ * capture them; errors go to stderr with a non-zero exit.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "cfg.h"
+#include "cry.h"
+#include "db.h"
+#include "perm.h"
+
+#define MAX_POS		4
+#define MAX_OPTS	8
+#define PW_MAX		1024
+
+struct args {
+	const char	*pos[MAX_POS];
+	int		 npos;
+	const char	*optname[MAX_OPTS];
+	const char	*optval[MAX_OPTS];	/* "" for flags */
+	int		 nopt;
+};
+
+struct ctl {
+	struct cfg	 cfg;
+	sqlite3		*db;
+};
+
+typedef int	(*cmd_fn)(struct ctl *, struct args *);
+
+static int	fail(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("filestorctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* Option value, or NULL when absent. */
+static const char *
+opt(const struct args *ar, const char *name)
+{
+	int i;
+
+	for (i = 0; i < ar->nopt; i++)
+		if (strcmp(ar->optname[i], name) == 0)
+			return ar->optval[i];
+	return NULL;
+}
+
+/*
+ * Split argv into positionals and options. flags lists the options that
+ * take no value, vals those that take one; anything else is an error.
+ */
+static int
+parse_args(int argc, char *argv[], const char *const *vals,
+    const char *const *flags, struct args *ar)
+{
+	const char *const *p;
+	int i;
+
+	memset(ar, 0, sizeof(*ar));
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		int found = 0;
+
+		if (strncmp(a, "--", 2) != 0) {
+			if (ar->npos == MAX_POS)
+				return fail("too many arguments at \"%s\"", a);
+			ar->pos[ar->npos++] = a;
+			continue;
+		}
+		if (ar->nopt == MAX_OPTS)
+			return fail("too many options at \"%s\"", a);
+		for (p = flags; p != NULL && *p != NULL; p++)
+			if (strcmp(a, *p) == 0) {
+				ar->optname[ar->nopt] = a;
+				ar->optval[ar->nopt++] = "";
+				found = 1;
+			}
+		for (p = vals; !found && p != NULL && *p != NULL; p++)
+			if (strcmp(a, *p) == 0) {
+				if (i + 1 >= argc)
+					return fail("%s needs a value", a);
+				ar->optname[ar->nopt] = a;
+				ar->optval[ar->nopt++] = argv[++i];
+				found = 1;
+			}
+		if (!found)
+			return fail("unknown option %s", a);
+	}
+	return 0;
+}
+
+static int
+need(const char *v, const char *name)
+{
+	if (v == NULL || *v == '\0') {
+		fail("%s is required", name);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+need_uuid(const char *v, const char *name)
+{
+	if (!need(v, name))
+		return 0;
+	if (!cry_is_uuid(v)) {
+		fail("%s must be a UUID", name);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+cmd_migrate(struct ctl *c, struct args *ar)
+{
+	char err[512];
+	int n;
+
+	if (ar->npos != 0)
+		return fail("usage: filestorctl migrate");
+	n = db_migrate(c->db, err, sizeof(err));
+	if (n < 0)
+		return fail("%s", err);
+	fprintf(stderr, "filestorctl: %d migration(s) applied\n", n);
+	return 0;
+}
+
+static int
+cmd_tenant_create(struct ctl *c, struct args *ar)
+{
+	char id[37], err[512];
+
+	if (ar->npos != 1)
+		return fail("usage: filestorctl tenant create NAME");
+	if (auth_tenant_create(c->db, ar->pos[0], id, err, sizeof(err)) == -1)
+		return fail("%s", err);
+	printf("%s\n", id);
+	return 0;
+}
+
+static int
+cmd_tenant_list(struct ctl *c, struct args *ar)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT id, name FROM tenants"
+	    " ORDER BY created_at, id", -1, &st, NULL) != SQLITE_OK)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	while (sqlite3_step(st) == SQLITE_ROW)
+		printf("%s\t%s\n", sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Read a password from stdin (one line, newline stripped). */
+static char *
+read_password(void)
+{
+	char buf[PW_MAX + 2];
+	size_t n;
+
+	if (fgets(buf, sizeof(buf), stdin) == NULL)
+		return NULL;
+	n = strcspn(buf, "\r\n");
+	if (n == strlen(buf) && !feof(stdin))
+		return NULL;	/* longer than PW_MAX */
+	buf[n] = '\0';
+	if (n == 0)
+		return NULL;
+	return strdup(buf);
+}
+
+static int
+cmd_user_create(struct ctl *c, struct args *ar)
+{
+	const char *tid = opt(ar, "--tenant"), *role = opt(ar, "--role");
+	char id[37], err[512], *pw = NULL;
+	int ret;
+
+	if (ar->npos != 1)
+		return fail("usage: filestorctl user create EMAIL --tenant TID "
+		    "--role admin|authenticated [--password-stdin]");
+	if (!need_uuid(tid, "--tenant") || !need(role, "--role"))
+		return 1;
+	if (opt(ar, "--password-stdin") != NULL) {
+		pw = read_password();
+		if (pw == NULL)
+			return fail("--password-stdin: expected one line of 1 "
+			    "to 1024 bytes on stdin");
+	}
+	ret = auth_user_create(c->db, ar->pos[0], tid, role, pw, id, err,
+	    sizeof(err));
+	if (pw != NULL) {
+		cry_wipe(pw, strlen(pw));
+		free(pw);
+	}
+	if (ret == -1)
+		return fail("%s", err);
+	printf("%s\n", id);
+	return 0;
+}
+
+static int
+cmd_user_set_role(struct ctl *c, struct args *ar)
+{
+	const char *tid = opt(ar, "--tenant"), *role = opt(ar, "--role");
+	char err[512];
+
+	if (ar->npos != 1)
+		return fail("usage: filestorctl user set-role USER_ID --tenant "
+		    "TID --role ROLE");
+	if (!need_uuid(ar->pos[0], "USER_ID") || !need_uuid(tid, "--tenant") ||
+	    !need(role, "--role"))
+		return 1;
+	if (auth_user_set_role(c->db, ar->pos[0], tid, role, err,
+	    sizeof(err)) == -1)
+		return fail("%s", err);
+	return 0;
+}
+
+static int
+cmd_apikey_create(struct ctl *c, struct args *ar)
+{
+	const char *tid = opt(ar, "--tenant"), *uid = opt(ar, "--user");
+	const char *name = opt(ar, "--name");
+	char id[37], *key = NULL;
+	int rc;
+
+	if (ar->npos != 0)
+		return fail("usage: filestorctl apikey create --tenant TID "
+		    "--user UID [--name N]");
+	if (!need_uuid(tid, "--tenant") || !need_uuid(uid, "--user"))
+		return 1;
+	if (name != NULL && strlen(name) > 200)
+		return fail("--name is longer than 200 bytes");
+	rc = auth_apikey_create(c->db, tid, uid, name, &key, id);
+	if (rc == 1)
+		return fail("user is not a member of tenant %s", tid);
+	if (rc != 0)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	printf("%s\n", key);
+	fprintf(stderr, "filestorctl: key id %s (shown once; store it now)\n",
+	    id);
+	cry_wipe(key, strlen(key));
+	free(key);
+	return 0;
+}
+
+static int
+cmd_apikey_revoke(struct ctl *c, struct args *ar)
+{
+	int rc;
+
+	if (ar->npos != 1)
+		return fail("usage: filestorctl apikey revoke KEY_ID");
+	if (!need_uuid(ar->pos[0], "KEY_ID"))
+		return 1;
+	rc = auth_apikey_revoke(c->db, ar->pos[0]);
+	if (rc == 1)
+		return fail("no live API key %s", ar->pos[0]);
+	if (rc != 0)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	return 0;
+}
+
+static int
+cmd_apikey_list(struct ctl *c, struct args *ar)
+{
+	const char *tid = opt(ar, "--tenant");
+	sqlite3_stmt *st = NULL;
+	char when[32];
+
+	if (!need_uuid(tid, "--tenant"))
+		return 1;
+	if (sqlite3_prepare_v2(c->db, "SELECT k.id, k.user_id, u.email, k.name,"
+	    " k.created_at, k.revoked_at FROM api_keys k JOIN users u"
+	    " ON u.id = k.user_id WHERE k.tenant_id = ?"
+	    " ORDER BY k.created_at, k.id", -1, &st, NULL) != SQLITE_OK)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
+	printf("ID\tUSER\tEMAIL\tNAME\tCREATED\tSTATE\n");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		db_iso8601(sqlite3_column_int64(st, 4), when);
+		printf("%s\t%s\t%s\t%s\t%s\t%s\n", sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+		    sqlite3_column_text(st, 3), when,
+		    sqlite3_column_type(st, 5) == SQLITE_NULL ? "active" :
+		    "revoked");
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int
+cmd_role_create(struct ctl *c, struct args *ar)
+{
+	const char *tid = opt(ar, "--tenant");
+	sqlite3_stmt *st = NULL;
+	char id[37];
+	size_t n;
+	int rc;
+
+	if (ar->npos != 1)
+		return fail("usage: filestorctl role create NAME --tenant TID "
+		    "[--admin]");
+	if (!need_uuid(tid, "--tenant"))
+		return 1;
+	n = strlen(ar->pos[0]);
+	if (n == 0 || n > 63 || strspn(ar->pos[0], "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
+		return fail("role name must be 1 to 63 of [A-Za-z0-9_.-]");
+	if (cry_uuid(id) == -1)
+		return fail("no randomness");
+	if (sqlite3_prepare_v2(c->db, "INSERT INTO roles (id, tenant_id, name,"
+	    " admin_access, created_at) VALUES (?, ?, ?, ?, ?)", -1, &st,
+	    NULL) != SQLITE_OK)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, tid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, ar->pos[0], -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 4, opt(ar, "--admin") != NULL);
+	sqlite3_bind_int64(st, 5, db_now());
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return fail("role %s exists in that tenant", ar->pos[0]);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return fail("no tenant %s", tid);
+	if (rc != SQLITE_DONE)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	printf("%s\n", id);
+	return 0;
+}
+
+/* Role id from a UUID, or from a name with --tenant. 0 or 1 (reported). */
+static int
+role_ref(struct ctl *c, const char *ref, const char *tid, char id[37])
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (tid == NULL && cry_is_uuid(ref)) {
+		if (sqlite3_prepare_v2(c->db, "SELECT id FROM roles WHERE id=?",
+		    -1, &st, NULL) != SQLITE_OK)
+			return fail("database: %s", sqlite3_errmsg(c->db));
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+	} else {
+		if (tid == NULL || !cry_is_uuid(tid))
+			return fail("a role name needs --tenant TID (or give "
+			    "the role id)");
+		if (sqlite3_prepare_v2(c->db, "SELECT id FROM roles WHERE"
+		    " tenant_id = ? AND name = ?", -1, &st, NULL) != SQLITE_OK)
+			return fail("database: %s", sqlite3_errmsg(c->db));
+		sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, ref, -1, SQLITE_TRANSIENT);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(id, 37, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return fail("no role %s", ref);
+	return 0;
+}
+
+static int
+cmd_permission_add(struct ctl *c, struct args *ar)
+{
+	const char *cond = opt(ar, "--condition");
+	sqlite3_stmt *st = NULL;
+	char role[37], err[512];
+	int coll, act, rc;
+
+	if (ar->npos != 3)
+		return fail("usage: filestorctl permission add ROLE COLLECTION "
+		    "ACTION [--condition JSON] [--tenant TID]");
+	coll = perm_coll_parse(ar->pos[1]);
+	if (coll < 0)
+		return fail("COLLECTION must be system_files, system_folders "
+		    "or agent_files, not \"%.64s\"", ar->pos[1]);
+	act = perm_action_parse(ar->pos[2]);
+	if (act < 0)
+		return fail("ACTION must be create, read, update or delete, "
+		    "not \"%.64s\"", ar->pos[2]);
+	if (cond != NULL && perm_validate(coll, cond, err, sizeof(err)) == -1)
+		return fail("--condition: %s", err);
+	if (role_ref(c, ar->pos[0], opt(ar, "--tenant"), role) != 0)
+		return 1;
+	if (sqlite3_prepare_v2(c->db, "INSERT INTO permissions (role_id,"
+	    " collection, action, condition) VALUES (?, ?, ?, ?)", -1, &st,
+	    NULL) != SQLITE_OK)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	sqlite3_bind_text(st, 1, role, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, perm_coll_name(coll), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, perm_action_name(act), -1, SQLITE_STATIC);
+	if (cond != NULL)
+		sqlite3_bind_text(st, 4, cond, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 4);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	printf("%lld\n", (long long)sqlite3_last_insert_rowid(c->db));
+	return 0;
+}
+
+static int
+cmd_permission_list(struct ctl *c, struct args *ar)
+{
+	sqlite3_stmt *st = NULL;
+	char role[37];
+
+	if (ar->npos != 1)
+		return fail("usage: filestorctl permission list ROLE "
+		    "[--tenant TID]");
+	if (role_ref(c, ar->pos[0], opt(ar, "--tenant"), role) != 0)
+		return 1;
+	if (sqlite3_prepare_v2(c->db, "SELECT id, collection, action,"
+	    " IFNULL(condition, '') FROM permissions WHERE role_id = ?"
+	    " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	sqlite3_bind_text(st, 1, role, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		printf("%lld\t%s\t%s\t%s\n",
+		    (long long)sqlite3_column_int64(st, 0),
+		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+		    sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static const char *const no_opts[] = { NULL };
+static const char *const o_tenant[] = { "--tenant", NULL };
+static const char *const o_user[] = { "--tenant", "--role", NULL };
+static const char *const f_user[] = { "--password-stdin", NULL };
+static const char *const o_key[] = { "--tenant", "--user", "--name", NULL };
+static const char *const f_admin[] = { "--admin", NULL };
+static const char *const o_perm[] = { "--tenant", "--condition", NULL };
+
+/* The dispatch table: "noun verb", its options, whether it migrates. */
+static const struct {
+	const char		*noun;
+	const char		*verb;
+	const char *const	*vals;
+	const char *const	*flags;
+	cmd_fn			 fn;
+} cmds[] = {
+	{ "migrate", NULL, no_opts, no_opts, cmd_migrate },
+	{ "tenant", "create", no_opts, no_opts, cmd_tenant_create },
+	{ "tenant", "list", no_opts, no_opts, cmd_tenant_list },
+	{ "user", "create", o_user, f_user, cmd_user_create },
+	{ "user", "set-role", o_user, no_opts, cmd_user_set_role },
+	{ "apikey", "create", o_key, no_opts, cmd_apikey_create },
+	{ "apikey", "revoke", no_opts, no_opts, cmd_apikey_revoke },
+	{ "apikey", "list", o_tenant, no_opts, cmd_apikey_list },
+	{ "role", "create", o_tenant, f_admin, cmd_role_create },
+	{ "permission", "add", o_perm, no_opts, cmd_permission_add },
+	{ "permission", "list", o_tenant, no_opts, cmd_permission_list },
+};
+
+static int
+usage(void)
+{
+	size_t i;
+
+	fprintf(stderr, "usage: filestorctl COMMAND ...\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(stderr, "  %s%s%s\n", cmds[i].noun,
+		    cmds[i].verb != NULL ? " " : "",
+		    cmds[i].verb != NULL ? cmds[i].verb : "");
+	fprintf(stderr, "environment: FILESTOR_DB (default "
+	    "./.data/filestor.db)\n");
+	return 2;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ctl c;
+	struct args ar;
+	char err[512];
+	size_t i;
+	int ret = 1, skip, migrating;
+
+	if (argc < 2)
+		return usage();
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].noun) != 0)
+			continue;
+		if (cmds[i].verb == NULL)
+			break;
+		if (argc > 2 && strcmp(argv[2], cmds[i].verb) == 0)
+			break;
+	}
+	if (i == sizeof(cmds) / sizeof(cmds[0]))
+		return usage();
+	skip = cmds[i].verb != NULL ? 3 : 2;
+	if (parse_args(argc - skip, argv + skip, cmds[i].vals, cmds[i].flags,
+	    &ar) != 0)
+		return 2;
+
+	memset(&c, 0, sizeof(c));
+	if (cfg_load(&c.cfg, 0, err, sizeof(err)) == -1)
+		return fail("%s", err);
+	migrating = cmds[i].fn == cmd_migrate;
+	c.db = db_open(c.cfg.db_path, migrating, err, sizeof(err));
+	if (c.db == NULL) {
+		fail("%s", err);
+		goto out;
+	}
+	if (!migrating && !db_is_current(c.db)) {
+		fail("database %s is not migrated: run filestorctl migrate",
+		    c.cfg.db_path);
+		goto out;
+	}
+	ret = cmds[i].fn(&c, &ar);
+out:
+	db_close(c.db);
+	cfg_free(&c.cfg);
+	return ret;
+}
