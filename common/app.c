@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "cry.h"
 #include "db.h"
+#include "tok.h"
 
 void
 app_log(const struct app *a, const char *fmt, ...)
@@ -44,7 +46,7 @@ route_matches_path(const struct app_route *rt, const char *path)
 	case APP_EXACT:
 		return strcmp(path, rt->pattern) == 0;
 	case APP_PREFIX:
-		return strncmp(path, rt->pattern, n) == 0 && path[n] != '\0';
+		return strncmp(path, rt->pattern, n) == 0;
 	}
 	return 0;
 }
@@ -69,7 +71,8 @@ app_dispatch(struct app *a, struct request *r, const struct app_route *routes,
 	for (i = 0; i < nroutes; i++) {
 		if (!route_matches_path(&routes[i], r->path))
 			continue;
-		if (route_matches_method(&routes[i], r->method)) {
+		if (routes[i].fn != NULL &&
+		    route_matches_method(&routes[i], r->method)) {
 			routes[i].fn(a, r);
 			return;
 		}
@@ -138,6 +141,14 @@ app_main(const char *name, int argc, char *argv[],
 		    "run: filestorctl migrate", a.cfg.db_path);
 		goto out;
 	}
+	if (flags & APP_STORE) {
+		a.store = store_open_local(a.cfg.data_dir, err, sizeof(err));
+		if (a.store == NULL) {
+			app_log(&a, "refusing to start: %s", err);
+			goto out;
+		}
+	}
+	tok_storage_key(a.cfg.auth_secret, a.cfg.auth_secret_len, a.tok_key);
 	/* A client that hangs up must not kill the worker. */
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, 0) != 0) {
@@ -162,7 +173,8 @@ app_main(const char *name, int argc, char *argv[],
 	}
 	ret = 0;
 out:
-	(void)flags;
+	store_close(a.store);
+	cry_wipe(a.tok_key, sizeof(a.tok_key));
 	db_close(a.db);
 	cfg_free(&a.cfg);
 	return ret;

@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "cfg.h"
 #include "http.h"
+#include "store.h"
 
 #ifndef nitems
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
@@ -30,12 +31,14 @@ struct app {
 	const char	*name;		/* program name, for logs */
 	struct cfg	 cfg;
 	sqlite3		*db;
+	struct store	*store;		/* with APP_STORE, else NULL */
+	unsigned char	 tok_key[32];	/* storage URL key (DESIGN §6) */
 };
 
 enum app_match {
 	APP_EXACT,	/* path equals pattern */
-	APP_PREFIX,	/* path starts with pattern (pattern ends in '/') and
-			   has something after it */
+	APP_PREFIX,	/* path starts with pattern (which ends in '/'); the
+			   handler validates the rest, even when empty */
 };
 
 typedef void	(*app_handler)(struct app *, struct request *);
@@ -44,11 +47,13 @@ struct app_route {
 	const char	*method;	/* "GET"; GET routes also answer HEAD */
 	const char	*pattern;
 	enum app_match	 match;
-	app_handler	 fn;
+	app_handler	 fn;	/* NULL: served by another program; the
+				   route only counts for 405's Allow */
 };
 
 /* flags for app_main */
 #define APP_READONLY	0x1	/* open the database read-only */
+#define APP_STORE	0x2	/* open the storage adapter */
 
 /* Run the program; returns the exit status. */
 int	 app_main(const char *name, int argc, char *argv[],

@@ -198,7 +198,7 @@ safe_show(const char *s, char *buf, size_t buflen)
 	size_t		 i, o = 0;
 	unsigned char	 c;
 
-	for (i = 0; s[i] != '\0' && i < PERM_ERR_SHOW; i++) {
+	for (i = 0; i < PERM_ERR_SHOW && s[i] != '\0'; i++) {
 		if (o + 5 >= buflen)
 			break;
 		c = (unsigned char)s[i];

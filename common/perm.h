@@ -9,7 +9,10 @@
  * parameterized SQL WHERE fragment over the columns of one collection.
  * Field names come from a per-collection allowlist and are never copied
  * from input into SQL: the fragment only holds names from that table,
- * operators, parentheses and "?" placeholders.
+ * operators, parentheses, "?" placeholders and the literals 0 and 1.
+ * A comparison that names a variable whose value is NULL (no user, say)
+ * compiles to (0), false, whatever the operator. The SQL form of each
+ * operator, and why, is written above compile_cmp() in perm.c.
  *
  * The same fragment checks one row ("SELECT 1 FROM files WHERE key=? AND
  * (<frag>)") and filters a list, so a list never shows a row that a

@@ -11,7 +11,7 @@ CREATE TABLE folders (
 	created_at	INTEGER NOT NULL,
 	updated_at	INTEGER NOT NULL
 );
-CREATE INDEX folders_tenant ON folders(tenant_id, name);
+CREATE UNIQUE INDEX folders_tenant_name ON folders(tenant_id, name);
 
 CREATE TABLE files (
 	key		TEXT PRIMARY KEY,

@@ -45,6 +45,7 @@ expect_error 401 UNAUTHORIZED "me with an oversized key"
 # --- revocation
 KEY2=$(mk_key "$TID" "$UID_A")
 KID2=$("$FILESTORCTL" apikey list --tenant "$TID" | awk -F'\t' 'NR>1 {id=$1} END {print id}')
+check "ctl: apikey list shows the new key last" has "$("$FILESTORCTL" apikey list --tenant "$TID" | tail -n 1)" "active"
 req GET /api/auth/me -H "Authorization: Bearer $KEY2"
 expect_status 200 "second key works"
 "$FILESTORCTL" apikey revoke "$KID2"
@@ -78,13 +79,13 @@ expect_status 200 "me with session"
 check "me via session" eq "$(jqb .via)" "session"
 
 # CSRF: a cookie-authenticated state change needs Origin == Host or X-Requested-With
-req POST /api/auth/logout -b "$TEST_TMP/jar" -H "Origin: http://evil.example"
+req POST /api/auth/logout --data "" -b "$TEST_TMP/jar" -H "Origin: http://evil.example"
 expect_error 403 FORBIDDEN "logout from a foreign Origin refused"
-req POST /api/auth/logout -b "$TEST_TMP/jar"
+req POST /api/auth/logout --data "" -b "$TEST_TMP/jar"
 expect_error 403 FORBIDDEN "logout with no Origin and no X-Requested-With refused"
 req GET /api/auth/me -b "$TEST_TMP/jar"
 expect_status 200 "session survives refused logouts"
-req POST /api/auth/logout -b "$TEST_TMP/jar" -H "Origin: $BASE"
+req POST /api/auth/logout --data "" -b "$TEST_TMP/jar" -H "Origin: $BASE"
 expect_status 204 "logout with matching Origin"
 check "logout clears the cookie" has "$(hdr Set-Cookie)" "Max-Age=0"
 req GET /api/auth/me -b "$TEST_TMP/jar"
@@ -92,7 +93,7 @@ expect_error 401 UNAUTHORIZED "session gone after logout"
 
 req POST /api/auth/login -H 'Content-Type: application/json' \
     -d '{"email":"alice@example.com","password":"s3cret-passw0rd"}' -c "$TEST_TMP/jar2"
-req POST /api/auth/logout -b "$TEST_TMP/jar2" -H "X-Requested-With: XMLHttpRequest"
+req POST /api/auth/logout --data "" -b "$TEST_TMP/jar2" -H "X-Requested-With: XMLHttpRequest"
 expect_status 204 "logout with X-Requested-With"
 
 # Expired session: age the row in the database.
@@ -134,7 +135,7 @@ req POST /api/auth/login -H 'Content-Type: application/json' -d '{"email":'
 expect_error 400 BAD_REQUEST "malformed JSON"
 req POST /api/auth/login -H 'Content-Type: application/json' -d '[1,2]'
 expect_error 400 BAD_REQUEST "JSON array body"
-req POST /api/auth/login -H 'Content-Type: application/json'
+req POST /api/auth/login -H 'Content-Type: application/json' --data ""
 expect_error 400 BAD_REQUEST "empty body"
 req POST /api/auth/login -H 'Content-Type: application/json' -d '{"email":"a@b.c"}'
 expect_error 422 VALIDATION "missing password"

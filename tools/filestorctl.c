@@ -292,7 +292,7 @@ cmd_apikey_list(struct ctl *c, struct args *ar)
 	if (sqlite3_prepare_v2(c->db, "SELECT k.id, k.user_id, u.email, k.name,"
 	    " k.created_at, k.revoked_at FROM api_keys k JOIN users u"
 	    " ON u.id = k.user_id WHERE k.tenant_id = ?"
-	    " ORDER BY k.created_at, k.id", -1, &st, NULL) != SQLITE_OK)
+	    " ORDER BY k.rowid", -1, &st, NULL) != SQLITE_OK)
 		return fail("database: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
 	printf("ID\tUSER\tEMAIL\tNAME\tCREATED\tSTATE\n");

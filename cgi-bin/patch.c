@@ -1,0 +1,161 @@
+/*
+ * patch: PATCH /api/storage/<key> {"acl"?: "public"|"private",
+ * "folderId"?: string|null} (DESIGN §5).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "cry.h"
+#include "db.h"
+#include "files.h"
+
+#define PATCH_BODY_MAX	(16 * 1024)
+
+/* 1 when folder id is a folder of p's tenant that p may read, 0, -1. */
+static int
+folder_usable(sqlite3 *db, const struct principal *p, const char *id)
+{
+	struct perm_sql cond;
+	struct perm_vars v = { p->user_id, p->tenant_id };
+	sqlite3_stmt *st = NULL;
+	char sql[256 + 64];
+	char *q = NULL;
+	size_t n;
+	int rc, ret = -1;
+
+	rc = perm_lookup(db, p->role_id, PERM_FOLDERS, PERM_READ, &v, &cond);
+	if (rc != 1)
+		return rc;
+	n = strlen(cond.where) + sizeof(sql);
+	q = malloc(n);
+	if (q == NULL)
+		goto out;
+	snprintf(q, n, "SELECT 1 FROM folders WHERE id = ? AND tenant_id = ?"
+	    " AND (%s)", cond.where);
+	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, p->tenant_id, -1, SQLITE_TRANSIENT);
+	if (perm_bind(st, 3, &cond) != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(st);
+	ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	perm_sql_free(&cond);
+	free(q);
+	return ret;
+}
+
+static void
+h_patch(struct app *a, struct request *r)
+{
+	struct principal p;
+	struct file_row f;
+	sqlite3_stmt *st = NULL;
+	cJSON *body = NULL, *j = NULL, *it;
+	const cJSON *acl = NULL, *folder = NULL;
+	char *logical = NULL, *pkey = NULL;
+	const char *msg = NULL;
+	enum fs_err e;
+	int rc;
+
+	if (!file_open_readable(a, r, 0, &p, &logical, &pkey, &f))
+		return;
+	e = http_read_json(r, PATCH_BODY_MAX, &body, &msg);
+	if (e != FS_OK) {
+		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
+		goto out;
+	}
+	cJSON_ArrayForEach(it, body) {
+		if (strcmp(it->string, "acl") == 0)
+			acl = it;
+		else if (strcmp(it->string, "folderId") == 0)
+			folder = it;
+		else {
+			http_error(r, FS_VALIDATION, "unknown field \"%.64s\"; "
+			    "only acl and folderId can change", it->string);
+			goto out;
+		}
+	}
+	if (acl == NULL && folder == NULL) {
+		http_error(r, FS_VALIDATION, "nothing to change: send acl or "
+		    "folderId");
+		goto out;
+	}
+	if (acl != NULL && (!cJSON_IsString(acl) ||
+	    (strcmp(acl->valuestring, "public") != 0 &&
+	    strcmp(acl->valuestring, "private") != 0))) {
+		http_error(r, FS_VALIDATION, "acl must be \"public\" or "
+		    "\"private\"");
+		goto out;
+	}
+	if (folder != NULL && !cJSON_IsNull(folder)) {
+		if (!cJSON_IsString(folder) || !cry_is_uuid(folder->valuestring)) {
+			http_error(r, FS_VALIDATION, "folderId must be a folder "
+			    "id or null");
+			goto out;
+		}
+		rc = folder_usable(a->db, &p, folder->valuestring);
+		if (rc == -1)
+			goto internal;
+		if (rc == 0) {
+			http_error(r, FS_VALIDATION, "folderId does not name a "
+			    "folder of this tenant");
+			goto out;
+		}
+	}
+	rc = file_allowed(a->db, &p, PERM_UPDATE, pkey);
+	if (rc == -1)
+		goto internal;
+	if (rc == 0) {
+		http_error(r, FS_FORBIDDEN, "not allowed to change this file");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(a->db, "UPDATE files SET"
+	    " acl = COALESCE(?1, acl),"
+	    " folder_id = CASE WHEN ?2 THEN ?3 ELSE folder_id END,"
+	    " updated_at = ?4 WHERE key = ?5", -1, &st, NULL) != SQLITE_OK)
+		goto internal;
+	if (acl != NULL)
+		sqlite3_bind_text(st, 1, acl->valuestring, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, folder != NULL);
+	if (folder != NULL && cJSON_IsString(folder))
+		sqlite3_bind_text(st, 3, folder->valuestring, -1,
+		    SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, db_now());
+	sqlite3_bind_text(st, 5, pkey, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto internal;
+	file_row_free(&f);
+	if (file_load(a->db, pkey, &f) != FS_OK)
+		goto internal;
+	j = file_json(&f);
+	http_json(r, 200, j);
+	goto out;
+internal:
+	app_log(a, "patch: %s", sqlite3_errmsg(a->db));
+	http_error(r, FS_INTERNAL, NULL);
+out:
+	sqlite3_finalize(st);
+	cJSON_Delete(body);
+	cJSON_Delete(j);
+	file_row_free(&f);
+	free(logical);
+	free(pkey);
+}
+
+static const struct app_route routes[] = {
+	{ "PATCH", "/api/storage/", APP_PREFIX, h_patch },
+	{ "GET", "/api/storage/", APP_PREFIX, NULL },
+	{ "PUT", "/api/storage/", APP_PREFIX, NULL },
+	{ "DELETE", "/api/storage/", APP_PREFIX, NULL },
+};
+
+int
+main(int argc, char *argv[])
+{
+	return app_main("patch", argc, argv, routes, nitems(routes), 0);
+}

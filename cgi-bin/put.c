@@ -1,0 +1,210 @@
+/*
+ * put: PUT /api/storage/<key>. Streams the body to the adapter with a
+ * fixed buffer, hashing SHA-256 on the way, then publishes the object and
+ * upserts its row in one database transaction (DESIGN §5).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "db.h"
+#include "files.h"
+
+#define PREFIX		"/api/storage/"
+#define PUT_BUF		(256 * 1024)	/* the only buffer of an upload */
+#define DEFAULT_CTYPE	"application/octet-stream"
+
+/*
+ * What may p do to pkey? FS_OK with *exists set, FS_FORBIDDEN with msg,
+ * FS_INTERNAL.
+ */
+static enum fs_err
+may_write(struct app *a, const struct principal *p, const char *pkey,
+    const char *ctype, long long size, int *exists, const char **msg)
+{
+	struct file_row f;
+	enum fs_err e;
+	int rc;
+
+	e = file_load(a->db, pkey, &f);
+	file_row_free(&f);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		return FS_INTERNAL;
+	*exists = e == FS_OK;
+	if (*exists) {
+		/* An overwrite is an update of that row (DESIGN §4). */
+		rc = file_allowed(a->db, p, PERM_UPDATE, pkey);
+		*msg = "not allowed to overwrite this file";
+	} else {
+		rc = file_create_allowed(a->db, p, pkey, ctype, size);
+		*msg = "not allowed to create this file";
+	}
+	if (rc == -1)
+		return FS_INTERNAL;
+	return rc == 1 ? FS_OK : FS_FORBIDDEN;
+}
+
+static int
+upsert(sqlite3 *db, const struct principal *p, const char *pkey,
+    const char *ctype, long long size, const char *sha)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	/* An overwrite keeps owner, acl, folder and created_at. */
+	rc = sqlite3_prepare_v2(db, "INSERT INTO files (key, tenant_id, size,"
+	    " content_type, sha256, owner_id, created_at, updated_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+	    " ON CONFLICT(key) DO UPDATE SET size = excluded.size,"
+	    " content_type = excluded.content_type, sha256 = excluded.sha256,"
+	    " updated_at = excluded.updated_at", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, p->tenant_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, size);
+	sqlite3_bind_text(st, 4, ctype, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, sha, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, p->user_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, db_now());
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void
+h_put(struct app *a, struct request *r)
+{
+	static char buf[PUT_BUF];
+	unsigned char sha[CRY_SHA256_LEN];
+	char shahex[65];
+	struct principal p;
+	struct store_writer *w = NULL;
+	struct file_row f;
+	cJSON *j = NULL;
+	char *logical = NULL, *pkey = NULL;
+	const char *ctype, *msg = NULL;
+	long long total = 0, size = 0;
+	enum fs_err e;
+	ssize_t n;
+	int exists = 0, in_tx = 0;
+
+	memset(&f, 0, sizeof(f));
+	if (!app_require_auth(a, r, &p))
+		return;
+	if (!file_key_from_path(r, PREFIX, 0, p.tenant_id, &logical, &pkey))
+		return;
+	if (r->nparams > 0) {
+		http_error(r, FS_VALIDATION, "unknown parameter \"%.64s\"",
+		    r->params[0].name);
+		goto out;
+	}
+	ctype = http_header(r, "Content-Type");
+	if (ctype == NULL || *ctype == '\0')
+		ctype = DEFAULT_CTYPE;
+	if (!file_content_type_ok(ctype)) {
+		http_error(r, FS_VALIDATION, "Content-Type must be type/subtype "
+		    "of at most %d printable bytes", FILES_CTYPE_MAX);
+		goto out;
+	}
+	if (r->content_length > a->cfg.max_upload) {
+		http_error(r, FS_TOO_LARGE, "body is larger than "
+		    "MAX_UPLOAD_BYTES (%lld)", a->cfg.max_upload);
+		goto out;
+	}
+	/* Refuse before reading a byte when the caller may not write. */
+	e = may_write(a, &p, pkey, ctype, r->content_length, &exists, &msg);
+	if (e != FS_OK) {
+		http_error(r, e, "%s", e == FS_FORBIDDEN ? msg : "database error");
+		goto out;
+	}
+
+	e = store_writer_open(a->store, pkey, &w);
+	if (e != FS_OK) {
+		http_error(r, e, NULL);
+		goto out;
+	}
+	for (;;) {
+		n = http_read(r, buf, sizeof(buf));
+		if (n == 0)
+			break;
+		if (n < 0) {
+			/* Short body or a cut connection: nothing is kept. */
+			http_error(r, FS_BAD_REQUEST, "request body ended "
+			    "before Content-Length bytes");
+			goto out;
+		}
+		total += n;
+		if (total > a->cfg.max_upload) {
+			http_error(r, FS_TOO_LARGE, "body is larger than "
+			    "MAX_UPLOAD_BYTES (%lld)", a->cfg.max_upload);
+			goto out;
+		}
+		e = store_write(w, buf, (size_t)n);
+		if (e != FS_OK) {
+			if (e != FS_NO_SPACE)
+				app_log(a, "put: write failed");
+			http_error(r, e, e == FS_NO_SPACE ?
+			    "no space left for this upload" : NULL);
+			goto out;
+		}
+	}
+
+	/*
+	 * Publish and record under the database write lock, so that two
+	 * concurrent PUTs of one key cannot interleave their renames and
+	 * rows: the object on disk always matches the row.
+	 */
+	if (db_begin(a->db) != SQLITE_OK)
+		goto internal;
+	in_tx = 1;
+	e = may_write(a, &p, pkey, ctype, total, &exists, &msg);
+	if (e != FS_OK) {
+		http_error(r, e, "%s", e == FS_FORBIDDEN ? msg : "database error");
+		goto out;
+	}
+	e = store_commit(w, sha, &size);
+	if (e != FS_OK) {
+		http_error(r, e, e == FS_NO_SPACE ? "no space left for this "
+		    "upload" : NULL);
+		goto out;
+	}
+	cry_hex(sha, sizeof(sha), shahex);
+	if (upsert(a->db, &p, pkey, ctype, size, shahex) != SQLITE_OK ||
+	    db_commit(a->db) != SQLITE_OK)
+		goto internal;
+	in_tx = 0;
+	if (file_load(a->db, pkey, &f) != FS_OK)
+		goto internal;
+	j = file_json(&f);
+	http_json(r, exists ? 200 : 201, j);
+	goto out;
+internal:
+	app_log(a, "put: %s", sqlite3_errmsg(a->db));
+	http_error(r, FS_INTERNAL, NULL);
+out:
+	if (in_tx)
+		db_rollback(a->db);
+	store_writer_free(w);	/* aborts unless committed */
+	cJSON_Delete(j);
+	file_row_free(&f);
+	free(logical);
+	free(pkey);
+}
+
+static const struct app_route routes[] = {
+	{ "PUT", PREFIX, APP_PREFIX, h_put },
+	{ "GET", PREFIX, APP_PREFIX, NULL },
+	{ "PATCH", PREFIX, APP_PREFIX, NULL },
+	{ "DELETE", PREFIX, APP_PREFIX, NULL },
+};
+
+int
+main(int argc, char *argv[])
+{
+	return app_main("put", argc, argv, routes, nitems(routes), APP_STORE);
+}

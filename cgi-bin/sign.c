@@ -1,0 +1,108 @@
+/*
+ * sign: POST /api/storage/<key>/sign {"ttlSeconds"?: 60..86400} ->
+ * {"url","expiresAt"} (DESIGN §6). The claims come only from the row the
+ * caller may read and the clock; no request field becomes a claim.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "db.h"
+#include "files.h"
+#include "tok.h"
+
+#define SIGN_SUFFIX	"/sign"
+#define SIGN_BODY_MAX	(4 * 1024)
+#define TTL_MIN		60
+#define TTL_MAX		86400
+#define TTL_DEFAULT	3600
+
+static void
+h_sign(struct app *a, struct request *r)
+{
+	struct principal p;
+	struct file_row f;
+	cJSON *body = NULL, *j = NULL, *it;
+	char *logical = NULL, *pkey = NULL, *tok = NULL, *path = NULL;
+	char *url = NULL, when[32];
+	const char *msg = NULL;
+	long long ttl = TTL_DEFAULT, exp;
+	enum fs_err e;
+	size_t n;
+
+	n = strlen(SIGN_SUFFIX);
+	if (r->path_len <= n ||
+	    memcmp(r->path + r->path_len - n, SIGN_SUFFIX, n) != 0) {
+		/* POST of a key itself: PUT creates objects. */
+		http_method_not_allowed(r, "GET, HEAD, PUT, PATCH, DELETE");
+		return;
+	}
+	if (!file_open_readable(a, r, n, &p, &logical, &pkey, &f))
+		return;
+	/* An empty body means the default lifetime. */
+	if (r->content_length != 0) {
+		e = http_read_json(r, SIGN_BODY_MAX, &body, &msg);
+		if (e != FS_OK) {
+			http_error(r, e, "%s", msg != NULL ? msg :
+			    err_strerror(e));
+			goto out;
+		}
+		cJSON_ArrayForEach(it, body) {
+			if (strcmp(it->string, "ttlSeconds") != 0) {
+				http_error(r, FS_VALIDATION, "unknown field "
+				    "\"%.64s\"; only ttlSeconds is accepted",
+				    it->string);
+				goto out;
+			}
+			if (!cJSON_IsNumber(it) || it->valuedouble !=
+			    floor(it->valuedouble) || it->valuedouble < TTL_MIN ||
+			    it->valuedouble > TTL_MAX) {
+				http_error(r, FS_VALIDATION, "ttlSeconds must be "
+				    "an integer from %d to %d", TTL_MIN, TTL_MAX);
+				goto out;
+			}
+			ttl = (long long)it->valuedouble;
+		}
+	}
+	exp = db_now() + ttl;
+	tok = tok_storage_sign(a->tok_key, pkey, p.tenant_id, exp);
+	path = file_url_path(logical);
+	if (tok == NULL || path == NULL)
+		goto internal;
+	n = strlen("/api/storage/") + strlen(path) + strlen("?token=") +
+	    strlen(tok) + 1;
+	url = malloc(n);
+	if (url == NULL)
+		goto internal;
+	snprintf(url, n, "/api/storage/%s?token=%s", path, tok);
+	db_iso8601(exp, when);
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "url", url);
+	cJSON_AddStringToObject(j, "expiresAt", when);
+	http_add_header(r, "Cache-Control", "no-store");
+	http_json(r, 200, j);
+	goto out;
+internal:
+	http_error(r, FS_INTERNAL, NULL);
+out:
+	cJSON_Delete(body);
+	cJSON_Delete(j);
+	file_row_free(&f);
+	free(logical);
+	free(pkey);
+	free(tok);
+	free(path);
+	free(url);
+}
+
+static const struct app_route routes[] = {
+	{ "POST", "/api/storage/", APP_PREFIX, h_sign },
+};
+
+int
+main(int argc, char *argv[])
+{
+	return app_main("sign", argc, argv, routes, nitems(routes), 0);
+}

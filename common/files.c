@@ -1,0 +1,414 @@
+/*
+ * files: rows of the files table and the permission checks on them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db.h"
+#include "files.h"
+#include "key.h"
+
+#define ROW_COLS "key, tenant_id, size, content_type, sha256, acl," \
+	" IFNULL(owner_id, ''), IFNULL(folder_id, ''), created_at, updated_at"
+
+static void
+col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
+}
+
+static int
+row_from_stmt(sqlite3_stmt *st, struct file_row *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->key = strdup((const char *)sqlite3_column_text(st, 0));
+	if (f->key == NULL)
+		return -1;
+	col_text(st, 1, f->tenant_id, sizeof(f->tenant_id));
+	f->size = sqlite3_column_int64(st, 2);
+	col_text(st, 3, f->content_type, sizeof(f->content_type));
+	col_text(st, 4, f->sha256, sizeof(f->sha256));
+	col_text(st, 5, f->acl, sizeof(f->acl));
+	col_text(st, 6, f->owner_id, sizeof(f->owner_id));
+	col_text(st, 7, f->folder_id, sizeof(f->folder_id));
+	f->created_at = sqlite3_column_int64(st, 8);
+	f->updated_at = sqlite3_column_int64(st, 9);
+	return 0;
+}
+
+enum fs_err
+file_load(sqlite3 *db, const char *pkey, struct file_row *f)
+{
+	sqlite3_stmt *st = NULL;
+	enum fs_err e = FS_INTERNAL;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLS " FROM files"
+	    " WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		e = FS_NOT_FOUND;
+	else if (rc == SQLITE_ROW && row_from_stmt(st, f) == 0)
+		e = FS_OK;
+out:
+	sqlite3_finalize(st);
+	return e;
+}
+
+void
+file_row_free(struct file_row *f)
+{
+	if (f == NULL)
+		return;
+	free(f->key);
+	f->key = NULL;
+}
+
+static void
+vars_of(const struct principal *p, struct perm_vars *v)
+{
+	v->user_id = p->user_id;
+	v->tenant_id = p->tenant_id;
+}
+
+/* Run "SELECT 1 FROM <from> WHERE <head> AND (<cond>)": 1, 0 or -1. */
+static int
+exists_where(sqlite3 *db, const char *from, const char *head,
+    const char *const *args, int nargs, const struct perm_sql *cond)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	size_t n;
+	int i, rc, ret = -1;
+
+	n = strlen(from) + strlen(head) + strlen(cond->where) + 64;
+	sql = malloc(n);
+	if (sql == NULL)
+		goto out;
+	snprintf(sql, n, "SELECT 1 FROM %s WHERE %s AND (%s)", from, head,
+	    cond->where);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	for (i = 0; i < nargs; i++)
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+	if (perm_bind(st, nargs + 1, cond) != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = 1;
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+out:
+	sqlite3_finalize(st);
+	free(sql);
+	return ret;
+}
+
+int
+file_allowed(sqlite3 *db, const struct principal *p, enum perm_action action,
+    const char *pkey)
+{
+	struct perm_sql cond;
+	struct perm_vars v;
+	const char *args[2] = { pkey, p->tenant_id };
+	int rc;
+
+	vars_of(p, &v);
+	rc = perm_lookup(db, p->role_id, PERM_FILES, action, &v, &cond);
+	if (rc != 1)
+		return rc;
+	rc = exists_where(db, "files", "key = ? AND tenant_id = ?", args, 2,
+	    &cond);
+	perm_sql_free(&cond);
+	return rc;
+}
+
+int
+file_create_allowed(sqlite3 *db, const struct principal *p, const char *pkey,
+    const char *content_type, long long size)
+{
+	struct perm_sql cond;
+	struct perm_vars v;
+	char sz[32], now[32];
+	const char *args[5];
+	int rc;
+
+	vars_of(p, &v);
+	rc = perm_lookup(db, p->role_id, PERM_FILES, PERM_CREATE, &v, &cond);
+	if (rc != 1)
+		return rc;
+	snprintf(sz, sizeof(sz), "%lld", size);
+	snprintf(now, sizeof(now), "%lld", db_now());
+	args[0] = pkey;
+	args[1] = p->tenant_id;
+	args[2] = p->user_id;
+	args[3] = content_type;
+	args[4] = sz;
+	/*
+	 * The would-be row, with the columns and types the condition may
+	 * name; the same fragment as for stored rows applies to it.
+	 */
+	rc = exists_where(db, "(SELECT ?1 AS key, ?2 AS tenant_id,"
+	    " ?3 AS owner_id, NULL AS folder_id, 'private' AS acl,"
+	    " ?4 AS content_type, CAST(?5 AS INTEGER) AS size,"
+	    " unixepoch() AS created_at, unixepoch() AS updated_at)",
+	    "1", args, 5, &cond);
+	perm_sql_free(&cond);
+	return rc;
+}
+
+cJSON *
+file_json(const struct file_row *f)
+{
+	cJSON *j;
+	const char *logical;
+	char t[32], etag[70];
+
+	j = cJSON_CreateObject();
+	if (j == NULL)
+		return NULL;
+	logical = key_logical(f->tenant_id, f->key);
+	cJSON_AddStringToObject(j, "key", logical != NULL ? logical : "");
+	cJSON_AddNumberToObject(j, "size", (double)f->size);
+	cJSON_AddStringToObject(j, "contentType", f->content_type);
+	cJSON_AddStringToObject(j, "acl", f->acl);
+	if (f->folder_id[0] != '\0')
+		cJSON_AddStringToObject(j, "folderId", f->folder_id);
+	else
+		cJSON_AddNullToObject(j, "folderId");
+	if (f->owner_id[0] != '\0')
+		cJSON_AddStringToObject(j, "ownerId", f->owner_id);
+	else
+		cJSON_AddNullToObject(j, "ownerId");
+	snprintf(etag, sizeof(etag), "\"%s\"", f->sha256);
+	cJSON_AddStringToObject(j, "etag", etag);
+	cJSON_AddStringToObject(j, "sha256", f->sha256);
+	db_iso8601(f->created_at, t);
+	cJSON_AddStringToObject(j, "createdAt", t);
+	db_iso8601(f->updated_at, t);
+	cJSON_AddStringToObject(j, "updatedAt", t);
+	return j;
+}
+
+int
+file_key_from_path(struct request *r, const char *prefix, size_t suffix_len,
+    const char *tenant_id, char **logical, char **pkey)
+{
+	size_t plen = strlen(prefix), klen;
+	const char *msg = NULL;
+
+	*logical = NULL;
+	if (pkey != NULL)
+		*pkey = NULL;
+	if (r->path_len < plen + suffix_len ||
+	    strncmp(r->path, prefix, plen) != 0) {
+		http_error(r, FS_VALIDATION, "key must not be empty");
+		return 0;
+	}
+	klen = r->path_len - plen - suffix_len;
+	if (key_validate(r->path + plen, klen, logical, &msg) == -1) {
+		http_error(r, FS_VALIDATION, "%s", msg);
+		return 0;
+	}
+	if (pkey == NULL)
+		return 1;
+	*pkey = key_physical(tenant_id, *logical);
+	if (*pkey == NULL) {
+		free(*logical);
+		*logical = NULL;
+		http_error(r, FS_INTERNAL, NULL);
+		return 0;
+	}
+	return 1;
+}
+
+int
+file_open_readable(struct app *a, struct request *r, size_t suffix_len,
+    struct principal *p, char **logical, char **pkey, struct file_row *f)
+{
+	enum fs_err e;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	*logical = *pkey = NULL;
+	if (!app_require_auth(a, r, p))
+		return 0;
+	if (!file_key_from_path(r, "/api/storage/", suffix_len, p->tenant_id,
+	    logical, pkey))
+		return 0;
+	rc = file_allowed(a->db, p, PERM_READ, *pkey);
+	if (rc == 0) {
+		/* Unreadable and missing look the same (DESIGN §3). */
+		http_error(r, FS_NOT_FOUND, "no such file");
+		goto fail;
+	}
+	if (rc == -1)
+		goto internal;
+	e = file_load(a->db, *pkey, f);
+	if (e == FS_NOT_FOUND) {
+		http_error(r, FS_NOT_FOUND, "no such file");
+		goto fail;
+	}
+	if (e != FS_OK)
+		goto internal;
+	return 1;
+internal:
+	app_log(a, "file: %s", sqlite3_errmsg(a->db));
+	http_error(r, FS_INTERNAL, NULL);
+fail:
+	free(*logical);
+	free(*pkey);
+	*logical = *pkey = NULL;
+	return 0;
+}
+
+char *
+file_url_path(const char *logical)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s;
+	char *out, *o;
+
+	out = malloc(strlen(logical) * 3 + 1);
+	if (out == NULL)
+		return NULL;
+	o = out;
+	for (s = (const unsigned char *)logical; *s != '\0'; s++) {
+		/* RFC 3986 unreserved characters and the path separator. */
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' ||
+		    *s == '_' || *s == '~' || *s == '/') {
+			*o++ = (char)*s;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*s >> 4];
+			*o++ = hex[*s & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* RFC 9110 token characters. */
+static int
+is_tchar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~",
+	    c) != NULL);
+}
+
+int
+file_content_type_ok(const char *ct)
+{
+	const char *s = ct;
+	size_t n = 0;
+
+	if (strlen(ct) == 0 || strlen(ct) > FILES_CTYPE_MAX)
+		return 0;
+	/* type "/" subtype, then anything printable (parameters). */
+	while (is_tchar((unsigned char)*s)) {
+		s++;
+		n++;
+	}
+	if (n == 0 || *s != '/')
+		return 0;
+	s++;
+	n = 0;
+	while (is_tchar((unsigned char)*s)) {
+		s++;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+file_type_is_active(const char *ct)
+{
+	static const char *active[] = { "text/html", "application/xhtml",
+	    "image/svg", "text/xml", "application/xml", "text/javascript",
+	    "application/javascript", "application/ecmascript",
+	    "text/ecmascript", "application/x-shockwave-flash",
+	    "application/pdf", "text/xsl", "multipart/" };
+	const char *semi = strchr(ct, ';');
+	size_t i, n = semi != NULL ? (size_t)(semi - ct) : strlen(ct);
+
+	for (i = 0; i < sizeof(active) / sizeof(active[0]); i++)
+		if (strncasecmp(ct, active[i], strlen(active[i])) == 0)
+			return 1;
+	/* Any "+xml" suffix type (RFC 6839) is XML a browser may render. */
+	return n >= 4 && strncasecmp(ct + n - 4, "+xml", 4) == 0;
+}
+
+sqlite3_stmt *
+file_list_stmt(sqlite3 *db, const char *tenant_id, const char *prefix,
+    const char *after, const struct perm_sql *cond, int limit)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL, *lo = NULL, *hi = NULL, *cur = NULL;
+	size_t n;
+
+	/*
+	 * A prefix is the half-open key range [lo, hi): hi is lo with its
+	 * last byte incremented. Keys are valid UTF-8, whose bytes never
+	 * reach 0xff, so the increment cannot overflow; BINARY collation
+	 * compares bytes. This is a range scan of the primary key.
+	 */
+	n = strlen("tenants/") + strlen(tenant_id) + 1 + strlen(prefix) + 1;
+	lo = malloc(n);
+	hi = malloc(n);
+	if (lo == NULL || hi == NULL)
+		goto fail;
+	snprintf(lo, n, "tenants/%s/%s", tenant_id, prefix);
+	memcpy(hi, lo, n);
+	hi[strlen(hi) - 1]++;
+	/* With no cursor, "after" the bare tenant prefix is every key. */
+	n = strlen("tenants/") + strlen(tenant_id) + 1 + strlen(after) + 1;
+	cur = malloc(n);
+	if (cur == NULL)
+		goto fail;
+	snprintf(cur, n, "tenants/%s/%s", tenant_id, after);
+	n = strlen(cond->where) + 256;
+	sql = malloc(n);
+	if (sql == NULL)
+		goto fail;
+	snprintf(sql, n, "SELECT " ROW_COLS " FROM files"
+	    " WHERE key >= ?1 AND key < ?2 AND key > ?3 AND (%s)"
+	    " ORDER BY key LIMIT ?4", cond->where);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, lo, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, hi, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, cur, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 4, limit + 1);
+	if (perm_bind(st, 5, cond) != SQLITE_OK)
+		goto fail;
+	goto out;
+fail:
+	sqlite3_finalize(st);
+	st = NULL;
+out:
+	free(sql);
+	free(lo);
+	free(hi);
+	free(cur);
+	return st;
+}
+
+int
+file_row_from_stmt(sqlite3_stmt *st, struct file_row *f)
+{
+	return row_from_stmt(st, f);
+}

@@ -1,0 +1,100 @@
+/*
+ * files: rows of the files table (DESIGN §5) and the permission checks on
+ * them, shared by list, put, get, patch, delete and sign.
+ *
+ * Every check goes through the one compiled condition (perm.h): a single
+ * row is checked with "SELECT 1 FROM files WHERE key = ? AND (<cond>)",
+ * a new row with the same condition over its would-be values, and a list
+ * with the same fragment in its WHERE clause.
+ */
+#ifndef FS_FILES_H
+#define FS_FILES_H
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "app.h"
+#include "auth.h"
+#include "err.h"
+#include "http.h"
+#include "perm.h"
+
+#define FILES_LIST_MAX		1000
+#define FILES_LIST_DEFAULT	100
+#define FILES_CTYPE_MAX		255
+
+struct file_row {
+	char		*key;		/* physical key, malloc'd */
+	char		 tenant_id[37];
+	long long	 size;
+	char		 content_type[FILES_CTYPE_MAX + 1];
+	char		 sha256[65];
+	char		 acl[8];	/* "private" | "public" */
+	char		 owner_id[37];	/* "" when NULL */
+	char		 folder_id[37];	/* "" when NULL */
+	long long	 created_at;
+	long long	 updated_at;
+};
+
+/* Load the row of pkey: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */
+enum fs_err	 file_load(sqlite3 *db, const char *pkey, struct file_row *f);
+void		 file_row_free(struct file_row *f);
+
+/*
+ * May p do action on the existing row pkey? 1 yes, 0 no (no permission
+ * row, or the condition excludes this row, or no such row), -1 error.
+ */
+int		 file_allowed(sqlite3 *db, const struct principal *p,
+		    enum perm_action action, const char *pkey);
+/*
+ * May p create a row with these values? The create condition is checked
+ * against the would-be row. 1, 0 or -1.
+ */
+int		 file_create_allowed(sqlite3 *db, const struct principal *p,
+		    const char *pkey, const char *content_type, long long size);
+
+/* The API form of a row (logical key, ISO times, "etag"). Caller deletes. */
+cJSON		*file_json(const struct file_row *f);
+
+/*
+ * The logical key from the request path after prefix, validated and in
+ * NFC (malloc'd into *logical), and its physical form for tenant_id
+ * (malloc'd into *pkey; skipped when pkey is NULL). On failure answers
+ * the request (422) and returns 0.
+ */
+int		 file_key_from_path(struct request *r, const char *prefix,
+		    size_t suffix_len, const char *tenant_id, char **logical,
+		    char **pkey);
+
+/*
+ * Resolve the caller and load a row it may read, answering 401/404/500
+ * itself. Returns 1 with p, *logical, *pkey and f filled (caller frees),
+ * else 0.
+ */
+int		 file_open_readable(struct app *a, struct request *r,
+		    size_t suffix_len, struct principal *p, char **logical,
+		    char **pkey, struct file_row *f);
+
+/* Percent-encode a logical key for a URL path (keeps '/'). malloc'd. */
+char		*file_url_path(const char *logical);
+
+/* 1 when ct is an acceptable Content-Type value, else 0. */
+int		 file_content_type_ok(const char *ct);
+/* 1 when a browser would run content of this type (html, svg, xml...). */
+int		 file_type_is_active(const char *ct);
+
+/*
+ * The list statement: rows of tenant_id with logical keys under prefix
+ * and after cursor (both may be ""), filtered by the read condition,
+ * ordered by key, at most limit + 1 rows. Used by the list program and by
+ * "filestorctl debug list-plan", so the plan a test sees is the plan the
+ * program runs. Returns a prepared statement or NULL.
+ */
+sqlite3_stmt	*file_list_stmt(sqlite3 *db, const char *tenant_id,
+		    const char *prefix, const char *after,
+		    const struct perm_sql *cond, int limit);
+
+/* Fill f from a row of file_list_stmt(). 0 or -1 (out of memory). */
+int		 file_row_from_stmt(sqlite3_stmt *st, struct file_row *f);
+
+#endif

@@ -1,0 +1,1192 @@
+/*
+ * http: the request and response layer over one FCGX_Request.
+ *
+ * A response is written in the CGI form (RFC 3875 §6): a "Status:" line,
+ * the header lines, an empty line, then the body. The web server turns
+ * that into the real status line.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http.h"
+
+#define HTTP_MAX_HEADER_NAME	128	/* bytes of a header name we look up */
+#define HTTP_MAX_METHOD		32
+#define HTTP_JSON_CHUNK		4096	/* first buffer without Content-Length */
+/* 9999-12-31T23:59:59Z: the last instant with a four-digit year. */
+#define HTTP_DATE_MAX		253402300799LL
+
+static const char days[7][4] = {
+	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+};
+static const char months[12][4] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+};
+
+/* RFC 9110 §5.6.2: tchar. */
+static int
+is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int
+is_token(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!is_tchar((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* ASCII-only, so that the locale never changes what a name matches. */
+static int
+ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static int
+ci_eqn(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ascii_lower((unsigned char)a[i]) !=
+		    ascii_lower((unsigned char)b[i]))
+			return 0;
+		if (a[i] == '\0')
+			break;
+	}
+	return 1;
+}
+
+static int
+ci_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+
+	return la == strlen(b) && ci_eqn(a, b, la);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Pure parsers. */
+
+char *
+http_pct_decode(const char *in, size_t len, int plus_is_space,
+    size_t *outlen)
+{
+	char *out = NULL, *o;
+	size_t i;
+	int hi, lo;
+
+	if ((in == NULL && len > 0) || len == SIZE_MAX)
+		goto fail;
+	out = malloc(len + 1);
+	if (out == NULL)
+		goto fail;
+	o = out;
+	for (i = 0; i < len; i++) {
+		if (in[i] == '%') {
+			/* RFC 3986 §2.1: exactly two hex digits follow. */
+			hi = len - i >= 3 ? hexval(in[i + 1]) : -1;
+			lo = len - i >= 3 ? hexval(in[i + 2]) : -1;
+			if (hi < 0 || lo < 0)
+				goto fail;
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (in[i] == '+' && plus_is_space)
+			*o++ = ' ';
+		else
+			*o++ = in[i];
+	}
+	*o = '\0';
+	if (outlen != NULL)
+		*outlen = (size_t)(o - out);
+	return out;
+fail:
+	free(out);
+	return NULL;
+}
+
+static void
+params_free(struct http_param *params, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(params[i].name);
+		free(params[i].value);
+		params[i].name = NULL;
+		params[i].value = NULL;
+		params[i].value_len = 0;
+	}
+}
+
+/*
+ * application/x-www-form-urlencoded as browsers send it: pairs split on
+ * '&', empty pairs skipped, a pair without '=' has an empty value. *why
+ * says what was wrong, for http_request_init().
+ */
+static int
+parse_query(const char *qs, struct http_param *params, size_t max,
+    const char **why)
+{
+	const char *p, *amp, *eq, *v;
+	size_t n = 0, seglen, nlen, vlen, namelen;
+	int rc = -1;
+
+	*why = NULL;
+	if (max > INT_MAX)
+		max = INT_MAX;
+	if (qs == NULL) {
+		rc = 0;
+		goto out;
+	}
+	for (p = qs; *p != '\0'; p += seglen) {
+		if (*p == '&') {
+			seglen = 1;
+			continue;
+		}
+		amp = strchr(p, '&');
+		seglen = amp != NULL ? (size_t)(amp - p) : strlen(p);
+		eq = memchr(p, '=', seglen);
+		nlen = eq != NULL ? (size_t)(eq - p) : seglen;
+		v = eq != NULL ? eq + 1 : p + seglen;
+		vlen = eq != NULL ? seglen - nlen - 1 : 0;
+		if (nlen == 0) {
+			*why = "query parameter with an empty name";
+			goto fail;
+		}
+		if (n == max) {
+			*why = "too many query parameters";
+			goto fail;
+		}
+		params[n].value = NULL;
+		params[n].value_len = 0;
+		params[n].name = http_pct_decode(p, nlen, 1, &namelen);
+		if (params[n].name == NULL) {
+			*why = "malformed percent-encoding in query string";
+			goto fail;
+		}
+		n++;
+		/* A value may hold a NUL (value_len says so); a name may not,
+		   or two different names would compare equal. */
+		if (strlen(params[n - 1].name) != namelen) {
+			*why = "query parameter name contains a NUL byte";
+			goto fail;
+		}
+		params[n - 1].value = http_pct_decode(v, vlen, 1,
+		    &params[n - 1].value_len);
+		if (params[n - 1].value == NULL) {
+			*why = "malformed percent-encoding in query string";
+			goto fail;
+		}
+	}
+	rc = (int)n;
+	goto out;
+fail:
+	params_free(params, n);
+out:
+	return rc;
+}
+
+int
+http_parse_query(const char *qs, struct http_param *params, size_t max)
+{
+	const char *why;
+
+	return parse_query(qs, params, max, &why);
+}
+
+static int
+is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * RFC 6265 §5.4 serializes cookies as "a=1; b=2". Be lenient about the
+ * spaces (§5.2 trims them) but exact about the name: "xfilestor_session"
+ * must never match "filestor_session".
+ */
+char *
+http_cookie_find(const char *header, const char *name)
+{
+	const char *p, *end, *ns, *ne, *eq, *vs, *ve;
+	char *val = NULL;
+	size_t nlen;
+
+	if (header == NULL || name == NULL || *name == '\0')
+		goto out;
+	nlen = strlen(name);
+	for (p = header; *p != '\0' && val == NULL; p = end) {
+		end = strchr(p, ';');
+		if (end == NULL)
+			end = p + strlen(p);
+		ns = p;
+		while (ns < end && is_ows(*ns))
+			ns++;
+		ve = end;
+		while (ve > ns && is_ows(ve[-1]))
+			ve--;
+		if (*end == ';')
+			end++;
+		eq = memchr(ns, '=', (size_t)(ve - ns));
+		if (eq == NULL)
+			continue;
+		ne = eq;
+		while (ne > ns && is_ows(ne[-1]))
+			ne--;
+		if ((size_t)(ne - ns) != nlen || memcmp(ns, name, nlen) != 0)
+			continue;
+		vs = eq + 1;
+		while (vs < ve && is_ows(*vs))
+			vs++;
+		/* RFC 6265 §4.1.1: cookie-value may be a DQUOTE'd string. */
+		if (ve - vs >= 2 && *vs == '"' && ve[-1] == '"') {
+			vs++;
+			ve--;
+		}
+		val = strndup(vs, (size_t)(ve - vs));
+		if (val == NULL)
+			break;
+	}
+out:
+	return val;
+}
+
+int
+http_header_value_ok(const char *value)
+{
+	const unsigned char *p;
+
+	if (value == NULL)
+		return 0;
+	/* RFC 9110 §5.5: field-content is VCHAR, SP, HTAB and obs-text.
+	   CR and LF would split the response; the other controls have no
+	   business in a header either. */
+	for (p = (const unsigned char *)value; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+http_parse_ll(const char *s, long long min, long long max, long long *out)
+{
+	const char *p;
+	long long v = 0;
+	int neg = 0, d, rc = -1;
+
+	if (s == NULL || out == NULL || min > max)
+		goto out;
+	p = s;
+	/* strtonum(3), but stricter: no sign unless negatives are allowed,
+	   never '+', no spaces. */
+	if (*p == '-') {
+		if (min >= 0)
+			goto out;
+		neg = 1;
+		p++;
+	}
+	if (*p == '\0')
+		goto out;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			goto out;
+		d = *p - '0';
+		/* Accumulate negatives as negatives, so LLONG_MIN fits. */
+		if (neg) {
+			if (v < (LLONG_MIN + d) / 10)
+				goto out;
+			v = v * 10 - d;
+		} else {
+			if (v > (LLONG_MAX - d) / 10)
+				goto out;
+			v = v * 10 + d;
+		}
+	}
+	if (v < min || v > max)
+		goto out;
+	*out = v;
+	rc = 0;
+out:
+	return rc;
+}
+
+/* v as exactly width decimal digits (v is in range: see http_date). */
+static void
+put_digits(char *p, int v, int width)
+{
+	while (width-- > 0) {
+		p[width] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* RFC 9110 §5.6.7: IMF-fixdate, always GMT, English names whatever the
+   locale says. */
+void
+http_date(long long t, char out[30])
+{
+	struct tm tm;
+	time_t tt;
+
+	if (t < 0)
+		t = 0;
+	if (t > HTTP_DATE_MAX)
+		t = HTTP_DATE_MAX;
+	tt = (time_t)t;
+	/* Fixed columns, filled in place: no format can overflow out. The
+	   template is what a (never seen) gmtime_r failure leaves. */
+	memcpy(out, "Thu, 01 Jan 1970 00:00:00 GMT", 30);
+	if (gmtime_r(&tt, &tm) == NULL)
+		return;
+	memcpy(out, days[tm.tm_wday], 3);
+	put_digits(out + 5, tm.tm_mday, 2);
+	memcpy(out + 8, months[tm.tm_mon], 3);
+	put_digits(out + 12, tm.tm_year + 1900, 4);
+	put_digits(out + 17, tm.tm_hour, 2);
+	put_digits(out + 20, tm.tm_min, 2);
+	put_digits(out + 23, tm.tm_sec, 2);
+}
+
+static int
+digits(const char *s, size_t n)
+{
+	size_t i;
+	int v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static int
+name_index(const char *s, const char (*names)[4], int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (memcmp(s, names[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+static int
+days_in_month(int mon, int year)
+{
+	static const int mdays[12] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return mon == 1 && leap ? 29 : mdays[mon];
+}
+
+/*
+ * Only IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT". RFC 9110 §5.6.7 also
+ * asks recipients to take rfc850 and asctime dates; nobody sends them
+ * any more, and an unparsable If-Modified-Since is simply ignored
+ * (§13.1.3), which is always safe.
+ */
+long long
+http_parse_date(const char *s)
+{
+	struct tm tm;
+	time_t t;
+	long long rc = -1;
+	int wday, mday, mon, year, hh, mm, ss;
+
+	if (s == NULL || strlen(s) != 29)
+		goto out;
+	if (s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+	    s[16] != ' ' || s[19] != ':' || s[22] != ':' ||
+	    memcmp(s + 25, " GMT", 4) != 0)
+		goto out;
+	wday = name_index(s, days, 7);
+	mon = name_index(s + 8, months, 12);
+	mday = digits(s + 5, 2);
+	year = digits(s + 12, 4);
+	hh = digits(s + 17, 2);
+	mm = digits(s + 20, 2);
+	ss = digits(s + 23, 2);
+	/* Before 1970 would be negative, which callers cannot tell from
+	   an error; no stored object is that old. 60 is a leap second. */
+	if (wday < 0 || mon < 0 || year < 1970 || mday < 1 ||
+	    mday > days_in_month(mon, year) || hh < 0 || hh > 23 ||
+	    mm < 0 || mm > 59 || ss < 0 || ss > 60)
+		goto out;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon;
+	tm.tm_mday = mday;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		goto out;
+	/* The day name must agree with the date: 1970-01-01 was a
+	   Thursday. (t - ss keeps a leap second on its own day.) */
+	if (((long long)(t - ss) / 86400 + 4) % 7 != wday)
+		goto out;
+	rc = (long long)t;
+out:
+	return rc;
+}
+
+/* Request. */
+
+static int
+env_copy(struct request *r, char **envp)
+{
+	size_t n = 0, i;
+	int rc = -1;
+
+	while (envp != NULL && envp[n] != NULL)
+		n++;
+	r->env = calloc(n + 1, sizeof(*r->env));
+	if (r->env == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		r->env[i] = strdup(envp[i]);
+		if (r->env[i] == NULL)
+			goto out;
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+/* RFC 9110 §9.1: a method is a token. We only take upper case, as every
+   method we serve is, so "get" cannot slip past a "GET" route check. */
+static int
+method_ok(const char *m)
+{
+	size_t n;
+
+	if (m == NULL || *m == '\0')
+		return 0;
+	for (n = 0; m[n] != '\0'; n++)
+		if (!is_tchar((unsigned char)m[n]) ||
+		    (m[n] >= 'a' && m[n] <= 'z') || n >= HTTP_MAX_METHOD)
+			return 0;
+	return 1;
+}
+
+enum fs_err
+http_request_init(struct request *r, FCGX_Request *fcgx, char **envp,
+    const char **msg)
+{
+	const char *m, *uri, *q, *uriq = NULL, *sn, *pi, *cl, *why;
+	size_t rawlen, snlen, pilen;
+	enum fs_err e = FS_INTERNAL;
+	int n, decoded = 0;
+
+	/* Make r good enough for http_error() before anything can fail. */
+	memset(r, 0, sizeof(*r));
+	r->fcgx = fcgx;
+	r->status = 200;
+	r->content_length = -1;
+	*msg = NULL;
+	if (fcgx != NULL)
+		envp = fcgx->envp;
+	if (env_copy(r, envp) == -1)
+		goto out;
+
+	e = FS_BAD_REQUEST;
+	m = http_env(r, "REQUEST_METHOD");
+	if (!method_ok(m)) {
+		*msg = "missing or malformed request method";
+		goto out;
+	}
+	r->method = strdup(m);
+	if (r->method == NULL)
+		goto oom;
+	r->is_head = strcmp(r->method, "HEAD") == 0;
+
+	uri = http_env(r, "REQUEST_URI");
+	if (uri != NULL) {
+		q = strchr(uri, '?');
+		rawlen = q != NULL ? (size_t)(q - uri) : strlen(uri);
+		if (q != NULL)
+			uriq = q + 1;
+		if (rawlen > HTTP_MAX_PATH) {
+			*msg = "request path is too long";
+			goto out;
+		}
+		r->raw_path = strndup(uri, rawlen);
+	} else {
+		/* RFC 3875 §4.1.5, §4.1.13: these come decoded already. */
+		decoded = 1;
+		sn = http_env(r, "SCRIPT_NAME");
+		pi = http_env(r, "PATH_INFO");
+		snlen = sn != NULL ? strlen(sn) : 0;
+		pilen = pi != NULL ? strlen(pi) : 0;
+		rawlen = snlen + pilen;
+		if (rawlen > HTTP_MAX_PATH) {
+			*msg = "request path is too long";
+			goto out;
+		}
+		r->raw_path = malloc(rawlen + 1);
+		if (r->raw_path != NULL) {
+			memcpy(r->raw_path, sn != NULL ? sn : "", snlen);
+			memcpy(r->raw_path + snlen, pi != NULL ? pi : "",
+			    pilen);
+			r->raw_path[rawlen] = '\0';
+		}
+	}
+	if (r->raw_path == NULL)
+		goto oom;
+	if (r->raw_path[0] != '/') {
+		*msg = "request path must start with '/'";
+		goto out;
+	}
+	if (decoded) {
+		r->path = strdup(r->raw_path);
+		r->path_len = rawlen;
+	} else {
+		r->path = http_pct_decode(r->raw_path, rawlen, 0,
+		    &r->path_len);
+		if (r->path == NULL) {
+			*msg = "malformed percent-encoding in path";
+			goto out;
+		}
+	}
+	if (r->path == NULL)
+		goto oom;
+
+	q = http_env(r, "QUERY_STRING");
+	if (q == NULL)
+		q = uriq;
+	r->query = strdup(q != NULL ? q : "");
+	if (r->query == NULL)
+		goto oom;
+	n = parse_query(r->query, r->params, HTTP_MAX_QUERY_PARAMS, &why);
+	if (n < 0) {
+		*msg = why;
+		goto out;
+	}
+	r->nparams = (size_t)n;
+
+	cl = http_env(r, "CONTENT_LENGTH");
+	if (cl != NULL && *cl != '\0' &&
+	    http_parse_ll(cl, 0, LLONG_MAX, &r->content_length) == -1) {
+		r->content_length = -1;
+		*msg = "malformed Content-Length";
+		goto out;
+	}
+	e = FS_OK;
+	goto out;
+oom:
+	e = FS_INTERNAL;
+	*msg = NULL;
+out:
+	return e;
+}
+
+void
+http_request_free(struct request *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	free(r->method);
+	free(r->raw_path);
+	free(r->path);
+	free(r->query);
+	params_free(r->params, r->nparams);
+	for (i = 0; i < r->nhdr; i++)
+		free(r->hdr[i]);
+	for (i = 0; r->env != NULL && r->env[i] != NULL; i++)
+		free(r->env[i]);
+	free(r->env);
+	free(r->test_out);
+	/* fcgx is borrowed: the accept loop finishes it. */
+	memset(r, 0, sizeof(*r));
+}
+
+const char *
+http_env(const struct request *r, const char *var)
+{
+	size_t i, n;
+
+	if (r->env == NULL || var == NULL)
+		return NULL;
+	n = strlen(var);
+	for (i = 0; r->env[i] != NULL; i++)
+		if (strncmp(r->env[i], var, n) == 0 && r->env[i][n] == '=')
+			return r->env[i] + n + 1;
+	return NULL;
+}
+
+/* RFC 3875 §4.1.18: a header becomes HTTP_<NAME>, upper case, '-' to
+   '_'; Content-Type and Content-Length have their own variables. */
+const char *
+http_header(const struct request *r, const char *name)
+{
+	char var[5 + HTTP_MAX_HEADER_NAME + 1];
+	const char *v = NULL;
+	size_t i, n;
+
+	if (!is_token(name))
+		goto out;
+	n = strlen(name);
+	if (n > HTTP_MAX_HEADER_NAME)
+		goto out;
+	if (ci_eq(name, "Content-Type")) {
+		v = http_env(r, "CONTENT_TYPE");
+		goto out;
+	}
+	if (ci_eq(name, "Content-Length")) {
+		v = http_env(r, "CONTENT_LENGTH");
+		goto out;
+	}
+	memcpy(var, "HTTP_", 5);
+	for (i = 0; i < n; i++) {
+		if (name[i] == '-')
+			var[5 + i] = '_';
+		else if (name[i] >= 'a' && name[i] <= 'z')
+			var[5 + i] = (char)(name[i] - 'a' + 'A');
+		else
+			var[5 + i] = name[i];
+	}
+	var[5 + n] = '\0';
+	v = http_env(r, var);
+	/* Apache hands Authorization to CGI only when told to, and after
+	   mod_rewrite (the usual way of telling it) it has this prefix. */
+	if (v == NULL && ci_eq(name, "Authorization"))
+		v = http_env(r, "REDIRECT_HTTP_AUTHORIZATION");
+out:
+	return v;
+}
+
+const struct http_param *
+http_param(const struct request *r, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < r->nparams; i++)
+		if (strcmp(r->params[i].name, name) == 0)
+			return &r->params[i];
+	return NULL;
+}
+
+char *
+http_cookie(const struct request *r, const char *name)
+{
+	return http_cookie_find(http_header(r, "Cookie"), name);
+}
+
+/* Body. */
+
+static ssize_t
+read_raw(struct request *r, char *buf, size_t len)
+{
+	ssize_t n = -1;
+	size_t left;
+	int got;
+
+	if (len > INT_MAX)
+		len = INT_MAX;
+	if (r->fcgx != NULL) {
+		/* FCGX_GetStr returns short only at the end of the stream. */
+		got = FCGX_GetStr(buf, (int)len, r->fcgx->in);
+		if (got < 0 || FCGX_GetError(r->fcgx->in) != 0)
+			goto out;
+		n = got;
+	} else {
+		left = r->test_body != NULL ?
+		    r->test_body_len - r->test_body_off : 0;
+		if (len > left)
+			len = left;
+		if (len > 0)
+			memcpy(buf, r->test_body + r->test_body_off, len);
+		r->test_body_off += len;
+		n = (ssize_t)len;
+	}
+out:
+	return n;
+}
+
+ssize_t
+http_read(struct request *r, void *buf, size_t len)
+{
+	ssize_t n = 0;
+	long long left;
+
+	if (r->content_length >= 0) {
+		/* Never read past Content-Length: the rest of the stream is
+		   not ours. */
+		left = r->content_length - r->body_read;
+		if (left <= 0)
+			goto out;
+		if ((unsigned long long)left < len)
+			len = (size_t)left;
+	}
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	if (len == 0)
+		goto out;
+	n = read_raw(r, buf, len);
+	if (n == -1)
+		goto out;
+	/* The stream ended before Content-Length bytes: a cut upload. */
+	if (n == 0 && r->content_length >= 0) {
+		n = -1;
+		goto out;
+	}
+	r->body_read += n;
+out:
+	return n;
+}
+
+enum fs_err
+http_read_json(struct request *r, size_t cap, cJSON **out, const char **msg)
+{
+	char *buf = NULL, *nb;
+	const char *end = NULL;
+	size_t size, used = 0;
+	ssize_t n;
+	cJSON *j = NULL;
+	enum fs_err e = FS_BAD_REQUEST;
+
+	*out = NULL;
+	*msg = NULL;
+	if (cap > SIZE_MAX / 2)
+		cap = SIZE_MAX / 2;
+	if (r->content_length >= 0 &&
+	    (unsigned long long)r->content_length > cap) {
+		e = FS_TOO_LARGE;
+		*msg = "request body is too large";
+		goto out;
+	}
+	/*
+	 * The buffer grows to cap + 2 at most: cap bytes of body, one more
+	 * to notice a longer body sent without Content-Length, and the NUL
+	 * cJSON wants. With Content-Length it is the right size at once.
+	 */
+	size = r->content_length >= 0 ?
+	    (size_t)r->content_length + 2 : HTTP_JSON_CHUNK;
+	if (size > cap + 2)
+		size = cap + 2;
+	buf = malloc(size);
+	if (buf == NULL)
+		goto oom;
+	for (;;) {
+		if (used == size - 1) {
+			if (used > cap) {
+				e = FS_TOO_LARGE;
+				*msg = "request body is too large";
+				goto out;
+			}
+			size = size > (cap + 2) / 2 ? cap + 2 : size * 2;
+			nb = realloc(buf, size);
+			if (nb == NULL)
+				goto oom;
+			buf = nb;
+		}
+		n = http_read(r, buf + used, size - 1 - used);
+		if (n == -1) {
+			*msg = "request body is incomplete";
+			goto out;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	if (used == 0) {
+		*msg = "request body is empty";
+		goto out;
+	}
+	buf[used] = '\0';
+	/* The length counts the NUL, as cJSON_ParseWithOpts does; the end
+	   check catches a NUL inside the body, after which cJSON stops. */
+	j = cJSON_ParseWithLengthOpts(buf, used + 1, &end, 1);
+	if (j == NULL || end != buf + used) {
+		*msg = "malformed JSON";
+		goto out;
+	}
+	if (!cJSON_IsObject(j)) {
+		*msg = "request body must be a JSON object";
+		goto out;
+	}
+	*out = j;
+	j = NULL;
+	e = FS_OK;
+	goto out;
+oom:
+	e = FS_INTERNAL;
+	*msg = NULL;
+out:
+	cJSON_Delete(j);
+	free(buf);
+	return e;
+}
+
+/* Response. */
+
+static const char *
+reason(int status)
+{
+	static const struct {
+		int		 status;
+		const char	*text;
+	} reasons[] = {
+		{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
+		{ 206, "Partial Content" }, { 301, "Moved Permanently" },
+		{ 302, "Found" }, { 304, "Not Modified" },
+		{ 307, "Temporary Redirect" }, { 400, "Bad Request" },
+		{ 401, "Unauthorized" }, { 403, "Forbidden" },
+		{ 404, "Not Found" }, { 405, "Method Not Allowed" },
+		{ 409, "Conflict" }, { 412, "Precondition Failed" },
+		{ 413, "Content Too Large" },
+		{ 416, "Range Not Satisfiable" },
+		{ 422, "Unprocessable Content" },
+		{ 500, "Internal Server Error" },
+		{ 503, "Service Unavailable" },
+		{ 507, "Insufficient Storage" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].text;
+	/* RFC 3875 §6.3.3 wants some reason-phrase; servers ignore it. */
+	return "Unknown";
+}
+
+static int
+emit(struct request *r, const void *buf, size_t len)
+{
+	const char *p = buf;
+	char *nb;
+	size_t chunk;
+	int rc = -1;
+
+	if (r->fcgx != NULL) {
+		while (len > 0) {
+			chunk = len > INT_MAX ? INT_MAX : len;
+			if (FCGX_PutStr(p, (int)chunk, r->fcgx->out) !=
+			    (int)chunk)
+				goto out;
+			p += chunk;
+			len -= chunk;
+		}
+	} else if (len > 0) {
+		if (len > HTTP_TEST_OUT_MAX - r->test_out_len)
+			goto out;
+		nb = realloc(r->test_out, r->test_out_len + len + 1);
+		if (nb == NULL)
+			goto out;
+		r->test_out = nb;
+		memcpy(r->test_out + r->test_out_len, p, len);
+		r->test_out_len += len;
+		r->test_out[r->test_out_len] = '\0';
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+int
+http_status(struct request *r, int status)
+{
+	if (r->head_sent || status < 100 || status > 599)
+		return -1;
+	r->status = status;
+	return 0;
+}
+
+int
+http_add_header(struct request *r, const char *name, const char *value)
+{
+	char *line = NULL;
+	size_t nlen, vlen;
+	int rc = -1;
+
+	if (r->head_sent || r->nhdr >= HTTP_MAX_HEADERS_OUT ||
+	    !is_token(name) || !http_header_value_ok(value))
+		goto out;
+	nlen = strlen(name);
+	vlen = strlen(value);
+	if (nlen > HTTP_MAX_HEADER_OUT || vlen > HTTP_MAX_HEADER_OUT ||
+	    nlen + 2 + vlen > HTTP_MAX_HEADER_OUT)
+		goto out;
+	line = malloc(nlen + 2 + vlen + 1);
+	if (line == NULL)
+		goto out;
+	memcpy(line, name, nlen);
+	memcpy(line + nlen, ": ", 2);
+	memcpy(line + nlen + 2, value, vlen + 1);
+	r->hdr[r->nhdr++] = line;
+	line = NULL;
+	rc = 0;
+out:
+	free(line);
+	return rc;
+}
+
+int
+http_add_headerf(struct request *r, const char *name, const char *fmt, ...)
+{
+	char value[HTTP_MAX_HEADER_OUT + 1];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	/* A cut value would be a wrong value: refuse it. */
+	if (n < 0 || (size_t)n >= sizeof(value))
+		return -1;
+	return http_add_header(r, name, value);
+}
+
+/* 1 when header line h ("Name: value") is named name. */
+static int
+hdr_is(const char *h, const char *name)
+{
+	size_t n = strlen(name);
+
+	return ci_eqn(h, name, n) && h[n] == ':';
+}
+
+/* Remove every header called name (keep is NULL) or every header not
+   called keep (name is NULL). */
+static void
+hdr_drop(struct request *r, const char *name, const char *keep)
+{
+	size_t i, j = 0;
+	int drop;
+
+	for (i = 0; i < r->nhdr; i++) {
+		if (name != NULL)
+			drop = hdr_is(r->hdr[i], name);
+		else
+			drop = keep == NULL || !hdr_is(r->hdr[i], keep);
+		if (drop)
+			free(r->hdr[i]);
+		else
+			r->hdr[j++] = r->hdr[i];
+	}
+	for (i = j; i < r->nhdr; i++)
+		r->hdr[i] = NULL;
+	r->nhdr = j;
+}
+
+/* A header that must appear once: replace any earlier one. */
+static int
+hdr_set(struct request *r, const char *name, const char *value)
+{
+	if (r->head_sent)
+		return -1;
+	hdr_drop(r, name, NULL);
+	return http_add_header(r, name, value);
+}
+
+int
+http_begin(struct request *r)
+{
+	char line[64];
+	size_t i;
+	int rc = -1;
+
+	if (r->head_sent)
+		return 0;
+	/* Whatever happens now, the head cannot be written twice. */
+	r->head_sent = 1;
+	snprintf(line, sizeof(line), "Status: %d %s\r\n", r->status,
+	    reason(r->status));
+	if (emit(r, line, strlen(line)) == -1)
+		goto out;
+	for (i = 0; i < r->nhdr; i++)
+		if (emit(r, r->hdr[i], strlen(r->hdr[i])) == -1 ||
+		    emit(r, "\r\n", 2) == -1)
+			goto out;
+	if (emit(r, "\r\n", 2) == -1)
+		goto out;
+	rc = 0;
+out:
+	return rc;
+}
+
+int
+http_write(struct request *r, const void *buf, size_t len)
+{
+	if (!r->head_sent && http_begin(r) == -1)
+		return -1;
+	/* RFC 9110 §9.3.2: HEAD gets the GET headers and no content. */
+	if (r->is_head)
+		return 0;
+	return emit(r, buf, len);
+}
+
+int
+http_json(struct request *r, int status, const cJSON *j)
+{
+	char *s = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (r->head_sent || j == NULL)
+		goto out;
+	s = cJSON_PrintUnformatted(j);
+	if (s == NULL)
+		goto out;
+	len = strlen(s);
+	if (http_status(r, status) == -1 ||
+	    hdr_set(r, "Content-Type", "application/json") == -1)
+		goto out;
+	hdr_drop(r, "Content-Length", NULL);
+	if (http_add_headerf(r, "Content-Length", "%zu", len + 1) == -1)
+		goto out;
+	if (http_write(r, s, len) == -1 || http_write(r, "\n", 1) == -1)
+		goto out;
+	rc = 0;
+out:
+	cJSON_free(s);
+	return rc;
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629 §4), or 0. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* cJSON copies bytes as they are; a message that quotes client input
+   must still make a valid JSON text (RFC 8259 §8.1). */
+static void
+utf8_scrub(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n;
+
+	while (*p != '\0') {
+		n = utf8_len(p);
+		if (n == 0) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
+int
+http_error(struct request *r, enum fs_err e, const char *fmt, ...)
+{
+	char msg[HTTP_ERROR_MSG_MAX];
+	const char *keep = NULL;
+	cJSON *root = NULL, *err;
+	va_list ap;
+	int status, n = -1, rc = -1;
+
+	if (r->head_sent)
+		goto out;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		n = vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+	}
+	if (n < 0)
+		snprintf(msg, sizeof(msg), "%s", err_strerror(e));
+	utf8_scrub(msg);
+
+	/* The handler's headers described the answer it meant to give
+	   (an ETag, a cookie); keep only what this status needs:
+	   RFC 9110 §15.5.6 (Allow), §11.6.1 (WWW-Authenticate),
+	   §14.4 (Content-Range on 416). */
+	status = err_status(e);
+	if (status == 405)
+		keep = "Allow";
+	else if (status == 401)
+		keep = "WWW-Authenticate";
+	else if (status == 416)
+		keep = "Content-Range";
+	hdr_drop(r, NULL, keep);
+	if (hdr_set(r, "Cache-Control", "no-store") == -1)
+		goto out;
+
+	root = cJSON_CreateObject();
+	err = cJSON_AddObjectToObject(root, "error");
+	if (err == NULL ||
+	    cJSON_AddStringToObject(err, "code", err_code(e)) == NULL ||
+	    cJSON_AddStringToObject(err, "message", msg) == NULL) {
+		/* Out of memory: a bare status is all we can still say. */
+		http_status(r, 500);
+		http_begin(r);
+		goto out;
+	}
+	rc = http_json(r, status, root);
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+int
+http_method_not_allowed(struct request *r, const char *allow)
+{
+	/* RFC 9110 §15.5.6: a 405 must list what is allowed. */
+	if (hdr_set(r, "Allow", allow != NULL ? allow : "") == -1)
+		return http_error(r, FS_INTERNAL, NULL);
+	return http_error(r, FS_METHOD, NULL);
+}

@@ -1,0 +1,1361 @@
+/*
+ * Unit tests for common/http.c: the pure parsers, the request built from
+ * a fake environment, the exact bytes of responses, and one round trip
+ * through real libfcgi streams over a unix socket.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Build r from envp and insist that it worked. */
+static void
+init_ok(struct request *r, char **envp)
+{
+	const char *msg = "unset";
+
+	assert_int_equal(http_request_init(r, NULL, envp, &msg), FS_OK);
+	assert_null(msg);
+}
+
+/* ---- http_pct_decode ---- */
+
+struct pct_case {
+	const char	*in;
+	size_t		 inlen;		/* 0: strlen(in) */
+	int		 plus;
+	const char	*want;		/* NULL: must fail */
+	size_t		 wantlen;
+};
+
+static const struct pct_case pct_cases[] = {
+	{ "", 0, 0, "", 0 },
+	{ "abc", 0, 0, "abc", 3 },
+	{ "%2F", 0, 0, "/", 1 },
+	{ "%2f", 0, 0, "/", 1 },
+	{ "a%2Fb%2fc", 0, 0, "a/b/c", 5 },
+	{ "%25", 0, 0, "%", 1 },
+	{ "%2525", 0, 0, "%25", 3 },		/* decoded once only */
+	{ "%C3%A9", 0, 0, "\xc3\xa9", 2 },
+	{ "%zz", 0, 0, NULL, 0 },
+	{ "%4", 0, 0, NULL, 0 },
+	{ "%4g", 0, 0, NULL, 0 },
+	{ "%g4", 0, 0, NULL, 0 },
+	{ "%", 0, 0, NULL, 0 },
+	{ "abc%", 0, 0, NULL, 0 },
+	{ "abc%2", 0, 0, NULL, 0 },
+	{ "% 20", 0, 0, NULL, 0 },
+	{ "%2F", 2, 0, NULL, 0 },		/* escape cut by len */
+	{ "ab%2F", 2, 0, "ab", 2 },
+	{ "a+b", 0, 0, "a+b", 3 },
+	{ "a+b", 0, 1, "a b", 3 },
+	{ "%2B", 0, 1, "+", 1 },
+	{ "++", 0, 1, "  ", 2 },
+	{ "%00", 0, 0, "\0", 1 },
+	{ "a%00b", 0, 0, "a\0b", 3 },
+};
+
+static void
+test_pct_decode(void **state)
+{
+	const struct pct_case *c;
+	size_t i, inlen, outlen;
+	char *out;
+
+	(void)state;
+	for (i = 0; i < NITEMS(pct_cases); i++) {
+		c = &pct_cases[i];
+		inlen = c->inlen != 0 ? c->inlen : strlen(c->in);
+		outlen = 12345;
+		out = http_pct_decode(c->in, inlen, c->plus, &outlen);
+		if (c->want == NULL) {
+			if (out != NULL)
+				print_error("case %zu \"%s\" decoded\n", i,
+				    c->in);
+			assert_null(out);
+			continue;
+		}
+		if (out == NULL)
+			print_error("case %zu \"%s\" failed\n", i, c->in);
+		assert_non_null(out);
+		assert_int_equal(outlen, c->wantlen);
+		assert_memory_equal(out, c->want, c->wantlen);
+		assert_int_equal(out[outlen], '\0');
+		free(out);
+	}
+	/* outlen is optional. */
+	out = http_pct_decode("x", 1, 0, NULL);
+	assert_string_equal(out, "x");
+	free(out);
+}
+
+/* ---- http_parse_query ---- */
+
+struct query_case {
+	const char	*qs;
+	size_t		 max;
+	int		 want;		/* count or -1 */
+	const char	*names[4];
+	const char	*values[4];
+	size_t		 value_lens[4];
+};
+
+static const struct query_case query_cases[] = {
+	{ NULL, 8, 0, { NULL }, { NULL }, { 0 } },
+	{ "", 8, 0, { NULL }, { NULL }, { 0 } },
+	{ "&", 8, 0, { NULL }, { NULL }, { 0 } },
+	{ "a", 8, 1, { "a" }, { "" }, { 0 } },
+	{ "a=", 8, 1, { "a" }, { "" }, { 0 } },
+	{ "a=1&b=2", 8, 2, { "a", "b" }, { "1", "2" }, { 1, 1 } },
+	{ "&&a=1", 8, 1, { "a" }, { "1" }, { 1 } },
+	{ "a=1&&", 8, 1, { "a" }, { "1" }, { 1 } },
+	{ "a=1&a=2", 8, 2, { "a", "a" }, { "1", "2" }, { 1, 1 } },
+	{ "%61%62=c+d%2B", 8, 1, { "ab" }, { "c d+" }, { 4 } },
+	{ "a+b=1", 8, 1, { "a b" }, { "1" }, { 1 } },
+	{ "a=1=2", 8, 1, { "a" }, { "1=2" }, { 3 } },
+	{ "prefix=x%2Fy&limit=10", 8, 2, { "prefix", "limit" },
+	    { "x/y", "10" }, { 3, 2 } },
+	{ "v=a%00b", 8, 1, { "v" }, { "a\0b" }, { 3 } },
+	{ "a=1&b=2&c=3", 3, 3, { "a", "b", "c" }, { "1", "2", "3" },
+	    { 1, 1, 1 } },
+	{ "a=1&b=2&c=3&d=4", 3, -1, { NULL }, { NULL }, { 0 } },
+	{ "a=1&b=2", 0, -1, { NULL }, { NULL }, { 0 } },
+	{ "a=%zz", 8, -1, { NULL }, { NULL }, { 0 } },
+	{ "a=1&b=%4", 8, -1, { NULL }, { NULL }, { 0 } },
+	{ "%zz=1", 8, -1, { NULL }, { NULL }, { 0 } },
+	{ "a=1&=2", 8, -1, { NULL }, { NULL }, { 0 } },
+	{ "a%00b=1", 8, -1, { NULL }, { NULL }, { 0 } },
+	{ "a=%", 8, -1, { NULL }, { NULL }, { 0 } },
+};
+
+static void
+test_parse_query(void **state)
+{
+	const struct query_case *c;
+	struct http_param p[8];
+	size_t i, j;
+	int n;
+
+	(void)state;
+	for (i = 0; i < NITEMS(query_cases); i++) {
+		c = &query_cases[i];
+		memset(p, 0, sizeof(p));
+		n = http_parse_query(c->qs, p, c->max);
+		if (n != c->want)
+			print_error("case %zu \"%s\": %d, want %d\n", i,
+			    c->qs != NULL ? c->qs : "(null)", n, c->want);
+		assert_int_equal(n, c->want);
+		for (j = 0; j < (size_t)(n > 0 ? n : 0); j++) {
+			assert_string_equal(p[j].name, c->names[j]);
+			assert_int_equal(p[j].value_len, c->value_lens[j]);
+			assert_memory_equal(p[j].value, c->values[j],
+			    c->value_lens[j] + 1);
+			free(p[j].name);
+			free(p[j].value);
+		}
+		/* A failure leaves nothing allocated (ASan would say). */
+		if (n == -1)
+			for (j = 0; j < NITEMS(p); j++)
+				assert_null(p[j].name);
+	}
+}
+
+static void
+test_parse_query_limit(void **state)
+{
+	struct http_param p[HTTP_MAX_QUERY_PARAMS];
+	char qs[HTTP_MAX_QUERY_PARAMS * 8 + 16];
+	size_t i, off = 0;
+	int n;
+
+	(void)state;
+	for (i = 0; i < HTTP_MAX_QUERY_PARAMS; i++)
+		off += (size_t)snprintf(qs + off, sizeof(qs) - off, "p%zu=%zu&",
+		    i, i);
+	n = http_parse_query(qs, p, HTTP_MAX_QUERY_PARAMS);
+	assert_int_equal(n, HTTP_MAX_QUERY_PARAMS);
+	assert_string_equal(p[63].name, "p63");
+	for (i = 0; i < (size_t)n; i++) {
+		free(p[i].name);
+		free(p[i].value);
+	}
+	snprintf(qs + off, sizeof(qs) - off, "one=more");
+	assert_int_equal(http_parse_query(qs, p, HTTP_MAX_QUERY_PARAMS), -1);
+}
+
+/* ---- http_cookie_find ---- */
+
+struct cookie_case {
+	const char	*header;
+	const char	*name;
+	const char	*want;		/* NULL: not found */
+};
+
+static const struct cookie_case cookie_cases[] = {
+	{ "filestor_session=abc", "filestor_session", "abc" },
+	{ "a=1; filestor_session=abc; b=2", "filestor_session", "abc" },
+	{ "a=1;filestor_session=abc", "filestor_session", "abc" },
+	{ "  filestor_session = abc  ;", "filestor_session", "abc" },
+	{ "a=1;\tfilestor_session=abc\t", "filestor_session", "abc" },
+	{ "filestor_session=\"abc\"", "filestor_session", "abc" },
+	{ "filestor_session=\"\"", "filestor_session", "" },
+	{ "filestor_session=\"", "filestor_session", "\"" },
+	{ "filestor_session=", "filestor_session", "" },
+	{ "filestor_session=x=y", "filestor_session", "x=y" },
+	{ "xfilestor_session=1; filestor_session=2", "filestor_session",
+	    "2" },
+	{ "filestor_session_x=1; filestor_session=2", "filestor_session",
+	    "2" },
+	{ "filestor_session=1; filestor_session=2", "filestor_session",
+	    "1" },
+	{ "filestor_sessio=1", "filestor_session", NULL },
+	{ "filestor_session_x=1", "filestor_session", NULL },
+	{ "Filestor_session=1", "filestor_session", NULL },
+	{ "filestor_session", "filestor_session", NULL },
+	{ "a=1; b=2", "filestor_session", NULL },
+	{ ";;; ;", "filestor_session", NULL },
+	{ "", "filestor_session", NULL },
+	{ NULL, "filestor_session", NULL },
+	{ "=1", "", NULL },
+	{ "a=1", NULL, NULL },
+};
+
+static void
+test_cookie_find(void **state)
+{
+	const struct cookie_case *c;
+	char *v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(cookie_cases); i++) {
+		c = &cookie_cases[i];
+		v = http_cookie_find(c->header, c->name);
+		if (c->want == NULL) {
+			if (v != NULL)
+				print_error("case %zu: got \"%s\"\n", i, v);
+			assert_null(v);
+			continue;
+		}
+		if (v == NULL)
+			print_error("case %zu: not found\n", i);
+		assert_non_null(v);
+		assert_string_equal(v, c->want);
+		free(v);
+	}
+}
+
+/* ---- http_header_value_ok ---- */
+
+static void
+test_header_value_ok(void **state)
+{
+	static const struct {
+		const char	*v;
+		int		 want;
+	} cases[] = {
+		{ "", 1 },
+		{ "text/plain", 1 },
+		{ "a\tb", 1 },
+		{ "W/\"abc\"", 1 },
+		{ "caf\xc3\xa9", 1 },
+		{ "a\rb", 0 },
+		{ "a\nb", 0 },
+		{ "a\r\nSet-Cookie: x=1", 0 },
+		{ "\n", 0 },
+		{ "a\x01", 0 },
+		{ "a\x7f", 0 },
+		{ NULL, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(cases); i++)
+		assert_int_equal(http_header_value_ok(cases[i].v),
+		    cases[i].want);
+}
+
+/* ---- http_parse_ll ---- */
+
+struct ll_case {
+	const char	*s;
+	long long	 min, max;
+	int		 rc;
+	long long	 want;
+};
+
+static const struct ll_case ll_cases[] = {
+	{ "0", 0, 10, 0, 0 },
+	{ "10", 0, 10, 0, 10 },
+	{ "11", 0, 10, -1, 0 },
+	{ "1", 2, 10, -1, 0 },
+	{ "007", 0, 10, 0, 7 },
+	{ "", 0, 10, -1, 0 },
+	{ "-", -10, 10, -1, 0 },
+	{ "-", 0, 10, -1, 0 },
+	{ "-1", 0, 10, -1, 0 },
+	{ "-1", -10, 10, 0, -1 },
+	{ "-0", -10, 10, 0, 0 },
+	{ "-11", -10, 10, -1, 0 },
+	{ "+1", 0, 10, -1, 0 },
+	{ "+1", -10, 10, -1, 0 },
+	{ " 1", 0, 10, -1, 0 },
+	{ "1 ", 0, 10, -1, 0 },
+	{ "1x", 0, 10, -1, 0 },
+	{ "0x1", 0, 10, -1, 0 },
+	{ "1e3", 0, 10000, -1, 0 },
+	{ "1.0", 0, 10, -1, 0 },
+	{ "--1", -10, 10, -1, 0 },
+	{ "9223372036854775807", 0, LLONG_MAX, 0, LLONG_MAX },
+	{ "9223372036854775808", 0, LLONG_MAX, -1, 0 },
+	{ "99999999999999999999", 0, LLONG_MAX, -1, 0 },
+	{ "-9223372036854775808", LLONG_MIN, 0, 0, LLONG_MIN },
+	{ "-9223372036854775809", LLONG_MIN, 0, -1, 0 },
+	{ "00000000000000000000001", 0, 10, 0, 1 },
+	{ "5", 10, 0, -1, 0 },		/* min > max */
+	{ NULL, 0, 10, -1, 0 },
+};
+
+static void
+test_parse_ll(void **state)
+{
+	const struct ll_case *c;
+	long long v;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < NITEMS(ll_cases); i++) {
+		c = &ll_cases[i];
+		v = 424242;
+		rc = http_parse_ll(c->s, c->min, c->max, &v);
+		if (rc != c->rc)
+			print_error("case %zu \"%s\": rc %d\n", i,
+			    c->s != NULL ? c->s : "(null)", rc);
+		assert_int_equal(rc, c->rc);
+		if (rc == 0)
+			assert_true(v == c->want);
+		else
+			assert_true(v == 424242);
+	}
+}
+
+/* ---- http_date, http_parse_date ---- */
+
+static void
+test_http_date(void **state)
+{
+	static const struct {
+		long long	 t;
+		const char	*s;
+	} known[] = {
+		{ 784111777, "Sun, 06 Nov 1994 08:49:37 GMT" },
+		{ 0, "Thu, 01 Jan 1970 00:00:00 GMT" },
+		{ 951782400, "Tue, 29 Feb 2000 00:00:00 GMT" },
+		{ 1483228799, "Sat, 31 Dec 2016 23:59:59 GMT" },
+		{ 2147483648LL, "Tue, 19 Jan 2038 03:14:08 GMT" },
+		{ 253402300799LL, "Fri, 31 Dec 9999 23:59:59 GMT" },
+	};
+	char buf[30];
+	long long t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(known); i++) {
+		memset(buf, 'x', sizeof(buf));
+		http_date(known[i].t, buf);
+		assert_string_equal(buf, known[i].s);
+		assert_true(http_parse_date(known[i].s) == known[i].t);
+	}
+	/* Round trip across the years, in odd steps. */
+	for (t = 0; t < 4102444800LL; t += 86400LL * 37 + 3671) {
+		http_date(t, buf);
+		assert_true(http_parse_date(buf) == t);
+	}
+	/* Out of range clamps rather than writing a 5-digit year. */
+	http_date(-5, buf);
+	assert_string_equal(buf, "Thu, 01 Jan 1970 00:00:00 GMT");
+	http_date(LLONG_MAX, buf);
+	assert_string_equal(buf, "Fri, 31 Dec 9999 23:59:59 GMT");
+}
+
+static void
+test_parse_date_bad(void **state)
+{
+	static const char *bad[] = {
+		NULL,
+		"",
+		"Mon, 06 Nov 1994 08:49:37 GMT",	/* wrong day name */
+		"sun, 06 Nov 1994 08:49:37 GMT",	/* case */
+		"Sun, 06 nov 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 08:49:37 UTC",
+		"Sun, 06 Nov 1994 08:49:37 GMT ",
+		" Sun, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 6 Nov 1994 08:49:37 GMT",
+		"Sun,  6 Nov 1994 08:49:37 GMT",
+		"Sunday, 06-Nov-94 08:49:37 GMT",	/* rfc850 */
+		"Sun Nov  6 08:49:37 1994",		/* asctime */
+		"Sun, 06 Nov 1994 24:00:00 GMT",
+		"Sun, 06 Nov 1994 08:60:00 GMT",
+		"Sun, 06 Nov 1994 08:49:61 GMT",
+		"Thu, 31 Nov 1994 08:49:37 GMT",	/* no 31 Nov */
+		"Thu, 29 Feb 2001 00:00:00 GMT",	/* not a leap year */
+		"Tue, 00 Nov 1994 08:49:37 GMT",
+		"Wed, 31 Dec 1969 23:59:59 GMT",	/* before the epoch */
+		"Sun, 06 Nov 1994 08:49:3x GMT",
+		"Sun, 06 Nov 1994 08-49-37 GMT",
+		"Sun, 0+ Nov 1994 08:49:37 GMT",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(bad); i++) {
+		if (http_parse_date(bad[i]) != -1)
+			print_error("case %zu \"%s\" parsed\n", i,
+			    bad[i] != NULL ? bad[i] : "(null)");
+		assert_true(http_parse_date(bad[i]) == -1);
+	}
+	/* A leap second is a valid time of day (RFC 7231 §7.1.1.1). */
+	assert_true(http_parse_date("Sat, 31 Dec 2016 23:59:60 GMT") ==
+	    1483228800LL);
+}
+
+/* ---- http_request_init ---- */
+
+static void
+test_request_init_uri(void **state)
+{
+	char e0[] = "REQUEST_METHOD=GET";
+	char e1[] = "REQUEST_URI=/api/storage/a%20b%2Fc%00d?prefix=x%2Fy"
+	    "&limit=10&flag";
+	char e2[] = "CONTENT_LENGTH=";
+	char e3[] = "CONTENT_TYPE=application/json";
+	char e4[] = "HTTP_X_REQUESTED_WITH=fetch";
+	char e5[] = "HTTP_COOKIE=a=1; filestor_session=\"tok\"";
+	char *envp[] = { e0, e1, e2, e3, e4, e5, NULL };
+	const struct http_param *p;
+	struct request r;
+	char *c;
+
+	(void)state;
+	init_ok(&r, envp);
+	/* Deep copy: scribbling on the source changes nothing. */
+	memset(e0, 'X', sizeof(e0) - 1);
+	memset(e1, 'X', sizeof(e1) - 1);
+	memset(e4, 'X', sizeof(e4) - 1);
+	assert_ptr_not_equal(r.env[0], e0);
+	assert_null(r.env[6]);
+
+	assert_string_equal(r.method, "GET");
+	assert_false(r.is_head);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.raw_path, "/api/storage/a%20b%2Fc%00d");
+	assert_int_equal(r.path_len, 19);
+	assert_memory_equal(r.path, "/api/storage/a b/c\0d", 20);
+	assert_string_equal(r.query, "prefix=x%2Fy&limit=10&flag");
+	assert_int_equal(r.nparams, 3);
+	p = http_param(&r, "prefix");
+	assert_non_null(p);
+	assert_string_equal(p->value, "x/y");
+	p = http_param(&r, "flag");
+	assert_non_null(p);
+	assert_int_equal(p->value_len, 0);
+	assert_null(http_param(&r, "nope"));
+	assert_true(r.content_length == -1);
+	assert_string_equal(http_env(&r, "REQUEST_METHOD"), "GET");
+	assert_null(http_env(&r, "REQUEST"));
+	assert_string_equal(http_header(&r, "Content-Type"),
+	    "application/json");
+	assert_string_equal(http_header(&r, "content-type"),
+	    "application/json");
+	assert_string_equal(http_header(&r, "X-Requested-With"), "fetch");
+	assert_string_equal(http_header(&r, "x-requested-WITH"), "fetch");
+	assert_string_equal(http_header(&r, "Content-Length"), "");
+	assert_null(http_header(&r, "Origin"));
+	assert_null(http_header(&r, "X Requested"));
+	assert_null(http_header(&r, ""));
+	c = http_cookie(&r, "filestor_session");
+	assert_string_equal(c, "tok");
+	free(c);
+	assert_null(http_cookie(&r, "other"));
+	http_request_free(&r);
+}
+
+static void
+test_request_init_forms(void **state)
+{
+	char *head[] = { "REQUEST_METHOD=HEAD", "REQUEST_URI=/x",
+	    "CONTENT_LENGTH=42", NULL };
+	/* No QUERY_STRING: the query comes from REQUEST_URI. */
+	char *uriq[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/x?a=1", NULL };
+	/* QUERY_STRING wins when both are there. */
+	char *qs[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/x?a=1",
+	    "QUERY_STRING=b=2", NULL };
+	/* Apache without REQUEST_URI: SCRIPT_NAME + PATH_INFO, already
+	   decoded by the server, so "%41" stays as it is. */
+	char *apache[] = { "REQUEST_METHOD=PUT",
+	    "SCRIPT_NAME=/api/storage", "PATH_INFO=/dir/a%41 b.txt",
+	    "QUERY_STRING=", NULL };
+	char *script[] = { "REQUEST_METHOD=GET", "SCRIPT_NAME=/api/auth/me",
+	    NULL };
+	struct request r;
+
+	(void)state;
+	init_ok(&r, head);
+	assert_true(r.is_head);
+	assert_true(r.content_length == 42);
+	assert_string_equal(r.query, "");
+	assert_int_equal(r.nparams, 0);
+	http_request_free(&r);
+
+	init_ok(&r, uriq);
+	assert_string_equal(r.path, "/x");
+	assert_string_equal(r.query, "a=1");
+	assert_non_null(http_param(&r, "a"));
+	http_request_free(&r);
+
+	init_ok(&r, qs);
+	assert_string_equal(r.query, "b=2");
+	assert_null(http_param(&r, "a"));
+	assert_non_null(http_param(&r, "b"));
+	http_request_free(&r);
+
+	init_ok(&r, apache);
+	assert_string_equal(r.method, "PUT");
+	assert_string_equal(r.raw_path, "/api/storage/dir/a%41 b.txt");
+	assert_string_equal(r.path, "/api/storage/dir/a%41 b.txt");
+	assert_int_equal(r.path_len, strlen(r.path));
+	http_request_free(&r);
+
+	init_ok(&r, script);
+	assert_string_equal(r.path, "/api/auth/me");
+	http_request_free(&r);
+}
+
+static void
+test_request_init_path_max(void **state)
+{
+	char *uri;
+	char *envp[] = { "REQUEST_METHOD=GET", NULL, NULL };
+	struct request r;
+	const char *msg;
+	size_t pre = strlen("REQUEST_URI=");
+
+	(void)state;
+	uri = malloc(pre + HTTP_MAX_PATH + 2);
+	assert_non_null(uri);
+	memcpy(uri, "REQUEST_URI=", pre);
+	memset(uri + pre, 'a', HTTP_MAX_PATH + 1);
+	uri[pre] = '/';
+	uri[pre + HTTP_MAX_PATH] = '\0';	/* exactly the maximum */
+	envp[1] = uri;
+	init_ok(&r, envp);
+	assert_int_equal(r.path_len, HTTP_MAX_PATH);
+	http_request_free(&r);
+
+	uri[pre + HTTP_MAX_PATH] = 'a';		/* one byte more */
+	uri[pre + HTTP_MAX_PATH + 1] = '\0';
+	assert_int_equal(http_request_init(&r, NULL, envp, &msg),
+	    FS_BAD_REQUEST);
+	assert_string_equal(msg, "request path is too long");
+	http_request_free(&r);
+	free(uri);
+}
+
+struct init_bad_case {
+	char		*env[4];
+	const char	*msg;
+};
+
+static const struct init_bad_case init_bad[] = {
+	{ { NULL }, "missing or malformed request method" },
+	{ { "REQUEST_URI=/x", NULL }, "missing or malformed request method" },
+	{ { "REQUEST_METHOD=", "REQUEST_URI=/x", NULL },
+	    "missing or malformed request method" },
+	{ { "REQUEST_METHOD=get", "REQUEST_URI=/x", NULL },
+	    "missing or malformed request method" },
+	{ { "REQUEST_METHOD=GE T", "REQUEST_URI=/x", NULL },
+	    "missing or malformed request method" },
+	{ { "REQUEST_METHOD=GET\r\n", "REQUEST_URI=/x", NULL },
+	    "missing or malformed request method" },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=api/x", NULL },
+	    "request path must start with '/'" },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=", NULL },
+	    "request path must start with '/'" },
+	{ { "REQUEST_METHOD=OPTIONS", "REQUEST_URI=*", NULL },
+	    "request path must start with '/'" },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=?a=1", NULL },
+	    "request path must start with '/'" },
+	{ { "REQUEST_METHOD=GET", NULL }, "request path must start with '/'" },
+	{ { "REQUEST_METHOD=GET", "PATH_INFO=x", NULL },
+	    "request path must start with '/'" },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/a%zz", NULL },
+	    "malformed percent-encoding in path" },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/a%2", NULL },
+	    "malformed percent-encoding in path" },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/a?b=%zz", NULL },
+	    "malformed percent-encoding in query string" },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/a", "QUERY_STRING=a%00=1",
+	    NULL }, "query parameter name contains a NUL byte" },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/a", "QUERY_STRING==1",
+	    NULL }, "query parameter with an empty name" },
+	{ { "REQUEST_METHOD=POST", "REQUEST_URI=/a", "CONTENT_LENGTH=abc",
+	    NULL }, "malformed Content-Length" },
+	{ { "REQUEST_METHOD=POST", "REQUEST_URI=/a", "CONTENT_LENGTH=-1",
+	    NULL }, "malformed Content-Length" },
+	{ { "REQUEST_METHOD=POST", "REQUEST_URI=/a", "CONTENT_LENGTH=+5",
+	    NULL }, "malformed Content-Length" },
+	{ { "REQUEST_METHOD=POST", "REQUEST_URI=/a", "CONTENT_LENGTH= 5",
+	    NULL }, "malformed Content-Length" },
+	{ { "REQUEST_METHOD=POST", "REQUEST_URI=/a",
+	    "CONTENT_LENGTH=99999999999999999999", NULL },
+	    "malformed Content-Length" },
+};
+
+static void
+test_request_init_bad(void **state)
+{
+	struct request r;
+	const char *msg;
+	size_t i;
+	enum fs_err e;
+
+	(void)state;
+	for (i = 0; i < NITEMS(init_bad); i++) {
+		msg = NULL;
+		e = http_request_init(&r, NULL, (char **)init_bad[i].env,
+		    &msg);
+		if (e != FS_BAD_REQUEST || msg == NULL ||
+		    strcmp(msg, init_bad[i].msg) != 0)
+			print_error("case %zu: %d \"%s\"\n", i, (int)e,
+			    msg != NULL ? msg : "(null)");
+		assert_int_equal(e, FS_BAD_REQUEST);
+		assert_non_null(msg);
+		assert_string_equal(msg, init_bad[i].msg);
+		/* r is still good enough to answer with. */
+		assert_int_equal(http_error(&r, e, "%s", msg), 0);
+		assert_non_null(strstr(r.test_out, "Status: 400 "));
+		assert_non_null(strstr(r.test_out, msg));
+		http_request_free(&r);
+	}
+}
+
+static void
+test_request_too_many_params(void **state)
+{
+	char qs[32 + HTTP_MAX_QUERY_PARAMS * 4];
+	char *envp[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/x", qs, NULL };
+	struct request r;
+	const char *msg;
+	size_t i, off;
+
+	(void)state;
+	off = (size_t)snprintf(qs, sizeof(qs), "QUERY_STRING=");
+	for (i = 0; i < HTTP_MAX_QUERY_PARAMS; i++)
+		off += (size_t)snprintf(qs + off, sizeof(qs) - off, "a&");
+	init_ok(&r, envp);
+	assert_int_equal(r.nparams, HTTP_MAX_QUERY_PARAMS);
+	http_request_free(&r);
+
+	snprintf(qs + off, sizeof(qs) - off, "b");
+	assert_int_equal(http_request_init(&r, NULL, envp, &msg),
+	    FS_BAD_REQUEST);
+	assert_string_equal(msg, "too many query parameters");
+	assert_int_equal(r.nparams, 0);
+	http_request_free(&r);
+}
+
+static void
+test_header_authorization(void **state)
+{
+	char *both[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/",
+	    "HTTP_AUTHORIZATION=Bearer fs_a",
+	    "REDIRECT_HTTP_AUTHORIZATION=Bearer fs_b", NULL };
+	char *redirect[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/",
+	    "REDIRECT_HTTP_AUTHORIZATION=Bearer fs_b", NULL };
+	char *none[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/",
+	    "REDIRECT_HTTP_COOKIE=x=1", NULL };
+	struct request r;
+
+	(void)state;
+	init_ok(&r, both);
+	assert_string_equal(http_header(&r, "Authorization"), "Bearer fs_a");
+	http_request_free(&r);
+	init_ok(&r, redirect);
+	assert_string_equal(http_header(&r, "authorization"), "Bearer fs_b");
+	http_request_free(&r);
+	/* Only Authorization gets the fallback. */
+	init_ok(&r, none);
+	assert_null(http_header(&r, "Authorization"));
+	assert_null(http_header(&r, "Cookie"));
+	http_request_free(&r);
+}
+
+/* ---- response ---- */
+
+static char *get_env[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/x", NULL };
+static char *head_env[] = { "REQUEST_METHOD=HEAD", "REQUEST_URI=/x", NULL };
+
+static void
+test_add_header(void **state)
+{
+	static const struct {
+		const char	*name;
+		const char	*value;
+	} bad[] = {
+		{ "X-A", "a\r\nSet-Cookie: evil=1" },
+		{ "X-A", "a\rb" },
+		{ "X-A", "a\nb" },
+		{ "X-A", NULL },
+		{ "X-A\r\nX-B", "1" },
+		{ "X A", "1" },
+		{ "X:A", "1" },
+		{ "", "1" },
+		{ NULL, "1" },
+		{ "X-\xc3\xa9", "1" },
+	};
+	struct request r;
+	char big[HTTP_MAX_HEADER_OUT + 1];
+	size_t i;
+
+	(void)state;
+	init_ok(&r, get_env);
+	for (i = 0; i < NITEMS(bad); i++) {
+		assert_int_equal(http_add_header(&r, bad[i].name,
+		    bad[i].value), -1);
+		assert_int_equal(r.nhdr, 0);
+	}
+	assert_int_equal(http_add_headerf(&r, "X-A", "a%cb", '\n'), -1);
+	/* One line is at most HTTP_MAX_HEADER_OUT bytes. */
+	memset(big, 'v', sizeof(big));
+	big[HTTP_MAX_HEADER_OUT - 3] = '\0';		/* "X: " + value */
+	assert_int_equal(http_add_header(&r, "X", big), 0);
+	big[HTTP_MAX_HEADER_OUT - 3] = 'v';
+	big[HTTP_MAX_HEADER_OUT - 2] = '\0';
+	assert_int_equal(http_add_header(&r, "X", big), -1);
+	assert_int_equal(r.nhdr, 1);
+	http_request_free(&r);
+
+	init_ok(&r, get_env);
+	assert_int_equal(http_add_header(&r, "X-Ok", "yes"), 0);
+	assert_int_equal(http_add_header(&r, "X-Bad", "no\r\nX-Evil: 1"), -1);
+	assert_int_equal(http_add_headerf(&r, "X-Num", "%d", 7), 0);
+	assert_int_equal(http_status(&r, 204), 0);
+	assert_int_equal(http_status(&r, 99), -1);
+	assert_int_equal(http_status(&r, 600), -1);
+	assert_int_equal(http_begin(&r), 0);
+	assert_string_equal(r.test_out,
+	    "Status: 204 No Content\r\nX-Ok: yes\r\nX-Num: 7\r\n\r\n");
+	/* Once the head is out, nothing more can be added or changed. */
+	assert_int_equal(http_begin(&r), 0);
+	assert_int_equal(http_add_header(&r, "X-Late", "1"), -1);
+	assert_int_equal(http_status(&r, 500), -1);
+	assert_int_equal(r.test_out_len, strlen(r.test_out));
+	assert_string_equal(r.test_out,
+	    "Status: 204 No Content\r\nX-Ok: yes\r\nX-Num: 7\r\n\r\n");
+	http_request_free(&r);
+
+	init_ok(&r, get_env);
+	for (i = 0; i < HTTP_MAX_HEADERS_OUT; i++)
+		assert_int_equal(http_add_headerf(&r, "X-N", "%zu", i), 0);
+	assert_int_equal(http_add_header(&r, "X-N", "one too many"), -1);
+	assert_int_equal(r.nhdr, HTTP_MAX_HEADERS_OUT);
+	http_request_free(&r);
+}
+
+static void
+test_write_and_json(void **state)
+{
+	struct request r;
+	cJSON *j;
+
+	(void)state;
+	j = cJSON_CreateObject();
+	assert_non_null(cJSON_AddStringToObject(j, "k", "a/b"));
+	assert_non_null(cJSON_AddNumberToObject(j, "n", 3));
+
+	init_ok(&r, get_env);
+	assert_int_equal(http_add_header(&r, "content-type", "text/plain"), 0);
+	assert_int_equal(http_json(&r, 201, j), 0);
+	assert_string_equal(r.test_out,
+	    "Status: 201 Created\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 20\r\n"
+	    "\r\n"
+	    "{\"k\":\"a/b\",\"n\":3}\n");
+	/* A second answer is refused. */
+	assert_int_equal(http_json(&r, 200, j), -1);
+	assert_int_equal(http_error(&r, FS_INTERNAL, NULL), -1);
+	assert_int_equal(r.test_out_len, strlen(r.test_out));
+	http_request_free(&r);
+
+	/* HEAD: the same headers, no body. */
+	init_ok(&r, head_env);
+	assert_int_equal(http_json(&r, 200, j), 0);
+	assert_string_equal(r.test_out,
+	    "Status: 200 OK\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 20\r\n"
+	    "\r\n");
+	assert_int_equal(http_write(&r, "more", 4), 0);
+	assert_int_equal(r.test_out_len, strlen(r.test_out));
+	http_request_free(&r);
+
+	/* http_write begins by itself. */
+	init_ok(&r, get_env);
+	assert_int_equal(http_write(&r, "ab", 2), 0);
+	assert_int_equal(http_write(&r, "c\0d", 3), 0);
+	assert_int_equal(r.test_out_len, 24);
+	assert_memory_equal(r.test_out, "Status: 200 OK\r\n\r\nabc\0d", 24);
+	http_request_free(&r);
+	cJSON_Delete(j);
+}
+
+static void
+test_http_error_exact(void **state)
+{
+	struct request r;
+
+	(void)state;
+	init_ok(&r, get_env);
+	/* The handler meant to send a file, then failed. */
+	assert_int_equal(http_add_header(&r, "ETag", "\"abc\""), 0);
+	assert_int_equal(http_add_header(&r, "Set-Cookie", "s=1"), 0);
+	assert_int_equal(http_add_header(&r, "Cache-Control",
+	    "public, max-age=31536000"), 0);
+	assert_int_equal(http_add_header(&r, "Allow", "GET"), 0);
+	assert_int_equal(http_status(&r, 200), 0);
+	assert_int_equal(http_error(&r, FS_NOT_FOUND, "no such key %s",
+	    "a\"b"), 0);
+	assert_string_equal(r.test_out,
+	    "Status: 404 Not Found\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 60\r\n"
+	    "\r\n"
+	    "{\"error\":{\"code\":\"NOT_FOUND\","
+	    "\"message\":\"no such key a\\\"b\"}}\n");
+	assert_int_equal(r.status, 404);
+	assert_true(r.head_sent);
+	/* Headers are out: the status cannot change any more. */
+	assert_int_equal(http_error(&r, FS_INTERNAL, NULL), -1);
+	assert_null(strstr(r.test_out, "INTERNAL"));
+	http_request_free(&r);
+
+	/* fmt NULL: the generic message. */
+	init_ok(&r, get_env);
+	assert_int_equal(http_error(&r, FS_TOO_LARGE, NULL), 0);
+	assert_non_null(strstr(r.test_out, "Status: 413 "));
+	assert_non_null(strstr(r.test_out,
+	    "{\"error\":{\"code\":\"PAYLOAD_TOO_LARGE\","
+	    "\"message\":\"payload too large\"}}\n"));
+	http_request_free(&r);
+
+	/* HEAD: the error's headers without its body. */
+	init_ok(&r, head_env);
+	assert_int_equal(http_error(&r, FS_VALIDATION, "width must be %s",
+	    "an integer"), 0);
+	assert_string_equal(r.test_out,
+	    "Status: 422 Unprocessable Content\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 69\r\n"
+	    "\r\n");
+	http_request_free(&r);
+}
+
+static void
+test_http_error_keeps(void **state)
+{
+	struct request r;
+
+	(void)state;
+	/* 405: Allow survives, an ETag does not, an old Allow is replaced. */
+	init_ok(&r, get_env);
+	assert_int_equal(http_add_header(&r, "ETag", "\"abc\""), 0);
+	assert_int_equal(http_add_header(&r, "Allow", "PUT"), 0);
+	assert_int_equal(http_method_not_allowed(&r, "GET, HEAD"), 0);
+	assert_string_equal(r.test_out,
+	    "Status: 405 Method Not Allowed\r\n"
+	    "Allow: GET, HEAD\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 64\r\n"
+	    "\r\n"
+	    "{\"error\":{\"code\":\"BAD_REQUEST\","
+	    "\"message\":\"method not allowed\"}}\n");
+	http_request_free(&r);
+
+	/* Allow means nothing on a 404. */
+	init_ok(&r, get_env);
+	assert_int_equal(http_add_header(&r, "Allow", "GET"), 0);
+	assert_int_equal(http_error(&r, FS_NOT_FOUND, NULL), 0);
+	assert_null(strstr(r.test_out, "Allow"));
+	http_request_free(&r);
+
+	/* 416 keeps Content-Range: bytes * /size (RFC 9110 §14.4). */
+	init_ok(&r, get_env);
+	assert_int_equal(http_add_header(&r, "Content-Range", "bytes */10"),
+	    0);
+	assert_int_equal(http_add_header(&r, "Accept-Ranges", "bytes"), 0);
+	assert_int_equal(http_error(&r, FS_RANGE, NULL), 0);
+	assert_non_null(strstr(r.test_out,
+	    "Status: 416 Range Not Satisfiable\r\n"
+	    "Content-Range: bytes */10\r\n"
+	    "Cache-Control: no-store\r\n"));
+	assert_null(strstr(r.test_out, "Accept-Ranges"));
+	http_request_free(&r);
+
+	/* 401 keeps WWW-Authenticate, drops a cookie. */
+	init_ok(&r, get_env);
+	assert_int_equal(http_add_header(&r, "WWW-Authenticate", "Bearer"),
+	    0);
+	assert_int_equal(http_add_header(&r, "Set-Cookie", "s=1"), 0);
+	assert_int_equal(http_error(&r, FS_UNAUTHORIZED, "bad token"), 0);
+	assert_non_null(strstr(r.test_out, "WWW-Authenticate: Bearer\r\n"));
+	assert_null(strstr(r.test_out, "Set-Cookie"));
+	http_request_free(&r);
+}
+
+static void
+test_http_error_message(void **state)
+{
+	char longmsg[HTTP_ERROR_MSG_MAX * 2];
+	struct request r;
+	cJSON *j, *m;
+	const char *body;
+
+	(void)state;
+	/* Bytes that are not UTF-8 never reach the JSON text. */
+	init_ok(&r, get_env);
+	assert_int_equal(http_error(&r, FS_VALIDATION, "key %s is bad",
+	    "a\xff\xc3(\xed\xa0\x80\xf0\x9f\x98\x80\x01"), 0);
+	body = strstr(r.test_out, "\r\n\r\n");
+	assert_non_null(body);
+	j = cJSON_Parse(body + 4);
+	assert_non_null(j);
+	m = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message");
+	assert_string_equal(cJSON_GetStringValue(m),
+	    "key a?" "?(?" "?" "?\xf0\x9f\x98\x80\x01 is bad");
+	cJSON_Delete(j);
+	http_request_free(&r);
+
+	/* A long message is cut, not overflowed. */
+	memset(longmsg, 'm', sizeof(longmsg) - 1);
+	longmsg[sizeof(longmsg) - 1] = '\0';
+	init_ok(&r, get_env);
+	assert_int_equal(http_error(&r, FS_VALIDATION, "%s", longmsg), 0);
+	body = strstr(r.test_out, "\r\n\r\n");
+	j = cJSON_Parse(body + 4);
+	assert_non_null(j);
+	m = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message");
+	assert_int_equal(strlen(cJSON_GetStringValue(m)),
+	    HTTP_ERROR_MSG_MAX - 1);
+	cJSON_Delete(j);
+	http_request_free(&r);
+}
+
+/* ---- body ---- */
+
+static void
+init_body(struct request *r, const char *cl, const char *body,
+    size_t bodylen)
+{
+	char clvar[64];
+	char *envp[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/x", clvar,
+	    NULL };
+
+	if (cl != NULL)
+		snprintf(clvar, sizeof(clvar), "CONTENT_LENGTH=%s", cl);
+	else
+		envp[2] = NULL;
+	init_ok(r, envp);
+	r->test_body = body;
+	r->test_body_len = bodylen;
+}
+
+static void
+test_http_read(void **state)
+{
+	struct request r;
+	char buf[16];
+
+	(void)state;
+	/* In pieces, then 0 at the end. */
+	init_body(&r, "5", "hello", 5);
+	assert_int_equal(http_read(&r, buf, 2), 2);
+	assert_int_equal(http_read(&r, buf + 2, 2), 2);
+	assert_int_equal(http_read(&r, buf + 4, sizeof(buf) - 4), 1);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), 0);
+	assert_true(r.body_read == 5);
+	http_request_free(&r);
+
+	/* Never past Content-Length. */
+	init_body(&r, "5", "helloEXTRA", 10);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), 5);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), 0);
+	assert_int_equal(r.test_body_off, 5);
+	http_request_free(&r);
+
+	/* Short body: the stream ends before Content-Length. */
+	init_body(&r, "10", "hello", 5);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), 5);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), -1);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), -1);
+	assert_true(r.body_read == 5);
+	http_request_free(&r);
+
+	init_body(&r, "3", NULL, 0);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), -1);
+	http_request_free(&r);
+
+	/* No Content-Length (chunked through the server): until EOF. */
+	init_body(&r, NULL, "0123456789abcdefXYZ", 19);
+	assert_true(r.content_length == -1);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), 16);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), 3);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), 0);
+	assert_true(r.body_read == 19);
+	http_request_free(&r);
+
+	init_body(&r, "0", "x", 1);
+	assert_int_equal(http_read(&r, buf, sizeof(buf)), 0);
+	http_request_free(&r);
+}
+
+struct json_case {
+	const char	*cl;		/* CONTENT_LENGTH, NULL: absent */
+	const char	*body;
+	size_t		 bodylen;	/* 0: strlen(body) */
+	size_t		 cap;
+	enum fs_err	 want;
+	const char	*msg;
+};
+
+static const struct json_case json_cases[] = {
+	{ "7", "{\"a\":1}", 0, 64, FS_OK, NULL },
+	{ NULL, "{\"a\":1}", 0, 64, FS_OK, NULL },
+	{ "9", " {\"a\":1}\n", 0, 64, FS_OK, NULL },
+	{ "7", "{\"a\":1}", 0, 7, FS_OK, NULL },		/* exactly cap */
+	{ NULL, "{\"a\":1}", 0, 7, FS_OK, NULL },
+	{ "8", "{\"a\":1} ", 0, 7, FS_TOO_LARGE, "request body is too large" },
+	{ NULL, "{\"a\":1} ", 0, 7, FS_TOO_LARGE,
+	    "request body is too large" },
+	{ NULL, "{}", 0, 0, FS_TOO_LARGE, "request body is too large" },
+	{ "0", "", 0, 64, FS_BAD_REQUEST, "request body is empty" },
+	{ NULL, "", 0, 64, FS_BAD_REQUEST, "request body is empty" },
+	{ "0", "", 0, 0, FS_BAD_REQUEST, "request body is empty" },
+	{ "1", "{", 0, 64, FS_BAD_REQUEST, "malformed JSON" },
+	{ NULL, "{\"a\":}", 0, 64, FS_BAD_REQUEST, "malformed JSON" },
+	{ NULL, "{} x", 0, 64, FS_BAD_REQUEST, "malformed JSON" },
+	{ NULL, "{}{}", 0, 64, FS_BAD_REQUEST, "malformed JSON" },
+	{ NULL, "{}\0x", 4, 64, FS_BAD_REQUEST, "malformed JSON" },
+	{ NULL, "   ", 0, 64, FS_BAD_REQUEST, "malformed JSON" },
+	{ NULL, "[1]", 0, 64, FS_BAD_REQUEST,
+	    "request body must be a JSON object" },
+	{ NULL, "\"x\"", 0, 64, FS_BAD_REQUEST,
+	    "request body must be a JSON object" },
+	{ NULL, "null", 0, 64, FS_BAD_REQUEST,
+	    "request body must be a JSON object" },
+	{ "10", "{}", 0, 64, FS_BAD_REQUEST, "request body is incomplete" },
+};
+
+static void
+test_read_json(void **state)
+{
+	const struct json_case *c;
+	struct request r;
+	const char *msg;
+	cJSON *j;
+	size_t i, len;
+	enum fs_err e;
+
+	(void)state;
+	for (i = 0; i < NITEMS(json_cases); i++) {
+		c = &json_cases[i];
+		len = c->bodylen != 0 ? c->bodylen : strlen(c->body);
+		init_body(&r, c->cl, c->body, len);
+		j = (cJSON *)&r;	/* must be reset */
+		msg = "unset";
+		e = http_read_json(&r, c->cap, &j, &msg);
+		if (e != c->want)
+			print_error("case %zu: %d \"%s\"\n", i, (int)e,
+			    msg != NULL ? msg : "(null)");
+		assert_int_equal(e, c->want);
+		if (c->want == FS_OK) {
+			assert_non_null(j);
+			assert_true(cJSON_IsObject(j));
+			assert_null(msg);
+			cJSON_Delete(j);
+		} else {
+			assert_null(j);
+			assert_string_equal(msg, c->msg);
+		}
+		http_request_free(&r);
+	}
+
+	/* A Content-Length over the cap is refused before reading. */
+	init_body(&r, "100", "{}", 2);
+	assert_int_equal(http_read_json(&r, 64, &j, &msg), FS_TOO_LARGE);
+	assert_true(r.body_read == 0);
+	assert_int_equal(r.test_body_off, 0);
+	http_request_free(&r);
+}
+
+/* A body larger than the first buffer, without Content-Length. */
+static void
+test_read_json_grow(void **state)
+{
+	struct request r;
+	const char *msg;
+	cJSON *j;
+	char *body;
+	size_t n = 20000, i;
+
+	(void)state;
+	body = malloc(n);
+	assert_non_null(body);
+	memcpy(body, "{\"a\":\"", 6);
+	for (i = 6; i < n - 2; i++)
+		body[i] = 'x';
+	memcpy(body + n - 2, "\"}", 2);
+	init_body(&r, NULL, body, n);
+	assert_int_equal(http_read_json(&r, n, &j, &msg), FS_OK);
+	assert_int_equal(strlen(cJSON_GetStringValue(
+	    cJSON_GetObjectItem(j, "a"))), n - 8);
+	cJSON_Delete(j);
+	http_request_free(&r);
+
+	init_body(&r, NULL, body, n);
+	assert_int_equal(http_read_json(&r, n - 1, &j, &msg), FS_TOO_LARGE);
+	assert_null(j);
+	http_request_free(&r);
+	free(body);
+}
+
+/* ---- the same through libfcgi ---- */
+
+/* Append one FastCGI record (FastCGI spec §3.3) to buf. */
+static size_t
+fcgi_record(unsigned char *buf, size_t off, int type, const void *data,
+    size_t len)
+{
+	buf[off++] = 1;				/* FCGI_VERSION_1 */
+	buf[off++] = (unsigned char)type;
+	buf[off++] = 0;				/* request id 1 */
+	buf[off++] = 1;
+	buf[off++] = (unsigned char)(len >> 8);
+	buf[off++] = (unsigned char)len;
+	buf[off++] = 0;				/* padding */
+	buf[off++] = 0;
+	if (len > 0)
+		memcpy(buf + off, data, len);
+	return off + len;
+}
+
+/* Encode NAME=VALUE pairs (short names and values, < 128 bytes). */
+static size_t
+fcgi_params(unsigned char *buf, char **env)
+{
+	size_t off = 0, nl, vl;
+	const char *eq;
+
+	for (; *env != NULL; env++) {
+		eq = strchr(*env, '=');
+		nl = (size_t)(eq - *env);
+		vl = strlen(eq + 1);
+		buf[off++] = (unsigned char)nl;
+		buf[off++] = (unsigned char)vl;
+		memcpy(buf + off, *env, nl);
+		off += nl;
+		memcpy(buf + off, eq + 1, vl);
+		off += vl;
+	}
+	return off;
+}
+
+typedef void	(*fcgi_handler)(struct request *);
+
+/*
+ * Run one request through libfcgi as a web server would send it, call
+ * fn on the struct request, and return the response's stdout bytes
+ * (malloc'd, NUL terminated).
+ */
+static char *
+fcgi_roundtrip(char **env, const char *body, fcgi_handler fn)
+{
+	static const unsigned char begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+	unsigned char in[4096], params[2048], hdr[8], rec[65536 + 256];
+	char dir[] = "/tmp/test_http.XXXXXX", sock[64], *out = NULL;
+	struct sockaddr_un sa;
+	FCGX_Request fcgx;
+	struct request r;
+	const char *msg;
+	size_t off = 0, outlen = 0, clen, plen;
+	ssize_t n;
+	int lfd, cfd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/s", dir);
+	assert_int_equal(FCGX_Init(), 0);
+	lfd = FCGX_OpenSocket(sock, 1);
+	assert_true(lfd >= 0);
+	assert_int_equal(FCGX_InitRequest(&fcgx, lfd, 0), 0);
+
+	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(cfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)),
+	    0);
+	/* The whole request fits in the socket buffer: write it first. */
+	off = fcgi_record(in, off, 1, begin, sizeof(begin));
+	off = fcgi_record(in, off, 4, params, fcgi_params(params, env));
+	off = fcgi_record(in, off, 4, NULL, 0);
+	if (body != NULL && *body != '\0')
+		off = fcgi_record(in, off, 5, body, strlen(body));
+	off = fcgi_record(in, off, 5, NULL, 0);
+	assert_int_equal(write(cfd, in, off), (ssize_t)off);
+
+	assert_true(FCGX_Accept_r(&fcgx) >= 0);
+	assert_int_equal(http_request_init(&r, &fcgx, NULL, &msg), FS_OK);
+	fn(&r);
+	FCGX_Finish_r(&fcgx);
+	/* r copied the environment: it outlives the FastCGI request. */
+	assert_non_null(r.method);
+	assert_non_null(http_env(&r, "REQUEST_URI"));
+	http_request_free(&r);
+
+	/* Collect FCGI_STDOUT (6) until FCGI_END_REQUEST (3). */
+	out = malloc(1);
+	assert_non_null(out);
+	for (;;) {
+		n = read(cfd, hdr, sizeof(hdr));
+		if (n == 0)
+			break;
+		assert_int_equal(n, sizeof(hdr));
+		clen = (size_t)hdr[4] << 8 | hdr[5];
+		plen = hdr[6];
+		off = 0;
+		while (off < clen + plen) {
+			n = read(cfd, rec + off, clen + plen - off);
+			assert_true(n > 0);
+			off += (size_t)n;
+		}
+		if (hdr[1] == 3)
+			break;
+		if (hdr[1] == 6 && clen > 0) {
+			out = realloc(out, outlen + clen + 1);
+			assert_non_null(out);
+			memcpy(out + outlen, rec, clen);
+			outlen += clen;
+		}
+	}
+	out[outlen] = '\0';
+	close(cfd);
+	close(lfd);
+	unlink(sock);
+	rmdir(dir);
+	return out;
+}
+
+static void
+h_echo_json(struct request *r)
+{
+	const char *msg;
+	cJSON *j = NULL;
+
+	assert_string_equal(r->method, "POST");
+	assert_string_equal(r->path, "/api/x y");
+	assert_string_equal(http_param(r, "q")->value, "1");
+	assert_int_equal(http_read_json(r, HTTP_JSON_MAX, &j, &msg), FS_OK);
+	assert_int_equal(http_add_header(r, "X-Seen", "yes"), 0);
+	assert_int_equal(http_json(r, 200, j), 0);
+	cJSON_Delete(j);
+}
+
+static void
+h_short_body(struct request *r)
+{
+	char buf[64];
+
+	assert_true(r->content_length == 10);
+	assert_int_equal(http_read(r, buf, sizeof(buf)), 3);
+	assert_int_equal(http_read(r, buf, sizeof(buf)), -1);
+	http_error(r, FS_BAD_REQUEST, "short body");
+}
+
+static void
+test_fcgi_roundtrip(void **state)
+{
+	char *json_env[] = { "REQUEST_METHOD=POST",
+	    "REQUEST_URI=/api/x%20y?q=1", "QUERY_STRING=q=1",
+	    "CONTENT_LENGTH=7", "CONTENT_TYPE=application/json", NULL };
+	char *short_env[] = { "REQUEST_METHOD=PUT", "REQUEST_URI=/api/x",
+	    "CONTENT_LENGTH=10", NULL };
+	char *out;
+
+	(void)state;
+	out = fcgi_roundtrip(json_env, "{\"a\":1}", h_echo_json);
+	assert_string_equal(out,
+	    "Status: 200 OK\r\n"
+	    "X-Seen: yes\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 8\r\n"
+	    "\r\n"
+	    "{\"a\":1}\n");
+	free(out);
+
+	out = fcgi_roundtrip(short_env, "abc", h_short_body);
+	assert_non_null(strstr(out, "Status: 400 Bad Request\r\n"));
+	assert_non_null(strstr(out, "\"message\":\"short body\""));
+	free(out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pct_decode),
+		cmocka_unit_test(test_parse_query),
+		cmocka_unit_test(test_parse_query_limit),
+		cmocka_unit_test(test_cookie_find),
+		cmocka_unit_test(test_header_value_ok),
+		cmocka_unit_test(test_parse_ll),
+		cmocka_unit_test(test_http_date),
+		cmocka_unit_test(test_parse_date_bad),
+		cmocka_unit_test(test_request_init_uri),
+		cmocka_unit_test(test_request_init_forms),
+		cmocka_unit_test(test_request_init_path_max),
+		cmocka_unit_test(test_request_init_bad),
+		cmocka_unit_test(test_request_too_many_params),
+		cmocka_unit_test(test_header_authorization),
+		cmocka_unit_test(test_add_header),
+		cmocka_unit_test(test_write_and_json),
+		cmocka_unit_test(test_http_error_exact),
+		cmocka_unit_test(test_http_error_keeps),
+		cmocka_unit_test(test_http_error_message),
+		cmocka_unit_test(test_http_read),
+		cmocka_unit_test(test_read_json),
+		cmocka_unit_test(test_read_json_grow),
+		cmocka_unit_test(test_fcgi_roundtrip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
