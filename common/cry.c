@@ -48,13 +48,13 @@ int
 cry_random(void *buf, size_t n)
 {
 	unsigned char *p = buf;
-	size_t chunk;
 
 	if (n > 0 && buf == NULL)
 		return -1;
 	/* RAND_bytes takes an int. */
 	while (n > 0) {
-		chunk = n > INT_MAX ? INT_MAX : n;
+		size_t chunk = n > INT_MAX ? INT_MAX : n;
+
 		if (RAND_bytes(p, (int)chunk) != 1)
 			return -1;
 		p += chunk;

@@ -386,15 +386,19 @@ file_list_stmt(sqlite3 *db, const char *tenant_id, const char *prefix,
 		goto fail;
 	snprintf(sql, n, "SELECT " ROW_COLS " FROM files"
 	    " WHERE key >= ?1 AND key < ?2 AND key > ?3 AND (%s)"
-	    " ORDER BY key LIMIT ?4", cond->where);
+	    " ORDER BY key LIMIT ?", cond->where);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(st, 1, lo, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, hi, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, cur, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 4, limit + 1);
-	if (perm_bind(st, 5, cond) != SQLITE_OK)
+	/*
+	 * The condition's "?" take 4..n in text order; LIMIT's "?" comes
+	 * after them, so it is the last parameter.
+	 */
+	if (perm_bind(st, 4, cond) != SQLITE_OK)
 		goto fail;
+	sqlite3_bind_int(st, sqlite3_bind_parameter_count(st), limit + 1);
 	goto out;
 fail:
 	sqlite3_finalize(st);

@@ -52,6 +52,7 @@
  */
 #define RETRIES		3
 
+/* A store, and its writers and readers, are used by one thread at a time. */
 struct store {
 	char	*dir;		/* realpath of the data dir; owned */
 	int	 dfd;		/* the data dir */
@@ -230,13 +231,14 @@ open_beneath(struct store *s, const char *path, int flags)
 		}
 		if (fd != -1)
 			return fd;
+		/*
+		 * ENOSYS: a kernel before 5.6; remember it. EPERM: some
+		 * container seccomp profiles refuse syscalls they do not
+		 * know. The walk is as strict, only slower, so fall back to
+		 * it; a genuine EPERM comes back from the walk as well.
+		 */
 		if (errno == ENOSYS)
 			s->no_openat2 = 1;
-		/*
-		 * Some container seccomp profiles answer EPERM for syscalls
-		 * they do not know. The walk is as strict, only slower, so
-		 * try it; a real EPERM comes back from it too.
-		 */
 		else if (errno != EPERM)
 			return -1;
 	}
@@ -286,6 +288,9 @@ make_parent(struct store *s, const char *pkey)
 		cur = next;
 		comp = slash + 1;
 	}
+	/* Never hand out the data dir fd itself: the caller closes it. */
+	if (cur == s->dfd)
+		saved = EINVAL;
 out:
 	if (saved != 0) {
 		if (cur != s->dfd)
@@ -400,8 +405,11 @@ tmp_create(struct store *s, char name[TMP_NAME_LEN + 1], int *fdp)
 	int		 fd = -1, i;
 
 	for (i = 0; i < RETRIES; i++) {
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+			/* Do not leave the name of someone else's file. */
+			name[0] = '\0';
 			return FS_INTERNAL;
+		}
 		hex(rnd, sizeof(rnd), name);
 		/* O_EXCL: never reuse or follow whatever is already there. */
 		fd = openat(s->tmpfd, name,
@@ -754,6 +762,11 @@ store_read(struct store_reader *rd, void *buf, size_t len)
 		want = SSIZE_MAX;
 	if (rd->left != -1 && (unsigned long long)rd->left < want)
 		want = (size_t)rd->left;
+	/* pread refuses (EINVAL) a span that would pass the largest off_t. */
+	if ((unsigned long long)(LLONG_MAX - rd->pos) < want)
+		want = (size_t)(LLONG_MAX - rd->pos);
+	if (want == 0)
+		return 0;
 	/*
 	 * pread keeps no shared offset, and an overwrite is a rename, so this
 	 * fd keeps reading the version that was opened.

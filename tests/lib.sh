@@ -35,12 +35,23 @@ req() {
 	else
 		set -- -X "$method" "$@"
 	fi
-	STATUS=$(curl -sS -g -o "$TEST_TMP/body" -D "$TEST_TMP/headers" \
+	STATUS=$(curl -sS -g --path-as-is -o "$TEST_TMP/body" -D "$TEST_TMP/headers" \
 	    -w '%{http_code}' "$@" "$url" 2>"$TEST_TMP/curl.err") || STATUS=000
 	export STATUS
 }
 
 body() { cat "$TEST_TMP/body"; }
+
+# raw_head PATH [HEADER]: send HEAD over a raw HTTP/1.0 connection and
+# print how many bytes followed the header block (curl -I cannot tell).
+raw_head() {
+	local hostport=${BASE#http://}
+	exec 5<>"/dev/tcp/${hostport%:*}/${hostport#*:}" || return 1
+	printf 'HEAD %s HTTP/1.0\r\nHost: %s\r\n%s\r\n' "$1" "$hostport" \
+	    "${2:+$2$'\r\n'}" >&5
+	cat <&5 | awk 'BEGIN { RS = "\r\n\r\n" } NR > 1 { n += length($0) } END { print n + 0 }'
+	exec 5<&-
+}
 jqb() { jq -r "$@" <"$TEST_TMP/body" 2>/dev/null; }
 # hdr NAME: value of the last response's header NAME (case-insensitive).
 hdr() {
@@ -87,3 +98,39 @@ mk_user() { # TID ROLE [PASSWORD] [EMAIL]
 	fi
 }
 mk_key() { "$FILESTORCTL" apikey create --tenant "$1" --user "$2" 2>/dev/null; }
+
+# --- tokens (DESIGN §6), minted here independently of the C code
+b64u() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+hexof() { od -An -tx1 -v | tr -d ' \n'; }
+# mint_token PHYSICAL_KEY TENANT EXP [SECRET]
+mint_token() {
+	local k p sig
+	k=$(printf 'filestor storage-url v1' |
+	    openssl dgst -sha256 -mac HMAC -macopt "key:${4:-$AUTH_SECRET}" -binary | hexof)
+	p=$(printf '{"k":"%s","t":"%s","exp":%s}' "$1" "$2" "$3" | b64u)
+	sig=$(printf '%s' "$p" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$k" -binary | b64u)
+	printf '%s.%s' "$p" "$sig"
+}
+
+# --- a second server on the same database and data, with other settings
+# start_server2 VAR=VALUE...: sets BASE2; stop_server2 stops it.
+start_server2() {
+	local port
+	port=$(serve_free_port) || return 1
+	(
+		for kv in "$@"; do export "${kv?}"; done
+		export FILESTOR_RUN_DIR=$TEST_TMP/run2
+		export FILESTOR_SOCK_DIR=$TEST_TMP/run2/sock
+		serve_env "$FILESTOR_BUILD" "$FILESTOR_STATE" "$port"
+		serve_start || exit 1
+		echo "$SERVE_LIGHTTPD_PID" >"$TEST_TMP/run2.pid"
+	) || return 1
+	BASE2="http://127.0.0.1:$port"
+}
+stop_server2() {
+	[ -f "$TEST_TMP/run2.pid" ] && kill "$(cat "$TEST_TMP/run2.pid")" 2>/dev/null
+	FILESTOR_SOCK_DIR=$TEST_TMP/run2/sock "$FILESTOR_TOP/spawn-fcgi/stop"
+	rm -f "$TEST_TMP/run2.pid"
+}
+# shellcheck source=tools/serve.sh
+. "$FILESTOR_TOP/tools/serve.sh"

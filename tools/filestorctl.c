@@ -12,6 +12,7 @@
 #include "cfg.h"
 #include "cry.h"
 #include "db.h"
+#include "files.h"
 #include "perm.h"
 
 #define MAX_POS		4
@@ -447,7 +448,67 @@ cmd_permission_list(struct ctl *c, struct args *ar)
 	return 0;
 }
 
+/*
+ * debug list-plan: EXPLAIN QUERY PLAN of the exact statement the list
+ * program runs for this user, so a test can show it is a range scan.
+ */
+static int
+cmd_debug_list_plan(struct ctl *c, struct args *ar)
+{
+	const char *tid = opt(ar, "--tenant"), *uid = opt(ar, "--user");
+	const char *prefix = opt(ar, "--prefix");
+	struct perm_vars v;
+	struct perm_sql cond;
+	sqlite3_stmt *st = NULL, *ex = NULL, *q = NULL;
+	char role[37] = "", *sql = NULL;
+	size_t n;
+	int ret = 1;
+
+	if (!need_uuid(tid, "--tenant") || !need_uuid(uid, "--user"))
+		return 1;
+	if (sqlite3_prepare_v2(c->db, "SELECT role_id FROM memberships"
+	    " WHERE tenant_id = ? AND user_id = ?", -1, &q, NULL) != SQLITE_OK)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	sqlite3_bind_text(q, 1, tid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, uid, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		snprintf(role, sizeof(role), "%s", sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (role[0] == '\0')
+		return fail("user is not a member of tenant %s", tid);
+	v.user_id = uid;
+	v.tenant_id = tid;
+	if (perm_lookup(c->db, role, PERM_FILES, PERM_READ, &v, &cond) != 1)
+		return fail("the user's role cannot read files%s", "");
+	st = file_list_stmt(c->db, tid, prefix != NULL ? prefix : "", "",
+	    &cond, FILES_LIST_DEFAULT);
+	if (st == NULL) {
+		fail("database: %s", sqlite3_errmsg(c->db));
+		goto out;
+	}
+	n = strlen(sqlite3_sql(st)) + 32;
+	sql = malloc(n);
+	if (sql == NULL)
+		goto out;
+	snprintf(sql, n, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
+	if (sqlite3_prepare_v2(c->db, sql, -1, &ex, NULL) != SQLITE_OK ||
+	    sqlite3_transfer_bindings(st, ex) != SQLITE_OK) {
+		fail("database: %s", sqlite3_errmsg(c->db));
+		goto out;
+	}
+	while (sqlite3_step(ex) == SQLITE_ROW)
+		printf("%s\n", sqlite3_column_text(ex, 3));
+	ret = 0;
+out:
+	free(sql);
+	sqlite3_finalize(ex);
+	sqlite3_finalize(st);
+	perm_sql_free(&cond);
+	return ret;
+}
+
 static const char *const no_opts[] = { NULL };
+static const char *const o_plan[] = { "--tenant", "--user", "--prefix", NULL };
 static const char *const o_tenant[] = { "--tenant", NULL };
 static const char *const o_user[] = { "--tenant", "--role", NULL };
 static const char *const f_user[] = { "--password-stdin", NULL };
@@ -474,6 +535,7 @@ static const struct {
 	{ "role", "create", o_tenant, f_admin, cmd_role_create },
 	{ "permission", "add", o_perm, no_opts, cmd_permission_add },
 	{ "permission", "list", o_tenant, no_opts, cmd_permission_list },
+	{ "debug", "list-plan", o_plan, no_opts, cmd_debug_list_plan },
 };
 
 static int

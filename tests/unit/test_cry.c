@@ -175,7 +175,9 @@ test_hmac_empty(void **state)
 static void
 test_hex(void **state)
 {
-	static const unsigned char in[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff };
+	static const unsigned char in[] = {
+		0x00, 0x01, 0x7f, 0x80, 0xab, 0xff
+	};
 	char out[2 * sizeof(in) + 1];
 
 	(void)state;
@@ -527,8 +529,8 @@ static void
 test_password_rfc7914(void **state)
 {
 	static const char stored[] = "scrypt$16384$8$1$U29kaXVtQ2hsb3JpZGU$"
-	    "cCO9yzr9c0hGHAbNgf046_2o-7qQT44-qbVD9lRdofLVQylVYT8Pz2LUlwUkKpr55h6"
-	    "F3A1lHkDfzwF7RVdYhw";
+	    "cCO9yzr9c0hGHAbNgf046_2o-7qQT44-qbVD9lRdofLVQylVYT8Pz2LUlwUkK"
+	    "pr55h6F3A1lHkDfzwF7RVdYhw";
 
 	(void)state;
 	assert_int_equal(cry_password_verify("pleaseletmein", stored), 1);
@@ -600,12 +602,55 @@ test_password_strict_forms(void **state)
 	}
 }
 
+/*
+ * Salt and hash lengths at and just past their bounds (salt 8..64 bytes,
+ * hash 16..64), again from hashlib.scrypt with N=2, r=1, p=1.
+ */
+static void
+test_password_lengths(void **state)
+{
+	static const char *good[] = {
+		"scrypt$2$1$1$AAECAwQFBgc$"
+		    "sVYA_bt80J7YXGsEPPze9hY1dbaPtgoa3zwc04_7-0g",
+		"scrypt$2$1$1$AAECAwQFBgcICQoLDA0ODw$_ziWrLh4bk9aiSwaS05Heg",
+		"scrypt$2$1$1$AAECAwQFBgcICQoLDA0ODw$"
+		    "_ziWrLh4bk9aiSwaS05HekzQwjMq9EuP7liQWkWOOB6dWnenSX24"
+		    "_McFSZ21zy8qvJRJeq3B-VmfWwV1Pb2U3g",
+		"scrypt$2$1$1$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g"
+		    "ISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw$"
+		    "dmMltgtbOwn8Nu0Nc2eyluD4JQJwQaHVIU1A2bXYT04",
+	};
+	static const char *bad[] = {
+		"scrypt$2$1$1$AAECAwQFBg$"
+		    "iwmdssFfLnxzS7wTpf9IAG9JO0dxEUZLrsGOFAIbWSI",
+		"scrypt$2$1$1$AAECAwQFBgcICQoLDA0ODw$_ziWrLh4bk9aiSwaS05H",
+		"scrypt$2$1$1$AAECAwQFBgcICQoLDA0ODw$"
+		    "_ziWrLh4bk9aiSwaS05HekzQwjMq9EuP7liQWkWOOB6dWnenSX24"
+		    "_McFSZ21zy8qvJRJeq3B-VmfWwV1Pb2U3nY",
+		"scrypt$2$1$1$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g"
+		    "ISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-P0A$"
+		    "O_S31MIqfsCsK6qB6tuET8IHyRrZoZIdbxmkthTm3kg",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (cry_password_verify("pw", good[i]) != 1)
+			fail_msg("refused %s", good[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (cry_password_verify("pw", bad[i]) != 0)
+			fail_msg("accepted %s", bad[i]);
+	}
+}
+
 static void
 test_password_malformed(void **state)
 {
 	/* A well-formed salt and hash to hang bad parameters on. */
 	static const char salt[] = "AAAAAAAAAAAAAAAAAAAAAA";
-	static const char hash[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	static const char hash[] =
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 	static const char *params[] = {
 		"3$8$1",		/* N not a power of two */
 		"16383$8$1",
@@ -640,7 +685,8 @@ test_password_malformed(void **state)
 		/* salt with padding, short salt, short hash */
 		"scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
 		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-		"scrypt$16384$8$1$AAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"scrypt$16384$8$1$AAAA$"
+		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		"scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAA",
 		/* non-canonical last character of the salt */
 		"scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAB$"
@@ -773,6 +819,7 @@ main(void)
 		cmocka_unit_test(test_password_tampered),
 		cmocka_unit_test(test_password_rfc7914),
 		cmocka_unit_test(test_password_strict_forms),
+		cmocka_unit_test(test_password_lengths),
 		cmocka_unit_test(test_password_malformed),
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_is_uuid),

@@ -44,7 +44,30 @@ struct fx {
 	char		 root[64];	/* mkdtemp */
 	char		 data[128];	/* root/data/files: not made in advance */
 	struct store	*s;
+	int		 nfds;		/* open fds after setup */
 };
+
+/* Open file descriptors of this process, to catch leaks on error paths. */
+static int
+fd_count(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	for (;;) {
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
 
 static int
 rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -70,6 +93,7 @@ setup(void **state)
 	f->s = store_open_local(f->data, err, sizeof(err));
 	if (f->s == NULL)
 		fail_msg("store_open_local: %s", err);
+	f->nfds = fd_count();
 	*state = f;
 	return 0;
 }
@@ -78,12 +102,19 @@ static int
 teardown(void **state)
 {
 	struct fx	*f = *state;
+	int		 rc = 0, n;
 
 	alarm(0);	/* test_fifo's, if an assertion cut it short */
+	n = fd_count();
+	if (n != f->nfds) {
+		fprintf(stderr, "fd leak: %d open after setup, %d now\n",
+		    f->nfds, n);
+		rc = -1;
+	}
 	store_close(f->s);
 	nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* root/data/files/<rel> into out. */
@@ -341,6 +372,10 @@ test_range(void **state)
 	/* Starting past the end reads nothing. */
 	assert_int_equal(get(f->s, T "digits", 62, -1, buf, sizeof(buf), 64), 0);
 	assert_int_equal(get(f->s, T "digits", 1000, 5, buf, sizeof(buf), 64), 0);
+	assert_int_equal(get(f->s, T "digits", LLONG_MAX - 1, -1, buf,
+	    sizeof(buf), 64), 0);
+	assert_int_equal(get(f->s, T "digits", LLONG_MAX, 10, buf,
+	    sizeof(buf), 64), 0);
 	/* Zero length; one byte. */
 	assert_int_equal(get(f->s, T "digits", 5, 0, buf, sizeof(buf), 64), 0);
 	assert_int_equal(get(f->s, T "digits", 61, 1, buf, sizeof(buf), 64), 1);

@@ -178,7 +178,8 @@ test_storage_roundtrip(void **state)
 static void
 test_generic_roundtrip(void **state)
 {
-	static const unsigned char agent_key[] = "a 256-bit agent signing key....";
+	static const unsigned char agent_key[] =
+	    "a 256-bit agent signing key....";
 	static const char payload[] =
 	    "{\"p\":\"/srv/files/a b.txt\",\"a\":\"agent-1\",\"exp\":1}";
 	char *tok, *p = NULL, *want;
@@ -226,7 +227,7 @@ test_flip_every_char(void **state)
 	assert_non_null(mod);
 	for (i = 0; i < len; i++) {
 		for (j = 0; j < sizeof(repl); j++) {
-			/* sizeof(repl) counts the NUL: it truncates the token. */
+			/* sizeof(repl) counts the NUL, which cuts the token. */
 			if (repl[j] == tok[i])
 				continue;
 			mod[i] = repl[j];
@@ -509,8 +510,8 @@ test_claim_types(void **state)
 		"{\"k\":\"a\",\"t\":\"t\",\"exp\":2000000000,\"x\":{\"y\":1}}",
 		"{\"exp\":2000000000,\"t\":\"t\",\"k\":\"a\"}",
 		/* case-sensitive: the upper-case decoys are ignored */
-		"{\"K\":\"b\",\"k\":\"a\",\"T\":\"u\",\"t\":\"t\","
-		    "\"exp\":2000000000}",
+		("{\"K\":\"b\",\"k\":\"a\",\"T\":\"u\",\"t\":\"t\","
+		    "\"exp\":2000000000}"),
 		"{\"k\":\"a\",\"t\":\"t\",\"exp\":2e9}",
 		" {\"k\":\"a\",\"t\":\"t\",\"exp\":2000000000}\n",
 	};
