@@ -75,15 +75,20 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
 
+# Test-only fault injection (tests/enospc.c); never installed.
+$(BUILD)/tests/enospc.so: tests/enospc.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -Wall -o $@ $< -ldl
+
 # make test: unit tests (cmocka) then the integration suite through a real
 # lighttpd; tests/all prints the one closing "N passed, N failed" line.
-test: deps-test all $(UNIT_BIN)
+test: deps-test all $(UNIT_BIN) $(BUILD)/tests/enospc.so
 	@tests/all $(BUILD)
 
 unit: deps-test all $(UNIT_BIN)
 	@tests/all --unit-only $(BUILD)
 
-integration: deps-test all
+integration: deps-test all $(BUILD)/tests/enospc.so
 	@tests/run $(BUILD)
 
 run: deps-run all

@@ -97,15 +97,19 @@ h_list(struct app *a, struct request *r)
 	}
 	cp = http_param(r, "cursor");
 	if (cp != NULL && cp->value_len > 0) {
+		char *valid = NULL;
+		const char *kmsg;
+
 		/* The cursor is the last key of the previous page. */
 		after = cry_b64u_decode(cp->value, cp->value_len, &alen);
-		if (after == NULL || alen > KEY_MAX ||
-		    strlen((char *)after) != alen ||
-		    u8_check(after, alen) != NULL) {
+		if (after == NULL || key_validate((char *)after, alen, &valid,
+		    &kmsg) == -1 || strcmp(valid, (char *)after) != 0) {
+			free(valid);
 			http_error(r, FS_VALIDATION, "cursor is not one this "
 			    "API returned");
 			goto out;
 		}
+		free(valid);
 	}
 
 	v.user_id = p.user_id;

@@ -775,7 +775,6 @@ enum fs_err
 http_read_json(struct request *r, size_t cap, cJSON **out, const char **msg)
 {
 	char *buf = NULL, *nb;
-	const char *end = NULL;
 	size_t size, used = 0;
 	ssize_t n;
 	cJSON *j = NULL;
@@ -829,11 +828,18 @@ http_read_json(struct request *r, size_t cap, cJSON **out, const char **msg)
 		*msg = "request body is empty";
 		goto out;
 	}
+	/* RFC 8259 §7: a NUL is only ever escaped. cJSON would take a raw
+	   one (inside a string, or as trailing "whitespace"), and a C
+	   string made from that value would be cut short. */
+	if (memchr(buf, '\0', used) != NULL) {
+		*msg = "malformed JSON";
+		goto out;
+	}
 	buf[used] = '\0';
-	/* The length counts the NUL, as cJSON_ParseWithOpts does; the end
-	   check catches a NUL inside the body, after which cJSON stops. */
-	j = cJSON_ParseWithLengthOpts(buf, used + 1, &end, 1);
-	if (j == NULL || end != buf + used) {
+	/* The length counts the NUL, as cJSON_ParseWithOpts does: with
+	   require_null_terminated, trailing bytes are refused. */
+	j = cJSON_ParseWithLengthOpts(buf, used + 1, NULL, 1);
+	if (j == NULL) {
 		*msg = "malformed JSON";
 		goto out;
 	}

@@ -74,7 +74,7 @@ test_pct_decode(void **state)
 {
 	const struct pct_case *c;
 	size_t i, inlen, outlen;
-	char *out;
+	char *out, *nonul;
 
 	(void)state;
 	for (i = 0; i < NITEMS(pct_cases); i++) {
@@ -97,6 +97,15 @@ test_pct_decode(void **state)
 		assert_int_equal(out[outlen], '\0');
 		free(out);
 	}
+	/* in need not be NUL terminated: a trailing '%' must not make it
+	   read past len (ASan watches the heap copy). */
+	nonul = malloc(3);
+	assert_non_null(nonul);
+	memcpy(nonul, "ab%", 3);
+	assert_null(http_pct_decode(nonul, 3, 0, NULL));
+	memcpy(nonul, "a%4", 3);
+	assert_null(http_pct_decode(nonul, 3, 0, NULL));
+	free(nonul);
 	/* outlen is optional. */
 	out = http_pct_decode("x", 1, 0, NULL);
 	assert_string_equal(out, "x");
@@ -1065,6 +1074,9 @@ static const struct json_case json_cases[] = {
 	{ NULL, "{} x", 0, 64, FS_BAD_REQUEST, "malformed JSON" },
 	{ NULL, "{}{}", 0, 64, FS_BAD_REQUEST, "malformed JSON" },
 	{ NULL, "{}\0x", 4, 64, FS_BAD_REQUEST, "malformed JSON" },
+	{ NULL, "{}\0 ", 4, 64, FS_BAD_REQUEST, "malformed JSON" },
+	{ NULL, "{\"a\":\"x\0y\"}", 11, 64, FS_BAD_REQUEST,
+	    "malformed JSON" },
 	{ NULL, "   ", 0, 64, FS_BAD_REQUEST, "malformed JSON" },
 	{ NULL, "[1]", 0, 64, FS_BAD_REQUEST,
 	    "request body must be a JSON object" },

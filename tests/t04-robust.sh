@@ -1,0 +1,103 @@
+# Robustness: concurrent PUTs, cut uploads, size limits, a full disk.
+
+TID=$(mk_tenant robust)
+UA=$(mk_user "$TID" admin)
+KA=$(mk_key "$TID" "$UA")
+A=(-H "Authorization: Bearer $KA")
+tmpdir=$FILESTOR_DATA_DIR/.tmp
+
+tmp_empty() { [ -z "$(ls -A "$tmpdir" 2>/dev/null)" ]; }
+
+# --- concurrent PUTs of one key: one complete object that matches its row
+for i in 1 2 3 4 5 6 7 8; do
+	head -c $((1048576 + i)) /dev/urandom >"$TEST_TMP/c$i"
+done
+for i in 1 2 3 4 5 6 7 8; do
+	curl -s -o "$TEST_TMP/cr$i" "${A[@]}" -X PUT --data-binary @"$TEST_TMP/c$i" \
+	    "$BASE/api/storage/race/one.bin" &
+done
+wait
+ok=1
+for i in 1 2 3 4 5 6 7 8; do
+	case "$(jq -r .size <"$TEST_TMP/cr$i")" in 104857[6-9]|1048580|1048581|1048582|1048583|1048584) ;; *) ok=0 ;; esac
+done
+check "all concurrent PUTs answered with a row" eq "$ok" 1
+req GET /api/storage/race/one.bin "${A[@]}"
+got=$(sha256sum <"$TEST_TMP/body" | cut -d' ' -f1)
+row=$(sqlite3 "$FILESTOR_DB" "SELECT sha256 || ' ' || size FROM files WHERE key = 'tenants/$TID/race/one.bin'")
+check "object matches its row (sha256)" eq "$got" "${row% *}"
+check "object matches its row (size)" eq "$(stat -c %s "$TEST_TMP/body")" "${row#* }"
+match=0
+for i in 1 2 3 4 5 6 7 8; do cmp -s "$TEST_TMP/body" "$TEST_TMP/c$i" && match=1; done
+check "object is one of the uploads, whole" eq "$match" 1
+check "no temporary files after the race" tmp_empty
+
+# --- a client killed halfway leaves no temporary file and no row
+mkfifo "$TEST_TMP/slow"
+( head -c 3000000 /dev/urandom; sleep 30 ) >"$TEST_TMP/slow" &
+feeder=$!
+curl -s -o /dev/null "${A[@]}" -H 'Transfer-Encoding:' -H 'Content-Length: 50000000' \
+    -T "$TEST_TMP/slow" "$BASE/api/storage/cut/half.bin" &
+client=$!
+for _ in $(seq 1 50); do
+	[ -n "$(ls -A "$tmpdir" 2>/dev/null)" ] && break
+	sleep 0.1
+done
+check "the upload was in flight (temp file exists)" test -n "$(ls -A "$tmpdir" 2>/dev/null)"
+kill "$client" 2>/dev/null
+kill "$feeder" 2>/dev/null
+wait "$client" 2>/dev/null
+for _ in $(seq 1 50); do tmp_empty && break; sleep 0.1; done
+check "killed upload: no temp file left" tmp_empty
+check "killed upload: no row" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE '%/cut/half.bin'")" 0
+check "killed upload: no object" test ! -e "$FILESTOR_DATA_DIR/tenants/$TID/cut/half.bin"
+
+# --- a body shorter than Content-Length
+exec 6<>"/dev/tcp/127.0.0.1/${BASE##*:}"
+printf 'PUT /api/storage/short/body.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 1000\r\n\r\n0123456789' "$KA" >&6
+exec 6>&-
+sleep 0.5
+check "short body: no row" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE '%/short/body.bin'")" 0
+check "short body: no temp file" tmp_empty
+
+# --- MAX_UPLOAD_BYTES
+if start_server2 MAX_UPLOAD_BYTES=1000; then
+	head -c 2000 /dev/urandom >"$TEST_TMP/2k"
+	req PUT "$BASE2/api/storage/big/declared.bin" "${A[@]}" --data-binary @"$TEST_TMP/2k"
+	expect_error 413 PAYLOAD_TOO_LARGE "413 for a declared length over MAX_UPLOAD_BYTES"
+	req PUT "$BASE2/api/storage/big/chunked.bin" "${A[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$TEST_TMP/2k"
+	expect_error 413 PAYLOAD_TOO_LARGE "413 for a chunked body over MAX_UPLOAD_BYTES"
+	head -c 1000 /dev/urandom >"$TEST_TMP/1k"
+	req PUT "$BASE2/api/storage/big/exact.bin" "${A[@]}" --data-binary @"$TEST_TMP/1k"
+	expect_status 201 "a body of exactly MAX_UPLOAD_BYTES is accepted"
+	check "413: no rows" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE '%/big/%' AND key NOT LIKE '%exact.bin'")" 0
+	check "413: no temp files" tmp_empty
+	stop_server2
+else
+	fail "server with MAX_UPLOAD_BYTES=1000 started"
+fi
+
+# --- a full disk: ENOSPC is 507, and nothing is left behind
+if [ -r "$FILESTOR_BUILD/tests/enospc.so" ] &&
+    start_server2 LD_PRELOAD="$FILESTOR_BUILD/tests/enospc.so" \
+    FILESTOR_TEST_ENOSPC_DIR="$FILESTOR_DATA_DIR" FILESTOR_TEST_ENOSPC_AFTER=500000; then
+	head -c 1000000 /dev/urandom >"$TEST_TMP/1m"
+	req PUT "$BASE2/api/storage/full/disk.bin" "${A[@]}" --data-binary @"$TEST_TMP/1m"
+	expect_error 507 INSUFFICIENT_STORAGE "ENOSPC gives 507"
+	check "507: no row" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE '%/full/disk.bin'")" 0
+	check "507: no temp file" tmp_empty
+	req GET "$BASE2/api/storage/race/one.bin" "${A[@]}" -o /dev/null
+	expect_status 200 "the worker still serves after ENOSPC"
+	stop_server2
+else
+	fail "server with the ENOSPC shim started"
+fi
+
+# --- many bad requests in a row do not take a worker down
+for i in $(seq 1 20); do
+	curl -s -o /dev/null "${A[@]}" -X PUT "$BASE/api/storage/%2e%2e" --data x
+	curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{{{' "$BASE/api/auth/login"
+	curl -s -o /dev/null "${A[@]}" -X PATCH -d '[' "$BASE/api/storage/race/one.bin"
+done
+req GET /api/storage/race/one.bin "${A[@]}"
+expect_status 200 "still serving after a burst of bad requests"
