@@ -12,6 +12,11 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 UNISTRING_LIBS := $(shell pkg-config --libs libunistring 2>/dev/null || echo -lunistring)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
+# MagickWand only for the transform module and what links it (get,
+# test_img): the other programs stay free of ImageMagick.
+# -isystem: its headers do not pass our warnings (opencl.h).
+MAGICK_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags MagickWand 2>/dev/null))
+MAGICK_LIBS   := $(shell pkg-config --libs MagickWand 2>/dev/null)
 
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
 	   -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter
@@ -32,13 +37,19 @@ SQL	   := $(sort $(wildcard sql/*.sql))
 CGI_SRC	:= $(sort $(wildcard cgi-bin/*.c))
 CGI_BIN	:= $(CGI_SRC:cgi-bin/%.c=$(BUILD)/cgi-bin/%)
 TOOLS	:= $(BUILD)/filestorctl
+# filestor-agent (agent/): libmicrohttpd serves, libcurl enrolls.
+AGENT_SRC := $(sort $(wildcard agent/*.c))
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+AGENT_BIN := $(BUILD)/filestor-agent
+AGENT_CFLAGS := $(shell pkg-config --cflags libmicrohttpd libcurl 2>/dev/null)
+AGENT_LIBS   := $(shell pkg-config --libs libmicrohttpd libcurl 2>/dev/null)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-run deps-test deps-bench test unit integration run \
 	asan lint install clean bench
 
-all: deps $(LIB) $(CGI_BIN) $(TOOLS)
+all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(AGENT_BIN)
 
 # Install missing Debian packages (tools/install-deps checks first).
 deps:
@@ -68,8 +79,22 @@ $(LIB): $(COMMON_OBJ)
 $(BUILD)/cgi-bin/%: $(BUILD)/cgi-bin/%.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# Where get finds policy.xml when MAGICK_CONFIGURE_PATH is unset.
+POLICY_DIR ?= $(CURDIR)/etc/imagemagick
+$(BUILD)/common/img.o: private CFLAGS += $(MAGICK_CFLAGS) \
+	-DIMG_POLICY_DIR='"$(POLICY_DIR)"'
+$(BUILD)/tests/test_img: private CFLAGS += $(MAGICK_CFLAGS)
+$(BUILD)/cgi-bin/get $(BUILD)/tests/test_img: private LDLIBS += $(MAGICK_LIBS)
+
 $(BUILD)/filestorctl: $(BUILD)/tools/filestorctl.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iagent $(AGENT_CFLAGS) -c -o $@ $<
+
+$(AGENT_BIN): $(AGENT_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(AGENT_OBJ) $(LIB) $(LDLIBS) $(AGENT_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
@@ -94,7 +119,11 @@ integration: deps-test all $(BUILD)/tests/enospc.so
 run: deps-run all
 	@tools/run $(BUILD)
 
-bench: deps-bench all
+$(BUILD)/bench/noop: bench/noop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(PKG_LIBS)
+
+bench: deps-bench all $(BUILD)/bench/noop
 	@bench/run $(BUILD)
 
 # ASan + UBSan build of everything, then the unit suite under it.
@@ -119,7 +148,14 @@ install: all
 	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PREFIX)/libexec/filestor/
 	install -m 0644 $(SQL) $(DESTDIR)$(PREFIX)/share/filestor/sql/
 	install -m 0644 lighttpd.conf $(DESTDIR)$(PREFIX)/share/filestor/
+	install -d $(DESTDIR)$(PREFIX)/share/filestor/imagemagick
+	install -m 0644 etc/imagemagick/policy.xml $(DESTDIR)$(PREFIX)/share/filestor/imagemagick/
 	install -m 0755 spawn-fcgi/start spawn-fcgi/stop $(DESTDIR)$(PREFIX)/share/filestor/spawn-fcgi/
+	install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/user
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' agent/filestor-agent.service \
+	    >$(DESTDIR)$(PREFIX)/lib/systemd/user/filestor-agent.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/user/filestor-agent.service
 
 clean:
 	rm -rf build build-asan

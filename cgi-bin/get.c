@@ -1,21 +1,31 @@
 /*
  * get: GET and HEAD /api/storage/<key>, with a session, an API key or a
- * signed ?token= (DESIGN §5, §6).
+ * signed ?token= (DESIGN §5, §6), and image transforms on the same URL
+ * (DESIGN §7): the transform path runs after the very same authorization
+ * as a raw download, whichever credential was used.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "app.h"
+#include "cry.h"
 #include "db.h"
 #include "files.h"
+#include "img.h"
 #include "key.h"
 #include "range.h"
+#include "rcache.h"
 #include "tok.h"
 
 #define PREFIX		"/api/storage/"
 #define STREAM_BUF	(256 * 1024)
+#define ETAG_HEX	32	/* hex chars of a rendition ETag (128 bits) */
+#define RENDITION_TTL	"max-age=31536000, immutable"
+
+static long long cache_max;	/* RENDITION_CACHE_BYTES, set in main() */
 
 /*
  * Does an If-None-Match list match etag? Weak comparison (RFC 9110
@@ -80,7 +90,7 @@ add_disposition(struct request *r, const char *logical, int attachment)
 }
 
 static void
-serve(struct app *a, struct request *r, const struct file_row *f,
+serve_original(struct app *a, struct request *r, const struct file_row *f,
     const char *logical)
 {
 	struct store_reader *rd = NULL;
@@ -91,6 +101,8 @@ serve(struct app *a, struct request *r, const struct file_row *f,
 	enum fs_err e;
 	ssize_t n;
 
+	/* Every read is done: a long download must not pin the snapshot. */
+	db_read_end(a->db);
 	snprintf(etag, sizeof(etag), "\"%s\"", f->sha256);
 	http_date(f->updated_at, lastmod);
 
@@ -181,24 +193,252 @@ out:
 	store_reader_free(rd);
 }
 
-/* Every query parameter must be one we know (DESIGN §7). */
-static int
-params_ok(struct request *r)
+/* Stream a local file (a rendition) to the client, whole. */
+static void
+stream_path(struct app *a, struct request *r, const char *path)
 {
+	FILE *fp;
+	char *buf = NULL;
+	size_t n;
+
+	fp = fopen(path, "rb");
+	if (fp == NULL) {
+		http_error(r, FS_INTERNAL, NULL);
+		return;
+	}
+	buf = malloc(STREAM_BUF);
+	if (buf == NULL) {
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
+	}
+	http_begin(r);
+	while ((n = fread(buf, 1, STREAM_BUF, fp)) > 0)
+		if (http_write(r, buf, n) == -1)
+			break;
+out:
+	free(buf);
+	fclose(fp);
+}
+
+/*
+ * Read the whole source object into memory for the decoder, refusing
+ * sources over the transform byte cap before reading any of them.
+ * FS_OK with *buf (caller frees) or an error answered by the caller.
+ */
+static enum fs_err
+load_source(struct app *a, const struct file_row *f, unsigned char **buf,
+    size_t *len, char *msg, size_t msglen)
+{
+	struct store_reader *rd = NULL;
+	unsigned char *b = NULL;
+	size_t off = 0;
+	ssize_t n;
+	enum fs_err e;
+
+	*buf = NULL;
+	*len = 0;
+	if (f->size > img_max_source_bytes()) {
+		snprintf(msg, msglen, "the source is larger than the %lld "
+		    "bytes a transform accepts", img_max_source_bytes());
+		return FS_VALIDATION;
+	}
+	e = store_reader_open(a->store, f->key, 0, f->size, &rd);
+	if (e != FS_OK)
+		return e == FS_NOT_FOUND ? FS_NOT_FOUND : FS_INTERNAL;
+	b = malloc(f->size > 0 ? (size_t)f->size : 1);
+	if (b == NULL) {
+		e = FS_INTERNAL;
+		goto out;
+	}
+	while (off < (size_t)f->size) {
+		n = store_read(rd, b + off, (size_t)f->size - off);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	*buf = b;
+	*len = off;
+	b = NULL;
+	e = FS_OK;
+out:
+	free(b);
+	store_reader_free(rd);
+	return e;
+}
+
+/*
+ * A transform GET (DESIGN §7). The row has been authorized exactly as a
+ * raw download would be.
+ */
+static void
+serve_transform(struct app *a, struct request *r, const struct file_row *f,
+    const struct img_params *ip)
+{
+	enum img_format out;
+	char canon[IMG_CANON_MAX], opts[IMG_CANON_MAX], id[ETAG_HEX + 1];
+	char etag[ETAG_HEX + 3], cc[64], msg[IMG_MSG_MAX], why[IMG_MSG_MAX];
+	char lmsg[160], *hashed = NULL, *path = NULL, *enc = NULL;
+	unsigned char digest[CRY_SHA256_LEN], *src = NULL, *dst = NULL;
+	char hex[CRY_SHA256_LEN * 2 + 1];
+	const char *inm;
+	size_t srclen = 0, dstlen = 0, baselen;
+	long long size = 0;
+	int pub = strcmp(f->acl, "public") == 0, hit;
+	enum fs_err e;
+
+	out = img_output_format(ip, f->content_type);
+	img_canonical(ip, out, canon);
+
+	/* Public rows may be resized by the public origin's CDN instead;
+	   private rows never leave through it. */
+	if (pub && a->cfg.public_base != NULL && a->cfg.public_base[0] != '\0') {
+		enc = file_url_path(f->key);
+		if (enc == NULL) {
+			http_error(r, FS_INTERNAL, NULL);
+			goto out;
+		}
+		img_cloudflare_options(ip, out, opts);
+		baselen = strlen(a->cfg.public_base);
+		while (baselen > 0 && a->cfg.public_base[baselen - 1] == '/')
+			baselen--;
+		http_status(r, 302);
+		if (http_add_headerf(r, "Location", "%.*s/cdn-cgi/image/%s/%s",
+		    (int)baselen, a->cfg.public_base, opts, enc) == -1) {
+			http_error(r, FS_INTERNAL, NULL);
+			goto out;
+		}
+		http_add_header(r, "Cache-Control", "private, no-cache");
+		http_begin(r);
+		goto out;
+	}
+
+	/* ETag: source sha256, physical key and canonical query. */
+	if (asprintf(&hashed, "%s\n%s\n%s", f->sha256, f->key, canon) == -1) {
+		hashed = NULL;
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
+	}
+	cry_sha256(hashed, strlen(hashed), digest);
+	cry_hex(digest, sizeof(digest), hex);
+	memcpy(id, hex, ETAG_HEX);
+	id[ETAG_HEX] = '\0';
+	snprintf(etag, sizeof(etag), "\"%s\"", id);
+	snprintf(cc, sizeof(cc), "%s, %s", pub ? "public" : "private",
+	    RENDITION_TTL);
+
+	inm = http_header(r, "If-None-Match");
+	if (inm != NULL && etag_list_matches(inm, etag)) {
+		http_status(r, 304);
+		http_add_headerf(r, "ETag", "W/%s", etag);
+		http_add_header(r, "Cache-Control", cc);
+		http_begin(r);
+		goto out;
+	}
+
+	hit = rcache_lookup(a->cfg.cache_dir, id, img_format_name(out), &path,
+	    &size);
+	if (hit != 1) {
+		e = load_source(a, f, &src, &srclen, lmsg, sizeof(lmsg));
+		if (e != FS_OK) {
+			if (e != FS_VALIDATION)
+				app_log(a, "get: transform source (%s)",
+				    err_code(e));
+			http_error(r, e, e == FS_VALIDATION ? "%s" : NULL, lmsg);
+			goto out;
+		}
+		e = img_transform(src, srclen, ip, out, &dst, &dstlen, msg, why);
+		if (e != FS_OK) {
+			if (why[0] != '\0')
+				app_log(a, "get: transform: %s", why);
+			http_error(r, e, "%s", msg);
+			goto out;
+		}
+		/* Best effort: a full disk still answers from memory. */
+		if (rcache_store(a->cfg.cache_dir, id, img_format_name(out),
+		    dst, dstlen, &path) == -1) {
+			app_log(a, "get: cannot cache a rendition: %s",
+			    strerror(errno));
+			path = NULL;
+		} else
+			rcache_note_write(a->cfg.cache_dir, cache_max, dstlen);
+	}
+
+	http_add_header(r, "Content-Type", img_format_mime(out));
+	http_add_headerf(r, "ETag", "W/%s", etag);
+	http_add_header(r, "Cache-Control", cc);
+	http_add_header(r, "X-Content-Type-Options", "nosniff");
+	http_add_header(r, "Content-Security-Policy", "sandbox");
+	/* Says whether ImageMagick ran for this response. */
+	http_add_header(r, "X-Rendition", hit == 1 ? "hit" : "miss");
+	if (path != NULL && a->cfg.sendfile && !r->is_head &&
+	    http_header_value_ok(path)) {
+		/* Served like an original: the web server sends the file. */
+		http_add_header(r, "X-Sendfile", path);
+		http_status(r, 200);
+		http_begin(r);
+		goto out;
+	}
+	http_status(r, 200);
+	http_add_headerf(r, "Content-Length", "%lld",
+	    dst != NULL ? (long long)dstlen : size);
+	if (r->is_head) {
+		http_begin(r);
+		goto out;
+	}
+	if (dst != NULL) {
+		http_begin(r);
+		http_write(r, dst, dstlen);
+	} else
+		stream_path(a, r, path);
+out:
+	img_free(dst);
+	free(src);
+	free(hashed);
+	free(path);
+	free(enc);
+}
+
+static void
+serve(struct app *a, struct request *r, const struct file_row *f,
+    const char *logical, const struct img_params *ip)
+{
+	if (ip->given != 0)
+		serve_transform(a, r, f, ip);
+	else
+		serve_original(a, r, f, logical);
+}
+
+/*
+ * Every query parameter must be one we know (DESIGN §7): token, or a
+ * transform parameter with a valid value, each at most once.
+ */
+static int
+params_ok(struct request *r, struct img_params *ip)
+{
+	char msg[IMG_MSG_MAX];
 	size_t i;
 
+	img_params_init(ip);
 	for (i = 0; i < r->nparams; i++) {
 		if (strcmp(r->params[i].name, "token") == 0)
 			continue;
-		http_error(r, FS_VALIDATION, "unknown parameter \"%.64s\"",
-		    r->params[i].name);
-		return 0;
+		if (!img_param_known(r->params[i].name)) {
+			http_error(r, FS_VALIDATION,
+			    "unknown parameter \"%.64s\"", r->params[i].name);
+			return 0;
+		}
+		if (img_params_set(ip, r->params[i].name, r->params[i].value,
+		    r->params[i].value_len, msg) == -1) {
+			http_error(r, FS_VALIDATION, "%s", msg);
+			return 0;
+		}
 	}
 	return 1;
 }
 
 static void
-get_with_token(struct app *a, struct request *r, const struct http_param *tp)
+get_with_token(struct app *a, struct request *r, const struct http_param *tp,
+    const struct img_params *ip)
 {
 	struct file_row f;
 	char *logical = NULL, *tk = NULL, *tt = NULL, *pkey = NULL;
@@ -234,7 +474,7 @@ get_with_token(struct app *a, struct request *r, const struct http_param *tp)
 		http_error(r, e, e == FS_NOT_FOUND ? "no such file" : NULL);
 		goto out;
 	}
-	serve(a, r, &f, logical);
+	serve(a, r, &f, logical, ip);
 out:
 	file_row_free(&f);
 	free(logical);
@@ -247,20 +487,21 @@ static void
 h_get(struct app *a, struct request *r)
 {
 	const struct http_param *tp;
+	struct img_params ip;
 	struct principal p;
 	struct file_row f;
 	char *logical = NULL, *pkey = NULL;
 
-	if (!params_ok(r))
+	if (!params_ok(r, &ip))
 		return;
 	tp = http_param(r, "token");
 	if (tp != NULL) {
-		get_with_token(a, r, tp);
+		get_with_token(a, r, tp, &ip);
 		return;
 	}
 	if (!file_open_readable(a, r, 0, &p, &logical, &pkey, &f))
 		return;
-	serve(a, r, &f, logical);
+	serve(a, r, &f, logical, &ip);
 	file_row_free(&f);
 	free(logical);
 	free(pkey);
@@ -277,5 +518,24 @@ static const struct app_route routes[] = {
 int
 main(int argc, char *argv[])
 {
-	return app_main("get", argc, argv, routes, nitems(routes), APP_STORE);
+	char err[512];
+	int rc;
+
+	/*
+	 * ImageMagick is set up once, before the accept loop: limits, and
+	 * a check that the restrictive policy is in force. Without it the
+	 * program refuses to start rather than transform under an open
+	 * policy.
+	 */
+	if (argc <= 1) {
+		if (img_init(err, sizeof(err)) == -1 ||
+		    rcache_max_bytes(&cache_max, err, sizeof(err)) == -1) {
+			fprintf(stderr, "get: refusing to start: %s\n", err);
+			img_done();
+			return 1;
+		}
+	}
+	rc = app_main("get", argc, argv, routes, nitems(routes), APP_STORE);
+	img_done();
+	return rc;
 }

@@ -73,7 +73,12 @@ app_dispatch(struct app *a, struct request *r, const struct app_route *routes,
 			continue;
 		if (routes[i].fn != NULL &&
 		    route_matches_method(&routes[i], r->method)) {
+			/* A read-only request sees one snapshot, locked once. */
+			if (strcmp(r->method, "GET") == 0 ||
+			    strcmp(r->method, "HEAD") == 0)
+				db_read_begin(a->db);
 			routes[i].fn(a, r);
+			db_read_end(a->db);
 			return;
 		}
 		path_seen = 1;

@@ -44,13 +44,13 @@ load_principal(sqlite3 *db, const char *user_id, const char *tenant_id,
 	enum fs_err e = FS_INTERNAL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db,
+	st = db_stmt(db,
 	    "SELECT u.email, r.id, r.name, r.admin_access"
 	    " FROM memberships m"
 	    " JOIN users u ON u.id = m.user_id"
 	    " JOIN roles r ON r.id = m.role_id"
-	    " WHERE m.user_id = ? AND m.tenant_id = ?", -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	    " WHERE m.user_id = ? AND m.tenant_id = ?");
+	if (st == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
@@ -71,7 +71,7 @@ load_principal(sqlite3 *db, const char *user_id, const char *tenant_id,
 	p->admin = sqlite3_column_int(st, 3) != 0;
 	e = FS_OK;
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return e;
 }
 
@@ -90,10 +90,10 @@ resolve_key(sqlite3 *db, const char *key, struct principal *p,
 	    strlen(key) > KEY_MAX_LEN)
 		return FS_UNAUTHORIZED;
 	hash_secret(key, h);
-	rc = sqlite3_prepare_v2(db,
+	st = db_stmt(db,
 	    "SELECT user_id, tenant_id, revoked_at FROM api_keys"
-	    " WHERE key_hash = ?", -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	    " WHERE key_hash = ?");
+	if (st == NULL)
 		goto out;
 	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
@@ -114,7 +114,7 @@ resolve_key(sqlite3 *db, const char *key, struct principal *p,
 	if (e == FS_UNAUTHORIZED)
 		*msg = "API key's user is no longer a member of its tenant";
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return e;
 }
 
@@ -132,10 +132,10 @@ resolve_session(sqlite3 *db, const char *token, struct principal *p,
 	if (strlen(token) > SESSION_MAX_LEN)
 		return FS_UNAUTHORIZED;
 	hash_secret(token, h);
-	rc = sqlite3_prepare_v2(db,
+	st = db_stmt(db,
 	    "SELECT user_id, tenant_id FROM sessions"
-	    " WHERE token_hash = ? AND expires_at > ?", -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	    " WHERE token_hash = ? AND expires_at > ?");
+	if (st == NULL)
 		goto out;
 	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, db_now());
@@ -150,7 +150,7 @@ resolve_session(sqlite3 *db, const char *token, struct principal *p,
 	copy_text(tenant, sizeof(tenant), sqlite3_column_text(st, 1));
 	e = load_principal(db, user, tenant, AUTH_SESSION, p);
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return e;
 }
 

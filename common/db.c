@@ -2,6 +2,7 @@
  * db: SQLite setup and the migration runner.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -43,9 +44,89 @@ fail:
 	return NULL;
 }
 
+#define DB_STMT_CACHE	48
+
+static struct {
+	sqlite3		*db;
+	char		*sql;
+	sqlite3_stmt	*st;
+} stmt_cache[DB_STMT_CACHE];
+
+sqlite3_stmt *
+db_stmt(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i, free_slot = DB_STMT_CACHE;
+
+	for (i = 0; i < DB_STMT_CACHE; i++) {
+		if (stmt_cache[i].st == NULL) {
+			if (free_slot == DB_STMT_CACHE)
+				free_slot = i;
+			continue;
+		}
+		if (stmt_cache[i].db == db && strcmp(stmt_cache[i].sql, sql) == 0) {
+			sqlite3_reset(stmt_cache[i].st);
+			sqlite3_clear_bindings(stmt_cache[i].st);
+			return stmt_cache[i].st;
+		}
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	    NULL) != SQLITE_OK)
+		return NULL;
+	/* A full cache still works: the statement is then one-shot. */
+	if (free_slot < DB_STMT_CACHE) {
+		stmt_cache[free_slot].sql = strdup(sql);
+		if (stmt_cache[free_slot].sql != NULL) {
+			stmt_cache[free_slot].db = db;
+			stmt_cache[free_slot].st = st;
+			return st;
+		}
+	}
+	return st;	/* uncached: db_stmt_done finalizes it */
+}
+
+void
+db_stmt_done(sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < DB_STMT_CACHE; i++)
+		if (stmt_cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+void
+db_read_begin(sqlite3 *db)
+{
+	if (sqlite3_get_autocommit(db))
+		(void)db_exec(db, "BEGIN DEFERRED");
+}
+
+void
+db_read_end(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		(void)db_exec(db, "COMMIT");
+}
+
 void
 db_close(sqlite3 *db)
 {
+	size_t i;
+
+	for (i = 0; i < DB_STMT_CACHE; i++) {
+		if (stmt_cache[i].db != db || stmt_cache[i].st == NULL)
+			continue;
+		sqlite3_finalize(stmt_cache[i].st);
+		free(stmt_cache[i].sql);
+		memset(&stmt_cache[i], 0, sizeof(stmt_cache[i]));
+	}
 	sqlite3_close(db);
 }
 

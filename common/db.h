@@ -36,6 +36,26 @@ int	 db_begin(sqlite3 *db);
 int	 db_commit(sqlite3 *db);
 void	 db_rollback(sqlite3 *db);
 
+/*
+ * A per-process cache of prepared statements, keyed by SQL text, for the
+ * statements every request runs (auth, permissions, row loads): parsing
+ * them again per request costs more than running them. db_stmt returns
+ * a reset statement with no bindings, or NULL; give it back with
+ * db_stmt_done (never sqlite3_finalize). db_stmt_done(NULL) is harmless.
+ * The cache belongs to one connection; db_close() empties it.
+ */
+sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql);
+void	 db_stmt_done(sqlite3_stmt *st);
+
+/*
+ * One read snapshot for several statements: a deferred transaction that
+ * takes the WAL read lock once. db_read_end is harmless without a
+ * matching begin. End it before streaming a body, so a slow client never
+ * holds back checkpoints.
+ */
+void	 db_read_begin(sqlite3 *db);
+void	 db_read_end(sqlite3 *db);
+
 /* Migration table compiled in by the build (build/migrations.c). */
 struct db_migration {
 	int		 version;

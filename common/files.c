@@ -48,8 +48,8 @@ file_load(sqlite3 *db, const char *pkey, struct file_row *f)
 	int rc;
 
 	memset(f, 0, sizeof(*f));
-	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLS " FROM files"
-	    " WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+	st = db_stmt(db, "SELECT " ROW_COLS " FROM files WHERE key = ?");
+	if (st == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
@@ -58,7 +58,7 @@ file_load(sqlite3 *db, const char *pkey, struct file_row *f)
 	else if (rc == SQLITE_ROW && row_from_stmt(st, f) == 0)
 		e = FS_OK;
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return e;
 }
 
@@ -94,7 +94,8 @@ exists_where(sqlite3 *db, const char *from, const char *head,
 		goto out;
 	snprintf(sql, n, "SELECT 1 FROM %s WHERE %s AND (%s)", from, head,
 	    cond->where);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	st = db_stmt(db, sql);
+	if (st == NULL)
 		goto out;
 	for (i = 0; i < nargs; i++)
 		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
@@ -106,7 +107,7 @@ exists_where(sqlite3 *db, const char *from, const char *head,
 	else if (rc == SQLITE_DONE)
 		ret = 0;
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	free(sql);
 	return ret;
 }

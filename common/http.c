@@ -501,6 +501,70 @@ method_ok(const char *m)
 	return 1;
 }
 
+/*
+ * Apache answers some requests itself before any program runs: a body
+ * over LimitRequestBody (413), %00 or a bad escape in the path (404,
+ * 400), a failed program (500). apache/filestor.conf sends those through
+ * an ErrorDocument served by a program, which sees the status Apache chose
+ * in REDIRECT_STATUS and the client's request in REQUEST_URI; we answer
+ * with the JSON error. lighttpd never sets REDIRECT_STATUS.
+ */
+static enum fs_err
+server_refused(const struct request *r, const char **msg)
+{
+	const char *rs, *uri, *m;
+	long long st;
+	size_t n;
+
+	rs = http_env(r, "REDIRECT_STATUS");
+	if (rs == NULL || http_parse_ll(rs, 400, 599, &st) == -1)
+		return FS_OK;
+	uri = http_env(r, "REQUEST_URI");
+	n = uri != NULL ? strcspn(uri, "?") : 0;
+	switch (st) {
+	case 404:
+		/* Apache refuses a NUL in the path with 404; for us it is
+		   invalid input, as it is behind lighttpd (DESIGN §2). */
+		if (uri != NULL && memmem(uri, n, "%00", 3) != NULL) {
+			*msg = "path contains a NUL byte";
+			return FS_VALIDATION;
+		}
+		*msg = "no such route";
+		return FS_NOT_FOUND;
+	case 403:
+		*msg = "forbidden";
+		return FS_FORBIDDEN;
+	case 405:
+		/* TRACE, which Apache answers itself (TraceEnable off). */
+		*msg = "method not allowed";
+		return FS_METHOD;
+	case 413:
+		*msg = "request body is larger than MAX_UPLOAD_BYTES";
+		return FS_TOO_LARGE;
+	case 503:
+		return FS_UNAVAILABLE;
+	case 500:
+		/* mod_fcgid refuses a body over FcgidMaxRequestLen (which is
+		   MAX_UPLOAD_BYTES) with 500. With a Content-Length that
+		   cannot happen (a declared length over the limit gets 413
+		   before), so a body without one that ended in 500 was
+		   almost surely too long. */
+		m = http_env(r, "REDIRECT_REQUEST_METHOD");
+		if (m != NULL && http_env(r, "REDIRECT_CONTENT_LENGTH") == NULL &&
+		    (strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0 ||
+		    strcmp(m, "PATCH") == 0)) {
+			*msg = "request body is larger than MAX_UPLOAD_BYTES";
+			return FS_TOO_LARGE;
+		}
+		return FS_INTERNAL;
+	default:
+		if (st >= 500)
+			return FS_INTERNAL;
+		*msg = "the web server refused the request";
+		return FS_BAD_REQUEST;
+	}
+}
+
 enum fs_err
 http_request_init(struct request *r, FCGX_Request *fcgx, char **envp,
     const char **msg)
@@ -519,6 +583,9 @@ http_request_init(struct request *r, FCGX_Request *fcgx, char **envp,
 	if (fcgx != NULL)
 		envp = fcgx->envp;
 	if (env_copy(r, envp) == -1)
+		goto out;
+	e = server_refused(r, msg);
+	if (e != FS_OK)
 		goto out;
 
 	e = FS_BAD_REQUEST;
@@ -988,20 +1055,17 @@ hdr_is(const char *h, const char *name)
 	return ci_eqn(h, name, n) && h[n] == ':';
 }
 
-/* Remove every header called name (keep is NULL) or every header not
-   called keep (name is NULL). */
+/* Remove the headers named name or, when others is set, all the others.
+   A NULL name matches no header. */
 static void
-hdr_drop(struct request *r, const char *name, const char *keep)
+hdr_remove(struct request *r, const char *name, int others)
 {
 	size_t i, j = 0;
-	int drop;
+	int match;
 
 	for (i = 0; i < r->nhdr; i++) {
-		if (name != NULL)
-			drop = hdr_is(r->hdr[i], name);
-		else
-			drop = keep == NULL || !hdr_is(r->hdr[i], keep);
-		if (drop)
+		match = name != NULL && hdr_is(r->hdr[i], name);
+		if (match != others)
 			free(r->hdr[i]);
 		else
 			r->hdr[j++] = r->hdr[i];
@@ -1017,7 +1081,7 @@ hdr_set(struct request *r, const char *name, const char *value)
 {
 	if (r->head_sent)
 		return -1;
-	hdr_drop(r, name, NULL);
+	hdr_remove(r, name, 0);
 	return http_add_header(r, name, value);
 }
 
@@ -1074,7 +1138,7 @@ http_json(struct request *r, int status, const cJSON *j)
 	if (http_status(r, status) == -1 ||
 	    hdr_set(r, "Content-Type", "application/json") == -1)
 		goto out;
-	hdr_drop(r, "Content-Length", NULL);
+	hdr_remove(r, "Content-Length", 0);
 	if (http_add_headerf(r, "Content-Length", "%zu", len + 1) == -1)
 		goto out;
 	if (http_write(r, s, len) == -1 || http_write(r, "\n", 1) == -1)
@@ -1168,7 +1232,7 @@ http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 		keep = "WWW-Authenticate";
 	else if (status == 416)
 		keep = "Content-Range";
-	hdr_drop(r, NULL, keep);
+	hdr_remove(r, keep, 1);
 	if (hdr_set(r, "Cache-Control", "no-store") == -1)
 		goto out;
 

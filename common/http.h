@@ -73,8 +73,9 @@ struct request {
  * Build r from the FastCGI request (or, when fcgx is NULL, from envp, for
  * tests). Returns FS_OK, or FS_BAD_REQUEST/FS_VALIDATION with a message in
  * *msg (static string) when the request line is unusable: the caller
- * answers with http_error() and moves on. On failure r is still good
- * enough for http_error() and must still be given to http_request_free().
+ * answers with http_error() and moves on. FS_INTERNAL with *msg NULL when
+ * out of memory. On failure r is still good enough for http_error() and
+ * must still be given to http_request_free().
  *
  * The path comes percent-decoded from REQUEST_URI. In the SCRIPT_NAME +
  * PATH_INFO fallback it is taken as is, because the server has already

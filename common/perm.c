@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "db.h"
 #include "perm.h"
 
 /* Hard caps on what one compile may produce. 128 comparisons of 100
@@ -842,7 +843,8 @@ perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 	    (unsigned)c >= PERM_COLL__COUNT ||
 	    (unsigned)a >= PERM_ACTION__COUNT)
 		goto out;
-	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+	st = db_stmt(db, q);
+	if (st == NULL)
 		goto out;
 	if (sqlite3_bind_text(st, 1, role_id, -1, SQLITE_TRANSIENT) !=
 	    SQLITE_OK ||
@@ -904,7 +906,7 @@ perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 out:
 	perm_sql_free(&f);
 	cc_free(&cc);
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return rc;
 }
 

@@ -123,7 +123,7 @@ start_server2() {
 		export FILESTOR_SOCK_DIR=$TEST_TMP/run2/sock
 		serve_env "$FILESTOR_BUILD" "$FILESTOR_STATE" "$port"
 		serve_start || exit 1
-		echo "$SERVE_LIGHTTPD_PID" >"$TEST_TMP/run2.pid"
+		echo "$SERVE_PID" >"$TEST_TMP/run2.pid"
 	) || return 1
 	BASE2="http://127.0.0.1:$port"
 }

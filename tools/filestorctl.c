@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "auth.h"
 #include "cfg.h"
 #include "cry.h"
 #include "db.h"
 #include "files.h"
 #include "perm.h"
+#include "rcache.h"
+#include "store.h"
 
 #define MAX_POS		4
 #define MAX_OPTS	8
@@ -507,6 +510,103 @@ out:
 	return ret;
 }
 
+/*
+ * gc: evict the rendition cache down to RENDITION_CACHE_BYTES (least
+ * recently used first; orphans of overwritten or deleted sources are
+ * never hit again, so they go first) and remove stale temporary files of
+ * the cache and of unfinished uploads.
+ */
+static int
+cmd_gc(struct ctl *c, struct args *ar)
+{
+	struct rcache_stats st;
+	struct store *s;
+	long long max, up;
+	char err[512];
+
+	if (ar->npos != 0)
+		return fail("usage: filestorctl gc");
+	if (rcache_max_bytes(&max, err, sizeof(err)) == -1)
+		return fail("%s", err);
+	if (rcache_gc(c->cfg.cache_dir, max, &st) == -1)
+		return fail("rendition cache gc failed in %s",
+		    c->cfg.cache_dir);
+	printf("renditions: kept %lld (%lld bytes), evicted %lld (%lld bytes), "
+	    "stale temporary files %lld\n", st.files, st.bytes, st.evicted,
+	    st.evicted_bytes, st.tmp_removed);
+	s = store_open_local(c->cfg.data_dir, err, sizeof(err));
+	if (s == NULL)
+		return fail("%s", err);
+	up = store_gc_tmp(s, 86400);
+	store_close(s);
+	if (up < 0)
+		return fail("upload temporary files: gc failed");
+	printf("uploads: stale temporary files %lld\n", up);
+	return 0;
+}
+
+/* agent token --tenant TID [--ttl SECONDS]: the token alone on stdout. */
+static int
+cmd_agent_token(struct ctl *c, struct args *ar)
+{
+	const char *tid = opt(ar, "--tenant"), *ttls = opt(ar, "--ttl");
+	char *tok = NULL, err[512], when[32];
+	long long ttl = AGENT_ENROLL_TTL, exp;
+
+	if (ar->npos != 0)
+		return fail("usage: filestorctl agent token --tenant TID "
+		    "[--ttl SECONDS]");
+	if (!need_uuid(tid, "--tenant"))
+		return 1;
+	if (ttls != NULL && http_parse_ll(ttls, 60, AGENT_ENROLL_TTL_MAX,
+	    &ttl) == -1)
+		return fail("--ttl must be 60 to %d seconds",
+		    AGENT_ENROLL_TTL_MAX);
+	if (agent_enroll_token_create(c->db, tid, ttl, &tok, &exp, err,
+	    sizeof(err)) == -1)
+		return fail("%s", err);
+	printf("%s\n", tok);
+	db_iso8601(exp, when);
+	fprintf(stderr, "filestorctl: one-time enrollment token, valid until "
+	    "%s\n", when);
+	cry_wipe(tok, strlen(tok));
+	free(tok);
+	return 0;
+}
+
+static int
+cmd_agent_list(struct ctl *c, struct args *ar)
+{
+	const char *tid = opt(ar, "--tenant");
+	struct agent_row a;
+	sqlite3_stmt *st;
+	char seen[32];
+	int rc;
+
+	if (!need_uuid(tid, "--tenant"))
+		return 1;
+	st = agent_list_stmt(c->db, tid);
+	if (st == NULL)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	printf("ID\tNAME\tROOTS\tTUNNEL\tLAST_SEEN\n");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (agent_row_from_stmt(st, &a) == -1)
+			break;
+		if (a.last_seen_at >= 0)
+			db_iso8601(a.last_seen_at, seen);
+		else
+			snprintf(seen, sizeof(seen), "never");
+		printf("%s\t%s\t%s\t%s%s\t%s\n", a.id, a.name, a.roots_json,
+		    a.enabled ? "on " : "off ",
+		    a.hostname != NULL ? a.hostname : "-", seen);
+		agent_row_free(&a);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail("database: %s", sqlite3_errmsg(c->db));
+	return 0;
+}
+
 static const char *const no_opts[] = { NULL };
 static const char *const o_plan[] = { "--tenant", "--user", "--prefix", NULL };
 static const char *const o_tenant[] = { "--tenant", NULL };
@@ -515,6 +615,7 @@ static const char *const f_user[] = { "--password-stdin", NULL };
 static const char *const o_key[] = { "--tenant", "--user", "--name", NULL };
 static const char *const f_admin[] = { "--admin", NULL };
 static const char *const o_perm[] = { "--tenant", "--condition", NULL };
+static const char *const o_agent[] = { "--tenant", "--ttl", NULL };
 
 /* The dispatch table: "noun verb", its options, whether it migrates. */
 static const struct {
@@ -536,6 +637,9 @@ static const struct {
 	{ "permission", "add", o_perm, no_opts, cmd_permission_add },
 	{ "permission", "list", o_tenant, no_opts, cmd_permission_list },
 	{ "debug", "list-plan", o_plan, no_opts, cmd_debug_list_plan },
+	{ "agent", "token", o_agent, no_opts, cmd_agent_token },
+	{ "agent", "list", o_tenant, no_opts, cmd_agent_list },
+	{ "gc", NULL, no_opts, no_opts, cmd_gc },
 };
 
 static int

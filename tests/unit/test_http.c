@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <errno.h>
 #include <limits.h>
@@ -1203,6 +1204,26 @@ fcgi_params(unsigned char *buf, char **env)
 
 typedef void	(*fcgi_handler)(struct request *);
 
+/* Read exactly len bytes unless the peer closes first; -1 on error. */
+static ssize_t
+read_full(int fd, void *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = read(fd, (char *)buf + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	return (ssize_t)off;
+}
+
 /*
  * Run one request through libfcgi as a web server would send it, call
  * fn on the struct request, and return the response's stdout bytes
@@ -1219,6 +1240,7 @@ fcgi_roundtrip(char **env, const char *body, fcgi_handler fn)
 	struct request r;
 	const char *msg;
 	size_t off = 0, outlen = 0, clen, plen;
+	struct timeval tmo = { 5, 0 };
 	ssize_t n;
 	int lfd, cfd;
 
@@ -1236,6 +1258,9 @@ fcgi_roundtrip(char **env, const char *body, fcgi_handler fn)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)),
 	    0);
+	/* A broken exchange fails the test instead of hanging it. */
+	assert_int_equal(setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tmo,
+	    sizeof(tmo)), 0);
 	/* Connected: the name is no longer needed, so a failed assertion
 	   below leaves nothing behind in /tmp. */
 	unlink(sock);
@@ -1262,18 +1287,14 @@ fcgi_roundtrip(char **env, const char *body, fcgi_handler fn)
 	out = malloc(1);
 	assert_non_null(out);
 	for (;;) {
-		n = read(cfd, hdr, sizeof(hdr));
+		n = read_full(cfd, hdr, sizeof(hdr));
 		if (n == 0)
 			break;
 		assert_int_equal(n, sizeof(hdr));
 		clen = (size_t)hdr[4] << 8 | hdr[5];
 		plen = hdr[6];
-		off = 0;
-		while (off < clen + plen) {
-			n = read(cfd, rec + off, clen + plen - off);
-			assert_true(n > 0);
-			off += (size_t)n;
-		}
+		assert_int_equal(read_full(cfd, rec, clen + plen),
+		    (ssize_t)(clen + plen));
 		if (hdr[1] == 3)
 			break;
 		if (hdr[1] == 6 && clen > 0) {

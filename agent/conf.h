@@ -1,0 +1,62 @@
+/*
+ * conf: the filestor-agent configuration file (docs/agents.md).
+ *
+ *   {"server":"https://files.example.com","agentId":"<uuid>",
+ *    "agentSecret":"fsa_...","name":"nas-1","allowedRoots":["/srv/share"],
+ *    "listen":"127.0.0.1:8443","corsOrigin":"https://files.example.com",
+ *    "tunnel":{"hostname":"agent-1.example.com","key":"<43 chars>"}}
+ *
+ * It holds secrets, so it is written 0600 (atomically: a temporary file,
+ * fsync, rename) in a 0700 directory, and conf_load() refuses a file
+ * that its group or others may read or write, or that another user owns,
+ * as ssh does with private keys. Members it does not know are kept when
+ * the file is rewritten (the tunnel supervisor adds its own).
+ */
+#ifndef AGENT_CONF_H
+#define AGENT_CONF_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent.h"
+
+#define CONF_MAX		(256 * 1024)	/* bytes of the file */
+#define CONF_LISTEN_DEFAULT	"127.0.0.1:8443"
+
+struct conf {
+	cJSON		*doc;		/* the whole file, owned */
+	/* Views into doc, valid while doc lives; NULL when absent. */
+	const char	*server;
+	const char	*agent_id;
+	const char	*name;
+	const char	*listen;
+	const char	*cors_origin;
+	const char	*tunnel_hostname;
+	char		**roots;	/* validated, malloc'd */
+	size_t		 nroots;
+	unsigned char	 key[AGENT_KEY_LEN];
+	int		 has_key;
+	char		 origin[AGENT_ORIGIN_MAX];	/* of tunnel_hostname */
+};
+
+/*
+ * The path to use: explicit when not NULL, else
+ * $XDG_CONFIG_HOME/filestor-agent/config.json, else
+ * $HOME/.config/filestor-agent/config.json. Writes into buf.
+ * 0, or -1 with err.
+ */
+int	 conf_path(const char *explicit, char *buf, size_t len, char *err,
+	    size_t errlen);
+/*
+ * Read and validate path (mode and owner checked first). 0, or -1 with
+ * a message in err. A missing key is fine (has_key 0); missing identity
+ * or roots are not.
+ */
+int	 conf_load(const char *path, struct conf *c, char *err, size_t errlen);
+/* Write c->doc to path with mode 0600, atomically. 0, or -1 with err. */
+int	 conf_save(const char *path, const cJSON *doc, char *err,
+	    size_t errlen);
+void	 conf_free(struct conf *c);
+
+#endif

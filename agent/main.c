@@ -1,0 +1,572 @@
+/*
+ * filestor-agent: the daemon on a file host (DESIGN §9, docs/agents.md).
+ *
+ *   filestor-agent [--config PATH] enroll --server URL --token T --name N
+ *       --allowed-roots DIR[,DIR] [--force]
+ *   filestor-agent [--config PATH] configure-tunnel --hostname H --key K|-
+ *   filestor-agent [--config PATH] run [--listen IP:PORT]
+ *       [--cors-origin ORIGIN] [--threads N]
+ *   filestor-agent [--config PATH] status [--listen IP:PORT]
+ *
+ * run is a setup, then the HTTP server's own threads, then this thread's
+ * loop over signals. The loop wakes once a second: that is where the
+ * cloudflared supervisor (a later issue) will check the tunnel's health
+ * and restart it with backoff.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "agent.h"
+#include "conf.h"
+#include "cry.h"
+#include "http.h"
+#include "serve.h"
+
+#define RESP_MAX	(64 * 1024)	/* bytes of a server answer we read */
+#define KEY_LINE_MAX	256
+#define MAX_OPTS	8
+
+struct opts {
+	const char	*name[MAX_OPTS];
+	const char	*val[MAX_OPTS];	/* "" for flags */
+	int		 n;
+};
+
+static int	fail(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("filestor-agent: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static const char *
+opt(const struct opts *o, const char *name)
+{
+	int i;
+
+	for (i = 0; i < o->n; i++)
+		if (strcmp(o->name[i], name) == 0)
+			return o->val[i];
+	return NULL;
+}
+
+/* vals: options with a value; flags: without. -1 after complaining. */
+static int
+parse_opts(int argc, char *argv[], const char *const *vals,
+    const char *const *flags, struct opts *o)
+{
+	const char *const *p;
+	int i, found;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < argc; i++) {
+		found = 0;
+		if (o->n == MAX_OPTS) {
+			fail("too many options");
+			return -1;
+		}
+		for (p = flags; *p != NULL && !found; p++)
+			if (strcmp(argv[i], *p) == 0) {
+				o->name[o->n] = *p;
+				o->val[o->n++] = "";
+				found = 1;
+			}
+		for (p = vals; *p != NULL && !found; p++)
+			if (strcmp(argv[i], *p) == 0) {
+				if (i + 1 >= argc) {
+					fail("%s needs a value", *p);
+					return -1;
+				}
+				o->name[o->n] = *p;
+				o->val[o->n++] = argv[++i];
+				found = 1;
+			}
+		if (!found) {
+			fail("unknown argument \"%s\"", argv[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* --- enroll */
+
+struct membuf {
+	char	*buf;
+	size_t	 len;
+	int	 over;
+};
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *cls)
+{
+	struct membuf *m = cls;
+	size_t n = size * nmemb;
+	char *nb;
+
+	if (m->len + n > RESP_MAX) {
+		m->over = 1;
+		return 0;
+	}
+	nb = realloc(m->buf, m->len + n + 1);
+	if (nb == NULL)
+		return 0;
+	m->buf = nb;
+	memcpy(m->buf + m->len, data, n);
+	m->len += n;
+	m->buf[m->len] = '\0';
+	return n;
+}
+
+/* POST json to url; the status in *status and the body in *m. 0 or -1. */
+static int
+post_json(const char *url, const char *json, long *status, struct membuf *m)
+{
+	struct curl_slist *h = NULL;
+	CURL *cu;
+	CURLcode cc = CURLE_FAILED_INIT;
+
+	cu = curl_easy_init();
+	if (cu == NULL)
+		return -1;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(cu, CURLOPT_URL, url);
+	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(cu, CURLOPT_POSTFIELDS, json);
+	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(cu, CURLOPT_WRITEDATA, m);
+	curl_easy_setopt(cu, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
+	cc = curl_easy_perform(cu);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, status);
+	else
+		fail("POST %s: %s", url, curl_easy_strerror(cc));
+	curl_slist_free_all(h);
+	curl_easy_cleanup(cu);
+	return cc == CURLE_OK ? 0 : -1;
+}
+
+/* Split "a,b" into a JSON array of validated, existing directories. */
+static cJSON *
+roots_from_arg(const char *arg)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *copy = strdup(arg), *p, *comma;
+	struct stat st;
+
+	if (arr == NULL || copy == NULL)
+		goto fail;
+	for (p = copy; p != NULL; p = comma) {
+		comma = strchr(p, ',');
+		if (comma != NULL)
+			*comma++ = '\0';
+		if (!agent_path_ok(p, strlen(p))) {
+			fail("allowed root \"%s\" must be an absolute, "
+			    "normalized path (no \"..\", \".\", \"//\" or "
+			    "trailing \"/\")", p);
+			goto fail;
+		}
+		if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode)) {
+			fail("allowed root %s is not a directory", p);
+			goto fail;
+		}
+		cJSON_AddItemToArray(arr, cJSON_CreateString(p));
+	}
+	free(copy);
+	return arr;
+fail:
+	free(copy);
+	cJSON_Delete(arr);
+	return NULL;
+}
+
+static int
+cmd_enroll(const char *cfg, int argc, char *argv[])
+{
+	static const char *const vals[] = { "--server", "--token", "--name",
+	    "--allowed-roots", NULL };
+	static const char *const flags[] = { "--force", NULL };
+	struct opts o;
+	struct membuf m = { NULL, 0, 0 };
+	struct stat st;
+	const char *server, *token, *name, *roots_arg;
+	const cJSON *jid, *jsec, *je;
+	cJSON *req = NULL, *roots = NULL, *resp = NULL, *doc = NULL;
+	char *json = NULL, *url = NULL, err[512];
+	size_t slen, n;
+	long status = 0;
+	int ret = 1;
+
+	if (parse_opts(argc, argv, vals, flags, &o) == -1)
+		return 2;
+	server = opt(&o, "--server");
+	token = opt(&o, "--token");
+	name = opt(&o, "--name");
+	roots_arg = opt(&o, "--allowed-roots");
+	if (server == NULL || token == NULL || name == NULL ||
+	    roots_arg == NULL)
+		return fail("usage: filestor-agent enroll --server URL --token T "
+		    "--name N --allowed-roots DIR[,DIR] [--force]");
+	if (strncmp(server, "https://", 8) != 0 &&
+	    strncmp(server, "http://", 7) != 0)
+		return fail("--server must be an http(s):// URL");
+	if (strncmp(server, "http://", 7) == 0)
+		fprintf(stderr, "filestor-agent: warning: --server is plain "
+		    "http; the agent secret crosses the network in clear\n");
+	if (!agent_name_ok(name))
+		return fail("--name must be 1 to %d bytes without control "
+		    "characters", AGENT_NAME_MAX);
+	if (stat(cfg, &st) == 0 && opt(&o, "--force") == NULL)
+		return fail("%s exists: this host is enrolled already (use "
+		    "--force to enroll again)", cfg);
+	roots = roots_from_arg(roots_arg);
+	if (roots == NULL)
+		goto out;
+
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "token", token);
+	cJSON_AddStringToObject(req, "name", name);
+	cJSON_AddItemReferenceToObject(req, "allowedRoots", roots);
+	json = cJSON_PrintUnformatted(req);
+	slen = strlen(server);
+	while (slen > 0 && server[slen - 1] == '/')
+		slen--;
+	n = slen + sizeof("/api/agents/enroll");
+	url = malloc(n);
+	if (json == NULL || url == NULL) {
+		fail("out of memory");
+		goto out;
+	}
+	snprintf(url, n, "%.*s/api/agents/enroll", (int)slen, server);
+	if (post_json(url, json, &status, &m) == -1)
+		goto out;
+	resp = m.buf != NULL ? cJSON_Parse(m.buf) : NULL;
+	if (status != 201) {
+		je = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(resp,
+		    "error"), "message");
+		fail("enrollment refused (HTTP %ld): %s", status,
+		    cJSON_IsString(je) ? je->valuestring : "no message");
+		goto out;
+	}
+	jid = cJSON_GetObjectItemCaseSensitive(resp, "agentId");
+	jsec = cJSON_GetObjectItemCaseSensitive(resp, "agentSecret");
+	if (!cJSON_IsString(jid) || !cry_is_uuid(jid->valuestring) ||
+	    !cJSON_IsString(jsec)) {
+		fail("the server's answer has no agentId and agentSecret");
+		goto out;
+	}
+	doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "server", server);
+	cJSON_AddStringToObject(doc, "agentId", jid->valuestring);
+	cJSON_AddStringToObject(doc, "agentSecret", jsec->valuestring);
+	cJSON_AddStringToObject(doc, "name", name);
+	cJSON_AddItemReferenceToObject(doc, "allowedRoots", roots);
+	cJSON_AddStringToObject(doc, "listen", CONF_LISTEN_DEFAULT);
+	if (conf_save(cfg, doc, err, sizeof(err)) == -1) {
+		fail("enrolled as %s but cannot save the config: %s",
+		    jid->valuestring, err);
+		goto out;
+	}
+	printf("%s\n", jid->valuestring);
+	fprintf(stderr, "filestor-agent: enrolled as %s; config in %s\n",
+	    jid->valuestring, cfg);
+	ret = 0;
+out:
+	if (m.buf != NULL) {
+		cry_wipe(m.buf, m.len);
+		free(m.buf);
+	}
+	cJSON_Delete(doc);
+	cJSON_Delete(resp);
+	cJSON_Delete(req);
+	cJSON_Delete(roots);
+	cJSON_free(json);
+	free(url);
+	return ret;
+}
+
+/* --- configure-tunnel */
+
+static int
+cmd_configure_tunnel(const char *cfg, int argc, char *argv[])
+{
+	static const char *const vals[] = { "--hostname", "--key", NULL };
+	static const char *const flags[] = { NULL };
+	struct opts o;
+	struct conf c;
+	unsigned char key[AGENT_KEY_LEN];
+	const char *host, *karg;
+	char norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX], err[512];
+	char line[KEY_LINE_MAX];
+	cJSON *t;
+	size_t n;
+	int ret = 1;
+
+	memset(&c, 0, sizeof(c));
+	if (parse_opts(argc, argv, vals, flags, &o) == -1)
+		return 2;
+	host = opt(&o, "--hostname");
+	karg = opt(&o, "--key");
+	if (host == NULL || karg == NULL)
+		return fail("usage: filestor-agent configure-tunnel --hostname H "
+		    "--key K (or --key - to read it from stdin)");
+	if (agent_hostname_parse(host, norm, origin, err, sizeof(err)) == -1)
+		return fail("--hostname: %s", err);
+	/* "-": keep the key out of the process list and shell history. */
+	if (strcmp(karg, "-") == 0) {
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			return fail("no key on stdin");
+		n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		karg = line;
+	}
+	if (agent_key_decode(karg, key) == -1) {
+		fail("--key must be the signing key shown when the tunnel was "
+		    "enabled (43 base64url characters)");
+		goto out;
+	}
+	if (conf_load(cfg, &c, err, sizeof(err)) == -1) {
+		fail("%s", err);
+		goto out;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(c.doc, "tunnel");
+	t = cJSON_AddObjectToObject(c.doc, "tunnel");
+	if (t == NULL || cJSON_AddStringToObject(t, "hostname", norm) == NULL ||
+	    cJSON_AddStringToObject(t, "key", karg) == NULL) {
+		fail("out of memory");
+		goto out;
+	}
+	if (conf_save(cfg, c.doc, err, sizeof(err)) == -1) {
+		fail("%s", err);
+		goto out;
+	}
+	fprintf(stderr, "filestor-agent: tunnel %s configured in %s; restart "
+	    "the agent (systemctl --user restart filestor-agent)\n", origin,
+	    cfg);
+	ret = 0;
+out:
+	cry_wipe(key, sizeof(key));
+	cry_wipe(line, sizeof(line));
+	conf_free(&c);
+	return ret;
+}
+
+/* --- run */
+
+static unsigned
+default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+static int
+cmd_run(const char *cfg, int argc, char *argv[])
+{
+	static const char *const vals[] = { "--listen", "--cors-origin",
+	    "--threads", NULL };
+	static const char *const flags[] = { NULL };
+	struct opts o;
+	struct conf c;
+	struct server *srv = NULL;
+	struct timespec tick = { 1, 0 };
+	sigset_t set;
+	siginfo_t si;
+	const char *listen, *cors, *th;
+	char err[512], norm[AGENT_ORIGIN_MAX], corsbuf[AGENT_ORIGIN_MAX];
+	long long threads = default_threads();
+	int sig, ret = 1;
+
+	memset(&c, 0, sizeof(c));
+	if (parse_opts(argc, argv, vals, flags, &o) == -1)
+		return 2;
+	th = opt(&o, "--threads");
+	if (th != NULL && http_parse_ll(th, 1, 64, &threads) == -1)
+		return fail("--threads must be 1 to 64");
+	if (conf_load(cfg, &c, err, sizeof(err)) == -1)
+		return fail("refusing to start: %s", err);
+	listen = opt(&o, "--listen");
+	if (listen == NULL)
+		listen = c.listen != NULL ? c.listen : CONF_LISTEN_DEFAULT;
+	cors = opt(&o, "--cors-origin");
+	if (cors == NULL)
+		cors = c.cors_origin;
+	if (cors != NULL) {
+		/* One exact origin; it goes into a header as given. */
+		if (strncmp(cors, "http", 4) != 0 ||
+		    agent_hostname_parse(cors, norm, corsbuf, err,
+		    sizeof(err)) == -1) {
+			fail("refusing to start: --cors-origin must be an "
+			    "origin http(s)://host[:port]: %s", err);
+			goto out;
+		}
+		cors = corsbuf;
+	}
+
+	/*
+	 * Block the signals before any thread exists, so that they all
+	 * reach this thread's sigtimedwait and none a server thread.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	srv = serve_start(&c, listen, cors, (unsigned)threads, err,
+	    sizeof(err));
+	if (srv == NULL) {
+		fail("refusing to start: %s", err);
+		goto out;
+	}
+	fprintf(stderr, "filestor-agent: agent %s serving %zu root(s) on "
+	    "http://%s (tunnel %s)\n", c.agent_id, c.nroots, listen,
+	    c.has_key ? c.origin : "not configured");
+	for (;;) {
+		sig = sigtimedwait(&set, &si, &tick);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		if (sig == SIGHUP)
+			fprintf(stderr, "filestor-agent: SIGHUP: restart the "
+			    "agent to reload its config\n");
+		/* Issue 6: the tunnel supervisor's tick goes here. */
+	}
+	fprintf(stderr, "filestor-agent: stopping\n");
+	ret = 0;
+out:
+	serve_stop(srv);
+	conf_free(&c);
+	return ret;
+}
+
+/* --- status */
+
+static int
+cmd_status(const char *cfg, int argc, char *argv[])
+{
+	static const char *const vals[] = { "--listen", NULL };
+	static const char *const flags[] = { NULL };
+	struct opts o;
+	struct conf c;
+	struct membuf m = { NULL, 0, 0 };
+	char err[512], url[128];
+	const char *listen;
+	CURL *cu;
+	CURLcode cc;
+	long code = 0;
+	size_t i;
+
+	if (parse_opts(argc, argv, vals, flags, &o) == -1)
+		return fail("usage: filestor-agent status [--listen IP:PORT]");
+	if (conf_load(cfg, &c, err, sizeof(err)) == -1)
+		return fail("%s", err);
+	listen = opt(&o, "--listen");
+	if (listen == NULL)
+		listen = c.listen != NULL ? c.listen : CONF_LISTEN_DEFAULT;
+	printf("config:   %s\n", cfg);
+	printf("agent:    %s (%s)\n", c.agent_id, c.name != NULL ? c.name : "");
+	printf("server:   %s\n", c.server != NULL ? c.server : "(unset)");
+	for (i = 0; i < c.nroots; i++)
+		printf("root:     %s\n", c.roots[i]);
+	printf("listen:   %s\n", listen);
+	printf("tunnel:   %s\n", c.tunnel_hostname != NULL ? c.origin :
+	    "not configured");
+	printf("key:      %s\n", c.has_key ? "configured" : "missing");
+	snprintf(url, sizeof(url), "http://%s/healthz", listen);
+	cu = curl_easy_init();
+	if (cu != NULL) {
+		curl_easy_setopt(cu, CURLOPT_URL, url);
+		curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(cu, CURLOPT_WRITEDATA, &m);
+		curl_easy_setopt(cu, CURLOPT_TIMEOUT, 3L);
+		curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
+		cc = curl_easy_perform(cu);
+		if (cc == CURLE_OK)
+			curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_cleanup(cu);
+		printf("listener: %s\n", code == 200 ? "up" : "down");
+	}
+	free(m.buf);
+	conf_free(&c);
+	return code == 200 ? 0 : 3;
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: filestor-agent [--config PATH] COMMAND ...\n"
+	    "  enroll --server URL --token T --name N --allowed-roots DIR[,DIR]"
+	    " [--force]\n"
+	    "  configure-tunnel --hostname H --key K|-\n"
+	    "  run [--listen 127.0.0.1:8443] [--cors-origin ORIGIN] "
+	    "[--threads N]\n"
+	    "  status [--listen IP:PORT]\n"
+	    "config: $XDG_CONFIG_HOME/filestor-agent/config.json "
+	    "(~/.config/filestor-agent/config.json)\n");
+	return 2;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *explicit = NULL;
+	char cfg[PATH_MAX], err[256], *args[64];
+	int i, n = 0, ret;
+
+	/* --config PATH may come before or after the command. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc)
+				return fail("--config needs a value");
+			explicit = argv[++i];
+			continue;
+		}
+		if (n == (int)(sizeof(args) / sizeof(args[0])) - 1)
+			return fail("too many arguments");
+		args[n++] = argv[i];
+	}
+	args[n] = NULL;
+	if (n == 0)
+		return usage();
+	if (conf_path(explicit, cfg, sizeof(cfg), err, sizeof(err)) == -1)
+		return fail("%s", err);
+	/* Secrets are written by this process only: no group/other bits. */
+	umask(077);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (strcmp(args[0], "enroll") == 0)
+		ret = cmd_enroll(cfg, n - 1, args + 1);
+	else if (strcmp(args[0], "configure-tunnel") == 0)
+		ret = cmd_configure_tunnel(cfg, n - 1, args + 1);
+	else if (strcmp(args[0], "run") == 0)
+		ret = cmd_run(cfg, n - 1, args + 1);
+	else if (strcmp(args[0], "status") == 0)
+		ret = cmd_status(cfg, n - 1, args + 1);
+	else
+		ret = usage();
+	curl_global_cleanup();
+	return ret;
+}

@@ -1,0 +1,41 @@
+/*
+ * serve: the agent's HTTP server (libmicrohttpd), DESIGN §9.
+ *
+ *   GET|HEAD /content?token=T   the file the token names, with Range,
+ *                               If-Range, ETag and Last-Modified, sent
+ *                               with sendfile (MHD fd responses)
+ *   GET|HEAD /healthz           {"status":"ok","tunnelConfigured":bool}
+ *   OPTIONS  (with --cors-origin) the CORS preflight for that origin
+ *
+ * Errors are JSON: {"error":{"code":"UNAUTHORIZED","message":"bad
+ * signature"}}, always with Cache-Control: no-store.
+ */
+#ifndef AGENT_SERVE_H
+#define AGENT_SERVE_H
+
+#include "conf.h"
+
+struct server;
+
+/*
+ * Start serving c on listen ("127.0.0.1:8443", "[::1]:8443"; numeric
+ * addresses only) with threads worker threads. c must outlive the
+ * server. NULL with err on failure.
+ */
+struct server	*serve_start(const struct conf *c, const char *listen,
+		    const char *cors_origin, unsigned threads, char *err,
+		    size_t errlen);
+/* Stop and free; NULL is fine. */
+void		 serve_stop(struct server *s);
+
+/*
+ * Open path (absolute, normalized, already inside root) beneath root:
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), or, where the kernel
+ * has no openat2, a walk that refuses every symlink. Returns an fd of a
+ * regular file opened for reading, or -1 with errno: EXDEV or ELOOP for
+ * an escape, ENOENT, ENOTDIR, EACCES, EISDIR/ENODEV for a directory or
+ * another non-regular file. Exposed for tests.
+ */
+int		 serve_open_beneath(const char *root, const char *path);
+
+#endif

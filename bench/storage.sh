@@ -1,0 +1,83 @@
+# Storage benchmarks (issue 3): ratios against baselines measured in the
+# same run on the same lighttpd and disk.
+set -uo pipefail
+. ./lib.sh
+trap bench_stop EXIT
+bench_start || { echo "bench: server did not start" >&2; exit 1; }
+PUT_MB=${BENCH_PUT_MB:-1024}
+A="Authorization: Bearer $KEY"
+
+report "what" "value" "baseline" "ratio" "target"
+
+# --- 4 KiB GET: the program vs the no-op FastCGI floor and static files
+head -c 4096 /dev/urandom >"$STATIC_DIR/4k.bin"
+curl -s -o /dev/null -H "$A" -T "$STATIC_DIR/4k.bin" "$BASE/api/storage/bench/4k.bin"
+get=$(bench_wrk "$BASE/api/storage/bench/4k.bin" "$A")
+noop=$(bench_wrk "$BASE/bench/noop")
+static=$(bench_wrk "$BASE/bench/static/4k.bin")
+report "4 KiB authenticated GET rps vs no-op FastCGI" "$get" "$noop" "$(ratio "$get" "$noop")" ">= 0.75"
+report "4 KiB authenticated GET rps vs static" "$get" "$static" "$(ratio "$get" "$static")" "report"
+
+# --- 10 MiB GET throughput vs static
+head -c $((10 * 1048576)) /dev/urandom >"$STATIC_DIR/10m.bin"
+curl -s -o /dev/null -H "$A" -T "$STATIC_DIR/10m.bin" "$BASE/api/storage/bench/10m.bin"
+g10=$(bench_wrk "$BASE/api/storage/bench/10m.bin" "$A")
+s10=$(bench_wrk "$BASE/bench/static/10m.bin")
+report "10 MiB GET MiB/s vs static" "$(awk -v r="$g10" 'BEGIN{printf "%.0f", r*10}')" \
+    "$(awk -v r="$s10" 'BEGIN{printf "%.0f", r*10}')" "$(ratio "$g10" "$s10")" ">= 0.95"
+
+# --- PUT worker peak RSS before and after a large PUT (fresh workers)
+hwm() {
+	local max=0 p v
+	for p in $(cat "$FILESTOR_SOCK_DIR/put.pid"); do
+		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
+	done
+	echo "$max"
+}
+head -c 1048576 /dev/urandom >"$BENCH_TMP/1m.bin"
+for _ in 1 2 3 4; do
+	curl -s -o /dev/null -H "$A" -T "$BENCH_TMP/1m.bin" "$BASE/api/storage/bench/small.bin"
+done
+rss_small=$(hwm)
+
+# --- large PUT vs dd conv=fsync of the same bytes to the same disk
+head -c $((PUT_MB * 1048576)) /dev/urandom >"$BENCH_TMP/big.bin"
+cat "$BENCH_TMP/big.bin" >/dev/null	# both runs read from the page cache
+t0=$(now_ns)
+dd if="$BENCH_TMP/big.bin" of="$BENCH_TMP/dd.out" bs=1M conv=fsync status=none
+t1=$(now_ns)
+rm -f "$BENCH_TMP/dd.out"
+sync
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "$A" -T "$BENCH_TMP/big.bin" "$BASE/api/storage/bench/big.bin")
+t2=$(now_ns)
+put_mbps=$(mbps $((PUT_MB * 1048576)) $((t2 - t1)))
+dd_mbps=$(mbps $((PUT_MB * 1048576)) $((t1 - t0)))
+[ "$code" = 201 ] || echo "bench: large PUT answered $code" >&2
+report "$PUT_MB MiB PUT MiB/s vs dd conv=fsync" "$put_mbps" "$dd_mbps" "$(ratio "$put_mbps" "$dd_mbps")" ">= 0.85"
+rss_big=$(hwm)
+report "PUT worker peak RSS KiB: after 1 MiB PUTs / after $PUT_MB MiB" "$rss_small" "$rss_big" \
+    "$(ratio "$rss_big" "$rss_small")" "flat, < 16384"
+rm -f "$BENCH_TMP/big.bin"
+curl -s -o /dev/null -H "$A" -X DELETE "$BASE/api/storage/bench/big.bin"
+
+# --- list: 1,000,000 rows in one tenant, first page of 100 under a prefix
+uid=$("$FILESTORCTL" user create lister@example.com --tenant "$TID" --role authenticated)
+LK=$("$FILESTORCTL" apikey create --tenant "$TID" --user "$uid" 2>/dev/null)
+sqlite3 "$FILESTOR_DB" "PRAGMA busy_timeout=10000;
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 1000000)
+INSERT INTO files (key, tenant_id, size, content_type, sha256, owner_id, created_at, updated_at)
+SELECT printf('tenants/%s/d%03d/f%07d', '$TID', i % 1000, i), '$TID', 1,
+    'application/octet-stream', 'x', '$uid', 0, 0 FROM c;"
+p50() {
+	local key=$1 i
+	for i in $(seq 1 200); do
+		curl -s -o /dev/null -H "Authorization: Bearer $key" \
+		    -w '%{time_pretransfer} %{time_starttransfer}\n' \
+		    "$BASE/api/storage?prefix=d$(printf %03d $((i % 1000)))/&limit=100"
+	done | awk '{ print ($2 - $1) * 1000 }' | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'
+}
+rows=$(curl -s -H "Authorization: Bearer $LK" "$BASE/api/storage?prefix=d001/&limit=100" | jq '.items | length')
+[ "$rows" = 100 ] || echo "bench: list returned $rows rows, not 100" >&2
+report "list p50 ms, 1M rows, page of 100 (owner-scoped role)" "$(p50 "$LK")" "" "" "<= 5 ms"
+report "list p50 ms, 1M rows, page of 100 (admin role)" "$(p50 "$KEY")" "" "" "<= 5 ms"

@@ -1,0 +1,323 @@
+/*
+ * agent_db: rows of agents and agent_enroll_tokens (sql/0003-agents.sql).
+ * Secrets are stored as SHA-256 hashes; the plaintext is shown once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "cry.h"
+#include "db.h"
+
+#define ENROLL_PREFIX	"fse_"
+#define SECRET_PREFIX	"fsa_"
+#define SECRET_BYTES	32
+#define TOKEN_MAX	128	/* bytes of an enrollment token we look at */
+
+#define AGENT_COLS	"id, tenant_id, name, allowed_roots, tunnel_hostname," \
+			" tunnel_key, tunnel_enabled, created_at, last_seen_at"
+
+/* prefix + base64url of SECRET_BYTES random bytes; malloc'd or NULL. */
+static char *
+make_secret(const char *prefix)
+{
+	unsigned char raw[SECRET_BYTES];
+	char *b = NULL, *out = NULL;
+	size_t n;
+
+	if (cry_random(raw, sizeof(raw)) == -1)
+		goto out;
+	b = cry_b64u_encode(raw, sizeof(raw));
+	if (b == NULL)
+		goto out;
+	n = strlen(prefix) + strlen(b) + 1;
+	out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s%s", prefix, b);
+out:
+	cry_wipe(raw, sizeof(raw));
+	if (b != NULL) {
+		cry_wipe(b, strlen(b));
+		free(b);
+	}
+	return out;
+}
+
+int
+agent_enroll_token_create(sqlite3 *db, const char *tenant_id, long long ttl,
+    char **token, long long *expires_at, char *err, size_t errlen)
+{
+	unsigned char h[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	char *tok = NULL;
+	long long now = db_now();
+	int rc = -1;
+
+	*token = NULL;
+	if (ttl < 60 || ttl > AGENT_ENROLL_TTL_MAX) {
+		snprintf(err, errlen, "ttl must be 60 to %d seconds",
+		    AGENT_ENROLL_TTL_MAX);
+		goto out;
+	}
+	tok = make_secret(ENROLL_PREFIX);
+	if (tok == NULL) {
+		snprintf(err, errlen, "out of memory or randomness");
+		goto out;
+	}
+	cry_sha256(tok, strlen(tok), h);
+	if (sqlite3_prepare_v2(db, "INSERT INTO agent_enroll_tokens"
+	    " (token_hash, tenant_id, created_at, expires_at)"
+	    " SELECT ?1, id, ?3, ?4 FROM tenants WHERE id = ?2", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, now + ttl);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	if (sqlite3_changes(db) != 1) {
+		snprintf(err, errlen, "no such tenant");
+		goto out;
+	}
+	*token = tok;
+	tok = NULL;
+	if (expires_at != NULL)
+		*expires_at = now + ttl;
+	rc = 0;
+	goto out;
+dberr:
+	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	free(tok);
+	return rc;
+}
+
+enum fs_err
+agent_enroll(sqlite3 *db, const char *token, const char *name,
+    const char *roots_json, char id[37], char **secret)
+{
+	unsigned char th[CRY_SHA256_LEN], sh[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	char tenant[37], *sec = NULL;
+	long long now = db_now();
+	enum fs_err e = FS_INTERNAL;
+	int began = 0;
+
+	*secret = NULL;
+	if (token == NULL || strnlen(token, TOKEN_MAX + 1) > TOKEN_MAX ||
+	    strncmp(token, ENROLL_PREFIX, strlen(ENROLL_PREFIX)) != 0) {
+		e = FS_UNAUTHORIZED;
+		goto out;
+	}
+	cry_sha256(token, strlen(token), th);
+	if (cry_uuid(id) == -1)
+		goto out;
+	sec = make_secret(SECRET_PREFIX);
+	if (sec == NULL)
+		goto out;
+	cry_sha256(sec, strlen(sec), sh);
+	if (db_begin(db) != SQLITE_OK)
+		goto out;
+	began = 1;
+	/*
+	 * Spend the token inside the write transaction: two enrollments
+	 * racing on one token serialize here, and only one sees used_at
+	 * still NULL.
+	 */
+	if (sqlite3_prepare_v2(db, "UPDATE agent_enroll_tokens SET used_at = ?2"
+	    " WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2"
+	    " RETURNING tenant_id", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, th, sizeof(th), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, now);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		snprintf(tenant, sizeof(tenant), "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		break;
+	case SQLITE_DONE:
+		e = FS_UNAUTHORIZED;
+		goto out;
+	default:
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT INTO agents (id, tenant_id, name,"
+	    " secret_hash, allowed_roots, created_at, last_seen_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, tenant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 4, sh, sizeof(sh), SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, roots_json, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 6, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "UPDATE agent_enroll_tokens SET agent_id = ?2"
+	    " WHERE token_hash = ?1", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, th, sizeof(th), SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_commit(db) != SQLITE_OK)
+		goto out;
+	began = 0;
+	*secret = sec;
+	sec = NULL;
+	e = FS_OK;
+out:
+	sqlite3_finalize(st);
+	if (began)
+		db_rollback(db);
+	if (sec != NULL) {
+		cry_wipe(sec, strlen(sec));
+		free(sec);
+	}
+	return e;
+}
+
+void
+agent_row_free(struct agent_row *a)
+{
+	if (a == NULL)
+		return;
+	free(a->name);
+	free(a->roots_json);
+	free(a->hostname);
+	cry_wipe(a->sealed, sizeof(a->sealed));
+	memset(a, 0, sizeof(*a));
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+int
+agent_row_from_stmt(sqlite3_stmt *st, struct agent_row *a)
+{
+	const void *blob;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->id, sizeof(a->id), "%s",
+	    (const char *)sqlite3_column_text(st, 0));
+	snprintf(a->tenant_id, sizeof(a->tenant_id), "%s",
+	    (const char *)sqlite3_column_text(st, 1));
+	a->name = col_dup(st, 2);
+	a->roots_json = col_dup(st, 3);
+	if (a->name == NULL || a->roots_json == NULL)
+		goto fail;
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+		a->hostname = col_dup(st, 4);
+		if (a->hostname == NULL)
+			goto fail;
+	}
+	blob = sqlite3_column_blob(st, 5);
+	if (blob != NULL && sqlite3_column_bytes(st, 5) == AGENT_SEALED_LEN) {
+		memcpy(a->sealed, blob, AGENT_SEALED_LEN);
+		a->has_key = 1;
+	}
+	a->enabled = sqlite3_column_int(st, 6) != 0;
+	a->created_at = sqlite3_column_int64(st, 7);
+	a->last_seen_at = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(st, 8);
+	return 0;
+fail:
+	agent_row_free(a);
+	return -1;
+}
+
+enum fs_err
+agent_load(sqlite3 *db, const char *tenant_id, const char *id,
+    struct agent_row *a)
+{
+	sqlite3_stmt *st = NULL;
+	enum fs_err e = FS_INTERNAL;
+
+	memset(a, 0, sizeof(*a));
+	if (sqlite3_prepare_v2(db, "SELECT " AGENT_COLS " FROM agents"
+	    " WHERE id = ? AND tenant_id = ?", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		if (agent_row_from_stmt(st, a) == 0)
+			e = FS_OK;
+		break;
+	case SQLITE_DONE:
+		/* Another tenant's agent is as missing as no agent. */
+		e = FS_NOT_FOUND;
+		break;
+	default:
+		break;
+	}
+out:
+	sqlite3_finalize(st);
+	return e;
+}
+
+sqlite3_stmt *
+agent_list_stmt(sqlite3 *db, const char *tenant_id)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT " AGENT_COLS " FROM agents"
+	    " WHERE tenant_id = ? ORDER BY created_at, id", -1, &st,
+	    NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
+	return st;
+}
+
+cJSON *
+agent_json(const struct agent_row *a)
+{
+	char norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX], err[160];
+	char when[32];
+	cJSON *j, *t, *roots;
+
+	j = cJSON_CreateObject();
+	if (j == NULL)
+		return NULL;
+	cJSON_AddStringToObject(j, "id", a->id);
+	cJSON_AddStringToObject(j, "name", a->name);
+	roots = cJSON_Parse(a->roots_json);
+	if (roots == NULL)
+		roots = cJSON_CreateArray();
+	cJSON_AddItemToObject(j, "allowedRoots", roots);
+	t = cJSON_AddObjectToObject(j, "tunnel");
+	if (t != NULL) {
+		cJSON_AddBoolToObject(t, "enabled", a->enabled);
+		if (a->hostname != NULL) {
+			cJSON_AddStringToObject(t, "hostname", a->hostname);
+			if (agent_hostname_parse(a->hostname, norm, origin, err,
+			    sizeof(err)) == 0)
+				cJSON_AddStringToObject(t, "origin", origin);
+		} else {
+			cJSON_AddNullToObject(t, "hostname");
+		}
+	}
+	if (a->last_seen_at >= 0) {
+		db_iso8601(a->last_seen_at, when);
+		cJSON_AddStringToObject(j, "lastSeenAt", when);
+	} else {
+		cJSON_AddNullToObject(j, "lastSeenAt");
+	}
+	db_iso8601(a->created_at, when);
+	cJSON_AddStringToObject(j, "createdAt", when);
+	return j;
+}

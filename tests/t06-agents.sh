@@ -1,0 +1,470 @@
+# Agents (DESIGN §9): enrollment, tunnel keys, the file-content redirect,
+# and a real filestor-agent on loopback serving what the redirect names.
+
+AGENT_BIN=$FILESTOR_BUILD/filestor-agent
+AGENT_PID=
+APORT=$(serve_free_port)
+AORIGIN="http://127.0.0.1:$APORT"
+CFG=$TEST_TMP/xdg/filestor-agent/config.json
+export XDG_CONFIG_HOME=$TEST_TMP/xdg
+
+# start_agent [args]: run the agent on APORT and wait for /healthz.
+start_agent() {
+	"$AGENT_BIN" run --listen "127.0.0.1:$APORT" "$@" 2>>"$TEST_TMP/agent.log" &
+	AGENT_PID=$!
+	local i
+	for i in $(seq 1 50); do
+		curl -s -o /dev/null "$AORIGIN/healthz" && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+stop_agent() {
+	if [ -n "$AGENT_PID" ]; then
+		kill "$AGENT_PID" 2>/dev/null
+		wait "$AGENT_PID" 2>/dev/null
+		AGENT_PID=
+	fi
+}
+# This file runs in its own subshell (tests/run): the agent dies with it,
+# whatever happens in between.
+trap stop_agent EXIT
+
+b64u_dec() {
+	local s
+	s=$(printf '%s' "$1" | tr '_-' '/+')
+	while [ $((${#s} % 4)) -ne 0 ]; do s="$s="; done
+	printf '%s' "$s" | base64 -d
+}
+# mint_agent PATH AGENT_ID EXP KEY_B64U: a DESIGN §9 token, made here with
+# openssl, independently of the C code.
+mint_agent() {
+	local hk p sig
+	hk=$(b64u_dec "$4" | hexof)
+	p=$(printf '{"p":"%s","a":"%s","exp":%s}' "$1" "$2" "$3" | b64u)
+	sig=$(printf '%s' "$p" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$hk" -binary | b64u)
+	printf '%s.%s' "$p" "$sig"
+}
+# content AGENT PATH [curl args]: GET /api/file/content (no redirects).
+content() {
+	local a=$1 p=$2
+	shift 2
+	req GET "/api/file/content?agent=$a&path=$(jq -rn --arg p "$p" '$p|@uri')" "$@"
+}
+
+TID=$(mk_tenant agents)
+TID2=$(mk_tenant other)
+UADM=$(mk_user "$TID" admin)
+UAUTH=$(mk_user "$TID" authenticated)
+UADM2=$(mk_user "$TID2" admin)
+ADM=(-H "Authorization: Bearer $(mk_key "$TID" "$UADM")")
+USR=(-H "Authorization: Bearer $(mk_key "$TID" "$UAUTH")")
+ADM2=(-H "Authorization: Bearer $(mk_key "$TID2" "$UADM2")")
+
+# --- the file host: two roots, an outside tree, links in and out
+R1=$TEST_TMP/host/root1
+R2=$TEST_TMP/host/root2
+OUT=$TEST_TMP/host/outside
+mkdir -p "$R1/sub" "$R1/pub" "$R2" "$OUT" "$TEST_TMP/host/root1x"
+head -c 300000 /dev/urandom >"$R1/sub/data.bin"
+printf 'hello from root two\n' >"$R2/two.txt"
+printf 'public\n' >"$R1/pub/p.txt"
+printf 'private\n' >"$R1/priv.txt"
+printf 'secret outside\n' >"$OUT/secret.txt"
+printf 'sibling\n' >"$TEST_TMP/host/root1x/s.txt"
+printf 'unicode\n' >"$R1/sub/été \"q\".txt"
+: >"$R1/empty.txt"
+ln -s "$OUT/secret.txt" "$R1/escape-abs"
+ln -s ../outside/secret.txt "$R1/escape-rel"
+ln -s "$OUT" "$R1/escape-dir"
+ln -s sub/data.bin "$R1/inside-link"
+mkfifo "$R1/fifo"
+
+# --- enrollment tokens
+ET=$("$FILESTORCTL" agent token --tenant "$TID" 2>/dev/null)
+check "agent token: one line, fse_ prefix" has "$ET" "fse_"
+check "agent token: stored hashed" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM agent_enroll_tokens WHERE token_hash = X'$(printf '%s' "$ET" | openssl dgst -sha256 -binary | hexof)' AND tenant_id = '$TID'")" 1
+check "agent token: no plaintext in the db" eq "$(sqlite3 "$FILESTOR_DB" .dump | grep -c "$ET")" 0
+check "agent token: bad ttl refused" neq "$("$FILESTORCTL" agent token --tenant "$TID" --ttl 5 >/dev/null 2>&1; echo $?)" 0
+
+req POST /api/agents/enroll -H 'Content-Type: application/json' \
+    --data "{\"token\":\"$ET\",\"name\":\"n\",\"allowedRoots\":[\"/srv/../etc\"]}"
+expect_error 422 VALIDATION "enroll: root with .. refused"
+req POST /api/agents/enroll -H 'Content-Type: application/json' \
+    --data "{\"token\":\"$ET\",\"name\":\"n\",\"allowedRoots\":[\"relative\"]}"
+expect_error 422 VALIDATION "enroll: relative root refused"
+req POST /api/agents/enroll -H 'Content-Type: application/json' \
+    --data "{\"token\":\"$ET\",\"name\":\"n\",\"allowedRoots\":[]}"
+expect_error 422 VALIDATION "enroll: no roots refused"
+req POST /api/agents/enroll -H 'Content-Type: application/json' \
+    --data "{\"token\":\"fse_nope\",\"name\":\"n\",\"allowedRoots\":[\"/srv\"]}"
+expect_error 401 UNAUTHORIZED "enroll: unknown token refused"
+
+"$AGENT_BIN" enroll --server "$BASE" --token "$ET" --name "host one" \
+    --allowed-roots "$R1,$R2" >"$TEST_TMP/enroll.out" 2>"$TEST_TMP/enroll.err"
+check "agent enroll: exit 0" eq "$?" 0
+AID=$(cat "$TEST_TMP/enroll.out")
+check "agent enroll: prints the agent id" eq "$(printf '%s' "$AID" | grep -cE '^[0-9a-f-]{36}$')" 1
+check "agent enroll: config is 0600" eq "$(stat -c %a "$CFG")" 600
+check "agent enroll: config dir is 0700" eq "$(stat -c %a "$(dirname "$CFG")")" 700
+check "agent enroll: config holds the id" eq "$(jq -r .agentId "$CFG")" "$AID"
+check "agent enroll: config holds the roots" eq "$(jq -c .allowedRoots "$CFG")" "[\"$R1\",\"$R2\"]"
+SECRET=$(jq -r .agentSecret "$CFG")
+check "agent secret stored hashed" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM agents WHERE id = '$AID' AND secret_hash = X'$(printf '%s' "$SECRET" | openssl dgst -sha256 -binary | hexof)'")" 1
+
+"$AGENT_BIN" --config "$TEST_TMP/other.json" enroll --server "$BASE" --token "$ET" \
+    --name again --allowed-roots "$R1" >/dev/null 2>"$TEST_TMP/reuse.err"
+check "enrollment token reuse refused (agent)" neq "$?" 0
+check "reuse: message" has "$(cat "$TEST_TMP/reuse.err")" "already used"
+req POST /api/agents/enroll -H 'Content-Type: application/json' \
+    --data "{\"token\":\"$ET\",\"name\":\"n\",\"allowedRoots\":[\"/srv\"]}"
+expect_error 401 UNAUTHORIZED "enrollment token reuse refused (API)"
+check "reuse made no second agent" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM agents WHERE tenant_id = '$TID'")" 1
+
+ETX=$("$FILESTORCTL" agent token --tenant "$TID" 2>/dev/null)
+sqlite3 "$FILESTOR_DB" "UPDATE agent_enroll_tokens SET expires_at = 1 WHERE token_hash = X'$(printf '%s' "$ETX" | openssl dgst -sha256 -binary | hexof)'"
+req POST /api/agents/enroll -H 'Content-Type: application/json' \
+    --data "{\"token\":\"$ETX\",\"name\":\"n\",\"allowedRoots\":[\"/srv\"]}"
+expect_error 401 UNAUTHORIZED "expired enrollment token refused"
+
+"$AGENT_BIN" enroll --server "$BASE" --token "$ETX" --name x --allowed-roots "$R1" >/dev/null 2>&1
+check "enroll refuses to overwrite an enrolled host" eq "$(jq -r .agentId "$CFG")" "$AID"
+
+# Enrollment token by API, for another agent used below.
+req POST /api/agents/enroll-tokens "${ADM[@]}" -H 'Content-Type: application/json' --data '{"ttlSeconds":120}'
+expect_status 201 "enroll-tokens (admin): 201"
+ET2=$(jqb .token)
+req POST /api/agents/enroll-tokens "${USR[@]}" -H 'Content-Type: application/json' --data '{}'
+expect_error 403 FORBIDDEN "enroll-tokens: non-admin refused"
+req POST /api/agents/enroll -H 'Content-Type: application/json' \
+    --data "{\"token\":\"$ET2\",\"name\":\"second\",\"allowedRoots\":[\"$R2\"]}"
+expect_status 201 "enroll by API: 201"
+AID2=$(jqb .agentId)
+check "enroll by API: secret shown" has "$(jqb .agentSecret)" "fsa_"
+
+# --- list (admin only)
+req GET /api/agents "${ADM[@]}"
+expect_status 200 "list agents: 200"
+check "list: two agents" eq "$(jqb '.items | length')" 2
+check "list: fields" eq "$(jqb ".items[] | select(.id == \"$AID\") | [.name, (.allowedRoots|length), .tunnel.enabled, .tunnel.hostname, (.lastSeenAt|type)] | @json")" "[\"host one\",2,false,null,\"string\"]"
+check "list: no secret or key" eq "$(body | grep -ci 'secret\|key')" 0
+req GET /api/agents "${USR[@]}"
+expect_error 403 FORBIDDEN "list: non-admin refused"
+req GET /api/agents
+expect_error 401 UNAUTHORIZED "list: no credentials"
+req GET /api/agents "${ADM2[@]}"
+check "list: other tenant sees none of them" eq "$(jqb '.items | length')" 0
+check "filestorctl agent list" has "$("$FILESTORCTL" agent list --tenant "$TID")" "$AID	host one"
+
+# --- the agent without a tunnel key
+check "agent starts" start_agent
+req GET "$AORIGIN/healthz"
+expect_status 200 "healthz: 200"
+check "healthz: tunnel not configured" eq "$(jqb .tunnelConfigured)" "false"
+req GET "$AORIGIN/content?token=x"
+expect_error 503 UNAVAILABLE "content without a key: 503"
+check "503 message" eq "$(jqb .error.message)" "tunnel not configured"
+
+# --- file-content before the tunnel is on
+content "$AID" "$R1/sub/data.bin" "${ADM[@]}"
+expect_error 409 CONFLICT "file-content, tunnel disabled: 409"
+check "409 message" eq "$(jqb .error.message)" "tunnel is disabled for this agent"
+
+# --- enable the tunnel
+for h in "https://x.example.com/path" "http://user@x.example.com" "x.example.com:8443" \
+    "ftp://x.example.com" "bad host" "-x.example.com" "http://x.example.com?q" "http://x.example.com:0" \
+    "http://x.example.com:99999" "a..b"; do
+	req POST "/api/agents/$AID/tunnel" "${ADM[@]}" -H 'Content-Type: application/json' \
+	    --data "$(jq -cn --arg h "$h" '{hostname:$h}')"
+	expect_error 422 VALIDATION "tunnel hostname '$h' refused"
+done
+req POST "/api/agents/$AID/tunnel" "${ADM[@]}" -H 'Content-Type: application/json' \
+    --data '{"hostname":"x.example.com\r\nSet-Cookie: a=b"}'
+expect_error 422 VALIDATION "tunnel hostname with CR/LF refused"
+req POST "/api/agents/$AID/tunnel" "${USR[@]}" -H 'Content-Type: application/json' --data '{"hostname":"a.example.com"}'
+expect_error 403 FORBIDDEN "tunnel: non-admin refused"
+req POST "/api/agents/$AID/tunnel" "${ADM2[@]}" -H 'Content-Type: application/json' --data '{"hostname":"a.example.com"}'
+expect_error 404 NOT_FOUND "tunnel: other tenant's agent is 404"
+req POST "/api/agents/00000000-0000-4000-8000-000000000000/tunnel" "${ADM[@]}" -H 'Content-Type: application/json' --data '{"hostname":"a.example.com"}'
+expect_error 404 NOT_FOUND "tunnel: unknown agent is 404"
+
+req POST "/api/agents/$AID2/tunnel" "${ADM[@]}" -H 'Content-Type: application/json' --data '{"hostname":"Agent-2.Example.COM"}'
+expect_status 200 "tunnel with a bare DNS name"
+check "bare name normalized" eq "$(jqb .hostname)" "agent-2.example.com"
+check "bare name means https" eq "$(jqb .origin)" "https://agent-2.example.com"
+
+req POST "/api/agents/$AID/tunnel" "${ADM[@]}" -H 'Content-Type: application/json' \
+    --data "{\"hostname\":\"$AORIGIN\"}"
+expect_status 200 "tunnel enable: 200"
+K1=$(jqb .signingKey)
+check "enable: enabled true" eq "$(jqb .enabled)" "true"
+check "enable: hostname" eq "$(jqb .hostname)" "$AORIGIN"
+check "signing key: 32 bytes of base64url" eq "$(b64u_dec "$K1" | wc -c)" 32
+check "signing key: no padding" eq "$(printf '%s' "$K1" | tr -d 'A-Za-z0-9_-' | wc -c)" 0
+check "enable: no-store" eq "$(hdr Cache-Control)" "no-store"
+KHEX=$(b64u_dec "$K1" | hexof)
+SEALED=$(sqlite3 "$FILESTOR_DB" "SELECT hex(tunnel_key) FROM agents WHERE id = '$AID'" | tr 'A-F' 'a-f')
+check "tunnel key encrypted at rest (60 bytes)" eq "${#SEALED}" 120
+check "tunnel key not stored in clear" eq "$(printf '%s' "$SEALED" | grep -c "$KHEX")" 0
+req GET /api/agents "${ADM[@]}"
+check "list: key never shown again" eq "$(body | grep -c "$K1")" 0
+check "list: tunnel on" eq "$(jqb ".items[] | select(.id == \"$AID\") | .tunnel.enabled")" "true"
+
+# --- the redirect
+content "$AID" "$R1/sub/data.bin" "${ADM[@]}"
+expect_status 302 "file-content: 302"
+LOC=$(hdr Location)
+check "Location at the tunnel origin" has "$LOC" "$AORIGIN/content?token="
+check "redirect: no-store" eq "$(hdr Cache-Control)" "no-store"
+check "redirect: json url too" eq "$(jqb .url)" "$LOC"
+T1=${LOC#*token=}
+PAY=$(b64u_dec "${T1%%.*}")
+check "token claims: path" eq "$(printf '%s' "$PAY" | jq -r .p)" "$R1/sub/data.bin"
+check "token claims: agent" eq "$(printf '%s' "$PAY" | jq -r .a)" "$AID"
+EXP=$(printf '%s' "$PAY" | jq -r .exp)
+NOW=$(date +%s)
+check "token claims: exp about now + 300" eq "$((EXP - NOW >= 298 && EXP - NOW <= 301))" 1
+check "token: MAC matches an independent HMAC" eq "$T1" "$(mint_agent "$R1/sub/data.bin" "$AID" "$EXP" "$K1")"
+
+# --- the agent with the key
+"$AGENT_BIN" configure-tunnel --hostname "$AORIGIN" --key "$K1" 2>/dev/null
+check "configure-tunnel: exit 0" eq "$?" 0
+check "configure-tunnel: config still 0600" eq "$(stat -c %a "$CFG")" 600
+check "configure-tunnel: id kept" eq "$(jq -r .agentId "$CFG")" "$AID"
+printf 'not-a-key\n' | "$AGENT_BIN" configure-tunnel --hostname "$AORIGIN" --key - 2>/dev/null
+check "configure-tunnel: bad key refused" neq "$?" 0
+stop_agent
+check "agent restarts with the key" start_agent --cors-origin "https://app.example.com"
+req GET "$AORIGIN/healthz"
+check "healthz: tunnel configured" eq "$(jqb .tunnelConfigured)" "true"
+
+curl -sS -L -o "$TEST_TMP/got.bin" "${ADM[@]}" \
+    "$BASE/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/sub/data.bin" '$p|@uri')"
+check "curl -L delivers the exact bytes" cmp -s "$TEST_TMP/got.bin" "$R1/sub/data.bin"
+
+req GET "$LOC"
+expect_status 200 "agent GET: 200"
+check "agent: Content-Length" eq "$(hdr Content-Length)" 300000
+check "agent: Accept-Ranges" eq "$(hdr Accept-Ranges)" "bytes"
+check "agent: Cache-Control private, no-store" eq "$(hdr Cache-Control)" "private, no-store"
+check "agent: strong ETag" eq "$(hdr ETag | grep -cE '^"[0-9a-f-]+"$')" 1
+check "agent: Last-Modified" eq "$(hdr Last-Modified)" "$(TZ=GMT date -r "$R1/sub/data.bin" '+%a, %d %b %Y %H:%M:%S GMT')"
+check "agent: Content-Disposition" eq "$(hdr Content-Disposition)" "attachment; filename=\"data.bin\"; filename*=UTF-8''data.bin"
+check "agent: nosniff" eq "$(hdr X-Content-Type-Options)" "nosniff"
+ETAG=$(hdr ETag)
+
+req HEAD "$LOC"
+expect_status 200 "agent HEAD: 200"
+check "agent HEAD: Content-Length" eq "$(hdr Content-Length)" 300000
+check "agent HEAD: no body on the wire" eq "$(BASE=$AORIGIN raw_head "/content?token=$T1")" 0
+
+curl -sS -L -o "$TEST_TMP/range.bin" -D "$TEST_TMP/range.h" -H 'Range: bytes=1000-1999' "${ADM[@]}" \
+    "$BASE/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/sub/data.bin" '$p|@uri')"
+check "Range through the redirect: 206" eq "$(grep -c '^HTTP/1.1 206' "$TEST_TMP/range.h")" 1
+check "Range through the redirect: right bytes" cmp -s "$TEST_TMP/range.bin" <(tail -c +1001 "$R1/sub/data.bin" | head -c 1000)
+check "Range: Content-Range" has "$(tr -d '\r' <"$TEST_TMP/range.h")" "Content-Range: bytes 1000-1999/300000"
+
+req GET "$LOC" -H 'Range: bytes=-10'
+expect_status 206 "suffix range: 206"
+check "suffix range bytes" cmp -s "$TEST_TMP/body" <(tail -c 10 "$R1/sub/data.bin")
+req GET "$LOC" -H 'Range: bytes=299990-'
+expect_status 206 "open range: 206"
+check "open range bytes" eq "$(wc -c <"$TEST_TMP/body")" 10
+req GET "$LOC" -H 'Range: bytes=300000-'
+expect_error 416 RANGE_NOT_SATISFIABLE "range past the end: 416"
+check "416 Content-Range" eq "$(hdr Content-Range)" "bytes */300000"
+req GET "$LOC" -H 'Range: bytes=0-9' -H "If-Range: $ETAG"
+expect_status 206 "If-Range with the current ETag: 206"
+req GET "$LOC" -H 'Range: bytes=0-9' -H 'If-Range: "other"'
+expect_status 200 "If-Range with another ETag: whole file"
+check "If-Range mismatch: full length" eq "$(wc -c <"$TEST_TMP/body")" 300000
+req GET "$LOC" -H "If-None-Match: $ETAG"
+expect_status 304 "If-None-Match: 304"
+
+req GET "$LOC" -H 'Origin: https://app.example.com'
+check "CORS: allowed origin echoed" eq "$(hdr Access-Control-Allow-Origin)" "https://app.example.com"
+req GET "$LOC" -H 'Origin: https://evil.example.com'
+check "CORS: other origin gets nothing" eq "$(hdr Access-Control-Allow-Origin)" ""
+req POST "$LOC" --data x
+expect_status 405 "agent: POST is 405"
+
+# Names, types, links and odd files
+content "$AID" "$R1/sub/été \"q\".txt" "${ADM[@]}"
+req GET "$(hdr Location)"
+expect_status 200 "unicode name served"
+check "Content-Disposition RFC 5987" eq "$(hdr Content-Disposition)" "inline; filename=\"__t__ _q_.txt\"; filename*=UTF-8''%C3%A9t%C3%A9%20%22q%22.txt"
+check "text type" eq "$(hdr Content-Type)" "text/plain; charset=utf-8"
+content "$AID" "$R2/two.txt" "${ADM[@]}"
+req GET "$(hdr Location)"
+check "second root served" eq "$(body)" "hello from root two"
+content "$AID" "$R1/inside-link" "${ADM[@]}"
+req GET "$(hdr Location)"
+expect_status 200 "symlink that stays inside the root: served"
+content "$AID" "$R1/empty.txt" "${ADM[@]}"
+req GET "$(hdr Location)"
+expect_status 200 "empty file: 200"
+check "empty file: no bytes" eq "$(wc -c <"$TEST_TMP/body")" 0
+for p in escape-abs escape-rel escape-dir/secret.txt; do
+	content "$AID" "$R1/$p" "${ADM[@]}"
+	expect_status 302 "backend cannot see links: 302 for $p"
+	req GET "$(hdr Location)"
+	expect_error 403 FORBIDDEN "symlink out of the root refused: $p"
+	check "symlink out: message ($p)" eq "$(jqb .error.message)" "path not allowed"
+	check "symlink out: no secret bytes ($p)" eq "$(body | grep -c 'secret outside')" 0
+done
+content "$AID" "$R1/missing.txt" "${ADM[@]}"
+req GET "$(hdr Location)"
+expect_error 404 NOT_FOUND "missing file: 404"
+content "$AID" "$R1/sub" "${ADM[@]}"
+req GET "$(hdr Location)"
+expect_error 404 NOT_FOUND "directory: 404"
+content "$AID" "$R1/fifo" "${ADM[@]}"
+req GET "$(hdr Location)" --max-time 5
+expect_error 404 NOT_FOUND "fifo: 404, without hanging"
+
+# --- path checks at the backend
+content "$AID" "/etc/passwd" "${ADM[@]}"
+expect_error 403 FORBIDDEN "path outside the roots: 403"
+content "$AID" "$TEST_TMP/host/root1x/s.txt" "${ADM[@]}"
+expect_error 403 FORBIDDEN "sibling of a root (prefix without /) : 403"
+for p in "$R1/../outside/secret.txt" "$R1/./sub/data.bin" "$R1//sub/data.bin" "$R1/sub/" \
+    "relative/x" "" "$R1/a\\b"; do
+	content "$AID" "$p" "${ADM[@]}"
+	expect_error 422 VALIDATION "path '$p' refused: 422"
+done
+req GET "/api/file/content?agent=$AID&path=$R1/%2e%2e/outside/secret.txt" "${ADM[@]}"
+expect_error 422 VALIDATION "percent-encoded .. refused"
+req GET "/api/file/content?agent=$AID&path=$R1/x%00y" "${ADM[@]}"
+expect_error 422 VALIDATION "NUL in path refused"
+req GET "/api/file/content?agent=not-a-uuid&path=/x" "${ADM[@]}"
+expect_error 422 VALIDATION "bad agent id: 422"
+req GET "/api/file/content?agent=$AID&path=$R1/priv.txt&x=1" "${ADM[@]}"
+expect_error 422 VALIDATION "unknown parameter: 422"
+content "00000000-0000-4000-8000-000000000000" "$R1/priv.txt" "${ADM[@]}"
+expect_error 404 NOT_FOUND "unknown agent: 404"
+content "$AID" "$R1/priv.txt" "${ADM2[@]}"
+expect_error 404 NOT_FOUND "another tenant's agent: 404"
+content "$AID" "$R1/priv.txt"
+expect_error 401 UNAUTHORIZED "file-content without credentials: 401"
+req POST "/api/file/content?agent=$AID&path=$R1/priv.txt" "${ADM[@]}" --data ''
+expect_status 405 "file-content POST: 405"
+
+# --- tokens at the agent
+NOW=$(date +%s)
+TAMP=$(printf '%s' "$T1" | sed 's/^\(.\)./\1A/')
+[ "$TAMP" = "$T1" ] && TAMP=$(printf '%s' "$T1" | sed 's/^\(.\)./\1B/')
+req GET "$AORIGIN/content?token=$TAMP"
+expect_error 401 UNAUTHORIZED "tampered token: 401"
+check "tampered: bad signature" eq "$(jqb .error.message)" "bad signature"
+req GET "$AORIGIN/content?token=${T1%.*}.AAAA"
+check "truncated MAC: bad signature" eq "$STATUS $(jqb .error.message)" "401 bad signature"
+req GET "$AORIGIN/content?token=$(mint_agent "$R1/sub/data.bin" "$AID" $((NOW - 5)) "$K1")"
+expect_error 401 UNAUTHORIZED "expired token: 401"
+check "expired: message" eq "$(jqb .error.message)" "token expired"
+req GET "$AORIGIN/content?token=$(mint_agent "$R1/sub/data.bin" "$AID2" $((NOW + 60)) "$K1")"
+expect_error 401 UNAUTHORIZED "token for another agent id: 401"
+check "other agent: bad signature" eq "$(jqb .error.message)" "bad signature"
+req GET "$AORIGIN/content?token=$(mint_agent "$R1/sub/data.bin" "$AID" $((NOW + 86400)) "$K1")"
+expect_error 401 UNAUTHORIZED "token living a day: refused"
+req GET "$AORIGIN/content?token=$(mint_agent "/etc/passwd" "$AID" $((NOW + 60)) "$K1")"
+expect_error 403 FORBIDDEN "signed path outside the roots: 403"
+check "outside: path not allowed" eq "$(jqb .error.message)" "path not allowed"
+req GET "$AORIGIN/content?token=$(mint_agent "$R1/../outside/secret.txt" "$AID" $((NOW + 60)) "$K1")"
+expect_error 403 FORBIDDEN "signed path with .. : 403"
+req GET "$AORIGIN/content?token=$(mint_agent "$TEST_TMP/host/root1x/s.txt" "$AID" $((NOW + 60)) "$K1")"
+expect_error 403 FORBIDDEN "signed sibling path: 403"
+req GET "$AORIGIN/content?token=$(mint_agent "$R1/priv.txt" "$AID" $((NOW + 60)) "$K1")"
+expect_status 200 "independently minted token: 200"
+check "minted: bytes" eq "$(body)" "private"
+req GET "$AORIGIN/content"
+expect_error 401 UNAUTHORIZED "no token: 401"
+req GET "$AORIGIN/other"
+expect_error 404 NOT_FOUND "unknown agent route: 404"
+
+# --- permissions: agent_files.read
+content "$AID" "$R1/pub/p.txt" "${USR[@]}"
+expect_error 403 FORBIDDEN "authenticated without agent_files.read: 403"
+"$FILESTORCTL" permission add authenticated agent_files read --tenant "$TID" \
+    --condition "{\"path\":{\"_starts_with\":\"$R1/pub/\"}}" >/dev/null
+check "grant: permission add" eq "$?" 0
+content "$AID" "$R1/pub/p.txt" "${USR[@]}"
+expect_status 302 "path-scoped grant: allowed path redirects"
+curl -sS -L -o "$TEST_TMP/p.txt" "${USR[@]}" \
+    "$BASE/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/pub/p.txt" '$p|@uri')"
+check "path-scoped grant: bytes" eq "$(cat "$TEST_TMP/p.txt")" "public"
+content "$AID" "$R1/priv.txt" "${USR[@]}"
+expect_error 403 FORBIDDEN "path-scoped grant: other path 403"
+content "$AID" "$R1/pubx/p.txt" "${USR[@]}"
+expect_error 403 FORBIDDEN "path-scoped grant: sibling prefix 403"
+
+# --- rotate: old URLs stop working
+content "$AID" "$R1/priv.txt" "${ADM[@]}"
+OLD=$(hdr Location)
+req POST "/api/agents/$AID/tunnel/rotate" "${USR[@]}" --data ''
+expect_error 403 FORBIDDEN "rotate: non-admin refused"
+req POST "/api/agents/$AID/tunnel/rotate" "${ADM[@]}" --data ''
+expect_status 200 "rotate: 200"
+K2=$(jqb .signingKey)
+check "rotate: a new key" neq "$K2" "$K1"
+check "rotate: 43 chars" eq "${#K2}" 43
+printf '%s\n' "$K2" | "$AGENT_BIN" configure-tunnel --hostname "$AORIGIN" --key - 2>/dev/null
+stop_agent
+check "agent restarts after rotate" start_agent
+req GET "$OLD"
+expect_error 401 UNAUTHORIZED "old URL after rotate: 401"
+check "old URL: bad signature" eq "$(jqb .error.message)" "bad signature"
+curl -sS -L -o "$TEST_TMP/new.txt" "${ADM[@]}" \
+    "$BASE/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/priv.txt" '$p|@uri')"
+check "new URL after rotate works" eq "$(cat "$TEST_TMP/new.txt")" "private"
+
+# --- a changed AUTH_SECRET cannot open the stored key
+sqlite3 "$FILESTOR_DB" "UPDATE agents SET tunnel_key = (SELECT tunnel_key FROM agents WHERE id = '$AID2') WHERE id = '$AID'"
+content "$AID" "$R1/priv.txt" "${ADM[@]}"
+expect_error 409 CONFLICT "a sealed key moved to another row does not open"
+req POST "/api/agents/$AID/tunnel/rotate" "${ADM[@]}" --data ''
+expect_status 200 "rotate repairs it"
+
+# --- disable
+req DELETE "/api/agents/$AID/tunnel" "${ADM[@]}"
+expect_status 204 "disable: 204"
+content "$AID" "$R1/priv.txt" "${ADM[@]}"
+expect_error 409 CONFLICT "after disable: 409"
+check "disable wipes the key" eq "$(sqlite3 "$FILESTOR_DB" "SELECT tunnel_enabled, tunnel_key IS NULL FROM agents WHERE id = '$AID'")" "0|1"
+req POST "/api/agents/$AID/tunnel/rotate" "${ADM[@]}" --data ''
+expect_error 409 CONFLICT "rotate a disabled tunnel: 409"
+req GET /api/agents "${ADM[@]}"
+check "list: disabled, hostname kept" eq "$(jqb ".items[] | select(.id == \"$AID\") | [.tunnel.enabled, .tunnel.hostname] | @json")" "[false,\"$AORIGIN\"]"
+req GET "/api/agents/$AID" "${ADM[@]}"
+expect_status 200 "show one agent"
+req DELETE "/api/agents/$AID2" "${ADM2[@]}"
+expect_error 404 NOT_FOUND "delete another tenant's agent: 404"
+req DELETE "/api/agents/$AID2" "${ADM[@]}"
+expect_status 204 "delete agent: 204"
+req PUT "/api/agents/$AID/tunnel" "${ADM[@]}"
+expect_status 405 "PUT on tunnel: 405"
+
+# --- the config file's permissions
+stop_agent
+chmod 0644 "$CFG"
+"$AGENT_BIN" run --listen "127.0.0.1:$APORT" 2>"$TEST_TMP/perm.err" &
+P=$!
+sleep 0.5
+if kill -0 "$P" 2>/dev/null; then
+	kill "$P"
+	wait "$P" 2>/dev/null
+	fail "agent refuses a group/other-readable config" "it started"
+else
+	wait "$P"
+	check "agent refuses a group/other-readable config" neq "$?" 0
+fi
+check "refusal names the mode" has "$(cat "$TEST_TMP/perm.err")" "chmod 600"
+chmod 0640 "$CFG"
+"$AGENT_BIN" status >/dev/null 2>&1
+check "status refuses a group-readable config" neq "$?" 0
+chmod 0600 "$CFG"
+check "0600 config accepted again" start_agent
+"$AGENT_BIN" status --listen "127.0.0.1:$APORT" >"$TEST_TMP/status.out" 2>&1
+check "status: listener up" has "$(cat "$TEST_TMP/status.out")" "listener: up"
+check "status never prints the key" eq "$(grep -c "$K2" "$TEST_TMP/status.out")" 0
+stop_agent
