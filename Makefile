@@ -106,18 +106,22 @@ $(BUILD)/tests/enospc.so: tests/enospc.c
 	$(CC) -shared -fPIC -O2 -Wall -o $@ $< -ldl
 
 # make test: unit tests (cmocka) then the integration suite through a real
-# lighttpd; tests/all prints the one closing "N passed, N failed" line.
+# lighttpd and again through a private Apache with mod_fcgid; tests/all
+# prints the one closing "N passed, N failed" line, counting all three.
 test: deps-test all $(UNIT_BIN) $(BUILD)/tests/enospc.so
 	@tests/all $(BUILD)
 
 unit: deps-test all $(UNIT_BIN)
 	@tests/all --unit-only $(BUILD)
 
+# SERVER=lighttpd (default) or apache: which web server integration and
+# run use.
+SERVER	?= lighttpd
 integration: deps-test all $(BUILD)/tests/enospc.so
-	@tests/run $(BUILD)
+	@SERVER=$(SERVER) tests/run $(BUILD)
 
 run: deps-run all
-	@tools/run $(BUILD)
+	@SERVER=$(SERVER) tools/run $(BUILD)
 
 $(BUILD)/bench/noop: bench/noop.c
 	@mkdir -p $(dir $@)
@@ -148,6 +152,8 @@ install: all
 	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PREFIX)/libexec/filestor/
 	install -m 0644 $(SQL) $(DESTDIR)$(PREFIX)/share/filestor/sql/
 	install -m 0644 lighttpd.conf $(DESTDIR)$(PREFIX)/share/filestor/
+	install -d $(DESTDIR)$(PREFIX)/share/filestor/apache
+	install -m 0644 apache/filestor.conf $(DESTDIR)$(PREFIX)/share/filestor/apache/
 	install -d $(DESTDIR)$(PREFIX)/share/filestor/imagemagick
 	install -m 0644 etc/imagemagick/policy.xml $(DESTDIR)$(PREFIX)/share/filestor/imagemagick/
 	install -m 0755 spawn-fcgi/start spawn-fcgi/stop $(DESTDIR)$(PREFIX)/share/filestor/spawn-fcgi/

@@ -92,7 +92,7 @@ done:
 }
 
 int
-serve_open_beneath(const char *root, const char *path)
+serve_open_beneath(const char *root, const char *path, struct stat *stp)
 {
 	struct open_how how;
 	struct stat st;
@@ -130,6 +130,8 @@ serve_open_beneath(const char *root, const char *path)
 		errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
 		goto fail;
 	}
+	if (stp != NULL)
+		*stp = st;
 	goto out;
 fail:
 	save = errno;
@@ -399,7 +401,7 @@ content(const struct server *s, struct MHD_Connection *conn, int head)
 	for (i = 0; i < c->nroots; i++) {
 		if (!agent_path_under(path, c->roots[i]))
 			continue;
-		fd = serve_open_beneath(c->roots[i], path);
+		fd = serve_open_beneath(c->roots[i], path, &st);
 		if (fd != -1)
 			break;
 		/* Report the most telling failure: an escape over "missing". */
@@ -416,10 +418,6 @@ content(const struct server *s, struct MHD_Connection *conn, int head)
 			fprintf(stderr, "filestor-agent: open: %s\n",
 			    strerror(err));
 		r = json_error(s, conn, e, msg, -1);
-		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		r = json_error(s, conn, FS_INTERNAL, "cannot stat the file", -1);
 		goto out;
 	}
 

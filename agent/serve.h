@@ -13,6 +13,8 @@
 #ifndef AGENT_SERVE_H
 #define AGENT_SERVE_H
 
+#include <sys/stat.h>
+
 #include "conf.h"
 
 struct server;
@@ -34,8 +36,9 @@ void		 serve_stop(struct server *s);
  * has no openat2, a walk that refuses every symlink. Returns an fd of a
  * regular file opened for reading, or -1 with errno: EXDEV or ELOOP for
  * an escape, ENOENT, ENOTDIR, EACCES, EISDIR/ENODEV for a directory or
- * another non-regular file. Exposed for tests.
+ * another non-regular file. The file's stat goes to *st when not NULL.
  */
-int		 serve_open_beneath(const char *root, const char *path);
+int		 serve_open_beneath(const char *root, const char *path,
+		    struct stat *st);
 
 #endif

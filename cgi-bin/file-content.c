@@ -46,7 +46,9 @@ condition_holds(sqlite3 *db, const struct perm_sql *cond,
 		goto out;
 	snprintf(sql, n, "SELECT 1 FROM (SELECT ? AS agent_id, ? AS path)"
 	    " WHERE (%s)", cond->where);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	/* One text per role's condition: the statement cache keeps it. */
+	st = db_stmt(db, sql);
+	if (st == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
@@ -58,7 +60,7 @@ condition_holds(sqlite3 *db, const struct perm_sql *cond,
 	else if (rc == SQLITE_DONE)
 		ret = 0;
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	free(sql);
 	return ret;
 }

@@ -24,7 +24,7 @@ static char *
 prefix_check(const struct http_param *p, const char **msg)
 {
 	const uint8_t *s = (const uint8_t *)p->value;
-	uint8_t *nfc;
+	uint8_t *nfc, *grown;
 	size_t i, n = 0;
 
 	*msg = "prefix must be valid UTF-8 without control characters or "
@@ -39,9 +39,12 @@ prefix_check(const struct http_param *p, const char **msg)
 		free(nfc);
 		return NULL;
 	}
-	nfc = realloc(nfc, n + 1);	/* room for the NUL */
-	if (nfc == NULL)
+	grown = realloc(nfc, n + 1);	/* room for the NUL */
+	if (grown == NULL) {
+		free(nfc);
 		return NULL;
+	}
+	nfc = grown;
 	nfc[n] = '\0';
 	if (strncmp((char *)nfc, "tenants/", 8) == 0) {
 		*msg = "prefix must not start with tenants/";
@@ -134,7 +137,7 @@ h_list(struct app *a, struct request *r)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		cJSON *it;
 
-		if (n == limit) {
+		if (n == limit && last != NULL) {
 			/* One row more than asked: there is a next page. */
 			next = cry_b64u_encode(last, strlen(last));
 			break;

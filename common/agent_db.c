@@ -248,8 +248,10 @@ agent_load(sqlite3 *db, const char *tenant_id, const char *id,
 	enum fs_err e = FS_INTERNAL;
 
 	memset(a, 0, sizeof(*a));
-	if (sqlite3_prepare_v2(db, "SELECT " AGENT_COLS " FROM agents"
-	    " WHERE id = ? AND tenant_id = ?", -1, &st, NULL) != SQLITE_OK)
+	/* Every file-content request runs this: a cached statement. */
+	st = db_stmt(db, "SELECT " AGENT_COLS " FROM agents"
+	    " WHERE id = ? AND tenant_id = ?");
+	if (st == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
@@ -266,7 +268,7 @@ agent_load(sqlite3 *db, const char *tenant_id, const char *id,
 		break;
 	}
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return e;
 }
 

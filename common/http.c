@@ -502,6 +502,32 @@ method_ok(const char *m)
 }
 
 /*
+ * RFC 9112 §3.2.2: a request line may carry the absolute form
+ * ("GET http://host/path HTTP/1.1"). lighttpd hands the programs only the
+ * path; Apache puts the target in REQUEST_URI as sent. Skip the scheme
+ * and authority, so both give the same path.
+ */
+static const char *
+uri_path(const char *uri)
+{
+	const char *p, *s;
+
+	if (uri[0] == '/')
+		return uri;
+	p = strstr(uri, "://");
+	if (p == NULL || p == uri)
+		return uri;
+	/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+	for (s = uri; s < p; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (s > uri && ((*s >= '0' && *s <= '9') || *s == '+' ||
+		    *s == '-' || *s == '.'))))
+			return uri;
+	p += 3;
+	return p + strcspn(p, "/?#");
+}
+
+/*
  * Apache answers some requests itself before any program runs: a body
  * over LimitRequestBody (413), %00 or a bad escape in the path (404,
  * 400), a failed program (500). apache/filestor.conf sends those through
@@ -601,6 +627,7 @@ http_request_init(struct request *r, FCGX_Request *fcgx, char **envp,
 
 	uri = http_env(r, "REQUEST_URI");
 	if (uri != NULL) {
+		uri = uri_path(uri);
 		q = strchr(uri, '?');
 		rawlen = q != NULL ? (size_t)(q - uri) : strlen(uri);
 		if (q != NULL)

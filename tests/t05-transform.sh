@@ -330,6 +330,24 @@ else
 	fail "second server (PUBLIC_BASE, small cache) started"
 fi
 
+# --- per-transform time limit: a 9 MP PNG cannot be done in 100 ms
+convert -size 3000x3000 gradient:red-blue "$T/big.png"
+put p/big.png "$T/big.png" image/png
+expect_status 201 "put big.png"
+if start_server2 TRANSFORM_TIMEOUT_MS=100 FILESTOR_CACHE_DIR="$TEST_TMP/cache3"; then
+	start=$(date +%s%N)
+	req GET "$BASE2$S/p/big.png?width=100&format=png" "${A[@]}"
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	expect_error 422 VALIDATION "transform over TRANSFORM_TIMEOUT_MS: 422"
+	check "time limit: message" has "$(jqb .error.message)" "longer than 100 ms"
+	check "time limit: aborted early (${ms} ms)" le "$ms" 3000
+	req GET "$BASE2$S/p/photo.jpg?width=64" "${A[@]}"
+	expect_status 200 "time limit: the worker still transforms"
+	stop_server2
+else
+	fail "second server (TRANSFORM_TIMEOUT_MS=100) started"
+fi
+
 # --- filestorctl gc
 out=$(FILESTOR_CACHE_DIR=$C2 RENDITION_CACHE_BYTES=0 "$FILESTORCTL" gc 2>&1)
 check "gc runs" eq "$?" 0

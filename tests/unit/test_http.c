@@ -689,6 +689,113 @@ test_request_too_many_params(void **state)
 	http_request_free(&r);
 }
 
+/* Apache passes an absolute-form target (RFC 9112 §3.2.2) on as sent;
+   lighttpd only the path. Both must give the same path. */
+static void
+test_request_absolute_form(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "REQUEST_URI=http://h.example:8080/api/x%2Fy?a=1", "/api/x%2Fy" },
+		{ "REQUEST_URI=https://h/api", "/api" },
+		{ "REQUEST_URI=HTTP://h/a/b", "/a/b" },
+		{ "REQUEST_URI=/p://q", "/p://q" },	/* origin form as is */
+	};
+	char *envp[] = { "REQUEST_METHOD=GET", NULL, NULL };
+	struct request r;
+	const char *msg;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(cases); i++) {
+		envp[1] = (char *)cases[i][0];
+		init_ok(&r, envp);
+		assert_string_equal(r.raw_path, cases[i][1]);
+		http_request_free(&r);
+	}
+	/* No path after the authority, or no valid scheme: refused. */
+	envp[1] = "REQUEST_URI=http://h";
+	assert_int_equal(http_request_init(&r, NULL, envp, &msg),
+	    FS_BAD_REQUEST);
+	http_request_free(&r);
+	envp[1] = "REQUEST_URI=1http://h/a";
+	assert_int_equal(http_request_init(&r, NULL, envp, &msg),
+	    FS_BAD_REQUEST);
+	http_request_free(&r);
+}
+
+/* apache/filestor.conf sends the errors Apache answers itself to a
+   program as an ErrorDocument: REDIRECT_STATUS says which. */
+static void
+test_request_server_refused(void **state)
+{
+	static const struct {
+		const char	*status;
+		const char	*uri;
+		const char	*method;	/* REDIRECT_REQUEST_METHOD */
+		const char	*length;	/* REDIRECT_CONTENT_LENGTH */
+		enum fs_err	 want;
+	} cases[] = {
+		{ "REDIRECT_STATUS=413", "REQUEST_URI=/api/storage/a", "PUT",
+		    "2000", FS_TOO_LARGE },
+		{ "REDIRECT_STATUS=404", "REQUEST_URI=/api/storage/a%00b",
+		    "PUT", "1", FS_VALIDATION },
+		{ "REDIRECT_STATUS=404", "REQUEST_URI=/api/nosuch", "GET",
+		    NULL, FS_NOT_FOUND },
+		{ "REDIRECT_STATUS=400", "REQUEST_URI=/api/a%zz", "GET", NULL,
+		    FS_BAD_REQUEST },
+		{ "REDIRECT_STATUS=405", "REQUEST_URI=/api/a", "TRACE", NULL,
+		    FS_METHOD },
+		{ "REDIRECT_STATUS=500", "REQUEST_URI=/api/storage/a", "PUT",
+		    NULL, FS_TOO_LARGE },		/* chunked, too long */
+		{ "REDIRECT_STATUS=500", "REQUEST_URI=/api/storage/a", "PUT",
+		    "10", FS_INTERNAL },
+		{ "REDIRECT_STATUS=500", "REQUEST_URI=/api/storage/a", "GET",
+		    NULL, FS_INTERNAL },
+		{ "REDIRECT_STATUS=503", "REQUEST_URI=/api/a", "GET", NULL,
+		    FS_UNAVAILABLE },
+	};
+	char m[64], l[64];
+	char *envp[6];
+	struct request r;
+	const char *msg;
+	enum fs_err e;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < NITEMS(cases); i++) {
+		n = 0;
+		envp[n++] = "REQUEST_METHOD=GET";
+		envp[n++] = (char *)cases[i].uri;
+		envp[n++] = (char *)cases[i].status;
+		snprintf(m, sizeof(m), "REDIRECT_REQUEST_METHOD=%s",
+		    cases[i].method);
+		envp[n++] = m;
+		if (cases[i].length != NULL) {
+			snprintf(l, sizeof(l), "REDIRECT_CONTENT_LENGTH=%s",
+			    cases[i].length);
+			envp[n++] = l;
+		}
+		envp[n] = NULL;
+		msg = NULL;
+		e = http_request_init(&r, NULL, envp, &msg);
+		if (e != cases[i].want)
+			print_error("case %zu: %d\n", i, (int)e);
+		assert_int_equal(e, cases[i].want);
+		/* Answered as JSON with the status Apache chose. */
+		assert_int_equal(http_error(&r, e, "%s", msg != NULL ? msg :
+		    err_strerror(e)), 0);
+		assert_non_null(strstr(r.test_out, "\"error\""));
+		http_request_free(&r);
+	}
+	/* An internal redirect that is not an error is an ordinary request. */
+	envp[0] = "REQUEST_METHOD=GET";
+	envp[1] = "REQUEST_URI=/api/x";
+	envp[2] = "REDIRECT_STATUS=200";
+	envp[3] = NULL;
+	init_ok(&r, envp);
+	http_request_free(&r);
+}
+
 static void
 test_header_authorization(void **state)
 {
@@ -1390,6 +1497,8 @@ main(void)
 		cmocka_unit_test(test_read_json),
 		cmocka_unit_test(test_read_json_grow),
 		cmocka_unit_test(test_fcgi_roundtrip),
+		cmocka_unit_test(test_request_absolute_form),
+		cmocka_unit_test(test_request_server_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
