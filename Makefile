@@ -142,7 +142,7 @@ lint: deps
 	    --std=c11 --inline-suppr -Icommon common cgi-bin tools
 	@if command -v clang-tidy >/dev/null; then \
 	    clang-tidy --quiet $(COMMON_SRC) $(CGI_SRC) tools/filestorctl.c -- \
-	    $(CFLAGS) 2>/dev/null | grep -E 'warning|error' && exit 1 || true; \
+	    $(CFLAGS) $(MAGICK_CFLAGS) 2>/dev/null | grep -E 'warning|error' && exit 1 || true; \
 	fi
 
 install: all

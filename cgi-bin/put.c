@@ -154,6 +154,13 @@ h_put(struct app *a, struct request *r)
 		}
 	}
 
+	/* fsync outside the write lock: it can take seconds for big files. */
+	e = store_finish(w, NULL, NULL);
+	if (e != FS_OK) {
+		http_error(r, e, e == FS_NO_SPACE ? "no space left for this "
+		    "upload" : NULL);
+		goto out;
+	}
 	/*
 	 * Publish and record under the database write lock, so that two
 	 * concurrent PUTs of one key cannot interleave their renames and

@@ -51,6 +51,13 @@ void		 store_close(struct store *s);
 enum fs_err	 store_writer_open(struct store *s, const char *pkey,
 		    struct store_writer **w);
 enum fs_err	 store_write(struct store_writer *w, const void *buf, size_t len);
+/*
+ * Make what was written durable (fsync) and compute its SHA-256 and size,
+ * without publishing it. Optional: commit does it when it was not done.
+ * Callers that publish under a lock call it first, outside the lock.
+ */
+enum fs_err	 store_finish(struct store_writer *w,
+		    unsigned char sha256[CRY_SHA256_LEN], long long *size);
 enum fs_err	 store_commit(struct store_writer *w,
 		    unsigned char sha256[CRY_SHA256_LEN], long long *size);
 void		 store_writer_free(struct store_writer *w);

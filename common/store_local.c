@@ -69,6 +69,8 @@ struct store_writer {
 	EVP_MD_CTX	*md;
 	long long	 size;
 	int		 failed;	/* a write failed: refuse to commit */
+	int		 finished;	/* store_finish done: data durable */
+	unsigned char	 digest[CRY_SHA256_LEN];
 	int		 published;	/* renamed into place: nothing to undo */
 };
 
@@ -604,16 +606,19 @@ out:
 }
 
 enum fs_err
-store_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
+store_finish(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
     long long *size)
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
-	const char	*base;
-	int		 i, r, fd;
+	int		 fd;
 	enum fs_err	 rc = FS_INTERNAL;
 
-	if (w == NULL || w->failed || w->published || w->fd == -1)
+	if (w == NULL || w->failed || w->published)
+		return FS_INTERNAL;
+	if (w->finished)
+		goto done;
+	if (w->fd == -1)
 		return FS_INTERNAL;
 	/* The data must be on disk before the name points at it. */
 	if (fsync(w->fd) == -1) {
@@ -630,6 +635,32 @@ store_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
 	if (EVP_DigestFinal_ex(w->md, md, &mdlen) != 1 ||
 	    mdlen != CRY_SHA256_LEN)
 		goto out;
+	memcpy(w->digest, md, CRY_SHA256_LEN);
+	w->finished = 1;
+done:
+	if (sha256 != NULL)
+		memcpy(sha256, w->digest, CRY_SHA256_LEN);
+	if (size != NULL)
+		*size = w->size;
+	rc = FS_OK;
+out:
+	if (rc != FS_OK)
+		w->failed = 1;
+	return rc;
+}
+
+enum fs_err
+store_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
+    long long *size)
+{
+	const char	*base;
+	int		 i, r;
+	enum fs_err	 rc;
+
+	rc = store_finish(w, NULL, NULL);
+	if (rc != FS_OK)
+		return rc;
+	rc = FS_INTERNAL;
 
 	base = strrchr(w->pkey, '/') + 1;
 	for (i = 0; ; i++) {
@@ -666,7 +697,7 @@ store_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
 	if (fsync(w->dirfd) == -1)
 		goto out;
 	if (sha256 != NULL)
-		memcpy(sha256, md, CRY_SHA256_LEN);
+		memcpy(sha256, w->digest, CRY_SHA256_LEN);
 	if (size != NULL)
 		*size = w->size;
 	rc = FS_OK;

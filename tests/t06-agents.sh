@@ -85,7 +85,7 @@ mkfifo "$R1/fifo"
 ET=$("$FILESTORCTL" agent token --tenant "$TID" 2>/dev/null)
 check "agent token: one line, fse_ prefix" has "$ET" "fse_"
 check "agent token: stored hashed" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM agent_enroll_tokens WHERE token_hash = X'$(printf '%s' "$ET" | openssl dgst -sha256 -binary | hexof)' AND tenant_id = '$TID'")" 1
-check "agent token: no plaintext in the db" eq "$(sqlite3 "$FILESTOR_DB" .dump | grep -c "$ET")" 0
+check "agent token: no plaintext in the db" eq "$(sqlite3 "$FILESTOR_DB" .dump | grep -cF -- "$ET")" 0
 check "agent token: bad ttl refused" neq "$("$FILESTORCTL" agent token --tenant "$TID" --ttl 5 >/dev/null 2>&1; echo $?)" 0
 
 req POST /api/agents/enroll -H 'Content-Type: application/json' \
@@ -206,9 +206,9 @@ check "enable: no-store" eq "$(hdr Cache-Control)" "no-store"
 KHEX=$(b64u_dec "$K1" | hexof)
 SEALED=$(sqlite3 "$FILESTOR_DB" "SELECT hex(tunnel_key) FROM agents WHERE id = '$AID'" | tr 'A-F' 'a-f')
 check "tunnel key encrypted at rest (60 bytes)" eq "${#SEALED}" 120
-check "tunnel key not stored in clear" eq "$(printf '%s' "$SEALED" | grep -c "$KHEX")" 0
+check "tunnel key not stored in clear" eq "$(printf '%s' "$SEALED" | grep -cF -- "$KHEX")" 0
 req GET /api/agents "${ADM[@]}"
-check "list: key never shown again" eq "$(body | grep -c "$K1")" 0
+check "list: key never shown again" eq "$(body | grep -cF -- "$K1")" 0
 check "list: tunnel on" eq "$(jqb ".items[] | select(.id == \"$AID\") | .tunnel.enabled")" "true"
 
 # --- the redirect
@@ -466,5 +466,5 @@ chmod 0600 "$CFG"
 check "0600 config accepted again" start_agent
 "$AGENT_BIN" status --listen "127.0.0.1:$APORT" >"$TEST_TMP/status.out" 2>&1
 check "status: listener up" has "$(cat "$TEST_TMP/status.out")" "listener: up"
-check "status never prints the key" eq "$(grep -c "$K2" "$TEST_TMP/status.out")" 0
+check "status never prints the key" eq "$(grep -cF -- "$K2" "$TEST_TMP/status.out")" 0
 stop_agent
