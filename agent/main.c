@@ -5,7 +5,7 @@
  *       --allowed-roots DIR[,DIR] [--force]
  *   filestor-agent [--config PATH] configure-tunnel --hostname H --key K|-
  *   filestor-agent [--config PATH] run [--listen IP:PORT]
- *       [--cors-origin ORIGIN] [--threads N]
+ *       [--cors-origin ORIGIN] [--threads N] [--no-symlinks]
  *   filestor-agent [--config PATH] status [--listen IP:PORT]
  *
  * run is a setup, then the HTTP server's own threads, then this thread's
@@ -387,7 +387,7 @@ cmd_run(const char *cfg, int argc, char *argv[])
 {
 	static const char *const vals[] = { "--listen", "--cors-origin",
 	    "--threads", NULL };
-	static const char *const flags[] = { NULL };
+	static const char *const flags[] = { "--no-symlinks", NULL };
 	struct opts o;
 	struct conf c;
 	struct server *srv = NULL;
@@ -436,8 +436,8 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	srv = serve_start(&c, listen, cors, (unsigned)threads, err,
-	    sizeof(err));
+	srv = serve_start(&c, listen, cors, opt(&o, "--no-symlinks") != NULL,
+	    (unsigned)threads, err, sizeof(err));
 	if (srv == NULL) {
 		fail("refusing to start: %s", err);
 		goto out;
@@ -523,7 +523,7 @@ usage(void)
 	    " [--force]\n"
 	    "  configure-tunnel --hostname H --key K|-\n"
 	    "  run [--listen 127.0.0.1:8443] [--cors-origin ORIGIN] "
-	    "[--threads N]\n"
+	    "[--threads N] [--no-symlinks]\n"
 	    "  status [--listen IP:PORT]\n"
 	    "config: $XDG_CONFIG_HOME/filestor-agent/config.json "
 	    "(~/.config/filestor-agent/config.json)\n");

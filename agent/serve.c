@@ -39,6 +39,7 @@ struct server {
 	struct MHD_Daemon	*mhd;
 	const struct conf	*conf;
 	const char		*cors;	/* allowed origin, or NULL */
+	int			 no_symlinks;	/* refuse every symlink */
 };
 
 /* --- opening beneath a root */
@@ -74,8 +75,16 @@ open_walk(int dirfd, const char *rel)
 		}
 		next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
-		if (next == -1)
+		if (next == -1) {
+			struct stat lst;
+
+			/* A link to a directory fails as ENOTDIR: call it
+			   what it is, a link we refuse. */
+			if (errno == ENOTDIR && fstatat(fd, comp, &lst,
+			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+				errno = ELOOP;
 			goto done;
+		}
 		if (fd != dirfd)
 			close(fd);
 		fd = next;
@@ -92,7 +101,8 @@ done:
 }
 
 int
-serve_open_beneath(const char *root, const char *path, struct stat *stp)
+serve_open_beneath(const char *root, const char *path, int no_symlinks,
+    struct stat *stp)
 {
 	struct open_how how;
 	struct stat st;
@@ -115,13 +125,18 @@ serve_open_beneath(const char *root, const char *path, struct stat *stp)
 	/* O_NONBLOCK: opening a FIFO must not hang the worker. */
 	how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	for (i = 0; i < OPEN_RETRIES; i++) {
-		fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
-		if (fd != -1 || errno != EAGAIN)
-			break;
-	}
-	if (fd == -1 && errno == ENOSYS)
+	if (no_symlinks) {
 		fd = open_walk(dirfd, rel);
+	} else {
+		for (i = 0; i < OPEN_RETRIES; i++) {
+			fd = (int)syscall(SYS_openat2, dirfd, rel, &how,
+			    sizeof(how));
+			if (fd != -1 || errno != EAGAIN)
+				break;
+		}
+		if (fd == -1 && errno == ENOSYS)
+			fd = open_walk(dirfd, rel);
+	}
 	if (fd == -1)
 		goto out;
 	if (fstat(fd, &st) == -1)
@@ -401,7 +416,8 @@ content(const struct server *s, struct MHD_Connection *conn, int head)
 	for (i = 0; i < c->nroots; i++) {
 		if (!agent_path_under(path, c->roots[i]))
 			continue;
-		fd = serve_open_beneath(c->roots[i], path, &st);
+		fd = serve_open_beneath(c->roots[i], path, s->no_symlinks,
+		    &st);
 		if (fd != -1)
 			break;
 		/* Report the most telling failure: an escape over "missing". */
@@ -595,7 +611,7 @@ parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6)
 
 struct server *
 serve_start(const struct conf *c, const char *listen, const char *cors_origin,
-    unsigned threads, char *err, size_t errlen)
+    int no_symlinks, unsigned threads, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct server *s = NULL;
@@ -614,6 +630,7 @@ serve_start(const struct conf *c, const char *listen, const char *cors_origin,
 	}
 	s->conf = c;
 	s->cors = cors_origin;
+	s->no_symlinks = no_symlinks;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	if (v6)

@@ -21,24 +21,26 @@ struct server;
 
 /*
  * Start serving c on listen ("127.0.0.1:8443", "[::1]:8443"; numeric
- * addresses only) with threads worker threads. c must outlive the
- * server. NULL with err on failure.
+ * addresses only) with threads worker threads. no_symlinks: refuse every
+ * symlink below the roots, even one that stays inside. c must outlive
+ * the server. NULL with err on failure.
  */
 struct server	*serve_start(const struct conf *c, const char *listen,
-		    const char *cors_origin, unsigned threads, char *err,
-		    size_t errlen);
+		    const char *cors_origin, int no_symlinks, unsigned threads,
+		    char *err, size_t errlen);
 /* Stop and free; NULL is fine. */
 void		 serve_stop(struct server *s);
 
 /*
  * Open path (absolute, normalized, already inside root) beneath root:
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), or, where the kernel
- * has no openat2, a walk that refuses every symlink. Returns an fd of a
+ * has no openat2 or no_symlinks is set, a walk that refuses every
+ * symlink. Returns an fd of a
  * regular file opened for reading, or -1 with errno: EXDEV or ELOOP for
  * an escape, ENOENT, ENOTDIR, EACCES, EISDIR/ENODEV for a directory or
  * another non-regular file. The file's stat goes to *st when not NULL.
  */
 int		 serve_open_beneath(const char *root, const char *path,
-		    struct stat *st);
+		    int no_symlinks, struct stat *st);
 
 #endif

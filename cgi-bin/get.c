@@ -283,7 +283,7 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 	const char *inm;
 	size_t srclen = 0, dstlen = 0, baselen;
 	long long size = 0;
-	int pub = strcmp(f->acl, "public") == 0, hit;
+	int pub = strcmp(f->acl, "public") == 0, hit, stored = 0;
 	enum fs_err e;
 
 	out = img_output_format(ip, f->content_type);
@@ -353,14 +353,17 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 			http_error(r, e, "%s", msg);
 			goto out;
 		}
-		/* Best effort: a full disk still answers from memory. */
+		/*
+		 * Best effort: a full disk still answers. A miss is sent
+		 * from memory, so eviction (after the response) can never
+		 * remove the file under a pending X-Sendfile.
+		 */
 		if (rcache_store(a->cfg.cache_dir, id, img_format_name(out),
-		    dst, dstlen, &path) == -1) {
+		    dst, dstlen, NULL) == -1)
 			app_log(a, "get: cannot cache a rendition: %s",
 			    strerror(errno));
-			path = NULL;
-		} else
-			rcache_note_write(a->cfg.cache_dir, cache_max, dstlen);
+		else
+			stored = 1;
 	}
 
 	http_add_header(r, "Content-Type", img_format_mime(out));
@@ -391,6 +394,8 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 	} else
 		stream_path(a, r, path);
 out:
+	if (stored)
+		rcache_note_write(a->cfg.cache_dir, cache_max, dstlen);
 	img_free(dst);
 	free(src);
 	free(hashed);

@@ -157,3 +157,22 @@ req GET "/api/auth/me%zz"
 check "malformed escape is a 400" eq "$STATUS" 400
 req GET /api/auth/me -H "Authorization: Bearer $KEY"
 expect_status 200 "worker still serves after bad input"
+
+# --- programs refuse to start without a usable secret or database
+out=$(env -u AUTH_SECRET "$FILESTOR_BUILD/cgi-bin/auth" 2>&1 </dev/null); rc=$?
+check "no AUTH_SECRET: refuses to start" neq "$rc" 0
+check "no AUTH_SECRET: says why" has "$out" "AUTH_SECRET is not set"
+out=$(AUTH_SECRET=short "$FILESTOR_BUILD/cgi-bin/get" 2>&1 </dev/null); rc=$?
+check "short AUTH_SECRET: refuses to start" neq "$rc" 0
+check "short AUTH_SECRET: says why" has "$out" "at least 32"
+sqlite3 "$TEST_TMP/empty.db" "PRAGMA user_version = 0;"
+out=$(FILESTOR_DB=$TEST_TMP/empty.db "$FILESTOR_BUILD/cgi-bin/list" 2>&1 </dev/null); rc=$?
+check "unmigrated database: refuses to start" neq "$rc" 0
+check "unmigrated database: says to migrate" has "$out" "filestorctl migrate"
+out=$(FILESTOR_DB=$TEST_TMP/empty.db "$FILESTORCTL" tenant list 2>&1); rc=$?
+check "ctl on an unmigrated database fails" neq "$rc" 0
+FILESTOR_DB=$TEST_TMP/empty.db "$FILESTORCTL" migrate 2>/dev/null
+check "ctl migrate applies the migrations" eq "$(sqlite3 "$TEST_TMP/empty.db" 'SELECT count(*) FROM schema_migrations')" "$(ls "$FILESTOR_TOP"/sql/*.sql | wc -l)"
+FILESTOR_DB=$TEST_TMP/empty.db "$FILESTORCTL" migrate 2>/dev/null
+check "ctl migrate twice is a no-op" eq "$(sqlite3 "$TEST_TMP/empty.db" 'SELECT count(*) FROM schema_migrations')" "$(ls "$FILESTOR_TOP"/sql/*.sql | wc -l)"
+check "database is in WAL mode" eq "$(sqlite3 "$FILESTOR_DB" 'PRAGMA journal_mode')" "wal"

@@ -143,6 +143,12 @@ check "avif: ftyp avif brand" eq "$(head -c 12 "$T/body" | tail -c 8)" "ftypavif
 check "avif: decodes to 200x150" eq "$(dims "$T/body")" "200x150"
 tx "avif capped at 1200 per side" "width=1600&format=avif" 800x600 HEIC
 
+# AVIF as a source
+convert -size 90x60 xc:teal "$T/src.avif"
+put p/src.avif "$T/src.avif" image/avif
+expect_status 201 "put src.avif"
+tx "avif source to webp" "width=45&format=webp" 45x30 WEBP p/src.avif
+
 # cover crops follow focal
 req GET "$S/p/halves.png?width=200&height=200&fit=cover&focal=0,50" "${A[@]}"
 expect_status 200 "focal left: 200"

@@ -418,6 +418,27 @@ curl -sS -L -o "$TEST_TMP/new.txt" "${ADM[@]}" \
     "$BASE/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/priv.txt" '$p|@uri')"
 check "new URL after rotate works" eq "$(cat "$TEST_TMP/new.txt")" "private"
 
+# --- --no-symlinks: the strict walk (also the fallback without openat2)
+stop_agent
+check "agent starts with --no-symlinks" start_agent --no-symlinks
+content "$AID" "$R1/sub/data.bin" "${ADM[@]}"
+req GET "$(hdr Location)" -H 'Range: bytes=0-99'
+expect_status 206 "--no-symlinks: nested file served"
+check "--no-symlinks: bytes" cmp -s "$TEST_TMP/body" <(head -c 100 "$R1/sub/data.bin")
+content "$AID" "$R1/inside-link" "${ADM[@]}"
+req GET "$(hdr Location)"
+expect_error 403 FORBIDDEN "--no-symlinks: even a link inside is refused"
+for p in escape-abs escape-dir/secret.txt; do
+	content "$AID" "$R1/$p" "${ADM[@]}"
+	req GET "$(hdr Location)"
+	expect_error 403 FORBIDDEN "--no-symlinks: $p refused"
+done
+content "$AID" "$R1/fifo" "${ADM[@]}"
+req GET "$(hdr Location)" --max-time 5
+expect_error 404 NOT_FOUND "--no-symlinks: fifo 404"
+stop_agent
+check "agent restarts" start_agent
+
 # --- a changed AUTH_SECRET cannot open the stored key
 sqlite3 "$FILESTOR_DB" "UPDATE agents SET tunnel_key = (SELECT tunnel_key FROM agents WHERE id = '$AID2') WHERE id = '$AID'"
 content "$AID" "$R1/priv.txt" "${ADM[@]}"
