@@ -48,32 +48,46 @@ location() {
 	    "$BASE/api/file/content?agent=$aid&path=$1"
 }
 
+# pair A_URL A_HDR B_URL B_HDR: BENCH_AGENT_ROUNDS rounds of wrk on A then
+# B, interleaved, printing the median rps of each ("a b"). The machine may
+# be shared: interleaving exposes both sides to the same neighbours, and
+# the median ignores the odd round that one of them got for free.
+pair() {
+	local x as="" bs=""
+	for _ in $(seq 1 "${BENCH_AGENT_ROUNDS:-5}"); do
+		x=$(bench_wrk "$1" "$2")
+		as="$as ${x:-0}"
+		x=$(bench_wrk "$3" "$4")
+		bs="$bs ${x:-0}"
+	done
+	echo "$(median $as) $(median $bs)"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
 # --- 4 KiB through the agent vs static
 u4k=$(location "$STATIC_DIR/a4k.bin")
-agent4k=$(bench_wrk "$u4k")
-static4k=$(bench_wrk "$BASE/bench/static/a4k.bin")
+read -r agent4k static4k < <(BENCH_SECS=${BENCH_SECS_ROUND:-2} pair "$u4k" "" "$BASE/bench/static/a4k.bin" "")
 report "4 KiB rps: agent (valid token) vs lighttpd static" "$agent4k" "$static4k" \
     "$(ratio "$agent4k" "$static4k")" ">= 0.5"
 
-# --- big file throughput: the best of BENCH_AGENT_ROUNDS downloads each,
-# agent and static interleaved so that a noisy neighbour hits both alike.
+# --- big file throughput: the median of BENCH_AGENT_ROUNDS downloads
+# each, agent and static interleaved.
 speed() { curl -s -o /dev/null -w '%{speed_download}' "$1"; }
-max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
 cat "$STATIC_DIR/abig.bin" >/dev/null	# both from the page cache
 ubig=$(location "$STATIC_DIR/abig.bin")
-agentbig=0
-staticbig=0
+as=""
+bs=""
 for _ in $(seq 1 "${BENCH_AGENT_ROUNDS:-5}"); do
-	agentbig=$(max "$(speed "$ubig")" "$agentbig")
-	staticbig=$(max "$(speed "$BASE/bench/static/abig.bin")" "$staticbig")
+	as="$as $(speed "$ubig")"
+	bs="$bs $(speed "$BASE/bench/static/abig.bin")"
 done
-agentbig=$(awk -v s="$agentbig" 'BEGIN { printf "%.0f", s / 1048576 }')
-staticbig=$(awk -v s="$staticbig" 'BEGIN { printf "%.0f", s / 1048576 }')
+agentbig=$(awk -v s="$(median $as)" 'BEGIN { printf "%.0f", s / 1048576 }')
+staticbig=$(awk -v s="$(median $bs)" 'BEGIN { printf "%.0f", s / 1048576 }')
 report "$BIG_MB MiB MiB/s: agent vs lighttpd static" "$agentbig" "$staticbig" \
     "$(ratio "$agentbig" "$staticbig")" ">= 0.9"
 
 # --- the redirect vs the no-op FastCGI floor
-redir=$(bench_wrk "$BASE/api/file/content?agent=$aid&path=$STATIC_DIR/a4k.bin" "$A")
-noop=$(bench_wrk "$BASE/bench/noop")
+read -r redir noop < <(BENCH_SECS=${BENCH_SECS_ROUND:-2} pair \
+    "$BASE/api/file/content?agent=$aid&path=$STATIC_DIR/a4k.bin" "$A" "$BASE/bench/noop" "")
 report "file-content 302 rps vs no-op FastCGI" "$redir" "$noop" \
     "$(ratio "$redir" "$noop")" ">= 0.75"

@@ -30,10 +30,13 @@ req GET /api/storage/h/file.bin "${A[@]}" -H 'Range: bytes=100-199'
 expect_status 206 "range through X-Sendfile"
 check "range: 100 bytes" eq "$(stat -c %s "$TEST_TMP/body")" 100
 
-# --- a chunked upload (mod_fcgid buffers it and passes its length)
-req PUT /api/storage/h/chunked.bin "${A[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$TEST_TMP/f"
+# --- a chunked upload (mod_fcgid buffers it and passes its length).
+# Small: lighttpd 1.4 answers 411 to a chunked body it has not seen whole
+# (over 64 KiB) when it hands it to a FastCGI program (docs/hosting.md).
+head -c 20000 "$TEST_TMP/f" >"$TEST_TMP/f20k"
+req PUT /api/storage/h/chunked.bin "${A[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$TEST_TMP/f20k"
 expect_status 201 "chunked put"
-check "chunked put: size" eq "$(jqb .size)" 70000
+check "chunked put: size" eq "$(jqb .size)" 20000
 
 # --- %2F in a key arrives undecoded, and names the same key as '/'
 req PUT "/api/storage/h/enc%2Fslash" "${A[@]}" --data-binary 'enc'

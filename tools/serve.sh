@@ -241,3 +241,16 @@ serve_free_port() {
 	done
 	return 1
 }
+
+# serve_watchdog OWNER_PID: from its own session, wait until OWNER_PID is
+# gone, then stop the server and the workers. spawn-fcgi daemonizes the
+# workers, so a Ctrl-C that kills make and the runner before their traps
+# finish would otherwise leave them behind.
+serve_watchdog() {
+	setsid bash -c '
+		while kill -0 "$0" 2>/dev/null; do sleep 1; done
+		[ -n "$1" ] && kill "$1" 2>/dev/null
+		"$2/spawn-fcgi/stop"
+	' "$1" "${SERVE_LIGHTTPD_PID:-${SERVE_PID:-}}" "$FILESTOR_TOP" \
+	    </dev/null >/dev/null 2>&1 &
+}
