@@ -1,0 +1,246 @@
+/*
+ * files: the pure helpers (Content-Type checks, active types, URL paths)
+ * and the permission checks on rows against a real in-memory database.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "db.h"
+#include "files.h"
+
+static void
+test_content_type(void **state)
+{
+	static const char *ok[] = { "image/png", "text/plain; charset=utf-8",
+	    "application/vnd.api+json", "a/b", "x-foo/y.z" };
+	static const char *bad[] = { "", "png", "/png", "image/", "image png",
+	    "image/png\x01", "ima ge/png", "image/p\xc3\xa9" };
+	char big[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_true(file_content_type_ok(ok[i]));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(file_content_type_ok(bad[i]));
+	memset(big, 'a', sizeof(big));
+	big[0] = 'a';
+	big[1] = '/';
+	big[sizeof(big) - 1] = '\0';
+	assert_false(file_content_type_ok(big));
+	big[FILES_CTYPE_MAX] = '\0';
+	assert_true(file_content_type_ok(big));
+}
+
+static void
+test_active(void **state)
+{
+	static const char *active[] = { "text/html", "TEXT/HTML; charset=x",
+	    "image/svg+xml", "application/xhtml+xml", "text/xml",
+	    "application/xml", "application/atom+xml", "text/javascript",
+	    "application/pdf", "multipart/x-mixed-replace" };
+	static const char *passive[] = { "image/png", "text/plain",
+	    "application/json", "application/octet-stream", "video/mp4",
+	    "text/css" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(active) / sizeof(active[0]); i++)
+		assert_true(file_type_is_active(active[i]));
+	for (i = 0; i < sizeof(passive) / sizeof(passive[0]); i++)
+		assert_false(file_type_is_active(passive[i]));
+}
+
+static void
+test_url_path(void **state)
+{
+	static const struct { const char *in, *out; } t[] = {
+		{ "a/b.txt", "a/b.txt" },
+		{ "a b/c?d#e", "a%20b/c%3Fd%23e" },
+		{ "\xc3\xa9t\xc3\xa9", "%C3%A9t%C3%A9" },
+		{ "100%", "100%25" },
+		{ "~user/x-y_z.", "~user/x-y_z." },
+	};
+	size_t i;
+	char *s;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		s = file_url_path(t[i].in);
+		assert_non_null(s);
+		assert_string_equal(s, t[i].out);
+		free(s);
+	}
+}
+
+#define TID	"11111111-1111-4111-8111-111111111111"
+#define UA	"aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+#define UB	"bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+
+/* A migrated in-memory database with one tenant and two users. */
+static int
+setup_db(void **state)
+{
+	char err[256], id[37];
+	sqlite3 *db;
+
+	db = db_open(":memory:", 1, err, sizeof(err));
+	if (db == NULL || db_migrate(db, err, sizeof(err)) < 0)
+		return -1;
+	if (auth_tenant_create(db, "t", id, err, sizeof(err)) == -1)
+		return -1;
+	/* Give the tenant a fixed id, so physical keys are predictable. */
+	if (db_exec(db, "PRAGMA foreign_keys=OFF") != SQLITE_OK)
+		return -1;
+	{
+		char sql[512];
+		snprintf(sql, sizeof(sql), "UPDATE tenants SET id='%s';"
+		    "UPDATE roles SET tenant_id='%s';"
+		    "PRAGMA foreign_keys=ON;", TID, TID);
+		if (db_exec(db, sql) != SQLITE_OK)
+			return -1;
+	}
+	if (db_exec(db, "INSERT INTO users VALUES ('" UA "','a@x',NULL,0),"
+	    "('" UB "','b@x',NULL,0);"
+	    "INSERT INTO memberships SELECT u.id, r.tenant_id, r.id, 0"
+	    " FROM users u, roles r WHERE r.name='authenticated';"
+	    "INSERT INTO files (key,tenant_id,size,content_type,sha256,owner_id,"
+	    "created_at,updated_at) VALUES ('tenants/" TID "/a.txt','" TID
+	    "',1,'text/plain','x','" UA "',0,0);") != SQLITE_OK)
+		return -1;
+	*state = db;
+	return 0;
+}
+
+static int
+teardown_db(void **state)
+{
+	db_close(*state);
+	return 0;
+}
+
+static void
+principal_of(sqlite3 *db, const char *uid, struct principal *p)
+{
+	sqlite3_stmt *st;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->user_id, sizeof(p->user_id), "%s", uid);
+	snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", TID);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT role_id FROM"
+	    " memberships WHERE user_id = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(p->role_id, sizeof(p->role_id), "%s",
+	    sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+static void
+test_owner_scoping(void **state)
+{
+	sqlite3 *db = *state;
+	struct principal a, b;
+	const char *k = "tenants/" TID "/a.txt";
+
+	principal_of(db, UA, &a);
+	principal_of(db, UB, &b);
+	assert_int_equal(file_allowed(db, &a, PERM_READ, k), 1);
+	assert_int_equal(file_allowed(db, &a, PERM_UPDATE, k), 1);
+	assert_int_equal(file_allowed(db, &a, PERM_DELETE, k), 1);
+	assert_int_equal(file_allowed(db, &b, PERM_READ, k), 0);
+	assert_int_equal(file_allowed(db, &b, PERM_UPDATE, k), 0);
+	assert_int_equal(file_allowed(db, &b, PERM_DELETE, k), 0);
+	/* A missing row is never allowed. */
+	assert_int_equal(file_allowed(db, &a, PERM_READ, "tenants/" TID "/no"), 0);
+	/* Create has no condition for "authenticated". */
+	assert_int_equal(file_create_allowed(db, &b, "tenants/" TID "/b",
+	    "text/plain", 1), 1);
+}
+
+static void
+test_create_condition(void **state)
+{
+	sqlite3 *db = *state;
+	struct principal a;
+
+	principal_of(db, UA, &a);
+	/* Restrict creation to uploads/ and at most 10 bytes. */
+	assert_int_equal(db_exec(db, "DELETE FROM permissions WHERE"
+	    " collection='system_files' AND action='create';"
+	    "INSERT INTO permissions (role_id, collection, action, condition)"
+	    " SELECT id, 'system_files', 'create',"
+	    " '{\"_and\":[{\"key\":{\"_starts_with\":\"uploads/\"}},"
+	    "{\"content_type\":{\"_eq\":\"text/plain\"}}]}'"
+	    " FROM roles WHERE name='authenticated'"), SQLITE_OK);
+	assert_int_equal(file_create_allowed(db, &a, "tenants/" TID "/uploads/x",
+	    "text/plain", 5), 1);
+	assert_int_equal(file_create_allowed(db, &a, "tenants/" TID "/other/x",
+	    "text/plain", 5), 0);
+	assert_int_equal(file_create_allowed(db, &a, "tenants/" TID "/uploads/x",
+	    "image/png", 5), 0);
+}
+
+static void
+test_list_stmt(void **state)
+{
+	sqlite3 *db = *state;
+	struct perm_sql all = { .where = (char *)"1" };
+	sqlite3_stmt *st;
+	int n = 0;
+
+	assert_int_equal(db_exec(db, "INSERT INTO files (key,tenant_id,size,"
+	    "content_type,sha256,created_at,updated_at) VALUES"
+	    " ('tenants/" TID "/img/1',  '" TID "',1,'a/b','x',0,0),"
+	    " ('tenants/" TID "/img/2',  '" TID "',1,'a/b','x',0,0),"
+	    " ('tenants/" TID "/img',    '" TID "',1,'a/b','x',0,0),"
+	    " ('tenants/" TID "/imh',    '" TID "',1,'a/b','x',0,0)"),
+	    SQLITE_OK);
+	/* prefix img/ after img/1: only img/2; limit + 1 rows at most. */
+	st = file_list_stmt(db, TID, "img/", "img/1", &all, 10);
+	assert_non_null(st);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		assert_string_equal((const char *)sqlite3_column_text(st, 0),
+		    "tenants/" TID "/img/2");
+		n++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(n, 1);
+	/* prefix "img" covers img, img/1, img/2 but not imh. */
+	st = file_list_stmt(db, TID, "img", "", &all, 10);
+	for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++)
+		;
+	sqlite3_finalize(st);
+	assert_int_equal(n, 3);
+	st = file_list_stmt(db, TID, "", "", &all, 1);
+	for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++)
+		;
+	sqlite3_finalize(st);
+	assert_int_equal(n, 2);	/* limit 1 + 1 */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_content_type),
+		cmocka_unit_test(test_active),
+		cmocka_unit_test(test_url_path),
+		cmocka_unit_test_setup_teardown(test_owner_scoping, setup_db,
+		    teardown_db),
+		cmocka_unit_test_setup_teardown(test_create_condition, setup_db,
+		    teardown_db),
+		cmocka_unit_test_setup_teardown(test_list_stmt, setup_db,
+		    teardown_db),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
