@@ -38,6 +38,7 @@
 #include "key.h"
 #include "store.h"
 
+#define WRITEBACK_STEP	(8LL * 1024 * 1024)	/* see store_write */
 #define TMP_DIR		".tmp"
 #define TMP_RAND_LEN	16			/* random bytes in a temp name */
 #define TMP_NAME_LEN	(2 * TMP_RAND_LEN)	/* hex characters */
@@ -70,6 +71,7 @@ struct store_writer {
 	long long	 size;
 	int		 failed;	/* a write failed: refuse to commit */
 	int		 finished;	/* store_finish done: data durable */
+	long long	 kicked;	/* bytes handed to writeback so far */
 	unsigned char	 digest[CRY_SHA256_LEN];
 	int		 published;	/* renamed into place: nothing to undo */
 };
@@ -597,6 +599,16 @@ store_write(struct store_writer *w, const void *buf, size_t len)
 	if (EVP_DigestUpdate(w->md, buf, len) != 1)
 		goto out;
 	w->size += (long long)len;
+	/*
+	 * Start writeback of each full WRITEBACK_STEP as it is written, so
+	 * the disk works while the rest arrives and the fsync at the end
+	 * has little left to do. Asynchronous; an error shows at fsync.
+	 */
+	if (w->size - w->kicked >= WRITEBACK_STEP) {
+		(void)sync_file_range(w->fd, w->kicked, w->size - w->kicked,
+		    SYNC_FILE_RANGE_WRITE);
+		w->kicked = w->size;
+	}
 	rc = FS_OK;
 out:
 	/* The file and the hash no longer agree: this upload is over. */
