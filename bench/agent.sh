@@ -91,3 +91,9 @@ read -r redir noop < <(BENCH_SECS=${BENCH_SECS_ROUND:-2} pair \
     "$BASE/api/file/content?agent=$aid&path=$STATIC_DIR/a4k.bin" "$A" "$BASE/bench/noop" "")
 report "file-content 302 rps vs no-op FastCGI" "$redir" "$noop" \
     "$(ratio "$redir" "$noop")" ">= 0.75"
+# Context, no target: the same against GET /api/auth/me, the cheapest
+# authenticated program, i.e. what authentication alone costs here.
+read -r redir2 me < <(BENCH_SECS=${BENCH_SECS_ROUND:-2} BENCH_AGENT_ROUNDS=3 pair \
+    "$BASE/api/file/content?agent=$aid&path=$STATIC_DIR/a4k.bin" "$A" "$BASE/api/auth/me" "$A")
+report "file-content 302 rps vs GET /api/auth/me (auth floor)" "$redir2" "$me" \
+    "$(ratio "$redir2" "$me")" "report"

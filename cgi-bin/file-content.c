@@ -73,7 +73,9 @@ h_content(struct app *a, struct request *r)
 	struct perm_vars v;
 	struct agent_row row;
 	const struct http_param *pa, *pp;
-	unsigned char kek[AGENT_KEY_LEN], key[AGENT_KEY_LEN];
+	static unsigned char kek[AGENT_KEY_LEN];
+	static int have_kek;
+	unsigned char key[AGENT_KEY_LEN];
 	char norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX], err[256];
 	char **roots = NULL, *tok = NULL, *url = NULL, when[32];
 	cJSON *jroots = NULL, *j = NULL;
@@ -165,7 +167,11 @@ h_content(struct app *a, struct request *r)
 		app_log(a, "agent %s: stored hostname: %s", row.id, err);
 		goto internal;
 	}
-	agent_kek(a->cfg.auth_secret, a->cfg.auth_secret_len, kek);
+	/* AUTH_SECRET is fixed for the life of the worker: derive once. */
+	if (!have_kek) {
+		agent_kek(a->cfg.auth_secret, a->cfg.auth_secret_len, kek);
+		have_kek = 1;
+	}
 	if (agent_key_open(kek, row.id, row.sealed, sizeof(row.sealed),
 	    key) == -1) {
 		/* Most likely AUTH_SECRET changed since the key was made. */
@@ -205,7 +211,6 @@ h_content(struct app *a, struct request *r)
 internal:
 	http_error(r, FS_INTERNAL, NULL);
 out:
-	cry_wipe(kek, sizeof(kek));
 	cry_wipe(key, sizeof(key));
 	if (have_cond)
 		perm_sql_free(&cond);

@@ -45,6 +45,26 @@ may_write(struct app *a, const struct principal *p, const char *pkey,
 	return rc == 1 ? FS_OK : FS_FORBIDDEN;
 }
 
+/* What to tell the client about a failed write or publish. */
+static const char *
+write_msg(enum fs_err e)
+{
+	switch (e) {
+	case FS_NO_SPACE:
+		return "no space left for this upload";
+	case FS_CONFLICT:
+		/* Local disk: a name is either a file or a directory. */
+		return "key conflicts with an existing key: on local disk a key "
+		    "cannot also be the folder part of another key (\"a\" and "
+		    "\"a/b\")";
+	case FS_VALIDATION:
+		return "a segment of the key is longer than the filesystem "
+		    "allows (255 bytes)";
+	default:
+		return err_strerror(e);
+	}
+}
+
 static int
 upsert(sqlite3 *db, const struct principal *p, const char *pkey,
     const char *ctype, long long size, const char *sha)
@@ -125,7 +145,7 @@ h_put(struct app *a, struct request *r)
 
 	e = store_writer_open(a->store, pkey, &w);
 	if (e != FS_OK) {
-		http_error(r, e, NULL);
+		http_error(r, e, "%s", write_msg(e));
 		goto out;
 	}
 	for (;;) {
@@ -176,8 +196,7 @@ h_put(struct app *a, struct request *r)
 	}
 	e = store_commit(w, sha, &size);
 	if (e != FS_OK) {
-		http_error(r, e, e == FS_NO_SPACE ? "no space left for this "
-		    "upload" : NULL);
+		http_error(r, e, "%s", write_msg(e));
 		goto out;
 	}
 	cry_hex(sha, sizeof(sha), shahex);

@@ -112,6 +112,9 @@ app_require_auth(struct app *a, struct request *r, struct principal *p)
 		return 1;
 	if (e == FS_INTERNAL)
 		app_log(a, "auth: %s", sqlite3_errmsg(a->db));
+	/* RFC 9110 §11.6.1: a 401 names the scheme it wants. */
+	if (e == FS_UNAUTHORIZED)
+		http_add_header(r, "WWW-Authenticate", "Bearer realm=\"filestor\"");
 	http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
 	return 0;
 }

@@ -865,6 +865,27 @@ out:
 	return n;
 }
 
+/*
+ * 1 when the JSON text holds "\u0000" as an escape: a backslash run of
+ * odd length before "u0000" (an even run is escaped backslashes).
+ */
+static int
+has_escaped_nul(const char *s, size_t len)
+{
+	size_t i, j, run;
+
+	for (i = 0; i + 6 <= len; i++) {
+		if (s[i] != '\\' || s[i + 1] != 'u' || s[i + 2] != '0' ||
+		    s[i + 3] != '0' || s[i + 4] != '0' || s[i + 5] != '0')
+			continue;
+		for (run = 0, j = i + 1; j > 0 && s[j - 1] == '\\'; j--)
+			run++;
+		if (run % 2 == 1)
+			return 1;
+	}
+	return 0;
+}
+
 enum fs_err
 http_read_json(struct request *r, size_t cap, cJSON **out, const char **msg)
 {
@@ -930,6 +951,12 @@ http_read_json(struct request *r, size_t cap, cJSON **out, const char **msg)
 		goto out;
 	}
 	buf[used] = '\0';
+	/* An escaped NUL is valid JSON, but cJSON decodes it into the C
+	   string it returns, which would silently cut the value short. */
+	if (has_escaped_nul(buf, used)) {
+		*msg = "JSON strings must not contain \\u0000";
+		goto out;
+	}
 	/* The length counts the NUL, as cJSON_ParseWithOpts does: with
 	   require_null_terminated, trailing bytes are refused. */
 	j = cJSON_ParseWithLengthOpts(buf, used + 1, NULL, 1);

@@ -303,3 +303,19 @@ req PUT /api/storage/reports/q1.txt -H "Authorization: Bearer $KR" --data-binary
 expect_error 403 FORBIDDEN "scoped role without update cannot overwrite"
 req POST /api/storage/reports/q1.txt/sign -H "Authorization: Bearer $KR" --data ''
 expect_status 200 "scoped role signs what it can read"
+
+# --- review fixes
+req GET /api/storage/docs/a.bin
+check "401 carries WWW-Authenticate" has "$(hdr WWW-Authenticate)" "Bearer"
+req PUT "/api/storage/bad%C3%28utf8" "${A[@]}" --data-binary 'x'
+expect_error 422 VALIDATION "invalid UTF-8 sequence in a key is a JSON 422"
+req PUT /api/storage/nest/leaf "${A[@]}" --data-binary 'x'
+req PUT /api/storage/nest "${A[@]}" --data-binary 'x'
+expect_error 409 CONFLICT "a key that is the folder part of another key is 409"
+check "409 explains the conflict" has "$(jqb .error.message)" "a/b"
+req POST /api/folders "${A[@]}" -H 'Content-Type: application/json' -d '{"name":"ab\u0000cd"}'
+expect_error 400 BAD_REQUEST "escaped NUL in a JSON string is refused"
+req POST /api/auth/login -H 'Content-Type: application/json' -d '{"email":"a\u0000@x.y","password":"p"}'
+expect_error 400 BAD_REQUEST "escaped NUL in a login field is refused"
+req POST /api/auth/login -H 'Content-Type: application/json' -d '{"email":"a\\u0000@x.y","password":"p"}'
+expect_error 401 UNAUTHORIZED "an escaped backslash before u0000 is just text"

@@ -185,12 +185,25 @@ req GET "$S/p/meta.jpg?width=32" "${A[@]}"
 check "comment stripped" eq "$(identify -format '%c' "$T/body")" ""
 
 # --- hardening
+# get_hwm: the largest peak RSS (KiB) of the get workers
+get_hwm() {
+	local p v max=0
+	for p in $(cat "$FILESTOR_SOCK_DIR/get.pid"); do
+		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
+	done
+	echo "$max"
+}
+hwm0=$(get_hwm)
 start=$(date +%s%N)
 req GET "$S/p/flood.jpg?width=100" "${A[@]}"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
+hwm1=$(get_hwm)
+check "pixel flood: no large allocation (peak RSS $hwm0 -> $hwm1 KiB)" \
+    le "$hwm1" $((hwm0 + 16384))
 expect_error 422 VALIDATION "pixel flood refused"
 check "pixel flood: message says pixels" has "$(jqb .error.message)" "pixels"
-check "pixel flood refused fast (${ms} ms)" le "$ms" 1000
+check "pixel flood refused fast (${ms} ms)" le "$ms" 2000
 for k in x.svg x.mvg fake.png notes.txt; do
 	req GET "$S/p/$k?width=10" "${A[@]}"
 	expect_error 422 VALIDATION "transform of $k refused"

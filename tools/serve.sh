@@ -36,6 +36,7 @@ serve_env() {
 	export FILESTOR_RUN_DIR=${FILESTOR_RUN_DIR:-$state/run}
 	export FILESTOR_SOCK_DIR=${FILESTOR_SOCK_DIR:-$FILESTOR_RUN_DIR/sock}
 	export FILESTOR_CGI_DIR=${FILESTOR_CGI_DIR:-$build/cgi-bin}
+	export FILESTOR_LOG=${FILESTOR_LOG:-$FILESTOR_RUN_DIR/workers.log}
 	export FILESTORCTL=$build/filestorctl
 	# get loads Filestor's restrictive ImageMagick policy from here and
 	# refuses to start without it (docs/transforms.md).
