@@ -82,7 +82,8 @@ $(BUILD)/cgi-bin/%: $(BUILD)/cgi-bin/%.o $(LIB)
 # Where get finds policy.xml when MAGICK_CONFIGURE_PATH is unset.
 POLICY_DIR ?= $(CURDIR)/etc/imagemagick
 $(BUILD)/common/img.o: private CFLAGS += $(MAGICK_CFLAGS) \
-	-DIMG_POLICY_DIR='"$(POLICY_DIR)"'
+	-DIMG_POLICY_DIR='"$(POLICY_DIR)"' \
+	-DIMG_POLICY_DIR_INSTALLED='"$(PREFIX)/share/filestor/imagemagick"'
 $(BUILD)/tests/test_img: private CFLAGS += $(MAGICK_CFLAGS)
 $(BUILD)/cgi-bin/get $(BUILD)/tests/test_img: private LDLIBS += $(MAGICK_LIBS)
 

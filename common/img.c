@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <wand/MagickWand.h>
@@ -17,8 +18,11 @@
 #define IMG_DEF_THREADS		1LL
 #define IMG_DEF_MEMORY		(256LL << 20)
 #define IMG_DEF_MAX_BYTES	(100LL << 20)
+#ifndef IMG_POLICY_DIR_INSTALLED
+#define IMG_POLICY_DIR_INSTALLED "/usr/local/share/filestor/imagemagick"
+#endif
 #ifndef IMG_POLICY_DIR
-#define IMG_POLICY_DIR		"/usr/local/share/filestor/imagemagick"
+#define IMG_POLICY_DIR		IMG_POLICY_DIR_INSTALLED
 #endif
 
 static struct {
@@ -419,7 +423,7 @@ img_init(char *err, size_t errlen)
 	/* Coders that must be denied for the policy to count as loaded. */
 	static const char *const denied[] = { "SVG", "MVG", "MSL", "URL",
 	    "TEXT", "EPHEMERAL", "PS", "PDF" };
-	const char *v;
+	const char *v, *dir;
 	long long threads, memory;
 	size_t i;
 
@@ -441,18 +445,23 @@ img_init(char *err, size_t errlen)
 	 * below refuses to run if neither holds our policy.
 	 */
 	v = getenv("MAGICK_CONFIGURE_PATH");
+	/* An installed binary outlives its source tree: then use the
+	   policy "make install" put under PREFIX. */
+	dir = IMG_POLICY_DIR;
+	if (access(IMG_POLICY_DIR "/policy.xml", R_OK) == -1)
+		dir = IMG_POLICY_DIR_INSTALLED;
 	if ((v == NULL || *v == '\0') &&
-	    setenv("MAGICK_CONFIGURE_PATH", IMG_POLICY_DIR, 1) == -1) {
+	    setenv("MAGICK_CONFIGURE_PATH", dir, 1) == -1) {
 		snprintf(err, errlen, "cannot set MAGICK_CONFIGURE_PATH");
 		return -1;
 	}
 	MagickWandGenesis();
 	img_state.ready = 1;
 	/*
-	 * Threads: spawn-fcgi runs FILESTOR_WORKERS processes of get, one
-	 * per core by default, so one OpenMP thread each keeps workers x
-	 * threads at the core count. Raise TRANSFORM_THREADS only with
-	 * fewer workers.
+	 * Threads: spawn-fcgi runs FILESTOR_WORKERS processes of get (2 by
+	 * default: one per core on a small VPS), so one OpenMP thread each
+	 * keeps workers x threads at the core count. Raise
+	 * TRANSFORM_THREADS only with fewer workers than cores.
 	 */
 	MagickSetResourceLimit(ThreadResource, (MagickSizeType)threads);
 	MagickSetResourceLimit(MemoryResource, (MagickSizeType)memory);
