@@ -101,18 +101,29 @@ db_stmt_done(sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
+/* Run a cached parameterless statement once (BEGIN and COMMIT). */
+static void
+run_cached(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st != NULL)
+		(void)sqlite3_step(st);
+	db_stmt_done(st);
+}
+
 void
 db_read_begin(sqlite3 *db)
 {
 	if (sqlite3_get_autocommit(db))
-		(void)db_exec(db, "BEGIN DEFERRED");
+		run_cached(db, "BEGIN DEFERRED");
 }
 
 void
 db_read_end(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db))
-		(void)db_exec(db, "COMMIT");
+		run_cached(db, "COMMIT");
 }
 
 void
