@@ -452,7 +452,8 @@ cmd_run(const char *cfg, int argc, char *argv[])
 		if (sig == SIGHUP)
 			fprintf(stderr, "filestor-agent: SIGHUP: restart the "
 			    "agent to reload its config\n");
-		/* Issue 6: the tunnel supervisor's tick goes here. */
+		serve_tick(srv);
+		/* Issue 6: the tunnel supervisor's tick goes here too. */
 	}
 	fprintf(stderr, "filestor-agent: stopping\n");
 	ret = 0;

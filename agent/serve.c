@@ -14,6 +14,7 @@
 #include <linux/openat2.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +33,30 @@
 #define CONN_LIMIT	1024
 #define CONN_TIMEOUT	120	/* seconds of inactivity */
 #define OPEN_RETRIES	4	/* openat2 EAGAIN: a rename raced us */
+#define ROOT_SWAPS_MAX	64	/* see struct root */
 #define SMALL_FILE	(16 * 1024) /* bodies up to this are read, not sent
 				       with sendfile (see content()) */
 
+/*
+ * An allowed root, opened once (O_PATH) so that a request does not pay
+ * for opening and closing it. serve_tick() notices when the path comes to
+ * name another directory (a disk mounted after start, a root moved and
+ * recreated) and publishes a new descriptor. The old one is never closed:
+ * a worker may be inside openat2 on it, and closing it could let the
+ * number be reused for some other directory under that worker. Each swap
+ * leaks one descriptor, so after ROOT_SWAPS_MAX of them the root falls
+ * back to being opened by each request.
+ */
+struct root {
+	_Atomic int	 fd;	/* -1: open per request */
+	dev_t		 dev;	/* what fd names (main thread only) */
+	ino_t		 ino;
+	unsigned	 swaps;
+};
+
 struct server {
 	struct MHD_Daemon	*mhd;
+	struct root		 roots[AGENT_ROOTS_MAX];
 	const struct conf	*conf;
 	const char		*cors;	/* allowed origin, or NULL */
 	int			 no_symlinks;	/* refuse every symlink */
@@ -101,13 +121,13 @@ done:
 }
 
 int
-serve_open_beneath(const char *root, const char *path, int no_symlinks,
-    struct stat *stp)
+serve_open_beneath(const char *root, int rootfd, const char *path,
+    int no_symlinks, struct stat *stp)
 {
 	struct open_how how;
 	struct stat st;
 	const char *rel;
-	int dirfd = -1, fd = -1, i, save;
+	int dirfd = rootfd, fd = -1, i, save;
 
 	rel = path + strlen(root);
 	if (strcmp(root, "/") == 0)
@@ -118,9 +138,11 @@ serve_open_beneath(const char *root, const char *path, int no_symlinks,
 		errno = EISDIR;	/* the root itself */
 		return -1;
 	}
-	dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd == -1)
-		return -1;
+	if (dirfd == -1) {
+		dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd == -1)
+			return -1;
+	}
 	memset(&how, 0, sizeof(how));
 	/* O_NONBLOCK: opening a FIFO must not hang the worker. */
 	how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
@@ -155,7 +177,8 @@ fail:
 	errno = save;
 out:
 	save = errno;
-	close(dirfd);
+	if (dirfd != rootfd)
+		close(dirfd);
 	errno = save;
 	return fd;
 }
@@ -366,7 +389,7 @@ small_body(int fd, long long start, long long len)
 }
 
 static enum MHD_Result
-content(const struct server *s, struct MHD_Connection *conn, int head)
+content(struct server *s, struct MHD_Connection *conn, int head)
 {
 	const struct conf *c = s->conf;
 	struct MHD_Response *resp = NULL;
@@ -416,8 +439,9 @@ content(const struct server *s, struct MHD_Connection *conn, int head)
 	for (i = 0; i < c->nroots; i++) {
 		if (!agent_path_under(path, c->roots[i]))
 			continue;
-		fd = serve_open_beneath(c->roots[i], path, s->no_symlinks,
-		    &st);
+		fd = serve_open_beneath(c->roots[i],
+		    atomic_load_explicit(&s->roots[i].fd, memory_order_acquire),
+		    path, s->no_symlinks, &st);
 		if (fd != -1)
 			break;
 		/* Report the most telling failure: an escape over "missing". */
@@ -538,7 +562,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **req_cls)
 {
-	const struct server *s = cls;
+	struct server *s = cls;
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
 	static int seen;
@@ -616,6 +640,7 @@ serve_start(const struct conf *c, const char *listen, const char *cors_origin,
 	struct sockaddr_storage ss;
 	struct server *s = NULL;
 	unsigned flags;
+	size_t i;
 	int v6 = 0;
 
 	if (parse_listen(listen, &ss, &v6) == -1) {
@@ -631,6 +656,9 @@ serve_start(const struct conf *c, const char *listen, const char *cors_origin,
 	s->conf = c;
 	s->cors = cors_origin;
 	s->no_symlinks = no_symlinks;
+	for (i = 0; i < AGENT_ROOTS_MAX; i++)
+		atomic_init(&s->roots[i].fd, -1);
+	serve_tick(s);
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	if (v6)
@@ -653,10 +681,63 @@ serve_start(const struct conf *c, const char *listen, const char *cors_origin,
 }
 
 void
+serve_tick(struct server *s)
+{
+	struct root *rt;
+	struct stat st;
+	size_t i;
+	int fd, old;
+
+	for (i = 0; i < s->conf->nroots && i < AGENT_ROOTS_MAX; i++) {
+		rt = &s->roots[i];
+		if (rt->swaps > ROOT_SWAPS_MAX)
+			continue;
+		/* Unchanged (or gone: the old descriptor still answers). */
+		if (stat(s->conf->roots[i], &st) == -1 || !S_ISDIR(st.st_mode))
+			continue;
+		old = atomic_load_explicit(&rt->fd, memory_order_relaxed);
+		if (old != -1 && st.st_dev == rt->dev && st.st_ino == rt->ino)
+			continue;
+		if (rt->swaps == ROOT_SWAPS_MAX) {
+			fprintf(stderr, "filestor-agent: root %s changed %d "
+			    "times: opening it per request from now on\n",
+			    s->conf->roots[i], ROOT_SWAPS_MAX);
+			atomic_store_explicit(&rt->fd, -1, memory_order_release);
+			rt->swaps++;
+			continue;
+		}
+		fd = open(s->conf->roots[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd == -1 || fstat(fd, &st) == -1) {
+			if (fd != -1)
+				close(fd);
+			continue;
+		}
+		rt->dev = st.st_dev;
+		rt->ino = st.st_ino;
+		atomic_store_explicit(&rt->fd, fd, memory_order_release);
+		if (old != -1) {
+			rt->swaps++;
+			fprintf(stderr, "filestor-agent: root %s now names "
+			    "another directory (mounted or moved); following "
+			    "it\n", s->conf->roots[i]);
+		}
+	}
+}
+
+void
 serve_stop(struct server *s)
 {
+	size_t i;
+	int fd;
+
 	if (s == NULL)
 		return;
 	MHD_stop_daemon(s->mhd);
+	/* No worker is left: the current descriptors can go. */
+	for (i = 0; i < AGENT_ROOTS_MAX; i++) {
+		fd = atomic_load(&s->roots[i].fd);
+		if (fd != -1)
+			close(fd);
+	}
 	free(s);
 }

@@ -28,11 +28,18 @@ struct server;
 struct server	*serve_start(const struct conf *c, const char *listen,
 		    const char *cors_origin, int no_symlinks, unsigned threads,
 		    char *err, size_t errlen);
+/*
+ * Housekeeping from the main thread, about once a second: reopen an
+ * allowed root whose path now names another directory (see struct root
+ * in serve.c). serve_start calls it once.
+ */
+void		 serve_tick(struct server *s);
 /* Stop and free; NULL is fine. */
 void		 serve_stop(struct server *s);
 
 /*
- * Open path (absolute, normalized, already inside root) beneath root:
+ * Open path (absolute, normalized, already inside root) beneath root
+ * (rootfd, an O_PATH descriptor of it, or -1 to open it here):
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), or, where the kernel
  * has no openat2 or no_symlinks is set, a walk that refuses every
  * symlink. Returns an fd of a
@@ -40,7 +47,7 @@ void		 serve_stop(struct server *s);
  * an escape, ENOENT, ENOTDIR, EACCES, EISDIR/ENODEV for a directory or
  * another non-regular file. The file's stat goes to *st when not NULL.
  */
-int		 serve_open_beneath(const char *root, const char *path,
-		    int no_symlinks, struct stat *st);
+int		 serve_open_beneath(const char *root, int rootfd,
+		    const char *path, int no_symlinks, struct stat *st);
 
 #endif

@@ -465,6 +465,19 @@ expect_status 204 "delete agent: 204"
 req PUT "/api/agents/$AID/tunnel" "${ADM[@]}"
 expect_status 405 "PUT on tunnel: 405"
 
+# --- a root that comes to name another directory (a disk mounted after
+# the agent started) is followed within a tick
+NOW=$(date +%s)
+req GET "$AORIGIN/content?token=$(mint_agent "$R2/two.txt" "$AID" $((NOW + 60)) "$K2")"
+check "root before the swap" eq "$(body)" "hello from root two"
+mv "$R2" "$R2.old"
+mkdir "$R2"
+printf 'the new disk\n' >"$R2/two.txt"
+sleep 1.5
+req GET "$AORIGIN/content?token=$(mint_agent "$R2/two.txt" "$AID" $((NOW + 60)) "$K2")"
+check "root after the swap: the new directory" eq "$(body)" "the new disk"
+check "swap logged" has "$(cat "$TEST_TMP/agent.log")" "now names another directory"
+
 # --- the config file's permissions
 stop_agent
 chmod 0644 "$CFG"
