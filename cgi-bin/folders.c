@@ -12,6 +12,7 @@
 #include "app.h"
 #include "cry.h"
 #include "db.h"
+#include "files.h"
 #include "perm.h"
 
 #define FOLDERS_PREFIX	"/api/folders/"
@@ -134,24 +135,6 @@ out:
 	free(sql);
 	perm_sql_free(&cond);
 	return st;
-}
-
-/* 1 when p may do act on folder id, 0 when not (or no such), -1. */
-static int
-folder_allowed(struct app *a, const struct principal *p, enum perm_action act,
-    const char *id)
-{
-	const char *args[2] = { id, p->tenant_id };
-	sqlite3_stmt *st;
-	int denied, rc;
-
-	st = folder_query(a, p, act, "1", "id = ? AND tenant_id = ?", "", args,
-	    2, &denied);
-	if (st == NULL)
-		return denied ? 0 : -1;
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Answer with the folder row id. */
@@ -381,7 +364,7 @@ path_folder(struct app *a, struct request *r, const struct principal *p)
 		http_error(r, FS_NOT_FOUND, "no such folder");
 		return NULL;
 	}
-	rc = folder_allowed(a, p, PERM_READ, id);
+	rc = folder_allowed(a->db, p, PERM_READ, id);
 	if (rc == 1)
 		return id;
 	if (rc == 0)
@@ -408,7 +391,7 @@ h_rename(struct app *a, struct request *r)
 	name = body_name(r, &body);
 	if (name == NULL)
 		goto out;
-	rc = folder_allowed(a, &p, PERM_UPDATE, id);
+	rc = folder_allowed(a->db, &p, PERM_UPDATE, id);
 	if (rc == -1)
 		goto internal;
 	if (rc == 0) {
@@ -451,7 +434,7 @@ h_delete(struct app *a, struct request *r)
 	id = path_folder(a, r, &p);
 	if (id == NULL)
 		return;
-	rc = folder_allowed(a, &p, PERM_DELETE, id);
+	rc = folder_allowed(a->db, &p, PERM_DELETE, id);
 	if (rc == -1)
 		goto internal;
 	if (rc == 0) {

@@ -13,42 +13,6 @@
 
 #define PATCH_BODY_MAX	(16 * 1024)
 
-/* 1 when folder id is a folder of p's tenant that p may read, 0, -1. */
-static int
-folder_usable(sqlite3 *db, const struct principal *p, const char *id)
-{
-	struct perm_sql cond;
-	struct perm_vars v = { p->user_id, p->tenant_id };
-	sqlite3_stmt *st = NULL;
-	char sql[256 + 64];
-	char *q = NULL;
-	size_t n;
-	int rc, ret = -1;
-
-	rc = perm_lookup(db, p->role_id, PERM_FOLDERS, PERM_READ, &v, &cond);
-	if (rc != 1)
-		return rc;
-	n = strlen(cond.where) + sizeof(sql);
-	q = malloc(n);
-	if (q == NULL)
-		goto out;
-	snprintf(q, n, "SELECT 1 FROM folders WHERE id = ? AND tenant_id = ?"
-	    " AND (%s)", cond.where);
-	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, p->tenant_id, -1, SQLITE_TRANSIENT);
-	if (perm_bind(st, 3, &cond) != SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(st);
-	ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(st);
-	perm_sql_free(&cond);
-	free(q);
-	return ret;
-}
-
 static void
 h_patch(struct app *a, struct request *r)
 {
@@ -98,7 +62,7 @@ h_patch(struct app *a, struct request *r)
 			    "id or null");
 			goto out;
 		}
-		rc = folder_usable(a->db, &p, folder->valuestring);
+		rc = folder_allowed(a->db, &p, PERM_READ, folder->valuestring);
 		if (rc == -1)
 			goto internal;
 		if (rc == 0) {

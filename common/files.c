@@ -132,6 +132,25 @@ file_allowed(sqlite3 *db, const struct principal *p, enum perm_action action,
 }
 
 int
+folder_allowed(sqlite3 *db, const struct principal *p, enum perm_action action,
+    const char *id)
+{
+	struct perm_sql cond;
+	struct perm_vars v;
+	const char *args[2] = { id, p->tenant_id };
+	int rc;
+
+	vars_of(p, &v);
+	rc = perm_lookup(db, p->role_id, PERM_FOLDERS, action, &v, &cond);
+	if (rc != 1)
+		return rc;
+	rc = exists_where(db, "folders", "id = ? AND tenant_id = ?", args, 2,
+	    &cond);
+	perm_sql_free(&cond);
+	return rc;
+}
+
+int
 file_create_allowed(sqlite3 *db, const struct principal *p, const char *pkey,
     const char *content_type, long long size)
 {

@@ -53,6 +53,13 @@ int		 file_allowed(sqlite3 *db, const struct principal *p,
 int		 file_create_allowed(sqlite3 *db, const struct principal *p,
 		    const char *pkey, const char *content_type, long long size);
 
+/*
+ * May p do action on folder id of its tenant? 1 yes, 0 no (no permission
+ * row, the condition excludes it, or no such folder), -1 error.
+ */
+int		 folder_allowed(sqlite3 *db, const struct principal *p,
+		    enum perm_action action, const char *id);
+
 /* The API form of a row (logical key, ISO times, "etag"). Caller deletes. */
 cJSON		*file_json(const struct file_row *f);
 
