@@ -134,3 +134,37 @@ stop_server2() {
 }
 # shellcheck source=tools/serve.sh
 . "$FILESTOR_TOP/tools/serve.sh"
+
+# --- the stored object behind a physical key, whichever adapter holds it
+# (STORE=local: the file under FILESTOR_DATA_DIR; STORE=s3: the bucket,
+# read and written straight through s3rver, signed like the adapter).
+[ "${STORE:-local}" = s3 ] && . "$FILESTOR_TOP/tests/s3.sh"
+s3_url() { printf '%s/%s/%s' "$S3_ENDPOINT" "$S3_BUCKET" "$(printf '%s' "$1" | jq -sRr @uri | sed 's/%2F/\//g')"; }
+# obj_get PKEY OUT: copy the object's bytes to OUT; fails when missing.
+obj_get() {
+	if [ "${STORE:-local}" = s3 ]; then
+		[ "$(s3_curl -o "$2" -w '%{http_code}' "$(s3_url "$1")")" = 200 ]
+	else
+		cp "$FILESTOR_DATA_DIR/$1" "$2" 2>/dev/null
+	fi
+}
+# obj_put PKEY FILE: replace the object's bytes behind the database's back.
+obj_put() {
+	if [ "${STORE:-local}" = s3 ]; then
+		[ "$(s3_curl -o /dev/null -w '%{http_code}' -X PUT --data-binary @"$2" "$(s3_url "$1")")" = 200 ]
+	else
+		cp "$2" "$FILESTOR_DATA_DIR/$1"
+	fi
+}
+# obj_same PKEY FILE: the stored object has exactly FILE's bytes.
+obj_same() { obj_get "$1" "$TEST_TMP/.obj" && cmp -s "$TEST_TMP/.obj" "$2"; }
+# obj_absent PKEY: no object (s3: HEAD answers 404).
+obj_absent() {
+	if [ "${STORE:-local}" = s3 ]; then
+		[ "$(s3_curl -o /dev/null -w '%{http_code}' -I "$(s3_url "$1")")" = 404 ]
+	else
+		test ! -e "$FILESTOR_DATA_DIR/$1"
+	fi
+}
+# s3_uploads: multipart uploads s3rver holds in progress (its part files).
+s3_uploads() { find "$S3_TEST_DIR" -name '*_S3rver_part*' -o -path '*multipart*' -type f 2>/dev/null | wc -l; }

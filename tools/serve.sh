@@ -47,7 +47,7 @@ serve_env() {
 
 serve_wait_port() {
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		if (exec 3<>"/dev/tcp/$FILESTOR_BIND/$PORT") 2>/dev/null; then
 			return 0
 		fi
@@ -140,7 +140,7 @@ ServerRoot "$root"
 DefaultRuntimeDir "$root"
 PidFile "$root/httpd.pid"
 Mutex "file:$root" default
-ErrorLog "$FILESTOR_RUN_DIR/apache.error.log"
+ErrorLog "$(serve_log)"
 # fcgid:info logs every program exit (tests/run checks none died).
 LogLevel warn fcgid:info
 Listen $FILESTOR_BIND:$PORT
@@ -175,6 +175,16 @@ Include "$root/env.conf"
 EOT
 }
 
+# The server's error log. Under Apache it also holds the programs'
+# stderr (mod_fcgid sends it there), so it is FILESTOR_LOG when set.
+serve_log() {
+	if [ "${SERVER:-lighttpd}" = apache ]; then
+		echo "${FILESTOR_LOG:-$FILESTOR_RUN_DIR/apache.error.log}"
+	else
+		echo "$FILESTOR_RUN_DIR/lighttpd.error.log"
+	fi
+}
+
 serve_start_apache() {
 	local root=$FILESTOR_RUN_DIR/apache u="" d
 	local -a asuser=()
@@ -196,6 +206,7 @@ serve_start_apache() {
 		    "$FILESTOR_DATA_DIR" "$FILESTOR_CACHE_DIR" || return 1
 		chown "$u:" "$FILESTOR_DB" "$(dirname "$FILESTOR_DB")" ||
 		    return 1
+		[ ! -e "$(serve_log)" ] || chown "$u:" "$(serve_log)" || return 1
 		# The programs must write the database (and its -wal and
 		# -shm beside it), the data and the cache.
 		for d in "$FILESTOR_DB" "$(dirname "$FILESTOR_DB")" \
@@ -224,8 +235,8 @@ serve_start_apache() {
 	SERVE_PID=$!
 	if ! serve_wait_port; then
 		echo "apache did not start on $FILESTOR_BIND:$PORT:" >&2
-		cat "$FILESTOR_RUN_DIR/apache.stderr" \
-		    "$FILESTOR_RUN_DIR/apache.error.log" >&2 2>/dev/null
+		cat "$FILESTOR_RUN_DIR/apache.stderr" "$(serve_log)" >&2 2>/dev/null
+		serve_stop
 		return 1
 	fi
 }
