@@ -5,7 +5,7 @@ DESTDIR	?=
 BUILD	?= build
 CC	?= cc
 
-PKGS	 = fcgi libcrypto sqlite3 libcjson
+PKGS	 = fcgi libcrypto sqlite3 libcjson libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # libunistring (NFC normalization of keys) ships no .pc file on Debian.
@@ -49,7 +49,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps deps-run deps-test deps-bench test unit integration run \
 	asan lint install clean bench
 
-all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(AGENT_BIN)
+all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(AGENT_BIN) $(BUILD)/fake-cloudflared
 
 # Install missing Debian packages (tools/install-deps checks first).
 deps:
@@ -100,6 +100,10 @@ $(AGENT_BIN): $(AGENT_OBJ) $(LIB)
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
+
+# Test-only stand-in for cloudflared (tests/t07-tunnel.sh); never installed.
+$(BUILD)/fake-cloudflared: tests/fake-cloudflared.c
+	$(CC) $(CFLAGS) -Wno-format-truncation $(AGENT_CFLAGS) -o $@ $< $(PKG_LIBS) $(AGENT_LIBS)
 
 # Test-only fault injection (tests/enospc.c); never installed.
 $(BUILD)/tests/enospc.so: tests/enospc.c

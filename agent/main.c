@@ -9,9 +9,9 @@
  *   filestor-agent [--config PATH] status [--listen IP:PORT]
  *
  * run is a setup, then the HTTP server's own threads, then this thread's
- * loop over signals. The loop wakes once a second: that is where the
- * cloudflared supervisor (a later issue) will check the tunnel's health
- * and restart it with backoff.
+ * loop over signals. The loop wakes once a second (ten times a second
+ * when it supervises cloudflared, supervise.c, whose timers need finer
+ * steps under the test time scale).
  */
 #include <sys/stat.h>
 
@@ -32,6 +32,7 @@
 #include "cry.h"
 #include "http.h"
 #include "serve.h"
+#include "supervise.h"
 
 #define RESP_MAX	(64 * 1024)	/* bytes of a server answer we read */
 #define KEY_LINE_MAX	256
@@ -391,15 +392,19 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	struct opts o;
 	struct conf c;
 	struct server *srv = NULL;
-	struct timespec tick = { 1, 0 };
+	struct sup *sup = NULL;
+	struct sup_conf sc;
+	struct timespec tick = { 1, 0 }, last, now;
 	sigset_t set;
 	siginfo_t si;
 	const char *listen, *cors, *th;
 	char err[512], norm[AGENT_ORIGIN_MAX], corsbuf[AGENT_ORIGIN_MAX];
+	char state[PATH_MAX];
 	long long threads = default_threads();
 	int sig, ret = 1;
 
 	memset(&c, 0, sizeof(c));
+	memset(&sc, 0, sizeof(sc));
 	if (parse_opts(argc, argv, vals, flags, &o) == -1)
 		return 2;
 	th = opt(&o, "--threads");
@@ -410,6 +415,18 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	listen = opt(&o, "--listen");
 	if (listen == NULL)
 		listen = c.listen != NULL ? c.listen : CONF_LISTEN_DEFAULT;
+	/* Every tunnel setting is checked before anything starts. */
+	if (sup_conf_parse(cJSON_GetObjectItemCaseSensitive(c.doc, "tunnel"),
+	    &sc, err, sizeof(err)) == -1) {
+		fail("refusing to start: %s: %s", cfg, err);
+		goto out;
+	}
+	if (sc.enabled && sc.local_addr[0] == '\0')
+		snprintf(sc.local_addr, sizeof(sc.local_addr), "%s", listen);
+	if (sc.enabled && sup_state_path(cfg, state, sizeof(state)) == -1) {
+		fail("refusing to start: config path too long");
+		goto out;
+	}
 	cors = opt(&o, "--cors-origin");
 	if (cors == NULL)
 		cors = c.cors_origin;
@@ -445,6 +462,16 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	fprintf(stderr, "filestor-agent: agent %s serving %zu root(s) on "
 	    "http://%s (tunnel %s)\n", c.agent_id, c.nroots, listen,
 	    c.has_key ? c.origin : "not configured");
+	if (sc.enabled) {
+		sup = sup_start(&sc, &c, state, err, sizeof(err));
+		if (sup == NULL) {
+			fail("refusing to start: %s", err);
+			goto out;
+		}
+		tick.tv_sec = 0;
+		tick.tv_nsec = 100 * 1000 * 1000;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &last);
 	for (;;) {
 		sig = sigtimedwait(&set, &si, &tick);
 		if (sig == SIGINT || sig == SIGTERM)
@@ -452,12 +479,19 @@ cmd_run(const char *cfg, int argc, char *argv[])
 		if (sig == SIGHUP)
 			fprintf(stderr, "filestor-agent: SIGHUP: restart the "
 			    "agent to reload its config\n");
-		serve_tick(srv);
-		/* Issue 6: the tunnel supervisor's tick goes here too. */
+		sup_tick(sup);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec != last.tv_sec) {
+			serve_tick(srv);
+			last = now;
+		}
 	}
 	fprintf(stderr, "filestor-agent: stopping\n");
 	ret = 0;
 out:
+	/* The tunnel first: it proxies to the server. */
+	sup_stop(sup);
+	sup_conf_free(&sc);
 	serve_stop(srv);
 	conf_free(&c);
 	return ret;
@@ -473,7 +507,7 @@ cmd_status(const char *cfg, int argc, char *argv[])
 	struct opts o;
 	struct conf c;
 	struct membuf m = { NULL, 0, 0 };
-	char err[512], url[128];
+	char err[512], url[128], state[PATH_MAX];
 	const char *listen;
 	CURL *cu;
 	CURLcode cc;
@@ -496,6 +530,12 @@ cmd_status(const char *cfg, int argc, char *argv[])
 	printf("tunnel:   %s\n", c.tunnel_hostname != NULL ? c.origin :
 	    "not configured");
 	printf("key:      %s\n", c.has_key ? "configured" : "missing");
+	if (sup_state_path(cfg, state, sizeof(state)) == 0 &&
+	    sup_print_status(state) == -1 &&
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+	    c.doc, "tunnel"), "backend") != NULL)
+		printf("tunnel supervisor: no state yet (is the agent "
+		    "running?)\n");
 	snprintf(url, sizeof(url), "http://%s/healthz", listen);
 	cu = curl_easy_init();
 	if (cu != NULL) {

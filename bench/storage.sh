@@ -64,7 +64,7 @@ curl -s -o /dev/null -H "$A" -X DELETE "$BASE/api/storage/bench/big.bin"
 # --- list: 1,000,000 rows in one tenant, first page of 100 under a prefix
 uid=$("$FILESTORCTL" user create lister@example.com --tenant "$TID" --role authenticated)
 LK=$("$FILESTORCTL" apikey create --tenant "$TID" --user "$uid" 2>/dev/null)
-sqlite3 "$FILESTOR_DB" "PRAGMA busy_timeout=10000;
+sqlite3 "$FILESTOR_DB" >/dev/null "PRAGMA busy_timeout=10000;
 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 1000000)
 INSERT INTO files (key, tenant_id, size, content_type, sha256, owner_id, created_at, updated_at)
 SELECT printf('tenants/%s/d%03d/f%07d', '$TID', i % 1000, i), '$TID', 1,

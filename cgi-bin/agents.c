@@ -13,6 +13,8 @@
  *					    enabled, signingKey}
  *   POST   /api/agents/<id>/tunnel/rotate (admin) -> {signingKey}
  *   DELETE /api/agents/<id>/tunnel      (admin) 204
+ *   POST   /api/agents/heartbeat        (the agent: Bearer <id>.<secret>)
+ *					    {tunnelHostname?, version, health}
  *
  * The signing key is made here, sealed under a key derived from
  * AUTH_SECRET, and shown exactly once: by enable and by rotate.
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
 #include "app.h"
@@ -496,6 +499,145 @@ split_id(struct request *r, char id[37])
 	return rest + n;
 }
 
+/*
+ * POST /api/agents/heartbeat: the agent itself, with
+ * "Authorization: Bearer <agentId>.<agentSecret>". The secret is compared
+ * by its SHA-256, in constant time, against the stored hash. Body
+ * {tunnelHostname?, version, health}. A reported hostname is taken only
+ * when it is one label under trycloudflare.com (a quick tunnel: it
+ * replaces the stored hostname, so redirects follow the new URL) or when
+ * it equals the stored one (a named tunnel); anything else is 422, so a
+ * leaked agent secret cannot point downloads at an arbitrary host.
+ * Every accepted heartbeat sets last_seen_at.
+ */
+static int
+quick_host_ok(const char *h)
+{
+	static const char suffix[] = ".trycloudflare.com";
+	size_t n = strlen(h), sl = sizeof(suffix) - 1, i;
+
+	if (n <= sl || n > AGENT_HOST_MAX || strcmp(h + n - sl, suffix) != 0)
+		return 0;
+	/* One label: [a-z0-9-]+, and never the API host. */
+	for (i = 0; i < n - sl; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') ||
+		    (h[i] >= '0' && h[i] <= '9') || h[i] == '-'))
+			return 0;
+	return strncmp(h, "api.", 4) != 0 && h[0] != '-';
+}
+
+static void
+h_heartbeat(struct app *a, struct request *r)
+{
+	static const char *const allowed[] = { "tunnelHostname", "version",
+	    "health", NULL };
+	unsigned char sh[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	cJSON *body = NULL, *j = NULL;
+	const cJSON *jh, *jv, *jhe;
+	const char *auth, *cred, *secret, *stored;
+	char id[37], norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX];
+	char snorm[AGENT_ORIGIN_MAX], sorigin[AGENT_ORIGIN_MAX], err[256];
+	const void *hash;
+	int ok = 0, update_host = 0;
+
+	auth = http_header(r, "Authorization");
+	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0) {
+		http_error(r, FS_UNAUTHORIZED, "agent credentials required "
+		    "(Authorization: Bearer <agentId>.<agentSecret>)");
+		goto out;
+	}
+	cred = auth + 7;
+	if (strlen(cred) < 38 || cred[36] != '.') {
+		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
+		goto out;
+	}
+	memcpy(id, cred, 36);
+	id[36] = '\0';
+	secret = cred + 37;
+	if (!cry_is_uuid(id)) {
+		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
+		goto out;
+	}
+	cry_sha256(secret, strlen(secret), sh);
+	if (sqlite3_prepare_v2(a->db, "SELECT secret_hash, tunnel_hostname"
+	    " FROM agents WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		goto internal;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		hash = sqlite3_column_blob(st, 0);
+		ok = hash != NULL && sqlite3_column_bytes(st, 0) ==
+		    (int)sizeof(sh) && cry_eq(hash, sh, sizeof(sh));
+	}
+	if (!ok) {
+		/* One answer for an unknown id and a wrong secret. */
+		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
+		goto out;
+	}
+	if (!read_body(r, 0, &body) || !fields_ok(r, body, allowed))
+		goto out;
+	jh = cJSON_GetObjectItemCaseSensitive(body, "tunnelHostname");
+	jv = cJSON_GetObjectItemCaseSensitive(body, "version");
+	jhe = cJSON_GetObjectItemCaseSensitive(body, "health");
+	if (!cJSON_IsString(jv) || strlen(jv->valuestring) > 64 ||
+	    (jhe != NULL && !cJSON_IsString(jhe) && !cJSON_IsObject(jhe))) {
+		http_error(r, FS_VALIDATION, "version must be a string (at most "
+		    "64 bytes) and health a string or an object");
+		goto out;
+	}
+	if (jh != NULL && !cJSON_IsNull(jh)) {
+		if (!cJSON_IsString(jh) || agent_hostname_parse(jh->valuestring,
+		    norm, origin, err, sizeof(err)) == -1) {
+			http_error(r, FS_VALIDATION, "tunnelHostname: %s",
+			    cJSON_IsString(jh) ? err : "must be a string");
+			goto out;
+		}
+		stored = (const char *)sqlite3_column_text(st, 1);
+		if (quick_host_ok(norm))
+			update_host = 1;
+		else if (stored == NULL || agent_hostname_parse(stored, snorm,
+		    sorigin, err, sizeof(err)) == -1 ||
+		    strcmp(sorigin, origin) != 0) {
+			http_error(r, FS_VALIDATION, "tunnelHostname must be a "
+			    "quick tunnel under trycloudflare.com or the "
+			    "hostname configured for this agent");
+			goto out;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(a->db, update_host ?
+	    "UPDATE agents SET last_seen_at = ?2, tunnel_hostname = ?3"
+	    " WHERE id = ?1" :
+	    "UPDATE agents SET last_seen_at = ?2 WHERE id = ?1", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto internal;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	if (update_host)
+		sqlite3_bind_text(st, 3, norm, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto internal;
+	if (update_host)
+		app_log(a, "agent %s: quick tunnel now %s", id, norm);
+	j = cJSON_CreateObject();
+	if (j == NULL)
+		goto internal;
+	cJSON_AddBoolToObject(j, "ok", 1);
+	if (update_host)
+		cJSON_AddStringToObject(j, "tunnelHostname", norm);
+	http_add_header(r, "Cache-Control", "no-store");
+	http_json(r, 200, j);
+	goto out;
+internal:
+	app_log(a, "heartbeat: %s", sqlite3_errmsg(a->db));
+	http_error(r, FS_INTERNAL, NULL);
+out:
+	sqlite3_finalize(st);
+	cJSON_Delete(body);
+	cJSON_Delete(j);
+}
+
 static void
 h_post(struct app *a, struct request *r)
 {
@@ -509,6 +651,10 @@ h_post(struct app *a, struct request *r)
 	}
 	if (strcmp(r->path, PREFIX "enroll-tokens") == 0) {
 		h_enroll_token(a, r);
+		return;
+	}
+	if (strcmp(r->path, PREFIX "heartbeat") == 0) {
+		h_heartbeat(a, r);
 		return;
 	}
 	if (!require_admin(a, r, &p))
@@ -534,7 +680,8 @@ h_get(struct app *a, struct request *r)
 	char id[37];
 
 	if (strcmp(r->path, PREFIX "enroll") == 0 ||
-	    strcmp(r->path, PREFIX "enroll-tokens") == 0) {
+	    strcmp(r->path, PREFIX "enroll-tokens") == 0 ||
+	    strcmp(r->path, PREFIX "heartbeat") == 0) {
 		http_method_not_allowed(r, "POST");
 		return;
 	}

@@ -44,7 +44,8 @@ h_delete(struct app *a, struct request *r)
 	e = store_delete(a->store, pkey);
 	if (e != FS_OK) {
 		app_log(a, "delete: cannot remove object (%s)", err_code(e));
-		http_error(r, FS_INTERNAL, NULL);
+		http_error(r, e == FS_UNAVAILABLE ? FS_UNAVAILABLE : FS_INTERNAL,
+		    e == FS_UNAVAILABLE ? "storage backend unavailable" : NULL);
 		goto out;
 	}
 	if (db_commit(a->db) != SQLITE_OK)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "app.h"
 #include "cry.h"
@@ -103,6 +104,23 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 
 	/* Every read is done: a long download must not pin the snapshot. */
 	db_read_end(a->db);
+	/*
+	 * S3_REDIRECT: the caller is authorized; send it to the bucket with
+	 * a short-lived presigned URL, so the bytes skip us (docs/s3.md).
+	 */
+	if (a->cfg.s3.bucket != NULL && a->cfg.s3.redirect && !r->is_head) {
+		path = store_presign_get(a->store, f->key,
+		    a->cfg.s3.redirect_ttl, time(NULL));
+		if (path == NULL || !http_header_value_ok(path)) {
+			http_error(r, FS_INTERNAL, NULL);
+			goto out;
+		}
+		http_status(r, 302);
+		http_add_header(r, "Location", path);
+		http_add_header(r, "Cache-Control", "private, no-store");
+		http_begin(r);
+		goto out;
+	}
 	snprintf(etag, sizeof(etag), "\"%s\"", f->sha256);
 	http_date(f->updated_at, lastmod);
 
@@ -172,8 +190,12 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	if (e != FS_OK) {
 		/* A row without its object: report, never hang. */
 		app_log(a, "get: object missing for a row (%s)", err_code(e));
-		http_error(r, e == FS_NOT_FOUND ? FS_NOT_FOUND : FS_INTERNAL,
-		    e == FS_NOT_FOUND ? "no such file" : NULL);
+		if (e == FS_UNAVAILABLE)
+			http_error(r, e, "storage backend unavailable");
+		else
+			http_error(r, e == FS_NOT_FOUND ? FS_NOT_FOUND :
+			    FS_INTERNAL, e == FS_NOT_FOUND ? "no such file" :
+			    NULL);
 		goto out;
 	}
 	buf = malloc(STREAM_BUF);
@@ -232,7 +254,7 @@ load_source(struct app *a, const struct file_row *f, unsigned char **buf,
 	struct store_reader *rd = NULL;
 	unsigned char *b = NULL;
 	size_t off = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	enum fs_err e;
 
 	*buf = NULL;
@@ -243,8 +265,12 @@ load_source(struct app *a, const struct file_row *f, unsigned char **buf,
 		return FS_VALIDATION;
 	}
 	e = store_reader_open(a->store, f->key, 0, f->size, &rd);
-	if (e != FS_OK)
-		return e == FS_NOT_FOUND ? FS_NOT_FOUND : FS_INTERNAL;
+	if (e != FS_OK) {
+		if (e == FS_UNAVAILABLE)
+			snprintf(msg, msglen, "storage backend unavailable");
+		return e == FS_NOT_FOUND || e == FS_UNAVAILABLE ? e :
+		    FS_INTERNAL;
+	}
 	b = malloc(f->size > 0 ? (size_t)f->size : 1);
 	if (b == NULL) {
 		e = FS_INTERNAL;
@@ -255,6 +281,12 @@ load_source(struct app *a, const struct file_row *f, unsigned char **buf,
 		if (n <= 0)
 			break;
 		off += (size_t)n;
+	}
+	if (n < 0) {
+		/* A remote store can fail mid-body; never decode a torso. */
+		e = FS_UNAVAILABLE;
+		snprintf(msg, msglen, "storage backend unavailable");
+		goto out;
 	}
 	*buf = b;
 	*len = off;
@@ -343,7 +375,8 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 			if (e != FS_VALIDATION)
 				app_log(a, "get: transform source (%s)",
 				    err_code(e));
-			http_error(r, e, e == FS_VALIDATION ? "%s" : NULL, lmsg);
+			http_error(r, e, e == FS_VALIDATION ||
+			    e == FS_UNAVAILABLE ? "%s" : NULL, lmsg);
 			goto out;
 		}
 		e = img_transform(src, srclen, ip, out, &dst, &dstlen, msg, why);

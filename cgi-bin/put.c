@@ -148,6 +148,9 @@ h_put(struct app *a, struct request *r)
 		http_error(r, e, "%s", write_msg(e));
 		goto out;
 	}
+	/* http_read stops at Content-Length; a short body is refused. */
+	if (r->content_length >= 0)
+		store_writer_size_hint(w, r->content_length);
 	for (;;) {
 		n = http_read(r, buf, sizeof(buf));
 		if (n == 0)

@@ -150,7 +150,7 @@ app_main(const char *name, int argc, char *argv[],
 		goto out;
 	}
 	if (flags & APP_STORE) {
-		a.store = store_open_local(a.cfg.data_dir, err, sizeof(err));
+		a.store = store_open(&a.cfg, err, sizeof(err));
 		if (a.store == NULL) {
 			app_log(&a, "refusing to start: %s", err);
 			goto out;

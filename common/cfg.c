@@ -122,6 +122,8 @@ cfg_load(struct cfg *c, int need_secret, char *err, size_t errlen)
 		goto fail;
 	if (env_bool("COOKIE_SECURE", 1, &c->cookie_secure, err, errlen) == -1)
 		goto fail;
+	if (cfg_load_s3(&c->s3, err, errlen) == -1)
+		goto fail;
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");
@@ -141,5 +143,98 @@ cfg_free(struct cfg *c)
 	free(c->data_dir);
 	free(c->cache_dir);
 	free(c->public_base);
+	cfg_free_s3(&c->s3);
 	memset(c, 0, sizeof(*c));
+}
+
+/* A value that goes into a URL or a header: printable, no spaces. */
+static int
+s3_value_ok(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (*v <= 0x20 || *v >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+cfg_load_s3(struct s3_cfg *s, char *err, size_t errlen)
+{
+	static const char *names[] = { "S3_BUCKET", "S3_REGION",
+	    "S3_ENDPOINT", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY" };
+	char *vals[5];
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->bucket = dup_env("S3_BUCKET", NULL);
+	if (s->bucket == NULL)
+		return 0;	/* local disk */
+	s->region = dup_env("S3_REGION", "us-east-1");
+	if (s->region == NULL)
+		goto oom;
+	if (getenv("S3_ENDPOINT") != NULL && *getenv("S3_ENDPOINT") != '\0')
+		s->endpoint = dup_env("S3_ENDPOINT", NULL);
+	else if (asprintf(&s->endpoint, "https://s3.%s.amazonaws.com",
+	    s->region) == -1)
+		s->endpoint = NULL;
+	s->access_key = dup_env("S3_ACCESS_KEY_ID", NULL);
+	s->secret_key = dup_env("S3_SECRET_ACCESS_KEY", NULL);
+	if (s->endpoint == NULL)
+		goto oom;
+	if (s->access_key == NULL || s->secret_key == NULL) {
+		snprintf(err, errlen, "S3_BUCKET is set but %s is not; set "
+		    "both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY",
+		    s->access_key == NULL ? "S3_ACCESS_KEY_ID" :
+		    "S3_SECRET_ACCESS_KEY");
+		goto fail;
+	}
+	vals[0] = s->bucket;
+	vals[1] = s->region;
+	vals[2] = s->endpoint;
+	vals[3] = s->access_key;
+	vals[4] = s->secret_key;
+	for (i = 0; i < 5; i++)
+		if (!s3_value_ok(vals[i])) {
+			snprintf(err, errlen, "%s must be printable ASCII "
+			    "without spaces", names[i]);
+			goto fail;
+		}
+	if (strncmp(s->endpoint, "http://", 7) != 0 &&
+	    strncmp(s->endpoint, "https://", 8) != 0) {
+		snprintf(err, errlen, "S3_ENDPOINT must start with http:// or "
+		    "https://");
+		goto fail;
+	}
+	if (strchr(s->bucket, '/') != NULL || strchr(s->bucket, '?') != NULL) {
+		snprintf(err, errlen, "S3_BUCKET must be a bucket name");
+		goto fail;
+	}
+	if (env_bool("S3_FORCE_PATH_STYLE", 0, &s->path_style, err,
+	    errlen) == -1 ||
+	    env_bool("S3_REDIRECT", 0, &s->redirect, err, errlen) == -1 ||
+	    env_ll("S3_PART_BYTES", 8LL << 20, S3_PART_MIN, 1LL << 30,
+	    &s->part_size, err, errlen) == -1 ||
+	    env_ll("S3_REDIRECT_TTL", 300, 1, 7 * 86400, &s->redirect_ttl,
+	    err, errlen) == -1)
+		goto fail;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+fail:
+	cfg_free_s3(s);
+	return -1;
+}
+
+void
+cfg_free_s3(struct s3_cfg *s)
+{
+	free(s->bucket);
+	free(s->endpoint);
+	free(s->region);
+	free(s->access_key);
+	if (s->secret_key != NULL) {
+		cry_wipe(s->secret_key, strlen(s->secret_key));
+		free(s->secret_key);
+	}
+	memset(s, 0, sizeof(*s));
 }

@@ -1,6 +1,8 @@
 /*
- * store: the storage adapter interface (DESIGN §8), and the local-disk
- * adapter under FILESTOR_DATA_DIR.
+ * store: the storage adapter interface (DESIGN §8). Two adapters: local
+ * disk under FILESTOR_DATA_DIR (store_local.c), and an S3-compatible
+ * bucket when S3_BUCKET is set (store_s3.c, docs/s3.md). Callers use the
+ * functions below whatever the adapter; store.c dispatches.
  *
  * Physical keys ("tenants/<tid>/<key>") are validated by key.h before any
  * adapter sees them. The local adapter still refuses any key it could not
@@ -17,9 +19,13 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "cry.h"
 #include "err.h"
+
+struct cfg;
+struct s3_cfg;
 
 struct store;		/* an adapter instance */
 struct store_writer;	/* one upload in progress */
@@ -30,8 +36,13 @@ struct store_stat {
 	long long	 mtime;		/* epoch seconds */
 };
 
-/* Open the adapter chosen by the environment. NULL with err on failure. */
+/*
+ * Open the adapter the configuration chooses: S3 when c->s3.bucket is
+ * set, else local disk at c->data_dir. NULL with err on failure.
+ */
+struct store	*store_open(const struct cfg *c, char *err, size_t errlen);
 struct store	*store_open_local(const char *data_dir, char *err, size_t errlen);
+struct store	*store_open_s3(const struct s3_cfg *c, char *err, size_t errlen);
 void		 store_close(struct store *s);
 
 /*
@@ -50,6 +61,12 @@ void		 store_close(struct store *s);
  */
 enum fs_err	 store_writer_open(struct store *s, const char *pkey,
 		    struct store_writer **w);
+/*
+ * Optional, before the first write: the body will be exactly size bytes.
+ * S3 streams a body above one part straight into its parts instead of
+ * buffering them; writing more, or finishing with less, is then an error.
+ */
+void		 store_writer_size_hint(struct store_writer *w, long long size);
 enum fs_err	 store_write(struct store_writer *w, const void *buf, size_t len);
 /*
  * Make what was written durable (fsync) and compute its SHA-256 and size,
@@ -100,5 +117,14 @@ char		*store_local_path(struct store *s, const char *pkey);
  * worker start. Returns the number of files removed, or -1.
  */
 long long	 store_gc_tmp(struct store *s, long long older_than_secs);
+
+/*
+ * A URL that lets its holder GET pkey directly from the backend until
+ * now + expires (query-string SigV4 for S3), malloc'd; NULL when the
+ * adapter cannot presign (local disk) or on failure. It is a credential:
+ * never log it.
+ */
+char		*store_presign_get(struct store *s, const char *pkey,
+		    long long expires, time_t now);
 
 #endif

@@ -37,6 +37,7 @@
 
 #include "key.h"
 #include "store.h"
+#include "store_impl.h"
 
 #define WRITEBACK_STEP	(8LL * 1024 * 1024)	/* see store_write */
 #define TMP_DIR		".tmp"
@@ -53,16 +54,23 @@
  */
 #define RETRIES		3
 
+struct lstore;
+struct lwriter;
+static void	local_close(struct lstore *);
+static void	local_writer_free(struct lwriter *);
+
 /* A store, and its writers and readers, are used by one thread at a time. */
-struct store {
+struct lstore {
+	struct store	 base;		/* first: the interface */
 	char	*dir;		/* realpath of the data dir; owned */
 	int	 dfd;		/* the data dir */
 	int	 tmpfd;		/* <data dir>/.tmp */
 	int	 no_openat2;	/* set once the kernel answers ENOSYS */
 };
 
-struct store_writer {
-	struct store	*s;		/* borrowed; must outlive the writer */
+struct lwriter {
+	struct store_writer base;	/* first: the interface */
+	struct lstore	*s;		/* borrowed; must outlive the writer */
 	char		*pkey;		/* owned copy */
 	int		 fd;		/* the temp file, until commit */
 	int		 dirfd;		/* the target's parent directory */
@@ -76,7 +84,8 @@ struct store_writer {
 	int		 published;	/* renamed into place: nothing to undo */
 };
 
-struct store_reader {
+struct lreader {
+	struct store_reader base;	/* first: the interface */
 	int		 fd;
 	long long	 pos;
 	long long	 left;		/* bytes still allowed; -1: to the end */
@@ -215,7 +224,7 @@ out:
  * following any symlink. Returns an fd or -1 with errno.
  */
 static int
-open_beneath(struct store *s, const char *path, int flags)
+open_beneath(struct lstore *s, const char *path, int flags)
 {
 #ifdef SYS_openat2
 	struct open_how	 how;
@@ -257,7 +266,7 @@ open_beneath(struct store *s, const char *path, int flags)
  * as safe as openat2 without needing it. Returns an fd or -1 with errno.
  */
 static int
-make_parent(struct store *s, const char *pkey)
+make_parent(struct lstore *s, const char *pkey)
 {
 	char	 buf[PATH_MAX];
 	char	*comp, *slash;
@@ -310,7 +319,7 @@ out:
  * our mkdirat and openat (ENOENT).
  */
 static enum fs_err
-open_parent(struct store *s, const char *pkey, int *dirfd)
+open_parent(struct lstore *s, const char *pkey, int *dirfd)
 {
 	int	 fd = -1, i;
 
@@ -341,7 +350,7 @@ open_parent(struct store *s, const char *pkey, int *dirfd)
  * Best effort: a failure only leaves an empty directory behind.
  */
 static void
-prune_parents(struct store *s, const char *pkey)
+prune_parents(struct lstore *s, const char *pkey)
 {
 	char	 buf[PATH_MAX];
 	char	*slash;
@@ -403,7 +412,7 @@ tmp_name_ok(const char *name)
 
 /* Create a fresh temp file in .tmp; its name goes to name. */
 static enum fs_err
-tmp_create(struct store *s, char name[TMP_NAME_LEN + 1], int *fdp)
+tmp_create(struct lstore *s, char name[TMP_NAME_LEN + 1], int *fdp)
 {
 	unsigned char	 rnd[TMP_RAND_LEN];
 	int		 fd = -1, i;
@@ -469,10 +478,10 @@ set_err(char *err, size_t errlen, const char *what, const char *path, int e)
 	snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
 }
 
-struct store *
-store_open_local(const char *data_dir, char *err, size_t errlen)
+static struct lstore *
+local_open(const char *data_dir, char *err, size_t errlen)
 {
-	struct store	*s = NULL, *ret = NULL;
+	struct lstore	*s = NULL, *ret = NULL;
 
 	if (data_dir == NULL || data_dir[0] == '\0') {
 		set_err(err, errlen, "data dir", "(unset)", EINVAL);
@@ -512,12 +521,12 @@ store_open_local(const char *data_dir, char *err, size_t errlen)
 	ret = s;
 	s = NULL;
 out:
-	store_close(s);
+	local_close(s);
 	return ret;
 }
 
-void
-store_close(struct store *s)
+static void
+local_close(struct lstore *s)
 {
 	if (s == NULL)
 		return;
@@ -529,10 +538,10 @@ store_close(struct store *s)
 	free(s);
 }
 
-enum fs_err
-store_writer_open(struct store *s, const char *pkey, struct store_writer **wp)
+static enum fs_err
+local_writer_open(struct lstore *s, const char *pkey, struct lwriter **wp)
 {
-	struct store_writer	*w = NULL;
+	struct lwriter	*w = NULL;
 	enum fs_err		 rc = FS_INTERNAL;
 
 	*wp = NULL;
@@ -565,12 +574,12 @@ store_writer_open(struct store *s, const char *pkey, struct store_writer **wp)
 	*wp = w;
 	w = NULL;
 out:
-	store_writer_free(w);
+	local_writer_free(w);
 	return rc;
 }
 
-enum fs_err
-store_write(struct store_writer *w, const void *buf, size_t len)
+static enum fs_err
+local_write(struct lwriter *w, const void *buf, size_t len)
 {
 	const unsigned char	*p = buf;
 	size_t			 off = 0;
@@ -617,8 +626,8 @@ out:
 	return rc;
 }
 
-enum fs_err
-store_finish(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
+static enum fs_err
+local_finish(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
     long long *size)
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
@@ -661,15 +670,15 @@ out:
 	return rc;
 }
 
-enum fs_err
-store_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
+static enum fs_err
+local_commit(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
     long long *size)
 {
 	const char	*base;
 	int		 i, r;
 	enum fs_err	 rc;
 
-	rc = store_finish(w, NULL, NULL);
+	rc = local_finish(w, NULL, NULL);
 	if (rc != FS_OK)
 		return rc;
 	rc = FS_INTERNAL;
@@ -719,8 +728,8 @@ out:
 	return rc;
 }
 
-void
-store_writer_free(struct store_writer *w)
+static void
+local_writer_free(struct lwriter *w)
 {
 	if (w == NULL)
 		return;
@@ -740,11 +749,11 @@ store_writer_free(struct store_writer *w)
 	free(w);
 }
 
-enum fs_err
-store_reader_open(struct store *s, const char *pkey, long long off,
-    long long len, struct store_reader **rdp)
+static enum fs_err
+local_reader_open(struct lstore *s, const char *pkey, long long off,
+    long long len, struct lreader **rdp)
 {
-	struct store_reader	*rd = NULL;
+	struct lreader	*rd = NULL;
 	struct stat		 st;
 	int			 fd = -1, fl;
 	enum fs_err		 rc = FS_INTERNAL;
@@ -791,8 +800,8 @@ out:
 	return rc;
 }
 
-ssize_t
-store_read(struct store_reader *rd, void *buf, size_t len)
+static ssize_t
+local_read(struct lreader *rd, void *buf, size_t len)
 {
 	ssize_t	 n;
 	size_t	 want = len;
@@ -825,8 +834,8 @@ store_read(struct store_reader *rd, void *buf, size_t len)
 	return n;
 }
 
-void
-store_reader_free(struct store_reader *rd)
+static void
+local_reader_free(struct lreader *rd)
 {
 	if (rd == NULL)
 		return;
@@ -834,8 +843,8 @@ store_reader_free(struct store_reader *rd)
 	free(rd);
 }
 
-enum fs_err
-store_stat(struct store *s, const char *pkey, struct store_stat *sst)
+static enum fs_err
+local_stat(struct lstore *s, const char *pkey, struct store_stat *sst)
 {
 	struct stat	 st;
 	int		 fd = -1;
@@ -868,8 +877,8 @@ out:
 	return rc;
 }
 
-enum fs_err
-store_delete(struct store *s, const char *pkey)
+static enum fs_err
+local_delete(struct lstore *s, const char *pkey)
 {
 	char		 buf[PATH_MAX];
 	char		*slash;
@@ -908,14 +917,14 @@ out:
 	return rc;
 }
 
-char *
-store_local_path(struct store *s, const char *pkey)
+static char *
+local_local_path(struct lstore *s, const char *pkey)
 {
 	char	*p;
 	size_t	 dlen, klen;
 
 	/* Hand the web server only a plain file we would serve ourselves. */
-	if (s == NULL || store_stat(s, pkey, NULL) != FS_OK)
+	if (s == NULL || local_stat(s, pkey, NULL) != FS_OK)
 		return NULL;
 	dlen = strlen(s->dir);
 	klen = strlen(pkey);
@@ -928,8 +937,8 @@ store_local_path(struct store *s, const char *pkey)
 	return p;
 }
 
-long long
-store_gc_tmp(struct store *s, long long older_than_secs)
+static long long
+local_gc_tmp(struct lstore *s, long long older_than_secs)
 {
 	DIR		*d = NULL;
 	struct dirent	*de;
@@ -972,4 +981,133 @@ store_gc_tmp(struct store *s, long long older_than_secs)
 		n = -1;
 	closedir(d);
 	return n;
+}
+
+/*
+ * The interface (store_impl.h). Each wrapper turns the interface pointers
+ * back into ours: the base is the first member, so the casts are exact.
+ */
+static const struct store_ops local_ops;
+
+static void
+op_close(struct store *s)
+{
+	local_close((struct lstore *)s);
+}
+
+static enum fs_err
+op_writer_open(struct store *s, const char *pkey, struct store_writer **wp)
+{
+	struct lwriter *w = NULL;
+	enum fs_err e;
+
+	e = local_writer_open((struct lstore *)s, pkey, &w);
+	if (w != NULL)
+		w->base.ops = &local_ops;
+	*wp = (struct store_writer *)w;
+	return e;
+}
+
+static enum fs_err
+op_write(struct store_writer *w, const void *buf, size_t len)
+{
+	return local_write((struct lwriter *)w, buf, len);
+}
+
+static enum fs_err
+op_finish(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
+    long long *size)
+{
+	return local_finish((struct lwriter *)w, sha256, size);
+}
+
+static enum fs_err
+op_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
+    long long *size)
+{
+	return local_commit((struct lwriter *)w, sha256, size);
+}
+
+static void
+op_writer_free(struct store_writer *w)
+{
+	local_writer_free((struct lwriter *)w);
+}
+
+static enum fs_err
+op_reader_open(struct store *s, const char *pkey, long long off,
+    long long len, struct store_reader **rdp)
+{
+	struct lreader *rd = NULL;
+	enum fs_err e;
+
+	e = local_reader_open((struct lstore *)s, pkey, off, len, &rd);
+	if (rd != NULL)
+		rd->base.ops = &local_ops;
+	*rdp = (struct store_reader *)rd;
+	return e;
+}
+
+static ssize_t
+op_read(struct store_reader *rd, void *buf, size_t len)
+{
+	return local_read((struct lreader *)rd, buf, len);
+}
+
+static void
+op_reader_free(struct store_reader *rd)
+{
+	local_reader_free((struct lreader *)rd);
+}
+
+static enum fs_err
+op_stat(struct store *s, const char *pkey, struct store_stat *st)
+{
+	return local_stat((struct lstore *)s, pkey, st);
+}
+
+static enum fs_err
+op_delete(struct store *s, const char *pkey)
+{
+	return local_delete((struct lstore *)s, pkey);
+}
+
+static char *
+op_local_path(struct store *s, const char *pkey)
+{
+	return local_local_path((struct lstore *)s, pkey);
+}
+
+static long long
+op_gc_tmp(struct store *s, long long older_than_secs)
+{
+	return local_gc_tmp((struct lstore *)s, older_than_secs);
+}
+
+static const struct store_ops local_ops = {
+	.close = op_close,
+	.writer_open = op_writer_open,
+	.write = op_write,
+	.finish = op_finish,
+	.commit = op_commit,
+	.writer_free = op_writer_free,
+	.reader_open = op_reader_open,
+	.read = op_read,
+	.reader_free = op_reader_free,
+	.stat = op_stat,
+	.del = op_delete,
+	.local_path = op_local_path,
+	.gc_tmp = op_gc_tmp,
+};
+
+struct store *
+store_open_local(const char *data_dir, char *err, size_t errlen)
+{
+	struct lstore *s;
+
+	s = local_open(data_dir, err, errlen);
+	if (s == NULL)
+		return NULL;
+	s->base.ops = &local_ops;
+	return &s->base;
 }

@@ -185,16 +185,18 @@ req GET "$S/p/meta.jpg?width=32" "${A[@]}"
 check "comment stripped" eq "$(identify -format '%c' "$T/body")" ""
 
 # --- hardening
-# get_hwm: the largest peak RSS (KiB) of the get workers
+# get_hwm: the largest peak RSS (KiB) of the get workers (found by their
+# command line: spawn-fcgi keeps pid files, mod_fcgid does not)
 get_hwm() {
 	local p v max=0
-	for p in $(cat "$FILESTOR_SOCK_DIR/get.pid"); do
+	for p in $(pgrep -f "^$FILESTOR_CGI_DIR/get\$"); do
 		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
 		[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
 	done
 	echo "$max"
 }
 hwm0=$(get_hwm)
+check "get workers found for the RSS check" test "$hwm0" -gt 0
 start=$(date +%s%N)
 req GET "$S/p/flood.jpg?width=100" "${A[@]}"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -250,16 +252,17 @@ check "error: no etag" eq "$(hdr ETag)" ""
 
 # A hit does not run ImageMagick: break the source on disk behind the
 # database's back. Cached renditions still answer; anything new fails.
-src="$FILESTOR_DATA_DIR/tenants/$TID/p/photo.jpg"
-cp "$src" "$T/photo.saved"
-head -c 4000 /dev/urandom >"$src"
+src="tenants/$TID/p/photo.jpg"
+check "the source object is stored" obj_get "$src" "$T/photo.saved"
+head -c 4000 /dev/urandom >"$T/junk"
+check "break the source behind the database" obj_put "$src" "$T/junk"
 req GET "$S/p/photo.jpg?width=120&format=webp" "${A[@]}"
 expect_status 200 "hit with a broken source: 200"
 check "hit with a broken source: same bytes" cmp -s "$T/body" "$T/r1"
 check "hit with a broken source: X-Rendition hit" eq "$(hdr X-Rendition)" "hit"
 req GET "$S/p/photo.jpg?width=122&format=webp" "${A[@]}"
 expect_error 422 VALIDATION "a miss with a broken source runs ImageMagick (422)"
-cp "$T/photo.saved" "$src"
+check "restore the source" obj_put "$src" "$T/photo.saved"
 n=$(find "$FILESTOR_CACHE_DIR" -name "${E1:3:32}.webp" | wc -l)
 check "rendition file named by its etag" eq "$n" 1
 

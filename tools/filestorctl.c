@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
 #include "auth.h"
@@ -14,8 +15,10 @@
 #include "cry.h"
 #include "db.h"
 #include "files.h"
+#include "http.h"
 #include "perm.h"
 #include "rcache.h"
+#include "sigv4.h"
 #include "store.h"
 
 #define MAX_POS		4
@@ -534,7 +537,7 @@ cmd_gc(struct ctl *c, struct args *ar)
 	printf("renditions: kept %lld (%lld bytes), evicted %lld (%lld bytes), "
 	    "stale temporary files %lld\n", st.files, st.bytes, st.evicted,
 	    st.evicted_bytes, st.tmp_removed);
-	s = store_open_local(c->cfg.data_dir, err, sizeof(err));
+	s = store_open(&c->cfg, err, sizeof(err));
 	if (s == NULL)
 		return fail("%s", err);
 	up = store_gc_tmp(s, 86400);
@@ -542,6 +545,41 @@ cmd_gc(struct ctl *c, struct args *ar)
 	if (up < 0)
 		return fail("upload temporary files: gc failed");
 	printf("uploads: stale temporary files %lld\n", up);
+	return 0;
+}
+
+/*
+ * s3 presign PHYSICAL_KEY --expires SECONDS [--at YYYYMMDDTHHMMSSZ]: a
+ * presigned GET URL of the configured bucket (S3_*), the key verbatim.
+ * --at fixes the signing time, so the output is reproducible.
+ */
+static int
+cmd_s3_presign(struct ctl *c, struct args *ar)
+{
+	const char *exps = opt(ar, "--expires"), *at = opt(ar, "--at");
+	struct store *s;
+	long long exp;
+	time_t now = time(NULL);
+	char err[512], *url;
+
+	if (ar->npos != 1 || exps == NULL)
+		return fail("usage: filestorctl s3 presign PHYSICAL_KEY "
+		    "--expires SECONDS [--at YYYYMMDDTHHMMSSZ]");
+	if (c->cfg.s3.bucket == NULL)
+		return fail("S3_BUCKET is not set");
+	if (http_parse_ll(exps, 1, 7 * 86400, &exp) == -1)
+		return fail("--expires must be from 1 to 604800 seconds");
+	if (at != NULL && sigv4_parse_amz_date(at, &now) == -1)
+		return fail("--at must be YYYYMMDDTHHMMSSZ");
+	s = store_open(&c->cfg, err, sizeof(err));
+	if (s == NULL)
+		return fail("%s", err);
+	url = store_presign_get(s, ar->pos[0], exp, now);
+	store_close(s);
+	if (url == NULL)
+		return fail("cannot presign that key");
+	printf("%s\n", url);
+	free(url);
 	return 0;
 }
 
@@ -616,6 +654,7 @@ static const char *const o_key[] = { "--tenant", "--user", "--name", NULL };
 static const char *const f_admin[] = { "--admin", NULL };
 static const char *const o_perm[] = { "--tenant", "--condition", NULL };
 static const char *const o_agent[] = { "--tenant", "--ttl", NULL };
+static const char *const o_presign[] = { "--expires", "--at", NULL };
 
 /* The dispatch table: "noun verb", its options, whether it migrates. */
 static const struct {
@@ -640,6 +679,7 @@ static const struct {
 	{ "agent", "token", o_agent, no_opts, cmd_agent_token },
 	{ "agent", "list", o_tenant, no_opts, cmd_agent_list },
 	{ "gc", NULL, no_opts, no_opts, cmd_gc },
+	{ "s3", "presign", o_presign, no_opts, cmd_s3_presign },
 };
 
 static int
@@ -686,6 +726,11 @@ main(int argc, char *argv[])
 	memset(&c, 0, sizeof(c));
 	if (cfg_load(&c.cfg, 0, err, sizeof(err)) == -1)
 		return fail("%s", err);
+	if (cmds[i].fn == cmd_s3_presign) {
+		/* Needs no database. */
+		ret = cmd_s3_presign(&c, &ar);
+		goto out;
+	}
 	migrating = cmds[i].fn == cmd_migrate;
 	c.db = db_open(c.cfg.db_path, migrating, err, sizeof(err));
 	if (c.db == NULL) {

@@ -16,7 +16,10 @@
 static const char *vars[] = { "AUTH_SECRET", "FILESTOR_DB",
     "FILESTOR_DATA_DIR", "FILESTOR_CACHE_DIR", "MAX_UPLOAD_BYTES",
     "FILESTOR_SENDFILE", "COOKIE_SECURE", "PUBLIC_BASE",
-    "FILESTOR_SESSION_TTL" };
+    "FILESTOR_SESSION_TTL",
+    "S3_BUCKET", "S3_ENDPOINT", "S3_REGION", "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY", "S3_FORCE_PATH_STYLE", "S3_REDIRECT",
+    "S3_PART_BYTES", "S3_REDIRECT_TTL" };
 
 static int
 clear_env(void **state)
@@ -134,6 +137,61 @@ test_values(void **state)
 	cfg_free(&c);
 }
 
+/* S3_*: off without a bucket; with one, both keys, named when missing. */
+static void
+test_s3(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	setenv("AUTH_SECRET", SECRET32, 1);
+	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), 0);
+	assert_null(c.s3.bucket);
+	cfg_free(&c);
+
+	setenv("S3_BUCKET", "files", 1);
+	setenv("S3_ACCESS_KEY_ID", "AKID", 1);
+	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "S3_SECRET_ACCESS_KEY is not"));
+	unsetenv("S3_ACCESS_KEY_ID");
+	setenv("S3_SECRET_ACCESS_KEY", "secret", 1);
+	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "S3_ACCESS_KEY_ID is not"));
+
+	setenv("S3_ACCESS_KEY_ID", "AKID", 1);
+	setenv("S3_REGION", "eu-west-1", 1);
+	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), 0);
+	assert_string_equal(c.s3.bucket, "files");
+	assert_string_equal(c.s3.endpoint, "https://s3.eu-west-1.amazonaws.com");
+	assert_int_equal(c.s3.path_style, 0);
+	assert_int_equal(c.s3.redirect, 0);
+	assert_int_equal(c.s3.part_size, 8LL << 20);
+	assert_int_equal(c.s3.redirect_ttl, 300);
+	cfg_free(&c);
+
+	setenv("S3_PART_BYTES", "1048576", 1);	/* under S3's 5 MiB */
+	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "S3_PART_BYTES"));
+	unsetenv("S3_PART_BYTES");
+	setenv("S3_ENDPOINT", "ftp://x", 1);
+	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "S3_ENDPOINT"));
+	setenv("S3_ENDPOINT", "http://127.0.0.1:9000", 1);
+	setenv("S3_SECRET_ACCESS_KEY", "a b", 1);
+	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "S3_SECRET_ACCESS_KEY"));
+	assert_null(strstr(err, "a b"));	/* never echo a secret */
+	setenv("S3_SECRET_ACCESS_KEY", "secret", 1);
+	setenv("S3_FORCE_PATH_STYLE", "1", 1);
+	setenv("S3_REDIRECT", "yes", 1);
+	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), 0);
+	assert_string_equal(c.s3.endpoint, "http://127.0.0.1:9000");
+	assert_int_equal(c.s3.path_style, 1);
+	assert_int_equal(c.s3.redirect, 1);
+	cfg_free(&c);
+}
+
 int
 main(void)
 {
@@ -143,6 +201,7 @@ main(void)
 		cmocka_unit_test_setup(test_defaults, clear_env),
 		cmocka_unit_test_setup(test_malformed, clear_env),
 		cmocka_unit_test_setup(test_values, clear_env),
+		cmocka_unit_test_setup(test_s3, clear_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,63 @@
+/*
+ * sigv4: AWS Signature Version 4, as S3 checks it: header signing for
+ * our own requests, and query-string presigning for GET URLs handed to
+ * clients. Pure functions: the time is an input, so the unit tests match
+ * AWS's published examples byte for byte.
+ *
+ * The signing key and every result are credentials: never log them.
+ */
+#ifndef FS_SIGV4_H
+#define FS_SIGV4_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define SIGV4_DATE_LEN	16	/* "20130524T000000Z" */
+
+struct sigv4_creds {
+	const char	*access_key;
+	const char	*secret_key;
+	const char	*region;	/* "us-east-1" */
+	const char	*service;	/* "s3" */
+};
+
+/* One header to sign: name lower-case, value trimmed. */
+struct sigv4_header {
+	const char	*name;
+	const char	*value;
+};
+
+/*
+ * RFC 3986 percent-encoding as SigV4 wants it: unreserved characters
+ * (A-Z a-z 0-9 - . _ ~) stay, everything else becomes %XX (upper-case);
+ * '/' stays when keep_slash. malloc'd, NULL on allocation failure.
+ */
+char	*sigv4_uri_encode(const char *s, int keep_slash);
+
+/* "YYYYMMDDTHHMMSSZ" for t (UTC). */
+void	 sigv4_amz_date(time_t t, char out[SIGV4_DATE_LEN + 1]);
+/* Parse that form; -1 when malformed. */
+int	 sigv4_parse_amz_date(const char *s, time_t *t);
+
+/*
+ * The Authorization header value for a request. uri: the canonical,
+ * already encoded path ("/test.txt"); query: the canonical query string
+ * (sorted, encoded, "" for none); h: the signed headers, sorted by name,
+ * which must include host and x-amz-date (= amz_date); payload_hash: hex
+ * SHA-256 of the body or "UNSIGNED-PAYLOAD". malloc'd or NULL.
+ */
+char	*sigv4_authorization(const struct sigv4_creds *c, const char *method,
+	    const char *uri, const char *query, const struct sigv4_header *h,
+	    size_t nh, const char *payload_hash, const char *amz_date);
+
+/*
+ * The query string of a presigned request (X-Amz-Algorithm ... ending
+ * with &X-Amz-Signature=<hex>), signing only the host header, with an
+ * UNSIGNED-PAYLOAD body. Append it to "<scheme>://<host><uri>?".
+ * malloc'd or NULL.
+ */
+char	*sigv4_presign_query(const struct sigv4_creds *c, const char *method,
+	    const char *host, const char *uri, long long expires,
+	    const char *amz_date);
+
+#endif

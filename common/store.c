@@ -1,0 +1,140 @@
+/*
+ * store: choose an adapter from the configuration, and dispatch the
+ * store.h calls to it (DESIGN §8).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cfg.h"
+#include "store.h"
+#include "store_impl.h"
+
+struct store *
+store_open(const struct cfg *c, char *err, size_t errlen)
+{
+	if (c->s3.bucket != NULL)
+		return store_open_s3(&c->s3, err, errlen);
+	return store_open_local(c->data_dir, err, errlen);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s != NULL)
+		s->ops->close(s);
+}
+
+enum fs_err
+store_writer_open(struct store *s, const char *pkey, struct store_writer **w)
+{
+	*w = NULL;
+	if (s == NULL)
+		return FS_INTERNAL;
+	return s->ops->writer_open(s, pkey, w);
+}
+
+void
+store_writer_size_hint(struct store_writer *w, long long size)
+{
+	if (w != NULL && size >= 0 && w->ops->size_hint != NULL)
+		w->ops->size_hint(w, size);
+}
+
+enum fs_err
+store_write(struct store_writer *w, const void *buf, size_t len)
+{
+	if (w == NULL)
+		return FS_INTERNAL;
+	return w->ops->write(w, buf, len);
+}
+
+enum fs_err
+store_finish(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
+    long long *size)
+{
+	if (w == NULL)
+		return FS_INTERNAL;
+	return w->ops->finish(w, sha256, size);
+}
+
+enum fs_err
+store_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
+    long long *size)
+{
+	if (w == NULL)
+		return FS_INTERNAL;
+	return w->ops->commit(w, sha256, size);
+}
+
+void
+store_writer_free(struct store_writer *w)
+{
+	if (w != NULL)
+		w->ops->writer_free(w);
+}
+
+enum fs_err
+store_reader_open(struct store *s, const char *pkey, long long off,
+    long long len, struct store_reader **rd)
+{
+	*rd = NULL;
+	if (s == NULL)
+		return FS_INTERNAL;
+	return s->ops->reader_open(s, pkey, off, len, rd);
+}
+
+ssize_t
+store_read(struct store_reader *rd, void *buf, size_t len)
+{
+	if (rd == NULL)
+		return -1;
+	return rd->ops->read(rd, buf, len);
+}
+
+void
+store_reader_free(struct store_reader *rd)
+{
+	if (rd != NULL)
+		rd->ops->reader_free(rd);
+}
+
+enum fs_err
+store_stat(struct store *s, const char *pkey, struct store_stat *st)
+{
+	if (s == NULL)
+		return FS_INTERNAL;
+	return s->ops->stat(s, pkey, st);
+}
+
+enum fs_err
+store_delete(struct store *s, const char *pkey)
+{
+	if (s == NULL)
+		return FS_INTERNAL;
+	return s->ops->del(s, pkey);
+}
+
+char *
+store_local_path(struct store *s, const char *pkey)
+{
+	if (s == NULL)
+		return NULL;
+	return s->ops->local_path(s, pkey);
+}
+
+long long
+store_gc_tmp(struct store *s, long long older_than_secs)
+{
+	if (s == NULL)
+		return -1;
+	return s->ops->gc_tmp(s, older_than_secs);
+}
+
+char *
+store_presign_get(struct store *s, const char *pkey, long long expires,
+    time_t now)
+{
+	if (s == NULL || s->ops->presign_get == NULL)
+		return NULL;
+	return s->ops->presign_get(s, pkey, expires, now);
+}

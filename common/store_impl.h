@@ -1,0 +1,45 @@
+/*
+ * store_impl: what an adapter implements behind store.h. Not for callers.
+ *
+ * Each adapter's store, writer and reader structs begin with the matching
+ * base below, whose ops the adapter fills; store.c dispatches through it
+ * and answers for NULL handles itself, so adapters never see one.
+ */
+#ifndef FS_STORE_IMPL_H
+#define FS_STORE_IMPL_H
+
+#include <time.h>
+
+#include "store.h"
+
+struct store_ops {
+	void		(*close)(struct store *);
+	enum fs_err	(*writer_open)(struct store *, const char *,
+			    struct store_writer **);
+	enum fs_err	(*write)(struct store_writer *, const void *, size_t);
+	enum fs_err	(*finish)(struct store_writer *,
+			    unsigned char [CRY_SHA256_LEN], long long *);
+	enum fs_err	(*commit)(struct store_writer *,
+			    unsigned char [CRY_SHA256_LEN], long long *);
+	void		(*writer_free)(struct store_writer *);
+	enum fs_err	(*reader_open)(struct store *, const char *, long long,
+			    long long, struct store_reader **);
+	ssize_t		(*read)(struct store_reader *, void *, size_t);
+	void		(*reader_free)(struct store_reader *);
+	enum fs_err	(*stat)(struct store *, const char *,
+			    struct store_stat *);
+	enum fs_err	(*del)(struct store *, const char *);
+	char		*(*local_path)(struct store *, const char *);
+	long long	(*gc_tmp)(struct store *, long long);
+	/* NULL when the adapter has no use for it. */
+	void		(*size_hint)(struct store_writer *, long long);
+	/* NULL when the adapter cannot presign. */
+	char		*(*presign_get)(struct store *, const char *, long long,
+			    time_t);
+};
+
+struct store		{ const struct store_ops *ops; };
+struct store_writer	{ const struct store_ops *ops; };
+struct store_reader	{ const struct store_ops *ops; };
+
+#endif

@@ -1,0 +1,286 @@
+# The cloudflared supervisor in filestor-agent (issue 6), against the
+# stand-in build/fake-cloudflared (reference cloudflared.md §7): no
+# network. FILESTOR_AGENT_TIME_SCALE shrinks the health interval and the
+# backoff so that 5, 10, 20 s run in 0.5, 1, 2 s.
+
+AGENT_BIN=$FILESTOR_BUILD/filestor-agent
+FAKE=$FILESTOR_BUILD/fake-cloudflared
+APORT=$(serve_free_port)
+AORIGIN="http://127.0.0.1:$APORT"
+export XDG_CONFIG_HOME=$TEST_TMP/xdg7
+CFG=$XDG_CONFIG_HOME/filestor-agent/config.json
+STATE=$XDG_CONFIG_HOME/filestor-agent/tunnel-state.json
+TRACE=$TEST_TMP/cf.trace
+export FAKECF_TRACE=$TRACE FAKECF_T_API=50 FAKECF_T_REGISTER=100 FAKECF_T_HA_SPACING=50
+export FILESTOR_AGENT_LOG=debug
+unset CLOUDFLARE_TUNNEL_TOKEN
+AGENT_PID=
+ALOG=
+
+# start_agent LOG [env ...]: run the agent with extra environment.
+start_agent() {
+	ALOG=$TEST_TMP/$1
+	shift
+	env "$@" "$AGENT_BIN" run --listen "127.0.0.1:$APORT" 2>>"$ALOG" &
+	AGENT_PID=$!
+	for _ in $(seq 1 50); do
+		curl -s -o /dev/null "$AORIGIN/healthz" && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+stop_agent() {
+	if [ -n "$AGENT_PID" ]; then
+		kill "$AGENT_PID" 2>/dev/null
+		wait "$AGENT_PID" 2>/dev/null
+		AGENT_PID=
+	fi
+}
+trap stop_agent EXIT
+# wait_for SECONDS CMD...: poll until CMD succeeds.
+wait_for() {
+	local end=$(($(date +%s%N) / 1000000 + $1 * 1000))
+	shift
+	while [ $(($(date +%s%N) / 1000000)) -lt $end ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+starts() { local n; n=$(grep -c '"ev":"start"' "$TRACE" 2>/dev/null); echo "${n:-0}"; }
+starts_ge() { [ "$(starts)" -ge "$1" ]; }
+# set_tunnel JSON: the config's tunnel = {hostname, key} + JSON.
+set_tunnel() {
+	jq --argjson t "$1" '.tunnel = ({hostname: .tunnel.hostname, key: .tunnel.key} + $t)' \
+	    "$CFG" >"$CFG.new" && chmod 600 "$CFG.new" && mv "$CFG.new" "$CFG"
+	: >"$TRACE"
+}
+# run_refused JSON: the agent must refuse to start; its stderr in $REFUSAL.
+run_refused() {
+	set_tunnel "$1"
+	REFUSAL=$(env "${@:2}" timeout 5 "$AGENT_BIN" run --listen "127.0.0.1:$APORT" 2>&1)
+	REFUSED_RC=$?
+}
+
+# --- an enrolled agent with a tunnel key
+TID=$(mk_tenant tunnel)
+UADM=$(mk_user "$TID" admin)
+ADM=(-H "Authorization: Bearer $(mk_key "$TID" "$UADM")")
+R1=$TEST_TMP/t7root
+mkdir -p "$R1"
+printf 'tunnel bytes\n' >"$R1/f.txt"
+ET=$("$FILESTORCTL" agent token --tenant "$TID" 2>/dev/null)
+AID=$("$AGENT_BIN" enroll --server "$BASE" --token "$ET" --name tun --allowed-roots "$R1" 2>/dev/null)
+check "t07: agent enrolled" eq "$(printf '%s' "$AID" | grep -cE '^[0-9a-f-]{36}$')" 1
+SECRET=$(jq -r .agentSecret "$CFG")
+req POST "/api/agents/$AID/tunnel" "${ADM[@]}" -H 'Content-Type: application/json' \
+    --data '{"hostname":"agent.example.com"}'
+expect_status 200 "tunnel enabled with a named hostname"
+KEY=$(jqb .signingKey)
+printf '%s\n' "$KEY" | "$AGENT_BIN" configure-tunnel --hostname "$AORIGIN" --key - 2>/dev/null
+check "configure-tunnel" eq "$?" 0
+
+# --- the heartbeat route itself
+hb() { req POST /api/agents/heartbeat -H 'Content-Type: application/json' "$@"; }
+hb --data '{"version":"x"}'
+expect_error 401 UNAUTHORIZED "heartbeat without credentials: 401"
+hb -H "Authorization: Bearer $AID.fsa_wrong" --data '{"version":"x"}'
+expect_error 401 UNAUTHORIZED "heartbeat with a wrong secret: 401"
+hb -H "Authorization: Bearer 00000000-0000-4000-8000-000000000000.$SECRET" --data '{"version":"x"}'
+expect_error 401 UNAUTHORIZED "heartbeat with another id: 401"
+hb -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"evil.example.com"}'
+expect_error 422 VALIDATION "heartbeat: a foreign hostname refused"
+hb -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"api.trycloudflare.com"}'
+expect_error 422 VALIDATION "heartbeat: the quick API host refused"
+hb -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"a.b.trycloudflare.com"}'
+expect_error 422 VALIDATION "heartbeat: two labels under trycloudflare.com refused"
+hb -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"agent.example.com","health":{"ok":true}}'
+expect_status 200 "heartbeat: the configured hostname accepted"
+check "heartbeat: lastSeenAt set" neq "$(sqlite3 "$FILESTOR_DB" "SELECT last_seen_at FROM agents WHERE id = '$AID'")" ""
+check "heartbeat: configured hostname kept" eq "$(sqlite3 "$FILESTOR_DB" "SELECT tunnel_hostname FROM agents WHERE id = '$AID'")" "agent.example.com"
+req GET /api/agents/heartbeat "${ADM[@]}"
+expect_status 405 "heartbeat: GET is 405"
+
+# --- invalid configuration stops the agent with a message naming the key
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"grace_period_secs\":181}}"
+check "grace_period_secs 181 refused" neq "$REFUSED_RC" 0
+check "grace_period_secs: message names the key" has "$REFUSAL" "tunnel.cloudflare.grace_period_secs must be an integer from 0 to 180 (got 181)"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"mode\":\"fast\"}}"
+check "mode fast refused" neq "$REFUSED_RC" 0
+check "mode: message names the key and the choices" has "$REFUSAL" 'tunnel.cloudflare.mode must be one of "quick", "named" (got "fast")'
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"mode\":\"named\",\"hostname\":\"agent.example.com\"}}"
+check "named without a token refused" has "$REFUSAL" "tunnel.cloudflare.token is required in named mode"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"mode\":\"named\",\"token\":\"\${CLOUDFLARE_TUNNEL_TOKEN}\"}}"
+check "\${CLOUDFLARE_TUNNEL_TOKEN} unset refused" has "$REFUSAL" "CLOUDFLARE_TUNNEL_TOKEN"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"protocol\":\"udp\"}}"
+check "protocol udp refused" has "$REFUSAL" "tunnel.cloudflare.protocol must be one of"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"edge_ip_version\":5}}"
+check "edge_ip_version 5 refused" has "$REFUSAL" "tunnel.cloudflare.edge_ip_version"
+run_refused "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":0,\"cloudflare\":{\"cloudflared_path\":\"$FAKE\"}}"
+check "interval 0 refused" has "$REFUSAL" "tunnel.health_check_interval_secs must be an integer from 1"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"grace_period\":10}}"
+check "unknown key refused (a typo is not a default)" has "$REFUSAL" "tunnel.cloudflare.grace_period: unknown key"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$TEST_TMP/nope\"}}"
+check "missing cloudflared refused" has "$REFUSAL" "tunnel.cloudflare.cloudflared_path"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"log_level\":\"warn\"}}"
+check "quick + log_level warn without metrics refused" has "$REFUSAL" "hides the quick tunnel URL"
+check "no cloudflared started for a bad config" eq "$(starts)" 0
+
+# --- quick mode: URL parsed, reported, used by redirects; then SIGTERM
+QHOST=brave-tiny-quick-words.trycloudflare.com
+MPORT=$(serve_free_port)
+set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"metrics_port\":$MPORT,\"grace_period_secs\":3,\"health_url_override\":\"$AORIGIN/healthz\"}}"
+check "quick: agent starts" start_agent quick.log FILESTOR_AGENT_TIME_SCALE=0.1 FAKECF_QUICK_HOST="$QHOST"
+dbhost() { [ "$(sqlite3 "$FILESTOR_DB" "SELECT tunnel_hostname FROM agents WHERE id = '$AID'")" = "$1" ]; }
+check "quick: the URL reaches the backend" wait_for 5 dbhost "$QHOST"
+check "quick: URL logged" has "$(cat "$ALOG")" "quick tunnel URL: https://$QHOST"
+req GET "/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/f.txt" '$p|@uri')" "${ADM[@]}"
+expect_status 302 "quick: file-content redirects"
+check "quick: redirect uses the reported URL" has "$(hdr Location)" "https://$QHOST/content?token="
+ARGV=$(head -n1 "$TRACE" | jq -c '.argv[1:]')
+check "quick: argv (reference §6)" eq "$ARGV" "[\"tunnel\",\"--no-autoupdate\",\"--loglevel\",\"info\",\"--protocol\",\"auto\",\"--edge-ip-version\",\"auto\",\"--retries\",\"5\",\"--grace-period\",\"3s\",\"--metrics\",\"127.0.0.1:$MPORT\",\"--url\",\"http://127.0.0.1:$APORT\"]"
+check "quick: stdin is /dev/null" eq "$(head -n1 "$TRACE" | jq -r .stdinDevNull)" "true"
+healthy() { [ "$(jq -r .lastHealth.ok "$STATE" 2>/dev/null)" = true ]; }
+check "quick: health turns ok (ready + public probe after warm-up)" wait_for 6 healthy
+"$AGENT_BIN" status --listen "127.0.0.1:$APORT" >"$TEST_TMP/st.out" 2>&1
+ST=$(cat "$TEST_TMP/st.out")
+check "status: mode" has "$ST" "tunnel mode:       quick"
+check "status: url" has "$ST" "tunnel url:        https://$QHOST"
+check "status: child pid" has "$ST" "cloudflared pid:   $(head -n1 "$TRACE" | jq -r .pid) (running)"
+check "status: ready connections" has "$ST" "ready connections: 1"
+check "status: last health" has "$ST" "last health:       ok: 1 ready connection"
+check "status: restarts" has "$ST" "restarts:          0"
+check "status: next backoff" has "$ST" "next backoff:      5 s"
+check "stand-in output drained into the log with a prefix" has "$(cat "$ALOG")" "cloudflared[$(head -n1 "$TRACE" | jq -r .pid)] stderr: "
+T0=$(date +%s%N)
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID"
+RC=$?
+EL=$((($(date +%s%N) - T0) / 1000000))
+AGENT_PID=
+check "SIGTERM: agent exits 0" eq "$RC" 0
+check "SIGTERM: within the grace period (${EL} ms)" eq "$((EL < 3000))" 1
+check "SIGTERM: exactly one signal to cloudflared" eq "$(grep -c '"ev":"signal"' "$TRACE")" 1
+check "SIGTERM: cloudflared exited 0, gracefully" eq "$(grep '"ev":"exit"' "$TRACE" | jq -r .code)" 0
+check "SIGTERM: no restart while stopping" eq "$(starts)" 1
+
+# --- named mode: argv by level, token only as TUNNEL_TOKEN, never logged
+TOKEN=$(printf '{"a":"0123456789abcdef0123456789abcdef","t":"8a0d1c52-5e2b-4d7c-9d1e-3b7f2a1c9e44","s":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlYw"}' | base64 -w0 | tr -d '=')
+MPORT=$(serve_free_port)
+set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"cloudflare\":{\"mode\":\"named\",\"token\":\"\${CLOUDFLARE_TUNNEL_TOKEN}\",\"hostname\":\"agent.example.com\",\"cloudflared_path\":\"$FAKE\",\"protocol\":\"http2\",\"edge_ip_version\":\"4\",\"retries\":3,\"metrics_port\":$MPORT,\"grace_period_secs\":2,\"health_url_override\":\"$AORIGIN/healthz\"}}"
+sqlite3 "$FILESTOR_DB" "UPDATE agents SET tunnel_hostname = 'agent.example.com', last_seen_at = 1 WHERE id = '$AID'"
+check "named: agent starts" start_agent named.log FILESTOR_AGENT_TIME_SCALE=0.1 CLOUDFLARE_TUNNEL_TOKEN="$TOKEN"
+check "named: ready" wait_for 5 healthy
+ARGV=$(head -n1 "$TRACE" | jq -c '.argv[1:]')
+check "named: tunnel flags before run, protocol after" eq "$ARGV" "[\"tunnel\",\"--no-autoupdate\",\"--loglevel\",\"info\",\"--edge-ip-version\",\"4\",\"--retries\",\"3\",\"--grace-period\",\"2s\",\"--metrics\",\"127.0.0.1:$MPORT\",\"run\",\"--protocol\",\"http2\",\"--url\",\"http://127.0.0.1:$APORT\"]"
+check "named: TUNNEL_TOKEN in the child's env" eq "$(head -n1 "$TRACE" | jq -r .env.TUNNEL_TOKEN)" "set"
+check "named: CLOUDFLARE_TUNNEL_TOKEN not in the child's env" eq "$(head -n1 "$TRACE" | jq -r .env.CLOUDFLARE_TUNNEL_TOKEN)" "unset"
+check "named: the token is not on argv" eq "$(grep -cF -- "$TOKEN" "$TRACE")" 0
+check "named: cloudflared saw the masked token" has "$(cat "$ALOG")" "Environmental variables map[TUNNEL_TOKEN:*****]"
+ready4() { "$AGENT_BIN" status --listen "127.0.0.1:$APORT" 2>/dev/null | grep -q "ready connections: 4"; }
+check "named: 4 connections registered" wait_for 4 ready4
+"$AGENT_BIN" status --listen "127.0.0.1:$APORT" >"$TEST_TMP/st2.out" 2>&1
+check "named: heartbeat accepted (lastSeenAt moved)" neq "$(sqlite3 "$FILESTOR_DB" "SELECT last_seen_at FROM agents WHERE id = '$AID'")" 1
+check "named: no heartbeat refused" eq "$(grep -c 'heartbeat refused' "$ALOG")" 0
+check "named: status mode and URL" has "$(cat "$TEST_TMP/st2.out")" "tunnel url:        https://agent.example.com"
+stop_agent
+check "named: the token is in no log, trace, state or status" eq \
+    "$(cat "$TEST_TMP"/*.log "$TRACE" "$STATE" "$TEST_TMP/st2.out" | grep -cF -- "$TOKEN")" 0
+
+# --- a token the edge refuses: "Unauthorized" forever is a config error
+check "unauthorized: agent starts" start_agent unauth.log FILESTOR_AGENT_TIME_SCALE=0.1 CLOUDFLARE_TUNNEL_TOKEN="$TOKEN" FAKECF_CONNECT=unauthorized FAKECF_TIME_SCALE=0.05
+unauth_seen() { jq -r .lastHealth.reason "$STATE" | grep -q "Unauthorized"; }
+check "unauthorized: reported as a configuration error" wait_for 4 unauth_seen
+stop_agent
+check "unauthorized: the token is still in no log" eq "$(grep -cF -- "$TOKEN" "$ALOG")" 0
+
+# --- a crash: restarts after 5, 10, 20 s (scaled by 0.1)
+set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\"}}"
+check "crash: agent starts" start_agent crash.log FILESTOR_AGENT_TIME_SCALE=0.1 FAKECF_CRASH_AFTER_MS=100 FAKECF_CRASH_CODE=2
+check "crash: four starts" wait_for 8 starts_ge 4
+stop_agent
+GAPS=$(jq -s -r '[.[] | select(.ev == "start" or .ev == "exit")] | . as $e
+    | [range(1; length) | select($e[.].ev == "start" and $e[. - 1].ev == "exit") | $e[.].t - $e[. - 1].t]
+    | .[0:3] | map(tostring) | join(" ")' "$TRACE")
+read -r G1 G2 G3 <<<"$GAPS"
+check "crash: 1st restart after 0.5 s (${G1:-none} ms)" eq "$(( ${G1:-0} >= 480 && ${G1:-0} < 900 ))" 1
+check "crash: 2nd restart after 1 s (${G2:-none} ms)" eq "$(( ${G2:-0} >= 980 && ${G2:-0} < 1400 ))" 1
+check "crash: 3rd restart after 2 s (${G3:-none} ms)" eq "$(( ${G3:-0} >= 1980 && ${G3:-0} < 2400 ))" 1
+check "crash: exit status logged" has "$(cat "$ALOG")" "cloudflared exited with status 2"
+check "crash: state counts restarts" eq "$(jq -r '.restarts >= 3' "$STATE")" "true"
+check "crash: next backoff grows" eq "$(jq -r '.nextBackoffSecs >= 40' "$STATE")" "true"
+
+# --- the backoff resets after a while of good health (120 s, scaled 0.01)
+MPORT=$(serve_free_port)
+set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"metrics_port\":$MPORT,\"health_url_override\":\"$AORIGIN/healthz\"}}"
+printf 'FAKECF_CRASH_AFTER_MS=150\n' >"$TEST_TMP/fk.conf"
+check "reset: agent starts" start_agent reset.log FILESTOR_AGENT_TIME_SCALE=0.01 FAKECF_CONF="$TEST_TMP/fk.conf"
+check "reset: three crashes" wait_for 5 starts_ge 3
+: >"$TEST_TMP/fk.conf"
+backoff_is() { [ "$(jq -r .nextBackoffSecs "$STATE" 2>/dev/null)" = "$1" ]; }
+check "reset: backoff grew while crashing" wait_for 2 backoff_is 40
+check "reset: back to 5 s after staying healthy" wait_for 6 backoff_is 5
+check "reset: the restart count stays" eq "$(jq -r '.restarts >= 3' "$STATE")" "true"
+stop_agent
+
+# --- /ready 503: restart after max_failures, not before
+MPORT=$(serve_free_port)
+set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"max_failures\":3,\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"metrics_port\":$MPORT,\"grace_period_secs\":1}}"
+check "503: agent starts" start_agent ready.log FILESTOR_AGENT_TIME_SCALE=0.2 FAKECF_CONNECT=dialfail
+check "503: cloudflared restarted" wait_for 8 starts_ge 2
+stop_agent
+P1=$(head -n1 "$TRACE" | jq -r .pid)
+T1=$(head -n1 "$TRACE" | jq -r .t)
+TS=$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .t" "$TRACE" | head -n1)
+check "503: one SIGTERM to the unready child" eq "$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .sig" "$TRACE")" "TERM"
+# 2 s of start-up (10 s scaled) where failures do not count, then 3 checks.
+check "503: not before start-up + 3 failed checks ($((TS - T1)) ms)" eq "$(( TS - T1 >= 2300 ))" 1
+check "503: reason logged" has "$(cat "$ALOG")" "metrics /ready: HTTP 503, 0 ready connections"
+check "503: restart logged" has "$(cat "$ALOG")" "restarting cloudflared after 3 failed health checks"
+
+# --- quick API rate-limited: a long backoff, no spinning
+set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\"}}"
+check "429: agent starts" start_agent ratelimit.log FILESTOR_AGENT_TIME_SCALE=0.02 FAKECF_QUICK_API=429
+sleep 2
+stop_agent
+check "429: one attempt in 2 s (normal backoff would have made 4)" eq "$(starts)" 1
+check "429: rate limit recognised" has "$(cat "$ALOG")" "rate-limited (429, error 1015)"
+check "429: long backoff" has "$(cat "$ALOG")" "restarting cloudflared in 120 s"
+
+# --- "Incorrect Usage" exits 0 but is a configuration error
+cat >"$TEST_TMP/misplaced-cloudflared" <<EOF
+#!/bin/sh
+exec "$FAKE" tunnel run --metrics 127.0.0.1:1 --url http://127.0.0.1:1
+EOF
+chmod 755 "$TEST_TMP/misplaced-cloudflared"
+set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$TEST_TMP/misplaced-cloudflared\"}}"
+check "usage: agent starts" start_agent usage.log FILESTOR_AGENT_TIME_SCALE=0.1
+check "usage: failure recorded" wait_for 3 grep -q "Incorrect Usage" "$STATE"
+stop_agent
+check "usage: cloudflared exited 0" eq "$(grep '"ev":"exit"' "$TRACE" | head -n1 | jq -r .code)" 0
+check "usage: treated as a configuration error" has "$(cat "$ALOG")" "configuration error: cloudflared refused its command line and exited 0: Incorrect Usage: flag provided but not defined: -metrics"
+check "usage: status shows the failure" eq "$(jq -r .lastHealth.ok "$STATE")" "false"
+
+# --- a child that ignores SIGTERM is killed after grace + margin
+set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"grace_period_secs\":0}}"
+check "escalation: agent starts" start_agent kill.log FILESTOR_AGENT_TIME_SCALE=0.1 FAKECF_IGNORE_TERM=1
+check "escalation: cloudflared up" wait_for 3 grep -q '"ev":"ready"' "$TRACE"
+T0=$(date +%s%N)
+stop_agent
+EL=$((($(date +%s%N) - T0) / 1000000))
+check "escalation: SIGKILL after grace 0 + 5 s (${EL} ms)" eq "$((EL >= 4900 && EL < 7000))" 1
+check "escalation: logged" has "$(cat "$ALOG")" "SIGKILL"
+check "escalation: the child is gone" neq "$(kill -0 "$(head -n1 "$TRACE" | jq -r .pid)" 2>/dev/null; echo $?)" 0
+
+# --- an agent killed with SIGKILL leaves no orphan cloudflared
+set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"grace_period_secs\":1}}"
+check "orphan: agent starts" start_agent orphan.log FILESTOR_AGENT_TIME_SCALE=0.1
+check "orphan: cloudflared up" wait_for 3 grep -q '"ev":"ready"' "$TRACE"
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=
+# (It then dies of SIGPIPE at its next log line, as the real one would.)
+gone() { ! kill -0 "$(head -n1 "$TRACE" | jq -r .pid)" 2>/dev/null; }
+check "orphan: cloudflared is gone" wait_for 3 gone
+check "orphan: it got a SIGTERM" eq "$(jq -r 'select(.ev == "signal") | .sig' "$TRACE")" "TERM"
