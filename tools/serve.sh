@@ -170,7 +170,7 @@ DocumentRoot "$FILESTOR_RUN_DIR/www"
 <Directory />
 	Require all denied
 </Directory>
-Include "$FILESTOR_TOP/apache/filestor.conf"
+Include "${FILESTOR_APACHE_CONF:-$FILESTOR_TOP/apache/filestor.conf}"
 Include "$root/env.conf"
 EOT
 }
@@ -185,6 +185,35 @@ serve_log() {
 	fi
 }
 
+# serve_apache_stage ROOT USER: a checkout under a directory USER cannot
+# enter (a 0700 home or mktemp dir, as CI uses) would keep Apache from
+# reading filestor.conf and running the programs. Then copy what it needs
+# into ROOT (which USER will own) and point the settings at the copies.
+serve_apache_stage() {
+	local root=$1 u=$2 st=$1/stage
+	if setpriv --reuid="$u" --regid="$u" --init-groups \
+	    test -r "$FILESTOR_TOP/apache/filestor.conf" -a \
+	    -x "$FILESTOR_CGI_DIR/auth" 2>/dev/null; then
+		return 0
+	fi
+	rm -rf "$st"
+	mkdir -p "$st/apache" "$st/cgi-bin" "$st/imagemagick" || return 1
+	cp "$FILESTOR_TOP/apache/filestor.conf" "$st/apache/" || return 1
+	cp "$FILESTOR_CGI_DIR"/* "$st/cgi-bin/" || return 1
+	rm -f "$st/cgi-bin"/*.o
+	cp "$FILESTOR_TOP/etc/imagemagick/"* "$st/imagemagick/" || return 1
+	export FILESTOR_APACHE_CONF=$st/apache/filestor.conf
+	export FILESTOR_CGI_DIR=$st/cgi-bin
+	export MAGICK_CONFIGURE_PATH=$st/imagemagick
+	# A test shim preloaded from the build tree (tests/enospc.so).
+	case "${LD_PRELOAD:-}" in
+	"$FILESTOR_BUILD"/*)
+		cp "$LD_PRELOAD" "$st/" || return 1
+		export LD_PRELOAD="$st/$(basename "$LD_PRELOAD")"
+		;;
+	esac
+}
+
 serve_start_apache() {
 	local root=$FILESTOR_RUN_DIR/apache u="" d
 	local -a asuser=()
@@ -195,13 +224,16 @@ serve_start_apache() {
 	}
 	mkdir -p "$root/fcgid" "$root/tmp"
 	rm -f "$root/httpd.pid"
-	(umask 077 && serve_apache_env >"$root/env.conf") || return 1
-	serve_apache_conf "$root" >"$root/httpd.conf" || return 1
 	if [ "$(id -u)" -eq 0 ]; then
 		u=$(serve_apache_user) || {
 			echo "serve: cannot create the Apache user" >&2
 			return 1
 		}
+		serve_apache_stage "$root" "$u" || return 1
+	fi
+	(umask 077 && serve_apache_env >"$root/env.conf") || return 1
+	serve_apache_conf "$root" >"$root/httpd.conf" || return 1
+	if [ -n "$u" ]; then
 		chown -R "$u:" "$FILESTOR_STATE" "$FILESTOR_RUN_DIR" \
 		    "$FILESTOR_DATA_DIR" "$FILESTOR_CACHE_DIR" || return 1
 		chown "$u:" "$FILESTOR_DB" "$(dirname "$FILESTOR_DB")" ||
