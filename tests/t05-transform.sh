@@ -352,8 +352,9 @@ else
 	fail "second server (PUBLIC_BASE, small cache) started"
 fi
 
-# --- per-transform time limit: a 9 MP PNG cannot be done in 100 ms
-convert -size 3000x3000 gradient:red-blue "$T/big.png"
+# --- per-transform time limit: a 30 MP PNG cannot be done in 100 ms
+# (a 9 MP gradient sometimes could, on a quiet machine)
+convert -size 6000x5000 gradient:red-blue "$T/big.png"
 put p/big.png "$T/big.png" image/png
 expect_status 201 "put big.png"
 if start_server2 TRANSFORM_TIMEOUT_MS=100 FILESTOR_CACHE_DIR="$TEST_TMP/cache3"; then
