@@ -117,20 +117,33 @@ mint_token() {
 start_server2() {
 	local port
 	port=$(serve_free_port) || return 1
+	# A fresh run dir each time: a stopped Apache's mod_fcgid workers
+	# may linger a moment, and must not be found through a reused IPC
+	# directory by the next server (they have the old settings).
+	SERVER2_SEQ=$(( ${SERVER2_SEQ:-0} + 1 ))
+	RUN2=$TEST_TMP/run2.$SERVER2_SEQ
 	(
 		for kv in "$@"; do export "${kv?}"; done
-		export FILESTOR_RUN_DIR=$TEST_TMP/run2
-		export FILESTOR_SOCK_DIR=$TEST_TMP/run2/sock
+		export FILESTOR_RUN_DIR=$RUN2
+		export FILESTOR_SOCK_DIR=$RUN2/sock
 		serve_env "$FILESTOR_BUILD" "$FILESTOR_STATE" "$port"
 		serve_start || exit 1
-		echo "$SERVE_PID" >"$TEST_TMP/run2.pid"
+		echo "$SERVE_PID" >"$RUN2.pid"
 	) || return 1
 	BASE2="http://127.0.0.1:$port"
 }
 stop_server2() {
-	[ -f "$TEST_TMP/run2.pid" ] && kill "$(cat "$TEST_TMP/run2.pid")" 2>/dev/null
-	FILESTOR_SOCK_DIR=$TEST_TMP/run2/sock "$FILESTOR_TOP/spawn-fcgi/stop"
-	rm -f "$TEST_TMP/run2.pid"
+	local pid i
+	if [ -f "$RUN2.pid" ]; then
+		pid=$(cat "$RUN2.pid")
+		kill "$pid" 2>/dev/null
+		for i in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
+	FILESTOR_SOCK_DIR=$RUN2/sock "$FILESTOR_TOP/spawn-fcgi/stop"
+	rm -f "$RUN2.pid"
 }
 # shellcheck source=tools/serve.sh
 . "$FILESTOR_TOP/tools/serve.sh"
