@@ -26,8 +26,8 @@ endif
 OPT	?= -O2 -g
 CFLAGS	?=
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-	   $(OPT) $(WARN) -Icommon -I$(BUILD) $(PKG_CFLAGS)
-LDLIBS	 = $(PKG_LIBS) $(UNISTRING_LIBS) -lm
+	   -pthread $(OPT) $(WARN) -Icommon -I$(BUILD) $(PKG_CFLAGS)
+LDLIBS	 = $(PKG_LIBS) $(UNISTRING_LIBS) -lm -pthread
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/migrations.o

@@ -48,36 +48,20 @@ location() {
 	    "$BASE/api/file/content?agent=$aid&path=$1"
 }
 
-# pair A_URL A_HDR B_URL B_HDR: BENCH_AGENT_ROUNDS rounds of wrk on A then
-# B, interleaved, printing the median rps of each ("a b"). The machine may
-# be shared: interleaving exposes both sides to the same neighbours, and
-# the median ignores the odd round that one of them got for free.
-pair() {
-	local x as="" bs=""
-	for _ in $(seq 1 "${BENCH_AGENT_ROUNDS:-5}"); do
-		x=$(bench_wrk "$1" "$2")
-		as="$as ${x:-0}"
-		x=$(bench_wrk "$3" "$4")
-		bs="$bs ${x:-0}"
-	done
-	echo "$(median $as) $(median $bs)"
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 # --- 4 KiB through the agent vs static
 u4k=$(location "$STATIC_DIR/a4k.bin")
-read -r agent4k static4k < <(BENCH_SECS=${BENCH_SECS_ROUND:-2} pair "$u4k" "" "$BASE/bench/static/a4k.bin" "")
+read -r agent4k static4k < <(bench_wrk_pair "$u4k" "" "$BASE/bench/static/a4k.bin" "")
 report "4 KiB rps: agent (valid token) vs lighttpd static" "$agent4k" "$static4k" \
     "$(ratio "$agent4k" "$static4k")" ">= 0.5"
 
-# --- big file throughput: the median of BENCH_AGENT_ROUNDS downloads
+# --- big file throughput: the median of BENCH_ROUNDS downloads
 # each, agent and static interleaved.
 speed() { curl -s -o /dev/null -w '%{speed_download}' "$1"; }
 cat "$STATIC_DIR/abig.bin" >/dev/null	# both from the page cache
 ubig=$(location "$STATIC_DIR/abig.bin")
 as=""
 bs=""
-for _ in $(seq 1 "${BENCH_AGENT_ROUNDS:-5}"); do
+for _ in $(seq 1 "${BENCH_ROUNDS:-5}"); do
 	as="$as $(speed "$ubig")"
 	bs="$bs $(speed "$BASE/bench/static/abig.bin")"
 done
@@ -87,13 +71,13 @@ report "$BIG_MB MiB MiB/s: agent vs lighttpd static" "$agentbig" "$staticbig" \
     "$(ratio "$agentbig" "$staticbig")" ">= 0.9"
 
 # --- the redirect vs the no-op FastCGI floor
-read -r redir noop < <(BENCH_SECS=${BENCH_SECS_ROUND:-2} pair \
+read -r redir noop < <(bench_wrk_pair \
     "$BASE/api/file/content?agent=$aid&path=$STATIC_DIR/a4k.bin" "$A" "$BASE/bench/noop" "")
 report "file-content 302 rps vs no-op FastCGI" "$redir" "$noop" \
     "$(ratio "$redir" "$noop")" ">= 0.75"
 # Context, no target: the same against GET /api/auth/me, the cheapest
 # authenticated program, i.e. what authentication alone costs here.
-read -r redir2 me < <(BENCH_SECS=${BENCH_SECS_ROUND:-2} BENCH_AGENT_ROUNDS=3 pair \
+read -r redir2 me < <(BENCH_ROUNDS=3 bench_wrk_pair \
     "$BASE/api/file/content?agent=$aid&path=$STATIC_DIR/a4k.bin" "$A" "$BASE/api/auth/me" "$A")
 report "file-content 302 rps vs GET /api/auth/me (auth floor)" "$redir2" "$me" \
     "$(ratio "$redir2" "$me")" "report"

@@ -57,6 +57,33 @@ bench_wrk() {
 	fi | awk '/^Requests\/sec/ { print $2 }'
 }
 
+# median N...: the middle value (the mean of the two middle ones for an
+# even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# The machine may be shared and its disk is often virtual: a single run
+# of each side says little. These run the subject and its baseline
+# alternately BENCH_ROUNDS times, so that a slow spell hits both alike,
+# and print the median of each ("subject baseline").
+#
+# bench_pair CMD_A CMD_B: each command prints one number.
+bench_pair() {
+	local a="" b="" x
+	for _ in $(seq 1 "${BENCH_ROUNDS:-5}"); do
+		x=$(eval "$1")
+		a="$a ${x:-0}"
+		x=$(eval "$2")
+		b="$b ${x:-0}"
+	done
+	echo "$(median $a) $(median $b)"
+}
+# bench_wrk_pair A_URL A_HDR B_URL B_HDR: requests per second, rounds of
+# BENCH_SECS_ROUND (2) seconds each.
+bench_wrk_pair() {
+	BENCH_SECS=${BENCH_SECS_ROUND:-2} bench_pair \
+	    "bench_wrk '$1' '$2'" "bench_wrk '$3' '$4'"
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 # now_ns: a monotonic-enough wall clock for throughput.
 now_ns() { date +%s%N; }

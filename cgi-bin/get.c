@@ -19,10 +19,12 @@
 #include "key.h"
 #include "range.h"
 #include "rcache.h"
+#include "relay.h"
 #include "tok.h"
 
 #define PREFIX		"/api/storage/"
 #define STREAM_BUF	(256 * 1024)
+#define STREAM_NBUF	4	/* pieces fetched ahead of the client: 1 MiB */
 #define ETAG_HEX	32	/* hex chars of a rendition ETag (128 bits) */
 #define RENDITION_TTL	"max-age=31536000, immutable"
 
@@ -90,11 +92,24 @@ add_disposition(struct request *r, const char *logical, int attachment)
 	free(enc);
 }
 
+/*
+ * The relay's source: its thread fetches the next pieces of an object
+ * (from S3, or from disk when X-Sendfile is off) while this one writes
+ * the last to the client.
+ */
+static ssize_t
+source_read(void *arg, void *buf, size_t cap)
+{
+	return store_read(arg, buf, cap);
+}
+
 static void
 serve_original(struct app *a, struct request *r, const struct file_row *f,
     const char *logical)
 {
 	struct store_reader *rd = NULL;
+	struct relay *rl = NULL;
+	const void *piece;
 	char etag[70], lastmod[30], *path = NULL, *buf = NULL;
 	const char *inm, *ims, *rh, *ifr;
 	long long start = 0, len = f->size;
@@ -198,18 +213,32 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 			    NULL);
 		goto out;
 	}
-	buf = malloc(STREAM_BUF);
-	if (buf == NULL) {
-		http_error(r, FS_INTERNAL, NULL);
-		goto out;
+	if (len > STREAM_BUF)
+		rl = relay_source(source_read, rd, STREAM_NBUF, STREAM_BUF);
+	if (rl == NULL) {
+		buf = malloc(STREAM_BUF);
+		if (buf == NULL) {
+			http_error(r, FS_INTERNAL, NULL);
+			goto out;
+		}
 	}
 	http_begin(r);
-	while ((n = store_read(rd, buf, STREAM_BUF)) > 0)
-		if (http_write(r, buf, (size_t)n) == -1)
+	for (;;) {
+		if (rl != NULL)
+			n = relay_pull(rl, &piece);
+		else {
+			n = store_read(rd, buf, STREAM_BUF);
+			piece = buf;
+		}
+		if (n <= 0)
+			break;
+		if (http_write(r, piece, (size_t)n) == -1)
 			break;	/* the client went away */
+	}
 	if (n < 0)
 		app_log(a, "get: read error mid-stream");
 out:
+	relay_free(rl);	/* before rd: its thread reads from rd */
 	free(buf);
 	free(path);
 	store_reader_free(rd);

@@ -10,9 +10,11 @@
 #include "app.h"
 #include "db.h"
 #include "files.h"
+#include "relay.h"
 
 #define PREFIX		"/api/storage/"
-#define PUT_BUF		(256 * 1024)	/* the only buffer of an upload */
+#define PUT_BUF		(256 * 1024)	/* one piece of an upload */
+#define PUT_NBUF	4		/* pieces in flight: 1 MiB */
 #define DEFAULT_CTYPE	"application/octet-stream"
 
 /*
@@ -96,10 +98,75 @@ out:
 	return rc;
 }
 
+/* The relay's sink: its thread hands each piece to the store. */
+static int
+sink_write(void *arg, const void *buf, size_t len)
+{
+	return (int)store_write(arg, buf, len);
+}
+
+/*
+ * Copy the request body to w, counting it in *total. http_read stops at
+ * Content-Length and fails on a short body (FS_BAD_REQUEST); more than
+ * MAX_UPLOAD_BYTES is FS_TOO_LARGE; else FS_OK or the store's error.
+ * A body over one piece goes through a relay, so that reading the next
+ * piece from the web server overlaps hashing and writing the last one.
+ */
+static enum fs_err
+copy_body(struct app *a, struct request *r, struct store_writer *w,
+    long long *total)
+{
+	static char one[PUT_BUF];
+	struct relay *rl = NULL;
+	enum fs_err e = FS_OK;
+	size_t cap;
+	ssize_t n;
+	char *buf;
+	int rc;
+
+	*total = 0;
+	if (r->content_length < 0 || r->content_length > PUT_BUF)
+		rl = relay_sink(sink_write, w, PUT_NBUF, PUT_BUF);
+	for (;;) {
+		buf = one;
+		cap = sizeof(one);
+		if (rl != NULL) {
+			buf = relay_buf(rl, &cap);
+			if (buf == NULL)
+				break;	/* the store failed: relay_finish says */
+		}
+		n = http_read(r, buf, cap);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			e = FS_BAD_REQUEST;
+			break;
+		}
+		*total += n;
+		if (*total > a->cfg.max_upload) {
+			e = FS_TOO_LARGE;
+			break;
+		}
+		if (rl != NULL) {
+			relay_push(rl, (size_t)n);
+			continue;
+		}
+		e = store_write(w, buf, (size_t)n);
+		if (e != FS_OK)
+			break;
+	}
+	if (rl != NULL && e == FS_OK) {
+		rc = relay_finish(rl);
+		if (rc != 0)
+			e = (enum fs_err)rc;
+	}
+	relay_free(rl);	/* after an error: stops the writes at once */
+	return e;
+}
+
 static void
 h_put(struct app *a, struct request *r)
 {
-	static char buf[PUT_BUF];
 	unsigned char sha[CRY_SHA256_LEN];
 	char shahex[65];
 	struct principal p;
@@ -110,7 +177,6 @@ h_put(struct app *a, struct request *r)
 	const char *ctype, *msg = NULL;
 	long long total = 0, size = 0;
 	enum fs_err e;
-	ssize_t n;
 	int exists = 0, in_tx = 0;
 
 	memset(&f, 0, sizeof(f));
@@ -148,33 +214,24 @@ h_put(struct app *a, struct request *r)
 		http_error(r, e, "%s", write_msg(e));
 		goto out;
 	}
-	/* http_read stops at Content-Length; a short body is refused. */
 	if (r->content_length >= 0)
 		store_writer_size_hint(w, r->content_length);
-	for (;;) {
-		n = http_read(r, buf, sizeof(buf));
-		if (n == 0)
-			break;
-		if (n < 0) {
+	e = copy_body(a, r, w, &total);
+	if (e != FS_OK) {
+		if (e == FS_BAD_REQUEST)
 			/* Short body or a cut connection: nothing is kept. */
-			http_error(r, FS_BAD_REQUEST, "request body ended "
-			    "before Content-Length bytes");
-			goto out;
+			http_error(r, e, "request body ended before "
+			    "Content-Length bytes");
+		else if (e == FS_TOO_LARGE)
+			http_error(r, e, "body is larger than MAX_UPLOAD_BYTES "
+			    "(%lld)", a->cfg.max_upload);
+		else if (e == FS_NO_SPACE)
+			http_error(r, e, "no space left for this upload");
+		else {
+			app_log(a, "put: write failed");
+			http_error(r, e, NULL);
 		}
-		total += n;
-		if (total > a->cfg.max_upload) {
-			http_error(r, FS_TOO_LARGE, "body is larger than "
-			    "MAX_UPLOAD_BYTES (%lld)", a->cfg.max_upload);
-			goto out;
-		}
-		e = store_write(w, buf, (size_t)n);
-		if (e != FS_OK) {
-			if (e != FS_NO_SPACE)
-				app_log(a, "put: write failed");
-			http_error(r, e, e == FS_NO_SPACE ?
-			    "no space left for this upload" : NULL);
-			goto out;
-		}
+		goto out;
 	}
 
 	/* fsync outside the write lock: it can take seconds for big files. */
