@@ -31,11 +31,12 @@
 #include "serve.h"
 
 #define CONN_LIMIT	1024
+#define BIG_BLOCK	(128 * 1024) /* bytes per read of a larger body */
 #define CONN_TIMEOUT	120	/* seconds of inactivity */
 #define OPEN_RETRIES	4	/* openat2 EAGAIN: a rename raced us */
 #define ROOT_SWAPS_MAX	64	/* see struct root */
-#define SMALL_FILE	(16 * 1024) /* bodies up to this are read, not sent
-				       with sendfile (see content()) */
+#define SMALL_FILE	(16 * 1024) /* bodies up to this are read whole
+				       (see content()) */
 
 /*
  * An allowed root, opened once (O_PATH) so that a request does not pay
@@ -388,11 +389,41 @@ small_body(int fd, long long start, long long len)
 	    MHD_RESPMEM_MUST_FREE);
 }
 
+/* A larger body: read BIG_BLOCK at a time as MHD sends it. */
+struct big_body {
+	int		 fd;	/* owned; closed by big_free */
+	long long	 start;
+};
+
+static ssize_t
+big_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct big_body *b = cls;
+	ssize_t n;
+
+	do
+		n = pread(b->fd, buf, max, (off_t)(b->start + (long long)pos));
+	while (n == -1 && errno == EINTR);
+	if (n <= 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return n;
+}
+
+static void
+big_free(void *cls)
+{
+	struct big_body *b = cls;
+
+	close(b->fd);
+	free(b);
+}
+
 static enum MHD_Result
 content(struct server *s, struct MHD_Connection *conn, int head)
 {
 	const struct conf *c = s->conf;
 	struct MHD_Response *resp = NULL;
+	struct big_body *bb;
 	struct stat st;
 	const char *tok, *msg = "bad signature", *inm, *ims, *rh, *ifr;
 	const char *ctype, *base;
@@ -504,17 +535,30 @@ content(struct server *s, struct MHD_Connection *conn, int head)
 	} else if (len <= SMALL_FILE && !head) {
 		/*
 		 * Small bodies: one pread, then MHD sends headers and body in
-		 * one writev. With sendfile the headers and the body go out
-		 * in two syscalls and two segments, which halves the request
-		 * rate of 4 KiB files; above SMALL_FILE sendfile wins.
+		 * one writev (a callback response sends them in two syscalls
+		 * and two segments, which halves the request rate of 4 KiB
+		 * files).
 		 */
 		resp = small_body(fd, start, len);
 	} else {
-		/* MHD owns fd from here and sends it with sendfile(2). */
-		resp = MHD_create_response_from_fd_at_offset64((uint64_t)len,
-		    fd, (uint64_t)start);
-		if (resp != NULL)
-			fd = -1;
+		/*
+		 * Not MHD_create_response_from_fd: libmicrohttpd 0.9.75 sets
+		 * TCP_CORK on the socket for every sendfile(2) chunk but the
+		 * last, which halves throughput over loopback (where
+		 * cloudflared connects). A callback response goes out with
+		 * plain send(2) and no cork; the extra copy costs less.
+		 */
+		bb = malloc(sizeof(*bb));
+		if (bb != NULL) {
+			bb->fd = fd;
+			bb->start = start;
+			resp = MHD_create_response_from_callback((uint64_t)len,
+			    BIG_BLOCK, big_read, bb, big_free);
+			if (resp != NULL)
+				fd = -1;
+			else
+				free(bb);
+		}
 	}
 	status = rr == RANGE_OK ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK;
 	if (resp != NULL && rr == RANGE_OK) {

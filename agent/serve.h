@@ -2,8 +2,7 @@
  * serve: the agent's HTTP server (libmicrohttpd), DESIGN §9.
  *
  *   GET|HEAD /content?token=T   the file the token names, with Range,
- *                               If-Range, ETag and Last-Modified, sent
- *                               with sendfile (MHD fd responses)
+ *                               If-Range, ETag and Last-Modified
  *   GET|HEAD /healthz           {"status":"ok","tunnelConfigured":bool}
  *   OPTIONS  (with --cors-origin) the CORS preflight for that origin
  *

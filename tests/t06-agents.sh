@@ -265,6 +265,10 @@ check "Range through the redirect: 206" eq "$(grep -c '^HTTP/1.1 206' "$TEST_TMP
 check "Range through the redirect: right bytes" cmp -s "$TEST_TMP/range.bin" <(tail -c +1001 "$R1/sub/data.bin" | head -c 1000)
 check "Range: Content-Range" has "$(tr -d '\r' <"$TEST_TMP/range.h")" "Content-Range: bytes 1000-1999/300000"
 
+# A range above 16 KiB, from an offset: read in blocks as it is sent.
+req GET "$LOC" -H 'Range: bytes=100000-249999'
+expect_status 206 "a large Range: 206"
+check "a large Range: right bytes" cmp -s "$TEST_TMP/body" <(tail -c +100001 "$R1/sub/data.bin" | head -c 150000)
 req GET "$LOC" -H 'Range: bytes=-10'
 expect_status 206 "suffix range: 206"
 check "suffix range bytes" cmp -s "$TEST_TMP/body" <(tail -c 10 "$R1/sub/data.bin")
