@@ -162,6 +162,7 @@ cfg_load_s3(struct s3_cfg *s, char *err, size_t errlen)
 {
 	static const char *names[] = { "S3_BUCKET", "S3_REGION",
 	    "S3_ENDPOINT", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY" };
+	const char *ep;
 	char *vals[5];
 	size_t i;
 
@@ -172,7 +173,8 @@ cfg_load_s3(struct s3_cfg *s, char *err, size_t errlen)
 	s->region = dup_env("S3_REGION", "us-east-1");
 	if (s->region == NULL)
 		goto oom;
-	if (getenv("S3_ENDPOINT") != NULL && *getenv("S3_ENDPOINT") != '\0')
+	ep = getenv("S3_ENDPOINT");
+	if (ep != NULL && *ep != '\0')
 		s->endpoint = dup_env("S3_ENDPOINT", NULL);
 	else if (asprintf(&s->endpoint, "https://s3.%s.amazonaws.com",
 	    s->region) == -1)
@@ -229,12 +231,17 @@ void
 cfg_free_s3(struct s3_cfg *s)
 {
 	free(s->bucket);
+	s->bucket = NULL;
 	free(s->endpoint);
+	s->endpoint = NULL;
 	free(s->region);
+	s->region = NULL;
 	free(s->access_key);
+	s->access_key = NULL;
 	if (s->secret_key != NULL) {
 		cry_wipe(s->secret_key, strlen(s->secret_key));
 		free(s->secret_key);
+		s->secret_key = NULL;
 	}
 	memset(s, 0, sizeof(*s));
 }

@@ -1073,9 +1073,7 @@ http_add_header(struct request *r, const char *name, const char *value)
 	line = malloc(nlen + 2 + vlen + 1);
 	if (line == NULL)
 		goto out;
-	memcpy(line, name, nlen);
-	memcpy(line + nlen, ": ", 2);
-	memcpy(line + nlen + 2, value, vlen + 1);
+	snprintf(line, nlen + 2 + vlen + 1, "%s: %s", name, value);
 	r->hdr[r->nhdr++] = line;
 	line = NULL;
 	rc = 0;
