@@ -1075,7 +1075,7 @@ http_add_header(struct request *r, const char *name, const char *value)
 		goto out;
 	/* The last copy brings the terminator (NOLINT: clang-tidy misses it). */
 	memcpy(line, name, nlen);	/* NOLINT(bugprone-*) */
-	memcpy(line + nlen, ": ", 2);
+	memcpy(line + nlen, ": ", 2);	/* NOLINT(bugprone-*) */
 	memcpy(line + nlen + 2, value, vlen + 1);
 	r->hdr[r->nhdr++] = line;
 	line = NULL;
