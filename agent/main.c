@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 
 #include "agent.h"
+#include "cli.h"
 #include "conf.h"
 #include "cry.h"
 #include "http.h"
@@ -36,78 +37,6 @@
 
 #define RESP_MAX	(64 * 1024)	/* bytes of a server answer we read */
 #define KEY_LINE_MAX	256
-#define MAX_OPTS	8
-
-struct opts {
-	const char	*name[MAX_OPTS];
-	const char	*val[MAX_OPTS];	/* "" for flags */
-	int		 n;
-};
-
-static int	fail(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("filestor-agent: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-static const char *
-opt(const struct opts *o, const char *name)
-{
-	int i;
-
-	for (i = 0; i < o->n; i++)
-		if (strcmp(o->name[i], name) == 0)
-			return o->val[i];
-	return NULL;
-}
-
-/* vals: options with a value; flags: without. -1 after complaining. */
-static int
-parse_opts(int argc, char *argv[], const char *const *vals,
-    const char *const *flags, struct opts *o)
-{
-	const char *const *p;
-	int i, found;
-
-	memset(o, 0, sizeof(*o));
-	for (i = 0; i < argc; i++) {
-		found = 0;
-		if (o->n == MAX_OPTS) {
-			fail("too many options");
-			return -1;
-		}
-		for (p = flags; *p != NULL && !found; p++)
-			if (strcmp(argv[i], *p) == 0) {
-				o->name[o->n] = *p;
-				o->val[o->n++] = "";
-				found = 1;
-			}
-		for (p = vals; *p != NULL && !found; p++)
-			if (strcmp(argv[i], *p) == 0) {
-				if (i + 1 >= argc) {
-					fail("%s needs a value", *p);
-					return -1;
-				}
-				o->name[o->n] = *p;
-				o->val[o->n++] = argv[++i];
-				found = 1;
-			}
-		if (!found) {
-			fail("unknown argument \"%s\"", argv[i]);
-			return -1;
-		}
-	}
-	return 0;
-}
 
 /* --- enroll */
 
@@ -162,7 +91,7 @@ post_json(const char *url, const char *json, long *status, struct membuf *m)
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, status);
 	else
-		fail("POST %s: %s", url, curl_easy_strerror(cc));
+		cli_fail("POST %s: %s", url, curl_easy_strerror(cc));
 	curl_slist_free_all(h);
 	curl_easy_cleanup(cu);
 	return cc == CURLE_OK ? 0 : -1;
@@ -183,13 +112,13 @@ roots_from_arg(const char *arg)
 		if (comma != NULL)
 			*comma++ = '\0';
 		if (!agent_path_ok(p, strlen(p))) {
-			fail("allowed root \"%s\" must be an absolute, "
+			cli_fail("allowed root \"%s\" must be an absolute, "
 			    "normalized path (no \"..\", \".\", \"//\" or "
 			    "trailing \"/\")", p);
 			goto fail;
 		}
 		if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode)) {
-			fail("allowed root %s is not a directory", p);
+			cli_fail("allowed root %s is not a directory", p);
 			goto fail;
 		}
 		cJSON_AddItemToArray(arr, cJSON_CreateString(p));
@@ -208,7 +137,7 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	static const char *const vals[] = { "--server", "--token", "--name",
 	    "--allowed-roots", NULL };
 	static const char *const flags[] = { "--force", NULL };
-	struct opts o;
+	struct cli_args o;
 	struct membuf m = { NULL, 0, 0 };
 	struct stat st;
 	const char *server, *token, *name, *roots_arg;
@@ -219,27 +148,27 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	long status = 0;
 	int ret = 1;
 
-	if (parse_opts(argc, argv, vals, flags, &o) == -1)
+	if (cli_parse(argc, argv, vals, flags, 0, &o) == -1)
 		return 2;
-	server = opt(&o, "--server");
-	token = opt(&o, "--token");
-	name = opt(&o, "--name");
-	roots_arg = opt(&o, "--allowed-roots");
+	server = cli_opt(&o, "--server");
+	token = cli_opt(&o, "--token");
+	name = cli_opt(&o, "--name");
+	roots_arg = cli_opt(&o, "--allowed-roots");
 	if (server == NULL || token == NULL || name == NULL ||
 	    roots_arg == NULL)
-		return fail("usage: filestor-agent enroll --server URL --token T "
+		return cli_fail("usage: filestor-agent enroll --server URL --token T "
 		    "--name N --allowed-roots DIR[,DIR] [--force]");
 	if (strncmp(server, "https://", 8) != 0 &&
 	    strncmp(server, "http://", 7) != 0)
-		return fail("--server must be an http(s):// URL");
+		return cli_fail("--server must be an http(s):// URL");
 	if (strncmp(server, "http://", 7) == 0)
 		fprintf(stderr, "filestor-agent: warning: --server is plain "
 		    "http; the agent secret crosses the network in clear\n");
 	if (!agent_name_ok(name))
-		return fail("--name must be 1 to %d bytes without control "
+		return cli_fail("--name must be 1 to %d bytes without control "
 		    "characters", AGENT_NAME_MAX);
-	if (stat(cfg, &st) == 0 && opt(&o, "--force") == NULL)
-		return fail("%s exists: this host is enrolled already (use "
+	if (stat(cfg, &st) == 0 && cli_opt(&o, "--force") == NULL)
+		return cli_fail("%s exists: this host is enrolled already (use "
 		    "--force to enroll again)", cfg);
 	roots = roots_from_arg(roots_arg);
 	if (roots == NULL)
@@ -256,7 +185,7 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	n = slen + sizeof("/api/agents/enroll");
 	url = malloc(n);
 	if (json == NULL || url == NULL) {
-		fail("out of memory");
+		cli_fail("out of memory");
 		goto out;
 	}
 	snprintf(url, n, "%.*s/api/agents/enroll", (int)slen, server);
@@ -266,7 +195,7 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	if (status != 201) {
 		je = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(resp,
 		    "error"), "message");
-		fail("enrollment refused (HTTP %ld): %s", status,
+		cli_fail("enrollment refused (HTTP %ld): %s", status,
 		    cJSON_IsString(je) ? je->valuestring : "no message");
 		goto out;
 	}
@@ -274,7 +203,7 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	jsec = cJSON_GetObjectItemCaseSensitive(resp, "agentSecret");
 	if (!cJSON_IsString(jid) || !cry_is_uuid(jid->valuestring) ||
 	    !cJSON_IsString(jsec)) {
-		fail("the server's answer has no agentId and agentSecret");
+		cli_fail("the server's answer has no agentId and agentSecret");
 		goto out;
 	}
 	doc = cJSON_CreateObject();
@@ -285,7 +214,7 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	cJSON_AddItemReferenceToObject(doc, "allowedRoots", roots);
 	cJSON_AddStringToObject(doc, "listen", CONF_LISTEN_DEFAULT);
 	if (conf_save(cfg, doc, err, sizeof(err)) == -1) {
-		fail("enrolled as %s but cannot save the config: %s",
+		cli_fail("enrolled as %s but cannot save the config: %s",
 		    jid->valuestring, err);
 		goto out;
 	}
@@ -314,7 +243,7 @@ cmd_configure_tunnel(const char *cfg, int argc, char *argv[])
 {
 	static const char *const vals[] = { "--hostname", "--key", NULL };
 	static const char *const flags[] = { NULL };
-	struct opts o;
+	struct cli_args o;
 	struct conf c;
 	unsigned char key[AGENT_KEY_LEN];
 	const char *host, *karg;
@@ -325,41 +254,41 @@ cmd_configure_tunnel(const char *cfg, int argc, char *argv[])
 	int ret = 1;
 
 	memset(&c, 0, sizeof(c));
-	if (parse_opts(argc, argv, vals, flags, &o) == -1)
+	if (cli_parse(argc, argv, vals, flags, 0, &o) == -1)
 		return 2;
-	host = opt(&o, "--hostname");
-	karg = opt(&o, "--key");
+	host = cli_opt(&o, "--hostname");
+	karg = cli_opt(&o, "--key");
 	if (host == NULL || karg == NULL)
-		return fail("usage: filestor-agent configure-tunnel --hostname H "
+		return cli_fail("usage: filestor-agent configure-tunnel --hostname H "
 		    "--key K (or --key - to read it from stdin)");
 	if (agent_hostname_parse(host, norm, origin, err, sizeof(err)) == -1)
-		return fail("--hostname: %s", err);
+		return cli_fail("--hostname: %s", err);
 	/* "-": keep the key out of the process list and shell history. */
 	if (strcmp(karg, "-") == 0) {
 		if (fgets(line, sizeof(line), stdin) == NULL)
-			return fail("no key on stdin");
+			return cli_fail("no key on stdin");
 		n = strcspn(line, "\r\n");
 		line[n] = '\0';
 		karg = line;
 	}
 	if (agent_key_decode(karg, key) == -1) {
-		fail("--key must be the signing key shown when the tunnel was "
+		cli_fail("--key must be the signing key shown when the tunnel was "
 		    "enabled (43 base64url characters)");
 		goto out;
 	}
 	if (conf_load(cfg, &c, err, sizeof(err)) == -1) {
-		fail("%s", err);
+		cli_fail("%s", err);
 		goto out;
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(c.doc, "tunnel");
 	t = cJSON_AddObjectToObject(c.doc, "tunnel");
 	if (t == NULL || cJSON_AddStringToObject(t, "hostname", norm) == NULL ||
 	    cJSON_AddStringToObject(t, "key", karg) == NULL) {
-		fail("out of memory");
+		cli_fail("out of memory");
 		goto out;
 	}
 	if (conf_save(cfg, c.doc, err, sizeof(err)) == -1) {
-		fail("%s", err);
+		cli_fail("%s", err);
 		goto out;
 	}
 	fprintf(stderr, "filestor-agent: tunnel %s configured in %s; restart "
@@ -389,7 +318,7 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	static const char *const vals[] = { "--listen", "--cors-origin",
 	    "--threads", NULL };
 	static const char *const flags[] = { "--no-symlinks", NULL };
-	struct opts o;
+	struct cli_args o;
 	struct conf c;
 	struct server *srv = NULL;
 	struct sup *sup = NULL;
@@ -405,29 +334,29 @@ cmd_run(const char *cfg, int argc, char *argv[])
 
 	memset(&c, 0, sizeof(c));
 	memset(&sc, 0, sizeof(sc));
-	if (parse_opts(argc, argv, vals, flags, &o) == -1)
+	if (cli_parse(argc, argv, vals, flags, 0, &o) == -1)
 		return 2;
-	th = opt(&o, "--threads");
+	th = cli_opt(&o, "--threads");
 	if (th != NULL && http_parse_ll(th, 1, 64, &threads) == -1)
-		return fail("--threads must be 1 to 64");
+		return cli_fail("--threads must be 1 to 64");
 	if (conf_load(cfg, &c, err, sizeof(err)) == -1)
-		return fail("refusing to start: %s", err);
-	listen = opt(&o, "--listen");
+		return cli_fail("refusing to start: %s", err);
+	listen = cli_opt(&o, "--listen");
 	if (listen == NULL)
 		listen = c.listen != NULL ? c.listen : CONF_LISTEN_DEFAULT;
 	/* Every tunnel setting is checked before anything starts. */
 	if (sup_conf_parse(cJSON_GetObjectItemCaseSensitive(c.doc, "tunnel"),
 	    &sc, err, sizeof(err)) == -1) {
-		fail("refusing to start: %s: %s", cfg, err);
+		cli_fail("refusing to start: %s: %s", cfg, err);
 		goto out;
 	}
 	if (sc.enabled && sc.local_addr[0] == '\0')
 		snprintf(sc.local_addr, sizeof(sc.local_addr), "%s", listen);
 	if (sc.enabled && sup_state_path(cfg, state, sizeof(state)) == -1) {
-		fail("refusing to start: config path too long");
+		cli_fail("refusing to start: config path too long");
 		goto out;
 	}
-	cors = opt(&o, "--cors-origin");
+	cors = cli_opt(&o, "--cors-origin");
 	if (cors == NULL)
 		cors = c.cors_origin;
 	if (cors != NULL) {
@@ -435,7 +364,7 @@ cmd_run(const char *cfg, int argc, char *argv[])
 		if (strncmp(cors, "http", 4) != 0 ||
 		    agent_hostname_parse(cors, norm, corsbuf, err,
 		    sizeof(err)) == -1) {
-			fail("refusing to start: --cors-origin must be an "
+			cli_fail("refusing to start: --cors-origin must be an "
 			    "origin http(s)://host[:port]: %s", err);
 			goto out;
 		}
@@ -453,10 +382,10 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	srv = serve_start(&c, listen, cors, opt(&o, "--no-symlinks") != NULL,
+	srv = serve_start(&c, listen, cors, cli_opt(&o, "--no-symlinks") != NULL,
 	    (unsigned)threads, err, sizeof(err));
 	if (srv == NULL) {
-		fail("refusing to start: %s", err);
+		cli_fail("refusing to start: %s", err);
 		goto out;
 	}
 	fprintf(stderr, "filestor-agent: agent %s serving %zu root(s) on "
@@ -465,7 +394,7 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	if (sc.enabled) {
 		sup = sup_start(&sc, &c, state, err, sizeof(err));
 		if (sup == NULL) {
-			fail("refusing to start: %s", err);
+			cli_fail("refusing to start: %s", err);
 			goto out;
 		}
 		tick.tv_sec = 0;
@@ -504,7 +433,7 @@ cmd_status(const char *cfg, int argc, char *argv[])
 {
 	static const char *const vals[] = { "--listen", NULL };
 	static const char *const flags[] = { NULL };
-	struct opts o;
+	struct cli_args o;
 	struct conf c;
 	struct membuf m = { NULL, 0, 0 };
 	char err[512], url[128], state[PATH_MAX];
@@ -514,11 +443,11 @@ cmd_status(const char *cfg, int argc, char *argv[])
 	long code = 0;
 	size_t i;
 
-	if (parse_opts(argc, argv, vals, flags, &o) == -1)
-		return fail("usage: filestor-agent status [--listen IP:PORT]");
+	if (cli_parse(argc, argv, vals, flags, 0, &o) == -1)
+		return cli_fail("usage: filestor-agent status [--listen IP:PORT]");
 	if (conf_load(cfg, &c, err, sizeof(err)) == -1)
-		return fail("%s", err);
-	listen = opt(&o, "--listen");
+		return cli_fail("%s", err);
+	listen = cli_opt(&o, "--listen");
 	if (listen == NULL)
 		listen = c.listen != NULL ? c.listen : CONF_LISTEN_DEFAULT;
 	printf("config:   %s\n", cfg);
@@ -578,23 +507,24 @@ main(int argc, char *argv[])
 	char cfg[PATH_MAX], err[256], *args[64];
 	int i, n = 0, ret;
 
+	cli_setprog("filestor-agent");
 	/* --config PATH may come before or after the command. */
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0) {
 			if (i + 1 >= argc)
-				return fail("--config needs a value");
+				return cli_fail("--config needs a value");
 			explicit = argv[++i];
 			continue;
 		}
 		if (n == (int)(sizeof(args) / sizeof(args[0])) - 1)
-			return fail("too many arguments");
+			return cli_fail("too many arguments");
 		args[n++] = argv[i];
 	}
 	args[n] = NULL;
 	if (n == 0)
 		return usage();
 	if (conf_path(explicit, cfg, sizeof(cfg), err, sizeof(err)) == -1)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	/* Secrets are written by this process only: no group/other bits. */
 	umask(077);
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -299,40 +299,6 @@ preflight(const struct server *s, struct MHD_Connection *conn)
 	return queue(s, conn, MHD_HTTP_NO_CONTENT, resp);
 }
 
-/* Does an If-None-Match list hold etag? Weak comparison, RFC 9110 §13.1.2. */
-static int
-etag_list_matches(const char *list, const char *etag)
-{
-	const char *p = list;
-	size_t n = strlen(etag);
-
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '*')
-			return 1;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' ||
-		    p[n] == ' ' || p[n] == '\t'))
-			return 1;
-		while (*p != '\0' && *p != ',')
-			p++;
-	}
-	return 0;
-}
-
-/* If-Range (RFC 9110 §13.1.5): the strong ETag, or exactly the date. */
-static int
-if_range_holds(const char *ifr, const char *etag, long long mtime)
-{
-	if (ifr[0] == '"')
-		return strcmp(ifr, etag) == 0;
-	if (strncmp(ifr, "W/", 2) == 0)
-		return 0;
-	return http_parse_date(ifr) == mtime;
-}
-
 /* Which 4xx/5xx an open error is, and the message the client sees. */
 static enum fs_err
 open_error(int err, const char **msg)
@@ -508,7 +474,7 @@ content(struct server *s, struct MHD_Connection *conn, int head)
 	    "If-None-Match");
 	ims = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "If-Modified-Since");
-	if ((inm != NULL && etag_list_matches(inm, etag)) ||
+	if ((inm != NULL && http_etag_match(inm, etag)) ||
 	    (inm == NULL && ims != NULL && http_parse_date(ims) >= mtime)) {
 		resp = MHD_create_response_from_buffer(0, NULL,
 		    MHD_RESPMEM_PERSISTENT);
@@ -518,7 +484,7 @@ content(struct server *s, struct MHD_Connection *conn, int head)
 
 	rh = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Range");
 	ifr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-Range");
-	if (rh != NULL && (ifr == NULL || if_range_holds(ifr, etag, mtime)))
+	if (rh != NULL && (ifr == NULL || http_if_range_holds(ifr, etag, mtime)))
 		rr = range_parse(rh, (long long)st.st_size, &start, &len);
 	if (rr == RANGE_UNSATISFIABLE) {
 		r = json_error(s, conn, FS_RANGE, "range not satisfiable",

@@ -30,43 +30,6 @@
 
 static long long cache_max;	/* RENDITION_CACHE_BYTES, set in main() */
 
-/*
- * Does an If-None-Match list match etag? Weak comparison (RFC 9110
- * §13.1.2): W/ prefixes are ignored; "*" matches any current row.
- */
-static int
-etag_list_matches(const char *list, const char *etag)
-{
-	const char *p = list;
-	size_t n = strlen(etag);
-
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '*')
-			return 1;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (strncmp(p, etag, n) == 0 &&
-		    (p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
-			return 1;
-		while (*p != '\0' && *p != ',')
-			p++;
-	}
-	return 0;
-}
-
-/* If-Range (RFC 9110 §13.1.5): a strong ETag, or the exact date. */
-static int
-if_range_holds(const char *ifr, const char *etag, long long mtime)
-{
-	if (ifr[0] == '"')
-		return strcmp(ifr, etag) == 0;
-	if (strncmp(ifr, "W/", 2) == 0)
-		return 0;	/* weak tags never validate a range */
-	return http_parse_date(ifr) == mtime;
-}
-
 /* Content-Disposition for a logical key: RFC 6266 with RFC 8187. */
 static void
 add_disposition(struct request *r, const char *logical, int attachment)
@@ -141,7 +104,7 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 
 	inm = http_header(r, "If-None-Match");
 	ims = http_header(r, "If-Modified-Since");
-	if ((inm != NULL && etag_list_matches(inm, etag)) ||
+	if ((inm != NULL && http_etag_match(inm, etag)) ||
 	    (inm == NULL && ims != NULL && http_parse_date(ims) >= f->updated_at)) {
 		http_status(r, 304);
 		http_add_header(r, "ETag", etag);
@@ -153,7 +116,7 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 
 	rh = http_header(r, "Range");
 	ifr = http_header(r, "If-Range");
-	if (rh != NULL && (ifr == NULL || if_range_holds(ifr, etag, f->updated_at)))
+	if (rh != NULL && (ifr == NULL || http_if_range_holds(ifr, etag, f->updated_at)))
 		rr = range_parse(rh, f->size, &start, &len);
 	if (rr == RANGE_UNSATISFIABLE) {
 		http_add_headerf(r, "Content-Range", "bytes */%lld", f->size);
@@ -388,7 +351,7 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 	    RENDITION_TTL);
 
 	inm = http_header(r, "If-None-Match");
-	if (inm != NULL && etag_list_matches(inm, etag)) {
+	if (inm != NULL && http_etag_match(inm, etag)) {
 		http_status(r, 304);
 		http_add_headerf(r, "ETag", "W/%s", etag);
 		http_add_header(r, "Cache-Control", cc);

@@ -1315,3 +1315,35 @@ http_method_not_allowed(struct request *r, const char *allow)
 		return http_error(r, FS_INTERNAL, NULL);
 	return http_error(r, FS_METHOD, NULL);
 }
+
+int
+http_etag_match(const char *list, const char *etag)
+{
+	const char *p = list;
+	size_t n = strlen(etag);
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' ||
+		    p[n] == ' ' || p[n] == '\t'))
+			return 1;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+int
+http_if_range_holds(const char *ifr, const char *etag, long long mtime)
+{
+	if (ifr[0] == '"')
+		return strcmp(ifr, etag) == 0;
+	if (strncmp(ifr, "W/", 2) == 0)
+		return 0;	/* weak tags never validate a range */
+	return http_parse_date(ifr) == mtime;
+}

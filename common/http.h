@@ -171,5 +171,16 @@ int		 http_parse_ll(const char *s, long long min, long long max,
 void		 http_date(long long t, char out[30]);
 /* Parse an IMF-fixdate; -1 when malformed. */
 long long	 http_parse_date(const char *s);
+/*
+ * Conditional requests (RFC 9110 §13.1). http_etag_match: does an
+ * If-None-Match list hold etag (a quoted strong tag), by the weak
+ * comparison (W/ prefixes ignored), "*" matching anything?
+ * http_if_range_holds: may a Range be honoured under this If-Range: the
+ * same strong tag, or exactly the representation's date (epoch seconds)?
+ * A weak tag never validates a range.
+ */
+int		 http_etag_match(const char *list, const char *etag);
+int		 http_if_range_holds(const char *ifr, const char *etag,
+		    long long mtime);
 
 #endif

@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "auth.h"
 #include "cfg.h"
+#include "cli.h"
 #include "cry.h"
 #include "db.h"
 #include "files.h"
@@ -21,101 +22,20 @@
 #include "sigv4.h"
 #include "store.h"
 
-#define MAX_POS		4
-#define MAX_OPTS	8
 #define PW_MAX		1024
-
-struct args {
-	const char	*pos[MAX_POS];
-	int		 npos;
-	const char	*optname[MAX_OPTS];
-	const char	*optval[MAX_OPTS];	/* "" for flags */
-	int		 nopt;
-};
 
 struct ctl {
 	struct cfg	 cfg;
 	sqlite3		*db;
 };
 
-typedef int	(*cmd_fn)(struct ctl *, struct args *);
-
-static int	fail(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("filestorctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-/* Option value, or NULL when absent. */
-static const char *
-opt(const struct args *ar, const char *name)
-{
-	int i;
-
-	for (i = 0; i < ar->nopt; i++)
-		if (strcmp(ar->optname[i], name) == 0)
-			return ar->optval[i];
-	return NULL;
-}
-
-/*
- * Split argv into positionals and options. flags lists the options that
- * take no value, vals those that take one; anything else is an error.
- */
-static int
-parse_args(int argc, char *argv[], const char *const *vals,
-    const char *const *flags, struct args *ar)
-{
-	const char *const *p;
-	int i;
-
-	memset(ar, 0, sizeof(*ar));
-	for (i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		int found = 0;
-
-		if (strncmp(a, "--", 2) != 0) {
-			if (ar->npos == MAX_POS)
-				return fail("too many arguments at \"%s\"", a);
-			ar->pos[ar->npos++] = a;
-			continue;
-		}
-		if (ar->nopt == MAX_OPTS)
-			return fail("too many options at \"%s\"", a);
-		for (p = flags; p != NULL && *p != NULL; p++)
-			if (strcmp(a, *p) == 0) {
-				ar->optname[ar->nopt] = a;
-				ar->optval[ar->nopt++] = "";
-				found = 1;
-			}
-		for (p = vals; !found && p != NULL && *p != NULL; p++)
-			if (strcmp(a, *p) == 0) {
-				if (i + 1 >= argc)
-					return fail("%s needs a value", a);
-				ar->optname[ar->nopt] = a;
-				ar->optval[ar->nopt++] = argv[++i];
-				found = 1;
-			}
-		if (!found)
-			return fail("unknown option %s", a);
-	}
-	return 0;
-}
+typedef int	(*cmd_fn)(struct ctl *, struct cli_args *);
 
 static int
 need(const char *v, const char *name)
 {
 	if (v == NULL || *v == '\0') {
-		fail("%s is required", name);
+		cli_fail("%s is required", name);
 		return 0;
 	}
 	return 1;
@@ -127,48 +47,48 @@ need_uuid(const char *v, const char *name)
 	if (!need(v, name))
 		return 0;
 	if (!cry_is_uuid(v)) {
-		fail("%s must be a UUID", name);
+		cli_fail("%s must be a UUID", name);
 		return 0;
 	}
 	return 1;
 }
 
 static int
-cmd_migrate(struct ctl *c, struct args *ar)
+cmd_migrate(struct ctl *c, struct cli_args *ar)
 {
 	char err[512];
 	int n;
 
 	if (ar->npos != 0)
-		return fail("usage: filestorctl migrate");
+		return cli_fail("usage: filestorctl migrate");
 	n = db_migrate(c->db, err, sizeof(err));
 	if (n < 0)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	fprintf(stderr, "filestorctl: %d migration(s) applied\n", n);
 	return 0;
 }
 
 static int
-cmd_tenant_create(struct ctl *c, struct args *ar)
+cmd_tenant_create(struct ctl *c, struct cli_args *ar)
 {
 	char id[37], err[512];
 
 	if (ar->npos != 1)
-		return fail("usage: filestorctl tenant create NAME");
+		return cli_fail("usage: filestorctl tenant create NAME");
 	if (auth_tenant_create(c->db, ar->pos[0], id, err, sizeof(err)) == -1)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	printf("%s\n", id);
 	return 0;
 }
 
 static int
-cmd_tenant_list(struct ctl *c, struct args *ar)
+cmd_tenant_list(struct ctl *c, struct cli_args *ar)
 {
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_prepare_v2(c->db, "SELECT id, name FROM tenants"
 	    " ORDER BY created_at, id", -1, &st, NULL) != SQLITE_OK)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	while (sqlite3_step(st) == SQLITE_ROW)
 		printf("%s\t%s\n", sqlite3_column_text(st, 0),
 		    sqlite3_column_text(st, 1));
@@ -195,21 +115,21 @@ read_password(void)
 }
 
 static int
-cmd_user_create(struct ctl *c, struct args *ar)
+cmd_user_create(struct ctl *c, struct cli_args *ar)
 {
-	const char *tid = opt(ar, "--tenant"), *role = opt(ar, "--role");
+	const char *tid = cli_opt(ar, "--tenant"), *role = cli_opt(ar, "--role");
 	char id[37], err[512], *pw = NULL;
 	int ret;
 
 	if (ar->npos != 1)
-		return fail("usage: filestorctl user create EMAIL --tenant TID "
+		return cli_fail("usage: filestorctl user create EMAIL --tenant TID "
 		    "--role admin|authenticated [--password-stdin]");
 	if (!need_uuid(tid, "--tenant") || !need(role, "--role"))
 		return 1;
-	if (opt(ar, "--password-stdin") != NULL) {
+	if (cli_opt(ar, "--password-stdin") != NULL) {
 		pw = read_password();
 		if (pw == NULL)
-			return fail("--password-stdin: expected one line of 1 "
+			return cli_fail("--password-stdin: expected one line of 1 "
 			    "to 1024 bytes on stdin");
 	}
 	ret = auth_user_create(c->db, ar->pos[0], tid, role, pw, id, err,
@@ -219,49 +139,49 @@ cmd_user_create(struct ctl *c, struct args *ar)
 		free(pw);
 	}
 	if (ret == -1)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	printf("%s\n", id);
 	return 0;
 }
 
 static int
-cmd_user_set_role(struct ctl *c, struct args *ar)
+cmd_user_set_role(struct ctl *c, struct cli_args *ar)
 {
-	const char *tid = opt(ar, "--tenant"), *role = opt(ar, "--role");
+	const char *tid = cli_opt(ar, "--tenant"), *role = cli_opt(ar, "--role");
 	char err[512];
 
 	if (ar->npos != 1)
-		return fail("usage: filestorctl user set-role USER_ID --tenant "
+		return cli_fail("usage: filestorctl user set-role USER_ID --tenant "
 		    "TID --role ROLE");
 	if (!need_uuid(ar->pos[0], "USER_ID") || !need_uuid(tid, "--tenant") ||
 	    !need(role, "--role"))
 		return 1;
 	if (auth_user_set_role(c->db, ar->pos[0], tid, role, err,
 	    sizeof(err)) == -1)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	return 0;
 }
 
 static int
-cmd_apikey_create(struct ctl *c, struct args *ar)
+cmd_apikey_create(struct ctl *c, struct cli_args *ar)
 {
-	const char *tid = opt(ar, "--tenant"), *uid = opt(ar, "--user");
-	const char *name = opt(ar, "--name");
+	const char *tid = cli_opt(ar, "--tenant"), *uid = cli_opt(ar, "--user");
+	const char *name = cli_opt(ar, "--name");
 	char id[37], *key = NULL;
 	int rc;
 
 	if (ar->npos != 0)
-		return fail("usage: filestorctl apikey create --tenant TID "
+		return cli_fail("usage: filestorctl apikey create --tenant TID "
 		    "--user UID [--name N]");
 	if (!need_uuid(tid, "--tenant") || !need_uuid(uid, "--user"))
 		return 1;
 	if (name != NULL && strlen(name) > 200)
-		return fail("--name is longer than 200 bytes");
+		return cli_fail("--name is longer than 200 bytes");
 	rc = auth_apikey_create(c->db, tid, uid, name, &key, id);
 	if (rc == 1)
-		return fail("user is not a member of tenant %s", tid);
+		return cli_fail("user is not a member of tenant %s", tid);
 	if (rc != 0)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	printf("%s\n", key);
 	fprintf(stderr, "filestorctl: key id %s (shown once; store it now)\n",
 	    id);
@@ -271,26 +191,26 @@ cmd_apikey_create(struct ctl *c, struct args *ar)
 }
 
 static int
-cmd_apikey_revoke(struct ctl *c, struct args *ar)
+cmd_apikey_revoke(struct ctl *c, struct cli_args *ar)
 {
 	int rc;
 
 	if (ar->npos != 1)
-		return fail("usage: filestorctl apikey revoke KEY_ID");
+		return cli_fail("usage: filestorctl apikey revoke KEY_ID");
 	if (!need_uuid(ar->pos[0], "KEY_ID"))
 		return 1;
 	rc = auth_apikey_revoke(c->db, ar->pos[0]);
 	if (rc == 1)
-		return fail("no live API key %s", ar->pos[0]);
+		return cli_fail("no live API key %s", ar->pos[0]);
 	if (rc != 0)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	return 0;
 }
 
 static int
-cmd_apikey_list(struct ctl *c, struct args *ar)
+cmd_apikey_list(struct ctl *c, struct cli_args *ar)
 {
-	const char *tid = opt(ar, "--tenant");
+	const char *tid = cli_opt(ar, "--tenant");
 	sqlite3_stmt *st = NULL;
 	char when[32];
 
@@ -300,7 +220,7 @@ cmd_apikey_list(struct ctl *c, struct args *ar)
 	    " k.created_at, k.revoked_at FROM api_keys k JOIN users u"
 	    " ON u.id = k.user_id WHERE k.tenant_id = ?"
 	    " ORDER BY k.rowid", -1, &st, NULL) != SQLITE_OK)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
 	printf("ID\tUSER\tEMAIL\tNAME\tCREATED\tSTATE\n");
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -316,42 +236,42 @@ cmd_apikey_list(struct ctl *c, struct args *ar)
 }
 
 static int
-cmd_role_create(struct ctl *c, struct args *ar)
+cmd_role_create(struct ctl *c, struct cli_args *ar)
 {
-	const char *tid = opt(ar, "--tenant");
+	const char *tid = cli_opt(ar, "--tenant");
 	sqlite3_stmt *st = NULL;
 	char id[37];
 	size_t n;
 	int rc;
 
 	if (ar->npos != 1)
-		return fail("usage: filestorctl role create NAME --tenant TID "
+		return cli_fail("usage: filestorctl role create NAME --tenant TID "
 		    "[--admin]");
 	if (!need_uuid(tid, "--tenant"))
 		return 1;
 	n = strlen(ar->pos[0]);
 	if (n == 0 || n > 63 || strspn(ar->pos[0], "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
-		return fail("role name must be 1 to 63 of [A-Za-z0-9_.-]");
+		return cli_fail("role name must be 1 to 63 of [A-Za-z0-9_.-]");
 	if (cry_uuid(id) == -1)
-		return fail("no randomness");
+		return cli_fail("no randomness");
 	if (sqlite3_prepare_v2(c->db, "INSERT INTO roles (id, tenant_id, name,"
 	    " admin_access, created_at) VALUES (?, ?, ?, ?, ?)", -1, &st,
 	    NULL) != SQLITE_OK)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, tid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, ar->pos[0], -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 4, opt(ar, "--admin") != NULL);
+	sqlite3_bind_int(st, 4, cli_opt(ar, "--admin") != NULL);
 	sqlite3_bind_int64(st, 5, db_now());
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
-		return fail("role %s exists in that tenant", ar->pos[0]);
+		return cli_fail("role %s exists in that tenant", ar->pos[0]);
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		return fail("no tenant %s", tid);
+		return cli_fail("no tenant %s", tid);
 	if (rc != SQLITE_DONE)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	printf("%s\n", id);
 	return 0;
 }
@@ -366,15 +286,15 @@ role_ref(struct ctl *c, const char *ref, const char *tid, char id[37])
 	if (tid == NULL && cry_is_uuid(ref)) {
 		if (sqlite3_prepare_v2(c->db, "SELECT id FROM roles WHERE id=?",
 		    -1, &st, NULL) != SQLITE_OK)
-			return fail("database: %s", sqlite3_errmsg(c->db));
+			return cli_fail("database: %s", sqlite3_errmsg(c->db));
 		sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
 	} else {
 		if (tid == NULL || !cry_is_uuid(tid))
-			return fail("a role name needs --tenant TID (or give "
+			return cli_fail("a role name needs --tenant TID (or give "
 			    "the role id)");
 		if (sqlite3_prepare_v2(c->db, "SELECT id FROM roles WHERE"
 		    " tenant_id = ? AND name = ?", -1, &st, NULL) != SQLITE_OK)
-			return fail("database: %s", sqlite3_errmsg(c->db));
+			return cli_fail("database: %s", sqlite3_errmsg(c->db));
 		sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, ref, -1, SQLITE_TRANSIENT);
 	}
@@ -383,37 +303,37 @@ role_ref(struct ctl *c, const char *ref, const char *tid, char id[37])
 		snprintf(id, 37, "%s", sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
-		return fail("no role %s", ref);
+		return cli_fail("no role %s", ref);
 	return 0;
 }
 
 static int
-cmd_permission_add(struct ctl *c, struct args *ar)
+cmd_permission_add(struct ctl *c, struct cli_args *ar)
 {
-	const char *cond = opt(ar, "--condition");
+	const char *cond = cli_opt(ar, "--condition");
 	sqlite3_stmt *st = NULL;
 	char role[37], err[512];
 	int coll, act, rc;
 
 	if (ar->npos != 3)
-		return fail("usage: filestorctl permission add ROLE COLLECTION "
+		return cli_fail("usage: filestorctl permission add ROLE COLLECTION "
 		    "ACTION [--condition JSON] [--tenant TID]");
 	coll = perm_coll_parse(ar->pos[1]);
 	if (coll < 0)
-		return fail("COLLECTION must be system_files, system_folders "
+		return cli_fail("COLLECTION must be system_files, system_folders "
 		    "or agent_files, not \"%.64s\"", ar->pos[1]);
 	act = perm_action_parse(ar->pos[2]);
 	if (act < 0)
-		return fail("ACTION must be create, read, update or delete, "
+		return cli_fail("ACTION must be create, read, update or delete, "
 		    "not \"%.64s\"", ar->pos[2]);
 	if (cond != NULL && perm_validate(coll, cond, err, sizeof(err)) == -1)
-		return fail("--condition: %s", err);
-	if (role_ref(c, ar->pos[0], opt(ar, "--tenant"), role) != 0)
+		return cli_fail("--condition: %s", err);
+	if (role_ref(c, ar->pos[0], cli_opt(ar, "--tenant"), role) != 0)
 		return 1;
 	if (sqlite3_prepare_v2(c->db, "INSERT INTO permissions (role_id,"
 	    " collection, action, condition) VALUES (?, ?, ?, ?)", -1, &st,
 	    NULL) != SQLITE_OK)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(st, 1, role, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, perm_coll_name(coll), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, perm_action_name(act), -1, SQLITE_STATIC);
@@ -424,26 +344,26 @@ cmd_permission_add(struct ctl *c, struct args *ar)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	printf("%lld\n", (long long)sqlite3_last_insert_rowid(c->db));
 	return 0;
 }
 
 static int
-cmd_permission_list(struct ctl *c, struct args *ar)
+cmd_permission_list(struct ctl *c, struct cli_args *ar)
 {
 	sqlite3_stmt *st = NULL;
 	char role[37];
 
 	if (ar->npos != 1)
-		return fail("usage: filestorctl permission list ROLE "
+		return cli_fail("usage: filestorctl permission list ROLE "
 		    "[--tenant TID]");
-	if (role_ref(c, ar->pos[0], opt(ar, "--tenant"), role) != 0)
+	if (role_ref(c, ar->pos[0], cli_opt(ar, "--tenant"), role) != 0)
 		return 1;
 	if (sqlite3_prepare_v2(c->db, "SELECT id, collection, action,"
 	    " IFNULL(condition, '') FROM permissions WHERE role_id = ?"
 	    " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(st, 1, role, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		printf("%lld\t%s\t%s\t%s\n",
@@ -459,10 +379,10 @@ cmd_permission_list(struct ctl *c, struct args *ar)
  * program runs for this user, so a test can show it is a range scan.
  */
 static int
-cmd_debug_list_plan(struct ctl *c, struct args *ar)
+cmd_debug_list_plan(struct ctl *c, struct cli_args *ar)
 {
-	const char *tid = opt(ar, "--tenant"), *uid = opt(ar, "--user");
-	const char *prefix = opt(ar, "--prefix");
+	const char *tid = cli_opt(ar, "--tenant"), *uid = cli_opt(ar, "--user");
+	const char *prefix = cli_opt(ar, "--prefix");
 	struct perm_vars v;
 	struct perm_sql cond;
 	sqlite3_stmt *st = NULL, *ex = NULL, *q = NULL;
@@ -474,22 +394,22 @@ cmd_debug_list_plan(struct ctl *c, struct args *ar)
 		return 1;
 	if (sqlite3_prepare_v2(c->db, "SELECT role_id FROM memberships"
 	    " WHERE tenant_id = ? AND user_id = ?", -1, &q, NULL) != SQLITE_OK)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	sqlite3_bind_text(q, 1, tid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(q, 2, uid, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		snprintf(role, sizeof(role), "%s", sqlite3_column_text(q, 0));
 	sqlite3_finalize(q);
 	if (role[0] == '\0')
-		return fail("user is not a member of tenant %s", tid);
+		return cli_fail("user is not a member of tenant %s", tid);
 	v.user_id = uid;
 	v.tenant_id = tid;
 	if (perm_lookup(c->db, role, PERM_FILES, PERM_READ, &v, &cond) != 1)
-		return fail("the user's role cannot read files%s", "");
+		return cli_fail("the user's role cannot read files%s", "");
 	st = file_list_stmt(c->db, tid, prefix != NULL ? prefix : "", "",
 	    &cond, FILES_LIST_DEFAULT);
 	if (st == NULL) {
-		fail("database: %s", sqlite3_errmsg(c->db));
+		cli_fail("database: %s", sqlite3_errmsg(c->db));
 		goto out;
 	}
 	n = strlen(sqlite3_sql(st)) + 32;
@@ -499,7 +419,7 @@ cmd_debug_list_plan(struct ctl *c, struct args *ar)
 	snprintf(sql, n, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
 	if (sqlite3_prepare_v2(c->db, sql, -1, &ex, NULL) != SQLITE_OK ||
 	    sqlite3_transfer_bindings(st, ex) != SQLITE_OK) {
-		fail("database: %s", sqlite3_errmsg(c->db));
+		cli_fail("database: %s", sqlite3_errmsg(c->db));
 		goto out;
 	}
 	while (sqlite3_step(ex) == SQLITE_ROW)
@@ -520,7 +440,7 @@ out:
  * the cache and of unfinished uploads.
  */
 static int
-cmd_gc(struct ctl *c, struct args *ar)
+cmd_gc(struct ctl *c, struct cli_args *ar)
 {
 	struct rcache_stats st;
 	struct store *s;
@@ -528,22 +448,22 @@ cmd_gc(struct ctl *c, struct args *ar)
 	char err[512];
 
 	if (ar->npos != 0)
-		return fail("usage: filestorctl gc");
+		return cli_fail("usage: filestorctl gc");
 	if (rcache_max_bytes(&max, err, sizeof(err)) == -1)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	if (rcache_gc(c->cfg.cache_dir, max, &st) == -1)
-		return fail("rendition cache gc failed in %s",
+		return cli_fail("rendition cache gc failed in %s",
 		    c->cfg.cache_dir);
 	printf("renditions: kept %lld (%lld bytes), evicted %lld (%lld bytes), "
 	    "stale temporary files %lld\n", st.files, st.bytes, st.evicted,
 	    st.evicted_bytes, st.tmp_removed);
 	s = store_open(&c->cfg, err, sizeof(err));
 	if (s == NULL)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	up = store_gc_tmp(s, 86400);
 	store_close(s);
 	if (up < 0)
-		return fail("upload temporary files: gc failed");
+		return cli_fail("upload temporary files: gc failed");
 	printf("uploads: stale temporary files %lld\n", up);
 	return 0;
 }
@@ -554,30 +474,30 @@ cmd_gc(struct ctl *c, struct args *ar)
  * --at fixes the signing time, so the output is reproducible.
  */
 static int
-cmd_s3_presign(struct ctl *c, struct args *ar)
+cmd_s3_presign(struct ctl *c, struct cli_args *ar)
 {
-	const char *exps = opt(ar, "--expires"), *at = opt(ar, "--at");
+	const char *exps = cli_opt(ar, "--expires"), *at = cli_opt(ar, "--at");
 	struct store *s;
 	long long exp;
 	time_t now = time(NULL);
 	char err[512], *url;
 
 	if (ar->npos != 1 || exps == NULL)
-		return fail("usage: filestorctl s3 presign PHYSICAL_KEY "
+		return cli_fail("usage: filestorctl s3 presign PHYSICAL_KEY "
 		    "--expires SECONDS [--at YYYYMMDDTHHMMSSZ]");
 	if (c->cfg.s3.bucket == NULL)
-		return fail("S3_BUCKET is not set");
+		return cli_fail("S3_BUCKET is not set");
 	if (http_parse_ll(exps, 1, 7 * 86400, &exp) == -1)
-		return fail("--expires must be from 1 to 604800 seconds");
+		return cli_fail("--expires must be from 1 to 604800 seconds");
 	if (at != NULL && sigv4_parse_amz_date(at, &now) == -1)
-		return fail("--at must be YYYYMMDDTHHMMSSZ");
+		return cli_fail("--at must be YYYYMMDDTHHMMSSZ");
 	s = store_open(&c->cfg, err, sizeof(err));
 	if (s == NULL)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	url = store_presign_get(s, ar->pos[0], exp, now);
 	store_close(s);
 	if (url == NULL)
-		return fail("cannot presign that key");
+		return cli_fail("cannot presign that key");
 	printf("%s\n", url);
 	free(url);
 	return 0;
@@ -585,24 +505,24 @@ cmd_s3_presign(struct ctl *c, struct args *ar)
 
 /* agent token --tenant TID [--ttl SECONDS]: the token alone on stdout. */
 static int
-cmd_agent_token(struct ctl *c, struct args *ar)
+cmd_agent_token(struct ctl *c, struct cli_args *ar)
 {
-	const char *tid = opt(ar, "--tenant"), *ttls = opt(ar, "--ttl");
+	const char *tid = cli_opt(ar, "--tenant"), *ttls = cli_opt(ar, "--ttl");
 	char *tok = NULL, err[512], when[32];
 	long long ttl = AGENT_ENROLL_TTL, exp;
 
 	if (ar->npos != 0)
-		return fail("usage: filestorctl agent token --tenant TID "
+		return cli_fail("usage: filestorctl agent token --tenant TID "
 		    "[--ttl SECONDS]");
 	if (!need_uuid(tid, "--tenant"))
 		return 1;
 	if (ttls != NULL && http_parse_ll(ttls, 60, AGENT_ENROLL_TTL_MAX,
 	    &ttl) == -1)
-		return fail("--ttl must be 60 to %d seconds",
+		return cli_fail("--ttl must be 60 to %d seconds",
 		    AGENT_ENROLL_TTL_MAX);
 	if (agent_enroll_token_create(c->db, tid, ttl, &tok, &exp, err,
 	    sizeof(err)) == -1)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	printf("%s\n", tok);
 	db_iso8601(exp, when);
 	fprintf(stderr, "filestorctl: one-time enrollment token, valid until "
@@ -613,9 +533,9 @@ cmd_agent_token(struct ctl *c, struct args *ar)
 }
 
 static int
-cmd_agent_list(struct ctl *c, struct args *ar)
+cmd_agent_list(struct ctl *c, struct cli_args *ar)
 {
-	const char *tid = opt(ar, "--tenant");
+	const char *tid = cli_opt(ar, "--tenant");
 	struct agent_row a;
 	sqlite3_stmt *st;
 	char seen[32];
@@ -625,7 +545,7 @@ cmd_agent_list(struct ctl *c, struct args *ar)
 		return 1;
 	st = agent_list_stmt(c->db, tid);
 	if (st == NULL)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	printf("ID\tNAME\tROOTS\tTUNNEL\tLAST_SEEN\n");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (agent_row_from_stmt(st, &a) == -1)
@@ -641,7 +561,7 @@ cmd_agent_list(struct ctl *c, struct args *ar)
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	return 0;
 }
 
@@ -701,11 +621,12 @@ int
 main(int argc, char *argv[])
 {
 	struct ctl c;
-	struct args ar;
+	struct cli_args ar;
 	char err[512];
 	size_t i;
 	int ret = 1, skip, migrating;
 
+	cli_setprog("filestorctl");
 	if (argc < 2)
 		return usage();
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -719,13 +640,13 @@ main(int argc, char *argv[])
 	if (i == sizeof(cmds) / sizeof(cmds[0]))
 		return usage();
 	skip = cmds[i].verb != NULL ? 3 : 2;
-	if (parse_args(argc - skip, argv + skip, cmds[i].vals, cmds[i].flags,
-	    &ar) != 0)
+	if (cli_parse(argc - skip, argv + skip, cmds[i].vals, cmds[i].flags,
+	    CLI_MAX_POS, &ar) != 0)
 		return 2;
 
 	memset(&c, 0, sizeof(c));
 	if (cfg_load(&c.cfg, 0, err, sizeof(err)) == -1)
-		return fail("%s", err);
+		return cli_fail("%s", err);
 	if (cmds[i].fn == cmd_s3_presign) {
 		/* Needs no database. */
 		ret = cmd_s3_presign(&c, &ar);
@@ -734,11 +655,11 @@ main(int argc, char *argv[])
 	migrating = cmds[i].fn == cmd_migrate;
 	c.db = db_open(c.cfg.db_path, migrating, err, sizeof(err));
 	if (c.db == NULL) {
-		fail("%s", err);
+		cli_fail("%s", err);
 		goto out;
 	}
 	if (!migrating && !db_is_current(c.db)) {
-		fail("database %s is not migrated: run filestorctl migrate",
+		cli_fail("database %s is not migrated: run filestorctl migrate",
 		    c.cfg.db_path);
 		goto out;
 	}

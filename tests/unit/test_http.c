@@ -364,6 +364,34 @@ test_parse_ll(void **state)
 	}
 }
 
+/* ---- http_etag_match, http_if_range_holds (RFC 9110 §13.1) ---- */
+
+static void
+test_conditionals(void **state)
+{
+	const char *t = "\"abc\"";
+
+	(void)state;
+	assert_true(http_etag_match("\"abc\"", t));
+	assert_true(http_etag_match("W/\"abc\"", t));	/* weak comparison */
+	assert_true(http_etag_match("\"x\", \"abc\"", t));
+	assert_true(http_etag_match(" \"x\",\t\"abc\" ", t));
+	assert_true(http_etag_match("*", t));
+	assert_false(http_etag_match("\"abcd\"", t));	/* no prefix match */
+	assert_false(http_etag_match("\"ab\"", t));
+	assert_false(http_etag_match("", t));
+	assert_false(http_etag_match("\"x\", W/\"y\"", t));
+
+	assert_true(http_if_range_holds("\"abc\"", t, 0));
+	assert_false(http_if_range_holds("W/\"abc\"", t, 0));	/* never weak */
+	assert_false(http_if_range_holds("\"abd\"", t, 0));
+	assert_true(http_if_range_holds("Sun, 06 Nov 1994 08:49:37 GMT", t,
+	    784111777));
+	assert_false(http_if_range_holds("Sun, 06 Nov 1994 08:49:38 GMT", t,
+	    784111777));
+	assert_false(http_if_range_holds("garbage", t, 784111777));
+}
+
 /* ---- http_date, http_parse_date ---- */
 
 static void
@@ -1496,6 +1524,7 @@ main(void)
 		cmocka_unit_test(test_http_read),
 		cmocka_unit_test(test_read_json),
 		cmocka_unit_test(test_read_json_grow),
+		cmocka_unit_test(test_conditionals),
 		cmocka_unit_test(test_fcgi_roundtrip),
 		cmocka_unit_test(test_request_absolute_form),
 		cmocka_unit_test(test_request_server_refused),
