@@ -273,11 +273,17 @@ serve_start_apache() {
 	fi
 }
 
-# A free TCP port on loopback: bash can probe with /dev/tcp.
+# A free TCP port on loopback: bash can probe with /dev/tcp. Chosen below
+# the kernel's ephemeral range: a port in it can be taken, between the
+# probe and the bind, as the local end of any outgoing connection (and
+# is then refused to a listener), which made the suites flaky.
 serve_free_port() {
-	local p i
+	local p i lo=32768 span
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	span=$((lo - 10000))
+	[ "$span" -ge 2000 ] || span=20000
 	for i in $(seq 1 200); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % span))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
