@@ -26,45 +26,6 @@
 #include "db.h"
 #include "perm.h"
 
-/*
- * 1 when the compiled read condition holds for (agent_id, path), 0 when
- * not, -1 on error. The same fragment the permission rows compile to,
- * evaluated over a one-row table of the two fields the DSL allows.
- */
-static int
-condition_holds(sqlite3 *db, const struct perm_sql *cond,
-    const char *agent_id, const char *path)
-{
-	sqlite3_stmt *st = NULL;
-	char *sql = NULL;
-	size_t n;
-	int rc, ret = -1;
-
-	n = strlen(cond->where) + 80;
-	sql = malloc(n);
-	if (sql == NULL)
-		goto out;
-	snprintf(sql, n, "SELECT 1 FROM (SELECT ? AS agent_id, ? AS path)"
-	    " WHERE (%s)", cond->where);
-	/* One text per role's condition: the statement cache keeps it. */
-	st = db_stmt(db, sql);
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
-	if (perm_bind(st, 3, cond) != SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		ret = 1;
-	else if (rc == SQLITE_DONE)
-		ret = 0;
-out:
-	db_stmt_done(st);
-	free(sql);
-	return ret;
-}
-
 static void
 h_content(struct app *a, struct request *r)
 {
@@ -73,6 +34,7 @@ h_content(struct app *a, struct request *r)
 	struct perm_vars v;
 	struct agent_row row;
 	const struct http_param *pa, *pp;
+	const char *args[2];
 	static unsigned char kek[AGENT_KEY_LEN];
 	static int have_kek;
 	unsigned char key[AGENT_KEY_LEN];
@@ -134,8 +96,11 @@ h_content(struct app *a, struct request *r)
 		goto out;
 	}
 	/* "1" (admin, or a grant without a condition) needs no query. */
-	rc = strcmp(cond.where, "1") == 0 ? 1 :
-	    condition_holds(a->db, &cond, row.id, pp->value);
+	args[0] = row.id;
+	args[1] = pp->value;
+	/* The fragment over a one-row table of the two fields it may name. */
+	rc = strcmp(cond.where, "1") == 0 ? 1 : perm_exists(a->db,
+	    "(SELECT ?1 AS agent_id, ?2 AS path)", "1", args, 2, &cond);
 	if (rc == -1) {
 		app_log(a, "condition: %s", sqlite3_errmsg(a->db));
 		goto internal;

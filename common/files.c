@@ -78,40 +78,6 @@ vars_of(const struct principal *p, struct perm_vars *v)
 	v->tenant_id = p->tenant_id;
 }
 
-/* Run "SELECT 1 FROM <from> WHERE <head> AND (<cond>)": 1, 0 or -1. */
-static int
-exists_where(sqlite3 *db, const char *from, const char *head,
-    const char *const *args, int nargs, const struct perm_sql *cond)
-{
-	sqlite3_stmt *st = NULL;
-	char *sql = NULL;
-	size_t n;
-	int i, rc, ret = -1;
-
-	n = strlen(from) + strlen(head) + strlen(cond->where) + 64;
-	sql = malloc(n);
-	if (sql == NULL)
-		goto out;
-	snprintf(sql, n, "SELECT 1 FROM %s WHERE %s AND (%s)", from, head,
-	    cond->where);
-	st = db_stmt(db, sql);
-	if (st == NULL)
-		goto out;
-	for (i = 0; i < nargs; i++)
-		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
-	if (perm_bind(st, nargs + 1, cond) != SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		ret = 1;
-	else if (rc == SQLITE_DONE)
-		ret = 0;
-out:
-	db_stmt_done(st);
-	free(sql);
-	return ret;
-}
-
 int
 file_allowed(sqlite3 *db, const struct principal *p, enum perm_action action,
     const char *pkey)
@@ -125,7 +91,7 @@ file_allowed(sqlite3 *db, const struct principal *p, enum perm_action action,
 	rc = perm_lookup(db, p->role_id, PERM_FILES, action, &v, &cond);
 	if (rc != 1)
 		return rc;
-	rc = exists_where(db, "files", "key = ? AND tenant_id = ?", args, 2,
+	rc = perm_exists(db, "files", "key = ? AND tenant_id = ?", args, 2,
 	    &cond);
 	perm_sql_free(&cond);
 	return rc;
@@ -144,7 +110,7 @@ folder_allowed(sqlite3 *db, const struct principal *p, enum perm_action action,
 	rc = perm_lookup(db, p->role_id, PERM_FOLDERS, action, &v, &cond);
 	if (rc != 1)
 		return rc;
-	rc = exists_where(db, "folders", "id = ? AND tenant_id = ?", args, 2,
+	rc = perm_exists(db, "folders", "id = ? AND tenant_id = ?", args, 2,
 	    &cond);
 	perm_sql_free(&cond);
 	return rc;
@@ -175,7 +141,7 @@ file_create_allowed(sqlite3 *db, const struct principal *p, const char *pkey,
 	 * The would-be row, with the columns and types the condition may
 	 * name; the same fragment as for stored rows applies to it.
 	 */
-	rc = exists_where(db, "(SELECT ?1 AS key, ?2 AS tenant_id,"
+	rc = perm_exists(db, "(SELECT ?1 AS key, ?2 AS tenant_id,"
 	    " ?3 AS owner_id, NULL AS folder_id, 'private' AS acl,"
 	    " ?4 AS content_type, CAST(?5 AS INTEGER) AS size,"
 	    " unixepoch() AS created_at, unixepoch() AS updated_at)",

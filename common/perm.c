@@ -941,3 +941,36 @@ perm_bind(sqlite3_stmt *stmt, int first, const struct perm_sql *s)
 	}
 	return rc;
 }
+
+int
+perm_exists(sqlite3 *db, const char *from, const char *head,
+    const char *const *args, int nargs, const struct perm_sql *cond)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	size_t n;
+	int i, rc, ret = -1;
+
+	n = strlen(from) + strlen(head) + strlen(cond->where) + 64;
+	sql = malloc(n);
+	if (sql == NULL)
+		goto out;
+	snprintf(sql, n, "SELECT 1 FROM %s WHERE %s AND (%s)", from, head,
+	    cond->where);
+	st = db_stmt(db, sql);
+	if (st == NULL)
+		goto out;
+	for (i = 0; i < nargs; i++)
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+	if (perm_bind(st, nargs + 1, cond) != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = 1;
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+out:
+	db_stmt_done(st);
+	free(sql);
+	return ret;
+}

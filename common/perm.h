@@ -98,4 +98,12 @@ int	 perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 /* Bind s->params to stmt starting at index first. SQLITE_OK or an error. */
 int	 perm_bind(sqlite3_stmt *stmt, int first, const struct perm_sql *s);
 
+/*
+ * Does cond hold? Runs "SELECT 1 FROM <from> WHERE <head> AND (<cond>)"
+ * with the nargs texts of args bound first (from may be a derived table
+ * of bound values), then cond's parameters: 1, 0, or -1 on error.
+ */
+int	 perm_exists(sqlite3 *db, const char *from, const char *head,
+	    const char *const *args, int nargs, const struct perm_sql *cond);
+
 #endif
