@@ -181,3 +181,22 @@ obj_absent() {
 }
 # s3_uploads: multipart uploads s3rver holds in progress (its part files).
 s3_uploads() { find "$S3_TEST_DIR" -name '*_S3rver_part*' -o -path '*multipart*' -type f 2>/dev/null | wc -l; }
+
+# --- filestor-agent under test (t06, t07): AORIGIN, AGENT_PID
+# agent_wait: 0 once the agent at AORIGIN answers /healthz; 1 when
+# AGENT_PID dies first, or after 5 s.
+agent_wait() {
+	for _ in $(seq 1 50); do
+		curl -s -o /dev/null "$AORIGIN/healthz" && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+stop_agent() {
+	if [ -n "${AGENT_PID:-}" ]; then
+		kill "$AGENT_PID" 2>/dev/null
+		wait "$AGENT_PID" 2>/dev/null
+		AGENT_PID=
+	fi
+}

@@ -12,20 +12,7 @@ export XDG_CONFIG_HOME=$TEST_TMP/xdg
 start_agent() {
 	"$AGENT_BIN" run --listen "127.0.0.1:$APORT" "$@" 2>>"$TEST_TMP/agent.log" &
 	AGENT_PID=$!
-	local i
-	for i in $(seq 1 50); do
-		curl -s -o /dev/null "$AORIGIN/healthz" && return 0
-		kill -0 "$AGENT_PID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-stop_agent() {
-	if [ -n "$AGENT_PID" ]; then
-		kill "$AGENT_PID" 2>/dev/null
-		wait "$AGENT_PID" 2>/dev/null
-		AGENT_PID=
-	fi
+	agent_wait
 }
 # This file runs in its own subshell (tests/run): the agent dies with it,
 # whatever happens in between.

@@ -23,19 +23,7 @@ start_agent() {
 	shift
 	env "$@" "$AGENT_BIN" run --listen "127.0.0.1:$APORT" 2>>"$ALOG" &
 	AGENT_PID=$!
-	for _ in $(seq 1 50); do
-		curl -s -o /dev/null "$AORIGIN/healthz" && return 0
-		kill -0 "$AGENT_PID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-stop_agent() {
-	if [ -n "$AGENT_PID" ]; then
-		kill "$AGENT_PID" 2>/dev/null
-		wait "$AGENT_PID" 2>/dev/null
-		AGENT_PID=
-	fi
+	agent_wait
 }
 trap stop_agent EXIT
 # wait_for SECONDS CMD...: poll until CMD succeeds.
