@@ -6,17 +6,23 @@ BUILD	?= build
 CC	?= cc
 
 PKGS	 = fcgi libcrypto sqlite3 libcjson libcurl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The flags are asked of pkg-config when first used, not when make reads
+# this file: on a fresh machine the `deps` prerequisite installs the
+# packages first, and a value computed at parse time (:=) would be empty
+# for the whole run. lazy NAME,COMMAND expands NAME to COMMAND's output,
+# run once, the first time NAME is expanded.
+lazy = $(eval $1 = $$(eval $1 := $$$$(shell $2))$$($1))
+$(call lazy,PKG_CFLAGS,pkg-config --cflags $(PKGS) 2>/dev/null)
+$(call lazy,PKG_LIBS,pkg-config --libs $(PKGS) 2>/dev/null)
 # libunistring (NFC normalization of keys) ships no .pc file on Debian.
-UNISTRING_LIBS := $(shell pkg-config --libs libunistring 2>/dev/null || echo -lunistring)
-CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
-CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
+$(call lazy,UNISTRING_LIBS,pkg-config --libs libunistring 2>/dev/null || echo -lunistring)
+$(call lazy,CMOCKA_CFLAGS,pkg-config --cflags cmocka 2>/dev/null)
+$(call lazy,CMOCKA_LIBS,pkg-config --libs cmocka 2>/dev/null)
 # MagickWand only for the transform module and what links it (get,
 # test_img): the other programs stay free of ImageMagick.
 # -isystem: its headers do not pass our warnings (opencl.h).
-MAGICK_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags MagickWand 2>/dev/null))
-MAGICK_LIBS   := $(shell pkg-config --libs MagickWand 2>/dev/null)
+$(call lazy,MAGICK_CFLAGS,pkg-config --cflags MagickWand 2>/dev/null | sed -E 's/(^| )-I/\1-isystem /g')
+$(call lazy,MAGICK_LIBS,pkg-config --libs MagickWand 2>/dev/null)
 
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
 	   -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter
@@ -41,8 +47,8 @@ TOOLS	:= $(BUILD)/filestorctl
 AGENT_SRC := $(sort $(wildcard agent/*.c))
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 AGENT_BIN := $(BUILD)/filestor-agent
-AGENT_CFLAGS := $(shell pkg-config --cflags libmicrohttpd libcurl 2>/dev/null)
-AGENT_LIBS   := $(shell pkg-config --libs libmicrohttpd libcurl 2>/dev/null)
+$(call lazy,AGENT_CFLAGS,pkg-config --cflags libmicrohttpd libcurl 2>/dev/null)
+$(call lazy,AGENT_LIBS,pkg-config --libs libmicrohttpd libcurl 2>/dev/null)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -51,21 +57,35 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(AGENT_BIN) $(BUILD)/fake-cloudflared
 
-# Install missing Debian packages (tools/install-deps checks first).
+# Install missing Debian packages (tools/install-deps checks first), once
+# per make, before anything is compiled (every compile and link waits for
+# it, also under -j). The goals on the command line say which groups.
+DEPS_GROUPS := build
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+DEPS_GROUPS += run
+endif
+ifneq ($(filter test unit integration asan,$(MAKECMDGOALS)),)
+DEPS_GROUPS += test
+endif
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+DEPS_GROUPS += bench
+endif
+# INSTALL_DEPS: tests/deps-order.sh puts a stand-in here.
+INSTALL_DEPS ?= tools/install-deps
 deps:
-	@tools/install-deps build
+	@$(INSTALL_DEPS) $(DEPS_GROUPS)
 deps-run:
-	@tools/install-deps run
+	@$(INSTALL_DEPS) run
 deps-test:
-	@tools/install-deps test
+	@$(INSTALL_DEPS) test
 deps-bench:
-	@tools/install-deps bench
+	@$(INSTALL_DEPS) bench
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h) | $(BUILD)/migrations.c
+$(BUILD)/%.o: %.c $(wildcard common/*.h) | $(BUILD)/migrations.c deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/migrations.c: $(SQL) tools/embed-sql
+$(BUILD)/migrations.c: $(SQL) tools/embed-sql | deps
 	@mkdir -p $(BUILD)
 	tools/embed-sql $(SQL) > $@.tmp && mv $@.tmp $@
 
@@ -90,49 +110,49 @@ $(BUILD)/cgi-bin/get $(BUILD)/tests/test_img: private LDLIBS += $(MAGICK_LIBS)
 $(BUILD)/filestorctl: $(BUILD)/tools/filestorctl.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard common/*.h)
+$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard common/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iagent $(AGENT_CFLAGS) -c -o $@ $<
 
 $(AGENT_BIN): $(AGENT_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(AGENT_OBJ) $(LIB) $(LDLIBS) $(AGENT_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
 
 # Test-only stand-in for cloudflared (tests/t07-tunnel.sh); never installed.
-$(BUILD)/fake-cloudflared: tests/fake-cloudflared.c
+$(BUILD)/fake-cloudflared: tests/fake-cloudflared.c | deps
 	$(CC) $(CFLAGS) -Wno-format-truncation $(AGENT_CFLAGS) -o $@ $< $(PKG_LIBS) $(AGENT_LIBS)
 
 # Test-only fault injection (tests/enospc.c); never installed.
-$(BUILD)/tests/enospc.so: tests/enospc.c
+$(BUILD)/tests/enospc.so: tests/enospc.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O2 -Wall -o $@ $< -ldl
 
 # make test: unit tests (cmocka) then the integration suite through a real
 # lighttpd and again through a private Apache with mod_fcgid; tests/all
 # prints the one closing "N passed, N failed" line, counting all three.
-test: deps-test all $(UNIT_BIN) $(BUILD)/tests/enospc.so
+test: deps all $(UNIT_BIN) $(BUILD)/tests/enospc.so
 	@tests/all $(BUILD)
 
-unit: deps-test all $(UNIT_BIN)
+unit: deps all $(UNIT_BIN)
 	@tests/all --unit-only $(BUILD)
 
 # SERVER=lighttpd (default) or apache: which web server integration and
 # run use.
 SERVER	?= lighttpd
-integration: deps-test all $(BUILD)/tests/enospc.so
+integration: deps all $(BUILD)/tests/enospc.so
 	@SERVER=$(SERVER) tests/run $(BUILD)
 
-run: deps-run all
+run: deps all
 	@SERVER=$(SERVER) tools/run $(BUILD)
 
-$(BUILD)/bench/noop: bench/noop.c
+$(BUILD)/bench/noop: bench/noop.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(PKG_LIBS)
 
-bench: deps-bench all $(BUILD)/bench/noop
+bench: deps all $(BUILD)/bench/noop
 	@bench/run $(BUILD)
 
 # ASan + UBSan build of everything, then the unit suite under it.
@@ -142,7 +162,7 @@ asan:
 	    unit
 
 lint: deps
-	@command -v cppcheck >/dev/null || tools/install-deps lint
+	@$(INSTALL_DEPS) lint
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c11 --inline-suppr -Icommon common cgi-bin tools
 	@if command -v clang-tidy >/dev/null; then \

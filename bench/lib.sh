@@ -33,8 +33,19 @@ bench_start() {
 EOT
 	export FILESTOR_LIGHTTPD_LOCAL=$BENCH_TMP/local.conf
 	serve_start || return 1
-	spawn-fcgi -s "$FILESTOR_SOCK_DIR/bench-noop.sock" -F "${FILESTOR_WORKERS:-2}" \
-	    -P "$FILESTOR_SOCK_DIR/bench-noop.pid" -- "$BENCH_BUILD/bench/noop" >/dev/null
+	# As root, lighttpd runs as FILESTOR_USER: give it the socket.
+	local -a own=()
+	local noop=$BENCH_BUILD/bench/noop
+	if [ "$(id -u)" -eq 0 ]; then
+		own=(-u "$FILESTOR_USER" -U "$FILESTOR_USER")
+		if ! serve_as_user "$FILESTOR_USER" test -x "$noop"; then
+			cp "$noop" "$FILESTOR_RUN_DIR/bench-noop" || return 1
+			noop=$FILESTOR_RUN_DIR/bench-noop
+		fi
+	fi
+	spawn-fcgi -s "$FILESTOR_SOCK_DIR/bench-noop.sock" -M 0660 "${own[@]}" \
+	    -F "${FILESTOR_WORKERS:-2}" -P "$FILESTOR_SOCK_DIR/bench-noop.pid" \
+	    -- "$noop" >/dev/null
 	BASE="http://127.0.0.1:$PORT"
 	TID=$("$FILESTORCTL" tenant create bench)
 	local uid

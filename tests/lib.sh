@@ -125,8 +125,9 @@ start_server2() {
 	(
 		for kv in "$@"; do export "${kv?}"; done
 		export FILESTOR_RUN_DIR=$RUN2
-		export FILESTOR_SOCK_DIR=$RUN2/sock
-		serve_env "$FILESTOR_BUILD" "$FILESTOR_STATE" "$port"
+		unset FILESTOR_SOCK_DIR
+		serve_env "$FILESTOR_BUILD" "$FILESTOR_STATE" "$port" || exit 1
+		echo "$FILESTOR_SOCK_DIR" >"$RUN2.sock"
 		serve_start || exit 1
 		echo "$SERVE_PID" >"$RUN2.pid"
 	) || return 1
@@ -142,8 +143,13 @@ stop_server2() {
 			sleep 0.1
 		done
 	fi
-	FILESTOR_SOCK_DIR=$RUN2/sock "$FILESTOR_TOP/spawn-fcgi/stop"
-	rm -f "$RUN2.pid"
+	if [ -s "$RUN2.sock" ]; then
+		FILESTOR_SOCK_DIR=$(cat "$RUN2.sock") "$FILESTOR_TOP/spawn-fcgi/stop"
+		case $(cat "$RUN2.sock") in
+		*/filestor-*/sock) rm -rf "$(dirname "$(cat "$RUN2.sock")")" ;;
+		esac
+	fi
+	rm -f "$RUN2.pid" "$RUN2.sock"
 }
 # shellcheck source=tools/serve.sh
 . "$FILESTOR_TOP/tools/serve.sh"

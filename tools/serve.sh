@@ -4,18 +4,25 @@
 # serve_env BUILD STATE_DIR PORT
 #	Exports the environment the programs and lighttpd.conf read, with
 #	absolute paths under STATE_DIR. Keeps values the caller already set
-#	(FILESTOR_DB, FILESTOR_DATA_DIR, ...).
+#	(FILESTOR_DB, FILESTOR_DATA_DIR, ...). Logs go to FILESTOR_RUN_DIR
+#	(STATE_DIR/run). The unix sockets go to a short private runtime
+#	directory (serve_runtime_dir), so that a checkout at any depth works.
 # serve_start
-#	Migrates and starts the web server in the background; waits until
-#	the port answers. Sets SERVE_PID (the server's process id).
+#	Stops whatever a previous run of this instance left behind
+#	(serve_reap), checks that the port is free, migrates and starts the
+#	web server in the background; waits until it answers. Sets
+#	SERVE_PID (the server's process id). On any failure it stops what it
+#	started, says what failed and returns 1.
 #	SERVER picks the server (exported by serve_env):
 #	  lighttpd (default): spawns the workers (spawn-fcgi/start) and runs
 #	    lighttpd.conf; also sets SERVE_LIGHTTPD_PID.
 #	  apache: a private Apache (apache2 + mod_fcgid + mod_xsendfile) with
 #	    its own ServerRoot in $FILESTOR_RUN_DIR/apache, running
-#	    apache/filestor.conf; mod_fcgid starts the programs. As root it
-#	    runs as FILESTOR_APACHE_USER (default filestor-test, created when
-#	    missing), which is given the state, data, cache and run dirs.
+#	    apache/filestor.conf; mod_fcgid starts the programs.
+#	Started as root, nothing of the server runs as root: lighttpd, the
+#	workers and Apache run as FILESTOR_USER (default filestor, created
+#	as a system user when missing), which is given the state, data,
+#	cache, run and runtime directories.
 # serve_stop
 #	Stops the server and the workers. Safe to call twice.
 
@@ -34,7 +41,22 @@ serve_env() {
 	export FILESTOR_DATA_DIR=${FILESTOR_DATA_DIR:-$state/files}
 	export FILESTOR_CACHE_DIR=${FILESTOR_CACHE_DIR:-$state/cache}
 	export FILESTOR_RUN_DIR=${FILESTOR_RUN_DIR:-$state/run}
-	export FILESTOR_SOCK_DIR=${FILESTOR_SOCK_DIR:-$FILESTOR_RUN_DIR/sock}
+	mkdir -p "$FILESTOR_RUN_DIR" || return 1
+	FILESTOR_RUN_DIR=$(cd "$FILESTOR_RUN_DIR" && pwd -P)
+	# One instance = one run directory. Every process a start makes
+	# inherits this mark, which is how the next start finds what a
+	# crashed one left behind (serve_reap).
+	FILESTOR_INSTANCE=$(printf '%s' "$FILESTOR_RUN_DIR" | sha256sum | cut -c1-12)
+	export FILESTOR_INSTANCE
+	if [ "$(id -u)" -eq 0 ]; then
+		export FILESTOR_USER=${FILESTOR_USER:-${FILESTOR_APACHE_USER:-filestor}}
+		export FILESTOR_SOCK_OWNER=${FILESTOR_SOCK_OWNER:-$FILESTOR_USER}
+	fi
+	SERVE_RUNTIME=""
+	if [ -z "${FILESTOR_SOCK_DIR:-}" ]; then
+		SERVE_RUNTIME=$(serve_runtime_dir) || return 1
+		export FILESTOR_SOCK_DIR=$SERVE_RUNTIME/sock
+	fi
 	export FILESTOR_CGI_DIR=${FILESTOR_CGI_DIR:-$build/cgi-bin}
 	export FILESTOR_LOG=${FILESTOR_LOG:-$FILESTOR_RUN_DIR/workers.log}
 	export FILESTORCTL=$build/filestorctl
@@ -42,12 +64,150 @@ serve_env() {
 	# refuses to start without it (docs/transforms.md).
 	export MAGICK_CONFIGURE_PATH=${MAGICK_CONFIGURE_PATH:-$top/etc/imagemagick}
 	mkdir -p "$FILESTOR_DATA_DIR" "$FILESTOR_CACHE_DIR" \
-	    "$FILESTOR_RUN_DIR/www" "$FILESTOR_SOCK_DIR"
+	    "$FILESTOR_RUN_DIR/www" "$FILESTOR_SOCK_DIR" || return 1
+	serve_check_sock_len || return 1
 }
 
+# serve_runtime_dir: prints (and makes, mode 0700) the directory for this
+# instance's sockets: /run/filestor-<id> as root, else
+# $XDG_RUNTIME_DIR/filestor-<id>, else /tmp/filestor-<uid>-<id>. A unix
+# socket path holds at most 107 bytes, which a socket under a deep
+# checkout would pass.
+serve_runtime_dir() {
+	local d me
+	me=$(id -u)
+	if [ "$me" -eq 0 ]; then
+		d=/run/filestor-$FILESTOR_INSTANCE
+	elif [ -n "${XDG_RUNTIME_DIR:-}" ] && [ -d "$XDG_RUNTIME_DIR" ] &&
+	    [ -w "$XDG_RUNTIME_DIR" ] && [ "${#XDG_RUNTIME_DIR}" -le 40 ]; then
+		d=$XDG_RUNTIME_DIR/filestor-$FILESTOR_INSTANCE
+	else
+		d=/tmp/filestor-$me-$FILESTOR_INSTANCE
+	fi
+	[ -d "$d" ] || mkdir -m 0700 "$d" 2>/dev/null || [ -d "$d" ] || {
+		echo "serve: cannot make the runtime directory $d" >&2
+		return 1
+	}
+	# In /tmp anyone may have made it first: use it only if it is a real
+	# directory of ours (or, as root, of the user the server runs as).
+	if [ -L "$d" ] || { [ "$(stat -c %u "$d")" != "$me" ] &&
+	    [ "$(stat -c %U "$d")" != "${FILESTOR_USER:-}" ]; }; then
+		echo "serve: $d is not a directory owned by $(id -un); remove it" >&2
+		return 1
+	fi
+	chmod 0700 "$d" || return 1
+	echo "$d"
+}
+
+# A unix socket path longer than 107 bytes cannot be bound; say so now,
+# by name, rather than let lighttpd or spawn-fcgi fail later.
+serve_check_sock_len() {
+	local p=$FILESTOR_SOCK_DIR/file-content.sock
+	if [ "${#p}" -gt 107 ]; then
+		echo "serve: the socket path $p is ${#p} bytes; a unix socket" \
+		    "allows 107. Set FILESTOR_SOCK_DIR to a shorter directory." >&2
+		return 1
+	fi
+}
+
+# serve_reap: stop every process a previous start of this instance left
+# running (a kill -9 of make run, a crash, a closed terminal): lighttpd,
+# the workers (spawn-fcgi makes them session leaders, so they outlive
+# their terminal), Apache and its programs, an old watchdog. They carry
+# FILESTOR_INSTANCE in their environment; our own ancestors do too and
+# are spared.
+serve_reap() {
+	local q anc=" " pids="" p f i alive
+	q=$BASHPID
+	while [ -n "$q" ] && [ "$q" -gt 1 ]; do
+		anc="$anc$q "
+		q=$(awk '/^PPid:/ { print $2 }' "/proc/$q/status" 2>/dev/null)
+	done
+	for f in $(grep -lzx "FILESTOR_INSTANCE=$FILESTOR_INSTANCE" \
+	    /proc/[0-9]*/environ 2>/dev/null); do
+		p=${f#/proc/}
+		p=${p%/environ}
+		case "$anc" in *" $p "*) continue ;; esac
+		pids="$pids $p"
+	done
+	[ -n "$pids" ] || return 0
+	echo "serve: stopping what a previous run left behind:$pids" >&2
+	kill $pids 2>/dev/null
+	for i in $(seq 1 50); do
+		alive=""
+		for p in $pids; do
+			kill -0 "$p" 2>/dev/null && alive="$alive $p"
+		done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
+	[ -n "$alive" ] && kill -9 $alive 2>/dev/null
+	rm -f "$FILESTOR_SOCK_DIR"/*.pid "$FILESTOR_SOCK_DIR"/*.sock
+	return 0
+}
+
+# serve_check_port: the port must be free before anything is started.
+serve_check_port() {
+	local who
+	if (exec 3<>"/dev/tcp/$FILESTOR_BIND/$PORT") 2>/dev/null; then
+		who=$(ss -Hltnp "sport = :$PORT" 2>/dev/null |
+		    grep -o 'users:(("[^"]*"' | head -n1 | cut -d'"' -f2)
+		echo "serve: port $PORT on $FILESTOR_BIND is already in use${who:+ (by $who)};" \
+		    "stop that or choose another with PORT=" >&2
+		return 1
+	fi
+}
+
+# serve_user_ensure USER: make the system user when it does not exist.
+serve_user_ensure() {
+	id -u "$1" >/dev/null 2>&1 && return 0
+	useradd --system --user-group --no-create-home \
+	    --home-dir /nonexistent --shell /usr/sbin/nologin "$1" || {
+		echo "serve: cannot create the system user $1" >&2
+		return 1
+	}
+}
+
+# serve_as_user USER CMD...: run CMD as USER (its groups too).
+serve_as_user() {
+	local u=$1
+	shift
+	setpriv --reuid="$u" --regid="$u" --init-groups -- "$@"
+}
+
+# serve_prepare_user: as root, before starting: the user exists, can run
+# the programs (staged copies when the checkout is out of its reach) and
+# owns the state, data, cache, run and runtime directories.
+serve_prepare_user() {
+	local u=$FILESTOR_USER d
+	serve_user_ensure "$u" || return 1
+	serve_stage "$FILESTOR_RUN_DIR/stage" "$u" || return 1
+	for d in "$FILESTOR_STATE" "$FILESTOR_RUN_DIR" "$FILESTOR_DATA_DIR" \
+	    "$FILESTOR_CACHE_DIR" "$FILESTOR_SOCK_DIR" \
+	    ${SERVE_RUNTIME:+"$SERVE_RUNTIME"}; do
+		find "$d" ! -user "$u" -exec chown -h "$u:" {} + || return 1
+	done
+	for d in "$FILESTOR_DB" "$FILESTOR_DB-wal" "$FILESTOR_DB-shm" \
+	    "$(dirname "$FILESTOR_DB")" "$FILESTOR_LOG"; do
+		[ ! -e "$d" ] || chown "$u:" "$d" || return 1
+	done
+	# The programs must write the database (and its -wal and -shm
+	# beside it), the data and the cache.
+	for d in "$FILESTOR_DB" "$(dirname "$FILESTOR_DB")" \
+	    "$FILESTOR_DATA_DIR" "$FILESTOR_CACHE_DIR"; do
+		if ! serve_as_user "$u" test -w "$d"; then
+			echo "serve: $u cannot write $d (check the" \
+			    "permissions of its parent directories)" >&2
+			return 1
+		fi
+	done
+}
+
+# serve_wait_port PID: until the port answers, while PID lives.
 serve_wait_port() {
 	local i
 	for i in $(seq 1 300); do
+		kill -0 "$1" 2>/dev/null || return 1
 		if (exec 3<>"/dev/tcp/$FILESTOR_BIND/$PORT") 2>/dev/null; then
 			return 0
 		fi
@@ -58,24 +218,39 @@ serve_wait_port() {
 
 serve_start() {
 	case "$SERVER" in
-	lighttpd) ;;
-	apache) serve_start_apache; return ;;
+	lighttpd|apache) ;;
 	*) echo "serve: unknown SERVER '$SERVER' (lighttpd or apache)" >&2
 	   return 1 ;;
 	esac
+	serve_reap
+	serve_check_port || return 1
 	"$FILESTORCTL" migrate 2>/dev/null || {
 		"$FILESTORCTL" migrate
 		return 1
 	}
-	"$FILESTOR_TOP/spawn-fcgi/start" || return 1
-	lighttpd -D -f "$FILESTOR_TOP/lighttpd.conf" \
+	if [ "$(id -u)" -eq 0 ]; then
+		serve_prepare_user || return 1
+	fi
+	if [ "$SERVER" = apache ]; then
+		serve_start_apache
+		return
+	fi
+	if ! "$FILESTOR_TOP/spawn-fcgi/start"; then
+		echo "serve: the workers did not start (log: $FILESTOR_LOG)" >&2
+		serve_stop
+		return 1
+	fi
+	: >"$FILESTOR_RUN_DIR/lighttpd.stderr"
+	FILESTOR_LIGHTTPD_USER=${FILESTOR_USER:-} \
+	    lighttpd -D -f "$FILESTOR_TOP/lighttpd.conf" \
 	    2>>"$FILESTOR_RUN_DIR/lighttpd.stderr" &
 	SERVE_LIGHTTPD_PID=$!
 	SERVE_PID=$SERVE_LIGHTTPD_PID
-	if ! serve_wait_port; then
-		echo "lighttpd did not start on $FILESTOR_BIND:$PORT:" >&2
-		cat "$FILESTOR_RUN_DIR/lighttpd.stderr" \
-		    "$FILESTOR_RUN_DIR/lighttpd.error.log" >&2 2>/dev/null
+	if ! serve_wait_port "$SERVE_PID"; then
+		echo "serve: lighttpd did not start on $FILESTOR_BIND:$PORT:" >&2
+		cat "$FILESTOR_RUN_DIR/lighttpd.stderr" >&2 2>/dev/null
+		tail -n 5 "$FILESTOR_RUN_DIR/lighttpd.error.log" >&2 2>/dev/null
+		serve_stop
 		return 1
 	fi
 }
@@ -87,6 +262,7 @@ serve_stop() {
 			wait "$SERVE_PID" 2>/dev/null
 			SERVE_PID=
 		fi
+		serve_rm_runtime
 		return 0
 	fi
 	if [ -n "${SERVE_LIGHTTPD_PID:-}" ]; then
@@ -96,38 +272,54 @@ serve_stop() {
 	fi
 	SERVE_PID=
 	[ -n "${FILESTOR_SOCK_DIR:-}" ] && "$FILESTOR_TOP/spawn-fcgi/stop"
+	serve_rm_runtime
 	return 0
+}
+
+# The runtime directory serve_env made (never one the caller named).
+serve_rm_runtime() {
+	case "${SERVE_RUNTIME:-}" in
+	*/filestor-*) rm -rf "$SERVE_RUNTIME" ;;
+	esac
 }
 
 # --- Apache (SERVER=apache)
 
 SERVE_APACHE_MODULES=/usr/lib/apache2/modules
 
-# The user Apache and the programs run as when we are root (Apache will not
-# run its children as root). Prints the name; creates it when missing.
-serve_apache_user() {
-	local u=${FILESTOR_APACHE_USER:-filestor-test}
-	if ! id -u "$u" >/dev/null 2>&1; then
-		useradd --system --user-group --no-create-home \
-		    --home-dir /nonexistent --shell /usr/sbin/nologin "$u" ||
-		    return 1
-	fi
-	echo "$u"
-}
-
 # FcgidInitialEnv for the rest of the environment: spawn-fcgi hands the
-# programs everything we have, mod_fcgid only what it is told. The
-# variables apache/filestor.conf passes itself are left out.
+# programs everything we have, mod_fcgid only what it is told, and at most
+# 64 variables: so only the settings the programs (and test shims) read,
+# and FILESTOR_INSTANCE, which serve_reap finds them by. The variables
+# apache/filestor.conf passes itself are left out, unless too long:
+# mod_fcgid cuts every value at 127 bytes, so a longer path (a deep
+# checkout) is passed as a symlink to it in SERVE_ENVLINK. A later
+# FcgidInitialEnv of the same name wins; XSendFilePath keeps the real
+# path, which is what get sends (it resolves the data dir).
 serve_apache_env() {
 	local name val skip
 	skip=" $(sed -n 's/^FcgidInitialEnv[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' \
 	    "$FILESTOR_TOP/apache/filestor.conf" | tr '\n' ' ') "
 	for name in $(compgen -e); do
-		case "$skip" in *" $name "*) continue ;; esac
-		case "$name" in _|SHLVL|PWD|OLDPWD|BASH_*|APACHE_*) continue ;; esac
+		case "$name" in
+		AUTH_*|COOKIE_*|FILESTOR_*|S3_*|TRANSFORM_*|RENDITION_*|\
+		MAGICK_*|MAX_UPLOAD_BYTES|PUBLIC_BASE|LD_PRELOAD|TZ|LANG) ;;
+		*) continue ;;
+		esac
 		val=${!name}
 		# A value Apache would reinterpret is not passed.
 		case "$val" in *[\"\\\$]*|*$'\n'*) continue ;; esac
+		if [ "${#val}" -gt 127 ]; then
+			if [ -e "$val" ] && ln -sfn "$val" "$SERVE_ENVLINK/$name"; then
+				val=$SERVE_ENVLINK/$name
+			else
+				echo "serve: $name is over the 127 bytes mod_fcgid" \
+				    "passes; the programs will not see it" >&2
+				continue
+			fi
+		else
+			case "$skip" in *" $name "*) continue ;; esac
+		fi
 		printf 'FcgidInitialEnv %s "%s"\n' "$name" "$val"
 	done
 }
@@ -159,7 +351,7 @@ ThreadsPerChild 32
 MinSpareThreads 8
 MaxSpareThreads 64
 MaxRequestWorkers 64
-FcgidIPCDir "$root/fcgid"
+FcgidIPCDir "$SERVE_FCGID_DIR"
 FcgidProcessTableFile "$root/fcgid_shm"
 # No idle or lifetime kills: a program exit in the log means it died.
 FcgidIdleTimeout 0
@@ -185,15 +377,16 @@ serve_log() {
 	fi
 }
 
-# serve_apache_stage ROOT USER: a checkout under a directory USER cannot
-# enter (a 0700 home or mktemp dir, as CI uses) would keep Apache from
-# reading filestor.conf and running the programs. Then copy what it needs
-# into ROOT (which USER will own) and point the settings at the copies.
-serve_apache_stage() {
-	local root=$1 u=$2 st=$1/stage
-	if setpriv --reuid="$u" --regid="$u" --init-groups \
-	    test -r "$FILESTOR_TOP/apache/filestor.conf" -a \
-	    -x "$FILESTOR_CGI_DIR/auth" 2>/dev/null; then
+# serve_stage DIR USER: a checkout under a directory USER cannot enter (a
+# 0700 home or mktemp dir, as CI uses) would keep Apache from reading
+# filestor.conf and USER from running the programs. Then copy what they
+# need into DIR (which USER will own) and point the settings at the
+# copies.
+serve_stage() {
+	local st=$1 u=$2
+	if serve_as_user "$u" test -r "$FILESTOR_TOP/apache/filestor.conf" -a \
+	    -x "$FILESTOR_CGI_DIR/auth" -a \
+	    -r "$MAGICK_CONFIGURE_PATH/policy.xml" 2>/dev/null; then
 		return 0
 	fi
 	rm -rf "$st"
@@ -201,7 +394,7 @@ serve_apache_stage() {
 	cp "$FILESTOR_TOP/apache/filestor.conf" "$st/apache/" || return 1
 	cp "$FILESTOR_CGI_DIR"/* "$st/cgi-bin/" || return 1
 	rm -f "$st/cgi-bin"/*.o
-	cp "$FILESTOR_TOP/etc/imagemagick/"* "$st/imagemagick/" || return 1
+	cp "$MAGICK_CONFIGURE_PATH/"* "$st/imagemagick/" || return 1
 	export FILESTOR_APACHE_CONF=$st/apache/filestor.conf
 	export FILESTOR_CGI_DIR=$st/cgi-bin
 	export MAGICK_CONFIGURE_PATH=$st/imagemagick
@@ -215,41 +408,21 @@ serve_apache_stage() {
 }
 
 serve_start_apache() {
-	local root=$FILESTOR_RUN_DIR/apache u="" d
+	local root=$FILESTOR_RUN_DIR/apache u=""
 	local -a asuser=()
 
-	"$FILESTORCTL" migrate 2>/dev/null || {
-		"$FILESTORCTL" migrate
-		return 1
-	}
-	mkdir -p "$root/fcgid" "$root/tmp"
+	# mod_fcgid's sockets: beside the workers' in the short runtime
+	# directory, for the same 107-byte reason.
+	SERVE_FCGID_DIR=$(dirname "$FILESTOR_SOCK_DIR")/fcgid
+	SERVE_ENVLINK=$(dirname "$FILESTOR_SOCK_DIR")/env
+	mkdir -p "$SERVE_FCGID_DIR" "$SERVE_ENVLINK" "$root/tmp"
 	rm -f "$root/httpd.pid"
-	if [ "$(id -u)" -eq 0 ]; then
-		u=$(serve_apache_user) || {
-			echo "serve: cannot create the Apache user" >&2
-			return 1
-		}
-		serve_apache_stage "$root" "$u" || return 1
-	fi
 	(umask 077 && serve_apache_env >"$root/env.conf") || return 1
 	serve_apache_conf "$root" >"$root/httpd.conf" || return 1
-	if [ -n "$u" ]; then
-		chown -R "$u:" "$FILESTOR_STATE" "$FILESTOR_RUN_DIR" \
-		    "$FILESTOR_DATA_DIR" "$FILESTOR_CACHE_DIR" || return 1
-		chown "$u:" "$FILESTOR_DB" "$(dirname "$FILESTOR_DB")" ||
-		    return 1
+	if [ "$(id -u)" -eq 0 ]; then
+		u=$FILESTOR_USER
+		chown -R "$u:" "$root" "$SERVE_FCGID_DIR" "$SERVE_ENVLINK" || return 1
 		[ ! -e "$(serve_log)" ] || chown "$u:" "$(serve_log)" || return 1
-		# The programs must write the database (and its -wal and
-		# -shm beside it), the data and the cache.
-		for d in "$FILESTOR_DB" "$(dirname "$FILESTOR_DB")" \
-		    "$FILESTOR_DATA_DIR" "$FILESTOR_CACHE_DIR"; do
-			if ! setpriv --reuid="$u" --regid="$u" --init-groups \
-			    test -w "$d"; then
-				echo "serve: $u cannot write $d (check the" \
-				    "permissions of its parent directories)" >&2
-				return 1
-			fi
-		done
 		asuser=(setpriv --reuid="$u" --regid="$u" --init-groups --)
 	fi
 	# Every variable filestor.conf names must be defined, or Apache
@@ -265,8 +438,8 @@ serve_start_apache() {
 	    /usr/sbin/apache2 -DFOREGROUND -d "$root" -f "$root/httpd.conf" \
 	    2>>"$FILESTOR_RUN_DIR/apache.stderr" &
 	SERVE_PID=$!
-	if ! serve_wait_port; then
-		echo "apache did not start on $FILESTOR_BIND:$PORT:" >&2
+	if ! serve_wait_port "$SERVE_PID"; then
+		echo "serve: apache did not start on $FILESTOR_BIND:$PORT:" >&2
 		cat "$FILESTOR_RUN_DIR/apache.stderr" "$(serve_log)" >&2 2>/dev/null
 		serve_stop
 		return 1
