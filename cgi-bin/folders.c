@@ -13,6 +13,7 @@
 #include "cry.h"
 #include "db.h"
 #include "files.h"
+#include "key.h"
 #include "perm.h"
 
 #define FOLDERS_PREFIX	"/api/folders/"
@@ -56,6 +57,9 @@ name_problem(const char *s)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\')
 			return "name must not contain control characters or "
 			    "backslashes";
+	if (key_has_c1(s, n))
+		return "name must not contain control characters or "
+		    "backslashes";
 	if (s[0] == '/' || s[n - 1] == '/' || strstr(s, "//") != NULL)
 		return "name must not start or end with \"/\" or contain \"//\"";
 	return NULL;
@@ -67,6 +71,7 @@ body_name(struct request *r, cJSON **body)
 {
 	const cJSON *it;
 	const char *msg = NULL, *bad;
+	char *nfc = NULL;
 	enum fs_err e;
 
 	e = http_read_json(r, FOLDER_BODY_MAX, body, &msg);
@@ -86,6 +91,23 @@ body_name(struct request *r, cJSON **body)
 		    "string");
 		return NULL;
 	}
+	bad = name_problem(it->valuestring);
+	if (bad != NULL) {
+		http_error(r, FS_VALIDATION, "%s", bad);
+		return NULL;
+	}
+	/*
+	 * Stored in NFC, like keys, so that "é" typed on a Mac and on
+	 * Windows names one folder (and the unique index sees them equal).
+	 * The rules hold again for the normalized form.
+	 */
+	if (key_nfc(it->valuestring, strlen(it->valuestring), &nfc) == -1 ||
+	    cJSON_SetValuestring((cJSON *)it, nfc) == NULL) {
+		free(nfc);
+		http_error(r, FS_INTERNAL, NULL);
+		return NULL;
+	}
+	free(nfc);
 	bad = name_problem(it->valuestring);
 	if (bad != NULL) {
 		http_error(r, FS_VALIDATION, "%s", bad);

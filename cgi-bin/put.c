@@ -197,6 +197,21 @@ h_put(struct app *a, struct request *r)
 		    "of at most %d printable bytes", FILES_CTYPE_MAX);
 		goto out;
 	}
+	/*
+	 * "*\/\*" says the client does not know: store the default, never
+	 * serve the wildcard back. "image/\*" is a range, not a type.
+	 */
+	switch (file_content_type_wildcard(ctype)) {
+	case 2:
+		ctype = DEFAULT_CTYPE;
+		break;
+	case 1:
+		http_error(r, FS_VALIDATION, "Content-Type must be a media "
+		    "type, not a range with \"*\"");
+		goto out;
+	default:
+		break;
+	}
 	if (r->content_length > a->cfg.max_upload) {
 		http_error(r, FS_TOO_LARGE, "body is larger than "
 		    "MAX_UPLOAD_BYTES (%lld)", a->cfg.max_upload);

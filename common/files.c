@@ -321,6 +321,24 @@ file_content_type_ok(const char *ct)
 }
 
 int
+file_content_type_wildcard(const char *ct)
+{
+	const char *slash = strchr(ct, '/'), *sub;
+	size_t sublen;
+	int wt, ws;
+
+	if (slash == NULL)
+		return 0;
+	sub = slash + 1;
+	sublen = strcspn(sub, "; \t");
+	wt = slash - ct == 1 && ct[0] == '*';
+	ws = sublen == 1 && sub[0] == '*';
+	if (wt && ws)
+		return 2;
+	return wt || ws;
+}
+
+int
 file_type_is_active(const char *ct)
 {
 	static const char *active[] = { "text/html", "application/xhtml",

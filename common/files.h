@@ -87,6 +87,13 @@ char		*file_url_path(const char *logical);
 
 /* 1 when ct is an acceptable Content-Type value, else 0. */
 int		 file_content_type_ok(const char *ct);
+/*
+ * For a ct that passed file_content_type_ok: 2 when it is "*\/\*" (any
+ * type: a client that does not know, e.g. one generated from a spec that
+ * once said so), 1 when only the type or the subtype is "*" (a range,
+ * not a media type), else 0.
+ */
+int		 file_content_type_wildcard(const char *ct);
 /* 1 when a browser would run content of this type (html, svg, xml...). */
 int		 file_type_is_active(const char *ct);
 

@@ -55,7 +55,46 @@ check_bytes(const char *s, size_t len)
 	/* u8_check also refuses overlong forms, surrogates and > U+10FFFF. */
 	if (u8_check((const uint8_t *)s, len) != NULL)
 		return "key must be valid UTF-8";
+	if (key_has_c1(s, len))
+		return "key must not contain control characters";
 	return NULL;
+}
+
+int
+key_has_c1(const char *s, size_t len)
+{
+	size_t	 i;
+
+	/*
+	 * The C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8 (valid
+	 * UTF-8 by now, so a C2 is always a lead byte). Terminals act on
+	 * them (U+009B is CSI) as on the ASCII ones.
+	 */
+	for (i = 0; i + 1 < len; i++)
+		if ((unsigned char)s[i] == 0xc2 &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return 1;
+	return 0;
+}
+
+int
+key_nfc(const char *in, size_t len, char **out)
+{
+	uint8_t	*nfc;
+	size_t	 nlen = 0;
+
+	*out = NULL;
+	nfc = u8_normalize(UNINORM_NFC, (const uint8_t *)in, len, NULL, &nlen);
+	if (nfc == NULL)
+		return -1;
+	*out = malloc(nlen + 1);
+	if (*out != NULL) {
+		memcpy(*out, nfc, nlen);
+		(*out)[nlen] = '\0';
+	}
+	free(nfc);
+	return *out == NULL ? -1 : 0;
 }
 
 /* The segment rules. s holds len bytes, len > 0. */

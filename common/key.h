@@ -15,10 +15,19 @@
  * refused) and return its NFC form, malloc'd, in *out. Returns 0, or -1
  * with a static message naming the problem in *msg. Refused: empty, over
  * KEY_MAX, a "tenants/" start, an empty, "." or ".." segment, a leading
- * or trailing "/", NUL, control bytes (0x00-0x1f, 0x7f), a backslash,
- * invalid UTF-8.
+ * or trailing "/", NUL, control characters (0x00-0x1f, 0x7f and the C1
+ * controls U+0080-U+009F), a backslash, invalid UTF-8.
  */
 int	 key_validate(const char *in, size_t len, char **out, const char **msg);
+
+/* 1 when len bytes of valid UTF-8 hold a C1 control (U+0080-U+009F). */
+int	 key_has_c1(const char *s, size_t len);
+/*
+ * The NFC form of len bytes of valid UTF-8, malloc'd and NUL-terminated
+ * in *out (the caller frees it). 0, or -1 when out of memory. For names
+ * that are not keys (folders), normalized like keys.
+ */
+int	 key_nfc(const char *in, size_t len, char **out);
 
 /* "tenants/<tid>/<logical>", malloc'd, or NULL. */
 char	*key_physical(const char *tenant_id, const char *logical);

@@ -48,6 +48,15 @@ check "empty: sha of nothing" eq "$(jqb .sha256)" "e3b0c44298fc1c149afbf4c8996fb
 
 req PUT /api/storage/docs/x "${A[@]}" -H 'Content-Type: not a type' --data-binary 'x'
 expect_error 422 VALIDATION "put with a malformed Content-Type"
+# "*/*" (what a client generated from a spec with a */* body sends) is
+# stored as the default type, never served back; "image/*" is refused.
+req PUT /api/storage/docs/wild "${A[@]}" -H 'Content-Type: */*' --data-binary 'w'
+expect_status 201 "put with Content-Type */*"
+check "*/* is stored as application/octet-stream" eq "$(jqb .contentType)" "application/octet-stream"
+req GET /api/storage/docs/wild "${A[@]}"
+check "*/* is not served back" eq "$(hdr Content-Type)" "application/octet-stream"
+req PUT /api/storage/docs/wild2 "${A[@]}" -H 'Content-Type: image/*' --data-binary 'w'
+expect_error 422 VALIDATION "put with a Content-Type range (image/*) refused"
 req PUT /api/storage/docs/x --data-binary 'x'
 expect_error 401 UNAUTHORIZED "put without credentials"
 req PUT "/api/storage/docs/x?foo=1" "${A[@]}" --data-binary 'x'
@@ -67,6 +76,13 @@ req PUT "/api/storage/$long" "${A[@]}" --data-binary 'x'
 expect_error 422 VALIDATION "key of 1025 bytes refused"
 req PUT "/api/storage/" "${A[@]}" --data-binary 'x'
 expect_error 422 VALIDATION "empty key refused"
+# C1 controls (U+0080..U+009F) are controls too: a terminal acts on U+009B
+# (CSI) as on ESC [.
+req PUT "/api/storage/c1%C2%9Bx" "${A[@]}" --data-binary 'x'
+expect_error 422 VALIDATION "key with a C1 control (U+009B) refused"
+check "the C1 refusal names control characters" has "$(jqb .error.message)" "control characters"
+req PUT "/api/storage/c1%C2%A0x" "${A[@]}" --data-binary 'x'
+expect_status 201 "U+00A0, just past C1, is a fine key"
 check "no row for refused keys" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE '%/x' OR key LIKE '%a%b'")" 0
 
 # --- unicode keys round-trip, NFC

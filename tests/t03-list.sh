@@ -117,3 +117,17 @@ req GET "/api/folders?limit=2" "${A[@]}"
 check "folder page 1" eq "$(jqb '[.items[].name] | join(",")')" "f1,f2"
 req GET "/api/folders?limit=2&cursor=$(jqb .nextCursor)" "${A[@]}"
 check "folder page 2" eq "$(jqb '[.items[].name] | join(",")')" "f3"
+
+# --- folder names are NFC, like keys, and C1 controls are refused
+T4=$(mk_tenant folders4)
+U4=$(mk_user "$T4" admin)
+A4=(-H "Authorization: Bearer $(mk_key "$T4" "$U4")" -H 'Content-Type: application/json')
+req POST /api/folders "${A4[@]}" -d "{\"name\":\"cafe$(printf '\xcc\x81')\"}"
+expect_status 201 "folder with a decomposed é"
+check "its name is stored in NFC" eq "$(jqb .name)" "café"
+req POST /api/folders "${A4[@]}" -d '{"name":"café"}'
+expect_error 409 CONFLICT "the composed é names the same folder"
+req POST /api/folders "${A4[@]}" -d '{"name":"a\u009bb"}'
+expect_error 422 VALIDATION "a C1 control (U+009B) in a folder name is refused"
+req POST /api/folders "${A4[@]}" -d '{"name":"a\u00a0b"}'
+expect_status 201 "U+00A0 (just past C1) in a folder name is fine"

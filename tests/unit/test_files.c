@@ -41,6 +41,20 @@ test_content_type(void **state)
 }
 
 static void
+test_content_type_wildcard(void **state)
+{
+	(void)state;
+	assert_int_equal(file_content_type_wildcard("*/*"), 2);
+	assert_int_equal(file_content_type_wildcard("*/*; q=1"), 2);
+	assert_int_equal(file_content_type_wildcard("image/*"), 1);
+	assert_int_equal(file_content_type_wildcard("*/png"), 1);
+	assert_int_equal(file_content_type_wildcard("image/png"), 0);
+	assert_int_equal(file_content_type_wildcard("image/*x"), 0);
+	assert_int_equal(file_content_type_wildcard("x*/y"), 0);
+	assert_int_equal(file_content_type_wildcard("text/plain; a=*"), 0);
+}
+
+static void
 test_active(void **state)
 {
 	static const char *active[] = { "text/html", "TEXT/HTML; charset=x",
@@ -232,6 +246,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_content_type),
+		cmocka_unit_test(test_content_type_wildcard),
 		cmocka_unit_test(test_active),
 		cmocka_unit_test(test_url_path),
 		cmocka_unit_test_setup_teardown(test_owner_scoping, setup_db,

@@ -27,6 +27,7 @@ static const struct accept accepts[] = {
 	{ "a/b/c.txt", NULL },
 	{ "uploads/photo.jpg", NULL },
 	{ "photos/\xc3\xa9t\xc3\xa9.jpg", NULL },		/* été, NFC */
+	{ "nb\xc2\xa0sp", NULL },			/* U+00A0, just past C1 */
 	{ "\xe6\x96\x87\xe4\xbb\xb6/\xe6\x8a\xa5\xe5\x91\x8a.pdf", NULL }, /* CJK */
 	{ "\xf0\x9f\x98\x80/\xf0\x9f\x8e\x89.png", NULL },	/* emoji */
 	{ ".hidden", NULL },
@@ -79,6 +80,9 @@ static const struct reject rejects[] = {
 	{ "a\rb", 0, "control characters" },
 	{ "a\tb", 0, "control characters" },
 	{ "a\x7f", 0, "control characters" },
+	{ "a\xc2\x80" "b", 0, "control characters" },	/* U+0080, first C1 */
+	{ "a\xc2\x9b" "b", 0, "control characters" },	/* U+009B, CSI */
+	{ "a\xc2\x9f", 0, "control characters" },	/* U+009F, last C1 */
 	{ "a\0b", 3, "NUL" },
 	{ "ab\0", 3, "NUL" },
 	{ "\xff", 0, "UTF-8" },
