@@ -77,9 +77,12 @@ static void
 h_login(struct app *a, struct request *r)
 {
 	struct principal p;
+	struct auth_limits lim = { a->cfg.login_max_user,
+	    a->cfg.login_max_addr, a->cfg.login_window };
 	cJSON *body = NULL, *j = NULL;
-	const char *msg = NULL, *email, *pw, *tid = NULL;
+	const char *msg = NULL, *email, *pw, *tid = NULL, *addr;
 	char *token = NULL;
+	long long retry = 0;
 	enum fs_err e;
 
 	e = http_read_json(r, LOGIN_BODY_MAX, &body, &msg);
@@ -103,8 +106,30 @@ h_login(struct app *a, struct request *r)
 			goto out;
 		}
 	}
+	/*
+	 * Throttle before the password hash is computed, so that a locked
+	 * scope costs no scrypt. The same answer whether or not the email
+	 * exists.
+	 */
+	addr = http_env(r, "REMOTE_ADDR");
+	e = auth_login_allowed(a->db, &lim, email, tid, addr, &retry);
+	if (e == FS_TOO_MANY) {
+		http_add_headerf(r, "Retry-After", "%lld", retry);
+		http_error(r, e, "too many failed logins; try again in %lld "
+		    "seconds", retry);
+		goto out;
+	}
+	if (e != FS_OK) {
+		app_log(a, "login: %s", sqlite3_errmsg(a->db));
+		http_error(r, e, NULL);
+		goto out;
+	}
 	e = auth_login(a->db, email, pw, tid, a->cfg.session_ttl, &token, &p,
 	    &msg);
+	if ((e == FS_OK || e == FS_UNAUTHORIZED) &&
+	    auth_login_note(a->db, &lim, email, tid, addr, e == FS_OK) == -1)
+		app_log(a, "login: cannot count the attempt: %s",
+		    sqlite3_errmsg(a->db));
 	if (e != FS_OK) {
 		if (e == FS_INTERNAL)
 			app_log(a, "login: %s", sqlite3_errmsg(a->db));

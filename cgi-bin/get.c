@@ -136,7 +136,14 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	if (file_type_is_active(f->content_type))
 		add_disposition(r, logical, 1);
 
-	if (a->cfg.sendfile && !r->is_head) {
+	/*
+	 * The web server applies a Range to what it sends by X-Sendfile,
+	 * and lighttpd answers an invalid one (bytes=5-1, bytes=abc) with
+	 * its own HTML 416. RFC 9110 §14.2 says to ignore it: so when we
+	 * ignore a Range (invalid, several ranges, an If-Range that does not
+	 * hold), we send the whole body ourselves.
+	 */
+	if (a->cfg.sendfile && !r->is_head && (rh == NULL || rr == RANGE_OK)) {
 		path = store_local_path(a->store, f->key);
 		if (path != NULL && http_header_value_ok(path)) {
 			/*

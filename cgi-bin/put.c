@@ -35,12 +35,16 @@ may_write(struct app *a, const struct principal *p, const char *pkey,
 		return FS_INTERNAL;
 	*exists = e == FS_OK;
 	if (*exists) {
-		/* An overwrite is an update of that row (DESIGN §4). */
+		/*
+		 * An overwrite is an update of that row (DESIGN §4). The
+		 * message is the same either way: a 403 must not tell
+		 * whether someone else's file exists at this key.
+		 */
 		rc = file_allowed(a->db, p, PERM_UPDATE, pkey);
-		*msg = "not allowed to overwrite this file";
+		*msg = "not allowed to write this file";
 	} else {
 		rc = file_create_allowed(a->db, p, pkey, ctype, size);
-		*msg = "not allowed to create this file";
+		*msg = "not allowed to write this file";
 	}
 	if (rc == -1)
 		return FS_INTERNAL;

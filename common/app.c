@@ -149,6 +149,7 @@ app_main(const char *name, int argc, char *argv[],
 	struct app a;
 	FCGX_Request fcgx;
 	char err[512];
+	long long n;
 	int ret = 1;
 
 	memset(&a, 0, sizeof(a));
@@ -178,6 +179,10 @@ app_main(const char *name, int argc, char *argv[],
 			app_log(&a, "refusing to start: %s", err);
 			goto out;
 		}
+		n = store_gc_orphans(a.store);
+		if (n > 0)
+			app_log(&a, "removed %lld temporary files of uploads "
+			    "whose process died", n);
 	}
 	tok_storage_key(a.cfg.auth_secret, a.cfg.auth_secret_len, a.tok_key);
 	/* A client that hangs up must not kill the worker. */

@@ -741,3 +741,164 @@ dberr:
 	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
 	return -1;
 }
+
+/*
+ * The scope strings of sql/0004, malloc'd (NULL when out of memory).
+ * Emails compare like users.email (COLLATE NOCASE: ASCII case only).
+ */
+static char *
+scope_user(const char *email, const char *tenant_id)
+{
+	char *s, *c;
+
+	if (asprintf(&s, "u\n%s\n%s", email,
+	    tenant_id != NULL ? tenant_id : "*") == -1)
+		return NULL;
+	for (c = s; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return s;
+}
+
+static char *
+scope_addr(const char *addr)
+{
+	char *s;
+
+	if (addr == NULL || *addr == '\0')
+		return NULL;
+	if (asprintf(&s, "a\n%s", addr) == -1)
+		return NULL;
+	return s;
+}
+
+/* 1 and *retry when scope is locked, 0 when not, -1 on error. */
+static int
+scope_locked(sqlite3 *db, const char *scope, long long max, long long window,
+    long long now, long long *retry)
+{
+	sqlite3_stmt *st;
+	long long start, n;
+	int rc, locked = 0;
+
+	st = db_stmt(db, "SELECT window_start, failures FROM login_failures"
+	    " WHERE scope = ?");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, scope, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		start = sqlite3_column_int64(st, 0);
+		n = sqlite3_column_int64(st, 1);
+		if (n >= max && start + window > now) {
+			locked = 1;
+			if (start + window - now > *retry)
+				*retry = start + window - now;
+		}
+	} else if (rc != SQLITE_DONE)
+		locked = -1;
+	db_stmt_done(st);
+	return locked;
+}
+
+enum fs_err
+auth_login_allowed(sqlite3 *db, const struct auth_limits *l,
+    const char *email, const char *tenant_id, const char *addr,
+    long long *retry)
+{
+	char *su = NULL, *sa = NULL;
+	long long now = db_now();
+	enum fs_err e = FS_INTERNAL;
+	int lu, la = 0;
+
+	*retry = 0;
+	su = scope_user(email, tenant_id);
+	sa = scope_addr(addr);
+	if (su == NULL || (addr != NULL && *addr != '\0' && sa == NULL))
+		goto out;
+	lu = scope_locked(db, su, l->max_user, l->window, now, retry);
+	if (sa != NULL)
+		la = scope_locked(db, sa, l->max_addr, l->window, now, retry);
+	if (lu == -1 || la == -1)
+		goto out;
+	e = lu || la ? FS_TOO_MANY : FS_OK;
+out:
+	free(su);
+	free(sa);
+	return e;
+}
+
+/* One more failure in scope: a new window when the last one has ended. */
+static int
+scope_fail(sqlite3 *db, const char *scope, long long window, long long now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(db, "INSERT INTO login_failures (scope, window_start,"
+	    " failures) VALUES (?1, ?2, 1) ON CONFLICT (scope) DO UPDATE SET"
+	    " failures = CASE WHEN window_start <= ?2 - ?3 THEN 1"
+	    " ELSE failures + 1 END,"
+	    " window_start = CASE WHEN window_start <= ?2 - ?3 THEN ?2"
+	    " ELSE window_start END");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, scope, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, window);
+	rc = sqlite3_step(st);
+	db_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+auth_login_note(sqlite3 *db, const struct auth_limits *l, const char *email,
+    const char *tenant_id, const char *addr, int ok)
+{
+	sqlite3_stmt *st = NULL;
+	char *su = NULL, *sa = NULL;
+	long long now = db_now();
+	int ret = -1;
+
+	su = scope_user(email, tenant_id);
+	sa = scope_addr(addr);
+	if (su == NULL || (addr != NULL && *addr != '\0' && sa == NULL))
+		goto out;
+	if (ok) {
+		st = db_stmt(db, "DELETE FROM login_failures WHERE scope = ?");
+		if (st == NULL)
+			goto out;
+		sqlite3_bind_text(st, 1, su, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		ret = 0;
+		goto out;
+	}
+	if (scope_fail(db, su, l->window, now) == -1)
+		goto out;
+	if (sa != NULL && scope_fail(db, sa, l->window, now) == -1)
+		goto out;
+	ret = 0;
+out:
+	db_stmt_done(st);
+	free(su);
+	free(sa);
+	return ret;
+}
+
+long long
+auth_login_gc(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	long long n = -1;
+
+	/* No window is longer than a day (LOGIN_WINDOW_SECONDS). */
+	st = db_stmt(db, "DELETE FROM login_failures WHERE window_start < ?");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, db_now() - 86400);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		n = sqlite3_changes(db);
+	db_stmt_done(st);
+	return n;
+}

@@ -58,6 +58,33 @@ int		 auth_apikey_revoke(sqlite3 *db, const char *key_id);
  * unknown email or tenant (the same answer, the same work); FS_VALIDATION
  * when the user belongs to several tenants and tenant_id is NULL.
  */
+/*
+ * Login throttling (sql/0004). Failures count per email in a tenant
+ * (tenant_id NULL: "any") and per client address (addr NULL or "": not
+ * counted); a scope with max failures inside one window of window
+ * seconds is refused until that window ends.
+ */
+struct auth_limits {
+	long long	 max_user;	/* per email + tenant */
+	long long	 max_addr;	/* per client address */
+	long long	 window;	/* seconds */
+};
+/* FS_OK; FS_TOO_MANY with the seconds to wait in *retry; FS_INTERNAL. */
+enum fs_err	 auth_login_allowed(sqlite3 *db, const struct auth_limits *l,
+		    const char *email, const char *tenant_id, const char *addr,
+		    long long *retry);
+/*
+ * Record the outcome of an attempt: a failure counts in both scopes, a
+ * success clears the email's (not the address's: one good account must
+ * not buy more guesses at others). 0, or -1 on a database error.
+ */
+int		 auth_login_note(sqlite3 *db, const struct auth_limits *l,
+		    const char *email, const char *tenant_id, const char *addr,
+		    int ok);
+
+/* Delete counts whose window ended long ago: the count, or -1. */
+long long	 auth_login_gc(sqlite3 *db);
+
 enum fs_err	 auth_login(sqlite3 *db, const char *email, const char *pw,
 		    const char *tenant_id, long long ttl, char **token,
 		    struct principal *p, const char **msg);

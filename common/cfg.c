@@ -118,6 +118,13 @@ cfg_load(struct cfg *c, int need_secret, char *err, size_t errlen)
 	if (env_ll("FILESTOR_SESSION_TTL", 7 * 86400, 60, 365LL * 86400,
 	    &c->session_ttl, err, errlen) == -1)
 		goto fail;
+	if (env_ll("LOGIN_MAX_FAILURES", 10, 1, 1000000,
+	    &c->login_max_user, err, errlen) == -1 ||
+	    env_ll("LOGIN_MAX_FAILURES_PER_ADDR", 100, 1, 1000000,
+	    &c->login_max_addr, err, errlen) == -1 ||
+	    env_ll("LOGIN_WINDOW_SECONDS", 900, 1, 86400,
+	    &c->login_window, err, errlen) == -1)
+		goto fail;
 	if (env_bool("FILESTOR_SENDFILE", 1, &c->sendfile, err, errlen) == -1)
 		goto fail;
 	if (env_bool("COOKIE_SECURE", 1, &c->cookie_secure, err, errlen) == -1)

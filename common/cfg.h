@@ -41,6 +41,10 @@ struct cfg {
 	int		 cookie_secure;	/* COOKIE_SECURE, default 1 */
 	char		*public_base;	/* PUBLIC_BASE or NULL */
 	long long	 session_ttl;	/* FILESTOR_SESSION_TTL seconds, 7 days */
+	/* Failed logins allowed per window before 429 (auth_login_allowed). */
+	long long	 login_max_user; /* LOGIN_MAX_FAILURES, per email+tenant, 10 */
+	long long	 login_max_addr; /* LOGIN_MAX_FAILURES_PER_ADDR, 100 */
+	long long	 login_window;	/* LOGIN_WINDOW_SECONDS, 900 */
 	struct s3_cfg	 s3;
 };
 

@@ -18,6 +18,7 @@ static const struct {
 	[FS_CONFLICT] =		{ 409, "CONFLICT", "conflict" },
 	[FS_TOO_LARGE] =	{ 413, "PAYLOAD_TOO_LARGE", "payload too large" },
 	[FS_RANGE] =		{ 416, "RANGE_NOT_SATISFIABLE", "range not satisfiable" },
+	[FS_TOO_MANY] =		{ 429, "TOO_MANY_REQUESTS", "too many requests" },
 	[FS_NO_SPACE] =		{ 507, "INSUFFICIENT_STORAGE", "insufficient storage" },
 	[FS_UNAVAILABLE] =	{ 503, "UNAVAILABLE", "service unavailable" },
 	[FS_INTERNAL] =		{ 500, "INTERNAL", "internal error" },

@@ -19,6 +19,7 @@ enum fs_err {
 	FS_CONFLICT,		/* 409 */
 	FS_TOO_LARGE,		/* 413 */
 	FS_RANGE,		/* 416 */
+	FS_TOO_MANY,		/* 429 (login attempts; send Retry-After) */
 	FS_NO_SPACE,		/* 507 */
 	FS_UNAVAILABLE,		/* 503 (a backend we depend on is down) */
 	FS_INTERNAL,		/* 500 */

@@ -1279,7 +1279,8 @@ http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 	/* The handler's headers described the answer it meant to give
 	   (an ETag, a cookie); keep only what this status needs:
 	   RFC 9110 §15.5.6 (Allow), §11.6.1 (WWW-Authenticate),
-	   §14.4 (Content-Range on 416). */
+	   §14.4 (Content-Range on 416), RFC 6585 §4 (Retry-After on
+	   429). */
 	status = err_status(e);
 	if (status == 405)
 		keep = "Allow";
@@ -1287,6 +1288,8 @@ http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 		keep = "WWW-Authenticate";
 	else if (status == 416)
 		keep = "Content-Range";
+	else if (status == 429)
+		keep = "Retry-After";
 	hdr_remove(r, keep, 1);
 	if (hdr_set(r, "Cache-Control", "no-store") == -1)
 		goto out;

@@ -130,6 +130,16 @@ store_gc_tmp(struct store *s, long long older_than_secs)
 	return s->ops->gc_tmp(s, older_than_secs);
 }
 
+long long
+store_gc_orphans(struct store *s)
+{
+	if (s == NULL)
+		return -1;
+	if (s->ops->gc_orphans == NULL)
+		return 0;
+	return s->ops->gc_orphans(s);
+}
+
 char *
 store_presign_get(struct store *s, const char *pkey, long long expires,
     time_t now)

@@ -117,6 +117,12 @@ char		*store_local_path(struct store *s, const char *pkey);
  * worker start. Returns the number of files removed, or -1.
  */
 long long	 store_gc_tmp(struct store *s, long long older_than_secs);
+/*
+ * Remove what uploads of dead processes left (local disk: temp files no
+ * live upload holds a lock on); every worker does it at start. The count,
+ * or -1. Also part of store_gc_tmp.
+ */
+long long	 store_gc_orphans(struct store *s);
 
 /*
  * A URL that lets its holder GET pkey directly from the backend until

@@ -32,6 +32,8 @@ struct store_ops {
 	char		*(*local_path)(struct store *, const char *);
 	long long	(*gc_tmp)(struct store *, long long);
 	/* NULL when the adapter has no use for it. */
+	long long	(*gc_orphans)(struct store *);
+	/* NULL when the adapter has no use for it. */
 	void		(*size_hint)(struct store_writer *, long long);
 	/* NULL when the adapter cannot presign. */
 	char		*(*presign_get)(struct store *, const char *, long long,

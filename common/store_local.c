@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -434,6 +435,16 @@ tmp_create(struct lstore *s, char name[TMP_NAME_LEN + 1], int *fdp)
 	if (fd == -1) {
 		name[0] = '\0';
 		return write_err(errno);
+	}
+	/*
+	 * Held until the upload's descriptor is closed: a temp file nobody
+	 * holds a lock on belongs to a process that died (local_gc_tmp_files).
+	 */
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		(void)unlinkat(s->tmpfd, name, 0);
+		close(fd);
+		name[0] = '\0';
+		return FS_INTERNAL;
 	}
 	*fdp = fd;
 	return FS_OK;
@@ -937,8 +948,34 @@ local_local_path(struct lstore *s, const char *pkey)
 	return p;
 }
 
+/*
+ * A temp file unlocked for this long is an orphan: the grace covers the
+ * moment between its creation and the flock in tmp_create.
+ */
+#define ORPHAN_GRACE_SECS	5
+
+/* 1 when no live process holds the upload lock on fd's file. */
+static int
+tmp_orphan(int dfd, const char *name)
+{
+	int fd, orphan = 0;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		orphan = 1;
+	close(fd);	/* drops the lock, if taken */
+	return orphan;
+}
+
+/*
+ * Remove the temp files older than older_than_secs, and, with orphans,
+ * those of uploads whose process died (a worker killed mid-upload): no
+ * lock on them and unchanged for ORPHAN_GRACE_SECS.
+ */
 static long long
-local_gc_tmp(struct lstore *s, long long older_than_secs)
+local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans)
 {
 	DIR		*d = NULL;
 	struct dirent	*de;
@@ -972,7 +1009,9 @@ local_gc_tmp(struct lstore *s, long long older_than_secs)
 			continue;
 		if (!S_ISREG(st.st_mode))
 			continue;
-		if (now - (long long)st.st_mtim.tv_sec < older_than_secs)
+		if (now - (long long)st.st_mtim.tv_sec < older_than_secs &&
+		    !(orphans && now - (long long)st.st_mtim.tv_sec >=
+		    ORPHAN_GRACE_SECS && tmp_orphan(fd, de->d_name)))
 			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0)
 			n++;
@@ -1081,7 +1120,13 @@ op_local_path(struct store *s, const char *pkey)
 static long long
 op_gc_tmp(struct store *s, long long older_than_secs)
 {
-	return local_gc_tmp((struct lstore *)s, older_than_secs);
+	return local_gc_tmp_files((struct lstore *)s, older_than_secs, 1);
+}
+
+static long long
+op_gc_orphans(struct store *s)
+{
+	return local_gc_tmp_files((struct lstore *)s, LLONG_MAX, 1);
 }
 
 static const struct store_ops local_ops = {
@@ -1098,6 +1143,7 @@ static const struct store_ops local_ops = {
 	.del = op_delete,
 	.local_path = op_local_path,
 	.gc_tmp = op_gc_tmp,
+	.gc_orphans = op_gc_orphans,
 };
 
 struct store *

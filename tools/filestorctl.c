@@ -465,6 +465,11 @@ cmd_gc(struct ctl *c, struct cli_args *ar)
 	if (up < 0)
 		return cli_fail("upload temporary files: gc failed");
 	printf("uploads: stale temporary files %lld\n", up);
+	up = auth_login_gc(c->db);
+	if (up < 0)
+		return cli_fail("login failure counts: gc failed: %s",
+		    sqlite3_errmsg(c->db));
+	printf("logins: expired failure counts %lld\n", up);
 	return 0;
 }
 

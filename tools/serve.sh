@@ -222,6 +222,11 @@ serve_start() {
 	*) echo "serve: unknown SERVER '$SERVER' (lighttpd or apache)" >&2
 	   return 1 ;;
 	esac
+	# Whatever a caller's shell knows of another server (a test's
+	# second server starts in a subshell of the first's runner) is not
+	# ours to stop if this start fails.
+	SERVE_PID=
+	SERVE_LIGHTTPD_PID=
 	serve_reap
 	serve_check_port || return 1
 	"$FILESTORCTL" migrate 2>/dev/null || {
@@ -303,7 +308,7 @@ serve_apache_env() {
 	for name in $(compgen -e); do
 		case "$name" in
 		AUTH_*|COOKIE_*|FILESTOR_*|S3_*|TRANSFORM_*|RENDITION_*|\
-		MAGICK_*|MAX_UPLOAD_BYTES|PUBLIC_BASE|LD_PRELOAD|TZ|LANG) ;;
+		LOGIN_*|MAGICK_*|MAX_UPLOAD_BYTES|PUBLIC_BASE|LD_PRELOAD|TZ|LANG) ;;
 		*) continue ;;
 		esac
 		val=${!name}
