@@ -128,7 +128,14 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	http_add_header(r, "Content-Type", f->content_type);
 	http_add_header(r, "ETag", etag);
 	http_add_header(r, "Last-Modified", lastmod);
-	http_add_header(r, "Accept-Ranges", "bytes");
+	/*
+	 * lighttpd applies a Range to any whole 200 it passes on, ours
+	 * included, unless the answer says "Accept-Ranges: none": say so
+	 * when we ignore the client's Range, or lighttpd would answer an
+	 * invalid one with its own 416.
+	 */
+	http_add_header(r, "Accept-Ranges", rh != NULL && rr != RANGE_OK ?
+	    "none" : "bytes");
 	http_add_header(r, "Cache-Control", "private, no-cache");
 	http_add_header(r, "X-Content-Type-Options", "nosniff");
 	/* Served from the API origin: never let stored content script it. */
@@ -139,9 +146,9 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	/*
 	 * The web server applies a Range to what it sends by X-Sendfile,
 	 * and lighttpd answers an invalid one (bytes=5-1, bytes=abc) with
-	 * its own HTML 416. RFC 9110 §14.2 says to ignore it: so when we
-	 * ignore a Range (invalid, several ranges, an If-Range that does not
-	 * hold), we send the whole body ourselves.
+	 * its own 416. RFC 9110 §14.2 says to ignore it: so when we ignore
+	 * a Range (invalid, several ranges, an If-Range that does not hold),
+	 * we send the whole body ourselves.
 	 */
 	if (a->cfg.sendfile && !r->is_head && (rh == NULL || rr == RANGE_OK)) {
 		path = store_local_path(a->store, f->key);

@@ -533,7 +533,9 @@ uri_path(const char *uri)
  * 400), a failed program (500). apache/filestor.conf sends those through
  * an ErrorDocument served by a program, which sees the status Apache chose
  * in REDIRECT_STATUS and the client's request in REQUEST_URI; we answer
- * with the JSON error. lighttpd never sets REDIRECT_STATUS.
+ * with the JSON error. lighttpd does the same through server.error-handler
+ * (lighttpd.conf) for what it refuses itself: a bad escape (400), a body
+ * without a length (411), an unknown method (501).
  */
 static enum fs_err
 server_refused(const struct request *r, const char **msg)
@@ -567,6 +569,13 @@ server_refused(const struct request *r, const char **msg)
 	case 413:
 		*msg = "request body is larger than MAX_UPLOAD_BYTES";
 		return FS_TOO_LARGE;
+	case 411:
+		*msg = "a request body needs Content-Length (send "
+		    "\"Content-Length: 0\" for an empty one)";
+		return FS_BAD_REQUEST;
+	case 501:
+		*msg = "unknown request method";
+		return FS_BAD_REQUEST;
 	case 503:
 		return FS_UNAVAILABLE;
 	case 500:

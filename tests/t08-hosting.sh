@@ -58,6 +58,27 @@ req PUT /api/storage/h/huge "${A[@]}" -H 'Content-Length: 6000000000' \
 expect_error 413 PAYLOAD_TOO_LARGE "declared length over the limit: JSON 413 at once"
 check "no row for the refused upload" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE '%/h/huge'")" 0
 
+# What the web server refuses itself is JSON too (lighttpd: its
+# server.error-handler; Apache: ErrorDocument), wherever it allows.
+is_json_error() { [ "$STATUS" -ge 400 ] && [ -n "$(jqb '.error.code // empty')" ] &&
+    case "$(hdr Content-Type)" in application/json*) true ;; *) false ;; esac; }
+req FOO /api/auth/me "${A[@]}"
+check "an unknown method: JSON error ($STATUS)" is_json_error
+req GET "/api/auth/me%C0" "${A[@]}"
+check "an invalid byte escape in the path: JSON error ($STATUS)" is_json_error
+req GET "/api/storage/h/file.bin?x=%FF" "${A[@]}"
+check "an invalid byte in the query: JSON error ($STATUS)" is_json_error
+req GET /
+check "a path outside /api: JSON error ($STATUS)" is_json_error
+if [ "${SERVER:-lighttpd}" = lighttpd ]; then
+	req POST /api/auth/logout "${A[@]}"
+	expect_error 400 BAD_REQUEST "a body-less POST without Content-Length: JSON 400"
+	check "it says to send Content-Length" has "$(jqb .error.message)" "Content-Length: 0"
+	head -c 100000 /dev/zero >"$TEST_TMP/z100k"
+	req PUT /api/storage/h/chunked-big "${A[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$TEST_TMP/z100k"
+	expect_error 400 BAD_REQUEST "a large chunked upload under lighttpd: JSON 400, not HTML 411"
+fi
+
 # --- dot segments never move a request to another program's route
 req GET "/api/storage/../auth/me" "${A[@]}"
 check "dot segments do not reach auth/me" has "404 422" "$STATUS"
