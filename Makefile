@@ -43,6 +43,8 @@ SQL	   := $(sort $(wildcard sql/*.sql))
 CGI_SRC	:= $(sort $(wildcard cgi-bin/*.c))
 CGI_BIN	:= $(CGI_SRC:cgi-bin/%.c=$(BUILD)/cgi-bin/%)
 TOOLS	:= $(BUILD)/filestorctl
+# The worker supervisor spawn-fcgi/start runs (tools/filestor-pool.c).
+POOL	:= $(BUILD)/filestor-pool
 # filestor-agent (agent/): libmicrohttpd serves, libcurl enrolls.
 AGENT_SRC := $(sort $(wildcard agent/*.c))
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
@@ -55,7 +57,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps deps-run deps-test deps-bench test unit integration run \
 	asan lint install clean bench
 
-all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(AGENT_BIN) $(BUILD)/fake-cloudflared
+all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(POOL) $(AGENT_BIN) $(BUILD)/fake-cloudflared
 
 # Install missing Debian packages (tools/install-deps checks first), once
 # per make, before anything is compiled (every compile and link waits for
@@ -109,6 +111,9 @@ $(BUILD)/cgi-bin/get $(BUILD)/tests/test_img: private LDLIBS += $(MAGICK_LIBS)
 
 $(BUILD)/filestorctl: $(BUILD)/tools/filestorctl.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(POOL): $(BUILD)/tools/filestor-pool.o
+	$(CC) $(CFLAGS) -o $@ $<
 
 $(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard common/*.h) | deps
 	@mkdir -p $(dir $@)
@@ -173,7 +178,7 @@ lint: deps
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/filestor \
 	    $(DESTDIR)$(PREFIX)/share/filestor/sql $(DESTDIR)$(PREFIX)/share/filestor/spawn-fcgi
-	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(TOOLS) $(POOL) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PREFIX)/libexec/filestor/
 	install -m 0644 $(SQL) $(DESTDIR)$(PREFIX)/share/filestor/sql/
 	install -m 0644 lighttpd.conf $(DESTDIR)$(PREFIX)/share/filestor/

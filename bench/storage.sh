@@ -28,7 +28,7 @@ report "10 MiB GET MiB/s vs static" "$(awk -v r="$g10" 'BEGIN{printf "%.0f", r*1
 # --- PUT worker peak RSS before and after a large PUT (fresh workers)
 hwm() {
 	local max=0 p v
-	for p in $(cat "$FILESTOR_SOCK_DIR/put.pid"); do
+	for p in $(cat "$FILESTOR_SOCK_DIR/put.pid.workers"); do
 		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
 		[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
 	done

@@ -39,7 +39,7 @@ ours=$(ms_per $((t1 - t0)) "$N")
 dims=$(im identify -format '%m %wx%h' "$BENCH_TMP/out.webp")
 
 rss=0
-for p in $(cat "$FILESTOR_SOCK_DIR/get.pid"); do
+for p in $(cat "$FILESTOR_SOCK_DIR/get.pid.workers"); do
 	v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
 	[ -n "$v" ] && [ "$v" -gt "$rss" ] && rss=$v
 done

@@ -125,6 +125,9 @@ start_server2() {
 	(
 		for kv in "$@"; do export "${kv?}"; done
 		export FILESTOR_RUN_DIR=$RUN2
+		# Its own log: a test may kill its workers on purpose, which
+		# must not count as a crash of the suite's server (tests/run).
+		export FILESTOR_LOG=$RUN2/workers.log
 		unset FILESTOR_SOCK_DIR
 		serve_env "$FILESTOR_BUILD" "$FILESTOR_STATE" "$port" || exit 1
 		echo "$FILESTOR_SOCK_DIR" >"$RUN2.sock"

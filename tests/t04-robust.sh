@@ -97,7 +97,7 @@ if [ "${SERVER:-lighttpd}" = lighttpd ] && [ "${STORE:-local}" = local ]; then
 		client=$!
 		for _ in $(seq 1 50); do tmp_empty || break; sleep 0.1; done
 		check "killed worker: the upload was in flight" test -n "$(ls -A "$tmpdir" 2>/dev/null)"
-		kill -9 $(cat "$(cat "$RUN2.sock")/put.pid") 2>/dev/null
+		kill -9 $(cat "$(cat "$RUN2.sock")/put.pid.workers") 2>/dev/null
 		kill "$client" "$feeder" 2>/dev/null
 		wait "$client" "$feeder" 2>/dev/null
 		sleep 0.5
@@ -107,7 +107,7 @@ if [ "${SERVER:-lighttpd}" = lighttpd ] && [ "${STORE:-local}" = local ]; then
 		if start_server2; then
 			for _ in $(seq 1 30); do tmp_empty && break; sleep 0.1; done
 			check "killed worker: a starting worker removes the orphan" tmp_empty
-			check "killed worker: it says so in the log" grep -q 'temporary files of uploads whose process died' "$FILESTOR_LOG"
+			check "killed worker: it says so in the log" grep -q 'temporary files of uploads whose process died' "$RUN2/workers.log"
 			check "killed worker: no row" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE '%/killed/worker.bin'")" 0
 			stop_server2
 		else
@@ -149,7 +149,8 @@ if [ "${STORE:-local}" = s3 ]; then
 		req DELETE "$BASE2/api/storage/race/one.bin" "${A[@]}"
 		expect_error 503 UNAVAILABLE "unreachable S3 endpoint: DELETE is a JSON 503"
 		check "503 on delete keeps the row" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE '%/race/one.bin'")" 1
-		check "no credential in the worker log" eq "$(cat "$FILESTOR_LOG" 2>/dev/null | grep -c -e "$S3_SECRET_ACCESS_KEY" -e 'Signature=' -e 'X-Amz-')" 0
+		check "the worker log has the failure" test -s "$RUN2/workers.log"
+		check "no credential in the worker log" eq "$(cat "$RUN2/workers.log" "$FILESTOR_LOG" 2>/dev/null | grep -c -e "$S3_SECRET_ACCESS_KEY" -e 'Signature=' -e 'X-Amz-')" 0
 		stop_server2
 	else
 		fail "server with an unreachable S3 endpoint started"

@@ -80,7 +80,7 @@ if fr_wait; then
 
 	# --- a crash: kill -9 of make run, its server and its watchdog;
 	# only the workers, in their own sessions, live on.
-	workers=$(cat "$sockdir"/*.pid 2>/dev/null | tr '\n' ' ')
+	workers=$(cat "$sockdir"/*.pid "$sockdir"/*.pid.workers 2>/dev/null | tr '\n' ' ')
 	kill -9 -- "-$FR_PID" 2>/dev/null
 	wait "$FR_PID" 2>/dev/null
 	for p in $procs; do
