@@ -271,6 +271,7 @@ t10_map() {
 	printf 's#127\\.0\\.0\\.1:8080#127.0.0.1:%s#g\n' "$HPORT"
 	printf 's#:443"#:%s"#g\n' "$TPORT"
 	printf 's#\\*:443>#*:%s>#g\n' "$TPORT"
+	printf 's#\\*:80>#*:%s>#g\n' "$HPORT"
 	printf 's#https://files\\.example\\.com/#https://files.example.com:%s/#g\n' "$TPORT"
 }
 t10_map >"$T/map.sed"
@@ -451,8 +452,8 @@ if [ "$SERVER" = lighttpd ]; then
 	check "systemd-analyze verify: the service" eq \
 	    "$(systemd-analyze verify "$T/etc/systemd/system/filestor.service" 2>&1)" ""
 	block_ok "$OPS" start
-	check "start: Debian's lighttpd.service is turned off (stand-in)" \
-	    grep -q '^systemctl disable --now lighttpd$' "$T/systemctl.log"
+	check "setup: Debian's lighttpd and apache2 services turned off (stand-in)" \
+	    grep -q '^systemctl disable --now lighttpd apache2$' "$T/systemctl.log"
 	check "start: the database belongs to the service user" eq \
 	    "$(stat -c %U "$T/var/lib/filestor/filestor.db")" "$SVC"
 	check "start: /api/auth/me answers 401 JSON" eq "$(tail -n1 "$T/start.out" | jq -r .error.code 2>/dev/null)" UNAUTHORIZED
@@ -567,6 +568,9 @@ else
 	check "download: X-Sendfile not shown" eq "$(hdr X-Sendfile)" ""
 	req GET "$HTTPS/" "${HC[@]}"
 	expect_error 403 FORBIDDEN "outside /api: 403 JSON (the empty DocumentRoot)"
+	req GET "http://127.0.0.1:$HPORT/api/auth/me"
+	expect_status 301 "plain http: a redirect"
+	check "plain http: to the https host" eq "$(hdr Location)" "https://files.example.com:$TPORT/api/auth/me"
 	req TRACE "$HTTPS/api/auth/me" "${HC[@]}"
 	expect_status 405 "TraceEnable off (server config)"
 	t10_apache_stop
