@@ -232,7 +232,8 @@ t10_cleanup() {
 	if [ "${KEEP_TMP:-0}" = 1 ]; then
 		echo "t10-install: kept $T" >&2
 	else
-		rm -rf "$T"
+		# (A block cut short by ^C may still write there for a moment.)
+		rm -rf "$T" 2>/dev/null || { sleep 1; rm -rf "$T"; }
 	fi
 }
 trap t10_cleanup EXIT
@@ -403,7 +404,7 @@ run_block() {
 	local script=$T/$2.sh left
 	{
 		printf '. %q\n. %q\n' "$T/session.sh" "$T/standins.sh"
-		printf 'trap %q EXIT\nset -e\n' \
+		printf 'trap %q EXIT\ntrap "exit 130" INT TERM\nset -e\n' \
 		    "export -p | grep -vE '^declare -x (PWD|OLDPWD|SHLVL|_)=' >$T/session.sh"
 		doc_block "$1" "$2" | sed -f "$T/map.sed" || echo "false # no block $2"
 	} >"$script"
