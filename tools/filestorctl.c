@@ -37,7 +37,7 @@ typedef int	(*cmd_fn)(struct ctl *, struct cli_args *);
 /*
  * One row of the dispatch table (cmds[] below): "noun verb", the
  * synopsis of its arguments, its options, its handler. The synopsis is
- * what --help, the usage errors and the docs show (tests/t10-install.sh
+ * what --help, the usage errors and the docs show (tests/t12-install.sh
  * checks every filestorctl form in the docs against --help).
  */
 struct cmd {

@@ -8,9 +8,9 @@
 # - SERVER=lighttpd: docs/operations.md's production install (§3, then a
 #   backup and a restore, §5) in a throwaway root, as root: every block
 #   marked "<!-- test: NAME -->" is extracted and run with the real
-#   system's paths, users and ports mapped into the sandbox (t10_map), and
+#   system's paths, users and ports mapped into the sandbox (t12_map), and
 #   systemctl, systemd-tmpfiles, useradd, make and curl standing in
-#   (t10_systemctl and friends). It ends serving requests over TLS.
+#   (t12_systemctl and friends). It ends serving requests over TLS.
 # - SERVER=apache: docs/hosting.md's Apache setup against a copy of
 #   /etc/apache2 in the throwaway root (APACHE_CONFDIR): a2enmod, the
 #   vhost, a2ensite, `apache2ctl configtest`, then its own Apache serving
@@ -19,8 +19,8 @@
 # Not in the S3 run (tests/all picks t0*): it installs into a sandbox and
 # needs no store of its own.
 
-T10_DOCS=$FILESTOR_TOP/docs
-T10_README=$FILESTOR_TOP/README.md
+T12_DOCS=$FILESTOR_TOP/docs
+T12_README=$FILESTOR_TOP/README.md
 
 # doc_block FILE NAME: the fenced block right after the line
 # "<!-- test: NAME -->" in FILE, without the fence's indentation. Fails
@@ -74,11 +74,11 @@ while IFS= read -r form; do
 	"$CTL" $n --help >"$TEST_TMP/one" 2>&1
 	check "filestorctl $n --help" eq "$(cat "$TEST_TMP/one")" "usage: $form"
 done <"$TEST_TMP/forms"
-doc_table "$T10_DOCS/operations.md" filestorctl-reference |
+doc_table "$T12_DOCS/operations.md" filestorctl-reference |
     sed -n 's/^| `\(filestorctl [^`]*\)` |.*/\1/p' >"$TEST_TMP/ref-ops"
 check "operations.md §9 lists exactly filestorctl --help, in its order" \
     diff "$TEST_TMP/forms" "$TEST_TMP/ref-ops"
-doc_block "$T10_README" filestorctl-readme | sed 's/[[:space:]]*#.*//' >"$TEST_TMP/ref-readme"
+doc_block "$T12_README" filestorctl-readme | sed 's/[[:space:]]*#.*//' >"$TEST_TMP/ref-readme"
 check "README lists exactly filestorctl --help, in its order" \
     diff "$TEST_TMP/forms" "$TEST_TMP/ref-readme"
 
@@ -86,7 +86,7 @@ check "README lists exactly filestorctl --help, in its order" \
 # joined), up to a backtick, a pipe, a closing parenthesis or a comment.
 ctl_mentions() {
 	local f
-	for f in "$T10_README" "$T10_DOCS"/*.md; do
+	for f in "$T12_README" "$T12_DOCS"/*.md; do
 		sed ':a;/\\$/{N;s/\\\n[[:space:]]*/ /;ba}' "$f" |
 		    grep -o 'filestorctl [^`|)#]*' | sed "s|^|$(basename "$f"): |"
 	done
@@ -169,7 +169,7 @@ check "form check: a good one" eq "$(ctl_form_ok "filestorctl permission add r s
 
 # --- the package list of operations.md §1 is what install-deps installs
 check "operations.md §1: the packages of tools/install-deps run" eq \
-    "$(doc_block "$T10_DOCS/operations.md" packages | tr -s ' \n' '\n\n' | sed '/^$/d' | sort | tr '\n' ' ')" \
+    "$(doc_block "$T12_DOCS/operations.md" packages | tr -s ' \n' '\n\n' | sed '/^$/d' | sort | tr '\n' ' ')" \
     "$("$FILESTOR_TOP/tools/install-deps" --list run | sort | tr '\n' ' ')"
 
 # --- a POST without a body (docs/operations.md §2)
@@ -178,7 +178,7 @@ check "POST with --data '': the program answers, not lighttpd's 411" eval \
     '[ "$STATUS" = 204 ] || [ "$(hdr Content-Type)" = application/json ]'
 req POST /api/auth/logout
 if [ "$SERVER" = lighttpd ]; then
-	check "bare POST: lighttpd's own 411 (no Content-Length)" eq "$STATUS:$(hdr Content-Type)" "411:text/html"
+	check "bare POST: 411 from lighttpd (no Content-Length)" eq "$STATUS" 411
 else
 	check "bare POST: Apache passes it on" neq "$STATUS" 411
 fi
@@ -190,7 +190,7 @@ QT=$(mk_tenant quick)
 QU=$(mk_user "$QT" admin)
 printf 'DEMO_TENANT=%s\nDEMO_USER=%s\nDEMO_KEY=%s\n' "$QT" "$QU" "$(mk_key "$QT" "$QU")" >"$QS/.data/demo.env"
 head -c 3000 /dev/urandom >"$QS/photo.jpg"
-doc_block "$T10_README" quick-start | sed "s#http://127.0.0.1:8080#$BASE#g" >"$QS/run.sh"
+doc_block "$T12_README" quick-start | sed "s#http://127.0.0.1:8080#$BASE#g" >"$QS/run.sh"
 check "README quick start: a block" test -s "$QS/run.sh"
 (cd "$QS" && bash -e run.sh) >"$QS/out" 2>&1
 check "README quick start: runs" eq "$?" 0
@@ -201,7 +201,7 @@ check "README quick start: listed" eq "$(tail -n1 "$QS/out" | jq -r '.items[0].k
 
 # --- the production install: a sandbox root, its users, its ports
 if [ "$(id -u)" -ne 0 ]; then
-	echo "  t10-install: the production install needs root; skipped" >&2
+	echo "  t12-install: the production install needs root; skipped" >&2
 	pass "production install: skipped (not root)"
 	return 0
 fi
@@ -213,7 +213,7 @@ WEB=filestor-testweb	# stands in for "www-data"
 HPORT=$(serve_free_port)
 TPORT=$(serve_free_port)
 while [ "$TPORT" = "$HPORT" ]; do TPORT=$(serve_free_port); done
-t10_cleanup() {
+t12_cleanup() {
 	local f
 	for f in "$T"/*.pid; do
 		[ -f "$f" ] || continue
@@ -230,13 +230,13 @@ t10_cleanup() {
 	    FILESTOR_SOCK_DIR=$T/run/filestor/sock "$FILESTOR_TOP/spawn-fcgi/stop"
 	[ -d "$T/sock2" ] && FILESTOR_SOCK_DIR=$T/sock2 "$FILESTOR_TOP/spawn-fcgi/stop"
 	if [ "${KEEP_TMP:-0}" = 1 ]; then
-		echo "t10-install: kept $T" >&2
+		echo "t12-install: kept $T" >&2
 	else
 		# (A block cut short by ^C may still write there for a moment.)
 		rm -rf "$T" 2>/dev/null || { sleep 1; rm -rf "$T"; }
 	fi
 }
-trap t10_cleanup EXIT
+trap t12_cleanup EXIT
 trap 'exit 130' INT TERM
 
 for u in "$SVC" "$WEB"; do
@@ -254,8 +254,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=files.example.com \
     -keyout "$T/etc/ssl/filestor/privkey.pem" -out "$T/etc/ssl/filestor/fullchain.pem" 2>/dev/null
 chmod 600 "$T/etc/ssl/filestor/privkey.pem"
 
-# t10_map: the sed script that moves the docs' commands into the sandbox.
-t10_map() {
+# t12_map: the sed script that moves the docs' commands into the sandbox.
+t12_map() {
 	local d
 	for d in /usr/local/ /var/lib/filestor /var/log/filestor /run/filestor \
 	    /etc/filestor /etc/ssl/filestor /etc/tmpfiles.d/ /etc/systemd/system/ \
@@ -275,24 +275,24 @@ t10_map() {
 	printf 's#\\*:80>#*:%s>#g\n' "$HPORT"
 	printf 's#https://files\\.example\\.com/#https://files.example.com:%s/#g\n' "$TPORT"
 }
-t10_map >"$T/map.sed"
+t12_map >"$T/map.sed"
 
 # Stand-ins the block scripts call instead of the real commands.
-t10_curl() {
+t12_curl() {
 	command curl --max-time 60 --cacert "$T/etc/ssl/filestor/fullchain.pem" \
 	    --resolve "files.example.com:$TPORT:127.0.0.1" "$@"
 }
-t10_make() {
+t12_make() {
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$FILESTOR_TOP" \
 	    BUILD="$FILESTOR_BUILD" DESTDIR="$T" "$@"
 }
-t10_useradd() {	# the test's user may exist from an earlier run
+t12_useradd() {	# the test's user may exist from an earlier run
 	id -u "${!#}" >/dev/null 2>&1 || command useradd "$@"
 }
-t10_tmpfiles() {	# the mapped entries name the sandbox's paths already
+t12_tmpfiles() {	# the mapped entries name the sandbox's paths already
 	command systemd-tmpfiles "$@"
 }
-t10_wait_port() {	# PORT PID
+t12_wait_port() {	# PORT PID
 	for _ in $(seq 1 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		kill -0 "$2" 2>/dev/null || return 1
@@ -300,15 +300,15 @@ t10_wait_port() {	# PORT PID
 	done
 	return 1
 }
-t10_unit_get() { sed -n "s/^$2=//p" "$1" | tail -n1; }
-# t10_unit_start UNIT: what systemd would do with the sandbox's unit file.
-t10_unit_start() {
+t12_unit_get() { sed -n "s/^$2=//p" "$1" | tail -n1; }
+# t12_unit_start UNIT: what systemd would do with the sandbox's unit file.
+t12_unit_start() {
 	local f=$T/etc/systemd/system/$1 type user envf cmd
 	case "$1" in
-	apache2.service) t10_apache_start; return ;;
+	apache2.service) t12_apache_start; return ;;
 	*.timer)
 		[ -f "$f" ] || return 1
-		t10_unit_start "${1%.timer}.service"	# as Persistent= would
+		t12_unit_start "${1%.timer}.service"	# as Persistent= would
 		return
 		;;
 	esac
@@ -316,10 +316,10 @@ t10_unit_start() {
 		echo "systemctl: $1 is a system unit; not touched" >>"$T/systemctl.log"
 		return 0
 	fi
-	type=$(t10_unit_get "$f" Type)
-	user=$(t10_unit_get "$f" User)
-	envf=$(t10_unit_get "$f" EnvironmentFile)
-	cmd=$(t10_unit_get "$f" ExecStart)
+	type=$(t12_unit_get "$f" Type)
+	user=$(t12_unit_get "$f" User)
+	envf=$(t12_unit_get "$f" EnvironmentFile)
+	cmd=$(t12_unit_get "$f" ExecStart)
 	[ -n "$user" ] && cmd="runuser -u $user -- $cmd"
 	if [ "$type" = oneshot ]; then
 		( set -a; . "$envf"; set +a; eval "exec $cmd" ) >>"$T/$1.out" 2>&1
@@ -327,11 +327,11 @@ t10_unit_start() {
 	fi
 	( set -a; . "$envf"; set +a; eval "exec $cmd" ) >>"$T/$1.out" 2>&1 &
 	echo $! >"$T/${1%.service}.pid"
-	( set -a; . "$envf"; set +a; t10_wait_port "$PORT" "$(cat "$T/${1%.service}.pid")" )
+	( set -a; . "$envf"; set +a; t12_wait_port "$PORT" "$(cat "$T/${1%.service}.pid")" )
 }
-t10_unit_stop() {
+t12_unit_stop() {
 	local f=$T/etc/systemd/system/$1 pid envf post
-	case "$1" in apache2.service) t10_apache_stop; return ;; esac
+	case "$1" in apache2.service) t12_apache_stop; return ;; esac
 	if [ ! -f "$f" ]; then
 		echo "systemctl: $1 is a system unit; not touched" >>"$T/systemctl.log"
 		return 0
@@ -341,11 +341,11 @@ t10_unit_stop() {
 	kill "$pid" 2>/dev/null
 	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	rm -f "$T/${1%.service}.pid"
-	envf=$(t10_unit_get "$f" EnvironmentFile)
-	post=$(t10_unit_get "$f" ExecStopPost)
+	envf=$(t12_unit_get "$f" EnvironmentFile)
+	post=$(t12_unit_get "$f" ExecStopPost)
 	[ -z "$post" ] || ( set -a; . "$envf"; set +a; eval "$post" ) >>"$T/$1.out" 2>&1
 }
-t10_systemctl() {
+t12_systemctl() {
 	local now=0 verb="" a u
 	local -a units=()
 	echo "systemctl $*" >>"$T/systemctl.log"
@@ -359,22 +359,22 @@ t10_systemctl() {
 	for u in "${units[@]}"; do
 		case "$u" in *.*) ;; *) u=$u.service ;; esac
 		case "$verb" in
-		enable) [ "$now" = 0 ] || t10_unit_start "$u" || return 1 ;;
-		disable) [ "$now" = 0 ] || t10_unit_stop "$u" ;;
-		start) t10_unit_start "$u" || return 1 ;;
-		stop) t10_unit_stop "$u" ;;
-		restart | reload) t10_unit_stop "$u"; t10_unit_start "$u" || return 1 ;;
+		enable) [ "$now" = 0 ] || t12_unit_start "$u" || return 1 ;;
+		disable) [ "$now" = 0 ] || t12_unit_stop "$u" ;;
+		start) t12_unit_start "$u" || return 1 ;;
+		stop) t12_unit_stop "$u" ;;
+		restart | reload) t12_unit_stop "$u"; t12_unit_start "$u" || return 1 ;;
 		esac
 	done
 	return 0
 }
-t10_apache_start() {
+t12_apache_start() {
 	( set -a; . "$T/etc/apache2/envvars"; set +a
 	  exec /usr/sbin/apache2 -d "$T/etc/apache2" -DFOREGROUND ) >>"$T/apache2.out" 2>&1 &
 	echo $! >"$T/apache2.pid"
-	t10_wait_port "$TPORT" "$(cat "$T/apache2.pid")"
+	t12_wait_port "$TPORT" "$(cat "$T/apache2.pid")"
 }
-t10_apache_stop() {
+t12_apache_stop() {
 	local pid
 	[ -f "$T/apache2.pid" ] || return 0
 	pid=$(cat "$T/apache2.pid")
@@ -386,12 +386,12 @@ t10_apache_stop() {
 {
 	printf 'T=%q SVC=%q WEB=%q HPORT=%q TPORT=%q\n' "$T" "$SVC" "$WEB" "$HPORT" "$TPORT"
 	printf 'FILESTOR_TOP=%q FILESTOR_BUILD=%q\n' "$FILESTOR_TOP" "$FILESTOR_BUILD"
-	declare -f t10_curl t10_make t10_useradd t10_tmpfiles t10_wait_port \
-	    t10_unit_get t10_unit_start t10_unit_stop t10_systemctl \
-	    t10_apache_start t10_apache_stop
-	printf 'curl() { t10_curl "$@"; }\nmake() { t10_make "$@"; }\n'
-	printf 'useradd() { t10_useradd "$@"; }\nsystemctl() { t10_systemctl "$@"; }\n'
-	printf 'systemd-tmpfiles() { t10_tmpfiles "$@"; }\n'
+	declare -f t12_curl t12_make t12_useradd t12_tmpfiles t12_wait_port \
+	    t12_unit_get t12_unit_start t12_unit_stop t12_systemctl \
+	    t12_apache_start t12_apache_stop
+	printf 'curl() { t12_curl "$@"; }\nmake() { t12_make "$@"; }\n'
+	printf 'useradd() { t12_useradd "$@"; }\nsystemctl() { t12_systemctl "$@"; }\n'
+	printf 'systemd-tmpfiles() { t12_tmpfiles "$@"; }\n'
 } >"$T/standins.sh"
 printf 'export PATH=%q\n' "$T/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" >"$T/session.sh"
 
@@ -426,8 +426,8 @@ block_ok() {
 	    "0:$(tail -n 5 "$T/$2.out" | tr '\n' ' ' | head -c 300)"
 	return $rc
 }
-OPS=$T10_DOCS/operations.md
-HOST=$T10_DOCS/hosting.md
+OPS=$T12_DOCS/operations.md
+HOST=$T12_DOCS/hosting.md
 # as the service or web user, with the settings: UNIT-FILE-ENV USER CMD...
 as_user() {
 	local envf=$1 u=$2
@@ -523,7 +523,7 @@ if [ "$SERVER" = lighttpd ]; then
 	PIDS=""	# (a pid file may lack its last newline: one file at a time)
 	for f in "$T"/run/filestor/sock/*.pid; do PIDS="$PIDS $(cat "$f")"; done
 	check "stop: the programs were running" eq "$(($(wc -w <<<"$PIDS") >= 20))" 1
-	t10_systemctl stop filestor
+	t12_systemctl stop filestor
 	alive=""
 	for p in $LPID $PIDS; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
 	check "systemctl stop: lighttpd and every program gone" eq "$alive" ""
@@ -542,7 +542,7 @@ else
 	printf 'Listen 127.0.0.1:%s\n<IfModule ssl_module>\n\tListen 127.0.0.1:%s\n</IfModule>\n' \
 	    "$HPORT" "$TPORT" >"$T/etc/apache2/ports.conf"
 	printf 'FcgidIPCDir %s\nFcgidProcessTableFile %s\n' "$T/run/apache2/fcgid" \
-	    "$T/run/apache2/fcgid_shm" >"$T/etc/apache2/conf-enabled/zz-t10-sandbox.conf"
+	    "$T/run/apache2/fcgid_shm" >"$T/etc/apache2/conf-enabled/zz-t12-sandbox.conf"
 	export APACHE_CONFDIR=$T/etc/apache2 APACHE_STATE_DIRECTORY=$T/var/lib/apache2
 	block_ok "$OPS" install "$FILESTOR_TOP"
 	block_ok "$HOST" apache-setup
@@ -574,6 +574,6 @@ else
 	check "plain http: to the https host" eq "$(hdr Location)" "https://files.example.com:$TPORT/api/auth/me"
 	req TRACE "$HTTPS/api/auth/me" "${HC[@]}"
 	expect_status 405 "TraceEnable off (server config)"
-	t10_apache_stop
+	t12_apache_stop
 	check "the sandbox Apache stopped" test ! -e "$T/apache2.pid"
 fi
