@@ -238,6 +238,25 @@ out:
 
 /* --- configure-tunnel */
 
+/* obj.name = a copy of val, in place when the member exists (the order
+ * of the members in the file stays as the operator wrote it). */
+static int
+set_str(cJSON *obj, const char *name, const char *val)
+{
+	cJSON *v;
+
+	if (cJSON_GetObjectItemCaseSensitive(obj, name) == NULL)
+		return cJSON_AddStringToObject(obj, name, val) == NULL ? -1 : 0;
+	v = cJSON_CreateString(val);
+	if (v == NULL)
+		return -1;
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v)) {
+		cJSON_Delete(v);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 cmd_configure_tunnel(const char *cfg, int argc, char *argv[])
 {
@@ -280,10 +299,19 @@ cmd_configure_tunnel(const char *cfg, int argc, char *argv[])
 		cli_fail("%s", err);
 		goto out;
 	}
-	cJSON_DeleteItemFromObjectCaseSensitive(c.doc, "tunnel");
-	t = cJSON_AddObjectToObject(c.doc, "tunnel");
-	if (t == NULL || cJSON_AddStringToObject(t, "hostname", norm) == NULL ||
-	    cJSON_AddStringToObject(t, "key", karg) == NULL) {
+	/*
+	 * Only hostname and key change: the supervisor settings beside them
+	 * (backend, cloudflare, ...) stay, so a key rotation never stops
+	 * the agent from running cloudflared. conf_load has checked that
+	 * tunnel is an object when present.
+	 */
+	t = cJSON_GetObjectItemCaseSensitive(c.doc, "tunnel");
+	if (t == NULL || cJSON_IsNull(t)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(c.doc, "tunnel");
+		t = cJSON_AddObjectToObject(c.doc, "tunnel");
+	}
+	if (t == NULL || set_str(t, "hostname", norm) == -1 ||
+	    set_str(t, "key", karg) == -1) {
 		cli_fail("out of memory");
 		goto out;
 	}

@@ -92,9 +92,12 @@ bad_vals() { # PARAM VALUE... : each is 422 VALIDATION naming PARAM
 ok_vals width 1 4096
 bad_vals width 0 4097 -1 abc 1.5 "" "%2010"
 ok_vals height 1 4096
-bad_vals height 0 4097 x
+# The canonical query's "auto" and "lossless" are internal, not request
+# syntax (docs/transforms.md).
+bad_vals height 0 4097 x auto
+bad_vals width auto
 ok_vals quality 1 100
-bad_vals quality 0 101 high
+bad_vals quality 0 101 high lossless
 ok_vals format webp jpeg png avif
 bad_vals format gif svg JPEG bmp
 ok_vals fit cover contain

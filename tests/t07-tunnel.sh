@@ -272,3 +272,38 @@ AGENT_PID=
 gone() { ! kill -0 "$(head -n1 "$TRACE" | jq -r .pid)" 2>/dev/null; }
 check "orphan: cloudflared is gone" wait_for 3 gone
 check "orphan: it got a SIGTERM" eq "$(jq -r 'select(.ev == "signal") | .sig' "$TRACE")" "TERM"
+
+# --- a key rotation keeps the supervisor settings (issue 22): the full
+# tunnel object, POST .../tunnel/rotate as docs/agents.md shows it,
+# configure-tunnel with the new key, then the agent runs cloudflared
+# again and serves with the new key.
+MPORT=$(serve_free_port)
+set_tunnel "{\"backend\":\"cloudflare\",\"local_addr\":\"127.0.0.1:$APORT\",\"health_check_interval_secs\":1,\"max_failures\":3,\"cloudflare\":{\"mode\":\"named\",\"token\":\"\${CLOUDFLARE_TUNNEL_TOKEN}\",\"hostname\":\"agent.example.com\",\"cloudflared_path\":\"$FAKE\",\"protocol\":\"http2\",\"edge_ip_version\":\"4\",\"retries\":3,\"grace_period_secs\":2,\"metrics_port\":$MPORT,\"log_level\":\"info\",\"health_url_override\":\"$AORIGIN/healthz\"}}"
+BEFORE=$(jq -S '.tunnel | del(.hostname, .key)' "$CFG")
+OLDKEY=$(jq -r .tunnel.key "$CFG")
+req POST "/api/agents/$AID/tunnel/rotate" "${ADM[@]}" --data ''
+expect_status 200 "rotate: POST with an empty body (Content-Length: 0)"
+NEWKEY=$(jqb .signingKey)
+printf '%s\n' "$NEWKEY" | "$AGENT_BIN" configure-tunnel --hostname "$AORIGIN" --key - 2>/dev/null
+check "rotate: configure-tunnel" eq "$?" 0
+check "rotate: the new key is saved" eq "$(jq -r .tunnel.key "$CFG")" "$NEWKEY"
+check "rotate: the key changed" neq "$NEWKEY" "$OLDKEY"
+check "rotate: the hostname is saved" eq "$(jq -r .tunnel.hostname "$CFG")" "$AORIGIN"
+check "rotate: every supervisor setting kept" eq "$(jq -S '.tunnel | del(.hostname, .key)' "$CFG")" "$BEFORE"
+check "rotate: the config stays 0600" eq "$(stat -c %a "$CFG")" 600
+: >"$TRACE"
+sqlite3 "$FILESTOR_DB" "UPDATE agents SET tunnel_hostname = 'agent.example.com' WHERE id = '$AID'"
+check "rotate: agent starts" start_agent rotate.log FILESTOR_AGENT_TIME_SCALE=0.1 CLOUDFLARE_TUNNEL_TOKEN="$TOKEN"
+check "rotate: cloudflared runs again" wait_for 5 healthy
+"$AGENT_BIN" status --listen "127.0.0.1:$APORT" >"$TEST_TMP/st3.out" 2>&1
+ST=$(cat "$TEST_TMP/st3.out")
+check "rotate: status shows the named tunnel" has "$ST" "tunnel mode:       named"
+check "rotate: status shows its URL" has "$ST" "tunnel url:        https://agent.example.com"
+check "rotate: status shows cloudflared running" has "$ST" "(running)"
+req GET "/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/f.txt" '$p|@uri')" "${ADM[@]}"
+expect_status 302 "rotate: file-content redirects"
+TOK=$(hdr Location | sed 's/.*[?&]token=//')
+req GET "$AORIGIN/content?token=$TOK"
+expect_status 200 "rotate: the agent accepts a URL signed with the new key"
+check "rotate: and serves the file" eq "$(body)" "tunnel bytes"
+stop_agent

@@ -24,12 +24,48 @@
 
 #define PW_MAX		1024
 
+struct cmd;
+
 struct ctl {
-	struct cfg	 cfg;
-	sqlite3		*db;
+	struct cfg		 cfg;
+	sqlite3			*db;
+	const struct cmd	*cmd;	/* the command being run (cmds[]) */
 };
 
 typedef int	(*cmd_fn)(struct ctl *, struct cli_args *);
+
+/*
+ * One row of the dispatch table (cmds[] below): "noun verb", the
+ * synopsis of its arguments, its options, its handler. The synopsis is
+ * what --help, the usage errors and the docs show (tests/t12-install.sh
+ * checks every filestorctl form in the docs against --help).
+ */
+struct cmd {
+	const char		*noun;
+	const char		*verb;		/* NULL: a one-word command */
+	const char		*args;		/* "" when it takes none */
+	const char *const	*vals;
+	const char *const	*flags;
+	cmd_fn			 fn;
+};
+
+/* "noun verb ARGS" of one command, with a newline. */
+static void
+cmd_synopsis(FILE *f, const struct cmd *k)
+{
+	fprintf(f, "%s%s%s%s%s\n", k->noun, k->verb != NULL ? " " : "",
+	    k->verb != NULL ? k->verb : "", *k->args != '\0' ? " " : "",
+	    k->args);
+}
+
+/* Wrong positional arguments: the command's synopsis; returns 1. */
+static int
+usage_fail(const struct ctl *c)
+{
+	fprintf(stderr, "usage: filestorctl ");
+	cmd_synopsis(stderr, c->cmd);
+	return 1;
+}
 
 static int
 need(const char *v, const char *name)
@@ -60,7 +96,7 @@ cmd_migrate(struct ctl *c, struct cli_args *ar)
 	int n;
 
 	if (ar->npos != 0)
-		return cli_fail("usage: filestorctl migrate");
+		return usage_fail(c);
 	n = db_migrate(c->db, err, sizeof(err));
 	if (n < 0)
 		return cli_fail("%s", err);
@@ -74,7 +110,7 @@ cmd_tenant_create(struct ctl *c, struct cli_args *ar)
 	char id[37], err[512];
 
 	if (ar->npos != 1)
-		return cli_fail("usage: filestorctl tenant create NAME");
+		return usage_fail(c);
 	if (auth_tenant_create(c->db, ar->pos[0], id, err, sizeof(err)) == -1)
 		return cli_fail("%s", err);
 	printf("%s\n", id);
@@ -86,6 +122,8 @@ cmd_tenant_list(struct ctl *c, struct cli_args *ar)
 {
 	sqlite3_stmt *st = NULL;
 
+	if (ar->npos != 0)
+		return usage_fail(c);
 	if (sqlite3_prepare_v2(c->db, "SELECT id, name FROM tenants"
 	    " ORDER BY created_at, id", -1, &st, NULL) != SQLITE_OK)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
@@ -122,8 +160,7 @@ cmd_user_create(struct ctl *c, struct cli_args *ar)
 	int ret;
 
 	if (ar->npos != 1)
-		return cli_fail("usage: filestorctl user create EMAIL --tenant TID "
-		    "--role admin|authenticated [--password-stdin]");
+		return usage_fail(c);
 	if (!need_uuid(tid, "--tenant") || !need(role, "--role"))
 		return 1;
 	if (cli_opt(ar, "--password-stdin") != NULL) {
@@ -151,8 +188,7 @@ cmd_user_set_role(struct ctl *c, struct cli_args *ar)
 	char err[512];
 
 	if (ar->npos != 1)
-		return cli_fail("usage: filestorctl user set-role USER_ID --tenant "
-		    "TID --role ROLE");
+		return usage_fail(c);
 	if (!need_uuid(ar->pos[0], "USER_ID") || !need_uuid(tid, "--tenant") ||
 	    !need(role, "--role"))
 		return 1;
@@ -171,8 +207,7 @@ cmd_apikey_create(struct ctl *c, struct cli_args *ar)
 	int rc;
 
 	if (ar->npos != 0)
-		return cli_fail("usage: filestorctl apikey create --tenant TID "
-		    "--user UID [--name N]");
+		return usage_fail(c);
 	if (!need_uuid(tid, "--tenant") || !need_uuid(uid, "--user"))
 		return 1;
 	if (name != NULL && strlen(name) > 200)
@@ -183,8 +218,8 @@ cmd_apikey_create(struct ctl *c, struct cli_args *ar)
 	if (rc != 0)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	printf("%s\n", key);
-	fprintf(stderr, "filestorctl: key id %s (shown once; store it now)\n",
-	    id);
+	fprintf(stderr, "filestorctl: API key created, id %s; the key (on "
+	    "stdout) is shown only once: store it now\n", id);
 	cry_wipe(key, strlen(key));
 	free(key);
 	return 0;
@@ -196,7 +231,7 @@ cmd_apikey_revoke(struct ctl *c, struct cli_args *ar)
 	int rc;
 
 	if (ar->npos != 1)
-		return cli_fail("usage: filestorctl apikey revoke KEY_ID");
+		return usage_fail(c);
 	if (!need_uuid(ar->pos[0], "KEY_ID"))
 		return 1;
 	rc = auth_apikey_revoke(c->db, ar->pos[0]);
@@ -245,8 +280,7 @@ cmd_role_create(struct ctl *c, struct cli_args *ar)
 	int rc;
 
 	if (ar->npos != 1)
-		return cli_fail("usage: filestorctl role create NAME --tenant TID "
-		    "[--admin]");
+		return usage_fail(c);
 	if (!need_uuid(tid, "--tenant"))
 		return 1;
 	n = strlen(ar->pos[0]);
@@ -316,8 +350,7 @@ cmd_permission_add(struct ctl *c, struct cli_args *ar)
 	int coll, act, rc;
 
 	if (ar->npos != 3)
-		return cli_fail("usage: filestorctl permission add ROLE COLLECTION "
-		    "ACTION [--condition JSON] [--tenant TID]");
+		return usage_fail(c);
 	coll = perm_coll_parse(ar->pos[1]);
 	if (coll < 0)
 		return cli_fail("COLLECTION must be system_files, system_folders "
@@ -356,8 +389,7 @@ cmd_permission_list(struct ctl *c, struct cli_args *ar)
 	char role[37];
 
 	if (ar->npos != 1)
-		return cli_fail("usage: filestorctl permission list ROLE "
-		    "[--tenant TID]");
+		return usage_fail(c);
 	if (role_ref(c, ar->pos[0], cli_opt(ar, "--tenant"), role) != 0)
 		return 1;
 	if (sqlite3_prepare_v2(c->db, "SELECT id, collection, action,"
@@ -390,6 +422,8 @@ cmd_debug_list_plan(struct ctl *c, struct cli_args *ar)
 	size_t n;
 	int ret = 1;
 
+	if (ar->npos != 0)
+		return usage_fail(c);
 	if (!need_uuid(tid, "--tenant") || !need_uuid(uid, "--user"))
 		return 1;
 	if (sqlite3_prepare_v2(c->db, "SELECT role_id FROM memberships"
@@ -448,7 +482,7 @@ cmd_gc(struct ctl *c, struct cli_args *ar)
 	char err[512];
 
 	if (ar->npos != 0)
-		return cli_fail("usage: filestorctl gc");
+		return usage_fail(c);
 	if (rcache_max_bytes(&max, err, sizeof(err)) == -1)
 		return cli_fail("%s", err);
 	if (rcache_gc(c->cfg.cache_dir, max, &st) == -1)
@@ -488,8 +522,7 @@ cmd_s3_presign(struct ctl *c, struct cli_args *ar)
 	char err[512], *url;
 
 	if (ar->npos != 1 || exps == NULL)
-		return cli_fail("usage: filestorctl s3 presign PHYSICAL_KEY "
-		    "--expires SECONDS [--at YYYYMMDDTHHMMSSZ]");
+		return usage_fail(c);
 	if (c->cfg.s3.bucket == NULL)
 		return cli_fail("S3_BUCKET is not set");
 	if (http_parse_ll(exps, 1, 7 * 86400, &exp) == -1)
@@ -517,8 +550,7 @@ cmd_agent_token(struct ctl *c, struct cli_args *ar)
 	long long ttl = AGENT_ENROLL_TTL, exp;
 
 	if (ar->npos != 0)
-		return cli_fail("usage: filestorctl agent token --tenant TID "
-		    "[--ttl SECONDS]");
+		return usage_fail(c);
 	if (!need_uuid(tid, "--tenant"))
 		return 1;
 	if (ttls != NULL && http_parse_ll(ttls, 60, AGENT_ENROLL_TTL_MAX,
@@ -546,6 +578,8 @@ cmd_agent_list(struct ctl *c, struct cli_args *ar)
 	char seen[32];
 	int rc;
 
+	if (ar->npos != 0)
+		return usage_fail(c);
 	if (!need_uuid(tid, "--tenant"))
 		return 1;
 	st = agent_list_stmt(c->db, tid);
@@ -581,45 +615,64 @@ static const char *const o_perm[] = { "--tenant", "--condition", NULL };
 static const char *const o_agent[] = { "--tenant", "--ttl", NULL };
 static const char *const o_presign[] = { "--expires", "--at", NULL };
 
-/* The dispatch table: "noun verb", its options, whether it migrates. */
-static const struct {
-	const char		*noun;
-	const char		*verb;
-	const char *const	*vals;
-	const char *const	*flags;
-	cmd_fn			 fn;
-} cmds[] = {
-	{ "migrate", NULL, no_opts, no_opts, cmd_migrate },
-	{ "tenant", "create", no_opts, no_opts, cmd_tenant_create },
-	{ "tenant", "list", no_opts, no_opts, cmd_tenant_list },
-	{ "user", "create", o_user, f_user, cmd_user_create },
-	{ "user", "set-role", o_user, no_opts, cmd_user_set_role },
-	{ "apikey", "create", o_key, no_opts, cmd_apikey_create },
-	{ "apikey", "revoke", no_opts, no_opts, cmd_apikey_revoke },
-	{ "apikey", "list", o_tenant, no_opts, cmd_apikey_list },
-	{ "role", "create", o_tenant, f_admin, cmd_role_create },
-	{ "permission", "add", o_perm, no_opts, cmd_permission_add },
-	{ "permission", "list", o_tenant, no_opts, cmd_permission_list },
-	{ "debug", "list-plan", o_plan, no_opts, cmd_debug_list_plan },
-	{ "agent", "token", o_agent, no_opts, cmd_agent_token },
-	{ "agent", "list", o_tenant, no_opts, cmd_agent_list },
-	{ "gc", NULL, no_opts, no_opts, cmd_gc },
-	{ "s3", "presign", o_presign, no_opts, cmd_s3_presign },
+/* The dispatch table: struct cmd above. The order is that of --help. */
+static const struct cmd cmds[] = {
+	{ "migrate", NULL, "", no_opts, no_opts, cmd_migrate },
+	{ "tenant", "create", "NAME", no_opts, no_opts, cmd_tenant_create },
+	{ "tenant", "list", "", no_opts, no_opts, cmd_tenant_list },
+	{ "user", "create", "EMAIL --tenant TID --role ROLE [--password-stdin]",
+	    o_user, f_user, cmd_user_create },
+	{ "user", "set-role", "USER_ID --tenant TID --role ROLE", o_user,
+	    no_opts, cmd_user_set_role },
+	{ "apikey", "create", "--tenant TID --user UID [--name N]", o_key,
+	    no_opts, cmd_apikey_create },
+	{ "apikey", "list", "--tenant TID", o_tenant, no_opts,
+	    cmd_apikey_list },
+	{ "apikey", "revoke", "KEY_ID", no_opts, no_opts, cmd_apikey_revoke },
+	{ "role", "create", "NAME --tenant TID [--admin]", o_tenant, f_admin,
+	    cmd_role_create },
+	{ "permission", "add", "ROLE COLLECTION ACTION [--condition JSON] "
+	    "[--tenant TID]", o_perm, no_opts, cmd_permission_add },
+	{ "permission", "list", "ROLE [--tenant TID]", o_tenant, no_opts,
+	    cmd_permission_list },
+	{ "agent", "token", "--tenant TID [--ttl SECONDS]", o_agent, no_opts,
+	    cmd_agent_token },
+	{ "agent", "list", "--tenant TID", o_tenant, no_opts, cmd_agent_list },
+	{ "s3", "presign", "PHYSICAL_KEY --expires SECONDS "
+	    "[--at YYYYMMDDTHHMMSSZ]", o_presign, no_opts, cmd_s3_presign },
+	{ "debug", "list-plan", "--tenant TID --user UID [--prefix P]", o_plan,
+	    no_opts, cmd_debug_list_plan },
+	{ "gc", NULL, "", no_opts, no_opts, cmd_gc },
 };
 
+/*
+ * The command list: on stdout with exit 0 when asked for (--help, -h,
+ * help), on stderr with exit 2 after a wrong command.
+ */
 static int
-usage(void)
+usage(int asked)
 {
+	FILE *f = asked ? stdout : stderr;
 	size_t i;
 
-	fprintf(stderr, "usage: filestorctl COMMAND ...\ncommands:\n");
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(stderr, "  %s%s%s\n", cmds[i].noun,
-		    cmds[i].verb != NULL ? " " : "",
-		    cmds[i].verb != NULL ? cmds[i].verb : "");
-	fprintf(stderr, "environment: FILESTOR_DB (default "
-	    "./.data/filestor.db)\n");
-	return 2;
+	fprintf(f, "usage: filestorctl COMMAND [ARGUMENTS]\n"
+	    "       filestorctl COMMAND --help\n"
+	    "commands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		fprintf(f, "  ");
+		cmd_synopsis(f, &cmds[i]);
+	}
+	fprintf(f, "environment: FILESTOR_DB (default ./.data/filestor.db); gc "
+	    "also FILESTOR_DATA_DIR, FILESTOR_CACHE_DIR,\n"
+	    "  RENDITION_CACHE_BYTES; s3 presign the S3_* settings "
+	    "(docs/operations.md section 9)\n");
+	return asked ? 0 : 2;
+}
+
+static int
+is_help(const char *a)
+{
+	return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
 int
@@ -629,11 +682,13 @@ main(int argc, char *argv[])
 	struct cli_args ar;
 	char err[512];
 	size_t i;
-	int ret = 1, skip, migrating;
+	int a, ret = 1, skip, migrating;
 
 	cli_setprog("filestorctl");
 	if (argc < 2)
-		return usage();
+		return usage(0);
+	if (is_help(argv[1]) || strcmp(argv[1], "help") == 0)
+		return usage(1);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].noun) != 0)
 			continue;
@@ -643,13 +698,21 @@ main(int argc, char *argv[])
 			break;
 	}
 	if (i == sizeof(cmds) / sizeof(cmds[0]))
-		return usage();
+		return usage(0);
 	skip = cmds[i].verb != NULL ? 3 : 2;
+	for (a = skip; a < argc; a++) {
+		if (is_help(argv[a])) {
+			printf("usage: filestorctl ");
+			cmd_synopsis(stdout, &cmds[i]);
+			return 0;
+		}
+	}
 	if (cli_parse(argc - skip, argv + skip, cmds[i].vals, cmds[i].flags,
 	    CLI_MAX_POS, &ar) != 0)
 		return 2;
 
 	memset(&c, 0, sizeof(c));
+	c.cmd = &cmds[i];
 	if (cfg_load(&c.cfg, 0, err, sizeof(err)) == -1)
 		return cli_fail("%s", err);
 	if (cmds[i].fn == cmd_s3_presign) {
