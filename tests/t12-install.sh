@@ -178,7 +178,10 @@ check "POST with --data '': the program answers, not lighttpd's 411" eval \
     '[ "$STATUS" = 204 ] || [ "$(hdr Content-Type)" = application/json ]'
 req POST /api/auth/logout
 if [ "$SERVER" = lighttpd ]; then
-	check "bare POST: 411 from lighttpd (no Content-Length)" eq "$STATUS" 411
+	# lighttpd refuses it (411); its error handler answers the JSON
+	# 400 that says what to send (lighttpd.conf, server.error-handler).
+	check "bare POST: refused by lighttpd, as a JSON 400 ($STATUS)" eq "$STATUS" 400
+	check "bare POST: the message says to send Content-Length" has "$(jqb .error.message)" "Content-Length: 0"
 else
 	check "bare POST: Apache passes it on" neq "$STATUS" 411
 fi
@@ -460,8 +463,10 @@ if [ "$SERVER" = lighttpd ]; then
 	check "start: /api/auth/me answers 401 JSON" eq "$(tail -n1 "$T/start.out" | jq -r .error.code 2>/dev/null)" UNAUTHORIZED
 	LPID=$(cat "$T/filestor.pid" 2>/dev/null)
 	check "lighttpd runs as the web user" eq "$(ps -o user= -p "$LPID" 2>/dev/null)" "$WEB"
-	WPID=$(head -n1 "$T/run/filestor/sock/get.pid" 2>/dev/null)
-	check "the programs run as the service user" eq "$(ps -o user= -p "$WPID" 2>/dev/null)" "$SVC"
+	WPID=$(head -n1 "$T/run/filestor/sock/get.pid.workers" 2>/dev/null)
+	check "the programs run as the service user" eq "$(ps -o user:32= -p "$WPID" 2>/dev/null)" "$SVC"
+	PPID_=$(cat "$T/run/filestor/sock/get.pid" 2>/dev/null)
+	check "their supervisor runs as the service user" eq "$(ps -o user:32= -p "$PPID_" 2>/dev/null)" "$SVC"
 	block_ok "$OPS" first-tenant
 	check "first upload over TLS: 201 JSON" eq "$(tail -n1 "$T/first-tenant.out" | jq -r .key 2>/dev/null)" hello.txt
 	# The key the block made is in its shell only: make one more for the checks.
@@ -521,8 +526,11 @@ if [ "$SERVER" = lighttpd ]; then
 
 	# --- stop: nothing left
 	PIDS=""	# (a pid file may lack its last newline: one file at a time)
-	for f in "$T"/run/filestor/sock/*.pid; do PIDS="$PIDS $(cat "$f")"; done
-	check "stop: the programs were running" eq "$(($(wc -w <<<"$PIDS") >= 20))" 1
+	# Each program: its pool (*.pid) and its workers (*.pid.workers).
+	for f in "$T"/run/filestor/sock/*.pid "$T"/run/filestor/sock/*.pid.workers; do
+		PIDS="$PIDS $(cat "$f")"
+	done
+	check "stop: the programs were running" eq "$(($(wc -w <<<"$PIDS") >= 30))" 1
 	t12_systemctl stop filestor
 	alive=""
 	for p in $LPID $PIDS; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done

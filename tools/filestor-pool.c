@@ -17,7 +17,8 @@
  * 0, or 1 with the reason on stderr when the socket cannot be made or a
  * worker exits at once (a program refusing to start: see its log). The
  * pid file holds the pool's pid; PIDFILE.workers the workers' pids, one
- * a line, rewritten on every replacement. The workers' stderr, and the
+ * a line, rewritten on every replacement; both are opened before the
+ * pool gives up root. The workers' stderr, and the
  * pool's own lines, go to LOGFILE (opened as USER), else /dev/null.
  */
 #include <errno.h>
@@ -211,29 +212,33 @@ spawn(int sock, char **argv)
 	_exit(127);
 }
 
+/*
+ * The workers' pids, one a line, into PIDFILE.workers (opened before the
+ * pool gave up root, so that the directory may be one it cannot write).
+ * Rewritten in place: a reader may see it half way, and reads again.
+ */
+static int	 workers_fd = -1;
+
 static void
-write_workers(const char *path, const struct slot *s, int n)
+write_workers(const struct slot *s, int n)
 {
-	char tmp[PATH_MAX];
-	FILE *f;
-	int i;
+	char buf[WORKERS_MAX * 12];
+	size_t len = 0;
+	int i, m;
 
-	if (path == NULL ||
-	    snprintf(tmp, sizeof(tmp), "%s.workers.tmp", path) >= (int)sizeof(tmp))
+	if (workers_fd == -1)
 		return;
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		if (s[i].pid > 0)
-			fprintf(f, "%ld\n", (long)s[i].pid);
-	if (fclose(f) == 0) {
-		char dst[PATH_MAX];
-
-		if (snprintf(dst, sizeof(dst), "%s.workers", path) <
-		    (int)sizeof(dst))
-			(void)rename(tmp, dst);
+	for (i = 0; i < n; i++) {
+		if (s[i].pid <= 0)
+			continue;
+		m = snprintf(buf + len, sizeof(buf) - len, "%ld\n",
+		    (long)s[i].pid);
+		if (m < 0 || (size_t)m >= sizeof(buf) - len)
+			break;
+		len += (size_t)m;
 	}
+	if (ftruncate(workers_fd, 0) == 0)
+		(void)!pwrite(workers_fd, buf, len, 0);
 }
 
 static void
@@ -282,7 +287,7 @@ stop_all(struct slot *s, int n)
  * when one died at start), then replace the dead until told to stop.
  */
 static int
-run(int sock, int n, char **argv, const char *pidfile, int ready)
+run(int sock, int n, char **argv, int ready)
 {
 	struct slot s[WORKERS_MAX];
 	char why[128];
@@ -319,7 +324,7 @@ run(int sock, int n, char **argv, const char *pidfile, int ready)
 			(void)!write(ready, &byte, 1);
 		return 1;
 	}
-	write_workers(pidfile, s, n);
+	write_workers(s, n);
 	logf_("%d workers started", n);
 	byte = 0;
 	if (ready != -1) {
@@ -353,7 +358,7 @@ run(int sock, int n, char **argv, const char *pidfile, int ready)
 				s[i].respawn_at = t + FAST_DEATH_MS;
 				logf_("cannot fork: %s", strerror(errno));
 			} else
-				write_workers(pidfile, s, n);
+				write_workers(s, n);
 		}
 		/* SIGCHLD or SIGTERM end the wait; the timeout respawns. */
 		if (!got_child && !got_stop)
@@ -369,13 +374,12 @@ main(int argc, char *argv[])
 {
 	const char *sockpath = NULL, *user = NULL, *owner = NULL;
 	const char *logpath = NULL, *pidfile = NULL;
-	struct passwd *pw = NULL, *opw = NULL;
+	struct passwd *pw = NULL, *opw = NULL, run_as;
 	struct sigaction sa;
 	long n = 1, mode = 0660;
-	int c, sock, fg = 0, pipefd[2], rc;
+	int c, sock, fg = 0, pipefd[2], rc, pidfd = -1;
 	unsigned char byte = 1;
 	pid_t pid;
-	FILE *f;
 
 	while ((c = getopt(argc, argv, "s:n:M:u:U:l:p:f")) != -1) {
 		switch (c) {
@@ -400,9 +404,17 @@ main(int argc, char *argv[])
 		    "path\n");
 		return 2;
 	}
-	if (user != NULL && (pw = getpwnam(user)) == NULL) {
-		fprintf(stderr, "filestor-pool: no user %s\n", user);
-		return 1;
+	/* Copies: getpwnam's answer lives in a buffer the next call reuses. */
+	if (user != NULL) {
+		if ((pw = getpwnam(user)) == NULL) {
+			fprintf(stderr, "filestor-pool: no user %s\n", user);
+			return 1;
+		}
+		run_as = *pw;
+		run_as.pw_name = strdup(pw->pw_name);
+		if (run_as.pw_name == NULL)
+			return 1;
+		pw = &run_as;
 	}
 	if (owner != NULL && (opw = getpwnam(owner)) == NULL) {
 		fprintf(stderr, "filestor-pool: no user %s\n", owner);
@@ -417,6 +429,22 @@ main(int argc, char *argv[])
 	    opw != NULL ? opw->pw_gid : (gid_t)-1);
 	if (sock == -1)
 		return 1;
+	/* Before giving up root: the directory may be one only root writes. */
+	if (pidfile != NULL) {
+		char w[PATH_MAX];
+
+		pidfd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0644);
+		if (snprintf(w, sizeof(w), "%s.workers", pidfile) <
+		    (int)sizeof(w))
+			workers_fd = open(w, O_WRONLY | O_CREAT | O_TRUNC |
+			    O_CLOEXEC, 0644);
+		if (pidfd == -1 || workers_fd == -1) {
+			fprintf(stderr, "filestor-pool: cannot write %s: %s\n",
+			    pidfile, strerror(errno));
+			return 1;
+		}
+	}
 	if (pw != NULL && drop_to(pw) == -1)
 		return 1;
 	if (logpath != NULL) {
@@ -440,8 +468,13 @@ main(int argc, char *argv[])
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (fg)
-		return run(sock, (int)n, argv, NULL, -1);
+	if (fg) {
+		if (pidfd != -1) {
+			dprintf(pidfd, "%ld\n", (long)getpid());
+			close(pidfd);
+		}
+		return run(sock, (int)n, argv, -1);
+	}
 
 	if (pipe(pipefd) == -1)
 		return 1;
@@ -466,12 +499,13 @@ main(int argc, char *argv[])
 	close(pipefd[0]);
 	if (setsid() == -1)
 		_exit(1);
-	if (pidfile != NULL) {
-		f = fopen(pidfile, "w");
-		if (f != NULL) {
-			fprintf(f, "%ld\n", (long)getpid());
-			fclose(f);
-		}
+	if (pidfd != -1) {
+		char buf[32];
+		int m = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+		if (m > 0)
+			(void)!write(pidfd, buf, (size_t)m);
+		close(pidfd);
 	}
 	c = open("/dev/null", O_RDWR);
 	if (c != -1) {
@@ -480,8 +514,9 @@ main(int argc, char *argv[])
 		if (c > 2)
 			close(c);
 	}
-	rc = run(sock, (int)n, argv, pidfile, pipefd[1]);
+	rc = run(sock, (int)n, argv, pipefd[1]);
 	close(sock);
+	/* Where we may (spawn-fcgi/stop removes them as root anyway). */
 	if (pidfile != NULL) {
 		char w[PATH_MAX];
 
