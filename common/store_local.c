@@ -443,7 +443,9 @@ tmp_create(struct lstore *s, char name[TMP_NAME_LEN + 1], int *fdp)
  * Give the object that pkey's commit is about to replace a second name in
  * .tmp (a hard link; old receives it), so that a commit whose directory
  * fsync fails can put it back. old is "" when there is nothing to keep:
- * no object yet, or a directory in the way (the rename refuses it).
+ * no object yet, or a directory in the way (the rename refuses it). The
+ * link keeps the object's old mtime, so store_gc_tmp may take it during
+ * the commit; then only that undo is lost.
  */
 static enum fs_err
 keep_old(struct lwriter *w, const char *base, char old[TMP_NAME_LEN + 1])
