@@ -26,19 +26,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 
 #include <openssl/evp.h>
 
+#include "deny_openat2.h"
 #include "store.h"
 
 #define TID	"0b9e6f1c-3a52-4c7e-9d4b-2f1a8c6e5d30"
@@ -1055,47 +1052,6 @@ test_open_errors(void **state)
 	/* err is optional. */
 	assert_null(store_open_local(p, NULL, 0));
 	store_close(NULL);
-}
-
-/* Make openat2 fail with err from now on (see the file comment). */
-static int
-deny_openat2(int err)
-{
-#if defined(SYS_openat2) && (defined(__x86_64__) || defined(__aarch64__))
-#if defined(__x86_64__)
-	const unsigned int	 arch = AUDIT_ARCH_X86_64;
-#else
-	const unsigned int	 arch = AUDIT_ARCH_AARCH64;
-#endif
-	struct sock_filter	 filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		    offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		    offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K,
-		    SECCOMP_RET_ERRNO | ((unsigned int)err & SECCOMP_RET_DATA)),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog	 prog = {
-		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
-		.filter = filter,
-	};
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		return -1;
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
-		return -1;
-	/* Check that the filter bites. */
-	if (syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) != -1 || errno != err)
-		return -1;
-	return 0;
-#else
-	(void)err;
-	return -1;
-#endif
 }
 
 #define STORE_TEST(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
