@@ -102,7 +102,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
 
 # The agent's path check below its roots (agent/serve.c) on its own.
-$(BUILD)/tests/test_serve: tests/unit/test_serve.c $(BUILD)/agent/serve.o $(LIB) $(wildcard tests/unit/*.h)
+$(BUILD)/tests/test_serve: tests/unit/test_serve.c $(BUILD)/agent/serve.o $(LIB) \
+    $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -Iagent -o $@ $< \
 	    $(BUILD)/agent/serve.o $(LIB) $(LDLIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)

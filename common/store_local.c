@@ -459,7 +459,7 @@ keep_old(struct lwriter *w, const char *base, char old[TMP_NAME_LEN + 1])
 			return FS_INTERNAL;
 		}
 		hex(rnd, sizeof(rnd), old);
-		/* No AT_SYMLINK_FOLLOW: a planted link is kept, not followed. */
+		/* No AT_SYMLINK_FOLLOW: a planted link is kept as a link. */
 		if (linkat(w->dirfd, base, w->s->tmpfd, old, 0) == 0)
 			return FS_OK;
 		e = errno;
