@@ -721,7 +721,6 @@ local_commit(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
 	rc = keep_old(w, base, old);
 	if (rc != FS_OK)
 		goto out;
-	rc = FS_INTERNAL;
 	for (i = 0; ; i++) {
 		r = renameat(w->s->tmpfd, w->tmpname, w->dirfd, base);
 		if (r == 0)
@@ -745,7 +744,6 @@ local_commit(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
 		rc = open_parent(w->s, w->pkey, &w->dirfd);
 		if (rc != FS_OK)
 			goto out;
-		rc = FS_INTERNAL;
 	}
 	w->published = 1;
 	w->tmpname[0] = '\0';
