@@ -126,6 +126,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
 
+# The agent's path check below its roots (agent/serve.c) on its own.
+$(BUILD)/tests/test_serve: tests/unit/test_serve.c $(BUILD)/agent/serve.o $(LIB) \
+    $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -Iagent -o $@ $< \
+	    $(BUILD)/agent/serve.o $(LIB) $(LDLIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
+
 # Test-only stand-in for cloudflared (tests/t07-tunnel.sh); never installed.
 $(BUILD)/fake-cloudflared: tests/fake-cloudflared.c | deps
 	$(CC) $(CFLAGS) -Wno-format-truncation $(AGENT_CFLAGS) -o $@ $< $(PKG_LIBS) $(AGENT_LIBS)

@@ -77,12 +77,21 @@ open_walk(int dirfd, const char *rel)
 	 * Without openat2 (kernels before 5.6, some sandboxes): one
 	 * component at a time with O_NOFOLLOW, so no symlink is followed at
 	 * all. Stricter than RESOLVE_BENEATH, which allows links that stay
-	 * inside. ".." cannot occur: the path passed agent_path_ok.
+	 * inside. The caller checked the path with agent_path_ok, but the
+	 * walk does not count on it: ".." taken one component at a time
+	 * climbs out of the root, so an empty, "." or ".." component is
+	 * refused as an escape (EXDEV, RESOLVE_BENEATH's answer).
 	 */
 	for (;;) {
 		slash = strchr(p, '/');
 		n = slash != NULL ? (size_t)(slash - p) : strlen(p);
-		if (n == 0 || n >= sizeof(comp)) {
+		if (n == 0 || (p[0] == '.' && (n == 1 ||
+		    (n == 2 && p[1] == '.')))) {
+			errno = EXDEV;
+			next = -1;
+			goto done;
+		}
+		if (n >= sizeof(comp)) {
 			errno = ENAMETOOLONG;
 			next = -1;
 			goto done;
@@ -130,10 +139,18 @@ serve_open_beneath(const char *root, int rootfd, const char *path,
 	const char *rel;
 	int dirfd = rootfd, fd = -1, i, save;
 
-	rel = path + strlen(root);
-	if (strcmp(root, "/") == 0)
-		rel = path;
-	while (*rel == '/')
+	/*
+	 * rel is path without root and one '/'. For a path outside root it
+	 * would point anywhere, even past the end of path: refuse that
+	 * first. A second '/' stays, and makes rel absolute, which both
+	 * RESOLVE_BENEATH and the walk refuse.
+	 */
+	if (!agent_path_under(path, root)) {
+		errno = EXDEV;
+		return -1;
+	}
+	rel = path + (strcmp(root, "/") == 0 ? 0 : strlen(root));
+	if (*rel == '/')
 		rel++;
 	if (*rel == '\0') {
 		errno = EISDIR;	/* the root itself */

@@ -45,6 +45,10 @@ void		 serve_stop(struct server *s);
  * regular file opened for reading, or -1 with errno: EXDEV or ELOOP for
  * an escape, ENOENT, ENOTDIR, EACCES, EISDIR/ENODEV for a directory or
  * another non-regular file. The file's stat goes to *st when not NULL.
+ * A path that is not under root, or has "//" right after it, is EXDEV;
+ * so is any empty, "." or ".." component in the walk, while openat2
+ * resolves those that stay inside root (the caller refuses paths that
+ * are not normalized before).
  */
 int		 serve_open_beneath(const char *root, int rootfd,
 		    const char *path, int no_symlinks, struct stat *st);

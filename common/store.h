@@ -9,7 +9,8 @@
  * have produced (absolute, "..", empty segments) as a second line.
  *
  * Writers stream to a temporary object and publish atomically on commit
- * (disk: fsync the file, rename into place, fsync the directory). Abort,
+ * (disk: fsync the file, rename into place, fsync the directory; if that
+ * last fsync fails, the rename is undone). Abort,
  * or a writer freed without commit, leaves nothing behind. The disk
  * adapter keeps temporary files in <data dir>/.tmp, beside tenants/ and
  * unreachable by any physical key; see store_gc_tmp().
@@ -54,10 +55,12 @@ void		 store_close(struct store *s);
  * returns FS_OK, FS_NO_SPACE (ENOSPC, EDQUOT) or FS_INTERNAL; after an
  * error the writer only accepts free. commit publishes and fills sha256
  * and size of what was written (either may be NULL). free without commit
- * aborts. A commit error leaves the old object (or none) in place, except
- * in one case: the disk adapter failing to fsync the directory after the
- * rename, where the new object is already visible but may not survive a
- * crash. Writers and readers must be freed before their store is closed.
+ * aborts. A commit error leaves the old object (or none) in place. On
+ * disk that includes a failed fsync of the directory after the rename:
+ * the old object is put back from a hard link made before the rename (or
+ * the new one is removed). A commit returns FS_NO_SPACE for ENOSPC or
+ * EDQUOT from any of its fsyncs, FS_INTERNAL for EIO and the rest.
+ * Writers and readers must be freed before their store is closed.
  */
 enum fs_err	 store_writer_open(struct store *s, const char *pkey,
 		    struct store_writer **w);

@@ -450,6 +450,42 @@ tmp_create(struct lstore *s, char name[TMP_NAME_LEN + 1], int *fdp)
 	return FS_OK;
 }
 
+/*
+ * Give the object that pkey's commit is about to replace a second name in
+ * .tmp (a hard link; old receives it), so that a commit whose directory
+ * fsync fails can put it back. old is "" when there is nothing to keep:
+ * no object yet, or a directory in the way (the rename refuses it). The
+ * link keeps the object's old mtime; local_commit holds the upload lock
+ * on it, so that the orphan sweep of a starting worker leaves it alone
+ * (store_gc_tmp's 24-hour sweep may still take it during the commit; then
+ * only that undo is lost).
+ */
+static enum fs_err
+keep_old(struct lwriter *w, const char *base, char old[TMP_NAME_LEN + 1])
+{
+	unsigned char	 rnd[TMP_RAND_LEN];
+	int		 i, e = 0;
+
+	for (i = 0; i < RETRIES; i++) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+			old[0] = '\0';
+			return FS_INTERNAL;
+		}
+		hex(rnd, sizeof(rnd), old);
+		/* No AT_SYMLINK_FOLLOW: a planted link is kept as a link. */
+		if (linkat(w->dirfd, base, w->s->tmpfd, old, 0) == 0)
+			return FS_OK;
+		e = errno;
+		if (e != EEXIST)
+			break;
+	}
+	old[0] = '\0';
+	/* EPERM: base is a directory (Linux refuses to link one). */
+	if (e == ENOENT || e == EPERM)
+		return FS_OK;
+	return write_err(e);
+}
+
 /* mkdir -p, for the data dir only (it comes from the operator). */
 static int
 mkdir_p(const char *path)
@@ -685,16 +721,25 @@ static enum fs_err
 local_commit(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
     long long *size)
 {
+	char		 old[TMP_NAME_LEN + 1] = "";
 	const char	*base;
-	int		 i, r;
+	int		 i, r, e, oldfd = -1;
 	enum fs_err	 rc;
 
 	rc = local_finish(w, NULL, NULL);
 	if (rc != FS_OK)
 		return rc;
-	rc = FS_INTERNAL;
 
 	base = strrchr(w->pkey, '/') + 1;
+	rc = keep_old(w, base, old);
+	if (rc != FS_OK)
+		goto out;
+	if (old[0] != '\0') {
+		oldfd = openat(w->s->tmpfd, old, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (oldfd != -1)
+			(void)flock(oldfd, LOCK_EX | LOCK_NB);
+	}
 	for (i = 0; ; i++) {
 		r = renameat(w->s->tmpfd, w->tmpname, w->dirfd, base);
 		if (r == 0)
@@ -718,22 +763,40 @@ local_commit(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
 		rc = open_parent(w->s, w->pkey, &w->dirfd);
 		if (rc != FS_OK)
 			goto out;
-		rc = FS_INTERNAL;
 	}
 	w->published = 1;
 	w->tmpname[0] = '\0';
 	/*
-	 * Make the new name durable. A failure here is reported, but the
-	 * object is already visible: see store.h.
+	 * Make the new name durable. If that fails, nobody may rely on the
+	 * new object (the caller keeps the old row), so undo the rename:
+	 * put the old object back, or remove the new one. Either name may
+	 * be lost in a crash now, but both files are whole: their data was
+	 * fsynced before their names were made.
 	 */
-	if (fsync(w->dirfd) == -1)
+	if (fsync(w->dirfd) == -1) {
+		e = errno;
+		if (old[0] != '\0')
+			r = renameat(w->s->tmpfd, old, w->dirfd, base);
+		else
+			r = unlinkat(w->dirfd, base, 0);
+		if (r == 0) {
+			old[0] = '\0';
+			w->published = 0;
+		}
+		rc = write_err(e);
 		goto out;
+	}
 	if (sha256 != NULL)
 		memcpy(sha256, w->digest, CRY_SHA256_LEN);
 	if (size != NULL)
 		*size = w->size;
 	rc = FS_OK;
 out:
+	/* The old object's second name, once it is not needed. */
+	if (old[0] != '\0')
+		(void)unlinkat(w->s->tmpfd, old, 0);
+	if (oldfd != -1)
+		close(oldfd);
 	if (rc != FS_OK && !w->published)
 		w->failed = 1;
 	return rc;

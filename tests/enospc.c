@@ -1,13 +1,23 @@
 /*
- * enospc.so: a test-only LD_PRELOAD shim. Writes to regular files below
- * $FILESTOR_TEST_ENOSPC_DIR fail with ENOSPC once more than
- * $FILESTOR_TEST_ENOSPC_AFTER bytes went to such files, as on a full
- * disk. Used by tests/t04-robust.sh to check the 507 path without
- * mounting a small filesystem (which needs root). Never installed.
+ * enospc.so: a test-only LD_PRELOAD shim that makes the disk under
+ * $FILESTOR_TEST_ENOSPC_DIR fail, without mounting a small or broken
+ * filesystem (which needs root). Used by tests/t04-robust.sh. Never
+ * installed.
+ *
+ * - Writes to regular files there fail with ENOSPC once more than
+ *   $FILESTOR_TEST_ENOSPC_AFTER bytes went to such files, as on a full
+ *   disk.
+ * - fsync and fdatasync fail as the control file $FILESTOR_TEST_FSYNC_CTL
+ *   says, read at each call so that a test can switch it: "file EIO" or
+ *   "file ENOSPC" fails them on regular files there, "dir EIO" or
+ *   "dir ENOSPC" on directories there; empty or missing, nothing fails.
+ *   EIO is what a failing disk reports; ENOSPC what a thin volume or NFS
+ *   reports when the space runs out only at writeback.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,25 +26,34 @@
 #include <unistd.h>
 
 ssize_t	write(int, const void *, size_t);
+int	fsync(int);
+int	fdatasync(int);
 
 static long long written;
 
+/* 1 when fd is a regular file (dir: a directory) below the watched dir. */
 static int
-watched(int fd)
+watched(int fd, int dir)
 {
-	const char *dir = getenv("FILESTOR_TEST_ENOSPC_DIR");
+	const char *top = getenv("FILESTOR_TEST_ENOSPC_DIR");
 	char link[64], path[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 
-	if (dir == NULL || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+	if (top == NULL || fstat(fd, &st) == -1)
+		return 0;
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
 		return 0;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof(path) - 1);
 	if (n <= 0)
 		return 0;
 	path[n] = '\0';
-	return strncmp(path, dir, strlen(dir)) == 0;
+	/* Below it, not just sharing its prefix: ".../files" must not catch
+	   ".../filestor.db" and its WAL (SQLite syncs those). */
+	n = (ssize_t)strlen(top);
+	return strncmp(path, top, (size_t)n) == 0 &&
+	    (path[n] == '/' || path[n] == '\0');
 }
 
 ssize_t
@@ -46,7 +65,7 @@ write(int fd, const void *buf, size_t len)
 	if (real == NULL)
 		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT,
 		    "write");
-	if (after != NULL && watched(fd)) {
+	if (after != NULL && watched(fd, 0)) {
 		if (written + (long long)len > atoll(after)) {
 			errno = ENOSPC;
 			return -1;
@@ -54,4 +73,63 @@ write(int fd, const void *buf, size_t len)
 		written += (long long)len;
 	}
 	return real(fd, buf, len);
+}
+
+/* The errno the control file asks for fd's sync, or 0. */
+static int
+sync_error(int fd)
+{
+	const char *ctl = getenv("FILESTOR_TEST_FSYNC_CTL");
+	char what[16] = "", err[16] = "";
+	FILE *f;
+	int n;
+
+	if (ctl == NULL)
+		return 0;
+	f = fopen(ctl, "re");
+	if (f == NULL)
+		return 0;
+	n = fscanf(f, "%15s %15s", what, err);
+	fclose(f);
+	if (n != 2)
+		return 0;
+	if (!watched(fd, strcmp(what, "dir") == 0))
+		return 0;
+	if (strcmp(what, "file") != 0 && strcmp(what, "dir") != 0)
+		return 0;
+	if (strcmp(err, "EIO") == 0)
+		return EIO;
+	if (strcmp(err, "ENOSPC") == 0)
+		return ENOSPC;
+	return 0;
+}
+
+int
+fsync(int fd)
+{
+	static int (*real)(int);
+	int e = sync_error(fd);
+
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	if (real == NULL)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+	return real(fd);
+}
+
+int
+fdatasync(int fd)
+{
+	static int (*real)(int);
+	int e = sync_error(fd);
+
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	if (real == NULL)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+	return real(fd);
 }

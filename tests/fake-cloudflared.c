@@ -4,9 +4,9 @@
  * need. No network beyond loopback.
  *
  * Knobs (environment first, then KEY=VALUE lines of FAKECF_CONF or
- * <argv0>.conf): FAKECF_TRACE (JSON lines: start, signal, ready, exit),
- * FAKECF_QUICK_API (ok, 429, dns), FAKECF_QUICK_HOST, FAKECF_CONNECT
- * (ok, dialfail, unauthorized), FAKECF_T_API, FAKECF_T_REGISTER,
+ * <argv0>.conf): FAKECF_TRACE (JSON lines: start, signal as it arrives,
+ * ready, exit), FAKECF_QUICK_API (ok, 429, dns), FAKECF_QUICK_HOST,
+ * FAKECF_CONNECT (ok, dialfail, unauthorized), FAKECF_T_API, FAKECF_T_REGISTER,
  * FAKECF_T_HA_SPACING (ms), FAKECF_CRASH_AFTER_MS, FAKECF_CRASH_CODE,
  * FAKECF_IGNORE_TERM, FAKECF_INFLIGHT_MS, FAKECF_TIME_SCALE, FAKECF_CTL
  * (control file, one command a line: crash N, drop all, connect X,
@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@ static int		 nflags;
 static char		 self[4096];
 static char		*conf_text;
 static volatile sig_atomic_t got_term;
+static int		 trace_fd = -1;	/* for on_term; see there */
 static int		 ready_count;
 static int		 quick;
 static char		 host[256];
@@ -126,17 +128,26 @@ knob_ms(const char *name, long def)
 	return v != NULL ? strtol(v, NULL, 10) : def;
 }
 
+/* The trace file: FAKECF_TRACE, or <argv0>.trace (def, when that). */
+static const char *
+trace_path(char *def, size_t len)
+{
+	const char *path = knob("FAKECF_TRACE");
+
+	if (path != NULL)
+		return path;
+	snprintf(def, len, "%s.trace", self);
+	return def;
+}
+
 static void
 trace(cJSON *ev)
 {
-	const char *path = knob("FAKECF_TRACE");
+	const char *path;
 	char def[4200], *text;
 	FILE *f;
 
-	if (path == NULL) {
-		snprintf(def, sizeof(def), "%s.trace", self);
-		path = def;
-	}
+	path = trace_path(def, sizeof(def));
 	cJSON_AddNumberToObject(ev, "t", (double)now_ms());
 	cJSON_AddNumberToObject(ev, "pid", (double)getpid());
 	text = cJSON_PrintUnformatted(ev);
@@ -365,13 +376,68 @@ on_req(void *cls, struct MHD_Connection *c, const char *url,
 	return ret;
 }
 
+/* Decimal digits of v (>= 0), written to end backwards; the first. */
+static char *
+fmt_ll(char *end, long long v)
+{
+	*--end = '\0';
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	return end;
+}
+
+/* Append s at line + *n. */
+static void
+put_str(char *line, size_t *n, const char *s)
+{
+	size_t l = strlen(s);
+
+	memcpy(line + *n, s, l);
+	*n += l;
+}
+
+/*
+ * Trace the signal here, as it arrives, not later in the main loop: a
+ * second signal kills at once (below), and it may come before the main
+ * loop wakes. An agent killed with SIGKILL sends up to one SIGTERM per
+ * thread it had: PR_SET_PDEATHSIG fires each time the child passes to
+ * the next thread of the dying agent (t07, "orphan"). Async-signal-safe
+ * calls only: one write(2), to a descriptor opened before.
+ */
 static void
 on_term(int sig)
 {
+	char line[128], num[24];
+	struct timespec ts;
+	size_t n = 0;
+	ssize_t w;
+	int save = errno;
+
 	got_term = sig;
+	/*
+	 * The line goes out before the default comes back: from then on,
+	 * a second signal may kill the process in another thread at once.
+	 */
+	if (trace_fd != -1) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		put_str(line, &n, "{\"ev\":\"signal\",\"sig\":\"");
+		put_str(line, &n, sig == SIGINT ? "INT" : "TERM");
+		put_str(line, &n, "\",\"t\":");
+		put_str(line, &n, fmt_ll(num + sizeof(num),
+		    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+		put_str(line, &n, ",\"pid\":");
+		put_str(line, &n, fmt_ll(num + sizeof(num),
+		    (long long)getpid()));
+		put_str(line, &n, "}\n");
+		w = write(trace_fd, line, n);
+		(void)w;	/* nothing to be done about it here */
+	}
 	/* The real one restores the default after the first signal. */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	errno = save;
 }
 
 static void
@@ -706,6 +772,8 @@ main(int argc, char *argv[])
 		snprintf(mhost, sizeof(mhost), "%s", metrics);
 		lg("INF", "Starting metrics server on %s/metrics", mhost);
 	}
+	trace_fd = open(trace_path(path, sizeof(path)),
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	v = knob("FAKECF_IGNORE_TERM");
@@ -727,8 +795,7 @@ main(int argc, char *argv[])
 	for (;;) {
 		msleep(20);
 		if (got_term) {
-			trace_ev("signal", "sig", got_term == SIGINT ? "INT" :
-			    "TERM", -1);
+			/* on_term traced it. */
 			lg("INF", "Initiating graceful shutdown due to signal %s "
 			    "...", got_term == SIGINT ? "interrupt" :
 			    "terminated");

@@ -83,6 +83,18 @@ req POST /api/auth/logout --data "" -b "$TEST_TMP/jar" -H "Origin: http://evil.e
 expect_error 403 FORBIDDEN "logout from a foreign Origin refused"
 req POST /api/auth/logout --data "" -b "$TEST_TMP/jar"
 expect_error 403 FORBIDDEN "logout with no Origin and no X-Requested-With refused"
+# The Origin must be Host exactly, not a name or port that starts with it:
+# another port, one more digit, the host as a subdomain of another name.
+HP=${BASE#http://}
+for o in "http://${HP%:*}:1" "${BASE}1" "http://${HP%:*}.evil.example:${HP##*:}" \
+    "$BASE.evil.example"; do
+	req POST /api/auth/logout --data "" -b "$TEST_TMP/jar" -H "Origin: $o"
+	expect_error 403 FORBIDDEN "logout from Origin $o refused"
+	# A wrong accept ended the session: a new one, so that each case
+	# is judged on its own.
+	[ "$STATUS" = 403 ] || req POST /api/auth/login -H 'Content-Type: application/json' \
+	    -d '{"email":"alice@example.com","password":"s3cret-passw0rd"}' -c "$TEST_TMP/jar"
+done
 req GET /api/auth/me -b "$TEST_TMP/jar"
 expect_status 200 "session survives refused logouts"
 req POST /api/auth/logout --data "" -b "$TEST_TMP/jar" -H "Origin: $BASE"

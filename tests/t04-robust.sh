@@ -170,6 +170,49 @@ else
 	fail "server with the ENOSPC shim started"
 fi
 
+# --- a failing fsync: EIO from a failing disk, ENOSPC from a thin volume
+# that runs out at writeback. The PUT fails, and the version before it
+# stays, bytes and row. Both the object's own fsync (before the rename
+# publishes it) and the directory's (after it). The shim reads its
+# control file at each call; S3 has no local fsync.
+if [ "${STORE:-local}" = local ]; then
+	ctl=$TEST_TMP/fsync.ctl
+	: >"$ctl"
+	if start_server2 LD_PRELOAD="$FILESTOR_BUILD/tests/enospc.so" \
+	    FILESTOR_TEST_ENOSPC_DIR="$FILESTOR_DATA_DIR" FILESTOR_TEST_FSYNC_CTL="$ctl"; then
+		vrow() { sqlite3 "$FILESTOR_DB" "SELECT sha256 || ' ' || size || ' ' || updated_at FROM files WHERE key = 'tenants/$TID/sync/v.bin'"; }
+		printf 'version one' >"$TEST_TMP/v1"
+		req PUT "$BASE2/api/storage/sync/v.bin" "${A[@]}" --data-binary @"$TEST_TMP/v1"
+		expect_status 201 "fsync: the first version stored"
+		v1row=$(vrow)
+		while read -r what err status code; do
+			printf '%s %s\n' "$what" "$err" >"$ctl"
+			req PUT "$BASE2/api/storage/sync/v.bin" "${A[@]}" --data-binary 'version two' </dev/null
+			: >"$ctl"
+			expect_error "$status" "$code" "$what fsync $err: $status"
+			check "$what fsync $err: the old bytes stay" obj_same "tenants/$TID/sync/v.bin" "$TEST_TMP/v1"
+			check "$what fsync $err: the old row stays" eq "$(vrow)" "$v1row"
+			check "$what fsync $err: no temp file" tmp_empty
+			printf '%s %s\n' "$what" "$err" >"$ctl"
+			req PUT "$BASE2/api/storage/sync/new.bin" "${A[@]}" --data-binary 'new' </dev/null
+			: >"$ctl"
+			expect_error "$status" "$code" "$what fsync $err, a new key: $status"
+			check "$what fsync $err, a new key: no object" obj_absent "tenants/$TID/sync/new.bin"
+			check "$what fsync $err, a new key: no row" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/sync/new.bin'")" 0
+		done <<'CASES'
+file EIO 500 INTERNAL
+file ENOSPC 507 INSUFFICIENT_STORAGE
+dir EIO 500 INTERNAL
+dir ENOSPC 507 INSUFFICIENT_STORAGE
+CASES
+		req PUT "$BASE2/api/storage/sync/v.bin" "${A[@]}" --data-binary 'version two'
+		expect_status 200 "fsync: a PUT succeeds again once the disk does"
+		stop_server2
+	else
+		fail "server with the fsync shim started"
+	fi
+fi
+
 # --- many bad requests in a row do not take a worker down
 for i in $(seq 1 20); do
 	curl -s -o /dev/null "${A[@]}" -X PUT "$BASE/api/storage/%2e%2e" --data x

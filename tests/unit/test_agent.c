@@ -327,6 +327,19 @@ test_token(void **state)
 	/* Signed by us, but far ahead of now: not a URL we made. */
 	assert_int_equal(agent_tok_verify(key, t, AID, now - 100, &path),
 	    AGENT_TOK_TOO_LONG);
+	/*
+	 * Both sides of that bound: a token may live exactly TTL + skew
+	 * seconds (a backend clock that far ahead), not one more.
+	 */
+	assert_int_equal(agent_tok_verify(key, t, AID,
+	    now + 300 - (AGENT_TOKEN_TTL + AGENT_TOKEN_SKEW), &path),
+	    AGENT_TOK_OK);
+	assert_string_equal(path, "/srv/a b/é.txt");
+	free(path);
+	assert_int_equal(agent_tok_verify(key, t, AID,
+	    now + 300 - (AGENT_TOKEN_TTL + AGENT_TOKEN_SKEW) - 1, &path),
+	    AGENT_TOK_TOO_LONG);
+	assert_null(path);
 	/* Tampering with the payload breaks the MAC. */
 	t[3] = t[3] == 'A' ? 'B' : 'A';
 	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),

@@ -6,6 +6,9 @@
  * (kernels before 5.6), then with EPERM (container profiles that refuse
  * unknown syscalls). The second and third passes exercise the O_NOFOLLOW
  * walk, which would otherwise never run on a modern kernel.
+ *
+ * Durability goes through an I/O seam (see io_sync below): this program's
+ * fsync and rename calls are logged and can be made to fail.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +17,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,19 +26,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 
 #include <openssl/evp.h>
 
+#include "deny_openat2.h"
 #include "store.h"
 
 #define TID	"0b9e6f1c-3a52-4c7e-9d4b-2f1a8c6e5d30"
@@ -46,6 +47,97 @@ struct fx {
 	struct store	*s;
 	int		 nfds;		/* open fds after setup */
 };
+
+/*
+ * The I/O seam. This program's own fsync, fdatasync, renameat and
+ * renameat2 come before libc's for every caller in it, store_local.c
+ * included (it is linked in statically from libcommon.a). They log what
+ * was synced or renamed, in order, and can fail a sync as a failing disk
+ * does; otherwise they hand over to libc's.
+ */
+enum io_kind { IO_SYNC, IO_RENAME };
+
+struct io_ev {
+	enum io_kind	 kind;
+	int		 dir;		/* IO_SYNC of a directory */
+	dev_t		 dev;		/* IO_SYNC: what was synced */
+	ino_t		 ino;
+};
+
+#define IO_LOG_MAX	32
+static struct io_ev	 io_log[IO_LOG_MAX];
+static size_t		 io_nlog;
+static int		 io_fail_file;	/* errno for syncing a file, or 0 */
+static int		 io_fail_dir;	/* errno for syncing a directory, or 0 */
+
+static void
+io_note(enum io_kind kind, const struct stat *st)
+{
+	struct io_ev	*ev;
+
+	if (io_nlog >= IO_LOG_MAX)
+		return;
+	ev = &io_log[io_nlog++];
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	if (st != NULL) {
+		ev->dir = S_ISDIR(st->st_mode);
+		ev->dev = st->st_dev;
+		ev->ino = st->st_ino;
+	}
+}
+
+static int
+io_sync(int fd, const char *name)
+{
+	int		(*real)(int);
+	struct stat	 st;
+	int		 e;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	io_note(IO_SYNC, &st);
+	e = S_ISDIR(st.st_mode) ? io_fail_dir : io_fail_file;
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	*(void **)&real = dlsym(RTLD_NEXT, name);
+	return real(fd);
+}
+
+int
+fsync(int fd)
+{
+	return io_sync(fd, "fsync");
+}
+
+int
+fdatasync(int fd)
+{
+	return io_sync(fd, "fdatasync");
+}
+
+int
+renameat(int ofd, const char *from, int nfd, const char *to)
+{
+	int	(*real)(int, const char *, int, const char *);
+
+	io_note(IO_RENAME, NULL);
+	*(void **)&real = dlsym(RTLD_NEXT, "renameat");
+	return real(ofd, from, nfd, to);
+}
+
+int
+renameat2(int ofd, const char *from, int nfd, const char *to,
+    unsigned int flags)
+{
+	int	(*real)(int, const char *, int, const char *, unsigned int);
+
+	io_note(IO_RENAME, NULL);
+	*(void **)&real = dlsym(RTLD_NEXT, "renameat2");
+	return real(ofd, from, nfd, to, flags);
+}
 
 /* Open file descriptors of this process, to catch leaks on error paths. */
 static int
@@ -105,6 +197,7 @@ teardown(void **state)
 	int		 rc = 0, n;
 
 	alarm(0);	/* test_fifo's, if an assertion cut it short */
+	io_fail_file = io_fail_dir = 0;	/* likewise for the seam's */
 	n = fd_count();
 	if (n != f->nfds) {
 		fprintf(stderr, "fd leak: %d open after setup, %d now\n",
@@ -348,6 +441,135 @@ test_write_error(void **state)
 	store_writer_free(w);
 	assert_int_equal(store_stat(f->s, T "fsize", NULL), FS_NOT_FOUND);
 	assert_int_equal(tmp_count(f), 0);
+}
+
+/* Index of the first logged event matching, from start on, or -1. */
+static long
+io_find(size_t start, enum io_kind kind, const struct stat *st)
+{
+	size_t	 i;
+
+	for (i = start; i < io_nlog; i++) {
+		if (io_log[i].kind != kind)
+			continue;
+		if (st == NULL || (io_log[i].dev == st->st_dev &&
+		    io_log[i].ino == st->st_ino))
+			return (long)i;
+	}
+	return -1;
+}
+
+/*
+ * The order that makes a commit durable: the object's bytes are synced
+ * before the rename publishes its name, and the directory that holds the
+ * name is synced after it. Once for a new key and an overwrite through
+ * commit alone, once with store_finish first (put does that).
+ */
+static void
+test_sync_order(void **state)
+{
+	struct fx		*f = *state;
+	struct store_writer	*w = NULL;
+	struct stat		 obj, dir;
+	const char		*keys[] = { T "d/new", T "d/new", T "d/fin" };
+	char			 p[256];
+	long			 sync, ren, dsync;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		assert_int_equal(store_writer_open(f->s, keys[i], &w), FS_OK);
+		assert_int_equal(store_write(w, "bytes", 5), FS_OK);
+		io_nlog = 0;
+		if (i == 2)
+			assert_int_equal(store_finish(w, NULL, NULL), FS_OK);
+		assert_int_equal(store_commit(w, NULL, NULL), FS_OK);
+		store_writer_free(w);
+		assert_int_equal(stat(dpath(f, keys[i], p, sizeof(p)), &obj), 0);
+		assert_int_equal(stat(dpath(f, T "d", p, sizeof(p)), &dir), 0);
+		sync = io_find(0, IO_SYNC, &obj);
+		ren = io_find(0, IO_RENAME, NULL);
+		if (sync == -1 || ren == -1 || sync > ren)
+			fail_msg("%s: the object's data sync (event %ld) must "
+			    "come before its rename (event %ld)", keys[i], sync,
+			    ren);
+		dsync = io_find((size_t)ren, IO_SYNC, &dir);
+		if (dsync == -1)
+			fail_msg("%s: no sync of its directory after the rename",
+			    keys[i]);
+		assert_true(io_log[dsync].dir);
+	}
+}
+
+/*
+ * A sync that fails (EIO, or ENOSPC on a full disk or thin volume) fails
+ * the commit, and the old object stays, whole, with nothing left in
+ * .tmp. The object's own sync and the directory's after the rename.
+ */
+static void
+test_sync_error(void **state)
+{
+	static const struct {
+		int		 dir;	/* fail the directory's sync */
+		int		 err;
+		enum fs_err	 want;
+	} cases[] = {
+		{ 0, EIO, FS_INTERNAL },
+		{ 0, ENOSPC, FS_NO_SPACE },
+		{ 1, EIO, FS_INTERNAL },
+		{ 1, ENOSPC, FS_NO_SPACE },
+		{ 1, EDQUOT, FS_NO_SPACE },
+	};
+	struct fx		*f = *state;
+	struct store_writer	*w = NULL;
+	char			 p[256];
+	size_t			 i;
+	int			 finish;
+
+	put(f->s, T "v", "version one");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (finish = 0; finish < 2; finish++) {
+			/* An overwrite: the old version stays. */
+			assert_int_equal(store_writer_open(f->s, T "v", &w),
+			    FS_OK);
+			assert_int_equal(store_write(w, "two", 3), FS_OK);
+			*(cases[i].dir ? &io_fail_dir : &io_fail_file) =
+			    cases[i].err;
+			/*
+			 * put calls store_finish first: the object's sync
+			 * fails there, and the commit after it only refuses.
+			 */
+			if (finish)
+				assert_int_equal(store_finish(w, NULL, NULL),
+				    cases[i].dir ? FS_OK : cases[i].want);
+			assert_int_equal(store_commit(w, NULL, NULL),
+			    finish && !cases[i].dir ? FS_INTERNAL :
+			    cases[i].want);
+			io_fail_file = io_fail_dir = 0;
+			/* Refused for good, not retried into success. */
+			assert_int_equal(store_commit(w, NULL, NULL),
+			    FS_INTERNAL);
+			store_writer_free(w);
+			assert_int_equal(get(f->s, T "v", 0, -1, p, sizeof(p),
+			    64), 11);
+			assert_string_equal(p, "version one");
+			assert_int_equal(tmp_count(f), 0);
+
+			/* A new key: no object, and no directory made for it. */
+			assert_int_equal(store_writer_open(f->s, T "n/e/w",
+			    &w), FS_OK);
+			assert_int_equal(store_write(w, "new", 3), FS_OK);
+			*(cases[i].dir ? &io_fail_dir : &io_fail_file) =
+			    cases[i].err;
+			assert_int_equal(store_commit(w, NULL, NULL),
+			    cases[i].want);
+			io_fail_file = io_fail_dir = 0;
+			store_writer_free(w);
+			assert_int_equal(store_stat(f->s, T "n/e/w", NULL),
+			    FS_NOT_FOUND);
+			assert_false(exists(dpath(f, T "n", p, sizeof(p))));
+			assert_int_equal(tmp_count(f), 0);
+		}
+	}
 }
 
 static void
@@ -832,47 +1054,6 @@ test_open_errors(void **state)
 	store_close(NULL);
 }
 
-/* Make openat2 fail with err from now on (see the file comment). */
-static int
-deny_openat2(int err)
-{
-#if defined(SYS_openat2) && (defined(__x86_64__) || defined(__aarch64__))
-#if defined(__x86_64__)
-	const unsigned int	 arch = AUDIT_ARCH_X86_64;
-#else
-	const unsigned int	 arch = AUDIT_ARCH_AARCH64;
-#endif
-	struct sock_filter	 filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		    offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		    offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K,
-		    SECCOMP_RET_ERRNO | ((unsigned int)err & SECCOMP_RET_DATA)),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog	 prog = {
-		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
-		.filter = filter,
-	};
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		return -1;
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
-		return -1;
-	/* Check that the filter bites. */
-	if (syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) != -1 || errno != err)
-		return -1;
-	return 0;
-#else
-	(void)err;
-	return -1;
-#endif
-}
-
 #define STORE_TEST(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -883,6 +1064,8 @@ main(void)
 		STORE_TEST(test_overwrite),
 		STORE_TEST(test_abort),
 		STORE_TEST(test_write_error),
+		STORE_TEST(test_sync_order),
+		STORE_TEST(test_sync_error),
 		STORE_TEST(test_range),
 		STORE_TEST(test_stat),
 		STORE_TEST(test_missing),
