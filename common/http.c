@@ -1300,6 +1300,12 @@ http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 	else if (status == 429)
 		keep = "Retry-After";
 	hdr_remove(r, keep, 1);
+	/* RFC 9110 §15.5.2: every 401 carries a challenge, also those that
+	   are not the credential check (a bad ?token=, a failed login).
+	   For a 401 only WWW-Authenticate lines are left by now. */
+	if (status == 401 && r->nhdr == 0 &&
+	    hdr_set(r, "WWW-Authenticate", "Bearer realm=\"filestor\"") == -1)
+		goto out;
 	if (hdr_set(r, "Cache-Control", "no-store") == -1)
 		goto out;
 

@@ -1073,6 +1073,23 @@ test_http_error_keeps(void **state)
 	assert_int_equal(http_error(&r, FS_UNAUTHORIZED, "bad token"), 0);
 	assert_non_null(strstr(r.test_out, "WWW-Authenticate: Bearer\r\n"));
 	assert_null(strstr(r.test_out, "Set-Cookie"));
+	assert_null(strstr(r.test_out, "realm"));	/* the handler's, alone */
+	http_request_free(&r);
+
+	/* A 401 without a challenge gets the default one (RFC 9110 §15.5.2);
+	   a 429 keeps its Retry-After. */
+	init_ok(&r, get_env);
+	assert_int_equal(http_error(&r, FS_UNAUTHORIZED, "bad token"), 0);
+	assert_non_null(strstr(r.test_out,
+	    "WWW-Authenticate: Bearer realm=\"filestor\"\r\n"));
+	http_request_free(&r);
+	init_ok(&r, get_env);
+	assert_int_equal(http_add_header(&r, "Retry-After", "7"), 0);
+	assert_int_equal(http_add_header(&r, "ETag", "\"x\""), 0);
+	assert_int_equal(http_error(&r, FS_TOO_MANY, "slow down"), 0);
+	assert_non_null(strstr(r.test_out, "Status: 429"));
+	assert_non_null(strstr(r.test_out, "Retry-After: 7\r\n"));
+	assert_null(strstr(r.test_out, "ETag"));
 	http_request_free(&r);
 }
 
