@@ -23,6 +23,10 @@ $(call lazy,CMOCKA_LIBS,pkg-config --libs cmocka 2>/dev/null)
 # -isystem: its headers do not pass our warnings (opencl.h).
 $(call lazy,MAGICK_CFLAGS,pkg-config --cflags MagickWand 2>/dev/null | sed -E 's/(^| )-I/\1-isystem /g')
 $(call lazy,MAGICK_LIBS,pkg-config --libs MagickWand 2>/dev/null)
+# The scaled decoders (common/imgdec.c, issue 21): libwebp, libpng and
+# libheif directly, and giflib, which ships no .pc file on Debian.
+$(call lazy,DEC_CFLAGS,pkg-config --cflags libwebp libpng libheif 2>/dev/null)
+$(call lazy,DEC_LIBS,pkg-config --libs libwebp libpng libheif 2>/dev/null; echo -lgif)
 
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
 	   -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter
@@ -104,8 +108,10 @@ POLICY_DIR ?= $(CURDIR)/etc/imagemagick
 $(BUILD)/common/img.o: private CFLAGS += $(MAGICK_CFLAGS) \
 	-DIMG_POLICY_DIR='"$(POLICY_DIR)"' \
 	-DIMG_POLICY_DIR_INSTALLED='"$(PREFIX)/share/filestor/imagemagick"'
+$(BUILD)/common/imgdec.o: private CFLAGS += $(DEC_CFLAGS)
 $(BUILD)/tests/test_img: private CFLAGS += $(MAGICK_CFLAGS)
-$(BUILD)/cgi-bin/get $(BUILD)/tests/test_img: private LDLIBS += $(MAGICK_LIBS)
+$(BUILD)/cgi-bin/get $(BUILD)/tests/test_img: private LDLIBS += $(MAGICK_LIBS) \
+	$(DEC_LIBS)
 
 $(BUILD)/filestorctl: $(BUILD)/tools/filestorctl.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
