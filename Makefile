@@ -57,7 +57,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-run deps-test deps-bench test unit integration run \
-	asan lint install clean bench
+	asan lint install clean bench fuzz fuzz-build fuzz-harnesses
 
 all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(AGENT_BIN) $(BUILD)/fake-cloudflared
 
@@ -68,7 +68,7 @@ DEPS_GROUPS := build
 ifneq ($(filter run,$(MAKECMDGOALS)),)
 DEPS_GROUPS += run
 endif
-ifneq ($(filter test unit integration asan,$(MAKECMDGOALS)),)
+ifneq ($(filter test unit integration asan fuzz fuzz-build,$(MAKECMDGOALS)),)
 DEPS_GROUPS += test
 endif
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
@@ -139,8 +139,8 @@ $(BUILD)/tests/enospc.so: tests/enospc.c | deps
 # make test: unit tests (cmocka) then the integration suite through a real
 # lighttpd and again through a private Apache with mod_fcgid; tests/all
 # prints the one closing "N passed, N failed" line, counting all three.
-test: deps all $(UNIT_BIN) $(BUILD)/tests/enospc.so
-	@tests/all $(BUILD)
+test: deps all $(UNIT_BIN) $(BUILD)/tests/enospc.so fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) tests/all $(BUILD)
 
 unit: deps all $(UNIT_BIN)
 	@tests/all --unit-only $(BUILD)
@@ -166,6 +166,32 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	    OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    unit
+
+# Fuzzing: one libFuzzer harness per parser (fuzz/<name>.c), its seeds
+# in fuzz/corpus/<name>/. A recursive make builds the whole library and
+# the harnesses with clang, ASan, UBSan and libFuzzer's coverage into
+# FUZZ_BUILD. make test replays every committed seed once (tests/all);
+# make fuzz runs each harness for FUZZ_SECONDS (fuzz/run).
+FUZZ_BUILD	?= build-fuzz
+FUZZ_SECONDS	?= 60
+FUZZ_SRC	:= $(sort $(wildcard fuzz/*.c))
+FUZZ_BIN	:= $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OPT	 = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+
+fuzz-build: deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	    OPT="$(FUZZ_OPT)" fuzz-harnesses
+
+fuzz-harnesses: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(LIB) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Ifuzz -o $@ $< $(LIB) $(LDLIBS) \
+	    $(MAGICK_LIBS) $(DEC_LIBS)
+
+fuzz: fuzz-build
+	@fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 lint: deps
 	@$(INSTALL_DEPS) lint
@@ -195,6 +221,6 @@ install: all
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/user/filestor-agent.service
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 .SECONDARY:

@@ -721,8 +721,11 @@ heif_decode(struct imgdec *d, long tw, long th, long long max_pixels,
 	h = heif_image_get_primary_height(im);
 	plane = heif_image_get_plane_readonly(im, heif_channel_interleaved,
 	    &stride);
+	/* The geometry was computed from the header's size: the decode
+	   (or the thumbnail) must have its shape. */
 	if (plane == NULL || side_check(w, h, d->why) != IMGDEC_OK ||
 	    w * h > max_pixels || stride < w * (alpha ? 4 : 3) ||
+	    labs(w * d->h - h * d->w) * 100 > w * d->h ||
 	    heif_image_get_bits_per_pixel_range(im,
 	    heif_channel_interleaved) != 8) {
 		snprintf(d->why, IMG_MSG_MAX, "heif: unexpected %ldx%ld image",
