@@ -7,6 +7,7 @@
  * block's last row arrives. Only one output row of sums is held, so the
  * memory is the output plus one source row.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -418,12 +419,13 @@ webp_open(struct imgdec *d)
 }
 
 static enum imgdec_rc
-webp_decode(struct imgdec *d, int k, long long deadline,
+webp_decode(struct imgdec *d, long tw, long th, long long deadline,
     struct imgdec_image *img)
 {
 	WebPDecoderConfig cfg;
 	WebPIDecoder *idec = NULL;
 	VP8StatusCode st = VP8_STATUS_SUSPENDED;
+	double s;
 	struct imgdec_image out;
 	size_t off = 0, size;
 	enum imgdec_rc rc = IMGDEC_BAD;
@@ -431,16 +433,30 @@ webp_decode(struct imgdec *d, int k, long long deadline,
 	memset(&out, 0, sizeof(out));
 	if (WebPInitDecoderConfig(&cfg) == 0)
 		return IMGDEC_BAD;
-	out.w = (d->w + k - 1) / k;
-	out.h = (d->h + k - 1) / k;
+	/*
+	 * libwebp's rescaler takes any ratio, so the decode is exactly twice
+	 * the output on the tighter side (the other boxes stop at an
+	 * integer factor, 2 to 4 times): less to convert and to resize.
+	 */
+	s = (double)d->w / (double)(2 * tw);
+	if ((double)d->h / (double)(2 * th) < s)
+		s = (double)d->h / (double)(2 * th);
+	if (s < 1)
+		s = 1;
+	out.w = lround((double)d->w / s);
+	out.h = lround((double)d->h / s);
+	if (out.w < 1)
+		out.w = 1;
+	if (out.h < 1)
+		out.h = 1;
 	out.channels = d->webp_alpha ? 4 : 3;
 	out.depth = 8;
 	size = (size_t)out.w * (size_t)out.h * (size_t)out.channels;
 	out.px = malloc(size);
 	if (out.px == NULL)
 		return IMGDEC_NOMEM;
-	/* libwebp's rescaler averages areas: the same box as the others. */
-	if (k > 1) {
+	/* libwebp's rescaler averages areas, as the box of the others. */
+	if (out.w != d->w || out.h != d->h) {
 		cfg.options.use_scaling = 1;
 		cfg.options.scaled_width = (int)out.w;
 		cfg.options.scaled_height = (int)out.h;
@@ -826,7 +842,7 @@ imgdec_read(struct imgdec *d, long tw, long th, long long max_pixels,
 		rc = png_decode(d, k, deadline, img);
 		break;
 	case IMG_WEBP:
-		rc = webp_decode(d, k, deadline, img);
+		rc = webp_decode(d, tw, th, deadline, img);
 		break;
 	case IMG_GIF:
 		rc = gif_decode(d, k, deadline, img);

@@ -5,7 +5,7 @@
  * pixel cache, then resizes: a 12 MP WebP costs a full decode and a
  * 12 MP Lanczos pass, and about 100 MB. These decoders instead hand back
  * 8-bit (16-bit for 16-bit PNG) interleaved pixels already shrunk by an
- * integer factor, to between 2 and 4 times the output size, so that the
+ * integer factor, to between 2 and 4 times the output size (WebP: twice), so that the
  * Lanczos resize that follows in img.c has little left to do, and memory
  * follows the output, not the source:
  *
@@ -83,8 +83,8 @@ int		 imgdec_factor(long sw, long sh, long tw, long th);
 
 /*
  * Decode, shrunk for an output of tw x th (>= 1): *img is at least
- * tw x th and is shrunk by imgdec_factor() (WebP: to the same size by
- * libwebp's scaler). Refuses sources over max_pixels (IMGDEC_LIMIT) and
+ * tw x th, shrunk by imgdec_factor() (WebP: by libwebp's scaler, to
+ * twice tw x th on the tighter side). Refuses sources over max_pixels (IMGDEC_LIMIT) and
  * stops when the CLOCK_MONOTONIC millisecond deadline passes
  * (IMGDEC_TIMEOUT; libheif cannot be interrupted, so for AVIF and HEIC
  * it is checked after the decode). On failure *img is empty and why
