@@ -4,8 +4,8 @@
  * One shape for the row-wise decoders (PNG, GIF, HEIF's decoded plane):
  * each source row goes into a box accumulator (struct box) that sums
  * k x k blocks into one output row and writes the averages when the
- * block's last row arrives. Only one output row of sums is held, so the
- * memory is the output plus one source row.
+ * block's last row arrives. Only one row of column sums is held, so the
+ * memory is the output plus a few source rows.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -466,7 +466,7 @@ webp_decode(struct imgdec *d, long tw, long th, long long deadline,
 	 * one parses, as libvips has it. It blocks on a condition variable
 	 * rather than spinning (unlike OpenMP, see TRANSFORM_THREADS), so
 	 * under load it costs a context switch, and alone it cuts the
-	 * decode by about a fifth.
+	 * decode by about a sixth.
 	 */
 	cfg.options.use_threads = 1;
 	cfg.output.colorspace = d->webp_alpha ? MODE_RGBA : MODE_RGB;
