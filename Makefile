@@ -23,6 +23,10 @@ $(call lazy,CMOCKA_LIBS,pkg-config --libs cmocka 2>/dev/null)
 # -isystem: its headers do not pass our warnings (opencl.h).
 $(call lazy,MAGICK_CFLAGS,pkg-config --cflags MagickWand 2>/dev/null | sed -E 's/(^| )-I/\1-isystem /g')
 $(call lazy,MAGICK_LIBS,pkg-config --libs MagickWand 2>/dev/null)
+# The scaled decoders (common/imgdec.c, issue 21): libwebp, libpng and
+# libheif directly, and giflib, which ships no .pc file on Debian.
+$(call lazy,DEC_CFLAGS,pkg-config --cflags libwebp libpng libheif 2>/dev/null)
+$(call lazy,DEC_LIBS,pkg-config --libs libwebp libpng libheif 2>/dev/null; echo -lgif)
 
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
 	   -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter
@@ -55,7 +59,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-run deps-test deps-bench test unit integration run \
-	asan lint install clean bench
+	asan lint install clean bench fuzz fuzz-build fuzz-harnesses
 
 all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(POOL) $(AGENT_BIN) $(BUILD)/fake-cloudflared
 
@@ -66,7 +70,7 @@ DEPS_GROUPS := build
 ifneq ($(filter run,$(MAKECMDGOALS)),)
 DEPS_GROUPS += run
 endif
-ifneq ($(filter test unit integration asan,$(MAKECMDGOALS)),)
+ifneq ($(filter test unit integration asan fuzz fuzz-build,$(MAKECMDGOALS)),)
 DEPS_GROUPS += test
 endif
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
@@ -106,8 +110,10 @@ POLICY_DIR ?= $(CURDIR)/etc/imagemagick
 $(BUILD)/common/img.o: private CFLAGS += $(MAGICK_CFLAGS) \
 	-DIMG_POLICY_DIR='"$(POLICY_DIR)"' \
 	-DIMG_POLICY_DIR_INSTALLED='"$(PREFIX)/share/filestor/imagemagick"'
+$(BUILD)/common/imgdec.o: private CFLAGS += $(DEC_CFLAGS)
 $(BUILD)/tests/test_img: private CFLAGS += $(MAGICK_CFLAGS)
-$(BUILD)/cgi-bin/get $(BUILD)/tests/test_img: private LDLIBS += $(MAGICK_LIBS)
+$(BUILD)/cgi-bin/get $(BUILD)/tests/test_img: private LDLIBS += $(MAGICK_LIBS) \
+	$(DEC_LIBS)
 
 $(BUILD)/filestorctl: $(BUILD)/tools/filestorctl.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -145,8 +151,8 @@ $(BUILD)/tests/enospc.so: tests/enospc.c | deps
 # make test: unit tests (cmocka) then the integration suite through a real
 # lighttpd and again through a private Apache with mod_fcgid; tests/all
 # prints the one closing "N passed, N failed" line, counting all three.
-test: deps all $(UNIT_BIN) $(BUILD)/tests/enospc.so
-	@tests/all $(BUILD)
+test: deps all $(UNIT_BIN) $(BUILD)/tests/enospc.so fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) tests/all $(BUILD)
 
 unit: deps all $(UNIT_BIN)
 	@tests/all --unit-only $(BUILD)
@@ -172,6 +178,32 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	    OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    unit
+
+# Fuzzing: one libFuzzer harness per parser (fuzz/<name>.c), its seeds
+# in fuzz/corpus/<name>/. A recursive make builds the whole library and
+# the harnesses with clang, ASan, UBSan and libFuzzer's coverage into
+# FUZZ_BUILD. make test replays every committed seed once (tests/all);
+# make fuzz runs each harness for FUZZ_SECONDS (fuzz/run).
+FUZZ_BUILD	?= build-fuzz
+FUZZ_SECONDS	?= 60
+FUZZ_SRC	:= $(sort $(wildcard fuzz/*.c))
+FUZZ_BIN	:= $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OPT	 = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+
+fuzz-build: deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	    OPT="$(FUZZ_OPT)" fuzz-harnesses
+
+fuzz-harnesses: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(LIB) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Ifuzz -o $@ $< $(LIB) $(LDLIBS) \
+	    $(MAGICK_LIBS) $(DEC_LIBS)
+
+fuzz: fuzz-build
+	@fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 lint: deps
 	@$(INSTALL_DEPS) lint
@@ -201,6 +233,6 @@ install: all
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/user/filestor-agent.service
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 .SECONDARY:

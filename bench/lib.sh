@@ -16,11 +16,16 @@ BENCH_SECS=${BENCH_SECS:-5}
 
 bench_start() {
 	BENCH_TMP=$(mktemp -d "${TMPDIR:-/var/tmp}/filestor-bench.XXXXXX")
+	# As root the server runs as FILESTOR_USER, which must reach the
+	# state dir inside (as tests/run does).
+	[ "$(id -u)" -ne 0 ] || chmod 711 "$BENCH_TMP"
 	export AUTH_SECRET
 	AUTH_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 	export COOKIE_SECURE=0
+	# All of serve_env's defaults, so that a second start in the same
+	# shell (bench/transform.sh) gets fresh ones.
 	unset FILESTOR_DB FILESTOR_DATA_DIR FILESTOR_CACHE_DIR FILESTOR_RUN_DIR \
-	    FILESTOR_SOCK_DIR FILESTOR_CGI_DIR
+	    FILESTOR_SOCK_DIR FILESTOR_CGI_DIR FILESTOR_LOG
 	serve_env "$BENCH_BUILD" "$BENCH_TMP/state" "$(serve_free_port)"
 	STATIC_DIR=$FILESTOR_RUN_DIR/www/bench/static
 	mkdir -p "$STATIC_DIR"
@@ -56,6 +61,7 @@ EOT
 bench_stop() {
 	serve_stop
 	[ -n "${BENCH_TMP:-}" ] && rm -rf "$BENCH_TMP"
+	BENCH_TMP=
 }
 
 # bench_wrk URL [HEADER]: requests per second over BENCH_SECS seconds.

@@ -12,6 +12,7 @@
 
 #include "http.h"
 #include "img.h"
+#include "imgdec.h"
 
 #define IMG_DEF_MAX_PIXELS	50000000LL
 #define IMG_DEF_TIMEOUT_MS	10000LL
@@ -31,8 +32,10 @@ static struct {
 	long long	 timeout_ms;
 	long long	 max_bytes;
 	unsigned long	 runs;
+	int		 scaled;	/* use the scaled decoders (imgdec.h) */
+	unsigned long	 scaled_runs;	/* transforms that used them */
 } img_state = { 0, IMG_DEF_MAX_PIXELS, IMG_DEF_TIMEOUT_MS, IMG_DEF_MAX_BYTES,
-    0 };
+    0, 1, 0 };
 
 /* --- pure half */
 
@@ -424,7 +427,7 @@ img_init(char *err, size_t errlen)
 	static const char *const denied[] = { "SVG", "MVG", "MSL", "URL",
 	    "TEXT", "EPHEMERAL", "PS", "PDF" };
 	const char *v, *dir;
-	long long threads, memory;
+	long long threads, memory, scaled;
 	size_t i;
 
 	if (env_limit("TRANSFORM_MAX_PIXELS", IMG_DEF_MAX_PIXELS, 1,
@@ -436,8 +439,11 @@ img_init(char *err, size_t errlen)
 	    env_limit("TRANSFORM_MEMORY_BYTES", IMG_DEF_MEMORY, 16LL << 20,
 	    64LL << 30, &memory, err, errlen) == -1 ||
 	    env_limit("TRANSFORM_MAX_BYTES", IMG_DEF_MAX_BYTES, 1,
-	    1LL << 40, &img_state.max_bytes, err, errlen) == -1)
+	    1LL << 40, &img_state.max_bytes, err, errlen) == -1 ||
+	    env_limit("TRANSFORM_SCALED_DECODE", 1, 0, 1, &scaled, err,
+	    errlen) == -1)
 		return -1;
+	img_state.scaled = (int)scaled;
 	/*
 	 * Where the policy is: MAGICK_CONFIGURE_PATH, or else the directory
 	 * the build named (the source tree's etc/imagemagick), so that a
@@ -512,10 +518,22 @@ img_max_source_bytes(void)
 	return img_state.max_bytes;
 }
 
+void
+img_set_scaled_decode(int on)
+{
+	img_state.scaled = on != 0;
+}
+
 unsigned long
 img_runs(void)
 {
 	return img_state.runs;
+}
+
+unsigned long
+img_scaled_runs(void)
+{
+	return img_state.scaled_runs;
 }
 
 static long long
@@ -551,6 +569,189 @@ wand_msg(MagickWand *w, const char *what, char *why)
 	MagickClearException(w);
 }
 
+/* Output geometry, computed from the source size (img_geometry). */
+struct geo {
+	long	 rw, rh;	/* resize to */
+	long	 cw, ch, cx, cy;	/* then crop to this box */
+};
+
+/* The source is over the pixel cap: the client's message. */
+static enum fs_err
+over_cap(char *msg)
+{
+	snprintf(msg, IMG_MSG_MAX, "the source image has more than %lld "
+	    "pixels", img_state.max_pixels);
+	return FS_VALIDATION;
+}
+
+static enum fs_err
+undecodable(char *msg)
+{
+	snprintf(msg, IMG_MSG_MAX, "the source image could not be decoded");
+	return FS_VALIDATION;
+}
+
+/*
+ * Load through a scaled decoder (imgdec.h): header, pixel cap, geometry,
+ * then a decode already shrunk to 2..4x the output, handed to the wand.
+ * FS_OK with *used 1 when the image is in w, or with *used 0 when this
+ * source is better left to ImageMagick (a format feature imgdec leaves
+ * out, or no shrink to gain: then ImageMagick's decode costs no more
+ * memory than ours, as before issue 21).
+ */
+static enum fs_err
+load_scaled(MagickWand *w, enum img_format in, const void *src, size_t len,
+    const struct img_params *p, enum img_format out, long long deadline,
+    struct geo *g, int *used, char *msg, char *why)
+{
+	static const char *const maps[] = { NULL, "I", "IA", "RGB", "RGBA" };
+	struct imgdec *d = NULL;
+	struct imgdec_image im = { NULL, 0, 0, 0, 0 };
+	enum imgdec_rc rc;
+	long sw, sh;
+	enum fs_err e = FS_INTERNAL;
+
+	*used = 0;
+	d = imgdec_open(in, src, len, &rc, why);
+	if (d == NULL) {
+		switch (rc) {
+		case IMGDEC_UNSUPPORTED:
+			return FS_OK;
+		case IMGDEC_NOMEM:
+			return FS_INTERNAL;
+		case IMGDEC_LIMIT:
+			snprintf(msg, IMG_MSG_MAX, "the source image is wider or "
+			    "taller than %d pixels", IMGDEC_SIDE_MAX);
+			return FS_VALIDATION;
+		default:
+			return undecodable(msg);
+		}
+	}
+	/* The pixel cap, from the header, before any pixel is decoded. */
+	imgdec_size(d, &sw, &sh);
+	if ((long long)sw * sh > img_state.max_pixels) {
+		e = over_cap(msg);
+		goto out;
+	}
+	/* No EXIF orientation outside JPEG (ImageMagick 6 reads none
+	   either); libheif applies HEIF's own rotations. */
+	img_geometry(p, out, sw, sh, &g->rw, &g->rh, &g->cw, &g->ch, &g->cx,
+	    &g->cy);
+	if (imgdec_factor(sw, sh, g->rw, g->rh) < 2) {
+		e = FS_OK;
+		goto out;
+	}
+	rc = imgdec_read(d, g->rw, g->rh, img_state.max_pixels, deadline,
+	    &im, why);
+	switch (rc) {
+	case IMGDEC_OK:
+		break;
+	case IMGDEC_UNSUPPORTED:
+		e = FS_OK;
+		goto out;
+	case IMGDEC_NOMEM:
+		goto out;
+	case IMGDEC_LIMIT:
+		e = over_cap(msg);
+		goto out;
+	case IMGDEC_TIMEOUT:
+		snprintf(msg, IMG_MSG_MAX, "the transform took longer than "
+		    "%lld ms", img_state.timeout_ms);
+		e = FS_VALIDATION;
+		goto out;
+	default:
+		e = undecodable(msg);
+		goto out;
+	}
+	if (MagickConstituteImage(w, (size_t)im.w, (size_t)im.h,
+	    maps[im.channels], im.depth == 16 ? ShortPixel : CharPixel,
+	    im.px) == MagickFalse) {
+		wand_msg(w, "constitute", why);
+		goto out;
+	}
+	*used = 1;
+	img_state.scaled_runs++;
+	e = FS_OK;
+out:
+	imgdec_image_free(&im);
+	imgdec_close(d);
+	return e;
+}
+
+/*
+ * Load through ImageMagick (JPEG, and what load_scaled leaves): ping
+ * with the sniffed coder forced, pixel cap, geometry, read with JPEG
+ * shrink-on-load.
+ */
+static enum fs_err
+load_magick(MagickWand *w, enum img_format in, const void *src, size_t len,
+    const struct img_params *p, enum img_format out, long long *deadline,
+    struct geo *g, char *msg, char *why)
+{
+	OrientationType orient;
+	long sw, sh, hw, hh;
+	char hint[48];
+
+	/*
+	 * Force the sniffed coder ("JPEG:[0]"): ImageMagick never guesses
+	 * the format from the data, and reads only the first frame.
+	 */
+	if (MagickSetFormat(w, formats[in].coder) == MagickFalse ||
+	    MagickSetFilename(w, "[0]") == MagickFalse) {
+		wand_msg(w, "setup", why);
+		return FS_INTERNAL;
+	}
+	MagickSetProgressMonitor(w, deadline_monitor, deadline);
+	if (MagickPingImageBlob(w, src, len) == MagickFalse) {
+		wand_msg(w, "ping", why);
+		return undecodable(msg);
+	}
+	sw = (long)MagickGetImageWidth(w);
+	sh = (long)MagickGetImageHeight(w);
+	orient = MagickGetImageOrientation(w);
+	if (sw <= 0 || sh <= 0 ||
+	    (long long)sw * sh > img_state.max_pixels)
+		return over_cap(msg);
+	/* Orientations 5..8 swap the sides; geometry is after orienting. */
+	hw = sw;
+	hh = sh;
+	if (orient >= LeftTopOrientation && orient <= LeftBottomOrientation) {
+		sw = hh;
+		sh = hw;
+	}
+	img_geometry(p, out, sw, sh, &g->rw, &g->rh, &g->cw, &g->ch, &g->cx,
+	    &g->cy);
+	ClearMagickWand(w);
+	if (MagickSetFormat(w, formats[in].coder) == MagickFalse ||
+	    MagickSetFilename(w, "[0]") == MagickFalse) {
+		wand_msg(w, "setup", why);
+		return FS_INTERNAL;
+	}
+	MagickSetProgressMonitor(w, deadline_monitor, deadline);
+	if (in == IMG_JPEG) {
+		/*
+		 * Shrink on load: libjpeg decodes at 1/2, 1/4 or 1/8 scale
+		 * while staying at least this size (in stored orientation).
+		 */
+		if (hw != sw)
+			snprintf(hint, sizeof(hint), "%ldx%ld", g->rh, g->rw);
+		else
+			snprintf(hint, sizeof(hint), "%ldx%ld", g->rw, g->rh);
+		MagickSetOption(w, "jpeg:size", hint);
+	}
+	if (MagickReadImageBlob(w, src, len) == MagickFalse) {
+		wand_msg(w, "read", why);
+		return undecodable(msg);
+	}
+	/* "[0]" already limits the read; keep one frame whatever happens. */
+	while (MagickGetNumberImages(w) > 1) {
+		MagickSetIteratorIndex(w, 1);
+		MagickRemoveImage(w);
+	}
+	MagickSetIteratorIndex(w, 0);
+	return FS_OK;
+}
+
 enum fs_err
 img_transform(const void *src, size_t len, const struct img_params *p,
     enum img_format out, unsigned char **dst, size_t *dstlen, char *msg,
@@ -559,12 +760,11 @@ img_transform(const void *src, size_t len, const struct img_params *p,
 	MagickWand *w = NULL;
 	PixelWand *bg = NULL;
 	enum img_format in;
-	OrientationType orient;
-	long sw, sh, rw, rh, cw, ch, cx, cy, hw, hh;
+	struct geo g;
 	long long deadline;
-	char hint[48];
 	unsigned char *blob;
 	size_t n;
+	int used = 0;
 	enum fs_err e = FS_INTERNAL;
 
 	*dst = NULL;
@@ -587,93 +787,43 @@ img_transform(const void *src, size_t len, const struct img_params *p,
 		snprintf(why, IMG_MSG_MAX, "out of memory");
 		goto out;
 	}
-	/*
-	 * Force the sniffed coder ("JPEG:[0]"): ImageMagick never guesses
-	 * the format from the data, and reads only the first frame.
-	 */
-	if (MagickSetFormat(w, formats[in].coder) == MagickFalse ||
-	    MagickSetFilename(w, "[0]") == MagickFalse) {
-		wand_msg(w, "setup", why);
-		goto out;
+	if (img_state.scaled && imgdec_handles(in)) {
+		e = load_scaled(w, in, src, len, p, out, deadline, &g, &used,
+		    msg, why);
+		if (e != FS_OK)
+			goto out;
+		e = FS_INTERNAL;
 	}
+	if (!used) {
+		e = load_magick(w, in, src, len, p, out, &deadline, &g, msg,
+		    why);
+		if (e != FS_OK)
+			goto out;
+		e = FS_INTERNAL;
+	}
+	/* The rest reports progress too: resize and encode stop in time. */
 	MagickSetProgressMonitor(w, deadline_monitor, &deadline);
-	if (MagickPingImageBlob(w, src, len) == MagickFalse) {
-		wand_msg(w, "ping", why);
-		snprintf(msg, IMG_MSG_MAX, "the source image could not be "
-		    "decoded");
-		e = FS_VALIDATION;
-		goto out;
-	}
-	sw = (long)MagickGetImageWidth(w);
-	sh = (long)MagickGetImageHeight(w);
-	orient = MagickGetImageOrientation(w);
-	if (sw <= 0 || sh <= 0 ||
-	    (long long)sw * sh > img_state.max_pixels) {
-		snprintf(msg, IMG_MSG_MAX, "the source image has more than "
-		    "%lld pixels", img_state.max_pixels);
-		e = FS_VALIDATION;
-		goto out;
-	}
-	/* Orientations 5..8 swap the sides; geometry is after orienting. */
-	hw = sw;
-	hh = sh;
-	if (orient >= LeftTopOrientation && orient <= LeftBottomOrientation) {
-		sw = hh;
-		sh = hw;
-	}
-	img_geometry(p, out, sw, sh, &rw, &rh, &cw, &ch, &cx, &cy);
-	ClearMagickWand(w);
-	if (MagickSetFormat(w, formats[in].coder) == MagickFalse ||
-	    MagickSetFilename(w, "[0]") == MagickFalse) {
-		wand_msg(w, "setup", why);
-		goto out;
-	}
-	MagickSetProgressMonitor(w, deadline_monitor, &deadline);
-	if (in == IMG_JPEG) {
-		/*
-		 * Shrink on load: libjpeg decodes at 1/2, 1/4 or 1/8 scale
-		 * while staying at least this size (in stored orientation).
-		 */
-		if (hw != sw)
-			snprintf(hint, sizeof(hint), "%ldx%ld", rh, rw);
-		else
-			snprintf(hint, sizeof(hint), "%ldx%ld", rw, rh);
-		MagickSetOption(w, "jpeg:size", hint);
-	}
-	if (MagickReadImageBlob(w, src, len) == MagickFalse) {
-		wand_msg(w, "read", why);
-		snprintf(msg, IMG_MSG_MAX, "the source image could not be "
-		    "decoded");
-		e = FS_VALIDATION;
-		goto out;
-	}
-	/* "[0]" already limits the read; keep one frame whatever happens. */
-	while (MagickGetNumberImages(w) > 1) {
-		MagickSetIteratorIndex(w, 1);
-		MagickRemoveImage(w);
-	}
-	MagickSetIteratorIndex(w, 0);
 	if (MagickAutoOrientImage(w) == MagickFalse ||
 	    MagickSetImagePage(w, 0, 0, 0, 0) == MagickFalse) {
 		wand_msg(w, "orient", why);
 		goto out;
 	}
-	if ((long)MagickGetImageWidth(w) != rw ||
-	    (long)MagickGetImageHeight(w) != rh) {
-		if (MagickResizeImage(w, (size_t)rw, (size_t)rh, LanczosFilter,
-		    1.0) == MagickFalse) {
+	if ((long)MagickGetImageWidth(w) != g.rw ||
+	    (long)MagickGetImageHeight(w) != g.rh) {
+		if (MagickResizeImage(w, (size_t)g.rw, (size_t)g.rh,
+		    LanczosFilter, 1.0) == MagickFalse) {
 			wand_msg(w, "resize", why);
 			goto out;
 		}
 	}
-	if (cw != rw || ch != rh) {
-		if (MagickCropImage(w, (size_t)cw, (size_t)ch, cx, cy) ==
+	if (g.cw != g.rw || g.ch != g.rh) {
+		if (MagickCropImage(w, (size_t)g.cw, (size_t)g.ch, g.cx, g.cy) ==
 		    MagickFalse) {
 			wand_msg(w, "crop", why);
 			goto out;
 		}
 	}
-	MagickSetImagePage(w, (size_t)cw, (size_t)ch, 0, 0);
+	MagickSetImagePage(w, (size_t)g.cw, (size_t)g.ch, 0, 0);
 	if (MagickStripImage(w) == MagickFalse) {
 		wand_msg(w, "strip", why);
 		goto out;

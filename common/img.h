@@ -8,12 +8,15 @@
  * self-check), img_transform() per request, img_done() at exit.
  *
  * Pipeline (img_transform): sniff the magic bytes against the allowlist
- * (JPEG, PNG, WebP, GIF, AVIF/HEIC) before ImageMagick sees a byte; ping
- * with the sniffed coder forced (no format guessing); refuse sources over
- * the pixel cap; read the first frame only, with JPEG shrink-on-load
- * (jpeg:size); auto-orient; resize (never enlarging); crop around the
- * focal point for cover; strip metadata; encode. A progress monitor
- * aborts a transform that runs past its time limit.
+ * (JPEG, PNG, WebP, GIF, AVIF/HEIC) before ImageMagick sees a byte; read
+ * the size from the header (imgdec.h for PNG, WebP, GIF and AVIF/HEIC;
+ * an ImageMagick ping with the sniffed coder forced, no format guessing,
+ * for JPEG); refuse sources over the pixel cap; decode the first frame
+ * only, already shrunk where the format allows (JPEG: jpeg:size; the
+ * others: the scaled decoders of imgdec.h, whose pixels go to the wand);
+ * auto-orient; resize (Lanczos, never enlarging); crop around the focal
+ * point for cover; strip metadata; encode. The time limit is checked
+ * while decoding, resizing and encoding.
  */
 #ifndef FS_IMG_H
 #define FS_IMG_H
@@ -130,7 +133,9 @@ void		 img_geometry(const struct img_params *p, enum img_format out,
  * Process setup. Reads TRANSFORM_MAX_PIXELS (default 50000000),
  * TRANSFORM_TIMEOUT_MS (default 10000), TRANSFORM_THREADS (default 1),
  * TRANSFORM_MEMORY_BYTES (default 256 MiB; map is twice that),
- * TRANSFORM_MAX_BYTES (default 100 MiB), sets the
+ * TRANSFORM_MAX_BYTES (default 100 MiB), TRANSFORM_SCALED_DECODE (1,
+ * the default: the scaled decoders of imgdec.h; 0: ImageMagick decodes
+ * every format, as before issue 21), sets the
  * resource limits and checks that the restrictive policy is in force
  * (SVG, MVG, URL, TEXT and MSL must be denied). Returns 0, or -1 with a
  * message in err.
@@ -142,9 +147,15 @@ void		 img_done(void);
    with 422 before they are read. */
 long long	 img_max_source_bytes(void);
 
+/* Tests and benchmarks: 0 makes ImageMagick decode every format (the
+   path of TRANSFORM_SCALED_DECODE=0), 1 uses the scaled decoders. */
+void		 img_set_scaled_decode(int on);
+
 /* How many transforms this process ran (img_transform calls that got
    past the sniff); for logs and tests. */
 unsigned long	 img_runs(void);
+/* How many of those decoded through a scaled decoder (imgdec.h). */
+unsigned long	 img_scaled_runs(void);
 
 /*
  * Transform src[0..len) to format out. FS_OK with *dst (free with

@@ -215,6 +215,58 @@ for k in x.svg x.mvg fake.png notes.txt; do
 done
 check "no rendition cached for refused sources" eq \
     "$(find "$FILESTOR_CACHE_DIR" -name '*.svg' -o -name '*.mvg' | wc -l)" 0
+# --- scaled decoders (issue 21): PNG, WebP, GIF and AVIF are decoded
+# already shrunk by our own decoders (common/imgdec.c); the result must
+# match a full-size ImageMagick resize of the same source
+convert -size 1600x1200 gradient:'#3060a0'-'#e0c080' \
+    -fill '#c03020' -draw 'rectangle 200,200 700,600' \
+    -fill '#20a040' -draw 'circle 1100,700 1100,1000' "$T/sd.png"
+convert "$T/sd.png" -quality 90 "$T/sd.webp"
+convert "$T/sd.png" "$T/sd.gif"
+convert "$T/sd.png" -resize 800x600 -quality 60 "$T/sd.avif"
+convert "$T/sd.png" -alpha set -channel A -fx 'i < w / 2 ? 1 : 0.25' \
+    +channel "$T/sdalpha.png"
+for f in sd.png sd.webp sd.gif sd.avif sdalpha.png; do
+	put "p/$f" "$T/$f" "image/${f##*.}"
+	expect_status 201 "put $f"
+	req GET "$S/p/$f?width=200&format=png" "${A[@]}"
+	expect_status 200 "scaled decode: $f to 200 px"
+	check "scaled decode: $f is 200x150" eq "$(dims "$T/body")" "200x150"
+	convert "$T/$f[0]" -resize 200x150 "$T/ref.png"
+	db=$(compare -metric PSNR "$T/ref.png" "$T/body" null: 2>&1 | cut -d' ' -f1)
+	check "scaled decode: $f matches a full resize (PSNR $db dB)" \
+	    awk -v d="$db" 'BEGIN { exit !(d == "inf" || d >= 30) }'
+done
+check "scaled decode: alpha kept" eq "$(identify -format '%A' "$T/body")" "True"
+check "scaled decode: opaque half stays opaque" ge \
+    "$(px "$T/body" 20 75 a)" 250
+check "scaled decode: translucent half stays translucent" le \
+    "$(px "$T/body" 180 75 a)" 80
+# Pixel flood through a scaled decoder: a 16x16 lossy WebP whose VP8
+# frame header (no checksum) is patched to claim 16383x16383.
+convert -size 16x16 xc:white -quality 50 "$T/wflood.webp"
+check "webp flood fixture is plain VP8" eq \
+    "$(head -c 16 "$T/wflood.webp" | tail -c 4)" "VP8 "
+printf '\xff\x3f\xff\x3f' | dd of="$T/wflood.webp" bs=1 seek=26 conv=notrunc \
+    2>/dev/null
+put p/wflood.webp "$T/wflood.webp" image/webp
+expect_status 201 "put wflood.webp"
+hwm0=$(get_hwm)
+start=$(date +%s%N)
+req GET "$S/p/wflood.webp?width=100" "${A[@]}"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+hwm1=$(get_hwm)
+expect_error 422 VALIDATION "webp pixel flood refused"
+check "webp pixel flood: message says pixels" has "$(jqb .error.message)" "pixels"
+check "webp pixel flood refused fast (${ms} ms)" le "$ms" 2000
+check "webp pixel flood: no large allocation (peak RSS $hwm0 -> $hwm1 KiB)" \
+    le "$hwm1" $((hwm0 + 16384))
+# A truncated PNG is refused, not half-rendered.
+head -c 20000 "$T/sd.png" >"$T/cut.png"
+put p/cut.png "$T/cut.png" image/png
+req GET "$S/p/cut.png?width=100" "${A[@]}"
+expect_error 422 VALIDATION "truncated png refused"
+
 # the raw download still works (transforms only refuse)
 req GET "$S/p/x.svg" "${A[@]}"
 expect_status 200 "raw SVG still downloadable"

@@ -1,7 +1,9 @@
 /*
  * Unit tests for common/img.c: the parameter validators at and just past
  * their bounds, canonical queries, magic-byte sniffing, output geometry,
- * and the ImageMagick policy (loaded, and refusing disallowed coders).
+ * the ImageMagick policy (loaded, and refusing disallowed coders), and
+ * the scaled decoders (imgdec.h): their output against ImageMagick's own
+ * decode (PSNR), their limits and their fallbacks.
  * Run from the top of the tree (tests/all does): the policy is read from
  * etc/imagemagick.
  */
@@ -13,6 +15,7 @@
 
 #include <sys/wait.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 #include <wand/MagickWand.h>
 
 #include "img.h"
+#include "imgdec.h"
 
 static void
 t_dim(void **state)
@@ -325,6 +329,358 @@ t_policy_refuses_coders(void **state)
 	img_done();
 }
 
+/* --- scaled decoders (issue 21) */
+
+/* Fixture kinds: the format and what the pixels carry. */
+struct fix {
+	const char	*name;
+	const char	*coder;		/* ImageMagick writer */
+	int		 alpha;		/* with an alpha channel */
+	int		 depth16;	/* 16 bits per sample */
+	int		 gray;
+	int		 palette;	/* PNG: 8-bit indexed */
+};
+
+/*
+ * A synthetic photo: smooth gradients, rings, a deterministic noise,
+ * hard-edged blocks (what a box filter handles worst) and, with alpha,
+ * a soft-edged transparent disc. Encoded by ImageMagick with coder.
+ * Returns the blob (MagickRelinquishMemory) and its length.
+ */
+static unsigned char *
+make_fixture(const struct fix *f, size_t w, size_t h, size_t *len)
+{
+	MagickWand *mw = NewMagickWand();
+	uint16_t *px;
+	unsigned char *blob;
+	uint32_t seed = 12345;
+	size_t x, y, i;
+	double v[4], d;
+	int c, ch = f->alpha ? 4 : 3;
+
+	assert_non_null(mw);
+	px = calloc(w * h * (size_t)ch, sizeof(*px));
+	assert_non_null(px);
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++) {
+			d = hypot((double)x - w * 0.6, (double)y - h * 0.4);
+			v[0] = 0.5 + 0.35 * sin(x / 37.0) * cos(y / 53.0);
+			v[1] = (double)x / (double)w;
+			v[2] = 0.5 * (double)y / (double)h + 0.3 +
+			    0.2 * sin(d / 9.0);
+			if ((x / 97 + y / 131) % 5 == 0) {	/* blocks */
+				v[0] = 0.9;
+				v[1] = 0.1;
+				v[2] = 0.2;
+			}
+			for (c = 0; c < 3; c++) {
+				seed = seed * 1103515245u + 12345u;
+				v[c] += ((double)(seed >> 16 & 0xff) - 127.5) /
+				    2000.0;
+			}
+			if (f->gray)
+				v[0] = v[1] = v[2] = (v[0] + v[1] + v[2]) / 3;
+			v[3] = d < h * 0.2 ? d / (h * 0.2) : 1.0;
+			i = (y * w + x) * (size_t)ch;
+			for (c = 0; c < ch; c++)
+				px[i + (size_t)c] = (uint16_t)lround(65535.0 *
+				    (v[c] < 0 ? 0 : v[c] > 1 ? 1 : v[c]));
+		}
+	assert_true(MagickConstituteImage(mw, w, h, f->alpha ? "RGBA" : "RGB",
+	    ShortPixel, px) != MagickFalse);
+	free(px);
+	if (f->gray)
+		assert_true(MagickSetImageType(mw, f->alpha ?
+		    GrayscaleMatteType : GrayscaleType) != MagickFalse);
+	assert_true(MagickSetImageDepth(mw, f->depth16 ? 16 : 8) !=
+	    MagickFalse);
+	assert_true(MagickSetImageFormat(mw, f->coder) != MagickFalse);
+	if (f->palette)
+		assert_true(MagickSetOption(mw, "png:format", "png8") !=
+		    MagickFalse);
+	MagickSetImageCompressionQuality(mw, 90);
+	blob = MagickGetImageBlob(mw, len);
+	assert_non_null(blob);
+	DestroyMagickWand(mw);
+	return blob;
+}
+
+/* Decode an output blob to 8-bit RGBA: *w x *h pixels (free()). */
+static unsigned char *
+decode_rgba(const unsigned char *blob, size_t len, size_t *w, size_t *h)
+{
+	MagickWand *mw = NewMagickWand();
+	unsigned char *px;
+
+	assert_non_null(mw);
+	assert_true(MagickReadImageBlob(mw, blob, len) != MagickFalse);
+	*w = MagickGetImageWidth(mw);
+	*h = MagickGetImageHeight(mw);
+	px = malloc(*w * *h * 4);
+	assert_non_null(px);
+	assert_true(MagickExportImagePixels(mw, 0, 0, *w, *h, "RGBA",
+	    CharPixel, px) != MagickFalse);
+	DestroyMagickWand(mw);
+	return px;
+}
+
+/*
+ * PSNR in dB of two RGBA buffers of n pixels (99 when identical), over
+ * what is seen: colours weighted by their alpha (premultiplied), and
+ * alpha. The colour of a nearly transparent pixel is its weighted sum
+ * divided by a tiny alpha, noise that no viewer sees; for opaque
+ * pixels this is the plain PSNR.
+ */
+static double
+psnr(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	double se = 0, dv;
+	size_t i;
+	int c;
+
+	for (i = 0; i < n * 4; i += 4)
+		for (c = 0; c < 4; c++) {
+			dv = c == 3 ? (double)a[i + 3] - (double)b[i + 3] :
+			    ((double)a[i + c] * a[i + 3] -
+			    (double)b[i + c] * b[i + 3]) / 255.0;
+			se += dv * dv;
+		}
+	if (se == 0)
+		return 99;
+	return 10 * log10(255.0 * 255.0 / (se / (double)(n * 4)));
+}
+
+/* Transform src with the scaled decoders on, then off; the PSNR of the
+   two outputs (PNG, lossless: only the decode differs). */
+static double
+psnr_paths(const unsigned char *src, size_t len, const char *query)
+{
+	struct img_params p;
+	char buf[64], *tok, *next, *eq, msg[IMG_MSG_MAX], why[IMG_MSG_MAX];
+	unsigned char *o[2], *px[2];
+	size_t n[2], w[2], h[2];
+	unsigned long before;
+	double db;
+	int i;
+
+	img_params_init(&p);
+	snprintf(buf, sizeof(buf), "%s", query);
+	for (tok = buf; tok != NULL; tok = next) {
+		next = strchr(tok, '&');
+		if (next != NULL)
+			*next++ = '\0';
+		eq = strchr(tok, '=');
+		assert_non_null(eq);
+		*eq++ = '\0';
+		assert_int_equal(img_params_set(&p, tok, eq, strlen(eq), msg), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		img_set_scaled_decode(i == 0);
+		before = img_scaled_runs();
+		assert_int_equal(img_transform(src, len, &p, IMG_PNG, &o[i], &n[i],
+		    msg, why), FS_OK);
+		/* The new path really ran, and the old one did not. */
+		assert_int_equal(img_scaled_runs() - before, i == 0 ? 1 : 0);
+		px[i] = decode_rgba(o[i], n[i], &w[i], &h[i]);
+		img_free(o[i]);
+	}
+	img_set_scaled_decode(1);
+	assert_int_equal(w[0], w[1]);
+	assert_int_equal(h[0], h[1]);
+	db = psnr(px[0], px[1], w[0] * h[0]);
+	free(px[0]);
+	free(px[1]);
+	return db;
+}
+
+static void
+t_scaled_psnr(void **state)
+{
+	static const struct fix fx[] = {
+		{ "png", "PNG", 0, 0, 0, 0 },
+		{ "png rgba", "PNG", 1, 0, 0, 0 },
+		{ "png 16-bit", "PNG", 0, 1, 0, 0 },
+		{ "png gray", "PNG", 0, 0, 1, 0 },
+		{ "webp", "WEBP", 0, 0, 0, 0 },
+		{ "webp alpha", "WEBP", 1, 0, 0, 0 },
+		{ "png palette", "PNG", 0, 0, 0, 1 },
+		{ "gif", "GIF", 0, 0, 0, 0 },
+		{ "gif alpha", "GIF", 1, 0, 0, 0 },
+		{ "avif", "AVIF", 0, 0, 0, 0 },
+	};
+	static const char *const queries[] = { "width=300",
+	    "width=200&height=200&fit=cover&focal=30,70",
+	    "height=150" };
+	char err[256];
+	unsigned char *src;
+	size_t len, i, q;
+	double db;
+
+	setenv("MAGICK_CONFIGURE_PATH", "etc/imagemagick", 1);
+	assert_int_equal(img_init(err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
+		src = make_fixture(&fx[i], 1600, 1200, &len);
+		for (q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
+			db = psnr_paths(src, len, queries[q]);
+			print_message("%-11s %-44s PSNR %.1f dB\n", fx[i].name,
+			    queries[q], db);
+			assert_true(db >= 40.0);
+		}
+		MagickRelinquishMemory(src);
+	}
+	img_done();
+}
+
+/* A CRC-32 (PNG's) for crafting headers. */
+static uint32_t
+crc32_png(const unsigned char *p, size_t n)
+{
+	uint32_t c = 0xffffffffu;
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		c ^= p[i];
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+	}
+	return c ^ 0xffffffffu;
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static void
+t_scaled_limits(void **state)
+{
+	static const struct fix png = { "png", "PNG", 0, 0, 0, 0 };
+	static const struct fix fmts[] = { { "png", "PNG", 0, 0, 0, 0 },
+	    { "webp", "WEBP", 0, 0, 0, 0 }, { "gif", "GIF", 0, 0, 0, 0 },
+	    { "avif", "AVIF", 0, 0, 0, 0 } };
+	static const enum img_format ids[] = { IMG_PNG, IMG_WEBP, IMG_GIF,
+	    IMG_AVIF };
+	struct imgdec *d;
+	struct imgdec_image im;
+	struct img_params p;
+	enum imgdec_rc rc;
+	unsigned char *src, *flood, *o = NULL;
+	size_t len, n, i;
+	long w, h;
+	long long t0;
+	unsigned long runs;
+	char err[256], why[IMG_MSG_MAX], msg[IMG_MSG_MAX];
+	MagickWand *mw;
+
+	/* The box factor leaves 2..4x the output, never enlarges. */
+	assert_int_equal(imgdec_factor(4000, 3000, 400, 300), 5);
+	assert_int_equal(imgdec_factor(4000, 3000, 1000, 750), 2);
+	assert_int_equal(imgdec_factor(4000, 3000, 1001, 751), 1);
+	assert_int_equal(imgdec_factor(16384, 16384, 1, 1), 256);
+	assert_int_equal(imgdec_factor(10, 10, 0, 5), 1);
+	setenv("MAGICK_CONFIGURE_PATH", "etc/imagemagick", 1);
+	assert_int_equal(img_init(err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		src = make_fixture(&fmts[i], 320, 240, &len);
+		/* Header only: the size, no pixels. */
+		d = imgdec_open(ids[i], src, len, &rc, why);
+		assert_non_null(d);
+		imgdec_size(d, &w, &h);
+		assert_int_equal(w, 320);
+		assert_int_equal(h, 240);
+		/* Over the pixel cap: refused before decoding. */
+		assert_int_equal(imgdec_read(d, 40, 30, 320 * 240 - 1,
+		    imgdec_now_ms() + 10000, &im, why), IMGDEC_LIMIT);
+		assert_null(im.px);
+		imgdec_close(d);
+		/* A deadline already past stops the decode. */
+		d = imgdec_open(ids[i], src, len, &rc, why);
+		assert_non_null(d);
+		assert_int_equal(imgdec_read(d, 40, 30, 1000000,
+		    imgdec_now_ms() - 1, &im, why), IMGDEC_TIMEOUT);
+		assert_null(im.px);
+		imgdec_close(d);
+		/* Within both: shrunk by 8 to 40x30, twice the output. */
+		d = imgdec_open(ids[i], src, len, &rc, why);
+		assert_non_null(d);
+		assert_int_equal(imgdec_read(d, 20, 15, 1000000,
+		    imgdec_now_ms() + 10000, &im, why), IMGDEC_OK);
+		assert_int_equal(im.w, 40);
+		assert_int_equal(im.h, 30);
+		imgdec_image_free(&im);
+		imgdec_close(d);
+		/* Truncated: fails cleanly at open or read, never OK. */
+		d = imgdec_open(ids[i], src, len / 2, &rc, why);
+		if (d != NULL) {
+			assert_int_not_equal(imgdec_read(d, 20, 15, 1000000,
+			    imgdec_now_ms() + 10000, &im, why), IMGDEC_OK);
+			assert_null(im.px);
+			imgdec_close(d);
+		} else
+			assert_int_equal(rc, IMGDEC_BAD);
+		MagickRelinquishMemory(src);
+	}
+	imgdec_close(NULL);
+	/* Not ours: garbage, and a format without a decoder here. */
+	assert_null(imgdec_open(IMG_PNG, "\x89PNG\r\n\x1a\nxx", 10, &rc,
+	    why));
+	assert_int_equal(rc, IMGDEC_BAD);
+	assert_null(imgdec_open(IMG_JPEG, "\xff\xd8\xff", 3, &rc, why));
+	assert_int_equal(rc, IMGDEC_UNSUPPORTED);
+
+	/*
+	 * Pixel flood through img_transform: a valid PNG header (CRC and
+	 * all) that declares 8000x8000 (64 MP) over 50 bytes of nothing.
+	 * The cap is checked from the header, so the answer is immediate.
+	 */
+	src = make_fixture(&png, 16, 16, &len);
+	flood = malloc(len);
+	assert_non_null(flood);
+	memcpy(flood, src, len);
+	assert_memory_equal(flood + 12, "IHDR", 4);
+	put32(flood + 16, 8000);
+	put32(flood + 20, 8000);
+	put32(flood + 29, crc32_png(flood + 12, 17));
+	img_params_init(&p);
+	p.width = 100;
+	t0 = imgdec_now_ms();
+	assert_int_equal(img_transform(flood, len, &p, IMG_WEBP, &o, &n, msg,
+	    why), FS_VALIDATION);
+	assert_null(o);
+	assert_non_null(strstr(msg, "more than"));
+	assert_true(imgdec_now_ms() - t0 < 1000);
+	free(flood);
+	MagickRelinquishMemory(src);
+
+	/* Interlaced PNG is left to ImageMagick, and still transformed. */
+	mw = NewMagickWand();
+	assert_non_null(mw);
+	src = make_fixture(&png, 400, 300, &len);
+	assert_true(MagickReadImageBlob(mw, src, len) != MagickFalse);
+	MagickRelinquishMemory(src);
+	assert_true(MagickSetInterlaceScheme(mw, PlaneInterlace) !=
+	    MagickFalse);
+	assert_true(MagickSetImageInterlaceScheme(mw, PlaneInterlace) !=
+	    MagickFalse);
+	src = MagickGetImageBlob(mw, &len);
+	assert_non_null(src);
+	assert_null(imgdec_open(IMG_PNG, src, len, &rc, why));
+	assert_int_equal(rc, IMGDEC_UNSUPPORTED);
+	runs = img_scaled_runs();
+	assert_int_equal(img_transform(src, len, &p, IMG_PNG, &o, &n, msg,
+	    why), FS_OK);
+	assert_int_equal(img_scaled_runs(), runs);
+	img_free(o);
+	MagickRelinquishMemory(src);
+	DestroyMagickWand(mw);
+	img_done();
+}
+
 int
 main(void)
 {
@@ -339,6 +695,8 @@ main(void)
 		cmocka_unit_test(t_geometry),
 		cmocka_unit_test(t_policy_required),
 		cmocka_unit_test(t_policy_refuses_coders),
+		cmocka_unit_test(t_scaled_psnr),
+		cmocka_unit_test(t_scaled_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
