@@ -13,6 +13,7 @@
  * when it supervises cloudflared, supervise.c, whose timers need finer
  * steps under the test time scale).
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -36,6 +37,7 @@
 #include "supervise.h"
 
 #define RESP_MAX	(64 * 1024)	/* bytes of a server answer we read */
+#define NOFILE_WANT	65536		/* descriptors, as LimitNOFILE= */
 #define KEY_LINE_MAX	256
 
 /* --- enroll */
@@ -206,6 +208,18 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 		cli_fail("the server's answer has no agentId and agentSecret");
 		goto out;
 	}
+	/*
+	 * The secret goes into a header of every heartbeat: nothing but
+	 * b64token characters, and no NUL that would cut it short. It is
+	 * never echoed.
+	 */
+	if (http_json_has_nul(m.buf, m.len) ||
+	    !conf_secret_ok(jsec->valuestring)) {
+		cli_fail("the server's answer has an invalid agentSecret (%d to "
+		    "%d characters of A-Z a-z 0-9 - . _ ~ + /): not saved",
+		    CONF_SECRET_MIN, CONF_SECRET_MAX);
+		goto out;
+	}
 	doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "server", server);
 	cJSON_AddStringToObject(doc, "agentId", jid->valuestring);
@@ -304,6 +318,31 @@ out:
 
 /* --- run */
 
+/*
+ * Raise the soft limit on descriptors to the hard one, up to NOFILE_WANT
+ * (the unit's LimitNOFILE): serve_start sizes connections and downloads
+ * from it, with a reserve for /healthz (lim.h). Nothing here uses
+ * select(), so a high limit costs nothing.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = NOFILE_WANT;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+		want = rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fprintf(stderr, "filestor-agent: warning: cannot raise the "
+		    "descriptor limit to %llu: %s\n", (unsigned long long)want,
+		    strerror(errno));
+}
+
 static unsigned
 default_threads(void)
 {
@@ -361,6 +400,7 @@ cmd_run(const char *cfg, int argc, char *argv[])
 		cors = c.cors_origin;
 	if (cors != NULL) {
 		/* One exact origin; it goes into a header as given. */
+		snprintf(err, sizeof(err), "not http:// or https://");
 		if (strncmp(cors, "http", 4) != 0 ||
 		    agent_hostname_parse(cors, norm, corsbuf, err,
 		    sizeof(err)) == -1) {
@@ -382,6 +422,7 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	raise_nofile();
 	srv = serve_start(&c, listen, cors, cli_opt(&o, "--no-symlinks") != NULL,
 	    (unsigned)threads, err, sizeof(err));
 	if (srv == NULL) {

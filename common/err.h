@@ -22,6 +22,9 @@ enum fs_err {
 	FS_NO_SPACE,		/* 507 */
 	FS_UNAVAILABLE,		/* 503 (a backend we depend on is down) */
 	FS_INTERNAL,		/* 500 */
+	FS_TOO_MANY,		/* 429 (too many requests from one client) */
+	FS_URI_TOO_LONG,	/* 414 */
+	FS_HEADERS_TOO_LARGE,	/* 431 */
 	FS_ERR__COUNT
 };
 

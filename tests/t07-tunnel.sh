@@ -26,16 +26,6 @@ start_agent() {
 	agent_wait
 }
 trap stop_agent EXIT
-# wait_for SECONDS CMD...: poll until CMD succeeds.
-wait_for() {
-	local end=$(($(date +%s%N) / 1000000 + $1 * 1000))
-	shift
-	while [ $(($(date +%s%N) / 1000000)) -lt $end ]; do
-		"$@" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 starts() { local n; n=$(grep -c '"ev":"start"' "$TRACE" 2>/dev/null); echo "${n:-0}"; }
 starts_ge() { [ "$(starts)" -ge "$1" ]; }
 # set_tunnel JSON: the config's tunnel = {hostname, key} + JSON.
