@@ -501,7 +501,10 @@ open_error(int err, const char **msg)
 	}
 }
 
-/* A response holding len bytes of fd from start, or NULL with errno. */
+/*
+ * A response holding len bytes of fd from start, or NULL with errno (0
+ * when the file gave fewer bytes than len).
+ */
 static struct MHD_Response *
 small_body(int fd, long long start, long long len)
 {
@@ -523,7 +526,8 @@ small_body(int fd, long long start, long long len)
 			 * under us): fail rather than send less.
 			 */
 			free(buf);
-			errno = n == 0 ? EIO : errno;
+			if (n == 0)
+				errno = 0;
 			return NULL;
 		}
 		got += (size_t)n;
@@ -759,7 +763,8 @@ content(struct server *s, struct MHD_Connection *conn, int head,
 		resp = small_body(fd, start, len);
 		if (resp == NULL) {
 			/* Nothing is sent yet: say so, not a cut connection. */
-			slogf(s, "read: %s", strerror(errno));
+			slogf(s, "read: %s", errno != 0 ? strerror(errno) :
+			    "file shorter than its size");
 			r = json_error(s, conn, FS_INTERNAL, "cannot read the "
 			    "file", -1);
 			goto out;
@@ -1077,6 +1082,8 @@ serve_start(const struct conf *c, const char *listen, const char *cors_origin,
 		threads = s->conns_max / (LIM_HEALTH_RESERVE + 1) > 0 ?
 		    s->conns_max / (LIM_HEALTH_RESERVE + 1) : 1;
 	s->mhd = MHD_start_daemon(flags, 0, on_accept, s, on_request, s,
+	    /* First, so that every message of the library goes through it. */
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_CONNECTION_LIMIT, s->conns_max,
@@ -1085,7 +1092,6 @@ serve_start(const struct conf *c, const char *listen, const char *cors_origin,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	    MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", listen,

@@ -1241,8 +1241,12 @@ finish_reader(struct sup *s)
 {
 	if (!s->has_reader)
 		return;
-	/* The reader reads at most DRAIN_MAX more: the join is bounded. */
-	if (write(s->wake, "x", 1) != 1)
+	/*
+	 * The reader reads at most DRAIN_MAX more: the join is bounded.
+	 * EPIPE: it saw both pipes end and is gone already (SIGPIPE is
+	 * ignored in `run`).
+	 */
+	if (write(s->wake, "x", 1) != 1 && errno != EPIPE)
 		slog("warn", "cannot wake the log reader: %s", strerror(errno));
 	pthread_join(s->reader, NULL);
 	s->has_reader = 0;
