@@ -231,6 +231,59 @@ conf_secret_ok(const char *s)
 	return 1;
 }
 
+int
+conf_enroll_answer(const char *text, size_t len, char id[37], char **secret,
+    char *err, size_t errlen)
+{
+	const cJSON *jid, *jsec;
+	cJSON *j = NULL;
+	int rc = -1;
+
+	id[0] = '\0';
+	*secret = NULL;
+	if (text == NULL || len == 0) {
+		snprintf(err, errlen, "the server's answer is empty");
+		goto out;
+	}
+	/* A NUL would cut the secret (or the id) short without a trace. */
+	if (http_json_has_nul(text, len)) {
+		snprintf(err, errlen, "the server's answer holds \\u0000");
+		goto out;
+	}
+	j = cJSON_ParseWithLength(text, len);
+	jid = cJSON_GetObjectItemCaseSensitive(j, "agentId");
+	jsec = cJSON_GetObjectItemCaseSensitive(j, "agentSecret");
+	if (!cJSON_IsString(jid) || !cry_is_uuid(jid->valuestring) ||
+	    !cJSON_IsString(jsec)) {
+		snprintf(err, errlen, "the server's answer has no agentId and "
+		    "agentSecret");
+		goto out;
+	}
+	/* It goes into a header of every heartbeat; never echo it. */
+	if (!conf_secret_ok(jsec->valuestring)) {
+		snprintf(err, errlen, "the server's answer has an invalid "
+		    "agentSecret (%d to %d characters of A-Z a-z 0-9 - . _ ~ "
+		    "+ /)", CONF_SECRET_MIN, CONF_SECRET_MAX);
+		goto out;
+	}
+	*secret = strdup(jsec->valuestring);
+	if (*secret == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	snprintf(id, 37, "%s", jid->valuestring);
+	rc = 0;
+out:
+	if (j != NULL && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j,
+	    "agentSecret")))
+		cry_wipe(cJSON_GetObjectItemCaseSensitive(j,
+		    "agentSecret")->valuestring, strlen(
+		    cJSON_GetObjectItemCaseSensitive(j,
+		    "agentSecret")->valuestring));
+	cJSON_Delete(j);
+	return rc;
+}
+
 /* mkdir -p of dir with mode 0700 for what it creates. */
 static int
 mkdirs(const char *dir, char *err, size_t errlen)

@@ -64,6 +64,15 @@ int	 conf_load(const char *path, struct conf *c, char *err, size_t errlen);
  * <id>.<secret>". Never a CR, LF, NUL or space. Pure.
  */
 int	 conf_secret_ok(const char *s);
+/*
+ * Check the server's answer to an enrollment, text[0..len) (no NUL
+ * needed): a JSON object with "agentId" a UUID and "agentSecret" passing
+ * conf_secret_ok, and no "\u0000" anywhere. 0 with id and *secret
+ * (malloc'd; the caller wipes and frees it), or -1 with a message in err
+ * that never quotes the secret. Pure.
+ */
+int	 conf_enroll_answer(const char *text, size_t len, char id[37],
+	    char **secret, char *err, size_t errlen);
 /* Write c->doc to path with mode 0600, atomically. 0, or -1 with err. */
 int	 conf_save(const char *path, const cJSON *doc, char *err,
 	    size_t errlen);

@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "cry.h"
 #include "http.h"
+#include "logsafe.h"
 #include "serve.h"
 #include "supervise.h"
 
@@ -143,9 +144,10 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	struct membuf m = { NULL, 0, 0 };
 	struct stat st;
 	const char *server, *token, *name, *roots_arg;
-	const cJSON *jid, *jsec, *je;
+	const cJSON *je;
 	cJSON *req = NULL, *roots = NULL, *resp = NULL, *doc = NULL;
-	char *json = NULL, *url = NULL, err[512];
+	char *json = NULL, *url = NULL, *secret = NULL, err[512], id[37];
+	char msg[1024];
 	size_t slen, n;
 	long status = 0;
 	int ret = 1;
@@ -197,50 +199,50 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	if (status != 201) {
 		je = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(resp,
 		    "error"), "message");
+		/* The server's words, to a terminal: escaped, and bounded. */
+		if (cJSON_IsString(je))
+			logsafe_escape(je->valuestring, strnlen(je->valuestring,
+			    sizeof(msg) / 4 - 1), msg, sizeof(msg));
 		cli_fail("enrollment refused (HTTP %ld): %s", status,
-		    cJSON_IsString(je) ? je->valuestring : "no message");
+		    cJSON_IsString(je) ? msg : "no message");
 		goto out;
 	}
-	jid = cJSON_GetObjectItemCaseSensitive(resp, "agentId");
-	jsec = cJSON_GetObjectItemCaseSensitive(resp, "agentSecret");
-	if (!cJSON_IsString(jid) || !cry_is_uuid(jid->valuestring) ||
-	    !cJSON_IsString(jsec)) {
-		cli_fail("the server's answer has no agentId and agentSecret");
-		goto out;
-	}
-	/*
-	 * The secret goes into a header of every heartbeat: nothing but
-	 * b64token characters, and no NUL that would cut it short. It is
-	 * never echoed.
-	 */
-	if (http_json_has_nul(m.buf, m.len) ||
-	    !conf_secret_ok(jsec->valuestring)) {
-		cli_fail("the server's answer has an invalid agentSecret (%d to "
-		    "%d characters of A-Z a-z 0-9 - . _ ~ + /): not saved",
-		    CONF_SECRET_MIN, CONF_SECRET_MAX);
+	if (conf_enroll_answer(m.buf, m.len, id, &secret, err,
+	    sizeof(err)) == -1) {
+		cli_fail("%s: not saved", err);
 		goto out;
 	}
 	doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "server", server);
-	cJSON_AddStringToObject(doc, "agentId", jid->valuestring);
-	cJSON_AddStringToObject(doc, "agentSecret", jsec->valuestring);
+	cJSON_AddStringToObject(doc, "agentId", id);
+	cJSON_AddStringToObject(doc, "agentSecret", secret);
 	cJSON_AddStringToObject(doc, "name", name);
 	cJSON_AddItemReferenceToObject(doc, "allowedRoots", roots);
 	cJSON_AddStringToObject(doc, "listen", CONF_LISTEN_DEFAULT);
 	if (conf_save(cfg, doc, err, sizeof(err)) == -1) {
 		cli_fail("enrolled as %s but cannot save the config: %s",
-		    jid->valuestring, err);
+		    id, err);
 		goto out;
 	}
-	printf("%s\n", jid->valuestring);
+	printf("%s\n", id);
 	fprintf(stderr, "filestor-agent: enrolled as %s; config in %s\n",
-	    jid->valuestring, cfg);
+	    id, cfg);
 	ret = 0;
 out:
 	if (m.buf != NULL) {
 		cry_wipe(m.buf, m.len);
 		free(m.buf);
 	}
+	if (secret != NULL) {
+		cry_wipe(secret, strlen(secret));
+		free(secret);
+	}
+	if (doc != NULL && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc,
+	    "agentSecret")))
+		cry_wipe(cJSON_GetObjectItemCaseSensitive(doc,
+		    "agentSecret")->valuestring, strlen(
+		    cJSON_GetObjectItemCaseSensitive(doc,
+		    "agentSecret")->valuestring));
 	cJSON_Delete(doc);
 	cJSON_Delete(resp);
 	cJSON_Delete(req);

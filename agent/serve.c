@@ -44,6 +44,12 @@
 #include "serve.h"
 
 #define BIG_BLOCK	(128 * 1024) /* bytes per read of a larger body */
+/*
+ * libmicrohttpd 0.9.75 has one inactivity timeout per connection
+ * (MHD_OPTION_CONNECTION_TIMEOUT), no header deadline: the daemon's is
+ * HEADER_TIMEOUT, a connection sending a body gets BODY_TIMEOUT until
+ * its request completes (on_completed).
+ */
 #define HEADER_TIMEOUT	10	/* seconds of silence while headers come */
 #define BODY_TIMEOUT	120	/* seconds a body being sent may stall */
 #define CONN_MEMORY	(64 * 1024) /* libmicrohttpd's per-connection pool */
@@ -945,7 +951,12 @@ peer_key(const struct sockaddr *sa, char key[LIM_KEY_MAX])
 	return lim_client_key(sa, NULL, key) == 0;
 }
 
-/* The accept policy: LIM_PER_ADDR connections per peer at most. */
+/*
+ * The accept policy: LIM_PER_ADDR connections per peer at most. Not
+ * libmicrohttpd's MHD_OPTION_PER_IP_CONNECTION_LIMIT: it would count
+ * 127.0.0.1 too, where every client of the tunnel comes from (those are
+ * told apart by CF-Connecting-IP, per download, in take_slot).
+ */
 static enum MHD_Result
 on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {

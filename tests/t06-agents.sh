@@ -709,8 +709,9 @@ FS=$TEST_TMP/fakesrv
 FSPORT=$(serve_free_port)
 FSPID=
 mkdir -p "$FS/api/agents"
-printf '%s\n' "printf 'Status: 201\\r\\nContent-Type: application/json\\r\\n\\r\\n'" \
+printf '%s\n' "printf 'Status: %s\\r\\nContent-Type: application/json\\r\\n\\r\\n' \"\$(cat \"\$DOCUMENT_ROOT/status\")\"" \
     'cat "$DOCUMENT_ROOT/answer.json"' >"$FS/api/agents/enroll"
+echo 201 >"$FS/status"
 cat >"$TEST_TMP/fakesrv.conf" <<EOF
 server.document-root = "$FS"
 server.bind = "127.0.0.1"
@@ -741,4 +742,9 @@ for s in '"abc\r\nX-Injected: 1"' '"fsa_0123456789abcdef\r\nX-Injected: 1"' '""'
 	check "enroll: the secret is not echoed (${s:0:40})" eq "$(grep -c 'Injected\|aaaa\|tail' "$TEST_TMP/enr.err")" 0
 done
 check "enroll: says why" has "$(cat "$TEST_TMP/enr.err")" "invalid agentSecret"
+# The server's error message reaches a terminal: escaped.
+echo 403 >"$FS/status"
+enroll_with '"x", "error": {"message": "\u001b[2J\u001b]0;PWNED\u0007 no"}'
+check "enroll refused: the server's message has no ESC or BEL" eq "$(tr -dc '\033\007' <"$TEST_TMP/enr.err" | wc -c)" 0
+check "enroll refused: the message, escaped" has "$(cat "$TEST_TMP/enr.err")" 'enrollment refused (HTTP 403): \x1b[2J\x1b]0;PWNED\x07 no'
 stop_fakesrv

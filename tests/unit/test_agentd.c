@@ -2,7 +2,8 @@
  * Unit tests for the pure parts of the filestor-agent daemon (agent/):
  * the escaping and rate limit of untrusted log lines (logsafe.c), the
  * connection budget and per-client counts (lim.c), the agent secret
- * check (conf.c) and the cloudflared line parser (supervise.c). The .c
+ * and enrollment answer checks (conf.c) and the cloudflared line parser
+ * (supervise.c). The .c
  * files are included, as lighttpd's tests do, so no agent library is
  * needed; a fuzz harness can do the same.
  */
@@ -273,6 +274,64 @@ test_secret(void **state)
 	assert_true(conf_secret_ok(big));
 }
 
+/* --- conf_enroll_answer */
+
+static int
+answer(const char *text, char id[37], char **secret, char *err)
+{
+	return conf_enroll_answer(text, strlen(text), id, secret, err, 256);
+}
+
+static void
+test_enroll_answer(void **state)
+{
+	static const char *bad[] = {
+	    "", "null", "[]", "{}", "not json",
+	    "{\"agentId\":\"x\",\"agentSecret\":\"fsa_0123456789abcdef\"}",
+	    "{\"agentId\":\"11111111-2222-4333-8444-555555555555\"}",
+	    "{\"agentId\":\"11111111-2222-4333-8444-555555555555\","
+	    "\"agentSecret\":\"abc\\r\\nX-Injected: 1\"}",
+	    "{\"agentId\":\"11111111-2222-4333-8444-555555555555\","
+	    "\"agentSecret\":\"\"}",
+	    "{\"agentId\":\"11111111-2222-4333-8444-555555555555\","
+	    "\"agentSecret\":\"fsa_0123456789abcdefgh\\u0000tail\"}",
+	    "{\"agentId\":\"11111111-2222-4333-8444-555555555555\\u0000x\","
+	    "\"agentSecret\":\"fsa_0123456789abcdefgh\"}",
+	    "{\"agentId\":\"11111111-2222-4333-8444-555555555555\","
+	    "\"agentSecret\":12345678901234567890}",
+	    NULL };
+	char id[37], err[256], *secret, big[70000];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(answer("{\"agentId\":\"11111111-2222-4333-8444-"
+	    "555555555555\",\"agentSecret\":\"fsa_0123456789abcdefgh\","
+	    "\"extra\":1}", id, &secret, err), 0);
+	assert_string_equal(id, "11111111-2222-4333-8444-555555555555");
+	assert_string_equal(secret, "fsa_0123456789abcdefgh");
+	free(secret);
+	for (i = 0; bad[i] != NULL; i++) {
+		assert_int_equal(answer(bad[i], id, &secret, err), -1);
+		assert_null(secret);
+		assert_string_equal(id, "");
+		/* The message never quotes what the server sent. */
+		assert_null(strstr(err, "Injected"));
+		assert_null(strstr(err, "tail"));
+	}
+	snprintf(big, sizeof(big), "{\"agentId\":\"11111111-2222-4333-8444-"
+	    "555555555555\",\"agentSecret\":\"");
+	i = strlen(big);
+	memset(big + i, 'a', 60000);
+	snprintf(big + i + 60000, sizeof(big) - i - 60000, "\"}");
+	assert_int_equal(answer(big, id, &secret, err), -1);
+	assert_non_null(strstr(err, "invalid agentSecret"));
+	/* Not NUL-terminated: only len bytes are read. */
+	assert_int_equal(conf_enroll_answer("{}xxxx", 2, id, &secret, err,
+	    sizeof(err)), -1);
+	assert_int_equal(conf_enroll_answer(NULL, 0, id, &secret, err,
+	    sizeof(err)), -1);
+}
+
 /* --- the cloudflared line parser */
 
 static void
@@ -430,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_client_key),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_enroll_answer),
 		cmocka_unit_test(test_quick_host),
 		cmocka_unit_test(test_line_parse),
 		cmocka_unit_test(test_token_nul),
