@@ -1360,7 +1360,7 @@ heartbeat(struct sup *s, const char *host)
 	struct curl_slist *h = NULL;
 	struct probe *p = NULL;
 	cJSON *j = NULL, *he;
-	char *json = NULL, *auth = NULL, *url = NULL, err[256];
+	char *json = NULL, *auth = NULL, *url = NULL, err[256], body[801];
 	size_t n;
 	long code;
 
@@ -1420,9 +1420,13 @@ heartbeat(struct sup *s, const char *host)
 		if (code == -1)
 			slog("warn", "heartbeat to %s failed: %s", s->server,
 			    err);
-		else
-			slog("warn", "heartbeat refused (HTTP %ld): %.200s",
-			    code, p->body);
+		else {
+			/* The server's words: escaped like cloudflared's. */
+			logsafe_escape(p->body, p->len < 200 ? p->len : 200,
+			    body, sizeof(body));
+			slog("warn", "heartbeat refused (HTTP %ld): %s", code,
+			    body);
+		}
 	}
 out:
 	if (auth != NULL) {
