@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "cry.h"
+#include "http.h"
 
 int
 conf_path(const char *explicit, char *buf, size_t len, char *err,
@@ -70,7 +71,7 @@ int
 conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 {
 	struct stat st;
-	const cJSON *t;
+	const cJSON *t, *sec;
 	const char *key = NULL;
 	char *text = NULL, norm[AGENT_ORIGIN_MAX], e2[256];
 	ssize_t n;
@@ -78,7 +79,8 @@ conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 	int fd = -1, rc = -1;
 
 	memset(c, 0, sizeof(*c));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1) {
 		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
 		    errno == ENOENT ? " (run filestor-agent enroll first)" : "");
@@ -129,6 +131,20 @@ conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 	c->doc = cJSON_ParseWithOpts(text, NULL, 1);
 	if (c->doc == NULL || !cJSON_IsObject(c->doc)) {
 		snprintf(err, errlen, "%s: not a JSON object", path);
+		goto out;
+	}
+	if (http_json_has_nul(text, got)) {
+		snprintf(err, errlen, "%s: holds \\u0000 (a NUL would cut a "
+		    "value short)", path);
+		goto out;
+	}
+	sec = cJSON_GetObjectItemCaseSensitive(c->doc, "agentSecret");
+	if (sec != NULL && !cJSON_IsNull(sec) && (!cJSON_IsString(sec) ||
+	    !conf_secret_ok(sec->valuestring))) {
+		/* Never echo it: it is a credential. */
+		snprintf(err, errlen, "%s: agentSecret is not an agent secret "
+		    "(%d to %d characters of A-Z a-z 0-9 - . _ ~ + /); "
+		    "enroll again", path, CONF_SECRET_MIN, CONF_SECRET_MAX);
 		goto out;
 	}
 	if (str_member(c->doc, "server", &c->server) == -1 ||
@@ -187,6 +203,84 @@ out:
 		close(fd);
 	if (rc == -1)
 		conf_free(c);
+	return rc;
+}
+
+int
+conf_secret_ok(const char *s)
+{
+	size_t n, i;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	if (n < CONF_SECRET_MIN || n > CONF_SECRET_MAX)
+		return 0;
+	for (i = 0; i < n && s[i] != '='; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '~' ||
+		    s[i] == '+' || s[i] == '/'))
+			return 0;
+	if (i == 0)
+		return 0;
+	for (; i < n; i++)
+		if (s[i] != '=')
+			return 0;
+	return 1;
+}
+
+int
+conf_enroll_answer(const char *text, size_t len, char id[37], char **secret,
+    char *err, size_t errlen)
+{
+	const cJSON *jid, *jsec;
+	cJSON *j = NULL;
+	int rc = -1;
+
+	id[0] = '\0';
+	*secret = NULL;
+	if (text == NULL || len == 0) {
+		snprintf(err, errlen, "the server's answer is empty");
+		goto out;
+	}
+	/* A NUL would cut the secret (or the id) short without a trace. */
+	if (http_json_has_nul(text, len)) {
+		snprintf(err, errlen, "the server's answer holds \\u0000");
+		goto out;
+	}
+	j = cJSON_ParseWithLength(text, len);
+	jid = cJSON_GetObjectItemCaseSensitive(j, "agentId");
+	jsec = cJSON_GetObjectItemCaseSensitive(j, "agentSecret");
+	if (!cJSON_IsString(jid) || !cry_is_uuid(jid->valuestring) ||
+	    !cJSON_IsString(jsec)) {
+		snprintf(err, errlen, "the server's answer has no agentId and "
+		    "agentSecret");
+		goto out;
+	}
+	/* It goes into a header of every heartbeat; never echo it. */
+	if (!conf_secret_ok(jsec->valuestring)) {
+		snprintf(err, errlen, "the server's answer has an invalid "
+		    "agentSecret (%d to %d characters of A-Z a-z 0-9 - . _ ~ "
+		    "+ /)", CONF_SECRET_MIN, CONF_SECRET_MAX);
+		goto out;
+	}
+	*secret = strdup(jsec->valuestring);
+	if (*secret == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	snprintf(id, 37, "%s", jid->valuestring);
+	rc = 0;
+out:
+	if (j != NULL && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j,
+	    "agentSecret")))
+		cry_wipe(cJSON_GetObjectItemCaseSensitive(j,
+		    "agentSecret")->valuestring, strlen(
+		    cJSON_GetObjectItemCaseSensitive(j,
+		    "agentSecret")->valuestring));
+	cJSON_Delete(j);
 	return rc;
 }
 

@@ -9,7 +9,8 @@
  * It holds secrets, so it is written 0600 (atomically: a temporary file,
  * fsync, rename) in a 0700 directory, and conf_load() refuses a file
  * that its group or others may read or write, or that another user owns,
- * as ssh does with private keys. Members it does not know are kept when
+ * as ssh does with private keys, and anything but a regular file (a FIFO
+ * would block the open). Members it does not know are kept when
  * the file is rewritten (the tunnel supervisor adds its own).
  */
 #ifndef AGENT_CONF_H
@@ -23,6 +24,8 @@
 
 #define CONF_MAX		(256 * 1024)	/* bytes of the file */
 #define CONF_LISTEN_DEFAULT	"127.0.0.1:8443"
+#define CONF_SECRET_MIN		16	/* the backend's: "fsa_" + 43 */
+#define CONF_SECRET_MAX		256
 
 struct conf {
 	cJSON		*doc;		/* the whole file, owned */
@@ -54,6 +57,22 @@ int	 conf_path(const char *explicit, char *buf, size_t len, char *err,
  * or roots are not.
  */
 int	 conf_load(const char *path, struct conf *c, char *err, size_t errlen);
+/*
+ * 1 when s may be an agent secret: CONF_SECRET_MIN to CONF_SECRET_MAX
+ * characters of RFC 6750's b64token (A-Z a-z 0-9 - . _ ~ + /, then
+ * '=' padding only), the form that goes into "Authorization: Bearer
+ * <id>.<secret>". Never a CR, LF, NUL or space. Pure.
+ */
+int	 conf_secret_ok(const char *s);
+/*
+ * Check the server's answer to an enrollment, text[0..len) (no NUL
+ * needed): a JSON object with "agentId" a UUID and "agentSecret" passing
+ * conf_secret_ok, and no "\u0000" anywhere. 0 with id and *secret
+ * (malloc'd; the caller wipes and frees it), or -1 with a message in err
+ * that never quotes the secret. Pure.
+ */
+int	 conf_enroll_answer(const char *text, size_t len, char id[37],
+	    char **secret, char *err, size_t errlen);
 /* Write c->doc to path with mode 0600, atomically. 0, or -1 with err. */
 int	 conf_save(const char *path, const cJSON *doc, char *err,
 	    size_t errlen);

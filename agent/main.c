@@ -13,6 +13,7 @@
  * when it supervises cloudflared, supervise.c, whose timers need finer
  * steps under the test time scale).
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -32,10 +33,12 @@
 #include "conf.h"
 #include "cry.h"
 #include "http.h"
+#include "logsafe.h"
 #include "serve.h"
 #include "supervise.h"
 
 #define RESP_MAX	(64 * 1024)	/* bytes of a server answer we read */
+#define NOFILE_WANT	65536		/* descriptors, as LimitNOFILE= */
 #define KEY_LINE_MAX	256
 
 /* --- enroll */
@@ -141,9 +144,10 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	struct membuf m = { NULL, 0, 0 };
 	struct stat st;
 	const char *server, *token, *name, *roots_arg;
-	const cJSON *jid, *jsec, *je;
+	const cJSON *je;
 	cJSON *req = NULL, *roots = NULL, *resp = NULL, *doc = NULL;
-	char *json = NULL, *url = NULL, err[512];
+	char *json = NULL, *url = NULL, *secret = NULL, err[512], id[37];
+	char msg[1024];
 	size_t slen, n;
 	long status = 0;
 	int ret = 1;
@@ -195,38 +199,50 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	if (status != 201) {
 		je = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(resp,
 		    "error"), "message");
+		/* The server's words, to a terminal: escaped, and bounded. */
+		if (cJSON_IsString(je))
+			logsafe_escape(je->valuestring, strnlen(je->valuestring,
+			    sizeof(msg) / 4 - 1), msg, sizeof(msg));
 		cli_fail("enrollment refused (HTTP %ld): %s", status,
-		    cJSON_IsString(je) ? je->valuestring : "no message");
+		    cJSON_IsString(je) ? msg : "no message");
 		goto out;
 	}
-	jid = cJSON_GetObjectItemCaseSensitive(resp, "agentId");
-	jsec = cJSON_GetObjectItemCaseSensitive(resp, "agentSecret");
-	if (!cJSON_IsString(jid) || !cry_is_uuid(jid->valuestring) ||
-	    !cJSON_IsString(jsec)) {
-		cli_fail("the server's answer has no agentId and agentSecret");
+	if (conf_enroll_answer(m.buf, m.len, id, &secret, err,
+	    sizeof(err)) == -1) {
+		cli_fail("%s: not saved", err);
 		goto out;
 	}
 	doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "server", server);
-	cJSON_AddStringToObject(doc, "agentId", jid->valuestring);
-	cJSON_AddStringToObject(doc, "agentSecret", jsec->valuestring);
+	cJSON_AddStringToObject(doc, "agentId", id);
+	cJSON_AddStringToObject(doc, "agentSecret", secret);
 	cJSON_AddStringToObject(doc, "name", name);
 	cJSON_AddItemReferenceToObject(doc, "allowedRoots", roots);
 	cJSON_AddStringToObject(doc, "listen", CONF_LISTEN_DEFAULT);
 	if (conf_save(cfg, doc, err, sizeof(err)) == -1) {
 		cli_fail("enrolled as %s but cannot save the config: %s",
-		    jid->valuestring, err);
+		    id, err);
 		goto out;
 	}
-	printf("%s\n", jid->valuestring);
+	printf("%s\n", id);
 	fprintf(stderr, "filestor-agent: enrolled as %s; config in %s\n",
-	    jid->valuestring, cfg);
+	    id, cfg);
 	ret = 0;
 out:
 	if (m.buf != NULL) {
 		cry_wipe(m.buf, m.len);
 		free(m.buf);
 	}
+	if (secret != NULL) {
+		cry_wipe(secret, strlen(secret));
+		free(secret);
+	}
+	if (doc != NULL && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc,
+	    "agentSecret")))
+		cry_wipe(cJSON_GetObjectItemCaseSensitive(doc,
+		    "agentSecret")->valuestring, strlen(
+		    cJSON_GetObjectItemCaseSensitive(doc,
+		    "agentSecret")->valuestring));
 	cJSON_Delete(doc);
 	cJSON_Delete(resp);
 	cJSON_Delete(req);
@@ -332,6 +348,31 @@ out:
 
 /* --- run */
 
+/*
+ * Raise the soft limit on descriptors to the hard one, up to NOFILE_WANT
+ * (the unit's LimitNOFILE): serve_start sizes connections and downloads
+ * from it, with a reserve for /healthz (lim.h). Nothing here uses
+ * select(), so a high limit costs nothing.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = NOFILE_WANT;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+		want = rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fprintf(stderr, "filestor-agent: warning: cannot raise the "
+		    "descriptor limit to %llu: %s\n", (unsigned long long)want,
+		    strerror(errno));
+}
+
 static unsigned
 default_threads(void)
 {
@@ -389,6 +430,7 @@ cmd_run(const char *cfg, int argc, char *argv[])
 		cors = c.cors_origin;
 	if (cors != NULL) {
 		/* One exact origin; it goes into a header as given. */
+		snprintf(err, sizeof(err), "not http:// or https://");
 		if (strncmp(cors, "http", 4) != 0 ||
 		    agent_hostname_parse(cors, norm, corsbuf, err,
 		    sizeof(err)) == -1) {
@@ -410,6 +452,7 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	raise_nofile();
 	srv = serve_start(&c, listen, cors, cli_opt(&o, "--no-symlinks") != NULL,
 	    (unsigned)threads, err, sizeof(err));
 	if (srv == NULL) {

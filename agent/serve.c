@@ -3,7 +3,16 @@
  *
  * Every request is answered from the token alone: the path, the agent id
  * and the expiry are covered by the MAC; nothing else in the URL counts.
+ *
+ * Nobody may make it unreachable (docs/agents.md, "Limits"): connections
+ * and downloads are capped from the descriptor limit with a reserve for
+ * /healthz (lim.h); a client holds at most LIM_PER_CLIENT downloads and a
+ * peer other than the tunnel at most LIM_PER_ADDR connections; request
+ * headers must arrive within HEADER_TIMEOUT of silence, while a body being
+ * sent may stall for BODY_TIMEOUT. libmicrohttpd's messages, which quote
+ * clients, are escaped and rate-limited on their way to the log.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -11,8 +20,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,12 +38,26 @@
 #include "cry.h"
 #include "err.h"
 #include "http.h"
+#include "lim.h"
+#include "logsafe.h"
 #include "range.h"
 #include "serve.h"
 
-#define CONN_LIMIT	1024
 #define BIG_BLOCK	(128 * 1024) /* bytes per read of a larger body */
-#define CONN_TIMEOUT	120	/* seconds of inactivity */
+/*
+ * libmicrohttpd 0.9.75 has one inactivity timeout per connection
+ * (MHD_OPTION_CONNECTION_TIMEOUT), no header deadline: the daemon's is
+ * HEADER_TIMEOUT, a connection sending a body gets BODY_TIMEOUT until
+ * its request completes (on_completed).
+ */
+#define HEADER_TIMEOUT	10	/* seconds of silence while headers come */
+#define BODY_TIMEOUT	120	/* seconds a body being sent may stall */
+#define CONN_MEMORY	(64 * 1024) /* libmicrohttpd's per-connection pool */
+#define URI_MAX		8192	/* bytes of a request target (414 above) */
+#define HEADERS_MAX	16384	/* bytes of request header fields (431) */
+#define RETRY_AFTER	"5"	/* seconds, on 429 and 503 busy */
+#define LOG_MAX		20	/* libmicrohttpd messages logged ... */
+#define LOG_WINDOW	10000	/* ... per this many ms */
 #define OPEN_RETRIES	4	/* openat2 EAGAIN: a rename raced us */
 #define ROOT_SWAPS_MAX	64	/* see struct root */
 #define SMALL_FILE	(16 * 1024) /* bodies up to this are read whole
@@ -61,10 +86,107 @@ struct server {
 	const struct conf	*conf;
 	const char		*cors;	/* allowed origin, or NULL */
 	int			 no_symlinks;	/* refuse every symlink */
+	unsigned		 downloads_max;	/* lim_budget() */
+	unsigned		 conns_max;
+	_Atomic unsigned	 downloads;	/* running now */
+	struct lim_table	*clients;	/* downloads per client */
+	struct lim_table	*peers;		/* connections per peer */
+	pthread_mutex_t		 log_mu;
+	struct logsafe_limit	 loglim;	/* under log_mu */
 };
+
+/*
+ * What a request's *req_cls holds: one of these markers, or a struct
+ * slot while the request holds a download (freed when it completes).
+ */
+static char	 req_long;	/* the URI log callback saw a long target */
+static char	 req_seen;	/* the headers were seen (second call on) */
+static char	 req_seen_long;
+
+struct slot {
+	char	 key[LIM_KEY_MAX];	/* the client, in s->clients */
+};
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * One line to the agent's log, escaped, and at most LOG_MAX in
+ * LOG_WINDOW ms (repeats held back): every worker thread may call it
+ * for every connection.
+ */
+static void	vlogf(struct server *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+
+static void
+vlogf(struct server *s, const char *fmt, va_list ap)
+{
+	char raw[1024], esc[4 * sizeof(raw) + 1];
+	unsigned dropped, repeats;
+	size_t n;
+	int ok;
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	n = strlen(raw);
+	while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == '\r'))
+		n--;
+	logsafe_escape(raw, n, esc, sizeof(esc));
+	pthread_mutex_lock(&s->log_mu);
+	ok = logsafe_check(&s->loglim, esc, mono_ms(), &dropped, &repeats);
+	pthread_mutex_unlock(&s->log_mu);
+	if (!ok)
+		return;
+	if (dropped > 0 || repeats > 0)
+		fprintf(stderr, "filestor-agent: http: %u message(s) not "
+		    "logged (%u repeated, %u over %d per %d s)\n",
+		    dropped + repeats, repeats, dropped, LOG_MAX,
+		    LOG_WINDOW / 1000);
+	fprintf(stderr, "filestor-agent: http: %s\n", esc);
+}
+
+static void	slogf(struct server *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+slogf(struct server *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlogf(s, fmt, ap);
+	va_end(ap);
+}
+
+/* libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER. */
+static void	mhd_log(void *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	vlogf(cls, fmt, ap);
+}
 
 /* --- opening beneath a root */
 
+/*
+ * An O_PATH descriptor of rel beneath dirfd, one component at a time
+ * with O_NOFOLLOW, so no symlink is followed at all: for kernels without
+ * openat2 (before 5.6, some sandboxes) and --no-symlinks. Stricter than
+ * RESOLVE_BENEATH, which allows links that stay inside. The caller
+ * checked the path with agent_path_ok, but the walk does not count on
+ * it: ".." taken one component at a time climbs out of the root, so an
+ * empty, "." or ".." component is refused as an escape (EXDEV,
+ * RESOLVE_BENEATH's answer). The last component may be a symlink
+ * (O_PATH | O_NOFOLLOW opens the link itself); the caller's type check
+ * refuses it.
+ */
 static int
 open_walk(int dirfd, const char *rel)
 {
@@ -73,15 +195,6 @@ open_walk(int dirfd, const char *rel)
 	size_t n;
 	int fd = dirfd, next;
 
-	/*
-	 * Without openat2 (kernels before 5.6, some sandboxes): one
-	 * component at a time with O_NOFOLLOW, so no symlink is followed at
-	 * all. Stricter than RESOLVE_BENEATH, which allows links that stay
-	 * inside. The caller checked the path with agent_path_ok, but the
-	 * walk does not count on it: ".." taken one component at a time
-	 * climbs out of the root, so an empty, "." or ".." component is
-	 * refused as an escape (EXDEV, RESOLVE_BENEATH's answer).
-	 */
 	for (;;) {
 		slash = strchr(p, '/');
 		n = slash != NULL ? (size_t)(slash - p) : strlen(p);
@@ -99,8 +212,8 @@ open_walk(int dirfd, const char *rel)
 		memcpy(comp, p, n);
 		comp[n] = '\0';
 		if (slash == NULL) {
-			next = openat(fd, comp, O_RDONLY | O_NOFOLLOW |
-			    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			next = openat(fd, comp, O_PATH | O_NOFOLLOW |
+			    O_CLOEXEC);
 			goto done;
 		}
 		next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW |
@@ -130,6 +243,39 @@ done:
 	return next;
 }
 
+/*
+ * Open for reading the regular file that the O_PATH descriptor pfd
+ * names, st its stat. Through /proc/self/fd, the same inode is opened
+ * whatever happens to the name meanwhile. Without /proc, the path is
+ * resolved again and must lead to the same inode. -1 with errno.
+ */
+static int
+reopen_regular(int pfd, const struct stat *st, int dirfd, const char *rel,
+    const struct open_how *how)
+{
+	struct open_how h2 = *how;
+	struct stat st2;
+	char proc[64];
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1 && (errno == ENOENT || errno == EACCES)) {
+		/* No /proc (some chroots): O_NONBLOCK in case of a race. */
+		h2.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+		fd = (int)syscall(SYS_openat2, dirfd, rel, &h2, sizeof(h2));
+	}
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st2) == -1 || st2.st_dev != st->st_dev ||
+	    st2.st_ino != st->st_ino || !S_ISREG(st2.st_mode)) {
+		close(fd);
+		errno = EAGAIN;	/* renamed under us: a 500, try again */
+		return -1;
+	}
+	return fd;
+}
+
 int
 serve_open_beneath(const char *root, int rootfd, const char *path,
     int no_symlinks, struct stat *stp)
@@ -137,7 +283,7 @@ serve_open_beneath(const char *root, int rootfd, const char *path,
 	struct open_how how;
 	struct stat st;
 	const char *rel;
-	int dirfd = rootfd, fd = -1, i, save;
+	int dirfd = rootfd, pfd = -1, fd = -1, i, save;
 
 	/*
 	 * rel is path without root and one '/'. For a path outside root it
@@ -161,40 +307,48 @@ serve_open_beneath(const char *root, int rootfd, const char *path,
 		if (dirfd == -1)
 			return -1;
 	}
+	/*
+	 * O_PATH first: the type is checked before anything is opened for
+	 * reading, so a FIFO is never opened (which would release a writer
+	 * blocked in open) and neither is a device.
+	 */
 	memset(&how, 0, sizeof(how));
-	/* O_NONBLOCK: opening a FIFO must not hang the worker. */
-	how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	how.flags = O_PATH | O_CLOEXEC;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 	if (no_symlinks) {
-		fd = open_walk(dirfd, rel);
+		pfd = open_walk(dirfd, rel);
 	} else {
 		for (i = 0; i < OPEN_RETRIES; i++) {
-			fd = (int)syscall(SYS_openat2, dirfd, rel, &how,
+			pfd = (int)syscall(SYS_openat2, dirfd, rel, &how,
 			    sizeof(how));
-			if (fd != -1 || errno != EAGAIN)
+			if (pfd != -1 || errno != EAGAIN)
 				break;
 		}
-		if (fd == -1 && errno == ENOSYS)
-			fd = open_walk(dirfd, rel);
+		if (pfd == -1 && errno == ENOSYS) {
+			no_symlinks = 1;
+			pfd = open_walk(dirfd, rel);
+		}
 	}
-	if (fd == -1)
+	if (pfd == -1)
 		goto out;
-	if (fstat(fd, &st) == -1)
-		goto fail;
+	if (fstat(pfd, &st) == -1)
+		goto out;
 	if (!S_ISREG(st.st_mode)) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
-		goto fail;
+		errno = S_ISDIR(st.st_mode) ? EISDIR : S_ISLNK(st.st_mode) ?
+		    ELOOP : ENODEV;
+		goto out;
 	}
-	if (stp != NULL)
+	if (no_symlinks) {
+		/* The walk's fallback has no openat2 to resolve again. */
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+	}
+	fd = reopen_regular(pfd, &st, dirfd, rel, &how);
+	if (fd != -1 && stp != NULL)
 		*stp = st;
-	goto out;
-fail:
-	save = errno;
-	close(fd);
-	fd = -1;
-	errno = save;
 out:
 	save = errno;
+	if (pfd != -1)
+		close(pfd);
 	if (dirfd != rootfd)
 		close(dirfd);
 	errno = save;
@@ -257,7 +411,10 @@ json_response(const cJSON *j)
 	return resp;
 }
 
-/* The JSON error of DESIGN §3; a Content-Range for 416 when size >= 0. */
+/*
+ * The JSON error of DESIGN §3; a Content-Range for 416 when size >= 0;
+ * size -2: a 503 for load (see busy()).
+ */
 static enum MHD_Result
 json_error(const struct server *s, struct MHD_Connection *conn,
     enum fs_err e, const char *msg, long long size)
@@ -283,7 +440,25 @@ json_error(const struct server *s, struct MHD_Connection *conn,
 	if (resp != NULL && e == FS_METHOD)
 		MHD_add_response_header(resp, "Allow", s->cors != NULL ?
 		    "GET, HEAD, OPTIONS" : "GET, HEAD");
+	if (resp != NULL && (e == FS_TOO_MANY || e == FS_URI_TOO_LONG ||
+	    e == FS_HEADERS_TOO_LARGE || size == -2)) {
+		/*
+		 * Refused for load or size: free the connection at once, so
+		 * that it cannot sit on the reserve kept for /healthz.
+		 */
+		MHD_add_response_header(resp, "Connection", "close");
+		if (e == FS_TOO_MANY || size == -2)
+			MHD_add_response_header(resp, "Retry-After",
+			    RETRY_AFTER);
+	}
 	return queue(s, conn, (unsigned)err_status(e), resp);
+}
+
+/* 503 for a full server: Retry-After, and the connection closes. */
+static enum MHD_Result
+busy(const struct server *s, struct MHD_Connection *conn, const char *msg)
+{
+	return json_error(s, conn, FS_UNAVAILABLE, msg, -2);
 }
 
 static enum MHD_Result
@@ -339,13 +514,20 @@ open_error(int err, const char **msg)
 	case ENXIO:
 		*msg = "not a regular file";
 		return FS_NOT_FOUND;
+	case EMFILE:
+	case ENFILE:
+		*msg = "too many open files";
+		return FS_UNAVAILABLE;
 	default:
 		*msg = "cannot open the file";
 		return FS_INTERNAL;
 	}
 }
 
-/* A response holding len bytes of fd from start, or NULL. */
+/*
+ * A response holding len bytes of fd from start, or NULL with errno (0
+ * when the file gave fewer bytes than len).
+ */
 static struct MHD_Response *
 small_body(int fd, long long start, long long len)
 {
@@ -362,8 +544,13 @@ small_body(int fd, long long start, long long len)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			/* Truncated under us: fail rather than send less. */
+			/*
+			 * Shorter than fstat said (a /sys file, or truncated
+			 * under us): fail rather than send less.
+			 */
 			free(buf);
+			if (n == 0)
+				errno = 0;
 			return NULL;
 		}
 		got += (size_t)n;
@@ -401,8 +588,62 @@ big_free(void *cls)
 	free(b);
 }
 
+/* A 304 sends no body: its reader is never called. */
+static ssize_t
+no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/*
+ * Hold one of the server's downloads and one of the client's for this
+ * request, in *req_cls until it completes (on_completed gives them
+ * back). FS_OK, FS_TOO_MANY (the client holds LIM_PER_CLIENT),
+ * FS_UNAVAILABLE (the server holds downloads_max) or FS_INTERNAL.
+ */
+static enum fs_err
+take_slot(struct server *s, struct MHD_Connection *conn, void **req_cls)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct slot *sl;
+	unsigned n;
+	int r;
+
+	sl = calloc(1, sizeof(*sl));
+	if (sl == NULL)
+		return FS_INTERNAL;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || lim_client_key(ci->client_addr,
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "CF-Connecting-IP"), sl->key) == -1)
+		snprintf(sl->key, sizeof(sl->key), "?");
+	n = atomic_fetch_add(&s->downloads, 1);
+	if (n >= s->downloads_max) {
+		atomic_fetch_sub(&s->downloads, 1);
+		free(sl);
+		return FS_UNAVAILABLE;
+	}
+	r = lim_take(s->clients, sl->key, LIM_PER_CLIENT);
+	if (r != 1) {
+		atomic_fetch_sub(&s->downloads, 1);
+		free(sl);
+		return r == 0 ? FS_TOO_MANY : FS_INTERNAL;
+	}
+	*req_cls = sl;
+	return FS_OK;
+}
+
+static void
+give_slot(struct server *s, struct slot *sl)
+{
+	lim_give(s->clients, sl->key);
+	atomic_fetch_sub(&s->downloads, 1);
+	free(sl);
+}
+
 static enum MHD_Result
-content(struct server *s, struct MHD_Connection *conn, int head)
+content(struct server *s, struct MHD_Connection *conn, int head,
+    void **req_cls)
 {
 	const struct conf *c = s->conf;
 	struct MHD_Response *resp = NULL;
@@ -418,6 +659,7 @@ content(struct server *s, struct MHD_Connection *conn, int head)
 	size_t i;
 	int fd = -1, inline_ok, err = 0;
 	unsigned status;
+	char probe;
 
 	if (!c->has_key)
 		return json_error(s, conn, FS_UNAVAILABLE,
@@ -446,6 +688,21 @@ content(struct server *s, struct MHD_Connection *conn, int head)
 		r = json_error(s, conn, FS_FORBIDDEN, "path not allowed", -1);
 		goto out;
 	}
+	/* Before a file is opened: a download holds two descriptors. */
+	switch (take_slot(s, conn, req_cls)) {
+	case FS_OK:
+		break;
+	case FS_TOO_MANY:
+		r = json_error(s, conn, FS_TOO_MANY, "too many downloads at "
+		    "once from this client", -1);
+		goto out;
+	case FS_UNAVAILABLE:
+		r = busy(s, conn, "too many downloads at once");
+		goto out;
+	default:
+		r = json_error(s, conn, FS_INTERNAL, "out of memory", -1);
+		goto out;
+	}
 	/*
 	 * Every root that holds the path is tried: with nested roots a
 	 * symlink may leave the inner one and stay in the outer one.
@@ -468,9 +725,8 @@ content(struct server *s, struct MHD_Connection *conn, int head)
 	}
 	if (fd == -1) {
 		e = open_error(err, &msg);
-		if (e == FS_INTERNAL)
-			fprintf(stderr, "filestor-agent: open: %s\n",
-			    strerror(err));
+		if (e == FS_INTERNAL || e == FS_UNAVAILABLE)
+			slogf(s, "open: %s", strerror(err));
 		r = json_error(s, conn, e, msg, -1);
 		goto out;
 	}
@@ -493,8 +749,13 @@ content(struct server *s, struct MHD_Connection *conn, int head)
 	    "If-Modified-Since");
 	if ((inm != NULL && http_etag_match(inm, etag)) ||
 	    (inm == NULL && ims != NULL && http_parse_date(ims) >= mtime)) {
-		resp = MHD_create_response_from_buffer(0, NULL,
-		    MHD_RESPMEM_PERSISTENT);
+		/*
+		 * libmicrohttpd 0.9.75 always sends a Content-Length with a
+		 * 304; RFC 9110 §8.6 allows only the 200's length, so that is
+		 * the size it gets (and no body, whatever the size says).
+		 */
+		resp = MHD_create_response_from_callback((uint64_t)st.st_size,
+		    4096, no_body, NULL, NULL);
 		status = MHD_HTTP_NOT_MODIFIED;
 		goto headers;
 	}
@@ -523,7 +784,30 @@ content(struct server *s, struct MHD_Connection *conn, int head)
 		 * files).
 		 */
 		resp = small_body(fd, start, len);
+		if (resp == NULL) {
+			/* Nothing is sent yet: say so, not a cut connection. */
+			slogf(s, "read: %s", errno != 0 ? strerror(errno) :
+			    "file shorter than its size");
+			r = json_error(s, conn, FS_INTERNAL, "cannot read the "
+			    "file", -1);
+			goto out;
+		}
 	} else {
+		/*
+		 * The last byte must be there (not truncated since fstat):
+		 * fail while an error can still be sent. Later truncation
+		 * cuts the connection, the only way left to say the body is
+		 * short.
+		 */
+		errno = 0;
+		if (!head && pread(fd, &probe, 1, (off_t)(start + len - 1)) !=
+		    1) {
+			slogf(s, "read: %s", errno != 0 ? strerror(errno) :
+			    "file shorter than its size");
+			r = json_error(s, conn, FS_INTERNAL, "cannot read the "
+			    "file", -1);
+			goto out;
+		}
 		/*
 		 * Not MHD_create_response_from_fd: libmicrohttpd 0.9.75 sets
 		 * TCP_CORK on the socket for every sendfile(2) chunk but the
@@ -576,12 +860,27 @@ headers:
 	MHD_add_response_header(resp, "Cache-Control", "private, no-store");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	r = queue(s, conn, status, resp);
+	/* A body may stall longer than headers may (HEADER_TIMEOUT). */
+	if (r == MHD_YES && !head && len > 0 && status != MHD_HTTP_NOT_MODIFIED)
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+		    (unsigned)BODY_TIMEOUT);
 out:
 	if (fd != -1)
 		close(fd);
 	free(disp);
 	free(path);
 	return r;
+}
+
+/* Adds up the bytes of the request's header fields. */
+static enum MHD_Result
+count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	size_t *n = cls;
+
+	*n += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+	return MHD_YES;
 }
 
 static enum MHD_Result
@@ -591,16 +890,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct server *s = cls;
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-
-	static int seen;
+	size_t hdrs = 0;
 
 	/*
 	 * The first call only sees the headers. Answering then would make
 	 * MHD close the connection (it cannot know the body was read), so
 	 * wait for the second call, as MHD's examples do: keep-alive stays.
+	 * *req_cls is NULL or &req_long (on_uri) until then.
 	 */
-	if (*req_cls == NULL) {
-		*req_cls = &seen;
+	if (*req_cls == NULL || *req_cls == &req_long) {
+		*req_cls = *req_cls == NULL ? &req_seen : &req_seen_long;
 		return MHD_YES;
 	}
 	/* A body is never wanted: drop whatever arrives. */
@@ -608,6 +907,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/*
+	 * Our own limits, in JSON; libmicrohttpd answers in HTML only what
+	 * does not fit its CONN_MEMORY pool at all.
+	 */
+	if (*req_cls == &req_seen_long)
+		return json_error(s, conn, FS_URI_TOO_LONG, "request target "
+		    "too long", -1);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hdrs);
+	if (hdrs > HEADERS_MAX)
+		return json_error(s, conn, FS_HEADERS_TOO_LARGE, "request "
+		    "header fields too large", -1);
 	if (strcmp(url, "/content") == 0 || strcmp(url, "/healthz") == 0) {
 		if (s->cors != NULL && strcmp(method, "OPTIONS") == 0)
 			return preflight(s, conn);
@@ -615,9 +925,93 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			return json_error(s, conn, FS_METHOD,
 			    "method not allowed", -1);
 		return url[1] == 'c' ? content(s, conn,
-		    strcmp(method, "HEAD") == 0) : healthz(s, conn);
+		    strcmp(method, "HEAD") == 0, req_cls) : healthz(s, conn);
 	}
 	return json_error(s, conn, FS_NOT_FOUND, "no such route", -1);
+}
+
+/*
+ * MHD_OPTION_URI_LOG_CALLBACK: the raw request target, once the request
+ * line is in; what it returns is the request's first *req_cls.
+ */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	return strlen(uri) > URI_MAX ? &req_long : NULL;
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: a request is done (or its connection). */
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct server *s = cls;
+
+	if (*req_cls != NULL && *req_cls != &req_long &&
+	    *req_cls != &req_seen && *req_cls != &req_seen_long)
+		give_slot(s, *req_cls);
+	*req_cls = NULL;
+	/* Waiting for the next request's headers: their timeout again. */
+	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+	    (unsigned)HEADER_TIMEOUT);
+}
+
+/*
+ * The peer's key in s->peers, or 0 for the tunnel's side (never limited
+ * per address: every client of the tunnel comes from there).
+ */
+static int
+peer_key(const struct sockaddr *sa, char key[LIM_KEY_MAX])
+{
+	if (sa == NULL || lim_is_proxy(sa))
+		return 0;
+	return lim_client_key(sa, NULL, key) == 0;
+}
+
+/*
+ * The accept policy: LIM_PER_ADDR connections per peer at most. Not
+ * libmicrohttpd's MHD_OPTION_PER_IP_CONNECTION_LIMIT: it would count
+ * 127.0.0.1 too, where every client of the tunnel comes from (those are
+ * told apart by CF-Connecting-IP, per download, in take_slot).
+ */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct server *s = cls;
+	char key[LIM_KEY_MAX];
+
+	if (!peer_key(addr, key))
+		return MHD_YES;
+	/* Counted in on_connection: a few racing accepts may pass. */
+	return lim_held(s->peers, key) >= LIM_PER_ADDR ? MHD_NO : MHD_YES;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: count the peer's connections. */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_cls,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+	char key[LIM_KEY_MAX], *held;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		held = *socket_cls;
+		if (held != NULL) {
+			lim_give(s->peers, held);
+			free(held);
+			*socket_cls = NULL;
+		}
+		return;
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || !peer_key(ci->client_addr, key))
+		return;
+	held = strdup(key);
+	if (held != NULL && lim_take(s->peers, key, UINT_MAX) == 1)
+		*socket_cls = held;
+	else
+		free(held);
 }
 
 /* "a.b.c.d:port" or "[v6]:port" into ss. 0 or -1. */
@@ -666,6 +1060,7 @@ serve_start(const struct conf *c, const char *listen, const char *cors_origin,
 {
 	struct sockaddr_storage ss;
 	struct server *s = NULL;
+	struct rlimit rl;
 	unsigned flags;
 	size_t i;
 	int v6 = 0;
@@ -683,8 +1078,23 @@ serve_start(const struct conf *c, const char *listen, const char *cors_origin,
 	s->conf = c;
 	s->cors = cors_origin;
 	s->no_symlinks = no_symlinks;
+	pthread_mutex_init(&s->log_mu, NULL);
+	s->loglim.max = LOG_MAX;
+	s->loglim.window_ms = LOG_WINDOW;
+	atomic_init(&s->downloads, 0);
 	for (i = 0; i < AGENT_ROOTS_MAX; i++)
 		atomic_init(&s->roots[i].fd, -1);
+	s->clients = lim_table_new();
+	s->peers = lim_table_new();
+	if (s->clients == NULL || s->peers == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* From the limit main() raised: the descriptors decide (lim.h). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		rl.rlim_cur = 1024;
+	lim_budget(rl.rlim_cur == RLIM_INFINITY ? ~0ULL :
+	    (unsigned long long)rl.rlim_cur, &s->downloads_max, &s->conns_max);
 	serve_tick(s);
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_TURBO | MHD_USE_ERROR_LOG;
@@ -692,19 +1102,44 @@ serve_start(const struct conf *c, const char *listen, const char *cors_origin,
 		flags |= MHD_USE_IPv6;
 	if (threads < 1)
 		threads = 1;
-	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	/*
+	 * A connection limit per worker is conns_max / threads: keep the
+	 * /healthz reserve whole in each.
+	 */
+	if (threads > 1 && s->conns_max / threads < LIM_HEALTH_RESERVE + 1)
+		threads = s->conns_max / (LIM_HEALTH_RESERVE + 1) > 0 ?
+		    s->conns_max / (LIM_HEALTH_RESERVE + 1) : 1;
+	s->mhd = MHD_start_daemon(flags, 0, on_accept, s, on_request, s,
+	    /* First, so that every message of the library goes through it. */
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
+	    MHD_OPTION_CONNECTION_LIMIT, s->conns_max,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEADER_TIMEOUT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	    MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", listen,
 		    strerror(errno));
-		free(s);
-		return NULL;
+		goto fail;
 	}
+	fprintf(stderr, "filestor-agent: up to %u downloads at once (%u per "
+	    "client), %u connections (%u per address), from %llu file "
+	    "descriptors\n", s->downloads_max, LIM_PER_CLIENT, s->conns_max,
+	    LIM_PER_ADDR, (unsigned long long)rl.rlim_cur);
 	return s;
+fail:
+	for (i = 0; i < AGENT_ROOTS_MAX; i++)
+		if (atomic_load(&s->roots[i].fd) != -1)
+			close(atomic_load(&s->roots[i].fd));
+	lim_table_free(s->clients);
+	lim_table_free(s->peers);
+	pthread_mutex_destroy(&s->log_mu);
+	free(s);
+	return NULL;
 }
 
 void
@@ -726,9 +1161,9 @@ serve_tick(struct server *s)
 		if (old != -1 && st.st_dev == rt->dev && st.st_ino == rt->ino)
 			continue;
 		if (rt->swaps == ROOT_SWAPS_MAX) {
-			fprintf(stderr, "filestor-agent: root %s changed %d "
-			    "times: opening it per request from now on\n",
-			    s->conf->roots[i], ROOT_SWAPS_MAX);
+			slogf(s, "root %s changed %d times: opening it per "
+			    "request from now on", s->conf->roots[i],
+			    ROOT_SWAPS_MAX);
 			atomic_store_explicit(&rt->fd, -1, memory_order_release);
 			rt->swaps++;
 			continue;
@@ -744,9 +1179,9 @@ serve_tick(struct server *s)
 		atomic_store_explicit(&rt->fd, fd, memory_order_release);
 		if (old != -1) {
 			rt->swaps++;
-			fprintf(stderr, "filestor-agent: root %s now names "
-			    "another directory (mounted or moved); following "
-			    "it\n", s->conf->roots[i]);
+			slogf(s, "root %s now names another directory "
+			    "(mounted or moved); following it",
+			    s->conf->roots[i]);
 		}
 	}
 }
@@ -766,5 +1201,8 @@ serve_stop(struct server *s)
 		if (fd != -1)
 			close(fd);
 	}
+	lim_table_free(s->clients);
+	lim_table_free(s->peers);
+	pthread_mutex_destroy(&s->log_mu);
 	free(s);
 }

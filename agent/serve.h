@@ -7,7 +7,8 @@
  *   OPTIONS  (with --cors-origin) the CORS preflight for that origin
  *
  * Errors are JSON: {"error":{"code":"UNAUTHORIZED","message":"bad
- * signature"}}, always with Cache-Control: no-store.
+ * signature"}}, always with Cache-Control: no-store. Connections and
+ * downloads are limited in total and per client (lim.h).
  */
 #ifndef AGENT_SERVE_H
 #define AGENT_SERVE_H
@@ -41,14 +42,18 @@ void		 serve_stop(struct server *s);
  * (rootfd, an O_PATH descriptor of it, or -1 to open it here):
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), or, where the kernel
  * has no openat2 or no_symlinks is set, a walk that refuses every
- * symlink. Returns an fd of a
- * regular file opened for reading, or -1 with errno: EXDEV or ELOOP for
- * an escape, ENOENT, ENOTDIR, EACCES, EISDIR/ENODEV for a directory or
- * another non-regular file. The file's stat goes to *st when not NULL.
- * A path that is not under root, or has "//" right after it, is EXDEV;
- * so is any empty, "." or ".." component in the walk, while openat2
- * resolves those that stay inside root (the caller refuses paths that
- * are not normalized before).
+ * symlink. The path is opened O_PATH first and opened for reading only
+ * once it is known to be a regular file, so a FIFO or a device is never
+ * opened for reading: any other reader of agent files (the relay, when
+ * it comes) should open through here. Returns an fd of a regular file
+ * opened for reading, or -1 with errno: EXDEV or ELOOP for an escape
+ * (ELOOP also for a symlink refused by no_symlinks), ENOENT, ENOTDIR,
+ * EACCES, EISDIR/ENODEV for a directory or another non-regular file,
+ * EAGAIN when the name changed between the two opens. The file's stat
+ * goes to *st when not NULL. A path that is not under root, or has "//"
+ * right after it, is EXDEV; so is any empty, "." or ".." component in the
+ * walk, while openat2 resolves those that stay inside root (the caller
+ * refuses paths that are not normalized before).
  */
 int		 serve_open_beneath(const char *root, int rootfd,
 		    const char *path, int no_symlinks, struct stat *st);

@@ -1,17 +1,31 @@
 /*
  * supervise: the cloudflared supervisor (see supervise.h).
  *
- * States: running (a child), stopping (one SIGTERM sent, SIGKILL at a
- * deadline), waiting (no child, a restart due at restart_at). Every start
- * after the first waits a backoff of 5, 10, 20 ... 300 s: cloudflared
- * reconnects by itself, and a restart only resets its own backoff and,
- * for a quick tunnel, burns the URL and risks the API's rate limit
- * (reference §5), so restarts are a last resort.
+ * States: running (a child), stopping (one SIGTERM sent to the child's
+ * process group, SIGKILL at a deadline), waiting (no child, a restart
+ * due at restart_at). Every start after the first waits a backoff of 5,
+ * 10, 20 ... 300 s: cloudflared reconnects by itself, and a restart only
+ * resets its own backoff and, for a quick tunnel, burns the URL and
+ * risks the API's rate limit (reference §5), so restarts are a last
+ * resort.
+ *
+ * The child is a tree, not a pid: cloudflared_path may be a wrapper
+ * script that does not exec, and anything may leave a background
+ * process behind holding the output pipes. So the child leads its own
+ * process group and every signal goes to the group; the agent is a
+ * child subreaper (PR_SET_CHILD_SUBREAPER), so whatever the tree
+ * orphans becomes the agent's child, is reaped here, and is killed at
+ * the end of a stop even if it left the group. The child is gone when
+ * its group is empty and the agent has no child left, never "when the
+ * pipes reach end-of-file"; the reader thread is told to finish instead
+ * of waited for. Every wait is bounded: SIGKILL at grace + 5 s, and
+ * after SIGKILL_WAIT_MS more the agent gives up on what will not die.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,17 +42,26 @@
 
 #include "agent.h"
 #include "cry.h"
+#include "logsafe.h"
 #include "supervise.h"
 
 #define AGENT_VERSION	"filestor-agent 1.0"
 #define LINE_MAX_BYTES	8192		/* longer lines are cut */
+#define LINE_ESC_BYTES	(4 * LINE_MAX_BYTES + 1) /* escaped (logsafe.h) */
+#define DRAIN_MAX	(1024 * 1024)	/* bytes read after "finish" */
 #define PROBE_MAX	(16 * 1024)	/* bytes of a probe answer kept */
 #define WARMUP_SECS	20		/* public probe after ready + this */
 #define RESET_SECS	120		/* healthy this long: backoff resets */
 #define RATELIMIT_SECS	120		/* least backoff after 429/1015 */
 #define HEARTBEAT_SECS	60		/* lastSeenAt refresh */
+#define HEARTBEAT_GAP	5		/* seconds between heartbeats, least */
+#define URL_HOLD_SECS	10		/* a quick URL changes at most this
+					   often (one child has one URL) */
 #define STARTUP_SECS	10		/* failures not counted yet */
 #define UNAUTH_LIMIT	2		/* Unauthorized lines: config error */
+#define SIGKILL_WAIT_MS	2000		/* after SIGKILL, then give up */
+#define CHILD_LOG_MAX	200		/* cloudflared lines logged ... */
+#define CHILD_LOG_WINDOW 10000		/* ... per this many ms */
 #define NARGS		32
 
 extern char **environ;
@@ -53,18 +76,24 @@ struct sup {
 
 	/* Set by the reader thread, read by the main one, under mu. */
 	pthread_mutex_t	 mu;
-	char		 url_host[256];	/* quick host without scheme */
+	char		 url_seen[256];	/* latest quick host in the output */
+	unsigned	 url_flips;	/* times it changed */
 	char		 metrics_addr[128];
 	char		 last_line[256];/* last error-ish line, for reasons */
 	int		 registered;	/* from the log */
 	int		 incorrect_usage;
 	int		 rate_limited;
 	int		 unauthorized;
+	struct logsafe_limit loglim;	/* cloudflared's lines in our log */
 
 	/* Main thread only. */
-	pid_t		 pid;
+	pid_t		 pid;		/* the child; also its process group */
+	int		 reaped;	/* the child itself was waited for */
+	int		 status;	/* ... and its wait status */
 	pthread_t	 reader;
 	int		 has_reader;
+	int		 wake;		/* write end: tells the reader to finish */
+	int		 exiting;	/* sup_stop: no restart after this */
 	long long	 started;
 	long long	 stopping;	/* when SIGTERM went, 0 if not */
 	long long	 kill_at;
@@ -82,15 +111,20 @@ struct sup {
 	long long	 healthy_since;
 	long long	 ready_since;
 	int		 ready_conns;
+	char		 url_host[256];	/* the quick host in use */
+	long long	 url_at;	/* when it was taken, 0: never */
+	unsigned	 url_flips_seen;
 	char		 reported[256];	/* host the backend has */
 	long long	 next_hb;
 	long long	 hb_retry;
+	long long	 last_hb;	/* when the last heartbeat went */
 	int		 dirty;
 };
 
 struct reader {
 	struct sup	*s;
 	int		 fd[2];		/* stdout, stderr */
+	int		 wake;		/* read end */
 	pid_t		 pid;
 };
 
@@ -109,7 +143,7 @@ sup_debug(void)
 static int
 slog(const char *level, const char *fmt, ...)
 {
-	char buf[LINE_MAX_BYTES + 256];
+	char buf[LINE_ESC_BYTES + 256];
 	va_list ap;
 
 	if (strcmp(level, "debug") == 0 && !sup_debug())
@@ -510,23 +544,47 @@ sup_conf_free(struct sup_conf *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-/* --- the reader thread: drain both pipes, log and parse each line */
 
-/* "https://<label>.trycloudflare.com" in line, not the API host. */
+/* --- cloudflared's output: a pure parser for one line */
+
+/* 1 for a DNS label: 1..63 of [a-z0-9-], no hyphen at either end. */
 static int
-find_quick_host(const char *line, char *out, size_t outlen)
+label_ok(const char *h, size_t n)
 {
-	const char *p = line, *h, *e;
+	size_t i;
+
+	if (n < 1 || n > 63 || h[0] == '-' || h[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') ||
+		    (h[i] >= '0' && h[i] <= '9') || h[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+sup_quick_host(const char *line, char *out, size_t outlen)
+{
 	static const char suffix[] = ".trycloudflare.com";
+	const char *p = line, *h, *e, *after;
 
 	while ((p = strstr(p, "https://")) != NULL) {
 		h = p + 8;
 		for (e = h; (*e >= 'a' && *e <= 'z') || (*e >= '0' &&
 		    *e <= '9') || *e == '-'; e++)
 			;
-		if (e > h && strncmp(e, suffix, sizeof(suffix) - 1) == 0 &&
-		    strncmp(h, "api.", 4) != 0 && (size_t)(e - h) + sizeof(
-		    suffix) <= outlen) {
+		after = e + sizeof(suffix) - 1;
+		/*
+		 * One valid label, then the suffix, then the end of the name:
+		 * the backend takes nothing else (422), so neither do we.
+		 */
+		if (strncmp(e, suffix, sizeof(suffix) - 1) == 0 &&
+		    label_ok(h, (size_t)(e - h)) &&
+		    strncmp(h, "api.", 4) != 0 &&
+		    !((*after >= 'a' && *after <= 'z') || (*after >= 'A' &&
+		    *after <= 'Z') || (*after >= '0' && *after <= '9') ||
+		    *after == '-' || *after == '.' || *after == '_') &&
+		    (size_t)(e - h) + sizeof(suffix) <= outlen) {
 			snprintf(out, outlen, "%.*s%s", (int)(e - h), h,
 			    suffix);
 			return 1;
@@ -536,126 +594,219 @@ find_quick_host(const char *line, char *out, size_t outlen)
 	return 0;
 }
 
-static void
-handle_line(struct reader *rd, const char *stream, char *line)
+/* host:port as cloudflared prints it: "127.0.0.1:20241", "[::1]:20241". */
+static int
+metrics_addr_ok(const char *a, size_t n)
 {
-	struct sup *s = rd->s;
+	size_t i;
+
+	if (n == 0 || n >= 128)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((a[i] >= 'a' && a[i] <= 'z') || (a[i] >= 'A' &&
+		    a[i] <= 'Z') || (a[i] >= '0' && a[i] <= '9') ||
+		    a[i] == '.' || a[i] == ':' || a[i] == '[' || a[i] == ']' ||
+		    a[i] == '-'))
+			return 0;
+	return 1;
+}
+
+void
+sup_line_parse(const char *line, struct sup_line *pl)
+{
+	static const char ms[] = "Starting metrics server on ";
 	const char *p;
-	char host[256];
 	size_t n;
 
+	memset(pl, 0, sizeof(*pl));
+	pl->incorrect_usage = strstr(line, "Incorrect Usage") != NULL;
+	pl->rate_limited = strstr(line, "429 Too Many Requests") != NULL ||
+	    strstr(line, "error code: 1015") != NULL;
+	pl->unauthorized = strstr(line, "Unauthorized") != NULL &&
+	    strstr(line, "Register tunnel error") != NULL;
+	/* Since 2023.4.1; older builds: "Connection <uuid> registered". */
+	p = strstr(line, "Connection ");
+	if (strstr(line, "Registered tunnel connection") != NULL ||
+	    (p != NULL && strstr(p, " registered") != NULL))
+		pl->registered = 1;
+	else if (strstr(line, "Unregistered tunnel connection") != NULL ||
+	    strstr(line, "Connection terminated") != NULL)
+		pl->registered = -1;
+	p = strstr(line, ms);
+	if (p != NULL) {
+		p += sizeof(ms) - 1;
+		n = strcspn(p, " /");
+		if (metrics_addr_ok(p, n))
+			snprintf(pl->metrics_addr, sizeof(pl->metrics_addr),
+			    "%.*s", (int)n, p);
+	}
+	/* Only the box row: the disclaimer and errors hold other URLs. */
+	if (strchr(line, '|') != NULL)
+		sup_quick_host(line, pl->quick_host, sizeof(pl->quick_host));
+	pl->reason = pl->incorrect_usage || strstr(line, " ERR ") != NULL ||
+	    strstr(line, "failed") != NULL ||
+	    strncmp(line, "Provided Tunnel token", 21) == 0;
+}
+
+/* --- the reader thread: drain both pipes, log and parse each line */
+
+/* line is escaped already (logsafe_escape). */
+static void
+handle_line(struct reader *rd, const char *stream, const char *line)
+{
+	struct sup *s = rd->s;
+	struct sup_line pl;
+	unsigned dropped = 0, repeats = 0;
+	int show;
+
+	sup_line_parse(line, &pl);
+	pthread_mutex_lock(&s->mu);
+	show = sup_debug() && logsafe_check(&s->loglim, line, now_ms(),
+	    &dropped, &repeats);
+	if (pl.incorrect_usage) {
+		s->incorrect_usage = 1;
+		snprintf(s->last_line, sizeof(s->last_line), "%s", line);
+	}
+	if (pl.rate_limited)
+		s->rate_limited = 1;
+	if (pl.unauthorized)
+		s->unauthorized++;
+	if (pl.registered > 0)
+		s->registered++;
+	else if (pl.registered < 0 && s->registered > 0)
+		s->registered--;
+	if (pl.metrics_addr[0] != '\0')
+		snprintf(s->metrics_addr, sizeof(s->metrics_addr), "%s",
+		    pl.metrics_addr);
+	/* The main thread takes it, at most once per URL_HOLD_SECS. */
+	if (pl.quick_host[0] != '\0' && strcmp(pl.quick_host,
+	    s->url_seen) != 0) {
+		snprintf(s->url_seen, sizeof(s->url_seen), "%s",
+		    pl.quick_host);
+		s->url_flips++;
+	}
+	if (pl.reason)
+		snprintf(s->last_line, sizeof(s->last_line), "%s", line);
+	pthread_mutex_unlock(&s->mu);
+	if (!show)
+		return;
+	if (dropped > 0 || repeats > 0)
+		slog("debug", "cloudflared[%ld]: %u line(s) not logged (%u "
+		    "repeated, %u over %d per %d s)", (long)rd->pid,
+		    dropped + repeats, repeats, dropped, CHILD_LOG_MAX,
+		    CHILD_LOG_WINDOW / 1000);
 	if (s->sc.token != NULL && strstr(line, s->sc.token) != NULL)
 		slog("debug", "cloudflared[%ld] %s: (a line holding the tunnel "
 		    "token, withheld)", (long)rd->pid, stream);
 	else
 		slog("debug", "cloudflared[%ld] %s: %s", (long)rd->pid, stream,
 		    line);
-	pthread_mutex_lock(&s->mu);
-	if (strstr(line, "Incorrect Usage") != NULL) {
-		s->incorrect_usage = 1;
-		snprintf(s->last_line, sizeof(s->last_line), "%s", line);
+}
+
+/* Split buf[0..*len) into lines for handle_line; keeps the tail. */
+static void
+take_lines(struct reader *rd, int i, char *buf, size_t *len, int *skipping,
+    char *esc, int eof)
+{
+	static const char *const names[2] = { "stdout", "stderr" };
+	char *nl, *start = buf;
+	size_t n;
+
+	while ((nl = memchr(start, '\n', *len - (size_t)(start - buf))) !=
+	    NULL) {
+		n = (size_t)(nl - start);
+		if (n > 0 && start[n - 1] == '\r')
+			n--;
+		if (!*skipping) {
+			logsafe_escape(start, n, esc, LINE_ESC_BYTES);
+			handle_line(rd, names[i], esc);
+		}
+		*skipping = 0;
+		start = nl + 1;
 	}
-	if (strstr(line, "429 Too Many Requests") != NULL ||
-	    strstr(line, "error code: 1015") != NULL)
-		s->rate_limited = 1;
-	if (strstr(line, "Unauthorized") != NULL &&
-	    strstr(line, "Register tunnel error") != NULL)
-		s->unauthorized++;
-	/* Since 2023.4.1; older builds: "Connection <uuid> registered". */
-	p = strstr(line, "Connection ");
-	if (strstr(line, "Registered tunnel connection") != NULL ||
-	    (p != NULL && strstr(p, " registered") != NULL))
-		s->registered++;
-	if ((strstr(line, "Unregistered tunnel connection") != NULL ||
-	    strstr(line, "Connection terminated") != NULL) &&
-	    s->registered > 0)
-		s->registered--;
-	p = strstr(line, "Starting metrics server on ");
-	if (p != NULL) {
-		p += strlen("Starting metrics server on ");
-		n = strcspn(p, " /");
-		if (n > 0 && n < sizeof(s->metrics_addr))
-			snprintf(s->metrics_addr, sizeof(s->metrics_addr),
-			    "%.*s", (int)n, p);
+	*len -= (size_t)(start - buf);
+	memmove(buf, start, *len);
+	if (*len == LINE_MAX_BYTES || (eof && *len > 0)) {
+		/* A giant line: log its head, drop the rest. */
+		if (!*skipping) {
+			logsafe_escape(buf, *len, esc, LINE_ESC_BYTES);
+			handle_line(rd, names[i], esc);
+		}
+		*skipping = !eof;
+		*len = 0;
 	}
-	/* Only the box row: the disclaimer and errors hold other URLs. */
-	if (strstr(line, "|") != NULL && find_quick_host(line, host,
-	    sizeof(host)) && strcmp(host, s->url_host) != 0) {
-		snprintf(s->url_host, sizeof(s->url_host), "%s", host);
-		slog("info", "quick tunnel URL: https://%s", host);
-	}
-	if (strstr(line, " ERR ") != NULL || strstr(line, "failed") != NULL ||
-	    strncmp(line, "Provided Tunnel token", 21) == 0)
-		snprintf(s->last_line, sizeof(s->last_line), "%s", line);
-	pthread_mutex_unlock(&s->mu);
 }
 
 static void *
 reader_main(void *arg)
 {
-	static const char *const names[2] = { "stdout", "stderr" };
 	struct reader *rd = arg;
-	struct pollfd pfd[2];
-	char *buf[2] = { NULL, NULL };
-	size_t len[2] = { 0, 0 };
-	int skipping[2] = { 0, 0 }, open_fds = 2, i;
+	struct pollfd pfd[3];
+	char *buf[2] = { NULL, NULL }, *esc = NULL, c;
+	size_t len[2] = { 0, 0 }, drained = 0;
+	int skipping[2] = { 0, 0 }, open_fds = 2, finishing = 0, i;
 	ssize_t n;
-	char *nl, *start;
 
 	buf[0] = malloc(LINE_MAX_BYTES + 1);
 	buf[1] = malloc(LINE_MAX_BYTES + 1);
-	if (buf[0] == NULL || buf[1] == NULL)
+	esc = malloc(LINE_ESC_BYTES);
+	if (buf[0] == NULL || buf[1] == NULL || esc == NULL)
 		goto out;
 	while (open_fds > 0) {
-		for (i = 0; i < 2; i++) {
-			pfd[i].fd = rd->fd[i];
-			pfd[i].events = POLLIN;
-			pfd[i].revents = 0;
+		if (!finishing) {
+			for (i = 0; i < 2; i++) {
+				pfd[i].fd = rd->fd[i];
+				pfd[i].events = POLLIN;
+				pfd[i].revents = 0;
+			}
+			pfd[2].fd = rd->wake;
+			pfd[2].events = POLLIN;
+			pfd[2].revents = 0;
+			if (poll(pfd, 3, -1) == -1) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			if (pfd[2].revents != 0) {
+				/*
+				 * The child is gone: what it wrote is in the
+				 * pipes. Read that much without blocking,
+				 * then end, whoever still holds them.
+				 */
+				if (read(rd->wake, &c, 1) < 0)
+					c = 0;	/* ends us all the same */
+				finishing = 1;
+				for (i = 0; i < 2; i++)
+					if (rd->fd[i] != -1)
+						(void)fcntl(rd->fd[i], F_SETFL,
+						    O_NONBLOCK);
+			}
 		}
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
 		for (i = 0; i < 2; i++) {
-			if (rd->fd[i] == -1 || pfd[i].revents == 0)
+			if (rd->fd[i] == -1 || (!finishing &&
+			    pfd[i].revents == 0))
 				continue;
 			n = read(rd->fd[i], buf[i] + len[i],
 			    LINE_MAX_BYTES - len[i]);
 			if (n == -1 && errno == EINTR)
 				continue;
-			if (n <= 0) {
-				if (len[i] > 0 && !skipping[i]) {
-					buf[i][len[i]] = '\0';
-					handle_line(rd, names[i], buf[i]);
-				}
+			if (n > 0) {
+				len[i] += (size_t)n;
+				drained += finishing ? (size_t)n : 0;
+				take_lines(rd, i, buf[i], &len[i],
+				    &skipping[i], esc, 0);
+				if (!finishing || drained < DRAIN_MAX)
+					continue;
+			}
+			/* End of file, an error, nothing more now, or enough. */
+			if (n == 0 || finishing || (n == -1 &&
+			    errno != EAGAIN)) {
+				if (!skipping[i])
+					take_lines(rd, i, buf[i], &len[i],
+					    &skipping[i], esc, 1);
 				close(rd->fd[i]);
 				rd->fd[i] = -1;
 				open_fds--;
-				continue;
-			}
-			len[i] += (size_t)n;
-			buf[i][len[i]] = '\0';
-			start = buf[i];
-			while ((nl = memchr(start, '\n', len[i] -
-			    (size_t)(start - buf[i]))) != NULL) {
-				*nl = '\0';
-				if (nl > start && nl[-1] == '\r')
-					nl[-1] = '\0';
-				if (!skipping[i])
-					handle_line(rd, names[i], start);
-				skipping[i] = 0;
-				start = nl + 1;
-			}
-			len[i] -= (size_t)(start - buf[i]);
-			memmove(buf[i], start, len[i]);
-			if (len[i] == LINE_MAX_BYTES) {
-				/* A giant line: log its head, drop the rest. */
-				buf[i][len[i]] = '\0';
-				if (!skipping[i])
-					handle_line(rd, names[i], buf[i]);
-				skipping[i] = 1;
-				len[i] = 0;
 			}
 		}
 	}
@@ -665,10 +816,11 @@ out:
 			close(rd->fd[i]);
 		free(buf[i]);
 	}
+	close(rd->wake);
+	free(esc);
 	free(rd);
 	return NULL;
 }
-
 /* --- the child */
 
 static int
@@ -796,7 +948,8 @@ start_child(struct sup *s)
 	char **env = NULL, *tokvar = NULL;
 	struct reader *rd = NULL;
 	sigset_t all;
-	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1;
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, wake[2] = { -1, -1 };
+	int devnull = -1;
 	pid_t pid, parent = getpid();
 
 	build_argv(s, argv, grace, retries, metrics, url);
@@ -804,17 +957,22 @@ start_child(struct sup *s)
 	rd = calloc(1, sizeof(*rd));
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (env == NULL || rd == NULL || devnull == -1 ||
-	    pipe2(out, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1) {
+	    pipe2(out, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
+	    pipe2(wake, O_CLOEXEC) == -1) {
 		slog("error", "cannot start cloudflared: %s", strerror(errno));
 		goto fail;
 	}
 	pthread_mutex_lock(&s->mu);
-	s->url_host[0] = '\0';
+	s->url_seen[0] = '\0';
+	s->url_flips = 0;
 	s->metrics_addr[0] = '\0';
 	s->last_line[0] = '\0';
 	s->registered = s->incorrect_usage = s->rate_limited = 0;
 	s->unauthorized = 0;
 	pthread_mutex_unlock(&s->mu);
+	s->url_host[0] = '\0';
+	s->url_at = 0;
+	s->url_flips_seen = 0;
 	pid = fork();
 	if (pid == -1) {
 		slog("error", "fork: %s", strerror(errno));
@@ -826,9 +984,10 @@ start_child(struct sup *s)
 		dup2(out[1], 1);
 		dup2(errp[1], 2);
 		/*
-		 * Its own process group: a ^C at a terminal must not reach
-		 * it besides our SIGTERM, which would make a second signal
-		 * and kill it at once (reference §4).
+		 * Its own process group: every signal goes to the whole tree
+		 * (a wrapper script and what it runs), and a ^C at a terminal
+		 * does not add a second signal to ours, which would kill
+		 * cloudflared at once (reference §4).
 		 */
 		setpgid(0, 0);
 		/* An agent killed with SIGKILL leaves no orphan tunnel. */
@@ -844,6 +1003,8 @@ start_child(struct sup *s)
 		execve(argv[0], argv, env);
 		_exit(127);
 	}
+	/* Here too: a signal to the group must not race the child's call. */
+	(void)setpgid(pid, pid);
 	close(out[1]);
 	close(errp[1]);
 	close(devnull);
@@ -855,8 +1016,12 @@ start_child(struct sup *s)
 	rd->s = s;
 	rd->fd[0] = out[0];
 	rd->fd[1] = errp[0];
+	rd->wake = wake[0];
 	rd->pid = pid;
 	s->pid = pid;
+	s->reaped = 0;
+	s->status = 0;
+	s->wake = wake[1];
 	s->started = now_ms();
 	s->stopping = s->kill_at = 0;
 	s->killed = s->stop_for_health = 0;
@@ -872,9 +1037,14 @@ start_child(struct sup *s)
 		    "cloudflared");
 		close(out[0]);
 		close(errp[0]);
+		close(wake[0]);
+		close(wake[1]);
+		s->wake = -1;
 		free(rd);
-		kill(pid, SIGKILL);
 		s->has_reader = 0;
+		kill(-pid, SIGKILL);
+		s->stopping = s->kill_at = now_ms();
+		s->killed = 1;
 		return;
 	}
 	s->has_reader = 1;
@@ -896,23 +1066,23 @@ fail:
 		close(errp[0]);
 		close(errp[1]);
 	}
+	if (wake[0] != -1) {
+		close(wake[0]);
+		close(wake[1]);
+	}
 	if (devnull != -1)
 		close(devnull);
 	set_reason(s, 0, "cannot start cloudflared");
 	schedule_restart(s, 0);
 }
 
-/* The child is gone (status from waitpid): why, and when to retry. */
+/* The child is gone with status (from waitpid): why, and what next. */
 static void
 child_gone(struct sup *s, int status)
 {
 	char why[512], last[256];
 	int iu, rl, code = -1;
 
-	if (s->has_reader) {
-		pthread_join(s->reader, NULL);
-		s->has_reader = 0;
-	}
 	pthread_mutex_lock(&s->mu);
 	iu = s->incorrect_usage;
 	rl = s->rate_limited;
@@ -920,6 +1090,14 @@ child_gone(struct sup *s, int status)
 	pthread_mutex_unlock(&s->mu);
 	if (WIFEXITED(status))
 		code = WEXITSTATUS(status);
+	if (s->exiting) {
+		if (WIFEXITED(status))
+			slog("info", "cloudflared stopped (exit %d)", code);
+		else
+			slog("info", "cloudflared stopped (signal %d)",
+			    WTERMSIG(status));
+		goto out;
+	}
 	if (iu)
 		snprintf(why, sizeof(why), "configuration error: cloudflared "
 		    "refused its command line and exited %d: %s", code, last);
@@ -941,28 +1119,187 @@ child_gone(struct sup *s, int status)
 	slog(iu ? "error" : "warn", "%s", why);
 	if (!s->stop_for_health || iu || rl)
 		set_reason(s, 0, "%s", why);
+out:
 	s->pid = 0;
+	s->reaped = 0;
 	s->stopping = 0;
-	s->restarts++;
 	s->ready_conns = 0;
+	s->dirty = 1;
+	if (s->exiting)
+		return;
+	s->restarts++;
 	schedule_restart(s, rl);
 }
 
+/* --- the child's process tree */
+
+/* Wait for every child that has ended; note the status of ours. */
+static void
+reap(struct sup *s)
+{
+	int st;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(-1, &st, WNOHANG);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (s->pid > 0 && r == s->pid && !s->reaped) {
+			s->reaped = 1;
+			s->status = st;
+		} else
+			slog("debug", "reaped pid %ld, left behind by "
+			    "cloudflared", (long)r);
+	}
+}
+
+/*
+ * Send sig to every child of the agent outside the group pgid (or all
+ * of them when pgid is 0): what the tree orphaned and we adopted as its
+ * subreaper. The agent starts no other processes. Reads /proc; without
+ * it, nothing is found.
+ */
+static void
+signal_adopted(pid_t pgid, int sig)
+{
+	char path[64], buf[512], *p, *end;
+	struct dirent *de;
+	pid_t self = getpid();
+	long ppid, pgrp, pid;
+	ssize_t n;
+	DIR *d;
+	int fd;
+
+	d = opendir("/proc");
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) S ppid pgrp ...": comm may hold ") ". */
+		p = strrchr(buf, ')');
+		if (p == NULL || p[1] != ' ' || p[2] == '\0' || p[3] != ' ')
+			continue;
+		ppid = strtol(p + 4, &end, 10);
+		if (*end != ' ')
+			continue;
+		pgrp = strtol(end + 1, &end, 10);
+		if (ppid == (long)self && (pgid == 0 || pgrp != (long)pgid))
+			(void)kill((pid_t)pid, sig);
+	}
+	closedir(d);
+}
+
+/* 1 while a process of the group remains; 0 once it is empty. */
+static int
+group_alive(const struct sup *s)
+{
+	return kill(-s->pid, 0) == 0 || errno == EPERM;
+}
+
+/* 1 while the agent has a child (ended or not) that is not reaped. */
+static int
+have_children(void)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+/* SIGTERM, once, to the child's whole group. */
 static void
 begin_stop(struct sup *s)
 {
 	if (s->pid <= 0 || s->stopping != 0)
 		return;
-	/* One SIGTERM only: a second one kills it at once (§4). */
-	kill(s->pid, SIGTERM);
+	/* One SIGTERM only: a second one kills cloudflared at once (§4). */
+	(void)kill(-s->pid, SIGTERM);
 	s->stopping = now_ms();
 	s->kill_at = s->stopping + (long long)(s->sc.grace +
 	    SUP_KILL_MARGIN) * 1000;
 	s->dirty = 1;
 }
 
-/* --- HTTP probes and the heartbeat */
+/* Tell the reader to take what is in the pipes and end; join it. */
+static void
+finish_reader(struct sup *s)
+{
+	if (!s->has_reader)
+		return;
+	/*
+	 * The reader reads at most DRAIN_MAX more: the join is bounded.
+	 * EPIPE: it saw both pipes end and is gone already (SIGPIPE is
+	 * ignored in `run`).
+	 */
+	if (write(s->wake, "x", 1) != 1 && errno != EPIPE)
+		slog("warn", "cannot wake the log reader: %s", strerror(errno));
+	pthread_join(s->reader, NULL);
+	s->has_reader = 0;
+	close(s->wake);
+	s->wake = -1;
+}
 
+/*
+ * One step of the child's life, from the main thread: reap; once the
+ * child itself has ended, stop the rest of its tree; once the tree is
+ * gone (or will not die), finish. Never blocks.
+ */
+static void
+tree_step(struct sup *s, long long now)
+{
+	int alive, group;
+
+	reap(s);
+	if (s->pid <= 0)
+		return;
+	if (s->reaped && s->stopping == 0) {
+		/* It left on its own: what it leaves behind goes too. */
+		begin_stop(s);
+	}
+	if (s->stopping == 0)
+		return;
+	group = group_alive(s);
+	alive = !s->reaped || group || have_children();
+	if (alive && s->reaped && !group) {
+		/* Only what left the group is left: no grace for it. */
+		signal_adopted(0, SIGKILL);
+		reap(s);
+		alive = have_children();
+	}
+	if (alive && now >= s->kill_at && !s->killed) {
+		slog("warn", "cloudflared did not stop within %d s: SIGKILL",
+		    s->sc.grace + SUP_KILL_MARGIN);
+		(void)kill(-s->pid, SIGKILL);
+		signal_adopted(0, SIGKILL);
+		s->killed = 1;
+	}
+	if (alive && s->killed && now >= s->kill_at + SIGKILL_WAIT_MS) {
+		slog("error", "cloudflared's processes (group %ld) survive "
+		    "SIGKILL; leaving them", (long)s->pid);
+		if (!s->reaped)
+			s->status = SIGKILL;	/* as if killed */
+		alive = 0;
+	}
+	if (alive)
+		return;
+	finish_reader(s);
+	child_gone(s, s->status);
+}
 struct probe {
 	char	 body[PROBE_MAX + 1];
 	size_t	 len;
@@ -1023,11 +1360,12 @@ heartbeat(struct sup *s, const char *host)
 	struct curl_slist *h = NULL;
 	struct probe *p = NULL;
 	cJSON *j = NULL, *he;
-	char *json = NULL, *auth = NULL, *url = NULL, err[256];
+	char *json = NULL, *auth = NULL, *url = NULL, err[256], body[801];
 	size_t n;
 	long code;
 
-	s->next_hb = now_ms() + HEARTBEAT_SECS * 1000LL;
+	s->last_hb = now_ms();
+	s->next_hb = s->last_hb + HEARTBEAT_SECS * 1000LL;
 	if (s->server == NULL || s->secret == NULL) {
 		/* Not enrolled with a server: nobody to tell. */
 		if (host != NULL)
@@ -1060,6 +1398,11 @@ heartbeat(struct sup *s, const char *host)
 		goto out;
 	snprintf(auth, n, "Authorization: Bearer %s.%s", s->agent_id,
 	    s->secret);
+	/* conf_load checked the secret; a header never carries CR or LF. */
+	if (strpbrk(auth, "\r\n") != NULL) {
+		slog("error", "agentSecret holds CR or LF: no heartbeat");
+		goto out;
+	}
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, auth);
 	code = http_do(url, json, h, 5000, p, err, sizeof(err));
@@ -1077,9 +1420,13 @@ heartbeat(struct sup *s, const char *host)
 		if (code == -1)
 			slog("warn", "heartbeat to %s failed: %s", s->server,
 			    err);
-		else
-			slog("warn", "heartbeat refused (HTTP %ld): %.200s",
-			    code, p->body);
+		else {
+			/* The server's words: escaped like cloudflared's. */
+			logsafe_escape(p->body, p->len < 200 ? p->len : 200,
+			    body, sizeof(body));
+			slog("warn", "heartbeat refused (HTTP %ld): %s", code,
+			    body);
+		}
 	}
 out:
 	if (auth != NULL) {
@@ -1110,10 +1457,10 @@ check_health(struct sup *s)
 	p = malloc(sizeof(*p));
 	if (p == NULL)
 		return 0;
+	snprintf(host, sizeof(host), "%s", s->url_host);
 	pthread_mutex_lock(&s->mu);
 	unauth = s->unauthorized;
 	registered = s->registered;
-	snprintf(host, sizeof(host), "%s", s->url_host);
 	if (s->sc.metrics_port != 0)
 		snprintf(maddr, sizeof(maddr), "127.0.0.1:%d",
 		    s->sc.metrics_port);
@@ -1164,13 +1511,18 @@ check_health(struct sup *s)
 				/* The same check as a log line's URL. */
 				snprintf(u, sizeof(u), "| https://%s",
 				    rc->valuestring);
-				if (find_quick_host(u, host, sizeof(host))) {
+				/* sup_tick takes it, as one from the log. */
+				if (sup_quick_host(u, host, sizeof(host))) {
 					pthread_mutex_lock(&s->mu);
-					snprintf(s->url_host,
-					    sizeof(s->url_host), "%s", host);
+					if (strcmp(s->url_seen, host) != 0) {
+						snprintf(s->url_seen,
+						    sizeof(s->url_seen), "%s",
+						    host);
+						s->url_flips++;
+					}
 					pthread_mutex_unlock(&s->mu);
-					slog("info", "quick tunnel URL (from "
-					    "/quicktunnel): https://%s", host);
+					slog("debug", "quick tunnel host from "
+					    "/quicktunnel: %s", host);
 				}
 			}
 			cJSON_Delete(j);
@@ -1229,9 +1581,7 @@ write_state(struct sup *s)
 	int fd;
 
 	s->dirty = 0;
-	pthread_mutex_lock(&s->mu);
 	snprintf(host, sizeof(host), "%s", s->url_host);
-	pthread_mutex_unlock(&s->mu);
 	j = cJSON_CreateObject();
 	if (j == NULL)
 		return;
@@ -1299,47 +1649,77 @@ sup_state_path(const char *cfg, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* A string member of o, escaped into buf (len bytes); "" if none. */
+static const char *
+esc_member(const cJSON *o, const char *k, char *buf, size_t len)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsString(it))
+		return "";
+	logsafe_escape(it->valuestring, strlen(it->valuestring), buf, len);
+	return buf;
+}
+
+static double
+num_member(const cJSON *o, const char *k)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(it) ? it->valuedouble : 0;
+}
+
 int
 sup_print_status(const char *state)
 {
-	char buf[16384];
+	/* The file is ours, but its reasons quote cloudflared: escape. */
+	char buf[16384], mode[64], url[1200], st8[64], reason[2100];
 	const cJSON *h, *it;
+	struct stat st;
 	cJSON *j;
 	FILE *f;
 	size_t n;
+	int fd;
 
-	f = fopen(state, "r");
-	if (f == NULL)
+	/* Not a FIFO or a device: status must never hang on it. */
+	fd = open(state, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
 		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	f = fdopen(fd, "r");
+	if (f == NULL) {
+		close(fd);
+		return -1;
+	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	j = cJSON_Parse(buf);
 	if (j == NULL)
 		return -1;
-#define S(o, k) (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, k)) ? \
-	cJSON_GetObjectItemCaseSensitive(o, k)->valuestring : "")
-#define N(o, k) (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, k)) ? \
-	cJSON_GetObjectItemCaseSensitive(o, k)->valuedouble : 0)
+	esc_member(j, "mode", mode, sizeof(mode));
+	esc_member(j, "url", url, sizeof(url));
+	esc_member(j, "state", st8, sizeof(st8));
 	it = cJSON_GetObjectItemCaseSensitive(j, "agentPid");
-	printf("tunnel mode:       %s%s\n", S(j, "mode"), cJSON_IsNumber(it) &&
+	printf("tunnel mode:       %s%s\n", mode, cJSON_IsNumber(it) &&
 	    kill((pid_t)it->valuedouble, 0) == -1 && errno == ESRCH ?
 	    " (agent not running; last known state)" : "");
-	printf("tunnel url:        %s\n", S(j, "url")[0] != '\0' ? S(j, "url") :
-	    "(none yet)");
-	printf("cloudflared pid:   %.0f (%s)\n", N(j, "pid"), S(j, "state"));
-	printf("ready connections: %.0f\n", N(j, "readyConnections"));
+	printf("tunnel url:        %s\n", url[0] != '\0' ? url : "(none yet)");
+	printf("cloudflared pid:   %.0f (%s)\n", num_member(j, "pid"), st8);
+	printf("ready connections: %.0f\n", num_member(j, "readyConnections"));
 	h = cJSON_GetObjectItemCaseSensitive(j, "lastHealth");
 	if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(h, "ok")))
 		printf("last health:       %s: %s\n",
 		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "ok")) ?
-		    "ok" : "failed", S(h, "reason"));
+		    "ok" : "failed", esc_member(h, "reason", reason,
+		    sizeof(reason)));
 	else
 		printf("last health:       (not checked yet)\n");
-	printf("restarts:          %.0f\n", N(j, "restarts"));
-	printf("next backoff:      %.0f s\n", N(j, "nextBackoffSecs"));
-#undef S
-#undef N
+	printf("restarts:          %.0f\n", num_member(j, "restarts"));
+	printf("next backoff:      %.0f s\n", num_member(j, "nextBackoffSecs"));
 	cJSON_Delete(j);
 	return 0;
 }
@@ -1371,9 +1751,21 @@ sup_start(struct sup_conf *sc, const struct conf *c, const char *state,
 			return NULL;
 		}
 	}
+	/*
+	 * Whatever cloudflared's tree orphans (a wrapper's children, a
+	 * daemon) becomes our child instead of init's: reaped here, and
+	 * found at the end of a stop (see the top of this file).
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		slog("warn", "PR_SET_CHILD_SUBREAPER: %s: processes that "
+		    "leave cloudflared's process group may outlive it",
+		    strerror(errno));
 	s->sc = *sc;
 	sc->token = NULL;	/* ours now */
 	pthread_mutex_init(&s->mu, NULL);
+	s->loglim.max = CHILD_LOG_MAX;
+	s->loglim.window_ms = CHILD_LOG_WINDOW;
+	s->wake = -1;
 	snprintf(s->state, sizeof(s->state), "%s", state);
 	snprintf(s->agent_id, sizeof(s->agent_id), "%s", c->agent_id);
 	sec = cJSON_GetObjectItemCaseSensitive(c->doc, "agentSecret");
@@ -1396,28 +1788,47 @@ sup_start(struct sup_conf *sc, const struct conf *c, const char *state,
 	return s;
 }
 
+/*
+ * Take the quick host the output (or /quicktunnel) names, at most once
+ * per URL_HOLD_SECS: one cloudflared has one URL, so a child that keeps
+ * printing others must not flood the log and the backend.
+ */
+static void
+take_url(struct sup *s, long long now)
+{
+	char host[256];
+	unsigned flips;
+
+	pthread_mutex_lock(&s->mu);
+	snprintf(host, sizeof(host), "%s", s->url_seen);
+	flips = s->url_flips;
+	pthread_mutex_unlock(&s->mu);
+	if (host[0] == '\0' || strcmp(host, s->url_host) == 0 ||
+	    (s->url_at != 0 && now - s->url_at < scaled(s, URL_HOLD_SECS)))
+		return;
+	if (s->url_at != 0)
+		slog("warn", "the quick tunnel URL changed %u time(s) in one "
+		    "cloudflared; taking the latest at most every %d s",
+		    flips - s->url_flips_seen, URL_HOLD_SECS);
+	snprintf(s->url_host, sizeof(s->url_host), "%s", host);
+	s->url_at = now;
+	s->url_flips_seen = flips;
+	s->dirty = 1;
+	slog("info", "quick tunnel URL: https://%s", host);
+}
+
 void
 sup_tick(struct sup *s)
 {
 	long long now;
-	char host[256];
-	int status;
-	pid_t r;
+	const char *host;
 
 	if (s == NULL)
 		return;
 	now = now_ms();
-	if (s->pid > 0) {
-		r = waitpid(s->pid, &status, WNOHANG);
-		if (r == s->pid)
-			child_gone(s, status);
-		else if (s->stopping != 0 && now >= s->kill_at && !s->killed) {
-			slog("warn", "cloudflared did not stop within %d s: "
-			    "SIGKILL", s->sc.grace + SUP_KILL_MARGIN);
-			kill(s->pid, SIGKILL);
-			s->killed = 1;
-		}
-	}
+	tree_step(s, now);
+	if (s->pid <= 0)
+		reap(s);	/* late leftovers of a tree given up on */
 	if (s->pid == 0 && s->restart_at != 0 && now >= s->restart_at)
 		start_child(s);
 	if (s->pid > 0 && s->stopping == 0 && now >= s->next_check) {
@@ -1455,11 +1866,16 @@ sup_tick(struct sup *s)
 			}
 		}
 	}
-	/* Report a new quick URL at once; a heartbeat every minute. */
-	pthread_mutex_lock(&s->mu);
-	snprintf(host, sizeof(host), "%s", s->url_host);
-	pthread_mutex_unlock(&s->mu);
-	if (s->sc.quick && host[0] != '\0' && strcmp(host, s->reported) != 0) {
+	take_url(s, now);
+	/*
+	 * Report a new quick URL at once, a heartbeat every minute, and
+	 * never two within HEARTBEAT_GAP.
+	 */
+	host = s->url_host;
+	if (s->last_hb != 0 && now - s->last_hb < scaled(s, HEARTBEAT_GAP))
+		;
+	else if (s->sc.quick && host[0] != '\0' &&
+	    strcmp(host, s->reported) != 0) {
 		s->dirty = 1;
 		if (s->hb_retry == 0 || now >= s->hb_retry)
 			heartbeat(s, host);
@@ -1473,42 +1889,23 @@ sup_tick(struct sup *s)
 void
 sup_stop(struct sup *s)
 {
-	long long deadline;
-	int status;
-	pid_t r;
-
 	if (s == NULL)
 		return;
+	s->exiting = 1;
 	if (s->pid > 0) {
-		slog("info", "stopping cloudflared (pid %ld): SIGTERM, up to "
-		    "%d s", (long)s->pid, s->sc.grace + SUP_KILL_MARGIN);
-		if (s->stopping == 0)
-			begin_stop(s);
-		deadline = s->kill_at;
+		slog("info", "stopping cloudflared (pid %ld): SIGTERM to its "
+		    "process group, up to %d s", (long)s->pid,
+		    s->sc.grace + SUP_KILL_MARGIN);
+		begin_stop(s);
+		/* Bounded: tree_step gives up SIGKILL_WAIT_MS after SIGKILL. */
 		for (;;) {
-			r = waitpid(s->pid, &status, WNOHANG);
-			if (r == s->pid || (r == -1 && errno != EINTR))
+			tree_step(s, now_ms());
+			if (s->pid <= 0)
 				break;
-			if (now_ms() >= deadline && !s->killed) {
-				slog("warn", "cloudflared did not stop in time: "
-				    "SIGKILL");
-				kill(s->pid, SIGKILL);
-				s->killed = 1;
-			}
 			usleep(20000);
 		}
-		if (r == s->pid) {
-			if (WIFEXITED(status))
-				slog("info", "cloudflared stopped (exit %d)",
-				    WEXITSTATUS(status));
-			else if (WIFSIGNALED(status))
-				slog("info", "cloudflared stopped (signal %d)",
-				    WTERMSIG(status));
-		}
-		if (s->has_reader)
-			pthread_join(s->reader, NULL);
-		s->pid = 0;
 	}
+	reap(s);
 	s->restart_at = 0;
 	write_state(s);
 	if (s->secret != NULL) {

@@ -67,8 +67,9 @@ struct sup	*sup_start(struct sup_conf *sc, const struct conf *c,
 /* Do what is due: reap, restart, probe, report. */
 void		 sup_tick(struct sup *s);
 /*
- * One SIGTERM to cloudflared, wait the grace period plus a margin, then
- * SIGKILL; free. NULL is fine.
+ * One SIGTERM to cloudflared's process group, wait the grace period plus
+ * a margin, then SIGKILL the group and what it left behind; free. Never
+ * waits longer than that plus 2 s. NULL is fine.
  */
 void		 sup_stop(struct sup *s);
 /* The state file for config path cfg (next to it). */
@@ -77,5 +78,29 @@ int		 sup_state_path(const char *cfg, char *buf, size_t len);
 int		 sup_print_status(const char *state);
 /* 1 when debug lines go to the log (FILESTOR_AGENT_LOG=debug). */
 int		 sup_debug(void);
+
+/*
+ * What one line of cloudflared's output tells the supervisor. The
+ * parser is pure and total: any text in, a filled struct out.
+ */
+struct sup_line {
+	int	 incorrect_usage;	/* "Incorrect Usage": a refused argv */
+	int	 rate_limited;		/* the quick API's 429 / error 1015 */
+	int	 unauthorized;		/* a registration refused */
+	int	 registered;		/* +1, -1 (unregistered) or 0 */
+	int	 reason;		/* worth keeping as the last reason */
+	char	 metrics_addr[128];	/* "" or the metrics host:port */
+	char	 quick_host[256];	/* "" or the quick tunnel's host */
+};
+
+/* Parse line (NUL-terminated, escaped: see logsafe.h) into *pl. */
+void		 sup_line_parse(const char *line, struct sup_line *pl);
+/*
+ * The first "https://<label>.trycloudflare.com" in line, label a valid
+ * DNS label (1 to 63 of a-z, 0-9 and '-', no '-' at either end), not
+ * "api", the name ending there. 1 with the host (no scheme) in out, or
+ * 0.
+ */
+int		 sup_quick_host(const char *line, char *out, size_t outlen);
 
 #endif

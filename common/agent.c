@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "cry.h"
+#include "http.h"
 #include "tok.h"
 
 /* Same bound as tok.c: the last second an ISO 8601 date can show. */
@@ -499,6 +500,9 @@ agent_tok_verify(const unsigned char key[AGENT_KEY_LEN], const char *token,
 	default:
 		goto out;
 	}
+	/* "p":"/r/a.txt\u0000/../x" would read as "/r/a.txt". */
+	if (http_json_has_nul(payload, strlen(payload)))
+		goto out;
 	o = cJSON_ParseWithOpts(payload, NULL, 1);
 	if (o == NULL || !cJSON_IsObject(o))
 		goto out;

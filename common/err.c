@@ -22,6 +22,9 @@ static const struct {
 	[FS_NO_SPACE] =		{ 507, "INSUFFICIENT_STORAGE", "insufficient storage" },
 	[FS_UNAVAILABLE] =	{ 503, "UNAVAILABLE", "service unavailable" },
 	[FS_INTERNAL] =		{ 500, "INTERNAL", "internal error" },
+	[FS_URI_TOO_LONG] =	{ 414, "URI_TOO_LONG", "request target too long" },
+	[FS_HEADERS_TOO_LARGE] = { 431, "HEADERS_TOO_LARGE",
+				  "request header fields too large" },
 };
 
 int

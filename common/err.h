@@ -19,10 +19,13 @@ enum fs_err {
 	FS_CONFLICT,		/* 409 */
 	FS_TOO_LARGE,		/* 413 */
 	FS_RANGE,		/* 416 */
-	FS_TOO_MANY,		/* 429 (login attempts; send Retry-After) */
+	FS_TOO_MANY,		/* 429 (failed logins, an agent's per-client
+				   limit; send Retry-After) */
 	FS_NO_SPACE,		/* 507 */
 	FS_UNAVAILABLE,		/* 503 (a backend we depend on is down) */
 	FS_INTERNAL,		/* 500 */
+	FS_URI_TOO_LONG,	/* 414 */
+	FS_HEADERS_TOO_LARGE,	/* 431 */
 	FS_ERR__COUNT
 };
 

@@ -875,11 +875,11 @@ out:
 }
 
 /*
- * 1 when the JSON text holds "\u0000" as an escape: a backslash run of
- * odd length before "u0000" (an even run is escaped backslashes).
+ * A backslash run of odd length before "u0000" is the escape (an even
+ * run is escaped backslashes).
  */
-static int
-has_escaped_nul(const char *s, size_t len)
+int
+http_json_has_nul(const char *s, size_t len)
 {
 	size_t i, j, run;
 
@@ -962,7 +962,7 @@ http_read_json(struct request *r, size_t cap, cJSON **out, const char **msg)
 	buf[used] = '\0';
 	/* An escaped NUL is valid JSON, but cJSON decodes it into the C
 	   string it returns, which would silently cut the value short. */
-	if (has_escaped_nul(buf, used)) {
+	if (http_json_has_nul(buf, used)) {
 		*msg = "JSON strings must not contain \\u0000";
 		goto out;
 	}

@@ -161,6 +161,12 @@ char		*http_cookie_find(const char *header, const char *name);
  */
 int		 http_header_value_ok(const char *value);
 /*
+ * 1 when the JSON text s[0..len) holds the escape "\u0000", which cJSON
+ * decodes into a NUL that cuts a string short ("/a\u0000/../x" reads
+ * as "/a"): refuse such text rather than act on a shortened string.
+ */
+int		 http_json_has_nul(const char *s, size_t len);
+/*
  * Bounded integer parse, strtonum style: whole string, decimal, within
  * [min, max]. 0 and *out set, or -1.
  */

@@ -191,6 +191,17 @@ obj_absent() {
 # s3_uploads: multipart uploads s3rver holds in progress (its part files).
 s3_uploads() { find "$S3_TEST_DIR" -name '*_S3rver_part*' -o -path '*multipart*' -type f 2>/dev/null | wc -l; }
 
+# wait_for SECONDS CMD...: poll until CMD succeeds; 1 after SECONDS.
+wait_for() {
+	local end=$(($(date +%s%N) / 1000000 + $1 * 1000))
+	shift
+	while [ $(($(date +%s%N) / 1000000)) -lt $end ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # --- filestor-agent under test (t06, t07): AORIGIN, AGENT_PID
 # agent_wait: 0 once the agent at AORIGIN answers /healthz; 1 when
 # AGENT_PID dies first, or after 5 s.

@@ -508,3 +508,258 @@ check "0600 config accepted again" start_agent
 check "status: listener up" has "$(cat "$TEST_TMP/status.out")" "listener: up"
 check "status never prints the key" eq "$(grep -cF -- "$K2" "$TEST_TMP/status.out")" 0
 stop_agent
+
+# --- issue 23: hostile input and exhaustion. The agent again, with a
+# 64 MiB sparse file (its responses outlast the socket buffers) and, for
+# short reads, a /sys directory as an extra root.
+NOW=$(date +%s)
+truncate -s 64M "$R1/big.bin"
+SYSF=
+for f in /sys/kernel/profiling /sys/kernel/warn_count /sys/kernel/uevent_seqnum; do
+	if [ -r "$f" ] && [ "$(stat -c %s "$f")" -gt "$(wc -c <"$f")" ]; then SYSF=$f; break; fi
+done
+[ -n "$SYSF" ] && jq --arg d "$(dirname "$SYSF")" '.allowedRoots += [$d]' "$CFG" >"$CFG.new" &&
+    chmod 600 "$CFG.new" && mv "$CFG.new" "$CFG"
+tok() { mint_agent "$1" "$AID" $((NOW + 240)) "$K2"; }
+check "hardening: agent starts" start_agent
+ALOG6=$TEST_TMP/agent.log
+
+# Header timeout (10 s of silence) apart from the body's (120 s): a
+# request that stops mid-headers is closed after about 10 s, while a
+# download that the client does not read for longer goes on. Both run in
+# the background while the checks below go on.
+(
+	exec 5<>"/dev/tcp/127.0.0.1/$APORT"
+	printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n' >&5
+	t0=$(date +%s%N)
+	timeout 30 cat <&5 >/dev/null
+	echo $((($(date +%s%N) - t0) / 1000000)) >"$TEST_TMP/hdr.ms"
+) &
+HDR_PID=$!
+(
+	exec 5<>"/dev/tcp/127.0.0.1/$APORT"
+	printf 'GET /content?token=%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$(tok "$R1/big.bin")" >&5
+	sleep 13
+	timeout 60 cat <&5 | wc -c >"$TEST_TMP/body.bytes"
+) &
+BODY_PID=$!
+
+# A NUL in the signed path: refused, never cut short to another path.
+req GET "$AORIGIN/content?token=$(tok "$R1/priv.txt\\u0000/../x")"
+expect_error 401 UNAUTHORIZED "a token whose path holds \\u0000 is refused"
+check "\\u0000 path: not served as the shorter path" eq "$(body | grep -c private)" 0
+
+# A FIFO is never opened for reading: a writer blocked in open stays so.
+rm -f "$TEST_TMP/fifo.opening" "$TEST_TMP/fifo.released"
+( : >"$TEST_TMP/fifo.opening"; exec 3>"$R1/fifo"; : >"$TEST_TMP/fifo.released" ) &
+WPID=$!
+wait_for 3 test -e "$TEST_TMP/fifo.opening"
+sleep 0.2	# into open(2)
+req GET "$AORIGIN/content?token=$(tok "$R1/fifo")" --max-time 5
+expect_error 404 NOT_FOUND "fifo with a blocked writer: 404"
+sleep 0.3	# a released writer would be done by now
+check "fifo: the blocked writer was not released" test ! -e "$TEST_TMP/fifo.released"
+exec 4<>"$R1/fifo"	# release it ourselves
+wait "$WPID"
+exec 4<&-
+
+# An absolute symlink, even one that stays inside the root, is refused
+# (RESOLVE_BENEATH cannot tell where it leads); a relative one inside is
+# followed. docs/agents.md says so.
+ln -sf "$R1/priv.txt" "$R1/abs-inside"
+req GET "$AORIGIN/content?token=$(tok "$R1/abs-inside")"
+expect_error 403 FORBIDDEN "absolute symlink inside the root: 403"
+req GET "$AORIGIN/content?token=$(tok "$R1/inside-link")"
+expect_status 200 "relative symlink inside the root: 200"
+
+# 304: no Content-Length but the 200's (RFC 9110 §8.6).
+req HEAD "$AORIGIN/content?token=$(tok "$R1/sub/data.bin")"
+ET=$(hdr ETag)
+req GET "$AORIGIN/content?token=$(tok "$R1/sub/data.bin")" -H "If-None-Match: $ET"
+expect_status 304 "If-None-Match: 304"
+CL=$(hdr Content-Length)
+check "304: Content-Length absent or the 200's (got '$CL')" eq "$([ -z "$CL" ] || [ "$CL" = 300000 ]; echo $?)" 0
+check "304: no body" eq "$(wc -c <"$TEST_TMP/body")" 0
+
+# A short read (a /sys file is shorter than the 4096 bytes fstat says)
+# before anything is sent: a JSON 500, not a cut connection.
+if [ -n "$SYSF" ]; then
+	req GET "$AORIGIN/content?token=$(tok "$SYSF")"
+	expect_error 500 INTERNAL "short read: JSON 500"
+	check "short read: message" eq "$(jqb .error.message)" "cannot read the file"
+fi
+
+# libmicrohttpd's own 414 and 431 are HTML: ours are JSON, for anything
+# that fits its 64 KiB buffer.
+A40=$(head -c 40000 /dev/zero | tr '\0' a)
+req GET "$AORIGIN/healthz?x=$A40"
+expect_error 414 URI_TOO_LONG "40 KiB request target: JSON 414"
+req GET "$AORIGIN/healthz" -H "X-Big: $A40"
+expect_error 431 HEADERS_TOO_LARGE "40 KiB header: JSON 431"
+req GET "$AORIGIN/healthz?x=$(head -c 7000 /dev/zero | tr '\0' a)"
+expect_status 200 "7 KB request target: fine"
+
+# Aborted connections: one log line each would flood the log.
+L0=$(wc -l <"$ALOG6")
+for _ in $(seq 1 300); do
+	exec 5<>"/dev/tcp/127.0.0.1/$APORT"
+	printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n' >&5
+	exec 5<&-
+done
+req GET "$AORIGIN/healthz"
+L1=$(wc -l <"$ALOG6")
+check "300 aborted connections: a few log lines ($((L1 - L0)))" eq "$((L1 - L0 <= 25))" 1
+check "aborted connections: the message is there once" eq "$(tail -n +$((L0 + 1)) "$ALOG6" | grep -c 'incomplete request')" 1
+
+# Downloads per client: at most 32 at once. Behind the tunnel every
+# client is 127.0.0.1; CF-Connecting-IP names it.
+HELD=()
+# hold N FORMAT: N downloads of big.bin, read by nobody; the client of
+# the ith is printf FORMAT i.
+hold() {
+	local i fd t
+	t=$(tok "$R1/big.bin")
+	for ((i = 0; i < $1; i++)); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$APORT"
+		printf 'GET /content?token=%s HTTP/1.1\r\nHost: x\r\nCF-Connecting-IP: %s\r\n\r\n' \
+		    "$t" "$(printf "$2" "$i")" >&"$fd"
+		HELD+=("$fd")
+	done
+}
+release() {
+	local fd
+	for fd in "${HELD[@]}"; do exec {fd}<&-; done
+	HELD=()
+}
+client_gets() { # CF-IP STATUS: a small range as that client answers STATUS
+	req GET "$AORIGIN/content?token=$(tok "$R1/big.bin")" -H "CF-Connecting-IP: $1" -H 'Range: bytes=0-9'
+	[ "$STATUS" = "$2" ]
+}
+hold 32 203.0.113.7
+check "per client: the 33rd download of one client is refused" wait_for 5 client_gets 203.0.113.7 429
+expect_error 429 TOO_MANY_REQUESTS "per client: 429 in JSON"
+check "per client: Retry-After" eq "$(hdr Retry-After)" 5
+check "per client: another client is served" client_gets 198.51.100.9 206
+req GET "$AORIGIN/healthz"
+expect_status 200 "per client: /healthz answers"
+release
+check "per client: served again once they end" wait_for 5 client_gets 203.0.113.7 206
+
+# Connections per address (not the tunnel's 127.0.0.1): at most 64. They
+# come from 127.0.0.2 and send nothing.
+mkfifo "$TEST_TMP/idle.in"
+exec 6<>"$TEST_TMP/idle.in"
+IDLE=()
+for _ in $(seq 1 64); do
+	curl -s --interface 127.0.0.2 "telnet://127.0.0.1:$APORT" <"$TEST_TMP/idle.in" >/dev/null 2>&1 &
+	IDLE+=("$!")
+done
+from2() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --interface 127.0.0.2 "$AORIGIN/healthz")" = "$1" ]; }
+check "per address: the 65th connection from 127.0.0.2 is refused" wait_for 5 from2 000
+req GET "$AORIGIN/healthz"
+expect_status 200 "per address: 127.0.0.1 still answers"
+kill "${IDLE[@]}" 2>/dev/null
+wait "${IDLE[@]}" 2>/dev/null
+exec 6<&-
+check "per address: accepted again once they close" wait_for 5 from2 200
+
+# The background probes (see above).
+wait "$HDR_PID" "$BODY_PID"
+HMS=$(cat "$TEST_TMP/hdr.ms" 2>/dev/null)
+check "headers stalled: closed after about 10 s (${HMS:-none} ms)" eq "$(( ${HMS:-0} >= 8000 && ${HMS:-0} < 14000 ))" 1
+BB=$(cat "$TEST_TMP/body.bytes" 2>/dev/null)
+check "a body not read for 13 s still arrives whole (${BB:-none} bytes)" eq "$(( ${BB:-0} > 67108864 ))" 1
+stop_agent
+
+# The descriptor limit: the soft limit is raised to the hard one, and
+# the unit sets a sane one.
+check "unit: LimitNOFILE" has "$(grep '^LimitNOFILE=' "$FILESTOR_TOP/agent/filestor-agent.service")" "LimitNOFILE=65536"
+(ulimit -S -n 256; exec "$AGENT_BIN" run --listen "127.0.0.1:$APORT" 2>>"$ALOG6") &
+AGENT_PID=$!
+check "soft limit 256: agent starts" agent_wait
+HARD=$(ulimit -H -n)
+[ "$HARD" = unlimited ] || [ "$HARD" -gt 65536 ] && HARD=65536
+check "soft limit raised to the hard one ($HARD)" eq "$(awk '/^Max open files/ { print $4 }' "/proc/$AGENT_PID/limits")" "$HARD"
+stop_agent
+
+# With only 200 descriptors (soft and hard): 36 downloads, 64
+# connections kept for /healthz. 100 downloads that nobody reads: the
+# ones over go away with a 503, and /healthz still answers.
+(ulimit -n 200; exec "$AGENT_BIN" run --listen "127.0.0.1:$APORT" 2>>"$ALOG6") &
+AGENT_PID=$!
+check "200 descriptors: agent starts" agent_wait
+check "200 descriptors: 36 downloads" has "$(cat "$ALOG6")" "up to 36 downloads at once"
+hold 100 "10.0.%d.1"
+healthz_ok() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$AORIGIN/healthz")" = 200 ]; }
+sleep 0.5	# the agent takes in the 100 requests
+check "200 descriptors: /healthz answers under 100 held downloads" wait_for 3 healthz_ok
+req GET "$AORIGIN/content?token=$(tok "$R1/priv.txt")" -H 'CF-Connecting-IP: 192.0.2.1'
+expect_error 503 UNAVAILABLE "200 descriptors: a download over the limit: 503"
+check "200 descriptors: the 503 closes its connection" eq "$(hdr Connection)" "close"
+release
+check "200 descriptors: downloads again once they end" wait_for 5 client_gets 192.0.2.1 206
+stop_agent
+
+# --- issue 23: CLI input
+mkfifo "$TEST_TMP/cfg.fifo"
+timeout 5 "$AGENT_BIN" --config "$TEST_TMP/cfg.fifo" status >"$TEST_TMP/fifo.out" 2>&1
+RC=$?
+check "--config naming a FIFO does not hang (exit $RC)" eq "$((RC != 0 && RC != 124))" 1
+check "--config FIFO: not a regular file" has "$(cat "$TEST_TMP/fifo.out")" "not a regular file"
+"$AGENT_BIN" run --listen "127.0.0.1:$APORT" --cors-origin ftp://x 2>"$TEST_TMP/cors.err"
+check "--cors-origin ftp://x: refused" neq "$?" 0
+check "--cors-origin ftp://x: the whole message, nothing uninitialised" eq "$(cat "$TEST_TMP/cors.err")" \
+    "filestor-agent: refusing to start: --cors-origin must be an origin http(s)://host[:port]: not http:// or https://"
+
+# A config whose agentSecret could split a header is refused.
+jq '.agentSecret = "fsa_abcdefghijklmnop\r\nX-Injected: 1"' "$CFG" >"$TEST_TMP/inj.json"
+chmod 600 "$TEST_TMP/inj.json"
+"$AGENT_BIN" --config "$TEST_TMP/inj.json" status >"$TEST_TMP/inj.out" 2>&1
+check "agentSecret with CR/LF in the config: refused" neq "$?" 0
+check "agentSecret with CR/LF: says which key" has "$(cat "$TEST_TMP/inj.out")" "agentSecret is not an agent secret"
+
+# enroll checks the secret the server returns before saving it. A fake
+# server: lighttpd running a shell CGI that answers 201 with answer.json.
+FS=$TEST_TMP/fakesrv
+FSPORT=$(serve_free_port)
+FSPID=
+mkdir -p "$FS/api/agents"
+printf '%s\n' "printf 'Status: %s\\r\\nContent-Type: application/json\\r\\n\\r\\n' \"\$(cat \"\$DOCUMENT_ROOT/status\")\"" \
+    'cat "$DOCUMENT_ROOT/answer.json"' >"$FS/api/agents/enroll"
+echo 201 >"$FS/status"
+cat >"$TEST_TMP/fakesrv.conf" <<EOF
+server.document-root = "$FS"
+server.bind = "127.0.0.1"
+server.port = $FSPORT
+server.modules = ( "mod_cgi" )
+cgi.assign = ( "/enroll" => "/bin/sh" )
+server.errorlog = "$TEST_TMP/fakesrv.err"
+EOF
+stop_fakesrv() { [ -n "$FSPID" ] && kill "$FSPID" 2>/dev/null && wait "$FSPID" 2>/dev/null; FSPID=; }
+trap 'stop_agent; stop_fakesrv' EXIT
+lighttpd -D -f "$TEST_TMP/fakesrv.conf" &
+FSPID=$!
+fakesrv_up() { curl -s -o /dev/null "http://127.0.0.1:$FSPORT/"; }
+check "fake enrollment server up" wait_for 5 fakesrv_up
+# enroll_with SECRET_JSON: enroll against it; 0 when it saved a config.
+enroll_with() {
+	printf '{"agentId":"%s","agentSecret":%s}\n' "$AID" "$1" >"$FS/answer.json"
+	rm -rf "$TEST_TMP/enr"
+	"$AGENT_BIN" --config "$TEST_TMP/enr/config.json" enroll --server "http://127.0.0.1:$FSPORT" \
+	    --token fse_x --name n --allowed-roots "$R1" >/dev/null 2>"$TEST_TMP/enr.err" &&
+	    test -f "$TEST_TMP/enr/config.json"
+}
+check "enroll: a good secret is saved" enroll_with '"fsa_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"'
+for s in '"abc\r\nX-Injected: 1"' '"fsa_0123456789abcdef\r\nX-Injected: 1"' '""' \
+    "\"$(head -c 60000 /dev/zero | tr '\0' a)\"" '"fsa_0123456789abcdefghij\u0000tail"' '"fsa_0123456789 abcdefgh"'; do
+	check "enroll: secret ${s:0:40} refused" neq "$(enroll_with "$s"; echo $?)" 0
+	check "enroll: nothing saved for ${s:0:40}" test ! -e "$TEST_TMP/enr/config.json"
+	check "enroll: the secret is not echoed (${s:0:40})" eq "$(grep -c 'Injected\|aaaa\|tail' "$TEST_TMP/enr.err")" 0
+done
+check "enroll: says why" has "$(cat "$TEST_TMP/enr.err")" "invalid agentSecret"
+# The server's error message reaches a terminal: escaped.
+echo 403 >"$FS/status"
+enroll_with '"x", "error": {"message": "\u001b[2J\u001b]0;PWNED\u0007 no"}'
+check "enroll refused: the server's message has no ESC or BEL" eq "$(tr -dc '\033\007' <"$TEST_TMP/enr.err" | wc -c)" 0
+check "enroll refused: the message, escaped" has "$(cat "$TEST_TMP/enr.err")" 'enrollment refused (HTTP 403): \x1b[2J\x1b]0;PWNED\x07 no'
+stop_fakesrv

@@ -26,16 +26,6 @@ start_agent() {
 	agent_wait
 }
 trap stop_agent EXIT
-# wait_for SECONDS CMD...: poll until CMD succeeds.
-wait_for() {
-	local end=$(($(date +%s%N) / 1000000 + $1 * 1000))
-	shift
-	while [ $(($(date +%s%N) / 1000000)) -lt $end ]; do
-		"$@" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 starts() { local n; n=$(grep -c '"ev":"start"' "$TRACE" 2>/dev/null); echo "${n:-0}"; }
 starts_ge() { [ "$(starts)" -ge "$1" ]; }
 # set_tunnel JSON: the config's tunnel = {hostname, key} + JSON.
@@ -314,3 +304,149 @@ req GET "$AORIGIN/content?token=$TOK"
 expect_status 200 "rotate: the agent accepts a URL signed with the new key"
 check "rotate: and serves the file" eq "$(body)" "tunnel bytes"
 stop_agent
+
+# --- issue 23: the child is a process tree. A wrapper script that does
+# not exec, a `sleep 900 &` it leaves in its group and a `setsid sleep
+# 900 &` that leaves the group: a health restart and a stop complete,
+# within grace + 5 s, and no process of the tree survives either.
+# proc_gone PID: no such process (a zombie counts as gone).
+proc_gone() {
+	local st
+	[ -e "/proc/$1" ] || return 0
+	read -r _ _ st _ <"/proc/$1/stat" 2>/dev/null || return 0
+	[ "$st" = Z ]
+}
+# stop_within SECONDS: SIGTERM the agent; 0 when it exits by itself in
+# time (its status in STOP_RC, the time in STOP_MS); else SIGKILL, 1.
+stop_within() {
+	local t0=$(date +%s%N)
+	kill -TERM "$AGENT_PID" 2>/dev/null
+	if wait_for "$1" proc_gone "$AGENT_PID"; then
+		STOP_MS=$((($(date +%s%N) - t0) / 1000000))
+		wait "$AGENT_PID"
+		STOP_RC=$?
+		AGENT_PID=
+		return 0
+	fi
+	kill -KILL "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null
+	AGENT_PID=
+	return 1
+}
+# all_gone FILE: every pid listed in FILE (one a line) is gone.
+all_gone() {
+	local p
+	while read -r p; do proc_gone "$p" || return 1; done <"$1"
+}
+# tree_pids N: the pids of the Nth tree (wrapper, its sleeps, the fake).
+tree_pids() {
+	sed -n "$((3 * $1 - 2)),$((3 * $1))p" "$TEST_TMP/wrap.pids"
+	jq -r 'select(.ev == "start") | .pid' "$TRACE" | sed -n "${1}p"
+}
+reap_leftovers() {
+	# Whatever a failed run left: nothing may outlive the test.
+	xargs -r kill -KILL <"$TEST_TMP/wrap.pids" 2>/dev/null
+	jq -r 'select(.ev == "start") | .pid' "$TRACE" | xargs -r kill -KILL 2>/dev/null
+}
+: >"$TEST_TMP/wrap.pids"
+cat >"$TEST_TMP/wrap-cloudflared" <<EOF
+#!/bin/sh
+echo \$\$ >>"$TEST_TMP/wrap.pids"
+sleep 900 &
+echo \$! >>"$TEST_TMP/wrap.pids"
+setsid sleep 900 &
+echo \$! >>"$TEST_TMP/wrap.pids"
+"$FAKE" "\$@"
+exit \$?
+EOF
+chmod 755 "$TEST_TMP/wrap-cloudflared"
+MPORT=$(serve_free_port)
+set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"max_failures\":2,\"cloudflare\":{\"cloudflared_path\":\"$TEST_TMP/wrap-cloudflared\",\"metrics_port\":$MPORT,\"grace_period_secs\":2}}"
+check "tree: agent starts" start_agent tree.log FILESTOR_AGENT_TIME_SCALE=0.2 FAKECF_CONNECT=dialfail
+check "tree: a health restart happens" wait_for 12 starts_ge 2
+tree_pids 1 >"$TEST_TMP/tree1.pids"
+check "tree: the first tree is gone entirely ($(tr '\n' ' ' <"$TEST_TMP/tree1.pids"))" wait_for 2 all_gone "$TEST_TMP/tree1.pids"
+check "tree: one SIGTERM reached the real cloudflared" eq "$(jq -r "select(.pid == $(sed -n 4p "$TEST_TMP/tree1.pids") and .ev == \"signal\") | .sig" "$TRACE")" "TERM"
+check "tree: restart logged" has "$(cat "$ALOG")" "restarting cloudflared after 2 failed health checks"
+running() { [ "$(jq -r .state "$STATE" 2>/dev/null)" = running ]; }
+check "tree: running again" wait_for 3 running
+check "tree: the second tree is up" wait_for 3 grep -q '"ev":"start"' "$TRACE"
+wait_for 3 eval '[ "$(wc -l <"$TEST_TMP/wrap.pids")" -ge 6 ]'
+check "tree: stop completes within grace + 5 s" stop_within 7
+check "tree: stop exit 0 (${STOP_MS:-none} ms)" eq "${STOP_RC:-none}" 0
+tree_pids 2 >"$TEST_TMP/tree2.pids"
+check "tree: nothing of the second tree survives the stop" all_gone "$TEST_TMP/tree2.pids"
+reap_leftovers
+
+# The same wrapper around a cloudflared that ignores SIGTERM: the group
+# gets SIGKILL at grace 0 + 5 s, and the agent exits.
+: >"$TEST_TMP/wrap.pids"
+set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$TEST_TMP/wrap-cloudflared\",\"grace_period_secs\":0}}"
+check "tree, ignore-term: agent starts" start_agent tree-kill.log FILESTOR_AGENT_TIME_SCALE=0.1 FAKECF_IGNORE_TERM=1
+check "tree, ignore-term: cloudflared up" wait_for 3 grep -q '"ev":"ready"' "$TRACE"
+check "tree, ignore-term: the agent exits by itself" stop_within 8
+check "tree, ignore-term: after SIGKILL at 5 s (${STOP_MS:-none} ms)" eq "$(( ${STOP_MS:-0} >= 4900 && ${STOP_MS:-0} < 7500 ))" 1
+tree_pids 1 >"$TEST_TMP/tree1.pids"
+check "tree, ignore-term: nothing of the tree survives" all_gone "$TEST_TMP/tree1.pids"
+reap_leftovers
+
+# --- issue 23: cloudflared's output is untrusted. Escape sequences never
+# reach the log or status raw.
+cat >"$TEST_TMP/esc-cloudflared" <<'EOF'
+#!/bin/sh
+printf '\033[2J\033]0;PWNED\007 ERR failed: boom\n' >&2
+exit 3
+EOF
+chmod 755 "$TEST_TMP/esc-cloudflared"
+set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$TEST_TMP/esc-cloudflared\"}}"
+check "escapes: agent starts" start_agent esc.log FILESTOR_AGENT_TIME_SCALE=0.1
+check "escapes: the exit is recorded" wait_for 3 grep -q 'exited with status 3' "$STATE"
+"$AGENT_BIN" status --listen "127.0.0.1:$APORT" >"$TEST_TMP/st-esc.out" 2>&1
+stop_agent
+check "escapes: no ESC or BEL in the log" eq "$(tr -dc '\033\007' <"$ALOG" | wc -c)" 0
+check "escapes: no ESC or BEL in the state file" eq "$(tr -dc '\033\007' <"$STATE" | wc -c)" 0
+check "escapes: no ESC or BEL in status" eq "$(tr -dc '\033\007' <"$TEST_TMP/st-esc.out" | wc -c)" 0
+check "escapes: shown as \\x1b in status" has "$(cat "$TEST_TMP/st-esc.out")" 'status 3: \x1b[2J\x1b]0;PWNED\x07 ERR failed: boom'
+
+# A child that prints two quick URLs in turn for 2 to 3 s: the URL is
+# taken at most once per 10 s (1 s scaled), heartbeats go at most every
+# 5 s (0.5 s scaled), and the log stays small.
+cat >"$TEST_TMP/flip-cloudflared" <<EOF
+#!/bin/sh
+"$FAKE" "\$@" &
+i=0
+while [ \$i -lt 200 ]; do
+	printf '2026-01-01T00:00:00Z INF |  https://flip-one.trycloudflare.com  |\n2026-01-01T00:00:00Z INF |  https://flip-two.trycloudflare.com  |\n' >&2
+	sleep 0.01
+	i=\$((i + 1))
+done
+: >"$TEST_TMP/flip.done"
+wait
+EOF
+chmod 755 "$TEST_TMP/flip-cloudflared"
+rm -f "$TEST_TMP/flip.done"
+set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$TEST_TMP/flip-cloudflared\",\"grace_period_secs\":1}}"
+T0=$(date +%s%N)
+check "flapping URL: agent starts" start_agent flip.log FILESTOR_AGENT_TIME_SCALE=0.1
+check "flapping URL: the child's loop ends" wait_for 20 test -e "$TEST_TMP/flip.done"
+FLIP_S=$((($(date +%s%N) - T0) / 1000000000 + 1))
+sleep 0.3	# the reader drains the pipe behind the loop
+check "flapping URL: the agent stops" stop_within 6
+reap_leftovers
+URLS=$(grep -c 'quick tunnel URL: ' "$ALOG")
+HBS=$(grep -c 'heartbeat sent' "$ALOG")
+check "flapping URL: taken at most once a (scaled) 1 s: $URLS in ${FLIP_S} s" eq "$((URLS >= 1 && URLS <= FLIP_S + 2))" 1
+check "flapping URL: heartbeats at most every (scaled) 0.5 s: $HBS in ${FLIP_S} s" eq "$((HBS >= 1 && HBS <= 2 * FLIP_S + 2))" 1
+check "flapping URL: the log stays small ($(wc -l <"$ALOG") lines)" eq "$(($(wc -l <"$ALOG") < 300))" 1
+
+# --- issue 23: a quick "URL" whose label is no DNS label is not taken
+# (the backend would refuse it with 422, and we would retry forever)
+LONG=$(printf 'a%.0s' $(seq 1 64))
+set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"cloudflare\":{\"cloudflared_path\":\"$FAKE\"}}"
+check "bad label: agent starts" start_agent badlabel.log FILESTOR_AGENT_TIME_SCALE=0.1 FAKECF_QUICK_HOST="$LONG.trycloudflare.com"
+ready1() { [ "$(jq -r .readyConnections "$STATE" 2>/dev/null)" = 1 ]; }
+check "bad label: the tunnel registers" wait_for 5 ready1
+stop_agent
+check "bad label: the box row was read" has "$(cat "$ALOG")" "https://$LONG.trycloudflare.com"
+check "bad label: a 64-byte label is not taken" eq "$(grep -c 'quick tunnel URL' "$ALOG")" 0
+check "bad label: no heartbeat refused" eq "$(grep -c 'heartbeat refused' "$ALOG")" 0
