@@ -16,7 +16,7 @@ fr_procs() { # RUNDIR
 	grep -lzx "FILESTOR_RUN_DIR=$1" /proc/[0-9]*/environ 2>/dev/null |
 	    sed 's|/proc/||; s|/environ||' | tr '\n' ' '
 }
-fr_alive() { local p n=0; for p in $1; do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done; echo "$n"; }
+fr_alive() { local p n=0; for p in $1; do running "$p" && n=$((n + 1)); done; echo "$n"; }
 
 # fr_start TOP PORT [VAR=VALUE...]: tools/run in a new session with a
 # clean environment, as a user would start it; sets FR_PID (its process

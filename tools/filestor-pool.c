@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -180,6 +181,13 @@ drop_to(const struct passwd *pw)
 		    pw->pw_name, strerror(errno));
 		return -1;
 	}
+	/*
+	 * Changing uid made us undumpable, which hides /proc/self/environ
+	 * from the user we now are: spawn-fcgi/stop, run as that user, knows
+	 * its pools by their environment. Nothing here is secret from that
+	 * user (it can read the same settings anywhere the workers can).
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	return 0;
 }
 

@@ -471,14 +471,15 @@ serve_free_port() {
 }
 
 # serve_watchdog OWNER_PID: from its own session, wait until OWNER_PID is
-# gone, then stop the server and the workers. spawn-fcgi daemonizes the
-# workers, so a Ctrl-C that kills make and the runner before their traps
-# finish would otherwise leave them behind.
+# gone, then stop the server and the workers. spawn-fcgi/start daemonizes
+# the pools, so a Ctrl-C that kills make and the runner before their
+# traps finish would otherwise leave them behind. It stops them by their
+# FILESTOR_INSTANCE mark (serve_reap), never by a pid remembered from
+# the start, which another program may own by then.
 serve_watchdog() {
-	setsid bash -c '
+	setsid bash -c "$(declare -f serve_reap)"'
 		while kill -0 "$0" 2>/dev/null; do sleep 1; done
-		[ -n "$1" ] && kill "$1" 2>/dev/null
-		"$2/spawn-fcgi/stop"
-	' "$1" "${SERVE_LIGHTTPD_PID:-${SERVE_PID:-}}" "$FILESTOR_TOP" \
-	    </dev/null >/dev/null 2>&1 &
+		serve_reap
+		"$1/spawn-fcgi/stop"
+	' "$1" "$FILESTOR_TOP" </dev/null >/dev/null 2>&1 &
 }
