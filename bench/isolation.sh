@@ -6,7 +6,7 @@
 # range of the per-round ratios. Target: <= 2.
 set -uo pipefail
 . ./lib.sh
-trap 'bench_stop_bombs; bench_stop' EXIT
+trap bench_stop EXIT
 bench_start || { echo "bench: server did not start" >&2; exit 1; }
 A="Authorization: Bearer $KEY"
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -46,6 +46,7 @@ bench_stop_bombs() {
 	wait "${BOMBS[@]}" 2>/dev/null
 	BOMBS=()
 }
+trap 'bench_stop_bombs; bench_stop' EXIT
 # p99 in ms of 4 KiB GETs over SECS seconds (wrk --latency: 2 threads,
 # 4 connections; not a saturation test, a latency one).
 p99() {

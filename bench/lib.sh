@@ -16,6 +16,9 @@ BENCH_SECS=${BENCH_SECS:-5}
 
 bench_start() {
 	BENCH_TMP=$(mktemp -d "${TMPDIR:-/var/tmp}/filestor-bench.XXXXXX")
+	# As root the server runs as FILESTOR_USER, which must reach its
+	# state dir below this one (tests/run does the same).
+	chmod 711 "$BENCH_TMP"
 	export AUTH_SECRET
 	AUTH_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 	export COOKIE_SECURE=0
