@@ -19,7 +19,7 @@
 #include "sget.h"
 #include "tslot.h"
 
-#define NICE_DEFAULT	10
+#define NICE_DEFAULT	19
 #define MAGICK_TMP	".magick"	/* below FILESTOR_CACHE_DIR */
 
 /*
@@ -53,7 +53,7 @@ policy_check(char *err, size_t errlen)
 }
 
 /*
- * TRANSFORM_NICE (0..19, default 10): transforms yield the CPU to every
+ * TRANSFORM_NICE (0..19, default 19): transforms yield the CPU to every
  * other program on the host, raw downloads first. Set here rather than
  * by the pool, so that it holds under mod_fcgid too.
  */

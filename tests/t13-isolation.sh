@@ -1,6 +1,7 @@
 # Transform isolation (docs/transforms.md, "Isolation"; issue 14 item 4):
 # transforms run in the transform program's own pool, at a lower CPU
-# priority, bounded per host by flock'd slots (503 + Retry-After), so a
+# priority (TRANSFORM_NICE, default 19), bounded per host by flock'd
+# slots (503 + Retry-After), so a
 # raw download never waits behind one.
 
 TID=$(mk_tenant iso)
@@ -66,9 +67,9 @@ check "a non-UTF-8 query gets a JSON error" has "$resp" '{"error":{"code":"'
 check "... a 4xx" eval 'case "$resp" in "HTTP/1."?" 4"*) true ;; *) false ;; esac'
 
 # --- the transform pool runs at a lower CPU priority (TRANSFORM_NICE,
-# default 10); get stays at the normal one.
+# default 19); get stays at the normal one.
 ni_of() { local p; for p in $(pgrep -f "^$FILESTOR_CGI_DIR/$1\$"); do ps -o ni= -p "$p"; done | sort -n | tail -n1 | tr -d ' '; }
-check "transform workers run at nice 10" eq "$(ni_of transform)" 10
+check "transform workers run at nice 19" eq "$(ni_of transform)" 19
 check "get workers run at nice 0" eq "$(ni_of get)" 0
 
 # --- the per-host concurrency limit: hold every slot file, as running
