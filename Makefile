@@ -18,8 +18,8 @@ $(call lazy,PKG_LIBS,pkg-config --libs $(PKGS) 2>/dev/null)
 $(call lazy,UNISTRING_LIBS,pkg-config --libs libunistring 2>/dev/null || echo -lunistring)
 $(call lazy,CMOCKA_CFLAGS,pkg-config --cflags cmocka 2>/dev/null)
 $(call lazy,CMOCKA_LIBS,pkg-config --libs cmocka 2>/dev/null)
-# MagickWand only for the transform module and what links it (get,
-# test_img): the other programs stay free of ImageMagick.
+# MagickWand only for the transform module and what links it (get and
+# transform through common/sget.c, test_img): the other programs stay free of ImageMagick.
 # -isystem: its headers do not pass our warnings (opencl.h).
 $(call lazy,MAGICK_CFLAGS,pkg-config --cflags MagickWand 2>/dev/null | sed -E 's/(^| )-I/\1-isystem /g')
 $(call lazy,MAGICK_LIBS,pkg-config --libs MagickWand 2>/dev/null)
@@ -111,9 +111,9 @@ $(BUILD)/common/img.o: private CFLAGS += $(MAGICK_CFLAGS) \
 	-DIMG_POLICY_DIR='"$(POLICY_DIR)"' \
 	-DIMG_POLICY_DIR_INSTALLED='"$(PREFIX)/share/filestor/imagemagick"'
 $(BUILD)/common/imgdec.o: private CFLAGS += $(DEC_CFLAGS)
-$(BUILD)/tests/test_img: private CFLAGS += $(MAGICK_CFLAGS)
-$(BUILD)/cgi-bin/get $(BUILD)/tests/test_img: private LDLIBS += $(MAGICK_LIBS) \
-	$(DEC_LIBS)
+$(BUILD)/tests/test_img $(BUILD)/cgi-bin/transform.o: private CFLAGS += $(MAGICK_CFLAGS)
+$(BUILD)/cgi-bin/get $(BUILD)/cgi-bin/transform $(BUILD)/tests/test_img: private LDLIBS += \
+	$(MAGICK_LIBS) $(DEC_LIBS)
 
 $(BUILD)/filestorctl: $(BUILD)/tools/filestorctl.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)

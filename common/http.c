@@ -1289,7 +1289,7 @@ http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 	   (an ETag, a cookie); keep only what this status needs:
 	   RFC 9110 §15.5.6 (Allow), §11.6.1 (WWW-Authenticate),
 	   §14.4 (Content-Range on 416), RFC 6585 §4 (Retry-After on
-	   429). */
+	   429), RFC 9110 §15.6.4 (Retry-After on 503). */
 	status = err_status(e);
 	if (status == 405)
 		keep = "Allow";
@@ -1297,7 +1297,7 @@ http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 		keep = "WWW-Authenticate";
 	else if (status == 416)
 		keep = "Content-Range";
-	else if (status == 429)
+	else if (status == 429 || status == 503)
 		keep = "Retry-After";
 	hdr_remove(r, keep, 1);
 	/* RFC 9110 §15.5.2: every 401 carries a challenge, also those that

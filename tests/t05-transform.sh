@@ -188,18 +188,18 @@ req GET "$S/p/meta.jpg?width=32" "${A[@]}"
 check "comment stripped" eq "$(identify -format '%c' "$T/body")" ""
 
 # --- hardening
-# get_hwm: the largest peak RSS (KiB) of the get workers (found by their
-# command line: spawn-fcgi keeps pid files, mod_fcgid does not)
+# get_hwm: the largest peak RSS (KiB) of the transform workers (found by
+# their command line: spawn-fcgi keeps pid files, mod_fcgid does not)
 get_hwm() {
 	local p v max=0
-	for p in $(pgrep -f "^$FILESTOR_CGI_DIR/get\$"); do
+	for p in $(pgrep -f "^$FILESTOR_CGI_DIR/transform\$"); do
 		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
 		[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
 	done
 	echo "$max"
 }
 hwm0=$(get_hwm)
-check "get workers found for the RSS check" test "$hwm0" -gt 0
+check "transform workers found for the RSS check" test "$hwm0" -gt 0
 start=$(date +%s%N)
 req GET "$S/p/flood.jpg?width=100" "${A[@]}"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -437,19 +437,19 @@ out=$(FILESTOR_CACHE_DIR=$C2 RENDITION_CACHE_BYTES=0 "$FILESTORCTL" gc 2>&1)
 check "gc runs" eq "$?" 0
 check "gc reports" has "$out" "evicted"
 check "gc with a zero bound empties the cache" eq \
-    "$(find "$C2" -path "$C2/.tmp" -prune -o -type f -print | wc -l)" 0
+    "$(find "$C2" \( -path "$C2/.tmp" -o -path "$C2/.slots" \) -prune -o -type f -print | wc -l)" 0
 out=$("$FILESTORCTL" gc 2>&1)
 check "gc on the live cache keeps it (under the bound)" has "$out" "evicted 0"
 RENDITION_CACHE_BYTES=x "$FILESTORCTL" gc >/dev/null 2>&1
 check "gc refuses a malformed RENDITION_CACHE_BYTES" eq "$?" 1
 
-# --- get refuses to start without the restrictive policy (run it by
+# --- transform refuses to start without the restrictive policy (run it by
 # hand: spawn-fcgi may report a slow failure as a success)
 out=$(MAGICK_CONFIGURE_PATH=/nonexistent-policy-dir timeout 10 \
-    "$FILESTOR_BUILD/cgi-bin/get" </dev/null 2>&1)
+    "$FILESTOR_BUILD/cgi-bin/transform" </dev/null 2>&1)
 rc=$?
-check "get under the open system policy exits 1" eq "$rc" 1
-check "get says why it refuses" has "$out" "refusing to start: the ImageMagick policy allows"
+check "transform under the open system policy exits 1" eq "$rc" 1
+check "transform says why it refuses" has "$out" "refusing to start: the ImageMagick policy allows"
 out=$(MAGICK_CONFIGURE_PATH=$FILESTOR_TOP/etc/imagemagick timeout 10 \
-    "$FILESTOR_BUILD/cgi-bin/get" </dev/null 2>&1)
-check "get accepts Filestor's policy" eval 'case "$out" in *"refusing to start"*) false ;; esac'
+    "$FILESTOR_BUILD/cgi-bin/transform" </dev/null 2>&1)
+check "transform accepts Filestor's policy" eval 'case "$out" in *"refusing to start"*) false ;; esac'

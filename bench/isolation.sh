@@ -1,0 +1,71 @@
+# Transform isolation (issue 14 item 4, docs/transforms.md "Isolation"):
+# p99 latency of 4 KiB downloads while 4 bomb-sized transforms run (a
+# 143 KB PNG declaring 7000x7000, 49 MP), against the same with no
+# transforms. Rounds alternate idle and loaded, so a neighbour's load on
+# a shared machine hits both sides; the report gives the median and the
+# range of the per-round ratios. Target: <= 2.
+set -uo pipefail
+. ./lib.sh
+trap bench_stop EXIT
+bench_start || { echo "bench: server did not start" >&2; exit 1; }
+A="Authorization: Bearer $KEY"
+ROUNDS=${BENCH_ROUNDS:-3}
+SECS=${BENCH_SECS:-5}
+
+python3 - "$BENCH_TMP/bomb.png" <<'PY'
+import struct, sys, zlib
+w = h = 7000
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+raw = (b"\0" + b"\x80" * (w * 3)) * h
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n"
+    + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+PY
+head -c 4096 /dev/urandom >"$BENCH_TMP/4k.bin"
+curl -s -o /dev/null -H "$A" -H "Content-Type: image/png" -T "$BENCH_TMP/bomb.png" \
+    "$BASE/api/storage/bench/bomb.png"
+curl -s -o /dev/null -H "$A" -T "$BENCH_TMP/4k.bin" "$BASE/api/storage/bench/4k.bin"
+
+# Four clients, each asking for a new rendition (a cache miss) as soon as
+# the last one is done.
+BOMBS=()
+bench_start_bombs() {
+	local i
+	for i in 1 2 3 4; do
+		( w=$((100 * i)); while :; do w=$((w + 1))
+		  curl -s -o /dev/null -m 60 -H "$A" \
+		      "$BASE/api/storage/bench/bomb.png?width=$w&format=jpeg"; done ) &
+		BOMBS+=($!)
+	done
+	sleep 1	# let them reach ImageMagick
+}
+bench_stop_bombs() {
+	[ "${#BOMBS[@]}" -gt 0 ] || return 0
+	kill "${BOMBS[@]}" 2>/dev/null
+	wait "${BOMBS[@]}" 2>/dev/null
+	BOMBS=()
+}
+trap 'bench_stop_bombs; bench_stop' EXIT
+# p99 in ms of 4 KiB GETs over SECS seconds (wrk --latency: 2 threads,
+# 4 connections; not a saturation test, a latency one).
+p99() {
+	wrk -t2 -c4 -d"${SECS}s" --latency -H "$A" "$BASE/api/storage/bench/4k.bin" 2>/dev/null |
+	    awk '$1 == "99%" { v = $2; u = v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u)
+		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.2f", v }'
+}
+
+idle=() loaded=() ratios=()
+for _ in $(seq "$ROUNDS"); do
+	i=$(p99)
+	bench_start_bombs
+	l=$(p99)
+	bench_stop_bombs
+	idle+=("$i") loaded+=("$l") ratios+=("$(ratio "$l" "$i")")
+done
+rng() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s..%s", lo, hi }'; }
+report "what" "value" "baseline" "ratio" "target"
+report "4 KiB GET p99 ms, 4 bomb transforms vs none (median)" \
+    "$(median "${loaded[@]}")" "$(median "${idle[@]}")" "$(median "${ratios[@]}")" "<= 2"
+report "  ranges over $ROUNDS interleaved rounds" "$(rng "${loaded[@]}")" \
+    "$(rng "${idle[@]}")" "$(rng "${ratios[@]}")" "report"
