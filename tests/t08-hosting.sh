@@ -74,8 +74,12 @@ if [ "${SERVER:-lighttpd}" = lighttpd ]; then
 	req POST /api/auth/logout "${A[@]}"
 	expect_error 400 BAD_REQUEST "a body-less POST without Content-Length: JSON 400"
 	check "it says to send Content-Length" has "$(jqb .error.message)" "Content-Length: 0"
-	head -c 100000 /dev/zero >"$TEST_TMP/z100k"
-	req PUT /api/storage/h/chunked-big "${A[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$TEST_TMP/z100k"
+	# lighttpd refuses a chunked body it has not received whole (over
+	# 64 KiB) when the FastCGI request starts: send the rest a second late.
+	code=$( ( head -c 70000 /dev/zero; sleep 1; head -c 30000 /dev/zero ) |
+	    curl -s -o "$TEST_TMP/body" -D "$TEST_TMP/headers" -w '%{http_code}' \
+	    "${A[@]}" -H 'Transfer-Encoding: chunked' -T - "$BASE/api/storage/h/chunked-big")
+	STATUS=$code
 	expect_error 400 BAD_REQUEST "a large chunked upload under lighttpd: JSON 400, not HTML 411"
 fi
 

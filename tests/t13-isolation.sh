@@ -23,8 +23,14 @@ import struct, sys, zlib
 w = h = 7000
 def chunk(t, d):
     return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-raw = (b"\0" + b"\x80" * (w * 3)) * h
-png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+# Adam7-interlaced: the scaled decoders leave interlaced PNG to
+# ImageMagick, which decodes it whole (docs/transforms.md).
+raw = b""
+for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4),
+                       (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)):
+    pw, ph = (w - x0 + dx - 1) // dx, (h - y0 + dy - 1) // dy
+    raw += (b"\0" + b"\x80" * (pw * 3)) * ph
+png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
        + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 open(sys.argv[1], "wb").write(png)
 PY
