@@ -133,11 +133,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) | deps
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
 
 # The agent's path check below its roots (agent/serve.c) on its own.
-$(BUILD)/tests/test_serve: tests/unit/test_serve.c $(BUILD)/agent/serve.o $(LIB) \
+# (with the agent's other modules, all but main.o).
+AGENT_MOD := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
+$(BUILD)/tests/test_serve: tests/unit/test_serve.c $(AGENT_MOD) $(LIB) \
     $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -Iagent -o $@ $< \
-	    $(BUILD)/agent/serve.o $(LIB) $(LDLIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
+	    $(AGENT_MOD) $(LIB) $(LDLIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
 
 # Test-only stand-in for cloudflared (tests/t07-tunnel.sh); never installed.
 $(BUILD)/fake-cloudflared: tests/fake-cloudflared.c | deps
