@@ -450,3 +450,44 @@ stop_agent
 check "bad label: the box row was read" has "$(cat "$ALOG")" "https://$LONG.trycloudflare.com"
 check "bad label: a 64-byte label is not taken" eq "$(grep -c 'quick tunnel URL' "$ALOG")" 0
 check "bad label: no heartbeat refused" eq "$(grep -c 'heartbeat refused' "$ALOG")" 0
+
+# --- issue 14 item 13: a public name behind Cloudflare Access. The probe
+# sends the service token (CF-Access-Client-Id/-Secret); the stand-in's
+# /access/healthz answers Access's 302 without it.
+ASEC=$(openssl rand -hex 32)
+AID_SVC="svc-$(openssl rand -hex 8).access"
+access_tunnel() { # EXTRA_CLOUDFLARE_JSON
+	set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"max_failures\":2,\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"metrics_port\":$MPORT,\"grace_period_secs\":1,\"health_url_override\":\"http://127.0.0.1:$MPORT/access/healthz\"$1}}"
+}
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"access_client_id\":\"a\\r\\nX-Evil: 1\",\"access_client_secret\":\"s\"}}"
+check "access: CR/LF in the id refused" has "$REFUSAL" "tunnel.cloudflare.access_client_id must be 1 to 256 printable ASCII characters"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"access_client_id\":\"a\",\"access_client_secret\":\"s\\n\"}}"
+check "access: LF in the secret refused" has "$REFUSAL" "tunnel.cloudflare.access_client_secret must be"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"access_client_id\":\"a\"}}"
+check "access: id without secret refused" has "$REFUSAL" "set both or neither"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"access_client_id\":\"a\",\"access_client_secret\":\"\${CF_ACCESS_CLIENT_SECRET}\"}}"
+check "access: \${CF_ACCESS_CLIENT_SECRET} unset refused" has "$REFUSAL" "CF_ACCESS_CLIENT_SECRET"
+check "access: the refusal does not echo the secret form's value" eq "$(printf '%s' "$REFUSAL" | grep -c 'X-Evil')" 0
+
+MPORT=$(serve_free_port)
+access_tunnel ",\"access_client_id\":\"$AID_SVC\",\"access_client_secret\":\"\${CF_ACCESS_CLIENT_SECRET}\""
+check "access: agent starts" start_agent access.log FILESTOR_AGENT_TIME_SCALE=0.1 \
+    CF_ACCESS_CLIENT_SECRET="$ASEC" FAKECF_ACCESS_ID="$AID_SVC" FAKECF_ACCESS_SECRET="$ASEC"
+check "access: the public probe passes Access" wait_for 6 grep -q '"ev":"access-ok"' "$TRACE"
+sleep 0.5	# five more probes at 0.1 s
+"$AGENT_BIN" status --listen "127.0.0.1:$APORT" >"$TEST_TMP/st-acc.out" 2>&1
+stop_agent
+check "access: never refused by Access" eq "$(grep -c '"ev":"access-denied"' "$TRACE")" 0
+check "access: no restart" eq "$(starts)" 1
+check "access: the secret is in no log, state or status" eq \
+    "$(cat "$ALOG" "$STATE" "$TEST_TMP/st-acc.out" | grep -cF -- "$ASEC")" 0
+check "access: nor the client id" eq "$(cat "$ALOG" "$STATE" "$TEST_TMP/st-acc.out" | grep -cF -- "$AID_SVC")" 0
+
+# Without the token the same hostname is restarted after max_failures.
+MPORT=$(serve_free_port)
+access_tunnel ""
+check "access, no token: agent starts" start_agent access2.log FILESTOR_AGENT_TIME_SCALE=0.1 \
+    FAKECF_ACCESS_ID="$AID_SVC" FAKECF_ACCESS_SECRET="$ASEC"
+check "access, no token: restarted in a loop" wait_for 10 starts_ge 2
+stop_agent
+check "access, no token: Access answered 302" has "$(cat "$ALOG")" "public URL: HTTP 302"
