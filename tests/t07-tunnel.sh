@@ -491,3 +491,38 @@ check "access, no token: agent starts" start_agent access2.log FILESTOR_AGENT_TI
 check "access, no token: restarted in a loop" wait_for 10 starts_ge 2
 stop_agent
 check "access, no token: Access answered 302" has "$(cat "$ALOG")" "public URL: HTTP 302"
+
+# --- issue 14 item 14: the public probe failing is a health failure:
+# restart after max_failures, once the warm-up (20 s, 2 s scaled) is over.
+MPORT=$(serve_free_port)
+set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"max_failures\":3,\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"metrics_port\":$MPORT,\"grace_period_secs\":1,\"health_url_override\":\"$AORIGIN/no-such-route\"}}"
+check "public 404: agent starts" start_agent public.log FILESTOR_AGENT_TIME_SCALE=0.1
+check "public 404: cloudflared restarted" wait_for 10 starts_ge 2
+stop_agent
+P1=$(head -n1 "$TRACE" | jq -r .pid)
+T1=$(head -n1 "$TRACE" | jq -r .t)
+TS=$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .t" "$TRACE" | head -n1)
+check "public 404: one SIGTERM to the first child" eq "$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .sig" "$TRACE")" "TERM"
+# Ready at once, so: 2 s of warm-up without the public probe, then 3 checks.
+check "public 404: not before the warm-up + 3 failed probes ($((${TS:-0} - T1)) ms)" eq "$(( ${TS:-0} - T1 >= 2200 ))" 1
+check "public 404: the failures counted" has "$(cat "$ALOG")" "health check failed (3 of 3): public URL: HTTP 404"
+check "public 404: not one failure too early" eq "$(grep -c 'health check failed (4 of 3)' "$ALOG")" 0
+check "public 404: restart logged" has "$(cat "$ALOG")" "restarting cloudflared after 3 failed health checks"
+
+# --- issue 14 item 14: the backoff stops doubling at 300 s. Scaled 0.01:
+# 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, then 3 s and 3 s again (3.2 and 6.4
+# without the cap).
+set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"grace_period_secs\":1}}"
+check "cap: agent starts" start_agent cap.log FILESTOR_AGENT_TIME_SCALE=0.01 FAKECF_CRASH_AFTER_MS=30 FAKECF_CRASH_CODE=1
+check "cap: nine starts" wait_for 20 starts_ge 9
+check "cap: next backoff stays 300 s" eq "$(jq -r .nextBackoffSecs "$STATE")" 300
+stop_agent
+GAPS=$(jq -s -r '[.[] | select(.ev == "start" or .ev == "exit")] | . as $e
+    | [range(1; length) | select($e[.].ev == "start" and $e[. - 1].ev == "exit") | $e[.].t - $e[. - 1].t]
+    | .[5:8] | map(tostring) | join(" ")' "$TRACE")
+read -r G6 G7 G8 <<<"$GAPS"
+check "cap: 6th restart after 1.6 s (${G6:-none} ms)" eq "$(( ${G6:-0} >= 1580 && ${G6:-0} < 1900 ))" 1
+check "cap: 7th restart after 3 s, not 3.2 (${G7:-none} ms)" eq "$(( ${G7:-0} >= 2980 && ${G7:-0} < 3190 ))" 1
+check "cap: 8th restart after 3 s, not 6.4 (${G8:-none} ms)" eq "$(( ${G8:-0} >= 2980 && ${G8:-0} < 3190 ))" 1
+check "cap: logged as 300 s" has "$(cat "$ALOG")" "restarting cloudflared in 300 s"
+check "cap: never more" eq "$(grep -cE 'restarting cloudflared in (3[2-9][0-9]|[4-9][0-9][0-9]|[0-9]{4,}) s' "$ALOG")" 0
