@@ -71,7 +71,7 @@ int
 conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 {
 	struct stat st;
-	const cJSON *t, *sec;
+	const cJSON *t, *sec, *fl;
 	const char *key = NULL;
 	char *text = NULL, norm[AGENT_ORIGIN_MAX], e2[256];
 	ssize_t n;
@@ -156,6 +156,13 @@ conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 		    "corsOrigin must be strings", path);
 		goto out;
 	}
+	fl = cJSON_GetObjectItemCaseSensitive(c->doc, "followSymlinks");
+	if (fl != NULL && !cJSON_IsNull(fl) && !cJSON_IsBool(fl)) {
+		snprintf(err, errlen, "%s: followSymlinks must be true or "
+		    "false", path);
+		goto out;
+	}
+	c->follow_symlinks = cJSON_IsTrue(fl);
 	if (c->agent_id == NULL || !cry_is_uuid(c->agent_id)) {
 		snprintf(err, errlen, "%s: agentId is missing or not a UUID "
 		    "(run filestor-agent enroll)", path);

@@ -4,6 +4,7 @@
  *   {"server":"https://files.example.com","agentId":"<uuid>",
  *    "agentSecret":"fsa_...","name":"nas-1","allowedRoots":["/srv/share"],
  *    "listen":"127.0.0.1:8443","corsOrigin":"https://files.example.com",
+ *    "followSymlinks":false,
  *    "tunnel":{"hostname":"agent-1.example.com","key":"<43 chars>"}}
  *
  * It holds secrets, so it is written 0600 (atomically: a temporary file,
@@ -36,6 +37,12 @@ struct conf {
 	const char	*listen;
 	const char	*cors_origin;
 	const char	*tunnel_hostname;
+	/*
+	 * "followSymlinks": true follows links that stay inside a root.
+	 * Off by default: a link lets the path that was authorized (an
+	 * agent_files path condition) differ from the file served.
+	 */
+	int		 follow_symlinks;
 	char		**roots;	/* validated, malloc'd */
 	size_t		 nroots;
 	unsigned char	 key[AGENT_KEY_LEN];

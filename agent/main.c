@@ -5,7 +5,8 @@
  *       --allowed-roots DIR[,DIR] [--force]
  *   filestor-agent [--config PATH] configure-tunnel --hostname H --key K|-
  *   filestor-agent [--config PATH] run [--listen IP:PORT]
- *       [--cors-origin ORIGIN] [--threads N] [--no-symlinks]
+ *       [--cors-origin ORIGIN] [--threads N]
+ *       [--no-symlinks | --follow-symlinks]
  *   filestor-agent [--config PATH] status [--listen IP:PORT]
  *
  * run is a setup, then the HTTP server's own threads, then this thread's
@@ -386,7 +387,8 @@ cmd_run(const char *cfg, int argc, char *argv[])
 {
 	static const char *const vals[] = { "--listen", "--cors-origin",
 	    "--threads", NULL };
-	static const char *const flags[] = { "--no-symlinks", NULL };
+	static const char *const flags[] = { "--no-symlinks",
+	    "--follow-symlinks", NULL };
 	struct cli_args o;
 	struct conf c;
 	struct server *srv = NULL;
@@ -399,7 +401,7 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	char err[512], norm[AGENT_ORIGIN_MAX], corsbuf[AGENT_ORIGIN_MAX];
 	char state[PATH_MAX];
 	long long threads = default_threads();
-	int sig, ret = 1;
+	int sig, nolinks, ret = 1;
 
 	memset(&c, 0, sizeof(c));
 	memset(&sc, 0, sizeof(sc));
@@ -408,8 +410,23 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	th = cli_opt(&o, "--threads");
 	if (th != NULL && http_parse_ll(th, 1, 64, &threads) == -1)
 		return cli_fail("--threads must be 1 to 64");
+	if (cli_opt(&o, "--no-symlinks") != NULL &&
+	    cli_opt(&o, "--follow-symlinks") != NULL)
+		return cli_fail("--no-symlinks and --follow-symlinks exclude "
+		    "each other");
 	if (conf_load(cfg, &c, err, sizeof(err)) == -1)
 		return cli_fail("refusing to start: %s", err);
+	/*
+	 * Refuse every symlink unless asked (issue 14): the path that an
+	 * agent_files condition authorized must be the file served, and a
+	 * link inside a root would let pub/x reach priv/. The flags win
+	 * over the config's followSymlinks.
+	 */
+	nolinks = !c.follow_symlinks;
+	if (cli_opt(&o, "--follow-symlinks") != NULL)
+		nolinks = 0;
+	if (cli_opt(&o, "--no-symlinks") != NULL)
+		nolinks = 1;
 	listen = cli_opt(&o, "--listen");
 	if (listen == NULL)
 		listen = c.listen != NULL ? c.listen : CONF_LISTEN_DEFAULT;
@@ -453,8 +470,8 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	raise_nofile();
-	srv = serve_start(&c, listen, cors, cli_opt(&o, "--no-symlinks") != NULL,
-	    (unsigned)threads, err, sizeof(err));
+	srv = serve_start(&c, listen, cors, nolinks, (unsigned)threads, err,
+	    sizeof(err));
 	if (srv == NULL) {
 		cli_fail("refusing to start: %s", err);
 		goto out;
@@ -564,7 +581,7 @@ usage(void)
 	    " [--force]\n"
 	    "  configure-tunnel --hostname H --key K|-\n"
 	    "  run [--listen 127.0.0.1:8443] [--cors-origin ORIGIN] "
-	    "[--threads N] [--no-symlinks]\n"
+	    "[--threads N] [--no-symlinks | --follow-symlinks]\n"
 	    "  status [--listen IP:PORT]\n"
 	    "config: $XDG_CONFIG_HOME/filestor-agent/config.json "
 	    "(~/.config/filestor-agent/config.json)\n");

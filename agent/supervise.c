@@ -327,6 +327,61 @@ local_addr_ok(const char *a)
 	    port <= 65535;
 }
 
+/*
+ * One half of an Access service token: the member name of cf, literal,
+ * "${ENVNAME}", or, when absent, $ENVNAME (as the token). Printable
+ * ASCII without space, so never a CR or LF in the header it goes into.
+ * 0 with out filled (empty when unset), or -1 with err; the value is
+ * never echoed.
+ */
+static int
+access_member(const cJSON *cf, const char *name, const char *envname,
+    char *out, size_t outlen, char *err, size_t errlen)
+{
+	const cJSON *it = member(cf, name);
+	const char *v = NULL, *env = getenv(envname);
+	char form[64];
+	size_t i, n;
+
+	out[0] = '\0';
+	snprintf(form, sizeof(form), "${%s}", envname);
+	if (it != NULL && !cJSON_IsString(it)) {
+		snprintf(err, errlen, "tunnel.cloudflare.%s must be a string",
+		    name);
+		return -1;
+	}
+	if (it != NULL && strcmp(it->valuestring, form) == 0) {
+		if (env == NULL || env[0] == '\0') {
+			snprintf(err, errlen, "tunnel.cloudflare.%s is \"%s\" "
+			    "but that variable is not set", name, form);
+			return -1;
+		}
+		v = env;
+	} else if (it != NULL) {
+		if (strncmp(it->valuestring, "${", 2) == 0) {
+			snprintf(err, errlen, "tunnel.cloudflare.%s: only %s "
+			    "is expanded", name, form);
+			return -1;
+		}
+		v = it->valuestring;
+	} else if (env != NULL && env[0] != '\0')
+		v = env;
+	if (v == NULL)
+		return 0;
+	n = strlen(v);
+	for (i = 0; i < n; i++)
+		if (v[i] <= ' ' || v[i] >= 0x7f)
+			break;
+	if (n == 0 || n >= outlen || i < n) {
+		snprintf(err, errlen, "tunnel.cloudflare.%s must be 1 to %zu "
+		    "printable ASCII characters without spaces", name,
+		    outlen - 1);
+		return -1;
+	}
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
 int
 sup_conf_parse(const cJSON *t, struct sup_conf *sc, char *err, size_t errlen)
 {
@@ -336,7 +391,8 @@ sup_conf_parse(const cJSON *t, struct sup_conf *sc, char *err, size_t errlen)
 	static const char *const ckeys[] = { "mode", "token", "hostname",
 	    "cloudflared_path", "protocol", "edge_ip_version", "retries",
 	    "grace_period_secs", "metrics_port", "log_level",
-	    "health_url_override", NULL };
+	    "health_url_override", "access_client_id",
+	    "access_client_secret", NULL };
 	static const char *const backends[] = { "cloudflare", NULL };
 	static const char *const modes[] = { "quick", "named", NULL };
 	static const char *const protos[] = { "auto", "quic", "http2", NULL };
@@ -513,6 +569,18 @@ sup_conf_parse(const cJSON *t, struct sup_conf *sc, char *err, size_t errlen)
 		    "tunnel.cloudflare.metrics_port", sc->log_level);
 		goto out;
 	}
+	/* A Cloudflare Access service token, for the public probe only. */
+	if (access_member(cf, "access_client_id", "CF_ACCESS_CLIENT_ID",
+	    sc->access_id, sizeof(sc->access_id), err, errlen) == -1 ||
+	    access_member(cf, "access_client_secret",
+	    "CF_ACCESS_CLIENT_SECRET", sc->access_secret,
+	    sizeof(sc->access_secret), err, errlen) == -1)
+		goto out;
+	if ((sc->access_id[0] == '\0') != (sc->access_secret[0] == '\0')) {
+		snprintf(err, errlen, "tunnel.cloudflare.access_client_id and "
+		    "access_client_secret go together: set both or neither");
+		goto out;
+	}
 	it = member(cf, "health_url_override");
 	if (it != NULL) {
 		if (!cJSON_IsString(it) || (strncmp(it->valuestring, "http://",
@@ -541,6 +609,8 @@ sup_conf_free(struct sup_conf *sc)
 		cry_wipe(sc->token, strlen(sc->token));
 		free(sc->token);
 	}
+	cry_wipe(sc->access_id, sizeof(sc->access_id));
+	cry_wipe(sc->access_secret, sizeof(sc->access_secret));
 	memset(sc, 0, sizeof(*sc));
 }
 
@@ -875,8 +945,9 @@ build_argv(struct sup *s, char *argv[NARGS], char grace[16], char retries[16],
 
 /*
  * The child's environment: ours without CLOUDFLARE_TUNNEL_TOKEN (which
- * cloudflared would log in clear, reference §1.5) and without any
- * inherited TUNNEL_TOKEN; named mode adds TUNNEL_TOKEN, which it masks.
+ * cloudflared would log in clear, reference §1.5), CF_ACCESS_CLIENT_SECRET
+ * (the probe's, not cloudflared's) and any inherited TUNNEL_TOKEN; named
+ * mode adds TUNNEL_TOKEN, which it masks.
  */
 static char **
 build_env(struct sup *s, char **tokvar)
@@ -892,7 +963,8 @@ build_env(struct sup *s, char **tokvar)
 		return NULL;
 	for (e = environ; *e != NULL; e++)
 		if (strncmp(*e, "CLOUDFLARE_TUNNEL_TOKEN=", 24) != 0 &&
-		    strncmp(*e, "TUNNEL_TOKEN=", 13) != 0)
+		    strncmp(*e, "TUNNEL_TOKEN=", 13) != 0 &&
+		    strncmp(*e, "CF_ACCESS_CLIENT_SECRET=", 24) != 0)
 			env[i++] = *e;
 	if (s->sc.token != NULL && !s->sc.quick) {
 		tl = strlen("TUNNEL_TOKEN=") + strlen(s->sc.token) + 1;
@@ -1440,6 +1512,43 @@ out:
 	free(p);
 }
 
+/*
+ * The Access service token as request headers, or NULL when there is
+ * none (or no memory: the probe then fails at Access, visibly). The
+ * caller frees it with access_headers_free, which wipes the copies.
+ */
+static struct curl_slist *
+access_headers(const struct sup_conf *sc)
+{
+	struct curl_slist *h = NULL, *n;
+	char line[SUP_ACCESS_MAX + 32];
+
+	if (sc->access_id[0] == '\0')
+		return NULL;
+	snprintf(line, sizeof(line), "CF-Access-Client-Id: %s", sc->access_id);
+	n = curl_slist_append(h, line);
+	if (n != NULL) {
+		h = n;
+		snprintf(line, sizeof(line), "CF-Access-Client-Secret: %s",
+		    sc->access_secret);
+		n = curl_slist_append(h, line);
+		if (n != NULL)
+			h = n;
+	}
+	cry_wipe(line, sizeof(line));
+	return h;
+}
+
+static void
+access_headers_free(struct curl_slist *h)
+{
+	struct curl_slist *n;
+
+	for (n = h; n != NULL; n = n->next)
+		cry_wipe(n->data, strlen(n->data));
+	curl_slist_free_all(h);
+}
+
 /* One health check of a running child; 1 healthy, 0 not (reason set). */
 static int
 check_health(struct sup *s)
@@ -1540,8 +1649,12 @@ check_health(struct sup *s)
 		else
 			url[0] = '\0';
 		if (url[0] != '\0') {
-			code = http_do(url, NULL, NULL, tmo, p, err,
+			struct curl_slist *ah = access_headers(&s->sc);
+
+			/* Only here: cloudflared's metrics need no token. */
+			code = http_do(url, NULL, ah, tmo, p, err,
 			    sizeof(err));
+			access_headers_free(ah);
 			if (code == -1) {
 				set_reason(s, 0, "public URL: %s", err);
 				goto out;

@@ -27,6 +27,7 @@
 #define SUP_BACKOFF_FIRST	5	/* seconds */
 #define SUP_BACKOFF_MAX		300
 #define SUP_KILL_MARGIN		5	/* seconds after the grace period */
+#define SUP_ACCESS_MAX		256	/* access_client_id/_secret bytes */
 
 struct sup_conf {
 	int	 enabled;		/* tunnel.backend is set */
@@ -44,6 +45,13 @@ struct sup_conf {
 	int	 metrics_port;		/* 0: none */
 	char	 log_level[8];		/* debug info warn error */
 	char	 health_url[512];	/* test hook: health_url_override */
+	/*
+	 * Cloudflare Access service token for the public probe, or both
+	 * empty: sent as CF-Access-Client-Id/-Secret, never logged, never
+	 * in status. Wiped by sup_conf_free.
+	 */
+	char	 access_id[SUP_ACCESS_MAX + 1];
+	char	 access_secret[SUP_ACCESS_MAX + 1];
 };
 
 struct sup;

@@ -10,7 +10,8 @@
  * FAKECF_T_HA_SPACING (ms), FAKECF_CRASH_AFTER_MS, FAKECF_CRASH_CODE,
  * FAKECF_IGNORE_TERM, FAKECF_INFLIGHT_MS, FAKECF_TIME_SCALE, FAKECF_CTL
  * (control file, one command a line: crash N, drop all, connect X,
- * ignore-term on|off).
+ * ignore-term on|off), FAKECF_ACCESS_ID and FAKECF_ACCESS_SECRET (the
+ * service token /access/healthz on the metrics port wants, as Access).
  *
  * Argument parsing follows Go's flag package per level: tunnel-level
  * flags before "run", run-level ones after; a flag at the wrong level
@@ -356,6 +357,29 @@ on_req(void *cls, struct MHD_Connection *c, const char *url,
 		snprintf(body, sizeof(body), "{\"status\":%u,\"readyConnections"
 		    "\":%d,\"connectorId\":\"%s\"}", status, ready_count,
 		    connector);
+	} else if (strcmp(url, "/access/healthz") == 0) {
+		/*
+		 * A public URL behind Cloudflare Access: 200 only with the
+		 * service token of FAKECF_ACCESS_ID/_SECRET, else Access's
+		 * 302 to its login page. Read with getenv: knob's buffer is
+		 * the main thread's.
+		 */
+		const char *id = getenv("FAKECF_ACCESS_ID");
+		const char *sec = getenv("FAKECF_ACCESS_SECRET");
+		const char *hid = MHD_lookup_connection_value(c,
+		    MHD_HEADER_KIND, "CF-Access-Client-Id");
+		const char *hsec = MHD_lookup_connection_value(c,
+		    MHD_HEADER_KIND, "CF-Access-Client-Secret");
+
+		if (id != NULL && sec != NULL && hid != NULL && hsec != NULL &&
+		    strcmp(id, hid) == 0 && strcmp(sec, hsec) == 0)
+			snprintf(body, sizeof(body), "ok\n");
+		else {
+			status = 302;
+			snprintf(body, sizeof(body), "access login\n");
+		}
+		trace_ev(status == 200 ? "access-ok" : "access-denied", NULL,
+		    NULL, -1);
 	} else if (strcmp(url, "/healthcheck") == 0)
 		snprintf(body, sizeof(body), "OK\n");
 	else if (strcmp(url, "/quicktunnel") == 0)

@@ -53,11 +53,12 @@ ADM2=(-H "Authorization: Bearer $(mk_key "$TID2" "$UADM2")")
 R1=$TEST_TMP/host/root1
 R2=$TEST_TMP/host/root2
 OUT=$TEST_TMP/host/outside
-mkdir -p "$R1/sub" "$R1/pub" "$R2" "$OUT" "$TEST_TMP/host/root1x"
+mkdir -p "$R1/sub" "$R1/pub" "$R1/priv" "$R2" "$OUT" "$TEST_TMP/host/root1x"
 head -c 300000 /dev/urandom >"$R1/sub/data.bin"
 printf 'hello from root two\n' >"$R2/two.txt"
 printf 'public\n' >"$R1/pub/p.txt"
 printf 'private\n' >"$R1/priv.txt"
+printf 'payroll\n' >"$R1/priv/payroll.txt"
 printf 'secret outside\n' >"$OUT/secret.txt"
 printf 'sibling\n' >"$TEST_TMP/host/root1x/s.txt"
 printf 'unicode\n' >"$R1/sub/été \"q\".txt"
@@ -66,6 +67,7 @@ ln -s "$OUT/secret.txt" "$R1/escape-abs"
 ln -s ../outside/secret.txt "$R1/escape-rel"
 ln -s "$OUT" "$R1/escape-dir"
 ln -s sub/data.bin "$R1/inside-link"
+ln -s ../priv "$R1/pub/shortcut"	# issue 14 item 5: pub/ leads to priv/
 mkfifo "$R1/fifo"
 
 # --- enrollment tokens
@@ -291,7 +293,8 @@ req GET "$(hdr Location)"
 check "second root served" eq "$(body)" "hello from root two"
 content "$AID" "$R1/inside-link" "${ADM[@]}"
 req GET "$(hdr Location)"
-expect_status 200 "symlink that stays inside the root: served"
+expect_error 403 FORBIDDEN "symlink that stays inside the root: refused by default"
+check "inside link: message" eq "$(jqb .error.message)" "path not allowed"
 content "$AID" "$R1/empty.txt" "${ADM[@]}"
 req GET "$(hdr Location)"
 expect_status 200 "empty file: 200"
@@ -402,6 +405,16 @@ content "$AID" "$R1/priv.txt" "${USR[@]}"
 expect_error 403 FORBIDDEN "path-scoped grant: other path 403"
 content "$AID" "$R1/pubx/p.txt" "${USR[@]}"
 expect_error 403 FORBIDDEN "path-scoped grant: sibling prefix 403"
+# Issue 14 item 5: a link under pub/ must not serve what priv/ holds. The
+# backend cannot see links, so it signs the pub/ path; the agent, which
+# refuses every symlink by default, refuses to serve it.
+content "$AID" "$R1/priv/payroll.txt" "${USR[@]}"
+expect_error 403 FORBIDDEN "path-scoped grant: priv/payroll.txt 403"
+content "$AID" "$R1/pub/shortcut/payroll.txt" "${USR[@]}"
+expect_status 302 "path-scoped grant: pub/shortcut/ is signed (backend sees no links)"
+req GET "$(hdr Location)"
+expect_error 403 FORBIDDEN "path-scoped grant: pub/shortcut -> ../priv refused by the agent"
+check "pub/shortcut: no payroll bytes" eq "$(body | grep -c payroll)" 0
 
 # --- rotate: old URLs stop working
 content "$AID" "$R1/priv.txt" "${ADM[@]}"
@@ -443,6 +456,39 @@ req GET "$(hdr Location)" --max-time 5
 expect_error 404 NOT_FOUND "--no-symlinks: fifo 404"
 signed_paths "$K2" "--no-symlinks"
 stop_agent
+
+# --- following links is an explicit setting, and defeats path conditions
+check "agent starts with --follow-symlinks" start_agent --follow-symlinks
+content "$AID" "$R1/inside-link" "${ADM[@]}"
+req GET "$(hdr Location)"
+expect_status 200 "--follow-symlinks: a relative link inside is served"
+content "$AID" "$R1/pub/shortcut/payroll.txt" "${USR[@]}"
+req GET "$(hdr Location)"
+expect_status 200 "--follow-symlinks: pub/shortcut/payroll.txt served (docs say so)"
+check "--follow-symlinks: the link's target" eq "$(body)" "payroll"
+content "$AID" "$R1/escape-rel" "${ADM[@]}"
+req GET "$(hdr Location)"
+expect_error 403 FORBIDDEN "--follow-symlinks: a link out of the root still refused"
+stop_agent
+"$AGENT_BIN" run --listen "127.0.0.1:$APORT" --no-symlinks --follow-symlinks 2>"$TEST_TMP/fl.err"
+check "both link flags: refused" eq "$?" 1
+check "both link flags: said why" has "$(cat "$TEST_TMP/fl.err")" "exclude each other"
+cp "$CFG" "$TEST_TMP/cfg.bak"
+jq '.followSymlinks = true' "$TEST_TMP/cfg.bak" >"$CFG"
+check "agent starts with followSymlinks in the config" start_agent
+content "$AID" "$R1/inside-link" "${ADM[@]}"
+req GET "$(hdr Location)"
+expect_status 200 "followSymlinks: true: a link inside is served"
+stop_agent
+check "--no-symlinks wins over the config" start_agent --no-symlinks
+content "$AID" "$R1/inside-link" "${ADM[@]}"
+req GET "$(hdr Location)"
+expect_error 403 FORBIDDEN "--no-symlinks over followSymlinks: refused"
+stop_agent
+jq '.followSymlinks = "yes"' "$TEST_TMP/cfg.bak" >"$CFG"
+"$AGENT_BIN" run --listen "127.0.0.1:$APORT" 2>"$TEST_TMP/fl.err"
+check "followSymlinks not a boolean: refused" has "$(cat "$TEST_TMP/fl.err")" "followSymlinks must be true or false"
+cat "$TEST_TMP/cfg.bak" >"$CFG"
 check "agent restarts" start_agent
 
 # --- a changed AUTH_SECRET cannot open the stored key
@@ -564,13 +610,13 @@ wait "$WPID"
 exec 4<&-
 
 # An absolute symlink, even one that stays inside the root, is refused
-# (RESOLVE_BENEATH cannot tell where it leads); a relative one inside is
-# followed. docs/agents.md says so.
+# (RESOLVE_BENEATH cannot tell where it leads); so, by default, is a
+# relative one inside. docs/agents.md says so.
 ln -sf "$R1/priv.txt" "$R1/abs-inside"
 req GET "$AORIGIN/content?token=$(tok "$R1/abs-inside")"
 expect_error 403 FORBIDDEN "absolute symlink inside the root: 403"
 req GET "$AORIGIN/content?token=$(tok "$R1/inside-link")"
-expect_status 200 "relative symlink inside the root: 200"
+expect_error 403 FORBIDDEN "relative symlink inside the root: 403 by default"
 
 # 304: no Content-Length but the 200's (RFC 9110 §8.6).
 req HEAD "$AORIGIN/content?token=$(tok "$R1/sub/data.bin")"

@@ -450,3 +450,79 @@ stop_agent
 check "bad label: the box row was read" has "$(cat "$ALOG")" "https://$LONG.trycloudflare.com"
 check "bad label: a 64-byte label is not taken" eq "$(grep -c 'quick tunnel URL' "$ALOG")" 0
 check "bad label: no heartbeat refused" eq "$(grep -c 'heartbeat refused' "$ALOG")" 0
+
+# --- issue 14 item 13: a public name behind Cloudflare Access. The probe
+# sends the service token (CF-Access-Client-Id/-Secret); the stand-in's
+# /access/healthz answers Access's 302 without it.
+ASEC=$(openssl rand -hex 32)
+AID_SVC="svc-$(openssl rand -hex 8).access"
+access_tunnel() { # EXTRA_CLOUDFLARE_JSON
+	set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"max_failures\":2,\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"metrics_port\":$MPORT,\"grace_period_secs\":1,\"health_url_override\":\"http://127.0.0.1:$MPORT/access/healthz\"$1}}"
+}
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"access_client_id\":\"a\\r\\nX-Evil: 1\",\"access_client_secret\":\"s\"}}"
+check "access: CR/LF in the id refused" has "$REFUSAL" "tunnel.cloudflare.access_client_id must be 1 to 256 printable ASCII characters"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"access_client_id\":\"a\",\"access_client_secret\":\"s\\n\"}}"
+check "access: LF in the secret refused" has "$REFUSAL" "tunnel.cloudflare.access_client_secret must be"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"access_client_id\":\"a\"}}"
+check "access: id without secret refused" has "$REFUSAL" "set both or neither"
+run_refused "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"access_client_id\":\"a\",\"access_client_secret\":\"\${CF_ACCESS_CLIENT_SECRET}\"}}"
+check "access: \${CF_ACCESS_CLIENT_SECRET} unset refused" has "$REFUSAL" "CF_ACCESS_CLIENT_SECRET"
+check "access: the refusal does not echo the secret form's value" eq "$(printf '%s' "$REFUSAL" | grep -c 'X-Evil')" 0
+
+MPORT=$(serve_free_port)
+access_tunnel ",\"access_client_id\":\"$AID_SVC\",\"access_client_secret\":\"\${CF_ACCESS_CLIENT_SECRET}\""
+check "access: agent starts" start_agent access.log FILESTOR_AGENT_TIME_SCALE=0.1 \
+    CF_ACCESS_CLIENT_SECRET="$ASEC" FAKECF_ACCESS_ID="$AID_SVC" FAKECF_ACCESS_SECRET="$ASEC"
+check "access: the public probe passes Access" wait_for 6 grep -q '"ev":"access-ok"' "$TRACE"
+sleep 0.5	# five more probes at 0.1 s
+"$AGENT_BIN" status --listen "127.0.0.1:$APORT" >"$TEST_TMP/st-acc.out" 2>&1
+stop_agent
+check "access: never refused by Access" eq "$(grep -c '"ev":"access-denied"' "$TRACE")" 0
+check "access: no restart" eq "$(starts)" 1
+check "access: the secret is in no log, state or status" eq \
+    "$(cat "$ALOG" "$STATE" "$TEST_TMP/st-acc.out" | grep -cF -- "$ASEC")" 0
+check "access: nor the client id" eq "$(cat "$ALOG" "$STATE" "$TEST_TMP/st-acc.out" | grep -cF -- "$AID_SVC")" 0
+
+# Without the token the same hostname is restarted after max_failures.
+MPORT=$(serve_free_port)
+access_tunnel ""
+check "access, no token: agent starts" start_agent access2.log FILESTOR_AGENT_TIME_SCALE=0.1 \
+    FAKECF_ACCESS_ID="$AID_SVC" FAKECF_ACCESS_SECRET="$ASEC"
+check "access, no token: restarted in a loop" wait_for 10 starts_ge 2
+stop_agent
+check "access, no token: Access answered 302" has "$(cat "$ALOG")" "public URL: HTTP 302"
+
+# --- issue 14 item 14: the public probe failing is a health failure:
+# restart after max_failures, once the warm-up (20 s, 2 s scaled) is over.
+MPORT=$(serve_free_port)
+set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"max_failures\":3,\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"metrics_port\":$MPORT,\"grace_period_secs\":1,\"health_url_override\":\"$AORIGIN/no-such-route\"}}"
+check "public 404: agent starts" start_agent public.log FILESTOR_AGENT_TIME_SCALE=0.1
+check "public 404: cloudflared restarted" wait_for 10 starts_ge 2
+stop_agent
+P1=$(head -n1 "$TRACE" | jq -r .pid)
+T1=$(head -n1 "$TRACE" | jq -r .t)
+TS=$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .t" "$TRACE" | head -n1)
+check "public 404: one SIGTERM to the first child" eq "$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .sig" "$TRACE")" "TERM"
+# Ready at once, so: 2 s of warm-up without the public probe, then 3 checks.
+check "public 404: not before the warm-up + 3 failed probes ($((${TS:-0} - T1)) ms)" eq "$(( ${TS:-0} - T1 >= 2200 ))" 1
+check "public 404: the failures counted" has "$(cat "$ALOG")" "health check failed (3 of 3): public URL: HTTP 404"
+check "public 404: not one failure too early" eq "$(grep -c 'health check failed (4 of 3)' "$ALOG")" 0
+check "public 404: restart logged" has "$(cat "$ALOG")" "restarting cloudflared after 3 failed health checks"
+
+# --- issue 14 item 14: the backoff stops doubling at 300 s. Scaled 0.01:
+# 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, then 3 s and 3 s again (3.2 and 6.4
+# without the cap).
+set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"grace_period_secs\":1}}"
+check "cap: agent starts" start_agent cap.log FILESTOR_AGENT_TIME_SCALE=0.01 FAKECF_CRASH_AFTER_MS=30 FAKECF_CRASH_CODE=1
+check "cap: nine starts" wait_for 20 starts_ge 9
+check "cap: next backoff stays 300 s" eq "$(jq -r .nextBackoffSecs "$STATE")" 300
+stop_agent
+GAPS=$(jq -s -r '[.[] | select(.ev == "start" or .ev == "exit")] | . as $e
+    | [range(1; length) | select($e[.].ev == "start" and $e[. - 1].ev == "exit") | $e[.].t - $e[. - 1].t]
+    | .[5:8] | map(tostring) | join(" ")' "$TRACE")
+read -r G6 G7 G8 <<<"$GAPS"
+check "cap: 6th restart after 1.6 s (${G6:-none} ms)" eq "$(( ${G6:-0} >= 1580 && ${G6:-0} < 1900 ))" 1
+check "cap: 7th restart after 3 s, not 3.2 (${G7:-none} ms)" eq "$(( ${G7:-0} >= 2980 && ${G7:-0} < 3190 ))" 1
+check "cap: 8th restart after 3 s, not 6.4 (${G8:-none} ms)" eq "$(( ${G8:-0} >= 2980 && ${G8:-0} < 3190 ))" 1
+check "cap: logged as 300 s" has "$(cat "$ALOG")" "restarting cloudflared in 300 s"
+check "cap: never more" eq "$(grep -cE 'restarting cloudflared in (3[2-9][0-9]|[4-9][0-9][0-9]|[0-9]{4,}) s' "$ALOG")" 0
