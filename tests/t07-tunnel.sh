@@ -521,8 +521,12 @@ GAPS=$(jq -s -r '[.[] | select(.ev == "start" or .ev == "exit")] | . as $e
     | [range(1; length) | select($e[.].ev == "start" and $e[. - 1].ev == "exit") | $e[.].t - $e[. - 1].t]
     | .[5:8] | map(tostring) | join(" ")' "$TRACE")
 read -r G6 G7 G8 <<<"$GAPS"
-check "cap: 6th restart after 1.6 s (${G6:-none} ms)" eq "$(( ${G6:-0} >= 1580 && ${G6:-0} < 1900 ))" 1
-check "cap: 7th restart after 3 s, not 3.2 (${G7:-none} ms)" eq "$(( ${G7:-0} >= 2980 && ${G7:-0} < 3190 ))" 1
-check "cap: 8th restart after 3 s, not 6.4 (${G8:-none} ms)" eq "$(( ${G8:-0} >= 2980 && ${G8:-0} < 3190 ))" 1
+# Loose bounds (a loaded machine adds start-up time to every gap): the
+# cap shows as two equal gaps of about 3 s, where doubling would make the
+# 8th twice the 7th (6.4 s); the state and the log say 300 s exactly.
+check "cap: 6th restart after 1.6 s (${G6:-none} ms)" eq "$(( ${G6:-0} >= 1580 && ${G6:-0} < 2400 ))" 1
+check "cap: 7th restart after about 3 s (${G7:-none} ms)" eq "$(( ${G7:-0} >= 2980 && ${G7:-0} < 4000 ))" 1
+check "cap: 8th as long as the 7th, not twice (${G8:-none} ms)" eq \
+    "$(( ${G8:-0} >= 2980 && ${G8:-0} < 4500 && ${G8:-0} - ${G7:-0} < 800 ))" 1
 check "cap: logged as 300 s" has "$(cat "$ALOG")" "restarting cloudflared in 300 s"
 check "cap: never more" eq "$(grep -cE 'restarting cloudflared in (3[2-9][0-9]|[4-9][0-9][0-9]|[0-9]{4,}) s' "$ALOG")" 0
