@@ -47,7 +47,7 @@ policy_check(char *err, size_t errlen)
 			free(v);
 			return -1;
 		}
-		v = DestroyString(v);
+		(void)DestroyString(v);
 	}
 	return 0;
 }

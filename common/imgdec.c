@@ -752,7 +752,6 @@ heif_decode(struct imgdec *d, long tw, long th, long long max_pixels,
 	rc = box_init(&b, w, h, k, alpha ? 4 : 3, 8);
 	if (rc != IMGDEC_OK)
 		goto out;
-	have_box = 1;
 	for (y = 0; y < h; y++)
 		box_row(&b, plane + (size_t)y * (size_t)stride);
 	box_take(&b, img);

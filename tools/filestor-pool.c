@@ -383,6 +383,7 @@ main(int argc, char *argv[])
 	const char *sockpath = NULL, *user = NULL, *owner = NULL;
 	const char *logpath = NULL, *pidfile = NULL;
 	struct passwd *pw = NULL, *opw = NULL, run_as;
+	char run_name[256];
 	struct sigaction sa;
 	long n = 1, mode = 0660;
 	int c, sock, fg = 0, pipefd[2], rc, pidfd = -1;
@@ -418,10 +419,13 @@ main(int argc, char *argv[])
 			fprintf(stderr, "filestor-pool: no user %s\n", user);
 			return 1;
 		}
-		run_as = *pw;
-		run_as.pw_name = strdup(pw->pw_name);
-		if (run_as.pw_name == NULL)
+		if (snprintf(run_name, sizeof(run_name), "%s", pw->pw_name) >=
+		    (int)sizeof(run_name)) {
+			fprintf(stderr, "filestor-pool: user name too long\n");
 			return 1;
+		}
+		run_as = *pw;
+		run_as.pw_name = run_name;
 		pw = &run_as;
 	}
 	if (owner != NULL && (opw = getpwnam(owner)) == NULL) {
