@@ -48,6 +48,9 @@ EOT
 			noop=$FILESTOR_RUN_DIR/bench-noop
 		fi
 	fi
+	# The mark spawn-fcgi/stop knows its processes by (spawn-fcgi/start
+	# sets it for the programs).
+	FILESTOR_POOL_SOCK_DIR=$(cd "$FILESTOR_SOCK_DIR" && pwd -P) \
 	spawn-fcgi -s "$FILESTOR_SOCK_DIR/bench-noop.sock" -M 0660 "${own[@]}" \
 	    -F "${FILESTOR_WORKERS:-2}" -P "$FILESTOR_SOCK_DIR/bench-noop.pid" \
 	    -- "$noop" >/dev/null
