@@ -117,33 +117,45 @@ serve_check_sock_len() {
 # FILESTOR_INSTANCE in their environment; our own ancestors do too and
 # are spared.
 serve_reap() {
+	local pids
+	pids=$(serve_kill_env "^FILESTOR_INSTANCE=$FILESTOR_INSTANCE\$")
+	[ -n "$pids" ] &&
+	    echo "serve: stopped what a previous run left behind:$pids" >&2
+	rm -f "$FILESTOR_SOCK_DIR"/*.pid "$FILESTOR_SOCK_DIR"/*.sock
+	return 0
+}
+
+# serve_kill_env ERE: stop (SIGTERM, SIGKILL after 5 s) every process with
+# an environment line matching ERE, but the caller and its ancestors, who
+# carry the same environment. Prints the pids it signalled.
+serve_kill_env() {
 	local q anc=" " pids="" p f i alive
 	q=$BASHPID
 	while [ -n "$q" ] && [ "$q" -gt 1 ]; do
 		anc="$anc$q "
 		q=$(awk '/^PPid:/ { print $2 }' "/proc/$q/status" 2>/dev/null)
 	done
-	for f in $(grep -lzx "FILESTOR_INSTANCE=$FILESTOR_INSTANCE" \
-	    /proc/[0-9]*/environ 2>/dev/null); do
+	for f in $(grep -lzE -- "$1" /proc/[0-9]*/environ 2>/dev/null); do
 		p=${f#/proc/}
 		p=${p%/environ}
 		case "$anc" in *" $p "*) continue ;; esac
 		pids="$pids $p"
 	done
 	[ -n "$pids" ] || return 0
-	echo "serve: stopping what a previous run left behind:$pids" >&2
 	kill $pids 2>/dev/null
 	for i in $(seq 1 50); do
 		alive=""
 		for p in $pids; do
-			kill -0 "$p" 2>/dev/null && alive="$alive $p"
+			# A zombie has exited (pid 1 may be slow to reap it).
+			kill -0 "$p" 2>/dev/null &&
+			    [ "$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)" != Z ] &&
+			    alive="$alive $p"
 		done
 		[ -z "$alive" ] && break
 		sleep 0.1
 	done
 	[ -n "$alive" ] && kill -9 $alive 2>/dev/null
-	rm -f "$FILESTOR_SOCK_DIR"/*.pid "$FILESTOR_SOCK_DIR"/*.sock
-	return 0
+	echo "$pids"
 }
 
 # serve_check_port: the port must be free before anything is started.
@@ -477,7 +489,7 @@ serve_free_port() {
 # FILESTOR_INSTANCE mark (serve_reap), never by a pid remembered from
 # the start, which another program may own by then.
 serve_watchdog() {
-	setsid bash -c "$(declare -f serve_reap)"'
+	setsid bash -c "$(declare -f serve_reap serve_kill_env)"'
 		while kill -0 "$0" 2>/dev/null; do sleep 1; done
 		serve_reap
 		"$1/spawn-fcgi/stop"
