@@ -12,22 +12,7 @@ A="Authorization: Bearer $KEY"
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECS:-5}
 
-python3 - "$BENCH_TMP/bomb.png" <<'PY'
-import struct, sys, zlib
-w = h = 7000
-def chunk(t, d):
-    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-# Adam7-interlaced: the scaled decoders leave interlaced PNG to
-# ImageMagick, which decodes it whole (docs/transforms.md).
-raw = b""
-for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4),
-                       (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)):
-    pw, ph = (w - x0 + dx - 1) // dx, (h - y0 + dy - 1) // dy
-    raw += (b"\0" + b"\x80" * (pw * 3)) * ph
-open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n"
-    + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
-    + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
-PY
+"$BENCH_TOP/tests/mkbomb" "$BENCH_TMP/bomb.png"
 head -c 4096 /dev/urandom >"$BENCH_TMP/4k.bin"
 curl -s -o /dev/null -H "$A" -H "Content-Type: image/png" -T "$BENCH_TMP/bomb.png" \
     "$BASE/api/storage/bench/bomb.png"

@@ -536,15 +536,6 @@ img_scaled_runs(void)
 	return img_state.scaled_runs;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Decoders, resize and encoders report progress; returning false aborts. */
 static MagickBooleanType
 deadline_monitor(const char *text, const MagickOffsetType off,
@@ -552,7 +543,7 @@ deadline_monitor(const char *text, const MagickOffsetType off,
 {
 	const long long *deadline = arg;
 
-	return now_ms() > *deadline ? MagickFalse : MagickTrue;
+	return imgdec_now_ms() > *deadline ? MagickFalse : MagickTrue;
 }
 
 /* The wand's exception text for the log, then cleared. */
@@ -781,7 +772,7 @@ img_transform(const void *src, size_t len, const struct img_params *p,
 		return FS_INTERNAL;
 	}
 	img_state.runs++;
-	deadline = now_ms() + img_state.timeout_ms;
+	deadline = imgdec_now_ms() + img_state.timeout_ms;
 	w = NewMagickWand();
 	if (w == NULL) {
 		snprintf(why, IMG_MSG_MAX, "out of memory");
@@ -858,10 +849,10 @@ img_transform(const void *src, size_t len, const struct img_params *p,
 		if (blob != NULL)
 			MagickRelinquishMemory(blob);
 		wand_msg(w, "encode", why);
-		e = now_ms() > deadline ? FS_VALIDATION : FS_INTERNAL;
+		e = imgdec_now_ms() > deadline ? FS_VALIDATION : FS_INTERNAL;
 		goto out;
 	}
-	if (now_ms() > deadline) {
+	if (imgdec_now_ms() > deadline) {
 		MagickRelinquishMemory(blob);
 		snprintf(msg, IMG_MSG_MAX, "the transform took longer than "
 		    "%lld ms", img_state.timeout_ms);
@@ -873,7 +864,7 @@ img_transform(const void *src, size_t len, const struct img_params *p,
 	e = FS_OK;
 out:
 	/* An abort by the monitor surfaces as any failure: name it. */
-	if (e != FS_OK && now_ms() > deadline) {
+	if (e != FS_OK && imgdec_now_ms() > deadline) {
 		snprintf(msg, IMG_MSG_MAX, "the transform took longer than "
 		    "%lld ms", img_state.timeout_ms);
 		e = FS_VALIDATION;

@@ -104,32 +104,34 @@ sync_error(int fd)
 	return 0;
 }
 
-int
-fsync(int fd)
+/* The shared body of fsync and fdatasync: the injected error, or the
+   real call found under name. */
+static int
+sync_call(int fd, const char *name, int (**real)(int))
 {
-	static int (*real)(int);
 	int e = sync_error(fd);
 
 	if (e != 0) {
 		errno = e;
 		return -1;
 	}
-	if (real == NULL)
-		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-	return real(fd);
+	if (*real == NULL)
+		*real = (int (*)(int))dlsym(RTLD_NEXT, name);
+	return (*real)(fd);
+}
+
+int
+fsync(int fd)
+{
+	static int (*real)(int);
+
+	return sync_call(fd, "fsync", &real);
 }
 
 int
 fdatasync(int fd)
 {
 	static int (*real)(int);
-	int e = sync_error(fd);
 
-	if (e != 0) {
-		errno = e;
-		return -1;
-	}
-	if (real == NULL)
-		real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-	return real(fd);
+	return sync_call(fd, "fdatasync", &real);
 }

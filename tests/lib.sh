@@ -82,12 +82,6 @@ expect_error() {
 	fi
 }
 
-# running PID: the process exists and has not exited (a zombie has: in
-# a container pid 1 may be slow to reap an orphan).
-running() {
-	kill -0 "$1" 2>/dev/null &&
-	    [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
-}
 eq() { [ "$1" = "$2" ] || { echo "    '$1' != '$2'" >&2; return 1; }; }
 neq() { [ "$1" != "$2" ]; }
 has() { case "$1" in *"$2"*) return 0 ;; esac; echo "    '$1' lacks '$2'" >&2; return 1; }

@@ -16,7 +16,7 @@ fr_procs() { # RUNDIR
 	grep -lzx "FILESTOR_RUN_DIR=$1" /proc/[0-9]*/environ 2>/dev/null |
 	    sed 's|/proc/||; s|/environ||' | tr '\n' ' '
 }
-fr_alive() { local p n=0; for p in $1; do running "$p" && n=$((n + 1)); done; echo "$n"; }
+fr_alive() { local p n=0; for p in $1; do serve_running "$p" && n=$((n + 1)); done; echo "$n"; }
 
 # fr_start TOP PORT [VAR=VALUE...]: tools/run in a new session with a
 # clean environment, as a user would start it; sets FR_PID (its process
@@ -41,6 +41,18 @@ fr_wait() {
 		sleep 0.1
 	done
 	return 1
+}
+# fr_ctrl_c RUNDIR: SIGINT to the run's group, as a terminal sends it;
+# prints how many of its processes still run after up to 10 s.
+fr_ctrl_c() {
+	local procs
+	procs=$(fr_procs "$1")
+	kill -INT -- "-$FR_PID"
+	for _ in $(seq 1 100); do
+		[ "$(fr_alive "$procs")" -eq 0 ] && break
+		sleep 0.1
+	done
+	fr_alive "$procs"
 }
 # fr_stop_all RUNDIR: the test's own cleanup, whatever happened.
 fr_stop_all() {
@@ -123,13 +135,7 @@ if fr_wait; then
 		FR_PID=$pid1
 
 		# --- Ctrl-C (SIGINT to the group, as a terminal sends it)
-		procs=$(fr_procs "$rundir")
-		kill -INT -- "-$FR_PID"
-		for _ in $(seq 1 100); do
-			[ "$(fr_alive "$procs")" -eq 0 ] && break
-			sleep 0.1
-		done
-		check "Ctrl-C stops every process of make run" eq "$(fr_alive "$procs")" 0
+		check "Ctrl-C stops every process of make run" eq "$(fr_ctrl_c "$rundir")" 0
 		check "Ctrl-C removes the socket directory" test ! -e "$sockdir"
 	else
 		fail "make run starts again after a kill -9" "$(tail -n 20 "$FR_LOG")"
@@ -170,13 +176,7 @@ if [ "$(id -u)" -eq 0 ]; then
 		req PUT "http://127.0.0.1:$port/api/storage/home/x.txt" \
 		    -H "Authorization: Bearer $key" --data-binary 'home'
 		expect_status 201 "0700 home: an upload"
-		procs=$(fr_procs "$state/run")
-		kill -INT -- "-$FR_PID"
-		for _ in $(seq 1 100); do
-			[ "$(fr_alive "$procs")" -eq 0 ] && break
-			sleep 0.1
-		done
-		check "0700 home: Ctrl-C stops everything" eq "$(fr_alive "$procs")" 0
+		check "0700 home: Ctrl-C stops everything" eq "$(fr_ctrl_c "$state/run")" 0
 		fr_stop_all "$state/run"
 	else
 		fail "0700 home: make run serves" "$(tail -n 20 "$FR_LOG")"

@@ -535,7 +535,7 @@ if [ "$SERVER" = lighttpd ]; then
 	alive=""
 	# (A zombie has exited: here pid 1 may be slow to reap the pools,
 	# which spawn-fcgi/start leaves to it.)
-	for p in $LPID $PIDS; do running "$p" && alive="$alive $p"; done
+	for p in $LPID $PIDS; do serve_running "$p" && alive="$alive $p"; done
 	check "systemctl stop: lighttpd and every program gone" eq "$alive" ""
 else
 	# --- docs/hosting.md's Apache setup, against a copy of /etc/apache2

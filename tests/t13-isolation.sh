@@ -16,24 +16,8 @@ put() { # KEY FILE TYPE
 	req PUT "$S/$1" "${A[@]}" -H "Content-Type: $3" --data-binary @"$2"
 }
 
-# The bomb of the issue: a 143 KB PNG declaring 7000x7000 (49 MP, under
-# the 50 MP cap), so it is decoded in full.
-python3 - "$T/bomb.png" <<'PY'
-import struct, sys, zlib
-w = h = 7000
-def chunk(t, d):
-    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-# Adam7-interlaced: the scaled decoders leave interlaced PNG to
-# ImageMagick, which decodes it whole (docs/transforms.md).
-raw = b""
-for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4),
-                       (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)):
-    pw, ph = (w - x0 + dx - 1) // dx, (h - y0 + dy - 1) // dy
-    raw += (b"\0" + b"\x80" * (pw * 3)) * ph
-png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
-       + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
-open(sys.argv[1], "wb").write(png)
-PY
+# The bomb of the issue (tests/mkbomb): 7000x7000 declared, decoded whole.
+"$FILESTOR_TOP/tests/mkbomb" "$T/bomb.png"
 head -c 4096 /dev/urandom >"$T/small.bin"
 convert -size 40x30 xc:teal "$T/tiny.png"
 put iso/bomb.png "$T/bomb.png" image/png

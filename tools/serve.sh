@@ -125,6 +125,13 @@ serve_reap() {
 	return 0
 }
 
+# serve_running PID: the process exists and has not exited (a zombie
+# has: in a container pid 1 may be slow to reap an orphan).
+serve_running() {
+	kill -0 "$1" 2>/dev/null &&
+	    [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
 # serve_kill_env ERE: stop (SIGTERM, SIGKILL after 5 s) every process with
 # an environment line matching ERE, but the caller and its ancestors, who
 # carry the same environment. Prints the pids it signalled.
@@ -146,10 +153,7 @@ serve_kill_env() {
 	for i in $(seq 1 50); do
 		alive=""
 		for p in $pids; do
-			# A zombie has exited (pid 1 may be slow to reap it).
-			kill -0 "$p" 2>/dev/null &&
-			    [ "$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)" != Z ] &&
-			    alive="$alive $p"
+			serve_running "$p" && alive="$alive $p"
 		done
 		[ -z "$alive" ] && break
 		sleep 0.1
@@ -489,7 +493,7 @@ serve_free_port() {
 # FILESTOR_INSTANCE mark (serve_reap), never by a pid remembered from
 # the start, which another program may own by then.
 serve_watchdog() {
-	setsid bash -c "$(declare -f serve_reap serve_kill_env)"'
+	setsid bash -c "$(declare -f serve_reap serve_kill_env serve_running)"'
 		while kill -0 "$0" 2>/dev/null; do sleep 1; done
 		serve_reap
 		"$1/spawn-fcgi/stop"
