@@ -38,7 +38,11 @@ sv_workers() {
 	if [ "$SERVER" = apache ]; then
 		for f in $(grep -lzx "FILESTOR_RUN_DIR=$RUN2" /proc/[0-9]*/environ 2>/dev/null); do
 			p=${f#/proc/}; p=${p%/environ}
-			[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$FILESTOR_CGI_DIR/$1" ] && echo "$p"
+			# By name: the programs may run from a staged copy
+			# (tools/serve.sh, a checkout the server's user cannot enter).
+			case $(readlink "/proc/$p/exe" 2>/dev/null) in
+			*/"$1") echo "$p" ;;
+			esac
 		done
 	else
 		cat "$(cat "$RUN2.sock")/$1.pid.workers" 2>/dev/null
