@@ -493,9 +493,11 @@ serve_free_port() {
 # FILESTOR_INSTANCE mark (serve_reap), never by a pid remembered from
 # the start, which another program may own by then.
 serve_watchdog() {
-	setsid bash -c "$(declare -f serve_reap serve_kill_env serve_running)"'
+	setsid bash -c "$(declare -f serve_reap serve_kill_env serve_running \
+	    serve_rm_runtime)"'
 		while kill -0 "$0" 2>/dev/null; do sleep 1; done
 		serve_reap
 		"$1/spawn-fcgi/stop"
-	' "$1" "$FILESTOR_TOP" </dev/null >/dev/null 2>&1 &
+		SERVE_RUNTIME=$2 serve_rm_runtime
+	' "$1" "$FILESTOR_TOP" "${SERVE_RUNTIME:-}" </dev/null >/dev/null 2>&1 &
 }
