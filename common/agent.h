@@ -187,5 +187,32 @@ cJSON		*agent_json(const struct agent_row *a);
 sqlite3_stmt	*agent_list_stmt(sqlite3 *db, const char *tenant_id);
 /* Fill a from a row of agent_list_stmt() or agent_load: 0 or -1. */
 int		 agent_row_from_stmt(sqlite3_stmt *st, struct agent_row *a);
+/*
+ * Store sealed, a new tunnel key, for agent id of tenant_id: with
+ * hostname (enable) also that hostname and tunnel_enabled = 1; without
+ * (rotate) only while the tunnel is on. 1 done, 0 no such agent (or,
+ * rotating, the tunnel is off), -1 on error.
+ */
+int		 agent_key_store(sqlite3 *db, const char *tenant_id,
+		    const char *id, const char *hostname,
+		    const unsigned char sealed[AGENT_SEALED_LEN]);
+/* Delete agent id of tenant_id, or turn its tunnel off and drop its key:
+ * 1 done, 0 no such agent, -1 on error. */
+int		 agent_delete(sqlite3 *db, const char *tenant_id,
+		    const char *id);
+int		 agent_tunnel_disable(sqlite3 *db, const char *tenant_id,
+		    const char *id);
+/*
+ * The heartbeat credential: 1 when agent id exists and its secret hashes
+ * to sh (CRY_SHA256_LEN bytes, compared in constant time), with its stored
+ * tunnel hostname in *hostname (malloc'd, or NULL); 0 when not (or the
+ * lookup failed); -1 when no statement could be made.
+ */
+int		 agent_secret_check(sqlite3 *db, const char *id,
+		    const unsigned char *sh, char **hostname);
+/* A heartbeat at now: last_seen_at, and the tunnel hostname unless NULL.
+ * 0 or -1. */
+int		 agent_seen(sqlite3 *db, const char *id, long long now,
+		    const char *hostname);
 
 #endif

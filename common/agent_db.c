@@ -323,3 +323,119 @@ agent_json(const struct agent_row *a)
 	cJSON_AddStringToObject(j, "createdAt", when);
 	return j;
 }
+
+/* Step st (from db_stmt) once and give it back: 1 when it changed one
+ * row, 0 when none, -1 on error. */
+static int
+change_one(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc = -1;
+
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = sqlite3_changes(db) == 1;
+	db_stmt_done(st);
+	return rc;
+}
+
+/* A statement on agent id of tenant_id: ?1 is id, ?2 tenant_id. */
+static sqlite3_stmt *
+on_agent(sqlite3 *db, const char *sql, const char *tenant_id, const char *id)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
+	return st;
+}
+
+int
+agent_key_store(sqlite3 *db, const char *tenant_id, const char *id,
+    const char *hostname, const unsigned char sealed[AGENT_SEALED_LEN])
+{
+	sqlite3_stmt *st;
+
+	/* Rotate: only a tunnel that is on has a key to replace. */
+	st = on_agent(db, hostname != NULL ? "UPDATE agents SET"
+	    " tunnel_hostname = ?3, tunnel_key = ?4, tunnel_enabled = 1"
+	    " WHERE id = ?1 AND tenant_id = ?2" :
+	    "UPDATE agents SET tunnel_key = ?4 WHERE id = ?1"
+	    " AND tenant_id = ?2 AND tunnel_enabled = 1", tenant_id, id);
+	if (st == NULL)
+		return -1;
+	if (hostname != NULL)
+		sqlite3_bind_text(st, 3, hostname, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 4, sealed, AGENT_SEALED_LEN, SQLITE_TRANSIENT);
+	return change_one(db, st);
+}
+
+int
+agent_delete(sqlite3 *db, const char *tenant_id, const char *id)
+{
+	sqlite3_stmt *st;
+
+	st = on_agent(db, "DELETE FROM agents WHERE id = ?1 AND tenant_id = ?2",
+	    tenant_id, id);
+	return st != NULL ? change_one(db, st) : -1;
+}
+
+int
+agent_tunnel_disable(sqlite3 *db, const char *tenant_id, const char *id)
+{
+	sqlite3_stmt *st;
+
+	/* The key goes too: a later enable makes a new one. */
+	st = on_agent(db, "UPDATE agents SET tunnel_enabled = 0,"
+	    " tunnel_key = NULL WHERE id = ?1 AND tenant_id = ?2", tenant_id, id);
+	return st != NULL ? change_one(db, st) : -1;
+}
+
+int
+agent_secret_check(sqlite3 *db, const char *id,
+    const unsigned char *sh, char **hostname)
+{
+	sqlite3_stmt *st;
+	const void *hash;
+	int ok = 0;
+
+	*hostname = NULL;
+	st = db_stmt(db, "SELECT secret_hash, tunnel_hostname FROM agents"
+	    " WHERE id = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		hash = sqlite3_column_blob(st, 0);
+		ok = hash != NULL && sqlite3_column_bytes(st, 0) ==
+		    CRY_SHA256_LEN && cry_eq(hash, sh, CRY_SHA256_LEN);
+		if (ok && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			*hostname = col_dup(st, 1);
+			if (*hostname == NULL)
+				ok = -1;
+		}
+	}
+	db_stmt_done(st);
+	return ok;
+}
+
+int
+agent_seen(sqlite3 *db, const char *id, long long now, const char *hostname)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(db, hostname != NULL ?
+	    "UPDATE agents SET last_seen_at = ?2, tunnel_hostname = ?3"
+	    " WHERE id = ?1" :
+	    "UPDATE agents SET last_seen_at = ?2 WHERE id = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, now);
+	if (hostname != NULL)
+		sqlite3_bind_text(st, 3, hostname, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	db_stmt_done(st);
+	return rc;
+}

@@ -33,6 +33,26 @@ copy_text(char *dst, size_t dstlen, const unsigned char *src)
 }
 
 /*
+ * Fill p for (user, tenant) from a row of st whose columns col.. are the
+ * member's email, role id, role name and admin flag.
+ */
+static void
+fill_principal(struct principal *p, enum auth_via via, const char *user_id,
+    const char *tenant_id, sqlite3_stmt *st, int col)
+{
+	memset(p, 0, sizeof(*p));
+	p->via = via;
+	snprintf(p->user_id, sizeof(p->user_id), "%s", user_id);
+	snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", tenant_id);
+	copy_text(p->email, sizeof(p->email), sqlite3_column_text(st, col));
+	copy_text(p->role_id, sizeof(p->role_id),
+	    sqlite3_column_text(st, col + 1));
+	copy_text(p->role_name, sizeof(p->role_name),
+	    sqlite3_column_text(st, col + 2));
+	p->admin = sqlite3_column_int(st, col + 3) != 0;
+}
+
+/*
  * Fill p for (user, tenant) from the membership. Returns FS_OK,
  * FS_UNAUTHORIZED when the user is no longer a member, FS_INTERNAL.
  */
@@ -61,14 +81,7 @@ load_principal(sqlite3 *db, const char *user_id, const char *tenant_id,
 	}
 	if (rc != SQLITE_ROW)
 		goto out;
-	memset(p, 0, sizeof(*p));
-	p->via = via;
-	snprintf(p->user_id, sizeof(p->user_id), "%s", user_id);
-	snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", tenant_id);
-	copy_text(p->email, sizeof(p->email), sqlite3_column_text(st, 0));
-	copy_text(p->role_id, sizeof(p->role_id), sqlite3_column_text(st, 1));
-	copy_text(p->role_name, sizeof(p->role_name), sqlite3_column_text(st, 2));
-	p->admin = sqlite3_column_int(st, 3) != 0;
+	fill_principal(p, via, user_id, tenant_id, st, 0);
 	e = FS_OK;
 out:
 	db_stmt_done(st);
@@ -81,6 +94,7 @@ resolve_key(sqlite3 *db, const char *key, struct principal *p,
 {
 	unsigned char h[CRY_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
+	char user[37], tenant[37];
 	enum fs_err e = FS_INTERNAL;
 	int rc;
 
@@ -122,14 +136,9 @@ resolve_key(sqlite3 *db, const char *key, struct principal *p,
 		e = FS_UNAUTHORIZED;
 		goto out;
 	}
-	memset(p, 0, sizeof(*p));
-	p->via = AUTH_APIKEY;
-	copy_text(p->user_id, sizeof(p->user_id), sqlite3_column_text(st, 1));
-	copy_text(p->tenant_id, sizeof(p->tenant_id), sqlite3_column_text(st, 2));
-	copy_text(p->email, sizeof(p->email), sqlite3_column_text(st, 3));
-	copy_text(p->role_id, sizeof(p->role_id), sqlite3_column_text(st, 4));
-	copy_text(p->role_name, sizeof(p->role_name), sqlite3_column_text(st, 5));
-	p->admin = sqlite3_column_int(st, 6) != 0;
+	copy_text(user, sizeof(user), sqlite3_column_text(st, 1));
+	copy_text(tenant, sizeof(tenant), sqlite3_column_text(st, 2));
+	fill_principal(p, AUTH_APIKEY, user, tenant, st, 3);
 	e = FS_OK;
 out:
 	db_stmt_done(st);
@@ -170,6 +179,21 @@ resolve_session(sqlite3 *db, const char *token, struct principal *p,
 out:
 	db_stmt_done(st);
 	return e;
+}
+
+void
+auth_tenant_name(sqlite3 *db, const char *tenant_id, char *buf, size_t len)
+{
+	sqlite3_stmt *st;
+
+	buf[0] = '\0';
+	st = db_stmt(db, "SELECT name FROM tenants WHERE id = ?");
+	if (st == NULL)
+		return;
+	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		copy_text(buf, len, sqlite3_column_text(st, 0));
+	db_stmt_done(st);
 }
 
 static int

@@ -12,21 +12,11 @@
 
 #include "err.h"
 #include "http.h"
+#include "principal.h"
 
 #define AUTH_KEY_PREFIX		"fs_"
 #define AUTH_COOKIE		"filestor_session"
 
-enum auth_via { AUTH_NONE = 0, AUTH_APIKEY, AUTH_SESSION };
-
-struct principal {
-	enum auth_via	 via;
-	char		 user_id[37];
-	char		 tenant_id[37];
-	char		 role_id[37];
-	char		 role_name[64];
-	int		 admin;		/* the role has admin_access */
-	char		 email[256];
-};
 
 /*
  * Resolve the caller. FS_OK with p filled; FS_OK with p->via == AUTH_NONE
@@ -90,6 +80,10 @@ enum fs_err	 auth_login(sqlite3 *db, const char *email, const char *pw,
 		    struct principal *p, const char **msg);
 /* Delete the session behind the cookie token, if any. */
 void		 auth_logout(sqlite3 *db, const char *token);
+
+/* The name of tenant_id into buf ("" when there is none). */
+void		 auth_tenant_name(sqlite3 *db, const char *tenant_id,
+		    char *buf, size_t len);
 
 /* Tenant and user admin (filestorctl). Return 0 or -1 with err. */
 int		 auth_tenant_create(sqlite3 *db, const char *name, char id[37],

@@ -195,6 +195,14 @@ ensure_table(sqlite3 *db)
 	    " applied_at INTEGER NOT NULL)");
 }
 
+int
+db_exists(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* 1 when version is recorded, 0 when not, -1 on error. */
 static int
 is_applied(sqlite3 *db, int version)
@@ -207,11 +215,7 @@ is_applied(sqlite3 *db, int version)
 	if (rc != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int(st, 1, version);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		ret = 1;
-	else if (rc == SQLITE_DONE)
-		ret = 0;
+	ret = db_exists(st);
 out:
 	sqlite3_finalize(st);
 	return ret;

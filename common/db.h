@@ -46,6 +46,8 @@ void	 db_rollback(sqlite3 *db);
  */
 sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql);
 void	 db_stmt_done(sqlite3_stmt *st);
+/* Step st once: 1 when it gives a row, 0 when done, -1 on error. */
+int	 db_exists(sqlite3_stmt *st);
 
 /*
  * One read snapshot for several statements: a deferred transaction that

@@ -16,6 +16,7 @@
 #include "cry.h"
 #include "db.h"
 #include "files.h"
+#include "target.h"
 #include "img.h"
 #include "key.h"
 #include "range.h"
@@ -53,7 +54,7 @@ add_disposition(struct request *r, const char *logical, int attachment)
 		    (char)c : '_';
 	}
 	ascii[j] = '\0';
-	enc = file_url_path(base);
+	enc = target_url_path(base);
 	if (enc == NULL)
 		return;
 	http_add_headerf(r, "Content-Disposition",
@@ -337,7 +338,7 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 	/* Public rows may be resized by the public origin's CDN instead;
 	   private rows never leave through it. */
 	if (pub && a->cfg.public_base != NULL && a->cfg.public_base[0] != '\0') {
-		enc = file_url_path(f->key);
+		enc = target_url_path(f->key);
 		if (enc == NULL) {
 			http_error(r, FS_INTERNAL, NULL);
 			goto out;
@@ -525,7 +526,7 @@ get_with_token(struct app *a, struct request *r, const struct http_param *tp,
 	enum fs_err e;
 
 	memset(&f, 0, sizeof(f));
-	if (!file_key_from_path(r, PREFIX, 0, NULL, &logical, NULL))
+	if (!target_key_from_path(r, PREFIX, 0, NULL, &logical, NULL))
 		goto out;
 	if (strlen(tp->value) != tp->value_len) {
 		http_error(r, FS_UNAUTHORIZED, "invalid token");
@@ -567,9 +568,7 @@ h_get(struct app *a, struct request *r)
 {
 	const struct http_param *tp;
 	struct img_params ip;
-	struct principal p;
-	struct file_row f;
-	char *logical = NULL, *pkey = NULL;
+	struct target *t;
 
 	if (!params_ok(r, &ip))
 		return;
@@ -578,12 +577,11 @@ h_get(struct app *a, struct request *r)
 		get_with_token(a, r, tp, &ip);
 		return;
 	}
-	if (!file_open_readable(a, r, 0, &p, &logical, &pkey, &f))
+	t = target_open(a, r, 0);
+	if (t == NULL)
 		return;
-	serve(a, r, &f, logical, &ip);
-	file_row_free(&f);
-	free(logical);
-	free(pkey);
+	serve(a, r, &t->f, t->logical, &ip);
+	target_free(t);
 }
 
 /* Routes the other storage programs serve count for 405's Allow. */
