@@ -153,15 +153,12 @@ static void
 h_list(struct app *a, struct request *r)
 {
 	struct principal p;
-	struct perm_sql cond;
-	struct perm_vars v;
-	struct folder_row f, prev;
-	sqlite3_stmt *st = NULL;
+	struct folder_row last;
 	cJSON *j = NULL, *items, *cur = NULL;
 	const char *aname, *aid;
-	char *last = NULL;
-	long long limit, n = 0;
-	int rc, have_cond = 0;
+	char *next = NULL;
+	long long limit;
+	int more;
 
 	if (!app_require_auth(a, r, &p))
 		return;
@@ -170,44 +167,19 @@ h_list(struct app *a, struct request *r)
 		goto out;
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
-	v.user_id = p.user_id;
-	v.tenant_id = p.tenant_id;
-	rc = perm_lookup(a->db, p.role_id, PERM_FOLDERS, PERM_READ, &v, &cond);
-	if (rc == -1)
-		goto internal;
-	/* No read permission at all: an empty list, not an error. */
-	have_cond = rc == 1;
-	if (have_cond) {
-		st = folder_list_stmt(a->db, p.tenant_id, aname, aid, &cond,
-		    limit);
-		if (st == NULL)
-			goto internal;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			if (n == limit) {
-				/* One row more than asked: a next page. */
-				last = page_last(&prev);
-				break;
-			}
-			folder_row_from_stmt(st, &f);
-			cJSON_AddItemToArray(items, folder_json(&f));
-			prev = f;
-			n++;
-		}
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			goto internal;
+	more = folder_page(a->db, &p, aname, aid, limit, items, &last);
+	if (more == -1) {
+		app_log(a, "folders: %s", sqlite3_errmsg(a->db));
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
 	}
-	api_page_reply(r, j, last);
-	goto out;
-internal:
-	app_log(a, "folders: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+	if (more)
+		next = page_last(&last);
+	api_page_reply(r, j, next);
 out:
-	if (have_cond)
-		perm_sql_free(&cond);
-	sqlite3_finalize(st);
 	cJSON_Delete(j);
 	cJSON_Delete(cur);
-	free(last);
+	free(next);
 }
 
 /* Answer a failed write: 409 with conflict, else 500. */

@@ -81,58 +81,18 @@ page_after(struct request *r, int *ok)
 	return after;
 }
 
-/*
- * Add the rows of st (at most limit, keeping the extra one for the
- * cursor) to items. *next is the cursor of the next page, pointing into
- * items, or NULL. SQLITE_DONE when all went well.
- */
-static int
-add_rows(sqlite3_stmt *st, long long limit, cJSON *items, const char **next)
-{
-	struct file_row f;
-	const char *last = NULL;
-	cJSON *it;
-	long long n = 0;
-	int rc;
-
-	memset(&f, 0, sizeof(f));
-	*next = NULL;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == limit && last != NULL) {
-			/* One row more than asked: there is a next page. */
-			*next = last;
-			rc = SQLITE_DONE;
-			break;
-		}
-		file_row_free(&f);
-		if (file_row_from_stmt(st, &f) == -1) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		it = file_json(&f);
-		cJSON_AddItemToArray(items, it);
-		last = cJSON_GetObjectItem(it, "key")->valuestring;
-		n++;
-	}
-	file_row_free(&f);
-	return rc;
-}
-
 static void
 h_list(struct app *a, struct request *r)
 {
 	static const char *const also[] = { "prefix", NULL };
 	struct principal p;
-	struct perm_sql cond;
-	struct perm_vars v;
-	sqlite3_stmt *st = NULL;
 	cJSON *j = NULL, *items;
 	const struct http_param *pp;
 	unsigned char *after = NULL;
 	char *prefix = NULL;
-	const char *msg, *next = NULL;
+	const char *msg, *last = NULL;
 	long long limit;
-	int rc, ok, have_cond = 0;
+	int ok, more;
 
 	if (!app_require_auth(a, r, &p))
 		return;
@@ -150,32 +110,17 @@ h_list(struct app *a, struct request *r)
 	after = page_after(r, &ok);
 	if (!ok)
 		goto out;
-	v.user_id = p.user_id;
-	v.tenant_id = p.tenant_id;
-	rc = perm_lookup(a->db, p.role_id, PERM_FILES, PERM_READ, &v, &cond);
-	if (rc == -1)
-		goto internal;
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
-	/* No read permission at all: an empty list, not an error. */
-	have_cond = rc == 1;
-	if (have_cond) {
-		st = file_list_stmt(a->db, p.tenant_id, prefix != NULL ?
-		    prefix : "", after != NULL ? (char *)after : "", &cond,
-		    (int)limit);
-		if (st == NULL || add_rows(st, limit, items, &next) !=
-		    SQLITE_DONE)
-			goto internal;
+	more = file_page(a->db, &p, prefix != NULL ? prefix : "",
+	    after != NULL ? (char *)after : "", (int)limit, items, &last);
+	if (more == -1) {
+		app_log(a, "list: %s", sqlite3_errmsg(a->db));
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
 	}
-	api_page_reply(r, j, next);
-	goto out;
-internal:
-	app_log(a, "list: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+	api_page_reply(r, j, more ? last : NULL);
 out:
-	if (have_cond)
-		perm_sql_free(&cond);
-	sqlite3_finalize(st);
 	cJSON_Delete(j);
 	free(prefix);
 	free(after);

@@ -88,21 +88,41 @@ out:
 	return e;
 }
 
+/*
+ * Run st (from db_stmt; NULL is an error) with the hash of secret bound
+ * to ?1, and the time to ?2 when it has one: FS_OK on a row,
+ * FS_UNAUTHORIZED on none, FS_INTERNAL.
+ */
+static enum fs_err
+step_by_hash(sqlite3_stmt *st, const char *secret)
+{
+	unsigned char h[CRY_SHA256_LEN];
+	int rc;
+
+	if (st == NULL)
+		return FS_INTERNAL;
+	hash_secret(secret, h);
+	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
+	if (sqlite3_bind_parameter_count(st) > 1)
+		sqlite3_bind_int64(st, 2, db_now());
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return FS_OK;
+	return rc == SQLITE_DONE ? FS_UNAUTHORIZED : FS_INTERNAL;
+}
+
 static enum fs_err
 resolve_key(sqlite3 *db, const char *key, struct principal *p,
     const char **msg)
 {
-	unsigned char h[CRY_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
 	char user[37], tenant[37];
-	enum fs_err e = FS_INTERNAL;
-	int rc;
+	enum fs_err e;
 
 	*msg = "invalid API key";
 	if (strncmp(key, AUTH_KEY_PREFIX, strlen(AUTH_KEY_PREFIX)) != 0 ||
 	    strlen(key) > KEY_MAX_LEN)
 		return FS_UNAUTHORIZED;
-	hash_secret(key, h);
 	/*
 	 * One statement for the key and its principal: this runs on every
 	 * request, so it is one index lookup per table and no second trip.
@@ -116,15 +136,8 @@ resolve_key(sqlite3 *db, const char *key, struct principal *p,
 	    " LEFT JOIN users u ON u.id = m.user_id"
 	    " LEFT JOIN roles r ON r.id = m.role_id"
 	    " WHERE k.key_hash = ?");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		e = FS_UNAUTHORIZED;
-		goto out;
-	}
-	if (rc != SQLITE_ROW)
+	e = step_by_hash(st, key);
+	if (e != FS_OK)
 		goto out;
 	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		*msg = "API key has been revoked";
@@ -149,29 +162,18 @@ static enum fs_err
 resolve_session(sqlite3 *db, const char *token, struct principal *p,
     const char **msg)
 {
-	unsigned char h[CRY_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
 	char user[37], tenant[37];
-	enum fs_err e = FS_INTERNAL;
-	int rc;
+	enum fs_err e;
 
 	*msg = "invalid or expired session";
 	if (strlen(token) > SESSION_MAX_LEN)
 		return FS_UNAUTHORIZED;
-	hash_secret(token, h);
 	st = db_stmt(db,
 	    "SELECT user_id, tenant_id FROM sessions"
 	    " WHERE token_hash = ? AND expires_at > ?");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, db_now());
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		e = FS_UNAUTHORIZED;
-		goto out;
-	}
-	if (rc != SQLITE_ROW)
+	e = step_by_hash(st, token);
+	if (e != FS_OK)
 		goto out;
 	copy_text(user, sizeof(user), sqlite3_column_text(st, 0));
 	copy_text(tenant, sizeof(tenant), sqlite3_column_text(st, 1));
@@ -534,18 +536,39 @@ out:
 	return rc;
 }
 
+/* Insert a role: the SQLite result (SQLITE_OK, a constraint...). */
 static int
-seed_role(sqlite3 *db, const char *tenant_id, const char *name, int admin,
+insert_role(sqlite3 *db, const char *tenant_id, const char *name, int admin,
     char id[37])
 {
 	char sql[160];
 
 	if (cry_uuid(id) == -1)
-		return -1;
+		return SQLITE_ERROR;
 	snprintf(sql, sizeof(sql), "INSERT INTO roles (id, tenant_id, name,"
-	    " admin_access, created_at) VALUES (?, ?, ?, %d, ?4)", admin);
-	return exec_bind(db, sql, id, tenant_id, name, db_now()) == SQLITE_OK ?
-	    0 : -1;
+	    " admin_access, created_at) VALUES (?, ?, ?, %d, ?4)", admin != 0);
+	return exec_bind(db, sql, id, tenant_id, name, db_now());
+}
+
+static int
+seed_role(sqlite3 *db, const char *tenant_id, const char *name, int admin,
+    char id[37])
+{
+	return insert_role(db, tenant_id, name, admin, id) == SQLITE_OK ? 0 :
+	    -1;
+}
+
+enum fs_err
+auth_role_create(sqlite3 *db, const char *tenant_id, const char *name,
+    int admin, char id[37])
+{
+	int rc = insert_role(db, tenant_id, name, admin, id);
+
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return FS_CONFLICT;
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return FS_NOT_FOUND;
+	return rc == SQLITE_OK ? FS_OK : FS_INTERNAL;
 }
 
 /* A permission with no condition: the action is always allowed. */
@@ -925,4 +948,102 @@ auth_login_gc(sqlite3 *db)
 		n = sqlite3_changes(db);
 	db_stmt_done(st);
 	return n;
+}
+
+/* The one text column of the row of st (bound by the caller) into out:
+ * 0 found, 1 no row (or a failed step), -1 when st is NULL. */
+static int
+one_id(sqlite3_stmt *st, char out[37])
+{
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		copy_text(out, 37, sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : 1;
+}
+
+static sqlite3_stmt *
+prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	return st;
+}
+
+int
+auth_role_find(sqlite3 *db, const char *tenant_id, const char *ref,
+    char id[37])
+{
+	sqlite3_stmt *st;
+
+	if (tenant_id == NULL) {
+		st = prepare(db, "SELECT id FROM roles WHERE id=?");
+		if (st != NULL)
+			sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+		return one_id(st, id);
+	}
+	return find_role(db, tenant_id, ref, id);
+}
+
+int
+auth_member_role(sqlite3 *db, const char *tenant_id, const char *user_id,
+    char role_id[37])
+{
+	sqlite3_stmt *st;
+
+	st = prepare(db, "SELECT role_id FROM memberships WHERE tenant_id = ?"
+	    " AND user_id = ?");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, user_id, -1, SQLITE_TRANSIENT);
+	}
+	return one_id(st, role_id);
+}
+
+int
+auth_tenant_each(sqlite3 *db, void (*fn)(void *, const char *, const char *),
+    void *arg)
+{
+	sqlite3_stmt *st;
+
+	st = prepare(db, "SELECT id, name FROM tenants ORDER BY created_at, id");
+	if (st == NULL)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+auth_apikey_each(sqlite3 *db, const char *tenant_id,
+    void (*fn)(void *, const struct auth_apikey_row *), void *arg)
+{
+	struct auth_apikey_row k;
+	sqlite3_stmt *st;
+
+	st = prepare(db, "SELECT k.id, k.user_id, u.email, k.name,"
+	    " k.created_at, k.revoked_at FROM api_keys k JOIN users u"
+	    " ON u.id = k.user_id WHERE k.tenant_id = ? ORDER BY k.rowid");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		k.id = (const char *)sqlite3_column_text(st, 0);
+		k.user_id = (const char *)sqlite3_column_text(st, 1);
+		k.email = (const char *)sqlite3_column_text(st, 2);
+		k.name = (const char *)sqlite3_column_text(st, 3);
+		k.created_at = sqlite3_column_int64(st, 4);
+		k.revoked = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		fn(arg, &k);
+	}
+	sqlite3_finalize(st);
+	return 0;
 }

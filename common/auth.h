@@ -95,4 +95,36 @@ int		 auth_user_set_role(sqlite3 *db, const char *user_id,
 		    const char *tenant_id, const char *role, char *err,
 		    size_t errlen);
 
+/*
+ * Roles and members (filestorctl). auth_role_create: FS_OK with id,
+ * FS_CONFLICT when the tenant has a role of that name, FS_NOT_FOUND when
+ * there is no such tenant, FS_INTERNAL. auth_role_find: the role ref (an
+ * id when tenant_id is NULL, else a name in tenant_id) into id;
+ * auth_member_role: the role of user_id in tenant_id. Both 0 found, 1
+ * not, -1 on error.
+ */
+enum fs_err	 auth_role_create(sqlite3 *db, const char *tenant_id,
+		    const char *name, int admin, char id[37]);
+int		 auth_role_find(sqlite3 *db, const char *tenant_id,
+		    const char *ref, char id[37]);
+int		 auth_member_role(sqlite3 *db, const char *tenant_id,
+		    const char *user_id, char role_id[37]);
+
+/* One API key as a listing shows it; the strings live for the call. */
+struct auth_apikey_row {
+	const char	*id;
+	const char	*user_id;
+	const char	*email;
+	const char	*name;
+	long long	 created_at;
+	int		 revoked;
+};
+/* Call fn for every tenant (id, name) by creation, or every API key of
+ * tenant_id in the order made. 0 or -1 on error. */
+int		 auth_tenant_each(sqlite3 *db,
+		    void (*fn)(void *, const char *, const char *), void *arg);
+int		 auth_apikey_each(sqlite3 *db, const char *tenant_id,
+		    void (*fn)(void *, const struct auth_apikey_row *),
+		    void *arg);
+
 #endif

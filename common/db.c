@@ -286,3 +286,28 @@ db_is_current(sqlite3 *db)
 			return 0;
 	return 1;
 }
+
+int
+db_plan(sqlite3 *db, sqlite3_stmt *st, void (*fn)(void *, const char *),
+    void *arg)
+{
+	sqlite3_stmt *ex = NULL;
+	char *sql;
+	size_t n;
+	int rc = -1;
+
+	n = strlen(sqlite3_sql(st)) + 32;
+	sql = malloc(n);
+	if (sql == NULL)
+		return -1;
+	snprintf(sql, n, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
+	if (sqlite3_prepare_v2(db, sql, -1, &ex, NULL) == SQLITE_OK &&
+	    sqlite3_transfer_bindings(st, ex) == SQLITE_OK) {
+		while (sqlite3_step(ex) == SQLITE_ROW)
+			fn(arg, (const char *)sqlite3_column_text(ex, 3));
+		rc = 0;
+	}
+	sqlite3_finalize(ex);
+	free(sql);
+	return rc;
+}

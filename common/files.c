@@ -264,3 +264,44 @@ file_row_from_stmt(sqlite3_stmt *st, struct file_row *f)
 {
 	return row_from_stmt(st, f);
 }
+
+int
+file_page(sqlite3 *db, const struct principal *p, const char *prefix,
+    const char *after, int limit, cJSON *items, const char **last)
+{
+	struct perm_sql cond;
+	struct perm_vars v = { p->user_id, p->tenant_id };
+	struct file_row f;
+	sqlite3_stmt *st;
+	cJSON *it;
+	int rc, n = 0, more = 0;
+
+	*last = NULL;
+	rc = perm_lookup(db, p->role_id, PERM_FILES, PERM_READ, &v, &cond);
+	if (rc != 1)
+		return rc;	/* no read permission at all: no rows */
+	st = file_list_stmt(db, p->tenant_id, prefix, after, &cond, limit);
+	perm_sql_free(&cond);
+	if (st == NULL)
+		return -1;
+	memset(&f, 0, sizeof(f));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit && *last != NULL) {
+			/* One row more than asked: there is a next page. */
+			more = 1;
+			break;
+		}
+		file_row_free(&f);
+		if (row_from_stmt(st, &f) == -1) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		it = file_json(&f);
+		cJSON_AddItemToArray(items, it);
+		*last = cJSON_GetObjectItem(it, "key")->valuestring;
+		n++;
+	}
+	file_row_free(&f);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? more : -1;
+}

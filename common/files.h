@@ -78,6 +78,16 @@ sqlite3_stmt	*file_list_stmt(sqlite3 *db, const char *tenant_id,
 		    const char *prefix, const char *after,
 		    const struct perm_sql *cond, int limit);
 
+/*
+ * One page of the rows p may read under prefix after the logical key
+ * after: at most limit of them added to items (their API form), *last
+ * the key of the last one (pointing into items). 1 when a next page
+ * follows, 0 when not (also when p may read none), -1 on error.
+ */
+int		 file_page(sqlite3 *db, const struct principal *p,
+		    const char *prefix, const char *after, int limit,
+		    cJSON *items, const char **last);
+
 /* Fill f from a row of file_list_stmt(). 0 or -1 (out of memory). */
 int		 file_row_from_stmt(sqlite3_stmt *st, struct file_row *f);
 

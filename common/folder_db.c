@@ -114,6 +114,41 @@ folder_list_stmt(sqlite3 *db, const char *tenant_id, const char *after_name,
 	return st;
 }
 
+int
+folder_page(sqlite3 *db, const struct principal *p, const char *after_name,
+    const char *after_id, long long limit, cJSON *items,
+    struct folder_row *last)
+{
+	struct perm_sql cond;
+	struct perm_vars v = { p->user_id, p->tenant_id };
+	struct folder_row f;
+	sqlite3_stmt *st;
+	long long n = 0;
+	int rc, more = 0;
+
+	rc = perm_lookup(db, p->role_id, PERM_FOLDERS, PERM_READ, &v, &cond);
+	if (rc != 1)
+		return rc;	/* no read permission at all: no rows */
+	st = folder_list_stmt(db, p->tenant_id, after_name, after_id, &cond,
+	    limit);
+	perm_sql_free(&cond);
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			/* One row more than asked: a next page. */
+			more = 1;
+			break;
+		}
+		folder_row_from_stmt(st, &f);
+		cJSON_AddItemToArray(items, folder_json(&f));
+		*last = f;
+		n++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? more : -1;
+}
+
 /*
  * Run one write: sql with the ntexts texts bound from ?1 and, when
  * stamp, the time after them. A write that takes a name conflicts on the

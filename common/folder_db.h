@@ -50,6 +50,15 @@ sqlite3_stmt	*folder_list_stmt(sqlite3 *db, const char *tenant_id,
 		    const char *after_name, const char *after_id,
 		    const struct perm_sql *cond, long long limit);
 void		 folder_row_from_stmt(sqlite3_stmt *st, struct folder_row *f);
+/*
+ * One page of the folders p may read after (after_name, after_id): at
+ * most limit of them added to items (their API form), the last in *last.
+ * 1 when a next page follows, 0 when not (also when p may read none), -1
+ * on error.
+ */
+int		 folder_page(sqlite3 *db, const struct principal *p,
+		    const char *after_name, const char *after_id,
+		    long long limit, cJSON *items, struct folder_row *last);
 
 /*
  * Writes. FS_OK; FS_CONFLICT when the name is taken (create, rename) or

@@ -1164,3 +1164,50 @@ perm_create_allowed(sqlite3 *db, const struct principal *p, enum perm_coll c,
 	perm_sql_free(&cond);
 	return rc;
 }
+
+long long
+perm_grant(sqlite3 *db, const char *role_id, enum perm_coll c,
+    enum perm_action a, const char *condition)
+{
+	sqlite3_stmt *st = NULL;
+	long long id = -1;
+
+	if ((unsigned)c >= PERM_COLL__COUNT ||
+	    (unsigned)a >= PERM_ACTION__COUNT ||
+	    sqlite3_prepare_v2(db, "INSERT INTO permissions (role_id,"
+	    " collection, action, condition) VALUES (?, ?, ?, ?)", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, role_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, colls[c].name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, actions[a], -1, SQLITE_STATIC);
+	if (condition != NULL)
+		sqlite3_bind_text(st, 4, condition, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 4);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		id = (long long)sqlite3_last_insert_rowid(db);
+	sqlite3_finalize(st);
+	return id;
+}
+
+int
+perm_grants(sqlite3 *db, const char *role_id,
+    void (*fn)(void *, long long, const char *, const char *, const char *),
+    void *arg)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, collection, action,"
+	    " IFNULL(condition, '') FROM permissions WHERE role_id = ?"
+	    " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, role_id, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, (long long)sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	return 0;
+}

@@ -146,4 +146,16 @@ int	 perm_allowed(sqlite3 *db, const struct principal *p,
 int	 perm_create_allowed(sqlite3 *db, const struct principal *p,
 	    enum perm_coll c, const struct perm_cell *cells, size_t ncells);
 
+/*
+ * The permissions table (filestorctl). perm_grant stores a row for role_id
+ * (condition NULL: always; validate it first) and returns its id, or -1.
+ * perm_grants calls fn(arg, id, collection, action, condition or "") for
+ * the rows of role_id in order: 0 or -1.
+ */
+long long perm_grant(sqlite3 *db, const char *role_id, enum perm_coll c,
+	    enum perm_action a, const char *condition);
+int	 perm_grants(sqlite3 *db, const char *role_id,
+	    void (*fn)(void *, long long, const char *, const char *,
+	    const char *), void *arg);
+
 #endif
