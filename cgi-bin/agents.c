@@ -48,16 +48,6 @@ require_admin(struct app *a, struct request *r, struct principal *p)
 	return 1;
 }
 
-/* Wipe and free a secret string; NULL is harmless. */
-static void
-wipe_free(char *s)
-{
-	if (s == NULL)
-		return;
-	cry_wipe(s, strlen(s));
-	free(s);
-}
-
 static void
 h_enroll(struct app *a, struct request *r)
 {
@@ -124,7 +114,7 @@ h_enroll(struct app *a, struct request *r)
 internal:
 	http_error(r, FS_INTERNAL, NULL);
 out:
-	wipe_free(secret);
+	cry_wipe_str(secret);
 	cJSON_free(roots_json);
 	cJSON_Delete(roots_arr);
 	agent_roots_free(roots, nroots);
@@ -171,7 +161,7 @@ h_enroll_token(struct app *a, struct request *r)
 	http_add_header(r, "Cache-Control", "no-store");
 	http_json(r, 201, j);
 out:
-	wipe_free(tok);
+	cry_wipe_str(tok);
 	cJSON_Delete(body);
 	cJSON_Delete(j);
 }
@@ -262,7 +252,7 @@ key_reply(struct request *r, cJSON *j, char *key)
 	http_add_header(r, "Cache-Control", "no-store");
 	http_json(r, 200, j);
 	cJSON_Delete(j);
-	wipe_free(key);
+	cry_wipe_str(key);
 }
 
 static void

@@ -126,10 +126,7 @@ h_login(struct app *a, struct request *r)
 	j = principal_json(a, &p);
 	http_json(r, 200, j);
 out:
-	if (token != NULL) {
-		cry_wipe(token, strlen(token));
-		free(token);
-	}
+	cry_wipe_str(token);
 	cJSON_Delete(j);
 	cJSON_Delete(body);
 }

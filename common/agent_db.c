@@ -37,10 +37,7 @@ make_secret(const char *prefix)
 		snprintf(out, n, "%s%s", prefix, b);
 out:
 	cry_wipe(raw, sizeof(raw));
-	if (b != NULL) {
-		cry_wipe(b, strlen(b));
-		free(b);
-	}
+	cry_wipe_str(b);
 	return out;
 }
 
@@ -179,10 +176,7 @@ out:
 	sqlite3_finalize(st);
 	if (began)
 		db_rollback(db);
-	if (sec != NULL) {
-		cry_wipe(sec, strlen(sec));
-		free(sec);
-	}
+	cry_wipe_str(sec);
 	return e;
 }
 

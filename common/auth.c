@@ -1,12 +1,13 @@
 /*
- * auth: principal resolution (API key or session cookie), login, CSRF,
- * and the identity administration used by filestorctl.
+ * auth: the identity tables (api_keys, sessions, users, tenants,
+ * memberships, roles, login_failures): principals from a key or a
+ * session, login, and the administration used by filestorctl. The
+ * request side (Authorization, cookie, CSRF) is auth_http.c.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "auth.h"
 #include "cry.h"
@@ -111,8 +112,8 @@ step_by_hash(sqlite3_stmt *st, const char *secret)
 	return rc == SQLITE_DONE ? FS_UNAUTHORIZED : FS_INTERNAL;
 }
 
-static enum fs_err
-resolve_key(sqlite3 *db, const char *key, struct principal *p,
+enum fs_err
+auth_key_principal(sqlite3 *db, const char *key, struct principal *p,
     const char **msg)
 {
 	sqlite3_stmt *st = NULL;
@@ -158,8 +159,8 @@ out:
 	return e;
 }
 
-static enum fs_err
-resolve_session(sqlite3 *db, const char *token, struct principal *p,
+enum fs_err
+auth_session_principal(sqlite3 *db, const char *token, struct principal *p,
     const char **msg)
 {
 	sqlite3_stmt *st = NULL;
@@ -196,77 +197,6 @@ auth_tenant_name(sqlite3 *db, const char *tenant_id, char *buf, size_t len)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		copy_text(buf, len, sqlite3_column_text(st, 0));
 	db_stmt_done(st);
-}
-
-static int
-is_safe_method(const char *m)
-{
-	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
-	    strcmp(m, "OPTIONS") == 0;
-}
-
-int
-auth_csrf_ok(const struct request *r)
-{
-	const char *origin, *host, *h;
-
-	if (is_safe_method(r->method))
-		return 1;
-	/*
-	 * A cross-site form cannot set X-Requested-With, and a cross-site
-	 * script can only set it after a CORS preflight we never approve.
-	 */
-	if (http_header(r, "X-Requested-With") != NULL)
-		return 1;
-	origin = http_header(r, "Origin");
-	host = http_header(r, "Host");
-	if (origin == NULL || host == NULL)
-		return 0;
-	if (strncasecmp(origin, "https://", 8) == 0)
-		h = origin + 8;
-	else if (strncasecmp(origin, "http://", 7) == 0)
-		h = origin + 7;
-	else
-		return 0;
-	return strcasecmp(h, host) == 0;
-}
-
-enum fs_err
-auth_resolve(sqlite3 *db, struct request *r, struct principal *p,
-    const char **msg)
-{
-	const char *authz;
-	char *cookie = NULL;
-	enum fs_err e;
-
-	memset(p, 0, sizeof(*p));
-	p->via = AUTH_NONE;
-	*msg = NULL;
-	authz = http_header(r, "Authorization");
-	if (authz != NULL && *authz != '\0') {
-		if (strncasecmp(authz, "Bearer ", 7) != 0) {
-			*msg = "Authorization must be \"Bearer fs_...\"";
-			return FS_UNAUTHORIZED;
-		}
-		authz += 7;
-		while (*authz == ' ')
-			authz++;
-		return resolve_key(db, authz, p, msg);
-	}
-	cookie = http_cookie(r, AUTH_COOKIE);
-	if (cookie == NULL)
-		return FS_OK;
-	e = resolve_session(db, cookie, p, msg);
-	free(cookie);
-	if (e != FS_OK)
-		return e;
-	if (!auth_csrf_ok(r)) {
-		*msg = "cross-site request refused: send an Origin matching "
-		    "the host, or an X-Requested-With header";
-		memset(p, 0, sizeof(*p));
-		return FS_FORBIDDEN;
-	}
-	return FS_OK;
 }
 
 int
@@ -314,14 +244,8 @@ auth_apikey_create(sqlite3 *db, const char *tenant_id, const char *user_id,
 	ret = 0;
 out:
 	cry_wipe(rnd, sizeof(rnd));
-	if (b64 != NULL) {
-		cry_wipe(b64, strlen(b64));
-		free(b64);
-	}
-	if (key != NULL) {
-		cry_wipe(key, strlen(key));
-		free(key);
-	}
+	cry_wipe_str(b64);
+	cry_wipe_str(key);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -751,10 +675,7 @@ dberr:
 fail:
 	db_rollback(db);
 out:
-	if (hash != NULL) {
-		cry_wipe(hash, strlen(hash));
-		free(hash);
-	}
+	cry_wipe_str(hash);
 	sqlite3_finalize(st);
 	return ret;
 }

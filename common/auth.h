@@ -1,5 +1,7 @@
 /*
  * auth: principals, API keys, sessions and the CSRF check (DESIGN §4).
+ * auth.c holds the tables and knows nothing of HTTP; auth_http.c holds
+ * auth_resolve() and auth_csrf_ok(), the two that read a request.
  *
  * Every program resolves the caller through auth_resolve(): a Bearer API
  * key or the filestor_session cookie, in that order. Secrets are stored
@@ -11,8 +13,9 @@
 #include <sqlite3.h>
 
 #include "err.h"
-#include "http.h"
 #include "principal.h"
+
+struct request;		/* http.h */
 
 #define AUTH_KEY_PREFIX		"fs_"
 #define AUTH_COOKIE		"filestor_session"
@@ -26,6 +29,16 @@
  * error.
  */
 enum fs_err	 auth_resolve(sqlite3 *db, struct request *r,
+		    struct principal *p, const char **msg);
+
+/*
+ * The principal of an API key ("fs_...") or a session cookie token:
+ * FS_OK with p filled; FS_UNAUTHORIZED with *msg for an unknown, revoked
+ * or expired one, or one whose user left the tenant; FS_INTERNAL.
+ */
+enum fs_err	 auth_key_principal(sqlite3 *db, const char *key,
+		    struct principal *p, const char **msg);
+enum fs_err	 auth_session_principal(sqlite3 *db, const char *token,
 		    struct principal *p, const char **msg);
 
 /* CSRF: 1 when the request passes (safe method, Origin matching Host, or

@@ -126,6 +126,15 @@ cry_wipe(void *p, size_t n)
 		OPENSSL_cleanse(p, n);
 }
 
+void
+cry_wipe_str(char *s)
+{
+	if (s == NULL)
+		return;
+	cry_wipe(s, strlen(s));
+	free(s);
+}
+
 /*
  * base64url. The codec avoids table lookups and branches on the data: it
  * also runs over stored password hashes and salts, and this way its timing

@@ -46,5 +46,7 @@ int	 cry_is_uuid(const char *s);
 
 /* Wipe n bytes so the compiler cannot elide it. */
 void	 cry_wipe(void *p, size_t n);
+/* Wipe and free a malloc'd secret string; NULL is harmless. */
+void	 cry_wipe_str(char *s);
 
 #endif

@@ -117,6 +117,14 @@ cmd_tenant_create(struct ctl *c, struct cli_args *ar)
 	return 0;
 }
 
+/* Print a secret that is shown only once, then wipe and free it. */
+static void
+show_secret(char *secret)
+{
+	printf("%s\n", secret);
+	cry_wipe_str(secret);
+}
+
 static void
 print_tenant(void *arg, const char *id, const char *name)
 {
@@ -216,11 +224,9 @@ cmd_apikey_create(struct ctl *c, struct cli_args *ar)
 		return cli_fail("user is not a member of tenant %s", tid);
 	if (rc != 0)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
-	printf("%s\n", key);
+	show_secret(key);
 	fprintf(stderr, "filestorctl: API key created, id %s; the key (on "
 	    "stdout) is shown only once: store it now\n", id);
-	cry_wipe(key, strlen(key));
-	free(key);
 	return 0;
 }
 
@@ -499,12 +505,10 @@ cmd_agent_token(struct ctl *c, struct cli_args *ar)
 	if (agent_enroll_token_create(c->db, tid, ttl, &tok, &exp, err,
 	    sizeof(err)) == -1)
 		return cli_fail("%s", err);
-	printf("%s\n", tok);
+	show_secret(tok);
 	db_iso8601(exp, when);
 	fprintf(stderr, "filestorctl: one-time enrollment token, valid until "
 	    "%s\n", when);
-	cry_wipe(tok, strlen(tok));
-	free(tok);
 	return 0;
 }
 
