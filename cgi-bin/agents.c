@@ -166,14 +166,24 @@ out:
 	cJSON_Delete(j);
 }
 
+/* Add agent a's API form to the items array arg. 0 or -1. */
+static int
+add_agent(void *arg, const struct agent_row *a)
+{
+	cJSON *it = agent_json(a);
+
+	if (it == NULL || !cJSON_AddItemToArray(arg, it)) {
+		cJSON_Delete(it);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 h_list(struct app *a, struct request *r)
 {
 	struct principal p;
-	struct agent_row row;
-	sqlite3_stmt *st = NULL;
-	cJSON *j = NULL, *items, *it;
-	int rc;
+	cJSON *j, *items;
 
 	if (!require_admin(a, r, &p))
 		return;
@@ -182,31 +192,16 @@ h_list(struct app *a, struct request *r)
 		    r->params[0].name);
 		return;
 	}
-	st = agent_list_stmt(a->db, p.tenant_id);
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
-	if (st == NULL || items == NULL)
-		goto internal;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (agent_row_from_stmt(st, &row) == -1)
-			goto internal;
-		it = agent_json(&row);
-		agent_row_free(&row);
-		if (it == NULL || !cJSON_AddItemToArray(items, it)) {
-			cJSON_Delete(it);
-			goto internal;
-		}
+	if (items == NULL ||
+	    agent_each(a->db, p.tenant_id, add_agent, items) == -1) {
+		app_log(a, "list agents: %s", sqlite3_errmsg(a->db));
+		http_error(r, FS_INTERNAL, NULL);
+	} else {
+		http_add_header(r, "Cache-Control", "no-store");
+		http_json(r, 200, j);
 	}
-	if (rc != SQLITE_DONE)
-		goto internal;
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 200, j);
-	goto out;
-internal:
-	app_log(a, "list agents: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
-out:
-	sqlite3_finalize(st);
 	cJSON_Delete(j);
 }
 

@@ -183,10 +183,12 @@ void		 agent_row_free(struct agent_row *a);
  * lastSeenAt, createdAt}. Never the key. Caller deletes.
  */
 cJSON		*agent_json(const struct agent_row *a);
-/* Statement over the agents of tenant_id, by creation; for lists. */
-sqlite3_stmt	*agent_list_stmt(sqlite3 *db, const char *tenant_id);
-/* Fill a from a row of agent_list_stmt() or agent_load: 0 or -1. */
-int		 agent_row_from_stmt(sqlite3_stmt *st, struct agent_row *a);
+/*
+ * Call fn for each agent of tenant_id, by creation (the row lives for
+ * the call). 0, or -1 on a database error or when fn returns -1.
+ */
+int		 agent_each(sqlite3 *db, const char *tenant_id,
+		    int (*fn)(void *, const struct agent_row *), void *arg);
 /*
  * Store sealed, a new tunnel key, for agent id of tenant_id: with
  * hostname (enable) also that hostname and tunnel_enabled = 1; without

@@ -18,29 +18,6 @@
 #define AGENT_COLS	"id, tenant_id, name, allowed_roots, tunnel_hostname," \
 			" tunnel_key, tunnel_enabled, created_at, last_seen_at"
 
-/* prefix + base64url of SECRET_BYTES random bytes; malloc'd or NULL. */
-static char *
-make_secret(const char *prefix)
-{
-	unsigned char raw[SECRET_BYTES];
-	char *b = NULL, *out = NULL;
-	size_t n;
-
-	if (cry_random(raw, sizeof(raw)) == -1)
-		goto out;
-	b = cry_b64u_encode(raw, sizeof(raw));
-	if (b == NULL)
-		goto out;
-	n = strlen(prefix) + strlen(b) + 1;
-	out = malloc(n);
-	if (out != NULL)
-		snprintf(out, n, "%s%s", prefix, b);
-out:
-	cry_wipe(raw, sizeof(raw));
-	cry_wipe_str(b);
-	return out;
-}
-
 int
 agent_enroll_token_create(sqlite3 *db, const char *tenant_id, long long ttl,
     char **token, long long *expires_at, char *err, size_t errlen)
@@ -57,7 +34,7 @@ agent_enroll_token_create(sqlite3 *db, const char *tenant_id, long long ttl,
 		    AGENT_ENROLL_TTL_MAX);
 		goto out;
 	}
-	tok = make_secret(ENROLL_PREFIX);
+	tok = cry_token(ENROLL_PREFIX, SECRET_BYTES);
 	if (tok == NULL) {
 		snprintf(err, errlen, "out of memory or randomness");
 		goto out;
@@ -112,7 +89,7 @@ agent_enroll(sqlite3 *db, const char *token, const char *name,
 	cry_sha256(token, strlen(token), th);
 	if (cry_uuid(id) == -1)
 		goto out;
-	sec = make_secret(SECRET_PREFIX);
+	sec = cry_token(SECRET_PREFIX, SECRET_BYTES);
 	if (sec == NULL)
 		goto out;
 	cry_sha256(sec, strlen(sec), sh);
@@ -200,7 +177,7 @@ col_dup(sqlite3_stmt *st, int i)
 	return t != NULL ? strdup((const char *)t) : NULL;
 }
 
-int
+static int
 agent_row_from_stmt(sqlite3_stmt *st, struct agent_row *a)
 {
 	const void *blob;
@@ -266,17 +243,32 @@ out:
 	return e;
 }
 
-sqlite3_stmt *
-agent_list_stmt(sqlite3 *db, const char *tenant_id)
+int
+agent_each(sqlite3 *db, const char *tenant_id,
+    int (*fn)(void *, const struct agent_row *), void *arg)
 {
+	struct agent_row a;
 	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
 
 	if (sqlite3_prepare_v2(db, "SELECT " AGENT_COLS " FROM agents"
 	    " WHERE tenant_id = ? ORDER BY created_at, id", -1, &st,
 	    NULL) != SQLITE_OK)
-		return NULL;
+		return -1;
 	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
-	return st;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (agent_row_from_stmt(st, &a) == -1)
+			goto out;
+		rc = fn(arg, &a);
+		agent_row_free(&a);
+		if (rc == -1)
+			goto out;
+	}
+	if (rc == SQLITE_DONE)
+		ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
 }
 
 cJSON *

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "cry.h"
 #include "db.h"
+#include "perm.h"
 
 #define KEY_RANDOM_BYTES	32
 #define KEY_MAX_LEN		128	/* bytes of a presented API key */
@@ -203,23 +204,17 @@ int
 auth_apikey_create(sqlite3 *db, const char *tenant_id, const char *user_id,
     const char *name, char **key_out, char key_id[37])
 {
-	unsigned char rnd[KEY_RANDOM_BYTES], h[CRY_SHA256_LEN];
+	unsigned char h[CRY_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
-	char *b64 = NULL, *key = NULL;
-	size_t n;
+	char *key = NULL;
 	int ret = -1;
 
 	*key_out = NULL;
-	if (cry_random(rnd, sizeof(rnd)) == -1 || cry_uuid(key_id) == -1)
+	if (cry_uuid(key_id) == -1)
 		goto out;
-	b64 = cry_b64u_encode(rnd, sizeof(rnd));
-	if (b64 == NULL)
-		goto out;
-	n = strlen(AUTH_KEY_PREFIX) + strlen(b64) + 1;
-	key = malloc(n);
+	key = cry_token(AUTH_KEY_PREFIX, KEY_RANDOM_BYTES);
 	if (key == NULL)
 		goto out;
-	snprintf(key, n, "%s%s", AUTH_KEY_PREFIX, b64);
 	hash_secret(key, h);
 	if (sqlite3_prepare_v2(db, "INSERT INTO api_keys (id, tenant_id,"
 	    " user_id, name, key_hash, created_at)"
@@ -243,8 +238,6 @@ auth_apikey_create(sqlite3 *db, const char *tenant_id, const char *user_id,
 	key = NULL;
 	ret = 0;
 out:
-	cry_wipe(rnd, sizeof(rnd));
-	cry_wipe_str(b64);
 	cry_wipe_str(key);
 	sqlite3_finalize(st);
 	return ret;
@@ -288,7 +281,7 @@ auth_login(sqlite3 *db, const char *email, const char *pw,
     const char *tenant_id, long long ttl, char **token, struct principal *p,
     const char **msg)
 {
-	unsigned char rnd[SESSION_RANDOM_BYTES], h[CRY_SHA256_LEN];
+	unsigned char h[CRY_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
 	char user[37] = "", tenant[37] = "", *stored = NULL, *tok = NULL;
 	enum fs_err e = FS_INTERNAL;
@@ -348,9 +341,7 @@ auth_login(sqlite3 *db, const char *email, const char *pw,
 		goto out;
 
 	e = FS_INTERNAL;
-	if (cry_random(rnd, sizeof(rnd)) == -1)
-		goto out;
-	tok = cry_b64u_encode(rnd, sizeof(rnd));
+	tok = cry_token("", SESSION_RANDOM_BYTES);
 	if (tok == NULL)
 		goto out;
 	hash_secret(tok, h);
@@ -382,8 +373,7 @@ auth_login(sqlite3 *db, const char *email, const char *pw,
 out:
 	if (e != FS_OK && e != FS_VALIDATION && e != FS_UNAUTHORIZED)
 		*msg = NULL;
-	cry_wipe(rnd, sizeof(rnd));
-	free(tok);
+	cry_wipe_str(tok);
 	free(stored);
 	sqlite3_finalize(st);
 	return e;
@@ -495,26 +485,12 @@ auth_role_create(sqlite3 *db, const char *tenant_id, const char *name,
 	return rc == SQLITE_OK ? FS_OK : FS_INTERNAL;
 }
 
-/* A permission with no condition: the action is always allowed. */
-static int
-seed_perm(sqlite3 *db, const char *role_id, const char *coll,
-    const char *action)
-{
-	return exec_bind(db, "INSERT INTO permissions (role_id, collection,"
-	    " action, condition) VALUES (?1, ?2, ?3, NULL)", role_id, coll,
-	    action, -1) == SQLITE_OK ? 0 : -1;
-}
-
 int
 auth_tenant_create(sqlite3 *db, const char *name, char id[37], char *err,
     size_t errlen)
 {
-	static const char *colls[] = { "system_files", "system_folders",
-	    "agent_files" };
-	static const char *acts[] = { "create", "read", "update", "delete" };
 	char admin[37], authd[37];
-	sqlite3_stmt *st = NULL;
-	size_t i, j;
+	int c, act;
 
 	if (!name_ok(name, 200)) {
 		snprintf(err, errlen, "tenant name must be 1 to 200 bytes "
@@ -529,41 +505,25 @@ auth_tenant_create(sqlite3 *db, const char *name, char id[37], char *err,
 	if (seed_role(db, id, "admin", 1, admin) == -1 ||
 	    seed_role(db, id, "authenticated", 0, authd) == -1)
 		goto dberr;
-	for (i = 0; i < 3; i++)
-		for (j = 0; j < 4; j++)
-			if (seed_perm(db, admin, colls[i], acts[j]) == -1)
-				goto dberr;
 	/*
-	 * authenticated: create anything in files and folders; read, update
-	 * and delete only what it owns; nothing on agents until granted.
+	 * admin: everything, without condition. authenticated: create
+	 * anything in files and folders; read, update and delete only what
+	 * it owns; nothing on agents until granted.
 	 */
-	for (i = 0; i < 2; i++) {
-		if (sqlite3_prepare_v2(db, "INSERT INTO permissions (role_id,"
-		    " collection, action, condition) VALUES (?, ?, ?, ?)", -1,
-		    &st, NULL) != SQLITE_OK)
-			goto dberr;
-		for (j = 0; j < 4; j++) {
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, authd, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 2, colls[i], -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, acts[j], -1, SQLITE_STATIC);
-			if (j == 0)
-				sqlite3_bind_null(st, 4);
-			else
-				sqlite3_bind_text(st, 4, OWNER_ONLY, -1,
-				    SQLITE_STATIC);
-			if (sqlite3_step(st) != SQLITE_DONE)
+	for (c = 0; c < PERM_COLL__COUNT; c++)
+		for (act = 0; act < PERM_ACTION__COUNT; act++)
+			if (perm_grant(db, admin, c, act, NULL) == -1)
 				goto dberr;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
+	for (c = PERM_FILES; c <= PERM_FOLDERS; c++)
+		for (act = 0; act < PERM_ACTION__COUNT; act++)
+			if (perm_grant(db, authd, c, act, act == PERM_CREATE ?
+			    NULL : OWNER_ONLY) == -1)
+				goto dberr;
 	if (db_commit(db) != SQLITE_OK)
 		goto dberr;
 	return 0;
 dberr:
 	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
 	db_rollback(db);
 	return -1;
 }

@@ -513,36 +513,31 @@ cmd_agent_token(struct ctl *c, struct cli_args *ar)
 }
 
 static int
+print_agent(void *arg, const struct agent_row *a)
+{
+	char seen[32];
+
+	if (a->last_seen_at >= 0)
+		db_iso8601(a->last_seen_at, seen);
+	else
+		snprintf(seen, sizeof(seen), "never");
+	printf("%s\t%s\t%s\t%s%s\t%s\n", a->id, a->name, a->roots_json,
+	    a->enabled ? "on " : "off ",
+	    a->hostname != NULL ? a->hostname : "-", seen);
+	return 0;
+}
+
+static int
 cmd_agent_list(struct ctl *c, struct cli_args *ar)
 {
 	const char *tid = cli_opt(ar, "--tenant");
-	struct agent_row a;
-	sqlite3_stmt *st;
-	char seen[32];
-	int rc;
 
 	if (ar->npos != 0)
 		return usage_fail(c);
 	if (!need_uuid(tid, "--tenant"))
 		return 1;
-	st = agent_list_stmt(c->db, tid);
-	if (st == NULL)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	printf("ID\tNAME\tROOTS\tTUNNEL\tLAST_SEEN\n");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (agent_row_from_stmt(st, &a) == -1)
-			break;
-		if (a.last_seen_at >= 0)
-			db_iso8601(a.last_seen_at, seen);
-		else
-			snprintf(seen, sizeof(seen), "never");
-		printf("%s\t%s\t%s\t%s%s\t%s\n", a.id, a.name, a.roots_json,
-		    a.enabled ? "on " : "off ",
-		    a.hostname != NULL ? a.hostname : "-", seen);
-		agent_row_free(&a);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	if (agent_each(c->db, tid, print_agent, NULL) == -1)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	return 0;
 }
