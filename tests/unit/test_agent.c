@@ -293,9 +293,17 @@ mint(const unsigned char key[AGENT_KEY_LEN], const char *json)
 static void
 test_token(void **state)
 {
+	static const char *const wrong[] = {
+	    "{\"p\":1,\"a\":\"" AID "\",\"exp\":1800000100}",
+	    "{\"p\":\"/x\",\"a\":\"" AID "\",\"exp\":\"1800000100\"}",
+	    "{\"p\":\"/x\",\"a\":\"" AID "\",\"exp\":1800000100.5}",
+	    "{\"p\":\"/x\",\"a\":\"" AID "\"}",
+	    "[1]",
+	};
 	unsigned char key[AGENT_KEY_LEN], other[AGENT_KEY_LEN];
 	char *t, *t2, *path = NULL, json[256];
 	time_t now = 1800000000;
+	size_t i;
 
 	(void)state;
 	memset(key, 7, sizeof(key));
@@ -347,26 +355,13 @@ test_token(void **state)
 	free(t);
 
 	/* Claims of the wrong type, signed correctly, are malformed. */
-	t = mint(key, "{\"p\":1,\"a\":\"" AID "\",\"exp\":1800000100}");
-	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
-	    AGENT_TOK_MALFORMED);
-	free(t);
-	t = mint(key, "{\"p\":\"/x\",\"a\":\"" AID "\",\"exp\":\"1800000100\"}");
-	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
-	    AGENT_TOK_MALFORMED);
-	free(t);
-	t = mint(key, "{\"p\":\"/x\",\"a\":\"" AID "\",\"exp\":1800000100.5}");
-	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
-	    AGENT_TOK_MALFORMED);
-	free(t);
-	t = mint(key, "{\"p\":\"/x\",\"a\":\"" AID "\"}");
-	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
-	    AGENT_TOK_MALFORMED);
-	free(t);
-	t = mint(key, "[1]");
-	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
-	    AGENT_TOK_MALFORMED);
-	free(t);
+	for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		t = mint(key, wrong[i]);
+		assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
+		    AGENT_TOK_MALFORMED);
+		assert_null(path);
+		free(t);
+	}
 	assert_int_equal(agent_tok_verify(key, "", AID, now, &path),
 	    AGENT_TOK_MALFORMED);
 	assert_int_equal(agent_tok_verify(key, "a.b.c", AID, now, &path),
