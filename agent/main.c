@@ -9,6 +9,12 @@
  *       [--no-symlinks | --follow-symlinks]
  *   filestor-agent [--config PATH] status [--listen IP:PORT]
  *
+ * Each command is a handler in the table at the bottom. The modules:
+ * conf.c (all of config.json), backend.c (the calls to the server, over
+ * fetch.c, the one HTTP client call), serve.c (the HTTP server),
+ * supervise.c (cloudflared's state machine, with lines.c draining its
+ * output, cflog.c parsing each line, status.c its state file).
+ *
  * run is a setup, then the HTTP server's own threads, then this thread's
  * loop over signals. The loop wakes once a second (ten times a second
  * when it supervises cloudflared, supervise.c, whose timers need finer
@@ -37,6 +43,7 @@
 #include "fetch.h"
 #include "http.h"
 #include "serve.h"
+#include "status.h"
 #include "supervise.h"
 
 #define STATUS_MAX	(64 * 1024)	/* bytes of /healthz read by status */
@@ -358,7 +365,7 @@ run_prepare(const char *cfg, int argc, char *argv[], struct run *r)
 	if (r->sc.enabled && r->sc.local_addr[0] == '\0')
 		snprintf(r->sc.local_addr, sizeof(r->sc.local_addr), "%s",
 		    r->listen);
-	if (r->sc.enabled && sup_state_path(cfg, r->state,
+	if (r->sc.enabled && status_path(cfg, r->state,
 	    sizeof(r->state)) == -1)
 		return cli_fail("refusing to start: config path too long");
 	cors = cli_opt(&o, "--cors-origin");
@@ -496,8 +503,8 @@ cmd_status(const char *cfg, int argc, char *argv[])
 	printf("tunnel:   %s\n", c.tunnel_hostname != NULL ? c.origin :
 	    "not configured");
 	printf("key:      %s\n", c.has_key ? "configured" : "missing");
-	if (sup_state_path(cfg, state, sizeof(state)) == 0 &&
-	    sup_print_status(state) == -1 &&
+	if (status_path(cfg, state, sizeof(state)) == 0 &&
+	    status_print(state) == -1 &&
 	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 	    c.doc, "tunnel"), "backend") != NULL)
 		printf("tunnel supervisor: no state yet (is the agent "

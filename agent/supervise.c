@@ -46,6 +46,7 @@
 #include "fetch.h"
 #include "lines.h"
 #include "logsafe.h"
+#include "status.h"
 #include "supervise.h"
 
 #define PROBE_MAX	(16 * 1024)	/* bytes of a probe answer kept */
@@ -945,154 +946,26 @@ check_health(struct sup *s)
 static void
 write_state(struct sup *s)
 {
-	char tmp[PATH_MAX + 16], host[256], *text = NULL;
+	struct status st;
 	long long now = now_ms();
-	cJSON *j = NULL, *h;
-	FILE *f = NULL;
-	int fd;
 
 	s->dirty = 0;
-	snprintf(host, sizeof(host), "%s", s->url_host);
-	j = cJSON_CreateObject();
-	if (j == NULL)
-		return;
-	cJSON_AddStringToObject(j, "mode", s->sc.quick ? "quick" : "named");
-	if (s->sc.quick && host[0] != '\0') {
-		char u[300];
-
-		snprintf(u, sizeof(u), "https://%s", host);
-		cJSON_AddStringToObject(j, "url", u);
-	} else if (!s->sc.quick) {
-		char u[300];
-
-		snprintf(u, sizeof(u), "https://%s", s->sc.hostname);
-		cJSON_AddStringToObject(j, "url", u);
-	}
-	cJSON_AddNumberToObject(j, "agentPid", (double)getpid());
-	cJSON_AddNumberToObject(j, "pid", (double)s->pid);
-	cJSON_AddStringToObject(j, "state", s->pid > 0 ? (s->stopping ?
-	    "stopping" : "running") : "waiting");
-	cJSON_AddNumberToObject(j, "readyConnections", s->ready_conns);
-	h = cJSON_AddObjectToObject(j, "lastHealth");
-	if (h != NULL && s->have_health) {
-		cJSON_AddBoolToObject(h, "ok", s->last_ok);
-		cJSON_AddStringToObject(h, "reason", s->last_reason);
-		cJSON_AddNumberToObject(h, "at", (double)s->last_at);
-	}
-	cJSON_AddNumberToObject(j, "restarts", s->restarts);
-	cJSON_AddNumberToObject(j, "nextBackoffSecs",
-	    backoff_secs(s->backoff_idx));
-	if (s->restart_at != 0)
-		cJSON_AddNumberToObject(j, "restartInMs", (double)(
-		    s->restart_at > now ? s->restart_at - now : 0));
-	text = cJSON_Print(j);
-	if (text == NULL)
-		goto out;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", s->state);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1)
-		goto out;
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		close(fd);
-		goto out;
-	}
-	fprintf(f, "%s\n", text);
-	if (fclose(f) == 0)
-		(void)rename(tmp, s->state);
-out:
-	cJSON_free(text);
-	cJSON_Delete(j);
-}
-
-int
-sup_state_path(const char *cfg, char *buf, size_t len)
-{
-	const char *slash = strrchr(cfg, '/');
-	int n;
-
-	if (slash == NULL)
-		n = snprintf(buf, len, "tunnel-state.json");
-	else
-		n = snprintf(buf, len, "%.*s/tunnel-state.json",
-		    (int)(slash - cfg), cfg);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-/* A string member of o, escaped into buf (len bytes); "" if none. */
-static const char *
-esc_member(const cJSON *o, const char *k, char *buf, size_t len)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (!cJSON_IsString(it))
-		return "";
-	logsafe_escape(it->valuestring, strlen(it->valuestring), buf, len);
-	return buf;
-}
-
-static double
-num_member(const cJSON *o, const char *k)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(it) ? it->valuedouble : 0;
-}
-
-int
-sup_print_status(const char *state)
-{
-	/* The file is ours, but its reasons quote cloudflared: escape. */
-	char buf[16384], mode[64], url[1200], st8[64], reason[2100];
-	const cJSON *h, *it;
-	struct stat st;
-	cJSON *j;
-	FILE *f;
-	size_t n;
-	int fd;
-
-	/* Not a FIFO or a device: status must never hang on it. */
-	fd = open(state, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	f = fdopen(fd, "r");
-	if (f == NULL) {
-		close(fd);
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	j = cJSON_Parse(buf);
-	if (j == NULL)
-		return -1;
-	esc_member(j, "mode", mode, sizeof(mode));
-	esc_member(j, "url", url, sizeof(url));
-	esc_member(j, "state", st8, sizeof(st8));
-	it = cJSON_GetObjectItemCaseSensitive(j, "agentPid");
-	printf("tunnel mode:       %s%s\n", mode, cJSON_IsNumber(it) &&
-	    kill((pid_t)it->valuedouble, 0) == -1 && errno == ESRCH ?
-	    " (agent not running; last known state)" : "");
-	printf("tunnel url:        %s\n", url[0] != '\0' ? url : "(none yet)");
-	printf("cloudflared pid:   %.0f (%s)\n", num_member(j, "pid"), st8);
-	printf("ready connections: %.0f\n", num_member(j, "readyConnections"));
-	h = cJSON_GetObjectItemCaseSensitive(j, "lastHealth");
-	if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(h, "ok")))
-		printf("last health:       %s: %s\n",
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "ok")) ?
-		    "ok" : "failed", esc_member(h, "reason", reason,
-		    sizeof(reason)));
-	else
-		printf("last health:       (not checked yet)\n");
-	printf("restarts:          %.0f\n", num_member(j, "restarts"));
-	printf("next backoff:      %.0f s\n", num_member(j, "nextBackoffSecs"));
-	cJSON_Delete(j);
-	return 0;
+	memset(&st, 0, sizeof(st));
+	st.quick = s->sc.quick;
+	st.host = s->sc.quick ? s->url_host : s->sc.hostname;
+	st.pid = s->pid;
+	st.state = s->pid > 0 ? (s->stopping ? "stopping" : "running") :
+	    "waiting";
+	st.ready_conns = s->ready_conns;
+	st.have_health = s->have_health;
+	st.ok = s->last_ok;
+	st.reason = s->last_reason;
+	st.at = s->last_at;
+	st.restarts = s->restarts;
+	st.next_backoff = backoff_secs(s->backoff_idx);
+	st.restart_in_ms = s->restart_at == 0 ? -1 : s->restart_at > now ?
+	    s->restart_at - now : 0;
+	status_write(s->state, &st);
 }
 
 /* --- the supervisor */

@@ -33,8 +33,8 @@ struct sup;
 /*
  * Start supervising (the first cloudflared starts at once). c gives the
  * server, agent id and secret for heartbeats; state is the file where
- * status is published for `filestor-agent status`. Takes sc->token.
- * NULL with err on failure.
+ * status is published for `filestor-agent status` (status.h). Takes
+ * sc->token. NULL with err on failure.
  */
 struct sup	*sup_start(struct conf_tunnel *sc, const struct conf *c,
 		    const char *state, char *err, size_t errlen);
@@ -46,10 +46,6 @@ void		 sup_tick(struct sup *s);
  * waits longer than that plus 2 s. NULL is fine.
  */
 void		 sup_stop(struct sup *s);
-/* The state file for config path cfg (next to it). */
-int		 sup_state_path(const char *cfg, char *buf, size_t len);
-/* Print the state file for `filestor-agent status`; 0 or -1 if none. */
-int		 sup_print_status(const char *state);
 /* 1 when debug lines go to the log (FILESTOR_AGENT_LOG=debug). */
 int		 sup_debug(void);
 
