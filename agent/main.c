@@ -13,7 +13,8 @@
  * conf.c (all of config.json), backend.c (the calls to the server, over
  * fetch.c, the one HTTP client call), serve.c (the HTTP server),
  * supervise.c (cloudflared's state machine, with lines.c draining its
- * output, cflog.c parsing each line, status.c its state file).
+ * output, cflog.c parsing each line, health.c probing it, status.c its
+ * state file).
  *
  * run is a setup, then the HTTP server's own threads, then this thread's
  * loop over signals. The loop wakes once a second (ten times a second

@@ -43,13 +43,12 @@
 #include "backend.h"
 #include "cflog.h"
 #include "cry.h"
-#include "fetch.h"
+#include "health.h"
 #include "lines.h"
 #include "logsafe.h"
 #include "status.h"
 #include "supervise.h"
 
-#define PROBE_MAX	(16 * 1024)	/* bytes of a probe answer kept */
 #define WARMUP_SECS	20		/* public probe after ready + this */
 #define RESET_SECS	120		/* healthy this long: backoff resets */
 #define RATELIMIT_SECS	120		/* least backoff after 429/1015 */
@@ -687,16 +686,6 @@ tree_step(struct sup *s, long long now)
 }
 /* --- health and heartbeat */
 
-/* GET url: the status, or -1 with err; the answer's head in b (freed). */
-static long
-probe(const char *url, struct curl_slist *hdrs, long tmo,
-    struct fetch_body *b, char *err, size_t errlen)
-{
-	struct fetch f = { url, NULL, hdrs, tmo, tmo, PROBE_MAX, 1 };
-
-	return fetch_do(&f, b, err, errlen);
-}
-
 static void
 heartbeat(struct sup *s, const char *host)
 {
@@ -740,185 +729,29 @@ heartbeat(struct sup *s, const char *host)
 	}
 }
 
-/*
- * The Access service token as request headers, or NULL when there is
- * none (or no memory: the probe then fails at Access, visibly). The
- * caller frees it with access_headers_free, which wipes the copies.
- */
-static struct curl_slist *
-access_headers(const struct conf_tunnel *sc)
-{
-	struct curl_slist *h = NULL, *n;
-	char line[CONF_ACCESS_MAX + 32];
-
-	if (sc->access_id[0] == '\0')
-		return NULL;
-	snprintf(line, sizeof(line), "CF-Access-Client-Id: %s", sc->access_id);
-	n = curl_slist_append(h, line);
-	if (n != NULL) {
-		h = n;
-		snprintf(line, sizeof(line), "CF-Access-Client-Secret: %s",
-		    sc->access_secret);
-		n = curl_slist_append(h, line);
-		if (n != NULL)
-			h = n;
-	}
-	cry_wipe(line, sizeof(line));
-	return h;
-}
-
-static void
-access_headers_free(struct curl_slist *h)
-{
-	struct curl_slist *n;
-
-	for (n = h; n != NULL; n = n->next)
-		cry_wipe(n->data, strlen(n->data));
-	curl_slist_free_all(h);
-}
-
-/*
- * The first step of a health check: cloudflared's /ready on its metrics
- * server maddr, or without one the registrations in its log. 1 when a
- * connection is up, 0 with the reason set.
- */
-static int
-probe_ready(struct sup *s, const char *maddr, int registered, long tmo)
-{
-	struct fetch_body b;
-	const cJSON *rc;
-	cJSON *j;
-	char url[600], err[256];
-	long code;
-
-	if (maddr[0] == '\0') {
-		s->ready_conns = registered;
-		if (registered < 1) {
-			set_reason(s, 0, "no registered tunnel connection");
-			return 0;
-		}
-		return 1;
-	}
-	snprintf(url, sizeof(url), "http://%s/ready", maddr);
-	code = probe(url, NULL, tmo, &b, err, sizeof(err));
-	j = cJSON_Parse(b.buf);
-	rc = cJSON_GetObjectItemCaseSensitive(j, "readyConnections");
-	s->ready_conns = cJSON_IsNumber(rc) ? (int)rc->valuedouble : 0;
-	cJSON_Delete(j);
-	fetch_free(&b);
-	if (code == -1) {
-		set_reason(s, 0, "metrics /ready: %s", err);
-		return 0;
-	}
-	if (code != 200 || s->ready_conns < 1) {
-		set_reason(s, 0, "metrics /ready: HTTP %ld, %d ready "
-		    "connections", code, s->ready_conns);
-		return 0;
-	}
-	return 1;
-}
-
-/*
- * --loglevel warn hides the URL line: ask the metrics server's
- * /quicktunnel. A host it names goes into host (hostlen bytes) and, as
- * one from the log would, to sup_tick.
- */
-static void
-probe_quicktunnel(struct sup *s, const char *maddr, long tmo, char *host,
-    size_t hostlen)
-{
-	struct fetch_body b;
-	const cJSON *rc;
-	cJSON *j;
-	char url[600], err[256], u[256];
-
-	snprintf(url, sizeof(url), "http://%s/quicktunnel", maddr);
-	if (probe(url, NULL, tmo, &b, err, sizeof(err)) != 200) {
-		fetch_free(&b);
-		return;
-	}
-	j = cJSON_Parse(b.buf);
-	fetch_free(&b);
-	rc = cJSON_GetObjectItemCaseSensitive(j, "hostname");
-	/* The same check as a log line's URL. */
-	if (cJSON_IsString(rc) && strlen(rc->valuestring) < 200) {
-		snprintf(u, sizeof(u), "| https://%s", rc->valuestring);
-		if (cflog_quick_host(u, host, hostlen)) {
-			pthread_mutex_lock(&s->mu);
-			if (strcmp(s->url_seen, host) != 0) {
-				snprintf(s->url_seen, sizeof(s->url_seen),
-				    "%s", host);
-				s->url_flips++;
-			}
-			pthread_mutex_unlock(&s->mu);
-			slog("debug", "quick tunnel host from /quicktunnel: %s",
-			    host);
-		}
-	}
-	cJSON_Delete(j);
-}
-
-/* The public URL through Cloudflare (host: the quick one, or ""). */
-static int
-probe_public(struct sup *s, const char *host, long tmo)
-{
-	struct fetch_body b;
-	struct curl_slist *ah;
-	char url[600], err[256];
-	long code;
-
-	if (s->sc.health_url[0] != '\0')
-		snprintf(url, sizeof(url), "%s", s->sc.health_url);
-	else if (s->sc.quick && host[0] != '\0')
-		snprintf(url, sizeof(url), "https://%s/healthz", host);
-	else if (!s->sc.quick)
-		snprintf(url, sizeof(url), "https://%s/healthz",
-		    s->sc.hostname);
-	else
-		return 1;
-	/* Only here: cloudflared's metrics need no token. */
-	ah = access_headers(&s->sc);
-	code = probe(url, ah, tmo, &b, err, sizeof(err));
-	access_headers_free(ah);
-	fetch_free(&b);
-	if (code == -1) {
-		set_reason(s, 0, "public URL: %s", err);
-		return 0;
-	}
-	if (code == 502) {
-		set_reason(s, 0, "public URL: HTTP 502 (the origin %s does not "
-		    "answer cloudflared)", s->sc.local_addr);
-		return 0;
-	}
-	/* 429: the quick tunnel's request limit, not down. */
-	if ((code < 200 || code > 299) && code != 429) {
-		set_reason(s, 0, "public URL: HTTP %ld%s", code,
-		    code == 530 ? " (error 1033: tunnel not connected)" : "");
-		return 0;
-	}
-	return 1;
-}
-
 /* One health check of a running child; 1 healthy, 0 not (reason set). */
 static int
 check_health(struct sup *s)
 {
-	char maddr[128], host[256];
-	long tmo = s->sc.interval * 1000L;
+	struct health h;
 	long long now = now_ms();
-	int unauth, registered;
+	int unauth, ok;
 
-	if (tmo > 5000)
-		tmo = 5000;
-	snprintf(host, sizeof(host), "%s", s->url_host);
+	memset(&h, 0, sizeof(h));
+	h.sc = &s->sc;
+	h.timeout_ms = s->sc.interval * 1000L;
+	if (h.timeout_ms > 5000)
+		h.timeout_ms = 5000;
+	snprintf(h.host, sizeof(h.host), "%s", s->url_host);
 	pthread_mutex_lock(&s->mu);
 	unauth = s->unauthorized;
-	registered = s->registered;
+	h.registered = s->registered;
 	if (s->sc.metrics_port != 0)
-		snprintf(maddr, sizeof(maddr), "127.0.0.1:%d",
+		snprintf(h.maddr, sizeof(h.maddr), "127.0.0.1:%d",
 		    s->sc.metrics_port);
 	else
-		snprintf(maddr, sizeof(maddr), "%s", s->metrics_addr);
+		snprintf(h.maddr, sizeof(h.maddr), "%s",
+		    s->metrics_addr);
 	pthread_mutex_unlock(&s->mu);
 
 	if (unauth >= UNAUTH_LIMIT) {
@@ -926,19 +759,27 @@ check_health(struct sup *s)
 		    "Unauthorized (wrong token, or the tunnel was deleted)");
 		return 0;
 	}
-	if (!probe_ready(s, maddr, registered, tmo))
-		return 0;
-	if (s->ready_since == 0)
-		s->ready_since = now;
-	if (s->sc.quick && host[0] == '\0' && maddr[0] != '\0')
-		probe_quicktunnel(s, maddr, tmo, host, sizeof(host));
 	/* Allow for DNS lag of a new name before the public probe counts. */
-	if (now - s->ready_since >= scaled(s, WARMUP_SECS) &&
-	    !probe_public(s, host, tmo))
-		return 0;
-	set_reason(s, 1, "%d ready connection%s", s->ready_conns,
-	    s->ready_conns == 1 ? "" : "s");
-	return 1;
+	h.public = s->ready_since != 0 &&
+	    now - s->ready_since >= scaled(s, WARMUP_SECS);
+	ok = health_check(&h);
+	s->ready_conns = h.ready_conns;
+	if (h.ready && s->ready_since == 0)
+		s->ready_since = now;
+	if (h.found_host) {
+		/* sup_tick takes it, as one from the log. */
+		pthread_mutex_lock(&s->mu);
+		if (strcmp(s->url_seen, h.host) != 0) {
+			snprintf(s->url_seen, sizeof(s->url_seen), "%s",
+			    h.host);
+			s->url_flips++;
+		}
+		pthread_mutex_unlock(&s->mu);
+		slog("debug", "quick tunnel host from /quicktunnel: %s",
+		    h.host);
+	}
+	set_reason(s, ok, "%s", h.reason);
+	return ok;
 }
 
 /* --- state for `filestor-agent status` */

@@ -8,7 +8,8 @@
  * (conf.h) before anything starts. The main thread calls sup_tick often
  * (it never blocks for long except for a bounded HTTP probe); one
  * thread per child drains its stdout and stderr (lines.h), each line
- * read by cflog.h's parser. Heartbeats go through backend.h.
+ * read by cflog.h's parser. Health checks are health.h's, heartbeats
+ * backend.h's, the state file status.h's.
  *
  * Test-only: FILESTOR_AGENT_TIME_SCALE (0 < s <= 1) multiplies the
  * health interval, the backoff, the warm-up and the reset delay, so that
