@@ -22,7 +22,6 @@
  * after SIGKILL_WAIT_MS more the agent gives up on what will not die.
  */
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -36,8 +35,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #include "agent.h"
 #include "backend.h"
