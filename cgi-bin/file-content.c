@@ -27,9 +27,9 @@
 #include "perm.h"
 
 static void
-h_content(struct app *a, struct request *r)
+h_content(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	struct perm_sql cond;
 	struct perm_vars v;
 	struct agent_row row;
@@ -48,8 +48,6 @@ h_content(struct app *a, struct request *r)
 
 	memset(&row, 0, sizeof(row));
 	memset(&cond, 0, sizeof(cond));
-	if (!app_require_auth(a, r, &p))
-		return;
 	for (i = 0; i < r->nparams; i++)
 		if (strcmp(r->params[i].name, "agent") != 0 &&
 		    strcmp(r->params[i].name, "path") != 0) {
@@ -73,9 +71,9 @@ h_content(struct app *a, struct request *r)
 		goto out;
 	}
 
-	v.user_id = p.user_id;
-	v.tenant_id = p.tenant_id;
-	rc = perm_lookup(a->db, p.role_id, PERM_AGENT_FILES, PERM_READ, &v,
+	v.user_id = p->user_id;
+	v.tenant_id = p->tenant_id;
+	rc = perm_lookup(a->db, p->role_id, PERM_AGENT_FILES, PERM_READ, &v,
 	    &cond);
 	if (rc == -1) {
 		app_log(a, "perm lookup: %s", sqlite3_errmsg(a->db));
@@ -88,7 +86,7 @@ h_content(struct app *a, struct request *r)
 	}
 	have_cond = 1;
 
-	e = agent_load(a->db, p.tenant_id, pa->value, &row);
+	e = agent_load(a->db, p->tenant_id, pa->value, &row);
 	if (e != FS_OK) {
 		if (e == FS_INTERNAL)
 			app_log(a, "agent load: %s", sqlite3_errmsg(a->db));
@@ -187,13 +185,12 @@ out:
 	free(url);
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/file/content", APP_EXACT, h_content },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_FILE_CONTENT] = h_content,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("file-content", argc, argv, routes, nitems(routes),
-	    0);
+	return app_main("file-content", argc, argv, serve, 0);
 }

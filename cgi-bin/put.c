@@ -169,11 +169,11 @@ copy_body(struct app *a, struct request *r, struct store_writer *w,
 }
 
 static void
-h_put(struct app *a, struct request *r)
+h_put(struct app *a, struct request *r, const struct app_caller *c)
 {
 	unsigned char sha[CRY_SHA256_LEN];
 	char shahex[65];
-	struct principal p;
+	const struct principal *p = &c->p;
 	struct store_writer *w = NULL;
 	struct file_row f;
 	cJSON *j = NULL;
@@ -184,9 +184,7 @@ h_put(struct app *a, struct request *r)
 	int exists = 0, in_tx = 0;
 
 	memset(&f, 0, sizeof(f));
-	if (!app_require_auth(a, r, &p))
-		return;
-	if (!file_key_from_path(r, PREFIX, 0, p.tenant_id, &logical, &pkey))
+	if (!file_key_from_path(r, PREFIX, 0, p->tenant_id, &logical, &pkey))
 		return;
 	if (r->nparams > 0) {
 		http_error(r, FS_VALIDATION, "unknown parameter \"%.64s\"",
@@ -222,7 +220,7 @@ h_put(struct app *a, struct request *r)
 		goto out;
 	}
 	/* Refuse before reading a byte when the caller may not write. */
-	e = may_write(a, &p, pkey, ctype, r->content_length, &exists, &msg);
+	e = may_write(a, p, pkey, ctype, r->content_length, &exists, &msg);
 	if (e != FS_OK) {
 		http_error(r, e, "%s", e == FS_FORBIDDEN ? msg : "database error");
 		goto out;
@@ -268,7 +266,7 @@ h_put(struct app *a, struct request *r)
 	if (db_begin(a->db) != SQLITE_OK)
 		goto internal;
 	in_tx = 1;
-	e = may_write(a, &p, pkey, ctype, total, &exists, &msg);
+	e = may_write(a, p, pkey, ctype, total, &exists, &msg);
 	if (e != FS_OK) {
 		http_error(r, e, "%s", e == FS_FORBIDDEN ? msg : "database error");
 		goto out;
@@ -279,7 +277,7 @@ h_put(struct app *a, struct request *r)
 		goto out;
 	}
 	cry_hex(sha, sizeof(sha), shahex);
-	if (upsert(a->db, &p, pkey, ctype, size, shahex) != SQLITE_OK ||
+	if (upsert(a->db, p, pkey, ctype, size, shahex) != SQLITE_OK ||
 	    db_commit(a->db) != SQLITE_OK)
 		goto internal;
 	in_tx = 0;
@@ -301,15 +299,12 @@ out:
 	free(pkey);
 }
 
-static const struct app_route routes[] = {
-	{ "PUT", PREFIX, APP_PREFIX, h_put },
-	{ "GET", PREFIX, APP_PREFIX, NULL },
-	{ "PATCH", PREFIX, APP_PREFIX, NULL },
-	{ "DELETE", PREFIX, APP_PREFIX, NULL },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_PUT] = h_put,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("put", argc, argv, routes, nitems(routes), APP_STORE);
+	return app_main("put", argc, argv, serve, APP_STORE);
 }
