@@ -34,9 +34,10 @@ app_log(const struct app *a, const char *fmt, ...)
 #define ADMIN_ONLY	"managing agents needs an admin role"
 
 /*
- * Whether s[0..n) matches pattern (routes.h): "*" is a run of bytes
- * other than '/', "**" any run. Patterns have at most one "**", so the
- * backtracking stays linear in the path times the pattern's tail.
+ * Whether the bytes s..end (a decoded path, which may hold a NUL) match
+ * pat (routes.h): "*" is a run of bytes other than '/', "**" any run.
+ * In the table a wildcard is followed only by literal bytes, so a match
+ * costs at most the path's length times the pattern's.
  */
 static int
 glob_match(const char *pat, const char *s, const char *end)

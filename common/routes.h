@@ -11,7 +11,8 @@
  *            maybe empty), "**" any rest (with '/'). A pattern without
  *            wildcards that equals the path shadows those with wildcards
  *            (GET /api/agents/enroll is 405, not "show agent enroll").
- *            The handler still validates what a wildcard matched.
+ *            The handler still validates what a wildcard matched. The
+ *            first line that matches the path and the method serves.
  *   auth     enum app_auth (app.h).
  *   program  the FastCGI program the web server sends the route to;
  *            lighttpd.conf and apache/filestor.conf route exactly these
