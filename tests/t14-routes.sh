@@ -32,7 +32,7 @@ glob() {
 # The Allow header the table gives for path (app_dispatch's rule: a
 # literal pattern equal to the path shadows the wildcards).
 allow_for() {
-	local path=$1 literal= m p prog out= g
+	local path=$1 literal='' m p prog out='' g
 	while read -r m p prog; do
 		[ "$p" = "$path" ] && literal=1
 	done <<<"$ROUTES"
