@@ -168,6 +168,36 @@ copy_body(struct app *a, struct request *r, struct store_writer *w,
 	return e;
 }
 
+/* The Content-Type to store, or NULL after answering 422. */
+static const char *
+request_ctype(struct request *r)
+{
+	const char *ctype;
+
+	ctype = http_header(r, "Content-Type");
+	if (ctype == NULL || *ctype == '\0')
+		ctype = DEFAULT_CTYPE;
+	if (!file_content_type_ok(ctype)) {
+		http_error(r, FS_VALIDATION, "Content-Type must be type/subtype "
+		    "of at most %d printable bytes", FILES_CTYPE_MAX);
+		return NULL;
+	}
+	/*
+	 * "*\/\*" says the client does not know: store the default, never
+	 * serve the wildcard back. "image/\*" is a range, not a type.
+	 */
+	switch (file_content_type_wildcard(ctype)) {
+	case 2:
+		return DEFAULT_CTYPE;
+	case 1:
+		http_error(r, FS_VALIDATION, "Content-Type must be a media "
+		    "type, not a range with \"*\"");
+		return NULL;
+	default:
+		return ctype;
+	}
+}
+
 static void
 h_put(struct app *a, struct request *r, const struct app_caller *c)
 {
@@ -191,29 +221,9 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 		    r->params[0].name);
 		goto out;
 	}
-	ctype = http_header(r, "Content-Type");
-	if (ctype == NULL || *ctype == '\0')
-		ctype = DEFAULT_CTYPE;
-	if (!file_content_type_ok(ctype)) {
-		http_error(r, FS_VALIDATION, "Content-Type must be type/subtype "
-		    "of at most %d printable bytes", FILES_CTYPE_MAX);
+	ctype = request_ctype(r);
+	if (ctype == NULL)
 		goto out;
-	}
-	/*
-	 * "*\/\*" says the client does not know: store the default, never
-	 * serve the wildcard back. "image/\*" is a range, not a type.
-	 */
-	switch (file_content_type_wildcard(ctype)) {
-	case 2:
-		ctype = DEFAULT_CTYPE;
-		break;
-	case 1:
-		http_error(r, FS_VALIDATION, "Content-Type must be a media "
-		    "type, not a range with \"*\"");
-		goto out;
-	default:
-		break;
-	}
 	if (r->content_length > a->cfg.max_upload) {
 		http_error(r, FS_TOO_LARGE, "body is larger than "
 		    "MAX_UPLOAD_BYTES (%lld)", a->cfg.max_upload);
