@@ -174,6 +174,15 @@ int		 agent_enroll_token_create(sqlite3 *db, const char *tenant_id,
 enum fs_err	 agent_enroll(sqlite3 *db, const char *token,
 		    const char *name, const char *roots_json, char id[37],
 		    char **secret);
+/*
+ * The agent's login (DESIGN §9): authorization is the Authorization
+ * header (NULL when absent), "Bearer <agentId>.<agentSecret>". The secret
+ * is compared by its SHA-256, in constant time, against the stored hash.
+ * FS_OK with id filled; FS_UNAUTHORIZED with *msg (one answer for an
+ * unknown id and a wrong secret); FS_INTERNAL on a database error.
+ */
+enum fs_err	 agent_authenticate(sqlite3 *db, const char *authorization,
+		    char id[37], const char **msg);
 /* Load agent id of tenant_id: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */
 enum fs_err	 agent_load(sqlite3 *db, const char *tenant_id,
 		    const char *id, struct agent_row *a);

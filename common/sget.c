@@ -22,7 +22,6 @@
 #include "rcache.h"
 #include "sget.h"
 #include "relay.h"
-#include "tok.h"
 #include "tslot.h"
 
 #define PREFIX		"/api/storage/"
@@ -515,36 +514,21 @@ params_ok(struct request *r, struct img_params *ip)
 	return 1;
 }
 
+/* A ?token= whose MAC and expiry app_dispatch() has checked. */
 static void
-get_with_token(struct app *a, struct request *r, const struct http_param *tp,
+get_with_token(struct app *a, struct request *r, const struct app_caller *c,
     const struct img_params *ip)
 {
 	struct file_row f;
-	char *logical = NULL, *tk = NULL, *tt = NULL, *pkey = NULL;
-	enum tok_result tr;
+	char *logical = NULL, *pkey = NULL;
 	enum fs_err e;
 
 	memset(&f, 0, sizeof(f));
 	if (!file_key_from_path(r, PREFIX, 0, NULL, &logical, NULL))
 		goto out;
-	if (strlen(tp->value) != tp->value_len) {
-		http_error(r, FS_UNAUTHORIZED, "invalid token");
-		goto out;
-	}
-	tr = tok_storage_verify(a->tok_key, tp->value, (time_t)db_now(), &tk,
-	    &tt);
-	if (tr == TOK_EXPIRED) {
-		http_error(r, FS_UNAUTHORIZED, "token expired");
-		goto out;
-	}
-	if (tr != TOK_OK) {
-		http_error(r, tr == TOK_ERROR ? FS_INTERNAL : FS_UNAUTHORIZED,
-		    "invalid token");
-		goto out;
-	}
 	/* The token names one tenant and one key; this URL must be it. */
-	pkey = key_physical(tt, logical);
-	if (pkey == NULL || strcmp(pkey, tk) != 0) {
+	pkey = key_physical(c->tok_tenant, logical);
+	if (pkey == NULL || strcmp(pkey, c->tok_key) != 0) {
 		http_error(r, FS_FORBIDDEN, "token is not valid for this key");
 		goto out;
 	}
@@ -558,27 +542,22 @@ out:
 	file_row_free(&f);
 	free(logical);
 	free(pkey);
-	free(tk);
-	free(tt);
 }
 
 static void
-h_get(struct app *a, struct request *r)
+h_get(struct app *a, struct request *r, const struct app_caller *c)
 {
-	const struct http_param *tp;
 	struct img_params ip;
-	struct principal p;
 	struct file_row f;
 	char *logical = NULL, *pkey = NULL;
 
 	if (!params_ok(r, &ip))
 		return;
-	tp = http_param(r, "token");
-	if (tp != NULL) {
-		get_with_token(a, r, tp, &ip);
+	if (c->tok_key != NULL) {
+		get_with_token(a, r, c, &ip);
 		return;
 	}
-	if (!file_open_readable(a, r, 0, &p, &logical, &pkey, &f))
+	if (!file_open_readable(a, r, 0, &c->p, &logical, &pkey, &f))
 		return;
 	serve(a, r, &f, logical, &ip);
 	file_row_free(&f);
@@ -586,12 +565,8 @@ h_get(struct app *a, struct request *r)
 	free(pkey);
 }
 
-/* Routes the other storage programs serve count for 405's Allow. */
-static const struct app_route routes[] = {
-	{ "GET", PREFIX, APP_PREFIX, h_get },
-	{ "PUT", PREFIX, APP_PREFIX, NULL },
-	{ "PATCH", PREFIX, APP_PREFIX, NULL },
-	{ "DELETE", PREFIX, APP_PREFIX, NULL },
+static const app_handler serve_get[ROUTE__MAX] = {
+	[ROUTE_GET] = h_get,
 };
 
 int
@@ -605,5 +580,5 @@ sget_main(const char *name, enum sget_mode m, int argc, char *argv[])
 		fprintf(stderr, "%s: refusing to start: %s\n", name, err);
 		return 1;
 	}
-	return app_main(name, argc, argv, routes, nitems(routes), APP_STORE);
+	return app_main(name, argc, argv, serve_get, APP_STORE);
 }
