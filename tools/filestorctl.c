@@ -16,7 +16,7 @@
 #include "cry.h"
 #include "db.h"
 #include "files.h"
-#include "http.h"
+#include "http_parse.h"
 #include "perm.h"
 #include "rcache.h"
 #include "sigv4.h"
