@@ -11,16 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dynbuf.h"
 #include "http.h"
 
 #define HTTP_MAX_HEADER_NAME	128	/* bytes of a header name we look up */
 #define HTTP_MAX_METHOD		32
-#define HTTP_JSON_CHUNK		4096	/* first buffer without Content-Length */
-/* 9999-12-31T23:59:59Z: the last instant with a four-digit year. */
-#define HTTP_DATE_MAX		253402300799LL
+#define HTTP_JSON_CHUNK		4096	/* bytes of body read at a time */
+
 /* RFC 9110 §5.6.2: tchar. */
 static int
 is_tchar(unsigned char c)

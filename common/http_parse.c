@@ -14,7 +14,6 @@
 /* 9999-12-31T23:59:59Z: the last instant with a four-digit year. */
 #define HTTP_DATE_MAX		253402300799LL
 
-
 static const char days[7][4] = {
 	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
 };
@@ -34,8 +33,6 @@ hexval(char c)
 		return c - 'A' + 10;
 	return -1;
 }
-
-
 
 char *
 http_pct_decode(const char *in, size_t len, int plus_is_space,
@@ -404,7 +401,6 @@ out:
 	return rc;
 }
 
-
 /*
  * A backslash run of odd length before "u0000" is the escape (an even
  * run is escaped backslashes).
@@ -425,7 +421,6 @@ http_json_has_nul(const char *s, size_t len)
 	}
 	return 0;
 }
-
 
 int
 http_etag_match(const char *list, const char *etag)
