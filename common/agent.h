@@ -4,7 +4,7 @@
  * Shared by the agents and file-content programs, filestorctl and the
  * filestor-agent daemon. agent.c holds the pure parts (path and hostname
  * validation, the tunnel key at rest, the download token, the
- * Content-Disposition header); agent_db.c holds the rows.
+ * Content-Type); agent_db.c holds the rows.
  *
  * Download token (DESIGN §9):
  *   t       = B64U(payload) "." B64U(HMAC-SHA256(agent key, B64U(payload)))
@@ -135,12 +135,6 @@ enum agent_tok	 agent_tok_verify(const unsigned char key[AGENT_KEY_LEN],
  * plain text), 0 for the rest, which go out as attachments.
  */
 const char	*agent_content_type(const char *name, int *inline_ok);
-/*
- * Content-Disposition value for a file name (the last path segment):
- * RFC 6266 with an ASCII quoted fallback and filename* in RFC 8187
- * (RFC 5987) UTF-8 percent form. malloc'd, or NULL.
- */
-char		*agent_disposition(const char *name, int attachment);
 
 /* --- rows (agent_db.c) */
 
