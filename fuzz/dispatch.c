@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "../tests/unit/tio.h"
 
 #define INPUT_MAX	(16 * 1024)
 
@@ -42,10 +43,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	envp[0] = m;
 	envp[1] = u;
 	envp[2] = NULL;
-	if (http_request_init(&r, NULL, envp, &msg) == FS_OK) {
+	if (req_init(&r, envp, &msg) == FS_OK) {
 		app_dispatch(&a, &r, app_routes, ROUTE__MAX, serve);
-		if (r.test_out == NULL ||
-		    sscanf(r.test_out, "Status: %d", &status) != 1 ||
+		if (sscanf(OUT, "Status: %d", &status) != 1 ||
 		    (status != 404 && status != 405))
 			abort();
 	}

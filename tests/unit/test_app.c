@@ -19,6 +19,7 @@
 #include "db.h"
 #include "key.h"
 #include "tok.h"
+#include "tio.h"
 
 #define AID	"0b8e1d5e-7c55-4f6e-9a53-1f0c2d3e4f50"	/* a well-formed id */
 
@@ -100,14 +101,14 @@ run(const char *method, const char *uri, const char *extra,
 	free(seen.tok_key);
 	free(seen.tok_tenant);
 	memset(&seen, 0, sizeof(seen));
-	assert_int_equal(http_request_init(&r, NULL, envp, &msg), FS_OK);
+	assert_int_equal(req_init(&r, envp, &msg), FS_OK);
 	app_dispatch(&app, &r, app_routes, ROUTE__MAX, serve);
-	assert_non_null(r.test_out);
+	assert_non_null(OUT);
 	memset(ans, 0, sizeof(*ans));
-	assert_int_equal(sscanf(r.test_out, "Status: %d", &ans->status), 1);
-	header_of(r.test_out, "Allow", ans->allow, sizeof(ans->allow));
-	header_of(r.test_out, "WWW-Authenticate", ans->www, sizeof(ans->www));
-	b = strstr(r.test_out, "\r\n\r\n");
+	assert_int_equal(sscanf(OUT, "Status: %d", &ans->status), 1);
+	header_of(OUT, "Allow", ans->allow, sizeof(ans->allow));
+	header_of(OUT, "WWW-Authenticate", ans->www, sizeof(ans->www));
+	b = strstr(OUT, "\r\n\r\n");
 	snprintf(ans->body, sizeof(ans->body), "%s", b != NULL ? b + 4 : "");
 	http_request_free(&r);
 }
@@ -246,7 +247,7 @@ test_hit(void **state)
 		app_dispatch(&app, &r, pub, ROUTE__MAX, serve);
 		if (called != 1)
 			fail_msg("%s %s: route %d not reached: %s", c->method,
-			    c->uri, (int)c->want, r.test_out);
+			    c->uri, (int)c->want, OUT);
 		assert_int_equal(seen.route, c->want);
 		http_request_free(&r);
 		/* A program that does not serve it: 404, as if no route. */
@@ -254,9 +255,9 @@ test_hit(void **state)
 		assert_int_equal(http_request_init(&r, NULL, envp, &msg),
 		    FS_OK);
 		app_dispatch(&app, &r, pub, ROUTE__MAX, serve);
-		if (called != 1 || strncmp(r.test_out, "Status: 404", 11) != 0)
+		if (called != 1 || strncmp(OUT, "Status: 404", 11) != 0)
 			fail_msg("%s %s: unserved: %s", c->method, c->uri,
-			    r.test_out);
+			    OUT);
 		http_request_free(&r);
 	}
 }
