@@ -34,22 +34,8 @@
 #define PREFIX		"/api/agents/"
 #define BODY_MAX	(16 * 1024)
 
-/* Resolve the caller and require the admin flag of its role. */
-static int
-require_admin(struct app *a, struct request *r, struct principal *p)
-{
-	if (!app_require_auth(a, r, p))
-		return 0;
-	if (!p->admin) {
-		http_error(r, FS_FORBIDDEN, "managing agents needs an admin "
-		    "role");
-		return 0;
-	}
-	return 1;
-}
-
 static void
-h_enroll(struct app *a, struct request *r)
+h_enroll(struct app *a, struct request *r, const struct app_caller *c)
 {
 	static const char *const allowed[] = { "token", "name",
 	    "allowedRoots", NULL };
@@ -123,17 +109,16 @@ out:
 }
 
 static void
-h_enroll_token(struct app *a, struct request *r)
+h_enroll_token(struct app *a, struct request *r,
+    const struct app_caller *c)
 {
 	static const char *const allowed[] = { "ttlSeconds", NULL };
-	struct principal p;
+	const struct principal *p = &c->p;
 	cJSON *body = NULL, *j = NULL;
 	const cJSON *jt;
 	char *tok = NULL, err[256], when[32];
 	long long ttl = AGENT_ENROLL_TTL, exp;
 
-	if (!require_admin(a, r, &p))
-		return;
 	body = api_body(r, BODY_MAX, 1, allowed, "");
 	if (body == NULL)
 		goto out;
@@ -148,7 +133,7 @@ h_enroll_token(struct app *a, struct request *r)
 		}
 		ttl = (long long)jt->valuedouble;
 	}
-	if (agent_enroll_token_create(a->db, p.tenant_id, ttl, &tok, &exp, err,
+	if (agent_enroll_token_create(a->db, p->tenant_id, ttl, &tok, &exp, err,
 	    sizeof(err)) == -1) {
 		app_log(a, "enroll token: %s", err);
 		http_error(r, FS_INTERNAL, NULL);
@@ -180,13 +165,11 @@ add_agent(void *arg, const struct agent_row *a)
 }
 
 static void
-h_list(struct app *a, struct request *r)
+h_list(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	cJSON *j, *items;
 
-	if (!require_admin(a, r, &p))
-		return;
 	if (r->nparams != 0) {
 		http_error(r, FS_VALIDATION, "unknown parameter \"%.64s\"",
 		    r->params[0].name);
@@ -195,7 +178,7 @@ h_list(struct app *a, struct request *r)
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
 	if (items == NULL ||
-	    agent_each(a->db, p.tenant_id, add_agent, items) == -1) {
+	    agent_each(a->db, p->tenant_id, add_agent, items) == -1) {
 		app_log(a, "list agents: %s", sqlite3_errmsg(a->db));
 		http_error(r, FS_INTERNAL, NULL);
 	} else {
@@ -373,12 +356,11 @@ show_agent(struct app *a, struct request *r, const struct principal *p,
 }
 
 /*
- * /api/agents/<id>[/tunnel[/rotate]]: split the rest of the path into the
- * id and what follows. Returns the suffix ("", "/tunnel", ...) or NULL
- * after answering 404.
+ * The id of /api/agents/<id>[/tunnel[/rotate]]: 1, or 0 after answering
+ * 404.
  */
-static const char *
-split_id(struct request *r, char id[37])
+static int
+path_id(struct request *r, char id[37])
 {
 	const char *rest = r->path + strlen(PREFIX), *slash;
 	size_t n;
@@ -388,15 +370,15 @@ split_id(struct request *r, char id[37])
 	if (n != 36 || memchr(rest, '\0', n) != NULL ||
 	    r->path_len != strlen(r->path)) {
 		http_error(r, FS_NOT_FOUND, "no such agent");
-		return NULL;
+		return 0;
 	}
 	memcpy(id, rest, 36);
 	id[36] = '\0';
 	if (!cry_is_uuid(id)) {
 		http_error(r, FS_NOT_FOUND, "no such agent");
-		return NULL;
+		return 0;
 	}
-	return rest + n;
+	return 1;
 }
 
 /*
@@ -424,47 +406,6 @@ quick_host_ok(const char *h)
 		    (h[i] >= '0' && h[i] <= '9') || h[i] == '-'))
 			return 0;
 	return strncmp(h, "api.", 4) != 0 && h[0] != '-';
-}
-
-/*
- * The agent behind "Authorization: Bearer <agentId>.<agentSecret>": its
- * id, and its stored tunnel hostname in *stored (malloc'd or NULL). 0
- * after answering 401 (one answer for an unknown id and a wrong secret)
- * or 500.
- */
-static int
-heartbeat_agent(struct app *a, struct request *r, char id[37], char **stored)
-{
-	unsigned char sh[CRY_SHA256_LEN];
-	const char *auth, *cred, *secret;
-	int ok;
-
-	auth = http_header(r, "Authorization");
-	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0) {
-		http_error(r, FS_UNAUTHORIZED, "agent credentials required "
-		    "(Authorization: Bearer <agentId>.<agentSecret>)");
-		return 0;
-	}
-	cred = auth + 7;
-	if (strlen(cred) < 38 || cred[36] != '.') {
-		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
-		return 0;
-	}
-	memcpy(id, cred, 36);
-	id[36] = '\0';
-	secret = cred + 37;
-	if (!cry_is_uuid(id)) {
-		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
-		return 0;
-	}
-	cry_sha256(secret, strlen(secret), sh);
-	ok = agent_secret_check(a->db, id, sh, stored);
-	if (ok == -1) {
-		app_log(a, "heartbeat: %s", sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
-	} else if (ok == 0)
-		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
-	return ok == 1;
 }
 
 /*
@@ -500,17 +441,24 @@ heartbeat_host(struct request *r, const cJSON *jh, const char *stored,
 }
 
 static void
-h_heartbeat(struct app *a, struct request *r)
+h_heartbeat(struct app *a, struct request *r, const struct app_caller *c)
 {
 	static const char *const allowed[] = { "tunnelHostname", "version",
 	    "health", NULL };
 	cJSON *body = NULL, *j = NULL;
 	const cJSON *jv, *jhe;
-	char id[37], norm[AGENT_ORIGIN_MAX], *stored = NULL;
+	const char *id = c->agent_id;
+	char norm[AGENT_ORIGIN_MAX], *stored = NULL;
 	int update_host;
 
-	if (!heartbeat_agent(a, r, id, &stored))
-		return;
+	update_host = agent_tunnel_hostname(a->db, id, &stored);
+	if (update_host == -1)
+		goto internal;
+	if (update_host == 0) {
+		/* Deleted since app_dispatch() checked the secret. */
+		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
+		goto out;
+	}
 	body = api_body(r, BODY_MAX, 0, allowed, "");
 	if (body == NULL)
 		goto out;
@@ -549,101 +497,52 @@ out:
 	cJSON_Delete(j);
 }
 
+/*
+ * The routes on one agent (routes.h). The pattern matched one segment;
+ * it must still be an agent id.
+ */
 static void
-h_post(struct app *a, struct request *r)
+h_agent(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
-	const char *rest;
 	char id[37];
 
-	if (strcmp(r->path, PREFIX "enroll") == 0) {
-		h_enroll(a, r);
+	if (!path_id(r, id))
 		return;
-	}
-	if (strcmp(r->path, PREFIX "enroll-tokens") == 0) {
-		h_enroll_token(a, r);
-		return;
-	}
-	if (strcmp(r->path, PREFIX "heartbeat") == 0) {
-		h_heartbeat(a, r);
-		return;
-	}
-	if (!require_admin(a, r, &p))
-		return;
-	rest = split_id(r, id);
-	if (rest == NULL)
-		return;
-	if (strcmp(rest, "/tunnel") == 0)
-		tunnel_enable(a, r, &p, id);
-	else if (strcmp(rest, "/tunnel/rotate") == 0)
-		tunnel_rotate(a, r, &p, id);
-	else if (rest[0] == '\0')
-		http_method_not_allowed(r, "GET, HEAD, DELETE");
-	else
-		http_error(r, FS_NOT_FOUND, "no such route");
-}
-
-static void
-h_get(struct app *a, struct request *r)
-{
-	struct principal p;
-	const char *rest;
-	char id[37];
-
-	if (strcmp(r->path, PREFIX "enroll") == 0 ||
-	    strcmp(r->path, PREFIX "enroll-tokens") == 0 ||
-	    strcmp(r->path, PREFIX "heartbeat") == 0) {
-		http_method_not_allowed(r, "POST");
-		return;
-	}
-	if (!require_admin(a, r, &p))
-		return;
-	rest = split_id(r, id);
-	if (rest == NULL)
-		return;
-	if (rest[0] == '\0')
-		show_agent(a, r, &p, id);
-	else if (strcmp(rest, "/tunnel") == 0)
-		http_method_not_allowed(r, "POST, DELETE");
-	else if (strcmp(rest, "/tunnel/rotate") == 0)
-		http_method_not_allowed(r, "POST");
-	else
-		http_error(r, FS_NOT_FOUND, "no such route");
-}
-
-static void
-h_delete(struct app *a, struct request *r)
-{
-	struct principal p;
-	const char *rest;
-	char id[37];
-
-	if (!require_admin(a, r, &p))
-		return;
-	rest = split_id(r, id);
-	if (rest == NULL)
-		return;
-	if (rest[0] == '\0')
-		agent_changed(a, r, id, agent_delete(a->db, p.tenant_id, id),
-		    "agent deleted");
-	else if (strcmp(rest, "/tunnel") == 0)
+	switch (c->route) {
+	case ROUTE_AGENT:
+		show_agent(a, r, &c->p, id);
+		break;
+	case ROUTE_AGENT_DELETE:
+		agent_changed(a, r, id, agent_delete(a->db, c->p.tenant_id,
+		    id), "agent deleted");
+		break;
+	case ROUTE_TUNNEL:
+		tunnel_enable(a, r, &c->p, id);
+		break;
+	case ROUTE_TUNNEL_OFF:
 		agent_changed(a, r, id, agent_tunnel_disable(a->db,
-		    p.tenant_id, id), "tunnel disabled");
-	else if (strcmp(rest, "/tunnel/rotate") == 0)
-		http_method_not_allowed(r, "POST");
-	else
-		http_error(r, FS_NOT_FOUND, "no such route");
+		    c->p.tenant_id, id), "tunnel disabled");
+		break;
+	default:
+		tunnel_rotate(a, r, &c->p, id);
+		break;
+	}
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/agents", APP_EXACT, h_list },
-	{ "GET", PREFIX, APP_PREFIX, h_get },
-	{ "POST", PREFIX, APP_PREFIX, h_post },
-	{ "DELETE", PREFIX, APP_PREFIX, h_delete },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_AGENTS] = h_list,
+	[ROUTE_ENROLL] = h_enroll,
+	[ROUTE_ENROLL_TOKEN] = h_enroll_token,
+	[ROUTE_HEARTBEAT] = h_heartbeat,
+	[ROUTE_AGENT] = h_agent,
+	[ROUTE_AGENT_DELETE] = h_agent,
+	[ROUTE_TUNNEL] = h_agent,
+	[ROUTE_TUNNEL_OFF] = h_agent,
+	[ROUTE_TUNNEL_ROTATE] = h_agent,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("agents", argc, argv, routes, nitems(routes), 0);
+	return app_main("agents", argc, argv, serve, 0);
 }

@@ -9,14 +9,14 @@
 #include "target.h"
 
 static void
-h_delete(struct app *a, struct request *r)
+h_delete(struct app *a, struct request *r, const struct app_caller *c)
 {
 	struct target *t;
 	sqlite3_stmt *st = NULL;
 	enum fs_err e;
 	int rc, in_tx = 0;
 
-	t = target_open(a, r, 0);
+	t = target_open(a, r, &c->p, 0);
 	if (t == NULL)
 		return;
 	rc = file_allowed(a->db, &t->p, PERM_DELETE, t->pkey);
@@ -63,16 +63,12 @@ out:
 	target_free(t);
 }
 
-static const struct app_route routes[] = {
-	{ "DELETE", "/api/storage/", APP_PREFIX, h_delete },
-	{ "GET", "/api/storage/", APP_PREFIX, NULL },
-	{ "PUT", "/api/storage/", APP_PREFIX, NULL },
-	{ "PATCH", "/api/storage/", APP_PREFIX, NULL },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_DELETE] = h_delete,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("delete", argc, argv, routes, nitems(routes),
-	    APP_STORE);
+	return app_main("delete", argc, argv, serve, APP_STORE);
 }

@@ -186,9 +186,9 @@ out:
 }
 
 static void
-h_content(struct app *a, struct request *r)
+h_content(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	struct agent_row row;
 	const struct http_param *pa, *pp;
 	char *url = NULL, when[32];
@@ -196,10 +196,8 @@ h_content(struct app *a, struct request *r)
 	long long exp;
 
 	memset(&row, 0, sizeof(row));
-	if (!app_require_auth(a, r, &p))
-		return;
 	if (!content_params(r, &pa, &pp) ||
-	    !content_allowed(a, r, &p, pa->value, pp->value, &row))
+	    !content_allowed(a, r, p, pa->value, pp->value, &row))
 		goto out;
 	url = content_url(a, r, &row, pp->value, &exp);
 	if (url == NULL)
@@ -229,13 +227,12 @@ out:
 	free(url);
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/file/content", APP_EXACT, h_content },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_FILE_CONTENT] = h_content,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("file-content", argc, argv, routes, nitems(routes),
-	    0);
+	return app_main("file-content", argc, argv, serve, 0);
 }

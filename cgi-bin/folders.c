@@ -150,9 +150,9 @@ page_last(const struct folder_row *f)
 }
 
 static void
-h_list(struct app *a, struct request *r)
+h_list(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	struct folder_row last;
 	cJSON *j = NULL, *items, *cur = NULL;
 	const char *aname, *aid;
@@ -160,14 +160,12 @@ h_list(struct app *a, struct request *r)
 	long long limit;
 	int more;
 
-	if (!app_require_auth(a, r, &p))
-		return;
 	if (!api_page_params(r, NULL, FOLDER_LIST_MAX, FOLDER_LIST_DEFAULT,
 	    &limit) || !page_after(r, &cur, &aname, &aid))
 		goto out;
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
-	more = folder_page(a->db, &p, aname, aid, limit, items, &last);
+	more = folder_page(a->db, p, aname, aid, limit, items, &last);
 	if (more == -1) {
 		app_log(a, "folders: %s", sqlite3_errmsg(a->db));
 		http_error(r, FS_INTERNAL, NULL);
@@ -196,28 +194,26 @@ write_failed(struct app *a, struct request *r, enum fs_err e,
 }
 
 static void
-h_create(struct app *a, struct request *r)
+h_create(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	cJSON *body = NULL;
 	const char *name;
 	char id[37];
 	enum fs_err e;
 	int rc;
 
-	if (!app_require_auth(a, r, &p))
-		return;
 	name = body_name(r, &body);
 	if (name == NULL)
 		goto out;
 	rc = cry_uuid(id) == -1 ? -1 :
-	    folder_create_allowed(a->db, &p, id, name);
+	    folder_create_allowed(a->db, p, id, name);
 	if (rc == 0) {
 		http_error(r, FS_FORBIDDEN, "not allowed to create folders");
 		goto out;
 	}
 	e = rc == -1 ? FS_INTERNAL :
-	    folder_create(a->db, id, p.tenant_id, name, p.user_id);
+	    folder_create(a->db, id, p->tenant_id, name, p->user_id);
 	if (e != FS_OK)
 		write_failed(a, r, e, "a folder with this name exists");
 	else
@@ -266,23 +262,21 @@ may(struct app *a, struct request *r, const struct principal *p,
 }
 
 static void
-h_rename(struct app *a, struct request *r)
+h_rename(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	cJSON *body = NULL;
 	const char *id, *name;
 	enum fs_err e;
 
-	if (!app_require_auth(a, r, &p))
-		return;
-	id = path_folder(a, r, &p);
+	id = path_folder(a, r, p);
 	if (id == NULL)
 		return;
 	name = body_name(r, &body);
 	if (name == NULL)
 		goto out;
 	/* The body is checked before the update permission. */
-	if (!may(a, r, &p, PERM_UPDATE, id, "not allowed to rename this "
+	if (!may(a, r, p, PERM_UPDATE, id, "not allowed to rename this "
 	    "folder"))
 		goto out;
 	e = folder_rename(a->db, id, name);
@@ -295,16 +289,14 @@ out:
 }
 
 static void
-h_delete(struct app *a, struct request *r)
+h_delete(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	const char *id;
 	enum fs_err e;
 
-	if (!app_require_auth(a, r, &p))
-		return;
-	id = path_folder(a, r, &p);
-	if (id == NULL || !may(a, r, &p, PERM_DELETE, id, "not allowed to "
+	id = path_folder(a, r, p);
+	if (id == NULL || !may(a, r, p, PERM_DELETE, id, "not allowed to "
 	    "delete this folder"))
 		return;
 	e = folder_delete(a->db, id);
@@ -317,15 +309,15 @@ h_delete(struct app *a, struct request *r)
 	http_begin(r);
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/folders", APP_EXACT, h_list },
-	{ "POST", "/api/folders", APP_EXACT, h_create },
-	{ "PATCH", FOLDERS_PREFIX, APP_PREFIX, h_rename },
-	{ "DELETE", FOLDERS_PREFIX, APP_PREFIX, h_delete },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_FOLDERS] = h_list,
+	[ROUTE_FOLDER_NEW] = h_create,
+	[ROUTE_FOLDER_RENAME] = h_rename,
+	[ROUTE_FOLDER_DELETE] = h_delete,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("folders", argc, argv, routes, nitems(routes), 0);
+	return app_main("folders", argc, argv, serve, 0);
 }

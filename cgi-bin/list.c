@@ -82,10 +82,10 @@ page_after(struct request *r, int *ok)
 }
 
 static void
-h_list(struct app *a, struct request *r)
+h_list(struct app *a, struct request *r, const struct app_caller *c)
 {
 	static const char *const also[] = { "prefix", NULL };
-	struct principal p;
+	const struct principal *p = &c->p;
 	cJSON *j = NULL, *items;
 	const struct http_param *pp;
 	unsigned char *after = NULL;
@@ -94,8 +94,6 @@ h_list(struct app *a, struct request *r)
 	long long limit;
 	int ok, more;
 
-	if (!app_require_auth(a, r, &p))
-		return;
 	if (!api_page_params(r, also, FILES_LIST_MAX, FILES_LIST_DEFAULT,
 	    &limit))
 		return;
@@ -112,7 +110,7 @@ h_list(struct app *a, struct request *r)
 		goto out;
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
-	more = file_page(a->db, &p, prefix != NULL ? prefix : "",
+	more = file_page(a->db, p, prefix != NULL ? prefix : "",
 	    after != NULL ? (char *)after : "", (int)limit, items, &last);
 	if (more == -1) {
 		app_log(a, "list: %s", sqlite3_errmsg(a->db));
@@ -126,12 +124,12 @@ out:
 	free(after);
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/storage", APP_EXACT, h_list },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_LIST] = h_list,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("list", argc, argv, routes, nitems(routes), 0);
+	return app_main("list", argc, argv, serve, 0);
 }

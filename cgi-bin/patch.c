@@ -15,7 +15,7 @@
 #define PATCH_BODY_MAX	(16 * 1024)
 
 static void
-h_patch(struct app *a, struct request *r)
+h_patch(struct app *a, struct request *r, const struct app_caller *c)
 {
 	struct target *t;
 	sqlite3_stmt *st = NULL;
@@ -25,7 +25,7 @@ h_patch(struct app *a, struct request *r)
 	enum fs_err e;
 	int rc;
 
-	t = target_open(a, r, 0);
+	t = target_open(a, r, &c->p, 0);
 	if (t == NULL)
 		return;
 	e = http_read_json(r, PATCH_BODY_MAX, &body, &msg);
@@ -109,15 +109,12 @@ out:
 	target_free(t);
 }
 
-static const struct app_route routes[] = {
-	{ "PATCH", "/api/storage/", APP_PREFIX, h_patch },
-	{ "GET", "/api/storage/", APP_PREFIX, NULL },
-	{ "PUT", "/api/storage/", APP_PREFIX, NULL },
-	{ "DELETE", "/api/storage/", APP_PREFIX, NULL },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_PATCH] = h_patch,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("patch", argc, argv, routes, nitems(routes), 0);
+	return app_main("patch", argc, argv, serve, 0);
 }

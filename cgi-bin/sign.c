@@ -21,7 +21,7 @@
 #define TTL_DEFAULT	3600
 
 static void
-h_sign(struct app *a, struct request *r)
+h_sign(struct app *a, struct request *r, const struct app_caller *c)
 {
 	static const char *const allowed[] = { "ttlSeconds", NULL };
 	struct target *t = NULL;
@@ -32,14 +32,9 @@ h_sign(struct app *a, struct request *r)
 	long long ttl = TTL_DEFAULT, exp;
 	size_t n;
 
+	/* The route's pattern ends in SIGN_SUFFIX. */
 	n = strlen(SIGN_SUFFIX);
-	if (r->path_len <= n ||
-	    memcmp(r->path + r->path_len - n, SIGN_SUFFIX, n) != 0) {
-		/* POST of a key itself: PUT creates objects. */
-		http_method_not_allowed(r, "GET, HEAD, PUT, PATCH, DELETE");
-		return;
-	}
-	t = target_open(a, r, n);
+	t = target_open(a, r, &c->p, n);
 	if (t == NULL)
 		return;
 	/* An empty body means the default lifetime. */
@@ -88,12 +83,12 @@ out:
 	free(url);
 }
 
-static const struct app_route routes[] = {
-	{ "POST", "/api/storage/", APP_PREFIX, h_sign },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_SIGN] = h_sign,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("sign", argc, argv, routes, nitems(routes), 0);
+	return app_main("sign", argc, argv, serve, 0);
 }

@@ -378,31 +378,26 @@ agent_tunnel_disable(sqlite3 *db, const char *tenant_id, const char *id)
 }
 
 int
-agent_secret_check(sqlite3 *db, const char *id,
-    const unsigned char *sh, char **hostname)
+agent_tunnel_hostname(sqlite3 *db, const char *id, char **hostname)
 {
 	sqlite3_stmt *st;
-	const void *hash;
-	int ok = 0;
+	int found = 0;
 
 	*hostname = NULL;
-	st = db_stmt(db, "SELECT secret_hash, tunnel_hostname FROM agents"
-	    " WHERE id = ?1");
+	st = db_stmt(db, "SELECT tunnel_hostname FROM agents WHERE id = ?1");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		hash = sqlite3_column_blob(st, 0);
-		ok = hash != NULL && sqlite3_column_bytes(st, 0) ==
-		    CRY_SHA256_LEN && cry_eq(hash, sh, CRY_SHA256_LEN);
-		if (ok && sqlite3_column_type(st, 1) != SQLITE_NULL) {
-			*hostname = col_dup(st, 1);
+		found = 1;
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+			*hostname = col_dup(st, 0);
 			if (*hostname == NULL)
-				ok = -1;
+				found = -1;
 		}
 	}
 	db_stmt_done(st);
-	return ok;
+	return found;
 }
 
 int
@@ -424,4 +419,53 @@ agent_seen(sqlite3 *db, const char *id, long long now, const char *hostname)
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	db_stmt_done(st);
 	return rc;
+}
+
+enum fs_err
+agent_authenticate(sqlite3 *db, const char *authorization, char id[37],
+    const char **msg)
+{
+	unsigned char sh[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	const char *cred, *secret;
+	const void *hash;
+	enum fs_err e = FS_UNAUTHORIZED;
+
+	*msg = "bad agent credentials";
+	id[0] = '\0';
+	if (authorization == NULL ||
+	    strncmp(authorization, "Bearer ", 7) != 0) {
+		*msg = "agent credentials required (Authorization: Bearer "
+		    "<agentId>.<agentSecret>)";
+		return FS_UNAUTHORIZED;
+	}
+	cred = authorization + 7;
+	if (strlen(cred) < 38 || cred[36] != '.')
+		return FS_UNAUTHORIZED;
+	memcpy(id, cred, 36);
+	id[36] = '\0';
+	secret = cred + 37;
+	if (!cry_is_uuid(id))
+		goto out;
+	cry_sha256(secret, strlen(secret), sh);
+	if (sqlite3_prepare_v2(db, "SELECT secret_hash FROM agents WHERE"
+	    " id = ?1", -1, &st, NULL) != SQLITE_OK) {
+		e = FS_INTERNAL;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		hash = sqlite3_column_blob(st, 0);
+		if (hash != NULL && sqlite3_column_bytes(st, 0) ==
+		    (int)sizeof(sh) && cry_eq(hash, sh, sizeof(sh)))
+			e = FS_OK;
+	}
+out:
+	sqlite3_finalize(st);
+	if (e != FS_OK) {
+		id[0] = '\0';
+		if (e == FS_INTERNAL)
+			*msg = NULL;
+	}
+	return e;
 }

@@ -15,20 +15,21 @@
 #define TARGET_PREFIX	"/api/storage/"
 
 struct target {
-	struct principal p;		/* the caller */
+	struct principal p;		/* the caller (a copy) */
 	char		*logical;	/* logical key, NFC, malloc'd */
 	char		*pkey;		/* physical key, malloc'd */
 	struct file_row	 f;		/* its row */
 };
 
 /*
- * Resolve the caller and load the row of the key in the path (before its
- * last suffix_len bytes) that it may read. Returns the target, which the
- * caller frees with target_free(), or NULL after answering 401, 404
- * (unreadable and missing look the same, DESIGN §3), 422 or 500.
+ * Load the row of the key in the path (before its last suffix_len bytes)
+ * that the caller p (resolved by app_dispatch) may read. Returns the
+ * target, which the caller frees with target_free(), or NULL after
+ * answering 404 (unreadable and missing look the same, DESIGN §3), 422
+ * or 500.
  */
 struct target	*target_open(struct app *a, struct request *r,
-		    size_t suffix_len);
+		    const struct principal *p, size_t suffix_len);
 /* Free t and everything in it; NULL is harmless. */
 void		 target_free(struct target *t);
 
