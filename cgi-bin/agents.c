@@ -267,15 +267,14 @@ static int
 store_new_key(struct app *a, const struct principal *p, const char *id,
     const char *hostname, char **shown)
 {
-	unsigned char kek[AGENT_KEY_LEN], key[AGENT_KEY_LEN];
+	unsigned char key[AGENT_KEY_LEN];
 	unsigned char sealed[AGENT_SEALED_LEN];
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
 	*shown = NULL;
-	agent_kek(a->cfg.auth_secret, a->cfg.auth_secret_len, kek);
 	if (cry_random(key, sizeof(key)) == -1 ||
-	    agent_key_seal(kek, id, key, sealed) == -1)
+	    agent_key_seal(a->agent_kek, id, key, sealed) == -1)
 		goto out;
 	if (hostname != NULL) {
 		if (sqlite3_prepare_v2(a->db, "UPDATE agents SET"
@@ -304,7 +303,6 @@ store_new_key(struct app *a, const struct principal *p, const char *id,
 	rc = *shown != NULL ? 1 : -1;
 out:
 	sqlite3_finalize(st);
-	cry_wipe(kek, sizeof(kek));
 	cry_wipe(key, sizeof(key));
 	cry_wipe(sealed, sizeof(sealed));
 	return rc;

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <sqlite3.h>
 
+#include "agent.h"
 #include "auth.h"
 #include "cfg.h"
 #include "http.h"
@@ -32,7 +33,10 @@ struct app {
 	struct cfg	 cfg;
 	sqlite3		*db;
 	struct store	*store;		/* with APP_STORE, else NULL */
+	/* Keys derived from AUTH_SECRET once, in app_main, and wiped when
+	   it returns: never in a handler's static. */
 	unsigned char	 tok_key[32];	/* storage URL key (DESIGN §6) */
+	unsigned char	 agent_kek[AGENT_KEY_LEN]; /* seals tunnel keys */
 };
 
 enum app_match {

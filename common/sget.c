@@ -34,7 +34,6 @@
    one bomb-sized transform on the reference machine. */
 #define SLOT_RETRY_AFTER	"2"
 
-static long long cache_max;	/* RENDITION_CACHE_BYTES, set in sget_main() */
 static enum sget_mode mode;	/* set in sget_main() */
 
 /* Content-Disposition for a logical key: RFC 6266 with RFC 8187. */
@@ -462,7 +461,8 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 out:
 	tslot_release(slot);
 	if (stored)
-		rcache_note_write(a->cfg.cache_dir, cache_max, dstlen);
+		rcache_note_write(a->cfg.cache_dir,
+		    a->cfg.transform.cache_bytes, dstlen);
 	img_free(dst);
 	free(src);
 	free(hashed);
@@ -597,13 +597,6 @@ static const struct app_route routes[] = {
 int
 sget_main(const char *name, enum sget_mode m, int argc, char *argv[])
 {
-	char err[512];
-
 	mode = m;
-	if (argc <= 1 && mode == SGET_TRANSFORM &&
-	    rcache_max_bytes(&cache_max, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: refusing to start: %s\n", name, err);
-		return 1;
-	}
 	return app_main(name, argc, argv, routes, nitems(routes), APP_STORE);
 }
