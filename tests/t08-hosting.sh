@@ -95,3 +95,13 @@ check "non-API path refused" eq "$STATUS" 403
 
 # (apache/filestor.conf passes every setting the programs read: the unit
 # test test_cfg checks it against the settings table of common/cfg.c.)
+
+# --- a start counts only once the started server itself listens
+# (serve_wait_port): a port that another server answers on is not enough
+# (t05's time-limit block once talked to a server with other settings).
+(
+	PORT=${BASE##*:}
+	sleep 1 &
+	serve_wait_port $!
+)
+check "serve_wait_port: a port another process listens on is not ours" eq "$?" 1

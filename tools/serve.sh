@@ -219,12 +219,22 @@ serve_prepare_user() {
 	done
 }
 
-# serve_wait_port PID: until the port answers, while PID lives.
+# serve_wait_port PID: until PID itself listens on the port, while it
+# lives. The port answering is not enough: a server whose bind failed
+# lives on for a moment (Apache for a while, reading its config), and if
+# the port went to another listener between serve_free_port and the
+# bind (another suite's server, this suite's own earlier one), the
+# caller would talk to that one, with other settings, and take it for
+# the server it started (the Apache "200 under TRANSFORM_TIMEOUT_MS=100"
+# of t05). Without ss, the answering port has to do.
 serve_wait_port() {
 	local i
 	for i in $(seq 1 300); do
 		kill -0 "$1" 2>/dev/null || return 1
-		if (exec 3<>"/dev/tcp/$FILESTOR_BIND/$PORT") 2>/dev/null; then
+		if command -v ss >/dev/null 2>&1; then
+			ss -Hltnp "sport = :$PORT" 2>/dev/null |
+			    grep -q "pid=$1," && return 0
+		elif (exec 3<>"/dev/tcp/$FILESTOR_BIND/$PORT") 2>/dev/null; then
 			return 0
 		fi
 		sleep 0.1
