@@ -198,14 +198,13 @@ static char *
 new_key(struct app *a, struct request *r, const struct principal *p,
     const char *id, const char *hostname, enum fs_err gone, const char *what)
 {
-	unsigned char kek[AGENT_KEY_LEN], key[AGENT_KEY_LEN];
+	unsigned char key[AGENT_KEY_LEN];
 	unsigned char sealed[AGENT_SEALED_LEN];
 	char *shown = NULL;
 	int rc = -1;
 
-	agent_kek(a->cfg.auth_secret, a->cfg.auth_secret_len, kek);
 	if (cry_random(key, sizeof(key)) == 0 &&
-	    agent_key_seal(kek, id, key, sealed) == 0)
+	    agent_key_seal(a->agent_kek, id, key, sealed) == 0)
 		rc = agent_key_store(a->db, p->tenant_id, id, hostname, sealed);
 	if (rc == 1)
 		shown = agent_key_encode(key);
@@ -216,7 +215,6 @@ new_key(struct app *a, struct request *r, const struct principal *p,
 		app_log(a, "%s: %s", what, sqlite3_errmsg(a->db));
 		http_error(r, FS_INTERNAL, NULL);
 	}
-	cry_wipe(kek, sizeof(kek));
 	cry_wipe(key, sizeof(key));
 	cry_wipe(sealed, sizeof(sealed));
 	return shown;

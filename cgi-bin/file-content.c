@@ -138,8 +138,6 @@ static char *
 content_url(struct app *a, struct request *r, const struct agent_row *row,
     const char *path, long long *exp)
 {
-	static unsigned char kek[AGENT_KEY_LEN];
-	static int have_kek;
 	unsigned char key[AGENT_KEY_LEN];
 	char norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX], err[256];
 	char *tok = NULL, *url = NULL;
@@ -155,12 +153,7 @@ content_url(struct app *a, struct request *r, const struct agent_row *row,
 		http_error(r, FS_INTERNAL, NULL);
 		return NULL;
 	}
-	/* AUTH_SECRET is fixed for the life of the worker: derive once. */
-	if (!have_kek) {
-		agent_kek(a->cfg.auth_secret, a->cfg.auth_secret_len, kek);
-		have_kek = 1;
-	}
-	if (agent_key_open(kek, row->id, row->sealed, sizeof(row->sealed),
+	if (agent_key_open(a->agent_kek, row->id, row->sealed, sizeof(row->sealed),
 	    key) == -1) {
 		/* Most likely AUTH_SECRET changed since the key was made. */
 		app_log(a, "agent %s: tunnel key does not decrypt", row->id);

@@ -315,6 +315,7 @@ app_main(const char *name, int argc, char *argv[],
 			    "whose process died", n);
 	}
 	tok_storage_key(a.cfg.auth_secret, a.cfg.auth_secret_len, a.tok_key);
+	agent_kek(a.cfg.auth_secret, a.cfg.auth_secret_len, a.agent_kek);
 	/* A client that hangs up must not kill the worker. */
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, 0) != 0) {
@@ -343,6 +344,7 @@ app_main(const char *name, int argc, char *argv[],
 out:
 	store_close(a.store);
 	cry_wipe(a.tok_key, sizeof(a.tok_key));
+	cry_wipe(a.agent_kek, sizeof(a.agent_kek));
 	db_close(a.db);
 	cfg_free(&a.cfg);
 	return ret;

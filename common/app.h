@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <sqlite3.h>
 
+#include "agent.h"
 #include "auth.h"
 #include "cfg.h"
 #include "http.h"
@@ -36,7 +37,10 @@ struct app {
 	struct cfg	 cfg;
 	sqlite3		*db;
 	struct store	*store;		/* with APP_STORE, else NULL */
+	/* Keys derived from AUTH_SECRET once, in app_main, and wiped when
+	   it returns: never in a handler's static. */
 	unsigned char	 tok_key[32];	/* storage URL key (DESIGN §6) */
+	unsigned char	 agent_kek[AGENT_KEY_LEN]; /* seals tunnel keys */
 };
 
 /* Who may call a route; app_dispatch() checks it before the handler. */

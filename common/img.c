@@ -14,11 +14,6 @@
 #include "img.h"
 #include "imgdec.h"
 
-#define IMG_DEF_MAX_PIXELS	50000000LL
-#define IMG_DEF_TIMEOUT_MS	10000LL
-#define IMG_DEF_THREADS		1LL
-#define IMG_DEF_MEMORY		(256LL << 20)
-#define IMG_DEF_MAX_BYTES	(100LL << 20)
 #ifndef IMG_POLICY_DIR_INSTALLED
 #define IMG_POLICY_DIR_INSTALLED "/usr/local/share/filestor/imagemagick"
 #endif
@@ -33,8 +28,7 @@ static struct {
 	long long	 max_bytes;
 	int		 scaled;	/* use the scaled decoders (imgdec.h) */
 	unsigned long	 scaled_runs;	/* transforms that used them */
-} img_state = { 0, IMG_DEF_MAX_PIXELS, IMG_DEF_TIMEOUT_MS, IMG_DEF_MAX_BYTES,
-    1, 0 };
+} img_state;	/* set by img_init, from the settings (cfg.h) */
 
 /* --- pure half */
 
@@ -402,60 +396,32 @@ img_geometry(const struct img_params *p, enum img_format out, long sw,
 
 /* --- MagickWand half */
 
-static int
-env_limit(const char *name, long long def, long long min, long long max,
-    long long *out, char *err, size_t errlen)
-{
-	const char *v = getenv(name);
-
-	*out = def;
-	if (v == NULL || *v == '\0')
-		return 0;
-	if (http_parse_ll(v, min, max, out) == -1) {
-		snprintf(err, errlen, "%s must be an integer from %lld to %lld",
-		    name, min, max);
-		return -1;
-	}
-	return 0;
-}
-
 int
-img_init(char *err, size_t errlen)
+img_init(const struct cfg_transform *t, char *err, size_t errlen)
 {
 	/* Coders that must be denied for the policy to count as loaded. */
 	static const char *const denied[] = { "SVG", "MVG", "MSL", "URL",
 	    "TEXT", "EPHEMERAL", "PS", "PDF" };
-	const char *v, *dir;
-	long long threads, memory, scaled;
+	const char *dir;
+	long long threads = t->threads, memory = t->memory;
 	size_t i;
 
-	if (env_limit("TRANSFORM_MAX_PIXELS", IMG_DEF_MAX_PIXELS, 1,
-	    1000000000LL, &img_state.max_pixels, err, errlen) == -1 ||
-	    env_limit("TRANSFORM_TIMEOUT_MS", IMG_DEF_TIMEOUT_MS, 100,
-	    600000, &img_state.timeout_ms, err, errlen) == -1 ||
-	    env_limit("TRANSFORM_THREADS", IMG_DEF_THREADS, 1, 256, &threads,
-	    err, errlen) == -1 ||
-	    env_limit("TRANSFORM_MEMORY_BYTES", IMG_DEF_MEMORY, 16LL << 20,
-	    64LL << 30, &memory, err, errlen) == -1 ||
-	    env_limit("TRANSFORM_MAX_BYTES", IMG_DEF_MAX_BYTES, 1,
-	    1LL << 40, &img_state.max_bytes, err, errlen) == -1 ||
-	    env_limit("TRANSFORM_SCALED_DECODE", 1, 0, 1, &scaled, err,
-	    errlen) == -1)
-		return -1;
-	img_state.scaled = (int)scaled;
+	img_state.max_pixels = t->max_pixels;
+	img_state.timeout_ms = t->timeout_ms;
+	img_state.max_bytes = t->max_bytes;
+	img_state.scaled = (int)t->scaled;
 	/*
 	 * Where the policy is: MAGICK_CONFIGURE_PATH, or else the directory
 	 * the build named (the source tree's etc/imagemagick), so that a
 	 * web server that passes no environment still gets it. The check
 	 * below refuses to run if neither holds our policy.
 	 */
-	v = getenv("MAGICK_CONFIGURE_PATH");
 	/* An installed binary outlives its source tree: then use the
 	   policy "make install" put under PREFIX. */
 	dir = IMG_POLICY_DIR;
 	if (access(IMG_POLICY_DIR "/policy.xml", R_OK) == -1)
 		dir = IMG_POLICY_DIR_INSTALLED;
-	if ((v == NULL || *v == '\0') &&
+	if (t->magick_config == NULL &&
 	    setenv("MAGICK_CONFIGURE_PATH", dir, 1) == -1) {
 		snprintf(err, errlen, "cannot set MAGICK_CONFIGURE_PATH");
 		return -1;

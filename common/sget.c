@@ -34,7 +34,6 @@
    one bomb-sized transform on the reference machine. */
 #define SLOT_RETRY_AFTER	"2"
 
-static long long cache_max;	/* RENDITION_CACHE_BYTES, set in sget_main() */
 static enum sget_mode mode;	/* set in sget_main() */
 
 /*
@@ -535,7 +534,8 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 		stream_path(a, r, path);
 out:
 	if (stored)
-		rcache_note_write(a->cfg.cache_dir, cache_max, dstlen);
+		rcache_note_write(a->cfg.cache_dir,
+		    a->cfg.transform.cache_bytes, dstlen);
 	img_free(dst);
 	free(path);
 }
@@ -641,13 +641,6 @@ static const app_handler serve_get[ROUTE__MAX] = {
 int
 sget_main(const char *name, enum sget_mode m, int argc, char *argv[])
 {
-	char err[512];
-
 	mode = m;
-	if (argc <= 1 && mode == SGET_TRANSFORM &&
-	    rcache_max_bytes(&cache_max, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: refusing to start: %s\n", name, err);
-		return 1;
-	}
 	return app_main(name, argc, argv, serve_get, APP_STORE);
 }

@@ -424,14 +424,13 @@ cmd_gc(struct ctl *c, struct cli_args *ar)
 {
 	struct rcache_stats st;
 	struct store *s;
-	long long max, up;
+	long long up;
 	char err[512];
 
 	if (ar->npos != 0)
 		return usage_fail(c);
-	if (rcache_max_bytes(&max, err, sizeof(err)) == -1)
-		return cli_fail("%s", err);
-	if (rcache_gc(c->cfg.cache_dir, max, &st) == -1)
+	if (rcache_gc(c->cfg.cache_dir, c->cfg.transform.cache_bytes,
+	    &st) == -1)
 		return cli_fail("rendition cache gc failed in %s",
 		    c->cfg.cache_dir);
 	printf("renditions: kept %lld (%lld bytes), evicted %lld (%lld bytes), "
