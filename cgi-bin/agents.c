@@ -33,20 +33,6 @@
 #define PREFIX		"/api/agents/"
 #define BODY_MAX	(16 * 1024)
 
-/* Resolve the caller and require the admin flag of its role. */
-static int
-require_admin(struct app *a, struct request *r, struct principal *p)
-{
-	if (!app_require_auth(a, r, p))
-		return 0;
-	if (!p->admin) {
-		http_error(r, FS_FORBIDDEN, "managing agents needs an admin "
-		    "role");
-		return 0;
-	}
-	return 1;
-}
-
 /* Read a JSON body (an empty body is {} when empty_ok). */
 static int
 read_body(struct request *r, int empty_ok, cJSON **body)
@@ -92,7 +78,7 @@ fields_ok(struct request *r, const cJSON *body, const char *const *allowed)
 }
 
 static void
-h_enroll(struct app *a, struct request *r)
+h_enroll(struct app *a, struct request *r, const struct app_caller *c)
 {
 	static const char *const allowed[] = { "token", "name",
 	    "allowedRoots", NULL };
@@ -168,17 +154,14 @@ out:
 }
 
 static void
-h_enroll_token(struct app *a, struct request *r)
+h_enroll_token(struct app *a, struct request *r, const struct app_caller *c)
 {
 	static const char *const allowed[] = { "ttlSeconds", NULL };
-	struct principal p;
 	cJSON *body = NULL, *j = NULL;
 	const cJSON *jt;
 	char *tok = NULL, err[256], when[32];
 	long long ttl = AGENT_ENROLL_TTL, exp;
 
-	if (!require_admin(a, r, &p))
-		return;
 	if (!read_body(r, 1, &body) || !fields_ok(r, body, allowed))
 		goto out;
 	jt = cJSON_GetObjectItemCaseSensitive(body, "ttlSeconds");
@@ -192,7 +175,7 @@ h_enroll_token(struct app *a, struct request *r)
 		}
 		ttl = (long long)jt->valuedouble;
 	}
-	if (agent_enroll_token_create(a->db, p.tenant_id, ttl, &tok, &exp, err,
+	if (agent_enroll_token_create(a->db, c->p.tenant_id, ttl, &tok, &exp, err,
 	    sizeof(err)) == -1) {
 		app_log(a, "enroll token: %s", err);
 		http_error(r, FS_INTERNAL, NULL);
@@ -214,22 +197,19 @@ out:
 }
 
 static void
-h_list(struct app *a, struct request *r)
+h_list(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
 	struct agent_row row;
 	sqlite3_stmt *st = NULL;
 	cJSON *j = NULL, *items, *it;
 	int rc;
 
-	if (!require_admin(a, r, &p))
-		return;
 	if (r->nparams != 0) {
 		http_error(r, FS_VALIDATION, "unknown parameter \"%.64s\"",
 		    r->params[0].name);
 		return;
 	}
-	st = agent_list_stmt(a->db, p.tenant_id);
+	st = agent_list_stmt(a->db, c->p.tenant_id);
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
 	if (st == NULL || items == NULL)
@@ -473,12 +453,11 @@ show_agent(struct app *a, struct request *r, const struct principal *p,
 }
 
 /*
- * /api/agents/<id>[/tunnel[/rotate]]: split the rest of the path into the
- * id and what follows. Returns the suffix ("", "/tunnel", ...) or NULL
- * after answering 404.
+ * The id of /api/agents/<id>[/tunnel[/rotate]]: 1, or 0 after answering
+ * 404.
  */
-static const char *
-split_id(struct request *r, char id[37])
+static int
+path_id(struct request *r, char id[37])
 {
 	const char *rest = r->path + strlen(PREFIX), *slash;
 	size_t n;
@@ -488,15 +467,15 @@ split_id(struct request *r, char id[37])
 	if (n != 36 || memchr(rest, '\0', n) != NULL ||
 	    r->path_len != strlen(r->path)) {
 		http_error(r, FS_NOT_FOUND, "no such agent");
-		return NULL;
+		return 0;
 	}
 	memcpy(id, rest, 36);
 	id[36] = '\0';
 	if (!cry_is_uuid(id)) {
 		http_error(r, FS_NOT_FOUND, "no such agent");
-		return NULL;
+		return 0;
 	}
-	return rest + n;
+	return 1;
 }
 
 /*
@@ -527,50 +506,24 @@ quick_host_ok(const char *h)
 }
 
 static void
-h_heartbeat(struct app *a, struct request *r)
+h_heartbeat(struct app *a, struct request *r, const struct app_caller *c)
 {
 	static const char *const allowed[] = { "tunnelHostname", "version",
 	    "health", NULL };
-	unsigned char sh[CRY_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
 	cJSON *body = NULL, *j = NULL;
 	const cJSON *jh, *jv, *jhe;
-	const char *auth, *cred, *secret, *stored;
-	char id[37], norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX];
+	const char *id = c->agent_id, *stored;
+	char norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX];
 	char snorm[AGENT_ORIGIN_MAX], sorigin[AGENT_ORIGIN_MAX], err[256];
-	const void *hash;
-	int ok = 0, update_host = 0;
+	int update_host = 0;
 
-	auth = http_header(r, "Authorization");
-	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0) {
-		http_error(r, FS_UNAUTHORIZED, "agent credentials required "
-		    "(Authorization: Bearer <agentId>.<agentSecret>)");
-		goto out;
-	}
-	cred = auth + 7;
-	if (strlen(cred) < 38 || cred[36] != '.') {
-		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
-		goto out;
-	}
-	memcpy(id, cred, 36);
-	id[36] = '\0';
-	secret = cred + 37;
-	if (!cry_is_uuid(id)) {
-		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
-		goto out;
-	}
-	cry_sha256(secret, strlen(secret), sh);
-	if (sqlite3_prepare_v2(a->db, "SELECT secret_hash, tunnel_hostname"
-	    " FROM agents WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(a->db, "SELECT tunnel_hostname FROM agents"
+	    " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
 		goto internal;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		hash = sqlite3_column_blob(st, 0);
-		ok = hash != NULL && sqlite3_column_bytes(st, 0) ==
-		    (int)sizeof(sh) && cry_eq(hash, sh, sizeof(sh));
-	}
-	if (!ok) {
-		/* One answer for an unknown id and a wrong secret. */
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		/* Deleted since app_dispatch() checked the secret. */
 		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
 		goto out;
 	}
@@ -592,7 +545,7 @@ h_heartbeat(struct app *a, struct request *r)
 			    cJSON_IsString(jh) ? err : "must be a string");
 			goto out;
 		}
-		stored = (const char *)sqlite3_column_text(st, 1);
+		stored = (const char *)sqlite3_column_text(st, 0);
 		if (quick_host_ok(norm))
 			update_host = 1;
 		else if (stored == NULL || agent_hostname_parse(stored, snorm,
@@ -638,103 +591,54 @@ out:
 	cJSON_Delete(j);
 }
 
+/*
+ * The routes on one agent (routes.h). The pattern matched one segment;
+ * it must still be an agent id.
+ */
 static void
-h_post(struct app *a, struct request *r)
+h_agent(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
-	const char *rest;
 	char id[37];
 
-	if (strcmp(r->path, PREFIX "enroll") == 0) {
-		h_enroll(a, r);
+	if (!path_id(r, id))
 		return;
-	}
-	if (strcmp(r->path, PREFIX "enroll-tokens") == 0) {
-		h_enroll_token(a, r);
-		return;
-	}
-	if (strcmp(r->path, PREFIX "heartbeat") == 0) {
-		h_heartbeat(a, r);
-		return;
-	}
-	if (!require_admin(a, r, &p))
-		return;
-	rest = split_id(r, id);
-	if (rest == NULL)
-		return;
-	if (strcmp(rest, "/tunnel") == 0)
-		tunnel_enable(a, r, &p, id);
-	else if (strcmp(rest, "/tunnel/rotate") == 0)
-		tunnel_rotate(a, r, &p, id);
-	else if (rest[0] == '\0')
-		http_method_not_allowed(r, "GET, HEAD, DELETE");
-	else
-		http_error(r, FS_NOT_FOUND, "no such route");
-}
-
-static void
-h_get(struct app *a, struct request *r)
-{
-	struct principal p;
-	const char *rest;
-	char id[37];
-
-	if (strcmp(r->path, PREFIX "enroll") == 0 ||
-	    strcmp(r->path, PREFIX "enroll-tokens") == 0 ||
-	    strcmp(r->path, PREFIX "heartbeat") == 0) {
-		http_method_not_allowed(r, "POST");
-		return;
-	}
-	if (!require_admin(a, r, &p))
-		return;
-	rest = split_id(r, id);
-	if (rest == NULL)
-		return;
-	if (rest[0] == '\0')
-		show_agent(a, r, &p, id);
-	else if (strcmp(rest, "/tunnel") == 0)
-		http_method_not_allowed(r, "POST, DELETE");
-	else if (strcmp(rest, "/tunnel/rotate") == 0)
-		http_method_not_allowed(r, "POST");
-	else
-		http_error(r, FS_NOT_FOUND, "no such route");
-}
-
-static void
-h_delete(struct app *a, struct request *r)
-{
-	struct principal p;
-	const char *rest;
-	char id[37];
-
-	if (!require_admin(a, r, &p))
-		return;
-	rest = split_id(r, id);
-	if (rest == NULL)
-		return;
-	if (rest[0] == '\0')
-		exec_on_agent(a, r, &p, id, "DELETE FROM agents WHERE id = ?1"
+	switch (c->route) {
+	case ROUTE_AGENT:
+		show_agent(a, r, &c->p, id);
+		break;
+	case ROUTE_AGENT_DELETE:
+		exec_on_agent(a, r, &c->p, id, "DELETE FROM agents WHERE id = ?1"
 		    " AND tenant_id = ?2", "agent deleted");
-	else if (strcmp(rest, "/tunnel") == 0)
+		break;
+	case ROUTE_TUNNEL:
+		tunnel_enable(a, r, &c->p, id);
+		break;
+	case ROUTE_TUNNEL_OFF:
 		/* The key goes too: a later enable makes a new one. */
-		exec_on_agent(a, r, &p, id, "UPDATE agents SET"
+		exec_on_agent(a, r, &c->p, id, "UPDATE agents SET"
 		    " tunnel_enabled = 0, tunnel_key = NULL WHERE id = ?1"
 		    " AND tenant_id = ?2", "tunnel disabled");
-	else if (strcmp(rest, "/tunnel/rotate") == 0)
-		http_method_not_allowed(r, "POST");
-	else
-		http_error(r, FS_NOT_FOUND, "no such route");
+		break;
+	default:
+		tunnel_rotate(a, r, &c->p, id);
+		break;
+	}
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/agents", APP_EXACT, h_list },
-	{ "GET", PREFIX, APP_PREFIX, h_get },
-	{ "POST", PREFIX, APP_PREFIX, h_post },
-	{ "DELETE", PREFIX, APP_PREFIX, h_delete },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_AGENTS] = h_list,
+	[ROUTE_ENROLL] = h_enroll,
+	[ROUTE_ENROLL_TOKEN] = h_enroll_token,
+	[ROUTE_HEARTBEAT] = h_heartbeat,
+	[ROUTE_AGENT] = h_agent,
+	[ROUTE_AGENT_DELETE] = h_agent,
+	[ROUTE_TUNNEL] = h_agent,
+	[ROUTE_TUNNEL_OFF] = h_agent,
+	[ROUTE_TUNNEL_ROTATE] = h_agent,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("agents", argc, argv, routes, nitems(routes), 0);
+	return app_main("agents", argc, argv, serve, 0);
 }

@@ -74,7 +74,7 @@ body_string(struct request *r, const cJSON *body, const char *name,
 }
 
 static void
-h_login(struct app *a, struct request *r)
+h_login(struct app *a, struct request *r, const struct app_caller *c)
 {
 	struct principal p;
 	struct auth_limits lim = { a->cfg.login_max_user,
@@ -152,14 +152,18 @@ out:
 }
 
 static void
-h_logout(struct app *a, struct request *r)
+h_logout(struct app *a, struct request *r, const struct app_caller *c)
 {
 	struct principal p;
 	const char *msg = NULL;
 	char *cookie;
 	enum fs_err e;
 
-	/* A cookie logout is state-changing: it passes the CSRF check. */
+	/*
+	 * A cookie logout is state-changing: it passes the CSRF check. The
+	 * route is public (a bad or expired session still logs out), so
+	 * that check is made here.
+	 */
 	e = auth_resolve(a->db, r, &p, &msg);
 	if (e == FS_FORBIDDEN || e == FS_INTERNAL) {
 		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
@@ -179,27 +183,24 @@ h_logout(struct app *a, struct request *r)
 }
 
 static void
-h_me(struct app *a, struct request *r)
+h_me(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
 	cJSON *j;
 
-	if (!app_require_auth(a, r, &p))
-		return;
-	j = principal_json(a, &p);
+	j = principal_json(a, &c->p);
 	http_add_header(r, "Cache-Control", "no-store");
 	http_json(r, 200, j);
 	cJSON_Delete(j);
 }
 
-static const struct app_route routes[] = {
-	{ "POST", "/api/auth/login", APP_EXACT, h_login },
-	{ "POST", "/api/auth/logout", APP_EXACT, h_logout },
-	{ "GET", "/api/auth/me", APP_EXACT, h_me },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_LOGIN] = h_login,
+	[ROUTE_LOGOUT] = h_logout,
+	[ROUTE_ME] = h_me,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("auth", argc, argv, routes, nitems(routes), 0);
+	return app_main("auth", argc, argv, serve, 0);
 }

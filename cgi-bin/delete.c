@@ -9,18 +9,18 @@
 #include "files.h"
 
 static void
-h_delete(struct app *a, struct request *r)
+h_delete(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	struct file_row f;
 	sqlite3_stmt *st = NULL;
 	char *logical = NULL, *pkey = NULL;
 	enum fs_err e;
 	int rc, in_tx = 0;
 
-	if (!file_open_readable(a, r, 0, &p, &logical, &pkey, &f))
+	if (!file_open_readable(a, r, 0, p, &logical, &pkey, &f))
 		return;
-	rc = file_allowed(a->db, &p, PERM_DELETE, pkey);
+	rc = file_allowed(a->db, p, PERM_DELETE, pkey);
 	if (rc == -1)
 		goto internal;
 	if (rc == 0) {
@@ -66,16 +66,12 @@ out:
 	free(pkey);
 }
 
-static const struct app_route routes[] = {
-	{ "DELETE", "/api/storage/", APP_PREFIX, h_delete },
-	{ "GET", "/api/storage/", APP_PREFIX, NULL },
-	{ "PUT", "/api/storage/", APP_PREFIX, NULL },
-	{ "PATCH", "/api/storage/", APP_PREFIX, NULL },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_DELETE] = h_delete,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("delete", argc, argv, routes, nitems(routes),
-	    APP_STORE);
+	return app_main("delete", argc, argv, serve, APP_STORE);
 }

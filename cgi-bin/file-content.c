@@ -26,30 +26,99 @@
 #include "db.h"
 #include "perm.h"
 
+/*
+ * The 302 to the agent's tunnel, once the caller may read path there: a
+ * five-minute token signed with the agent's key, at the stored origin.
+ */
 static void
-h_content(struct app *a, struct request *r)
+redirect(struct app *a, struct request *r, const struct agent_row *row,
+    const char *path)
 {
-	struct principal p;
+	static unsigned char kek[AGENT_KEY_LEN];
+	static int have_kek;
+	unsigned char key[AGENT_KEY_LEN];
+	char norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX], err[256];
+	char *tok = NULL, *url = NULL, when[32];
+	cJSON *j = NULL;
+	long long exp;
+	size_t n;
+
+	if (!row->enabled || !row->has_key || row->hostname == NULL) {
+		http_error(r, FS_CONFLICT, "tunnel is disabled for this agent");
+		goto out;
+	}
+	if (agent_hostname_parse(row->hostname, norm, origin, err,
+	    sizeof(err)) == -1) {
+		app_log(a, "agent %s: stored hostname: %s", row->id, err);
+		goto internal;
+	}
+	/* AUTH_SECRET is fixed for the life of the worker: derive once. */
+	if (!have_kek) {
+		agent_kek(a->cfg.auth_secret, a->cfg.auth_secret_len, kek);
+		have_kek = 1;
+	}
+	if (agent_key_open(kek, row->id, row->sealed, sizeof(row->sealed),
+	    key) == -1) {
+		/* Most likely AUTH_SECRET changed since the key was made. */
+		app_log(a, "agent %s: tunnel key does not decrypt", row->id);
+		http_error(r, FS_CONFLICT, "the tunnel key of this agent cannot "
+		    "be read (was AUTH_SECRET changed?): rotate the key");
+		goto out;
+	}
+	exp = db_now() + AGENT_TOKEN_TTL;
+	tok = agent_tok_sign(key, path, row->id, exp);
+	if (tok == NULL)
+		goto internal;
+	n = strlen(origin) + strlen("/content?token=") + strlen(tok) + 1;
+	url = malloc(n);
+	if (url == NULL)
+		goto internal;
+	/* The token is base64url and '.', so it needs no escaping. */
+	snprintf(url, n, "%s/content?token=%s", origin, tok);
+
+	/*
+	 * A small JSON body too, for fetch() callers that follow redirects
+	 * manually and cannot read Location from an opaque response.
+	 */
+	db_iso8601(exp, when);
+	j = cJSON_CreateObject();
+	if (j == NULL)
+		goto internal;
+	cJSON_AddStringToObject(j, "url", url);
+	cJSON_AddStringToObject(j, "expiresAt", when);
+	if (http_add_header(r, "Location", url) == -1)
+		goto internal;
+	/* The URL is a credential for five minutes: no cache keeps it. */
+	http_add_header(r, "Cache-Control", "no-store");
+	http_add_header(r, "Referrer-Policy", "no-referrer");
+	http_json(r, 302, j);
+	goto out;
+internal:
+	http_error(r, FS_INTERNAL, NULL);
+out:
+	cry_wipe(key, sizeof(key));
+	cJSON_Delete(j);
+	free(tok);
+	free(url);
+}
+
+static void
+h_content(struct app *a, struct request *r, const struct app_caller *c)
+{
+	const struct principal *p = &c->p;
 	struct perm_sql cond;
 	struct perm_vars v;
 	struct agent_row row;
 	const struct http_param *pa, *pp;
 	const char *args[2];
-	static unsigned char kek[AGENT_KEY_LEN];
-	static int have_kek;
-	unsigned char key[AGENT_KEY_LEN];
-	char norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX], err[256];
-	char **roots = NULL, *tok = NULL, *url = NULL, when[32];
-	cJSON *jroots = NULL, *j = NULL;
-	size_t nroots = 0, i, n;
-	long long exp;
+	char **roots = NULL, err[256];
+	cJSON *jroots = NULL;
+	size_t nroots = 0, i;
 	int rc, have_cond = 0;
 	enum fs_err e;
 
 	memset(&row, 0, sizeof(row));
 	memset(&cond, 0, sizeof(cond));
-	if (!app_require_auth(a, r, &p))
-		return;
 	for (i = 0; i < r->nparams; i++)
 		if (strcmp(r->params[i].name, "agent") != 0 &&
 		    strcmp(r->params[i].name, "path") != 0) {
@@ -73,9 +142,9 @@ h_content(struct app *a, struct request *r)
 		goto out;
 	}
 
-	v.user_id = p.user_id;
-	v.tenant_id = p.tenant_id;
-	rc = perm_lookup(a->db, p.role_id, PERM_AGENT_FILES, PERM_READ, &v,
+	v.user_id = p->user_id;
+	v.tenant_id = p->tenant_id;
+	rc = perm_lookup(a->db, p->role_id, PERM_AGENT_FILES, PERM_READ, &v,
 	    &cond);
 	if (rc == -1) {
 		app_log(a, "perm lookup: %s", sqlite3_errmsg(a->db));
@@ -88,7 +157,7 @@ h_content(struct app *a, struct request *r)
 	}
 	have_cond = 1;
 
-	e = agent_load(a->db, p.tenant_id, pa->value, &row);
+	e = agent_load(a->db, p->tenant_id, pa->value, &row);
 	if (e != FS_OK) {
 		if (e == FS_INTERNAL)
 			app_log(a, "agent load: %s", sqlite3_errmsg(a->db));
@@ -123,77 +192,24 @@ h_content(struct app *a, struct request *r)
 		goto out;
 	}
 
-	if (!row.enabled || !row.has_key || row.hostname == NULL) {
-		http_error(r, FS_CONFLICT, "tunnel is disabled for this agent");
-		goto out;
-	}
-	if (agent_hostname_parse(row.hostname, norm, origin, err,
-	    sizeof(err)) == -1) {
-		app_log(a, "agent %s: stored hostname: %s", row.id, err);
-		goto internal;
-	}
-	/* AUTH_SECRET is fixed for the life of the worker: derive once. */
-	if (!have_kek) {
-		agent_kek(a->cfg.auth_secret, a->cfg.auth_secret_len, kek);
-		have_kek = 1;
-	}
-	if (agent_key_open(kek, row.id, row.sealed, sizeof(row.sealed),
-	    key) == -1) {
-		/* Most likely AUTH_SECRET changed since the key was made. */
-		app_log(a, "agent %s: tunnel key does not decrypt", row.id);
-		http_error(r, FS_CONFLICT, "the tunnel key of this agent cannot "
-		    "be read (was AUTH_SECRET changed?): rotate the key");
-		goto out;
-	}
-	exp = db_now() + AGENT_TOKEN_TTL;
-	tok = agent_tok_sign(key, pp->value, row.id, exp);
-	if (tok == NULL)
-		goto internal;
-	n = strlen(origin) + strlen("/content?token=") + strlen(tok) + 1;
-	url = malloc(n);
-	if (url == NULL)
-		goto internal;
-	/* The token is base64url and '.', so it needs no escaping. */
-	snprintf(url, n, "%s/content?token=%s", origin, tok);
-
-	/*
-	 * A small JSON body too, for fetch() callers that follow redirects
-	 * manually and cannot read Location from an opaque response.
-	 */
-	db_iso8601(exp, when);
-	j = cJSON_CreateObject();
-	if (j == NULL)
-		goto internal;
-	cJSON_AddStringToObject(j, "url", url);
-	cJSON_AddStringToObject(j, "expiresAt", when);
-	if (http_add_header(r, "Location", url) == -1)
-		goto internal;
-	/* The URL is a credential for five minutes: no cache keeps it. */
-	http_add_header(r, "Cache-Control", "no-store");
-	http_add_header(r, "Referrer-Policy", "no-referrer");
-	http_json(r, 302, j);
+	redirect(a, r, &row, pp->value);
 	goto out;
 internal:
 	http_error(r, FS_INTERNAL, NULL);
 out:
-	cry_wipe(key, sizeof(key));
 	if (have_cond)
 		perm_sql_free(&cond);
 	agent_roots_free(roots, nroots);
 	cJSON_Delete(jroots);
-	cJSON_Delete(j);
 	agent_row_free(&row);
-	free(tok);
-	free(url);
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/file/content", APP_EXACT, h_content },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_FILE_CONTENT] = h_content,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("file-content", argc, argv, routes, nitems(routes),
-	    0);
+	return app_main("file-content", argc, argv, serve, 0);
 }

@@ -184,9 +184,9 @@ fail:
 }
 
 static void
-h_list(struct app *a, struct request *r)
+h_list(struct app *a, struct request *r, const struct app_caller *caller)
 {
-	struct principal p;
+	const struct principal *p = &caller->p;
 	sqlite3_stmt *st = NULL;
 	cJSON *j = NULL, *items, *cur = NULL;
 	const struct http_param *lp, *cp;
@@ -197,8 +197,6 @@ h_list(struct app *a, struct request *r)
 	size_t i, dlen;
 	int denied, n = 0, rc;
 
-	if (!app_require_auth(a, r, &p))
-		return;
 	for (i = 0; i < r->nparams; i++)
 		if (strcmp(r->params[i].name, "limit") != 0 &&
 		    strcmp(r->params[i].name, "cursor") != 0) {
@@ -214,7 +212,7 @@ h_list(struct app *a, struct request *r)
 		return;
 	}
 	/* The cursor is the last (name, id) of the previous page. */
-	args[0] = p.tenant_id;
+	args[0] = p->tenant_id;
 	args[1] = "";
 	args[2] = "";
 	cp = http_param(r, "cursor");
@@ -234,7 +232,7 @@ h_list(struct app *a, struct request *r)
 	snprintf(limbuf, sizeof(limbuf), "%lld", limit + 1);
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
-	st = folder_query(a, &p, PERM_READ, FOLDER_COLS,
+	st = folder_query(a, p, PERM_READ, FOLDER_COLS,
 	    "tenant_id = ? AND (name, id) > (?, ?)", "ORDER BY name, id LIMIT "
 	    "CAST(? AS INTEGER)", args, 3, &denied);
 	if (st == NULL && !denied)
@@ -323,23 +321,21 @@ out:
 }
 
 static void
-h_create(struct app *a, struct request *r)
+h_create(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	sqlite3_stmt *st = NULL;
 	cJSON *body = NULL;
 	const char *name;
 	char id[37];
 	int rc;
 
-	if (!app_require_auth(a, r, &p))
-		return;
 	name = body_name(r, &body);
 	if (name == NULL)
 		goto out;
 	if (cry_uuid(id) == -1)
 		goto internal;
-	rc = create_allowed(a, &p, id, name);
+	rc = create_allowed(a, p, id, name);
 	if (rc == -1)
 		goto internal;
 	if (rc == 0) {
@@ -351,9 +347,9 @@ h_create(struct app *a, struct request *r)
 	    " VALUES (?, ?, ?, ?, ?5, ?5)", -1, &st, NULL) != SQLITE_OK)
 		goto internal;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, p.tenant_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, p->tenant_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, p.user_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, p->user_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, db_now());
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -397,23 +393,21 @@ path_folder(struct app *a, struct request *r, const struct principal *p)
 }
 
 static void
-h_rename(struct app *a, struct request *r)
+h_rename(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	sqlite3_stmt *st = NULL;
 	cJSON *body = NULL;
 	const char *id, *name;
 	int rc;
 
-	if (!app_require_auth(a, r, &p))
-		return;
-	id = path_folder(a, r, &p);
+	id = path_folder(a, r, p);
 	if (id == NULL)
 		return;
 	name = body_name(r, &body);
 	if (name == NULL)
 		goto out;
-	rc = folder_allowed(a->db, &p, PERM_UPDATE, id);
+	rc = folder_allowed(a->db, p, PERM_UPDATE, id);
 	if (rc == -1)
 		goto internal;
 	if (rc == 0) {
@@ -444,19 +438,17 @@ out:
 }
 
 static void
-h_delete(struct app *a, struct request *r)
+h_delete(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	sqlite3_stmt *st = NULL;
 	const char *id;
 	int rc;
 
-	if (!app_require_auth(a, r, &p))
-		return;
-	id = path_folder(a, r, &p);
+	id = path_folder(a, r, p);
 	if (id == NULL)
 		return;
-	rc = folder_allowed(a->db, &p, PERM_DELETE, id);
+	rc = folder_allowed(a->db, p, PERM_DELETE, id);
 	if (rc == -1)
 		goto internal;
 	if (rc == 0) {
@@ -486,15 +478,15 @@ out:
 	sqlite3_finalize(st);
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/folders", APP_EXACT, h_list },
-	{ "POST", "/api/folders", APP_EXACT, h_create },
-	{ "PATCH", FOLDERS_PREFIX, APP_PREFIX, h_rename },
-	{ "DELETE", FOLDERS_PREFIX, APP_PREFIX, h_delete },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_FOLDERS] = h_list,
+	[ROUTE_FOLDER_NEW] = h_create,
+	[ROUTE_FOLDER_RENAME] = h_rename,
+	[ROUTE_FOLDER_DELETE] = h_delete,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("folders", argc, argv, routes, nitems(routes), 0);
+	return app_main("folders", argc, argv, serve, 0);
 }

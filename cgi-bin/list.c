@@ -55,9 +55,9 @@ prefix_check(const struct http_param *p, const char **msg)
 }
 
 static void
-h_list(struct app *a, struct request *r)
+h_list(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	struct perm_sql cond;
 	struct perm_vars v;
 	struct file_row f;
@@ -72,8 +72,6 @@ h_list(struct app *a, struct request *r)
 	int rc, n = 0, have_cond = 0;
 
 	memset(&f, 0, sizeof(f));
-	if (!app_require_auth(a, r, &p))
-		return;
 	for (i = 0; i < r->nparams; i++) {
 		const char *nm = r->params[i].name;
 		if (strcmp(nm, "prefix") != 0 && strcmp(nm, "limit") != 0 &&
@@ -115,9 +113,9 @@ h_list(struct app *a, struct request *r)
 		free(valid);
 	}
 
-	v.user_id = p.user_id;
-	v.tenant_id = p.tenant_id;
-	rc = perm_lookup(a->db, p.role_id, PERM_FILES, PERM_READ, &v, &cond);
+	v.user_id = p->user_id;
+	v.tenant_id = p->tenant_id;
+	rc = perm_lookup(a->db, p->role_id, PERM_FILES, PERM_READ, &v, &cond);
 	if (rc == -1)
 		goto internal;
 	j = cJSON_CreateObject();
@@ -130,7 +128,7 @@ h_list(struct app *a, struct request *r)
 		goto out;
 	}
 	have_cond = 1;
-	st = file_list_stmt(a->db, p.tenant_id, prefix != NULL ? prefix : "",
+	st = file_list_stmt(a->db, p->tenant_id, prefix != NULL ? prefix : "",
 	    after != NULL ? (char *)after : "", &cond, (int)limit);
 	if (st == NULL)
 		goto internal;
@@ -173,12 +171,12 @@ out:
 	free(next);
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/storage", APP_EXACT, h_list },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_LIST] = h_list,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("list", argc, argv, routes, nitems(routes), 0);
+	return app_main("list", argc, argv, serve, 0);
 }

@@ -14,9 +14,9 @@
 #define PATCH_BODY_MAX	(16 * 1024)
 
 static void
-h_patch(struct app *a, struct request *r)
+h_patch(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	struct file_row f;
 	sqlite3_stmt *st = NULL;
 	cJSON *body = NULL, *j = NULL, *it;
@@ -26,7 +26,7 @@ h_patch(struct app *a, struct request *r)
 	enum fs_err e;
 	int rc;
 
-	if (!file_open_readable(a, r, 0, &p, &logical, &pkey, &f))
+	if (!file_open_readable(a, r, 0, p, &logical, &pkey, &f))
 		return;
 	e = http_read_json(r, PATCH_BODY_MAX, &body, &msg);
 	if (e != FS_OK) {
@@ -62,7 +62,7 @@ h_patch(struct app *a, struct request *r)
 			    "id or null");
 			goto out;
 		}
-		rc = folder_allowed(a->db, &p, PERM_READ, folder->valuestring);
+		rc = folder_allowed(a->db, p, PERM_READ, folder->valuestring);
 		if (rc == -1)
 			goto internal;
 		if (rc == 0) {
@@ -71,7 +71,7 @@ h_patch(struct app *a, struct request *r)
 			goto out;
 		}
 	}
-	rc = file_allowed(a->db, &p, PERM_UPDATE, pkey);
+	rc = file_allowed(a->db, p, PERM_UPDATE, pkey);
 	if (rc == -1)
 		goto internal;
 	if (rc == 0) {
@@ -111,15 +111,12 @@ out:
 	free(pkey);
 }
 
-static const struct app_route routes[] = {
-	{ "PATCH", "/api/storage/", APP_PREFIX, h_patch },
-	{ "GET", "/api/storage/", APP_PREFIX, NULL },
-	{ "PUT", "/api/storage/", APP_PREFIX, NULL },
-	{ "DELETE", "/api/storage/", APP_PREFIX, NULL },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_PATCH] = h_patch,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("patch", argc, argv, routes, nitems(routes), 0);
+	return app_main("patch", argc, argv, serve, 0);
 }

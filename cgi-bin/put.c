@@ -168,12 +168,42 @@ copy_body(struct app *a, struct request *r, struct store_writer *w,
 	return e;
 }
 
+/* The Content-Type to store, or NULL after answering 422. */
+static const char *
+request_ctype(struct request *r)
+{
+	const char *ctype;
+
+	ctype = http_header(r, "Content-Type");
+	if (ctype == NULL || *ctype == '\0')
+		ctype = DEFAULT_CTYPE;
+	if (!file_content_type_ok(ctype)) {
+		http_error(r, FS_VALIDATION, "Content-Type must be type/subtype "
+		    "of at most %d printable bytes", FILES_CTYPE_MAX);
+		return NULL;
+	}
+	/*
+	 * "*\/\*" says the client does not know: store the default, never
+	 * serve the wildcard back. "image/\*" is a range, not a type.
+	 */
+	switch (file_content_type_wildcard(ctype)) {
+	case 2:
+		return DEFAULT_CTYPE;
+	case 1:
+		http_error(r, FS_VALIDATION, "Content-Type must be a media "
+		    "type, not a range with \"*\"");
+		return NULL;
+	default:
+		return ctype;
+	}
+}
+
 static void
-h_put(struct app *a, struct request *r)
+h_put(struct app *a, struct request *r, const struct app_caller *c)
 {
 	unsigned char sha[CRY_SHA256_LEN];
 	char shahex[65];
-	struct principal p;
+	const struct principal *p = &c->p;
 	struct store_writer *w = NULL;
 	struct file_row f;
 	cJSON *j = NULL;
@@ -184,45 +214,23 @@ h_put(struct app *a, struct request *r)
 	int exists = 0, in_tx = 0;
 
 	memset(&f, 0, sizeof(f));
-	if (!app_require_auth(a, r, &p))
-		return;
-	if (!file_key_from_path(r, PREFIX, 0, p.tenant_id, &logical, &pkey))
+	if (!file_key_from_path(r, PREFIX, 0, p->tenant_id, &logical, &pkey))
 		return;
 	if (r->nparams > 0) {
 		http_error(r, FS_VALIDATION, "unknown parameter \"%.64s\"",
 		    r->params[0].name);
 		goto out;
 	}
-	ctype = http_header(r, "Content-Type");
-	if (ctype == NULL || *ctype == '\0')
-		ctype = DEFAULT_CTYPE;
-	if (!file_content_type_ok(ctype)) {
-		http_error(r, FS_VALIDATION, "Content-Type must be type/subtype "
-		    "of at most %d printable bytes", FILES_CTYPE_MAX);
+	ctype = request_ctype(r);
+	if (ctype == NULL)
 		goto out;
-	}
-	/*
-	 * "*\/\*" says the client does not know: store the default, never
-	 * serve the wildcard back. "image/\*" is a range, not a type.
-	 */
-	switch (file_content_type_wildcard(ctype)) {
-	case 2:
-		ctype = DEFAULT_CTYPE;
-		break;
-	case 1:
-		http_error(r, FS_VALIDATION, "Content-Type must be a media "
-		    "type, not a range with \"*\"");
-		goto out;
-	default:
-		break;
-	}
 	if (r->content_length > a->cfg.max_upload) {
 		http_error(r, FS_TOO_LARGE, "body is larger than "
 		    "MAX_UPLOAD_BYTES (%lld)", a->cfg.max_upload);
 		goto out;
 	}
 	/* Refuse before reading a byte when the caller may not write. */
-	e = may_write(a, &p, pkey, ctype, r->content_length, &exists, &msg);
+	e = may_write(a, p, pkey, ctype, r->content_length, &exists, &msg);
 	if (e != FS_OK) {
 		http_error(r, e, "%s", e == FS_FORBIDDEN ? msg : "database error");
 		goto out;
@@ -268,7 +276,7 @@ h_put(struct app *a, struct request *r)
 	if (db_begin(a->db) != SQLITE_OK)
 		goto internal;
 	in_tx = 1;
-	e = may_write(a, &p, pkey, ctype, total, &exists, &msg);
+	e = may_write(a, p, pkey, ctype, total, &exists, &msg);
 	if (e != FS_OK) {
 		http_error(r, e, "%s", e == FS_FORBIDDEN ? msg : "database error");
 		goto out;
@@ -279,7 +287,7 @@ h_put(struct app *a, struct request *r)
 		goto out;
 	}
 	cry_hex(sha, sizeof(sha), shahex);
-	if (upsert(a->db, &p, pkey, ctype, size, shahex) != SQLITE_OK ||
+	if (upsert(a->db, p, pkey, ctype, size, shahex) != SQLITE_OK ||
 	    db_commit(a->db) != SQLITE_OK)
 		goto internal;
 	in_tx = 0;
@@ -301,15 +309,12 @@ out:
 	free(pkey);
 }
 
-static const struct app_route routes[] = {
-	{ "PUT", PREFIX, APP_PREFIX, h_put },
-	{ "GET", PREFIX, APP_PREFIX, NULL },
-	{ "PATCH", PREFIX, APP_PREFIX, NULL },
-	{ "DELETE", PREFIX, APP_PREFIX, NULL },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_PUT] = h_put,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("put", argc, argv, routes, nitems(routes), APP_STORE);
+	return app_main("put", argc, argv, serve, APP_STORE);
 }

@@ -20,9 +20,9 @@
 #define TTL_DEFAULT	3600
 
 static void
-h_sign(struct app *a, struct request *r)
+h_sign(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	struct file_row f;
 	cJSON *body = NULL, *j = NULL, *it;
 	char *logical = NULL, *pkey = NULL, *tok = NULL, *path = NULL;
@@ -32,14 +32,9 @@ h_sign(struct app *a, struct request *r)
 	enum fs_err e;
 	size_t n;
 
+	/* The route's pattern ends in SIGN_SUFFIX. */
 	n = strlen(SIGN_SUFFIX);
-	if (r->path_len <= n ||
-	    memcmp(r->path + r->path_len - n, SIGN_SUFFIX, n) != 0) {
-		/* POST of a key itself: PUT creates objects. */
-		http_method_not_allowed(r, "GET, HEAD, PUT, PATCH, DELETE");
-		return;
-	}
-	if (!file_open_readable(a, r, n, &p, &logical, &pkey, &f))
+	if (!file_open_readable(a, r, n, p, &logical, &pkey, &f))
 		return;
 	/* An empty body means the default lifetime. */
 	if (r->content_length != 0) {
@@ -67,7 +62,7 @@ h_sign(struct app *a, struct request *r)
 		}
 	}
 	exp = db_now() + ttl;
-	tok = tok_storage_sign(a->tok_key, pkey, p.tenant_id, exp);
+	tok = tok_storage_sign(a->tok_key, pkey, p->tenant_id, exp);
 	path = file_url_path(logical);
 	if (tok == NULL || path == NULL)
 		goto internal;
@@ -97,12 +92,12 @@ out:
 	free(url);
 }
 
-static const struct app_route routes[] = {
-	{ "POST", "/api/storage/", APP_PREFIX, h_sign },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_SIGN] = h_sign,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("sign", argc, argv, routes, nitems(routes), 0);
+	return app_main("sign", argc, argv, serve, 0);
 }

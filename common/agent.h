@@ -4,7 +4,7 @@
  * Shared by the agents and file-content programs, filestorctl and the
  * filestor-agent daemon. agent.c holds the pure parts (path and hostname
  * validation, the tunnel key at rest, the download token, the
- * Content-Disposition header); agent_db.c holds the rows.
+ * Content-Type); agent_db.c holds the rows.
  *
  * Download token (DESIGN §9):
  *   t       = B64U(payload) "." B64U(HMAC-SHA256(agent key, B64U(payload)))
@@ -135,12 +135,6 @@ enum agent_tok	 agent_tok_verify(const unsigned char key[AGENT_KEY_LEN],
  * plain text), 0 for the rest, which go out as attachments.
  */
 const char	*agent_content_type(const char *name, int *inline_ok);
-/*
- * Content-Disposition value for a file name (the last path segment):
- * RFC 6266 with an ASCII quoted fallback and filename* in RFC 8187
- * (RFC 5987) UTF-8 percent form. malloc'd, or NULL.
- */
-char		*agent_disposition(const char *name, int attachment);
 
 /* --- rows (agent_db.c) */
 
@@ -174,6 +168,15 @@ int		 agent_enroll_token_create(sqlite3 *db, const char *tenant_id,
 enum fs_err	 agent_enroll(sqlite3 *db, const char *token,
 		    const char *name, const char *roots_json, char id[37],
 		    char **secret);
+/*
+ * The agent's login (DESIGN §9): authorization is the Authorization
+ * header (NULL when absent), "Bearer <agentId>.<agentSecret>". The secret
+ * is compared by its SHA-256, in constant time, against the stored hash.
+ * FS_OK with id filled; FS_UNAUTHORIZED with *msg (one answer for an
+ * unknown id and a wrong secret); FS_INTERNAL on a database error.
+ */
+enum fs_err	 agent_authenticate(sqlite3 *db, const char *authorization,
+		    char id[37], const char **msg);
 /* Load agent id of tenant_id: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */
 enum fs_err	 agent_load(sqlite3 *db, const char *tenant_id,
 		    const char *id, struct agent_row *a);

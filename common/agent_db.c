@@ -323,3 +323,52 @@ agent_json(const struct agent_row *a)
 	cJSON_AddStringToObject(j, "createdAt", when);
 	return j;
 }
+
+enum fs_err
+agent_authenticate(sqlite3 *db, const char *authorization, char id[37],
+    const char **msg)
+{
+	unsigned char sh[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	const char *cred, *secret;
+	const void *hash;
+	enum fs_err e = FS_UNAUTHORIZED;
+
+	*msg = "bad agent credentials";
+	id[0] = '\0';
+	if (authorization == NULL ||
+	    strncmp(authorization, "Bearer ", 7) != 0) {
+		*msg = "agent credentials required (Authorization: Bearer "
+		    "<agentId>.<agentSecret>)";
+		return FS_UNAUTHORIZED;
+	}
+	cred = authorization + 7;
+	if (strlen(cred) < 38 || cred[36] != '.')
+		return FS_UNAUTHORIZED;
+	memcpy(id, cred, 36);
+	id[36] = '\0';
+	secret = cred + 37;
+	if (!cry_is_uuid(id))
+		goto out;
+	cry_sha256(secret, strlen(secret), sh);
+	if (sqlite3_prepare_v2(db, "SELECT secret_hash FROM agents WHERE"
+	    " id = ?1", -1, &st, NULL) != SQLITE_OK) {
+		e = FS_INTERNAL;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		hash = sqlite3_column_blob(st, 0);
+		if (hash != NULL && sqlite3_column_bytes(st, 0) ==
+		    (int)sizeof(sh) && cry_eq(hash, sh, sizeof(sh)))
+			e = FS_OK;
+	}
+out:
+	sqlite3_finalize(st);
+	if (e != FS_OK) {
+		id[0] = '\0';
+		if (e == FS_INTERNAL)
+			*msg = NULL;
+	}
+	return e;
+}

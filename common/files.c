@@ -217,15 +217,14 @@ file_key_from_path(struct request *r, const char *prefix, size_t suffix_len,
 
 int
 file_open_readable(struct app *a, struct request *r, size_t suffix_len,
-    struct principal *p, char **logical, char **pkey, struct file_row *f)
+    const struct principal *p, char **logical, char **pkey,
+    struct file_row *f)
 {
 	enum fs_err e;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
 	*logical = *pkey = NULL;
-	if (!app_require_auth(a, r, p))
-		return 0;
 	if (!file_key_from_path(r, "/api/storage/", suffix_len, p->tenant_id,
 	    logical, pkey))
 		return 0;

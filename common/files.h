@@ -74,12 +74,12 @@ int		 file_key_from_path(struct request *r, const char *prefix,
 		    char **pkey);
 
 /*
- * Resolve the caller and load a row it may read, answering 401/404/500
- * itself. Returns 1 with p, *logical, *pkey and f filled (caller frees),
- * else 0.
+ * Load a row the caller p (resolved by app_dispatch) may read, answering
+ * 404/422/500 itself. Returns 1 with *logical, *pkey and f filled (caller
+ * frees), else 0.
  */
 int		 file_open_readable(struct app *a, struct request *r,
-		    size_t suffix_len, struct principal *p, char **logical,
+		    size_t suffix_len, const struct principal *p, char **logical,
 		    char **pkey, struct file_row *f);
 
 /* Percent-encode a logical key for a URL path (keeps '/'). malloc'd. */

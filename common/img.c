@@ -10,7 +10,7 @@
 
 #include <wand/MagickWand.h>
 
-#include "http.h"
+#include "http_parse.h"
 #include "img.h"
 #include "imgdec.h"
 
@@ -31,11 +31,10 @@ static struct {
 	long long	 max_pixels;
 	long long	 timeout_ms;
 	long long	 max_bytes;
-	unsigned long	 runs;
 	int		 scaled;	/* use the scaled decoders (imgdec.h) */
 	unsigned long	 scaled_runs;	/* transforms that used them */
 } img_state = { 0, IMG_DEF_MAX_PIXELS, IMG_DEF_TIMEOUT_MS, IMG_DEF_MAX_BYTES,
-    0, 1, 0 };
+    1, 0 };
 
 /* --- pure half */
 
@@ -525,12 +524,6 @@ img_set_scaled_decode(int on)
 }
 
 unsigned long
-img_runs(void)
-{
-	return img_state.runs;
-}
-
-unsigned long
 img_scaled_runs(void)
 {
 	return img_state.scaled_runs;
@@ -743,18 +736,109 @@ load_magick(MagickWand *w, enum img_format in, const void *src, size_t len,
 	return FS_OK;
 }
 
+/*
+ * After the load: orient, resize and crop to g, strip metadata, flatten
+ * alpha for JPEG. FS_OK, or FS_INTERNAL with why.
+ */
+static enum fs_err
+shape(MagickWand *w, const struct geo *g, enum img_format out, char *why)
+{
+	PixelWand *bg = NULL;
+	enum fs_err e = FS_INTERNAL;
+
+	if (MagickAutoOrientImage(w) == MagickFalse ||
+	    MagickSetImagePage(w, 0, 0, 0, 0) == MagickFalse) {
+		wand_msg(w, "orient", why);
+		goto out;
+	}
+	if ((long)MagickGetImageWidth(w) != g->rw ||
+	    (long)MagickGetImageHeight(w) != g->rh) {
+		if (MagickResizeImage(w, (size_t)g->rw, (size_t)g->rh,
+		    LanczosFilter, 1.0) == MagickFalse) {
+			wand_msg(w, "resize", why);
+			goto out;
+		}
+	}
+	if (g->cw != g->rw || g->ch != g->rh) {
+		if (MagickCropImage(w, (size_t)g->cw, (size_t)g->ch, g->cx,
+		    g->cy) == MagickFalse) {
+			wand_msg(w, "crop", why);
+			goto out;
+		}
+	}
+	MagickSetImagePage(w, (size_t)g->cw, (size_t)g->ch, 0, 0);
+	if (MagickStripImage(w) == MagickFalse) {
+		wand_msg(w, "strip", why);
+		goto out;
+	}
+	if (out == IMG_JPEG && MagickGetImageAlphaChannel(w) != MagickFalse) {
+		/* JPEG has no alpha: flatten onto white, not black. */
+		bg = NewPixelWand();
+		if (bg == NULL || PixelSetColor(bg, "white") == MagickFalse ||
+		    MagickSetImageBackgroundColor(w, bg) == MagickFalse ||
+		    MagickSetImageAlphaChannel(w, RemoveAlphaChannel) ==
+		    MagickFalse) {
+			wand_msg(w, "alpha", why);
+			goto out;
+		}
+	}
+	e = FS_OK;
+out:
+	if (bg != NULL)
+		DestroyPixelWand(bg);
+	return e;
+}
+
+/*
+ * Encode w as out: FS_OK with *dst and *dstlen, or FS_INTERNAL with why
+ * (FS_VALIDATION when the deadline passed).
+ */
+static enum fs_err
+encode(MagickWand *w, const struct img_params *p, enum img_format out,
+    long long deadline, unsigned char **dst, size_t *dstlen, char *why)
+{
+	unsigned char *blob;
+	size_t n;
+
+	/*
+	 * The read left "JPEG:[0]" as the filename, whose prefix would
+	 * pick the encoder over the format set here.
+	 */
+	if (MagickSetFilename(w, "") == MagickFalse ||
+	    MagickSetImageFilename(w, "") == MagickFalse ||
+	    MagickSetFormat(w, formats[out].coder) == MagickFalse ||
+	    MagickSetImageFormat(w, formats[out].coder) == MagickFalse) {
+		wand_msg(w, "format", why);
+		return FS_INTERNAL;
+	}
+	if (!is_lossless(out))
+		MagickSetImageCompressionQuality(w,
+		    (size_t)effective_quality(p));
+	blob = MagickGetImageBlob(w, &n);
+	if (blob == NULL || n == 0) {
+		if (blob != NULL)
+			MagickRelinquishMemory(blob);
+		wand_msg(w, "encode", why);
+		return imgdec_now_ms() > deadline ? FS_VALIDATION : FS_INTERNAL;
+	}
+	if (imgdec_now_ms() > deadline) {
+		MagickRelinquishMemory(blob);
+		return FS_VALIDATION;
+	}
+	*dst = blob;
+	*dstlen = n;
+	return FS_OK;
+}
+
 enum fs_err
 img_transform(const void *src, size_t len, const struct img_params *p,
     enum img_format out, unsigned char **dst, size_t *dstlen, char *msg,
     char *why)
 {
 	MagickWand *w = NULL;
-	PixelWand *bg = NULL;
 	enum img_format in;
 	struct geo g;
 	long long deadline;
-	unsigned char *blob;
-	size_t n;
 	int used = 0;
 	enum fs_err e = FS_INTERNAL;
 
@@ -771,7 +855,6 @@ img_transform(const void *src, size_t len, const struct img_params *p,
 		snprintf(why, IMG_MSG_MAX, "img_init was not called");
 		return FS_INTERNAL;
 	}
-	img_state.runs++;
 	deadline = imgdec_now_ms() + img_state.timeout_ms;
 	w = NewMagickWand();
 	if (w == NULL) {
@@ -783,85 +866,18 @@ img_transform(const void *src, size_t len, const struct img_params *p,
 		    msg, why);
 		if (e != FS_OK)
 			goto out;
-		e = FS_INTERNAL;
 	}
 	if (!used) {
 		e = load_magick(w, in, src, len, p, out, &deadline, &g, msg,
 		    why);
 		if (e != FS_OK)
 			goto out;
-		e = FS_INTERNAL;
 	}
 	/* The rest reports progress too: resize and encode stop in time. */
 	MagickSetProgressMonitor(w, deadline_monitor, &deadline);
-	if (MagickAutoOrientImage(w) == MagickFalse ||
-	    MagickSetImagePage(w, 0, 0, 0, 0) == MagickFalse) {
-		wand_msg(w, "orient", why);
-		goto out;
-	}
-	if ((long)MagickGetImageWidth(w) != g.rw ||
-	    (long)MagickGetImageHeight(w) != g.rh) {
-		if (MagickResizeImage(w, (size_t)g.rw, (size_t)g.rh,
-		    LanczosFilter, 1.0) == MagickFalse) {
-			wand_msg(w, "resize", why);
-			goto out;
-		}
-	}
-	if (g.cw != g.rw || g.ch != g.rh) {
-		if (MagickCropImage(w, (size_t)g.cw, (size_t)g.ch, g.cx, g.cy) ==
-		    MagickFalse) {
-			wand_msg(w, "crop", why);
-			goto out;
-		}
-	}
-	MagickSetImagePage(w, (size_t)g.cw, (size_t)g.ch, 0, 0);
-	if (MagickStripImage(w) == MagickFalse) {
-		wand_msg(w, "strip", why);
-		goto out;
-	}
-	if (out == IMG_JPEG && MagickGetImageAlphaChannel(w) != MagickFalse) {
-		/* JPEG has no alpha: flatten onto white, not black. */
-		bg = NewPixelWand();
-		if (bg == NULL || PixelSetColor(bg, "white") == MagickFalse ||
-		    MagickSetImageBackgroundColor(w, bg) == MagickFalse ||
-		    MagickSetImageAlphaChannel(w, RemoveAlphaChannel) ==
-		    MagickFalse) {
-			wand_msg(w, "alpha", why);
-			goto out;
-		}
-	}
-	/*
-	 * The read left "JPEG:[0]" as the filename, whose prefix would
-	 * pick the encoder over the format set here.
-	 */
-	if (MagickSetFilename(w, "") == MagickFalse ||
-	    MagickSetImageFilename(w, "") == MagickFalse ||
-	    MagickSetFormat(w, formats[out].coder) == MagickFalse ||
-	    MagickSetImageFormat(w, formats[out].coder) == MagickFalse) {
-		wand_msg(w, "format", why);
-		goto out;
-	}
-	if (!is_lossless(out))
-		MagickSetImageCompressionQuality(w,
-		    (size_t)effective_quality(p));
-	blob = MagickGetImageBlob(w, &n);
-	if (blob == NULL || n == 0) {
-		if (blob != NULL)
-			MagickRelinquishMemory(blob);
-		wand_msg(w, "encode", why);
-		e = imgdec_now_ms() > deadline ? FS_VALIDATION : FS_INTERNAL;
-		goto out;
-	}
-	if (imgdec_now_ms() > deadline) {
-		MagickRelinquishMemory(blob);
-		snprintf(msg, IMG_MSG_MAX, "the transform took longer than "
-		    "%lld ms", img_state.timeout_ms);
-		e = FS_VALIDATION;
-		goto out;
-	}
-	*dst = blob;
-	*dstlen = n;
-	e = FS_OK;
+	e = shape(w, &g, out, why);
+	if (e == FS_OK)
+		e = encode(w, p, out, deadline, dst, dstlen, why);
 out:
 	/* An abort by the monitor surfaces as any failure: name it. */
 	if (e != FS_OK && imgdec_now_ms() > deadline) {
@@ -871,8 +887,6 @@ out:
 	}
 	if (e == FS_INTERNAL && msg[0] == '\0')
 		snprintf(msg, IMG_MSG_MAX, "the transform failed");
-	if (bg != NULL)
-		DestroyPixelWand(bg);
 	if (w != NULL)
 		DestroyMagickWand(w);
 	return e;

@@ -151,10 +151,8 @@ long long	 img_max_source_bytes(void);
    path of TRANSFORM_SCALED_DECODE=0), 1 uses the scaled decoders. */
 void		 img_set_scaled_decode(int on);
 
-/* How many transforms this process ran (img_transform calls that got
-   past the sniff); for logs and tests. */
-unsigned long	 img_runs(void);
-/* How many of those decoded through a scaled decoder (imgdec.h). */
+/* How many transforms this process decoded through a scaled decoder
+   (imgdec.h); for tests and benchmarks. */
 unsigned long	 img_scaled_runs(void);
 
 /*

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cry.h"
-#include "http.h"
+#include "http_parse.h"
 #include "rcache.h"
 
 #define RCACHE_DIR_MODE		0750

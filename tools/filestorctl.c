@@ -16,7 +16,7 @@
 #include "cry.h"
 #include "db.h"
 #include "files.h"
-#include "http.h"
+#include "http_parse.h"
 #include "perm.h"
 #include "rcache.h"
 #include "sigv4.h"
@@ -469,9 +469,10 @@ out:
 
 /*
  * gc: evict the rendition cache down to RENDITION_CACHE_BYTES (least
- * recently used first; orphans of overwritten or deleted sources are
- * never hit again, so they go first) and remove stale temporary files of
- * the cache and of unfinished uploads.
+ * recently used first, by mtime alone: nothing records a rendition's
+ * source, so one of an overwritten or deleted source simply ages out),
+ * remove stale temporary files of the cache and of unfinished uploads,
+ * and drop expired login failure counts.
  */
 static int
 cmd_gc(struct ctl *c, struct cli_args *ar)
