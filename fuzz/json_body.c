@@ -11,6 +11,7 @@
  */
 #include "fuzz.h"
 #include "http.h"
+#include "../tests/unit/tio.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,9 +39,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		snprintf(cl, sizeof(cl), "CONTENT_LENGTH=%zu",
 		    mode == 3 ? len + 1 : blen);
-	FUZZ_CHECK(http_request_init(&r, NULL, envp, &msg) == FS_OK);
-	r.test_body = (const char *)data + 1;
-	r.test_body_len = len;
+	FUZZ_CHECK(req_init(&r, envp, &msg) == FS_OK);
+	tio.body = (const char *)data + 1;
+	tio.len = len;
 	e = http_read_json(&r, cap, &j, &msg);
 	if (e == FS_OK) {
 		FUZZ_CHECK(j != NULL && cJSON_IsObject(j) && msg == NULL);
