@@ -11,23 +11,6 @@
 
 #define LOGIN_BODY_MAX	(16 * 1024)
 
-/* Tenant name into buf; "" when missing. */
-static void
-tenant_name(sqlite3 *db, const char *tid, char *buf, size_t len)
-{
-	sqlite3_stmt *st = NULL;
-
-	buf[0] = '\0';
-	if (sqlite3_prepare_v2(db, "SELECT name FROM tenants WHERE id = ?", -1,
-	    &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(buf, len, "%s", sqlite3_column_text(st, 0));
-out:
-	sqlite3_finalize(st);
-}
-
 /* {"user":{..},"tenant":{..},"role":{..}}; caller deletes. */
 static cJSON *
 principal_json(struct app *a, const struct principal *p)
@@ -39,7 +22,7 @@ principal_json(struct app *a, const struct principal *p)
 	o = cJSON_AddObjectToObject(j, "user");
 	cJSON_AddStringToObject(o, "id", p->user_id);
 	cJSON_AddStringToObject(o, "email", p->email);
-	tenant_name(a->db, p->tenant_id, name, sizeof(name));
+	auth_tenant_name(a->db, p->tenant_id, name, sizeof(name));
 	o = cJSON_AddObjectToObject(j, "tenant");
 	cJSON_AddStringToObject(o, "id", p->tenant_id);
 	cJSON_AddStringToObject(o, "name", name);
@@ -143,10 +126,7 @@ h_login(struct app *a, struct request *r, const struct app_caller *c)
 	j = principal_json(a, &p);
 	http_json(r, 200, j);
 out:
-	if (token != NULL) {
-		cry_wipe(token, strlen(token));
-		free(token);
-	}
+	cry_wipe_str(token);
 	cJSON_Delete(j);
 	cJSON_Delete(body);
 }

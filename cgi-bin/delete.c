@@ -6,21 +6,20 @@
 
 #include "app.h"
 #include "db.h"
-#include "files.h"
+#include "target.h"
 
 static void
 h_delete(struct app *a, struct request *r, const struct app_caller *c)
 {
-	const struct principal *p = &c->p;
-	struct file_row f;
+	struct target *t;
 	sqlite3_stmt *st = NULL;
-	char *logical = NULL, *pkey = NULL;
 	enum fs_err e;
 	int rc, in_tx = 0;
 
-	if (!file_open_readable(a, r, 0, p, &logical, &pkey, &f))
+	t = target_open(a, r, &c->p, 0);
+	if (t == NULL)
 		return;
-	rc = file_allowed(a->db, p, PERM_DELETE, pkey);
+	rc = file_allowed(a->db, &t->p, PERM_DELETE, t->pkey);
 	if (rc == -1)
 		goto internal;
 	if (rc == 0) {
@@ -38,10 +37,10 @@ h_delete(struct app *a, struct request *r, const struct app_caller *c)
 	if (sqlite3_prepare_v2(a->db, "DELETE FROM files WHERE key = ?", -1,
 	    &st, NULL) != SQLITE_OK)
 		goto internal;
-	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, t->pkey, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto internal;
-	e = store_delete(a->store, pkey);
+	e = store_delete(a->store, t->pkey);
 	if (e != FS_OK) {
 		app_log(a, "delete: cannot remove object (%s)", err_code(e));
 		http_error(r, e == FS_UNAVAILABLE ? FS_UNAVAILABLE : FS_INTERNAL,
@@ -61,9 +60,7 @@ out:
 	if (in_tx)
 		db_rollback(a->db);
 	sqlite3_finalize(st);
-	file_row_free(&f);
-	free(logical);
-	free(pkey);
+	target_free(t);
 }
 
 static const app_handler serve[ROUTE__MAX] = {

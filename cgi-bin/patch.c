@@ -9,24 +9,24 @@
 #include "app.h"
 #include "cry.h"
 #include "db.h"
-#include "files.h"
+#include "folder_db.h"
+#include "target.h"
 
 #define PATCH_BODY_MAX	(16 * 1024)
 
 static void
 h_patch(struct app *a, struct request *r, const struct app_caller *c)
 {
-	const struct principal *p = &c->p;
-	struct file_row f;
+	struct target *t;
 	sqlite3_stmt *st = NULL;
 	cJSON *body = NULL, *j = NULL, *it;
 	const cJSON *acl = NULL, *folder = NULL;
-	char *logical = NULL, *pkey = NULL;
 	const char *msg = NULL;
 	enum fs_err e;
 	int rc;
 
-	if (!file_open_readable(a, r, 0, p, &logical, &pkey, &f))
+	t = target_open(a, r, &c->p, 0);
+	if (t == NULL)
 		return;
 	e = http_read_json(r, PATCH_BODY_MAX, &body, &msg);
 	if (e != FS_OK) {
@@ -62,7 +62,7 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 			    "id or null");
 			goto out;
 		}
-		rc = folder_allowed(a->db, p, PERM_READ, folder->valuestring);
+		rc = folder_allowed(a->db, &t->p, PERM_READ, folder->valuestring);
 		if (rc == -1)
 			goto internal;
 		if (rc == 0) {
@@ -71,7 +71,7 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 			goto out;
 		}
 	}
-	rc = file_allowed(a->db, p, PERM_UPDATE, pkey);
+	rc = file_allowed(a->db, &t->p, PERM_UPDATE, t->pkey);
 	if (rc == -1)
 		goto internal;
 	if (rc == 0) {
@@ -90,13 +90,13 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 		sqlite3_bind_text(st, 3, folder->valuestring, -1,
 		    SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 4, db_now());
-	sqlite3_bind_text(st, 5, pkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, t->pkey, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto internal;
-	file_row_free(&f);
-	if (file_load(a->db, pkey, &f) != FS_OK)
+	file_row_free(&t->f);
+	if (file_load(a->db, t->pkey, &t->f) != FS_OK)
 		goto internal;
-	j = file_json(&f);
+	j = file_json(&t->f);
 	http_json(r, 200, j);
 	goto out;
 internal:
@@ -106,9 +106,7 @@ out:
 	sqlite3_finalize(st);
 	cJSON_Delete(body);
 	cJSON_Delete(j);
-	file_row_free(&f);
-	free(logical);
-	free(pkey);
+	target_free(t);
 }
 
 static const app_handler serve[ROUTE__MAX] = {

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "db.h"
 #include "files.h"
+#include "target.h"
 #include "relay.h"
 
 #define PREFIX		"/api/storage/"
@@ -214,7 +215,7 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 	int exists = 0, in_tx = 0;
 
 	memset(&f, 0, sizeof(f));
-	if (!file_key_from_path(r, PREFIX, 0, p->tenant_id, &logical, &pkey))
+	if (!target_key_from_path(r, PREFIX, 0, p->tenant_id, &logical, &pkey))
 		return;
 	if (r->nparams > 0) {
 		http_error(r, FS_VALIDATION, "unknown parameter \"%.64s\"",

@@ -186,9 +186,37 @@ void		 agent_row_free(struct agent_row *a);
  * lastSeenAt, createdAt}. Never the key. Caller deletes.
  */
 cJSON		*agent_json(const struct agent_row *a);
-/* Statement over the agents of tenant_id, by creation; for lists. */
-sqlite3_stmt	*agent_list_stmt(sqlite3 *db, const char *tenant_id);
-/* Fill a from a row of agent_list_stmt() or agent_load: 0 or -1. */
-int		 agent_row_from_stmt(sqlite3_stmt *st, struct agent_row *a);
+/*
+ * Call fn for each agent of tenant_id, by creation (the row lives for
+ * the call). 0, or -1 on a database error or when fn returns -1.
+ */
+int		 agent_each(sqlite3 *db, const char *tenant_id,
+		    int (*fn)(void *, const struct agent_row *), void *arg);
+/*
+ * Store sealed, a new tunnel key, for agent id of tenant_id: with
+ * hostname (enable) also that hostname and tunnel_enabled = 1; without
+ * (rotate) only while the tunnel is on. 1 done, 0 no such agent (or,
+ * rotating, the tunnel is off), -1 on error.
+ */
+int		 agent_key_store(sqlite3 *db, const char *tenant_id,
+		    const char *id, const char *hostname,
+		    const unsigned char sealed[AGENT_SEALED_LEN]);
+/* Delete agent id of tenant_id, or turn its tunnel off and drop its key:
+ * 1 done, 0 no such agent, -1 on error. */
+int		 agent_delete(sqlite3 *db, const char *tenant_id,
+		    const char *id);
+int		 agent_tunnel_disable(sqlite3 *db, const char *tenant_id,
+		    const char *id);
+/*
+ * The stored tunnel hostname of agent id into *hostname (malloc'd, or
+ * NULL when it has none): 1, 0 when there is no such agent (or the
+ * lookup failed), -1 when no statement could be made.
+ */
+int		 agent_tunnel_hostname(sqlite3 *db, const char *id,
+		    char **hostname);
+/* A heartbeat at now: last_seen_at, and the tunnel hostname unless NULL.
+ * 0 or -1. */
+int		 agent_seen(sqlite3 *db, const char *id, long long now,
+		    const char *hostname);
 
 #endif

@@ -16,6 +16,7 @@
 #include "cry.h"
 #include "db.h"
 #include "files.h"
+#include "target.h"
 #include "img.h"
 #include "key.h"
 #include "range.h"
@@ -347,7 +348,7 @@ redirect_to_cdn(struct app *a, struct request *r, const struct file_row *f,
 	char opts[IMG_CANON_MAX], *enc;
 	size_t baselen;
 
-	enc = file_url_path(f->key);
+	enc = target_url_path(f->key);
 	if (enc == NULL) {
 		http_error(r, FS_INTERNAL, NULL);
 		return;
@@ -594,7 +595,7 @@ get_with_token(struct app *a, struct request *r, const struct app_caller *c,
 	enum fs_err e;
 
 	memset(&f, 0, sizeof(f));
-	if (!file_key_from_path(r, PREFIX, 0, NULL, &logical, NULL))
+	if (!target_key_from_path(r, PREFIX, 0, NULL, &logical, NULL))
 		goto out;
 	/* The token names one tenant and one key; this URL must be it. */
 	pkey = key_physical(c->tok_tenant, logical);
@@ -618,8 +619,7 @@ static void
 h_get(struct app *a, struct request *r, const struct app_caller *c)
 {
 	struct img_params ip;
-	struct file_row f;
-	char *logical = NULL, *pkey = NULL;
+	struct target *t;
 
 	if (!params_ok(r, &ip))
 		return;
@@ -627,12 +627,11 @@ h_get(struct app *a, struct request *r, const struct app_caller *c)
 		get_with_token(a, r, c, &ip);
 		return;
 	}
-	if (!file_open_readable(a, r, 0, &c->p, &logical, &pkey, &f))
+	t = target_open(a, r, &c->p, 0);
+	if (t == NULL)
 		return;
-	serve(a, r, &f, logical, &ip);
-	file_row_free(&f);
-	free(logical);
-	free(pkey);
+	serve(a, r, &t->f, t->logical, &ip);
+	target_free(t);
 }
 
 static const app_handler serve_get[ROUTE__MAX] = {
