@@ -18,7 +18,6 @@ h_patch(struct app *a, struct request *r)
 {
 	struct principal p;
 	struct file_row f;
-	sqlite3_stmt *st = NULL;
 	cJSON *body = NULL, *j = NULL, *it;
 	const cJSON *acl = NULL, *folder = NULL;
 	char *logical = NULL, *pkey = NULL;
@@ -78,21 +77,14 @@ h_patch(struct app *a, struct request *r)
 		http_error(r, FS_FORBIDDEN, "not allowed to change this file");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(a->db, "UPDATE files SET"
-	    " acl = COALESCE(?1, acl),"
-	    " folder_id = CASE WHEN ?2 THEN ?3 ELSE folder_id END,"
-	    " updated_at = ?4 WHERE key = ?5", -1, &st, NULL) != SQLITE_OK)
-		goto internal;
-	if (acl != NULL)
-		sqlite3_bind_text(st, 1, acl->valuestring, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, folder != NULL);
-	if (folder != NULL && cJSON_IsString(folder))
-		sqlite3_bind_text(st, 3, folder->valuestring, -1,
-		    SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, db_now());
-	sqlite3_bind_text(st, 5, pkey, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto internal;
+	e = file_patch(a->db, pkey, acl != NULL ? acl->valuestring : NULL,
+	    folder != NULL, folder != NULL && cJSON_IsString(folder) ?
+	    folder->valuestring : NULL);
+	if (e != FS_OK) {
+		app_log(a, "patch: %s", sqlite3_errmsg(a->db));
+		http_error(r, e, NULL);
+		goto out;
+	}
 	file_row_free(&f);
 	if (file_load(a->db, pkey, &f) != FS_OK)
 		goto internal;
@@ -103,7 +95,6 @@ internal:
 	app_log(a, "patch: %s", sqlite3_errmsg(a->db));
 	http_error(r, FS_INTERNAL, NULL);
 out:
-	sqlite3_finalize(st);
 	cJSON_Delete(body);
 	cJSON_Delete(j);
 	file_row_free(&f);

@@ -93,7 +93,12 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	 * S3_REDIRECT: the caller is authorized; send it to the bucket with
 	 * a short-lived presigned URL, so the bytes skip us (docs/s3.md).
 	 */
-	if (a->cfg.s3.bucket != NULL && a->cfg.s3.redirect && !r->is_head) {
+	/*
+	 * Not while the row's object is pending (docs/decisions.md, "Publish
+	 * and delete"): its publish may move it before the client comes.
+	 */
+	if (a->cfg.s3.bucket != NULL && a->cfg.s3.redirect && !r->is_head &&
+	    f->pending[0] == '\0') {
 		path = store_presign_get(a->store, f->key,
 		    a->cfg.s3.redirect_ttl, time(NULL));
 		if (path == NULL || !http_header_value_ok(path)) {
@@ -157,7 +162,8 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	 * a Range (invalid, several ranges, an If-Range that does not hold),
 	 * we send the whole body ourselves.
 	 */
-	if (a->cfg.sendfile && !r->is_head && (rh == NULL || rr == RANGE_OK)) {
+	if (a->cfg.sendfile && !r->is_head && (rh == NULL || rr == RANGE_OK) &&
+	    f->pending[0] == '\0') {
 		path = store_local_path(a->store, f->key);
 		if (path != NULL && http_header_value_ok(path)) {
 			/*
@@ -185,7 +191,8 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 		http_begin(r);
 		goto out;
 	}
-	e = store_reader_open(a->store, f->key, start, len, &rd);
+	e = store_reader_open_row(a->store, f->key, f->pending, start, len,
+	    &rd);
 	if (e != FS_OK) {
 		/* A row without its object: report, never hang. */
 		app_log(a, "object missing for a row (%s)", err_code(e));
@@ -277,7 +284,8 @@ load_source(struct app *a, const struct file_row *f, unsigned char **buf,
 		    "bytes a transform accepts", img_max_source_bytes());
 		return FS_VALIDATION;
 	}
-	e = store_reader_open(a->store, f->key, 0, f->size, &rd);
+	e = store_reader_open_row(a->store, f->key, f->pending, 0, f->size,
+	    &rd);
 	if (e != FS_OK) {
 		if (e == FS_UNAVAILABLE)
 			snprintf(msg, msglen, "storage backend unavailable");
