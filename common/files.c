@@ -487,6 +487,24 @@ pending_of(sqlite3 *db, const char *pkey, char out[FILES_PENDING_MAX + 1])
 	return e;
 }
 
+/*
+ * Begin a write transaction and read pkey's pending name (pending_of):
+ * FS_OK or FS_NOT_FOUND with the transaction open, else an error and
+ * none.
+ */
+static enum fs_err
+begin_pending(sqlite3 *db, const char *pkey, char cur[FILES_PENDING_MAX + 1])
+{
+	enum fs_err e;
+
+	if (db_begin(db) != SQLITE_OK)
+		return db_err(db);
+	e = pending_of(db, pkey, cur);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		db_rollback(db);
+	return e;
+}
+
 enum fs_err
 file_upsert(sqlite3 *db, const struct principal *p, const char *pkey,
     const char *ctype, long long size, const char *sha256, const char *pending,
@@ -535,14 +553,13 @@ file_publish(sqlite3 *db, struct store *s, const char *pkey,
 	char cur[FILES_PENDING_MAX + 1];
 	enum fs_err e;
 
-	if (db_begin(db) != SQLITE_OK)
-		return db_err(db);
-	e = pending_of(db, pkey, cur);
-	if (e == FS_NOT_FOUND || (e == FS_OK && strcmp(cur, pending) != 0))
+	e = begin_pending(db, pkey, cur);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		return e;
+	if (e == FS_NOT_FOUND || strcmp(cur, pending) != 0)
 		/* Deleted, or superseded by a later PUT: nobody wants it. */
 		return commit_or_rollback(db, store_drop_tmp(s, pending));
-	if (e == FS_OK)
-		e = store_publish(s, pending, pkey);
+	e = store_publish(s, pending, pkey);
 	if (e != FS_OK)
 		return commit_or_rollback(db, e);
 	e = key_stmt(db, "UPDATE files SET pending = NULL WHERE key = ?", pkey);
@@ -606,13 +623,9 @@ file_delete_row(sqlite3 *db, const char *pkey,
 {
 	enum fs_err e;
 
-	if (db_begin(db) != SQLITE_OK)
-		return db_err(db);
-	e = pending_of(db, pkey, pending);
-	if (e == FS_NOT_FOUND)
-		e = FS_OK;
-	if (e != FS_OK)
-		return commit_or_rollback(db, e);
+	e = begin_pending(db, pkey, pending);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		return e;
 	e = key_stmt(db, "DELETE FROM files WHERE key = ?", pkey);
 	return commit_or_rollback(db, e);
 }
@@ -624,16 +637,14 @@ file_remove_object(sqlite3 *db, struct store *s, const char *pkey,
 	char cur[FILES_PENDING_MAX + 1];
 	enum fs_err e;
 
-	if (db_begin(db) != SQLITE_OK)
-		return db_err(db);
-	e = pending_of(db, pkey, cur);
-	if (e == FS_NOT_FOUND) {
+	e = begin_pending(db, pkey, cur);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		return e;
+	if (e == FS_NOT_FOUND)
 		e = store_delete(s, pkey);
-		if (e == FS_OK && pending != NULL && pending[0] != '\0')
-			e = store_drop_tmp(s, pending);
-	} else if (e == FS_OK && pending != NULL && pending[0] != '\0' &&
-	    strcmp(cur, pending) != 0)
-		e = store_drop_tmp(s, pending);	/* a row again, not ours */
+	/* The deleted row's pending object: a new row names its own. */
+	if (e == FS_OK && pending != NULL && pending[0] != '\0')
+		e = store_drop_tmp(s, pending);
 	return commit_or_rollback(db, e);
 }
 
@@ -678,9 +689,9 @@ gc_object(void *arg, const char *pkey)
 	e = pending_of(g->db, pkey, cur);
 	if (e != FS_NOT_FOUND)
 		return e == FS_OK ? 0 : -1;
-	if (db_begin(g->db) != SQLITE_OK)
+	e = begin_pending(g->db, pkey, cur);
+	if (e != FS_OK && e != FS_NOT_FOUND)
 		return -1;
-	e = pending_of(g->db, pkey, cur);
 	if (e == FS_NOT_FOUND) {
 		e = store_delete(g->s, pkey);
 		if (e == FS_OK)
