@@ -506,8 +506,9 @@ gc_store(struct ctl *c)
 /*
  * gc: evict the rendition cache down to RENDITION_CACHE_BYTES (least
  * recently used first; orphans of overwritten or deleted sources are
- * never hit again, so they go first) and remove stale temporary files of
- * the cache and of unfinished uploads.
+ * never hit again, so they go first), remove stale temporary files of
+ * the cache, then do the store's part (gc_store) and expire login-failure
+ * counts.
  */
 static int
 cmd_gc(struct ctl *c, struct cli_args *ar)
