@@ -39,8 +39,10 @@ agree() {
 		return 0
 	fi
 	got="$(sha "$TEST_TMP/got") $(stat -c %s "$TEST_TMP/got")"
-	[ "$code" = 200 ] && [ "$got" = "$r" ] ||
-	    { echo "    row '$r', GET $code '$got'" >&2; return 1; }
+	if [ "$code" != 200 ] || [ "$got" != "$r" ]; then
+		echo "    row '$r', GET $code '$got'" >&2
+		return 1
+	fi
 }
 # stored NAME: the object under its physical key is the row's, whole.
 stored() { obj_get "$P/$1" "$TEST_TMP/obj" && eq "$(sha "$TEST_TMP/obj") $(stat -c %s "$TEST_TMP/obj")" "$(row "$1")"; }
@@ -58,7 +60,7 @@ worker() {
 # inject PROGRAM SPEC [PATH]: strace PROGRAM's worker with -e inject=SPEC
 # (only the calls on PATH when given) until uninject; 1 if not attached.
 inject() {
-	local pid i
+	local pid
 	pid=$(worker "$1") || return 1
 	# No checkpoint may run mid-request: it would shift the counts.
 	sqlite3 "$FILESTOR_DB" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null 2>&1
@@ -66,7 +68,7 @@ inject() {
 	    -e inject="$2" ${3:+-P "$3"} 2>"$TEST_TMP/strace.err" &
 	STRACE_PID=$!
 	TRACEE=$pid
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		[ "$(awk '/^TracerPid/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" = "$STRACE_PID" ] &&
 		    return 0
 		sleep 0.02
@@ -124,6 +126,24 @@ skip() {
 	esac
 }
 
+# fire PROGRAM METHOD: the case of the table's row (sc, when, err, want):
+# store the first version under a new name (k), inject the fault into
+# PROGRAM's worker, send METHOD (a PUT sends the second version), and
+# check the answer. 1 when the case does not apply or could not run.
+fire() {
+	local body=()
+	skip "$sc" && return 1
+	n=$((n + 1))
+	k=$1$n.bin
+	what="$2: $err at $sc #$when"
+	arm "$k" "$1" "$sc" "$when" "$err" || return 1
+	[ "$2" = PUT ] && body=(--data-binary @"$TEST_TMP/v2")
+	code=$(curl -s -o /dev/null -w '%{http_code}' "${A[@]}" -X "$2" \
+	    "${body[@]}" "$BASE2/api/storage/crash/$k")
+	uninject
+	answered "$code" "$want"
+}
+
 if ! start_server2 FILESTOR_WORKERS=1; then
 	fail "a server with one worker per program started"
 	return 0
@@ -144,15 +164,7 @@ WAL=$FILESTOR_DB-wal
 # land on either side of the row's commit (any).
 n=0
 while read -r sc when err want ver; do
-	skip "$sc" && continue
-	n=$((n + 1))
-	k=put$n.bin
-	what="PUT: $err at $sc #$when"
-	arm "$k" put "$sc" "$when" "$err" || continue
-	code=$(curl -s -o "$TEST_TMP/resp" -w '%{http_code}' "${A[@]}" -X PUT \
-	    --data-binary @"$TEST_TMP/v2" "$BASE2/api/storage/crash/$k")
-	uninject
-	answered "$code" "$want"
+	fire put PUT || continue
 	case $ver in
 	old) check "$what: the old version's row" eq "$(row "$k")" "$V1" ;;
 	new) check "$what: the new version's row" eq "$(row "$k")" "$V2" ;;
@@ -200,15 +212,7 @@ CASES
 # the object for gc.
 n=0
 while read -r sc when err want ver; do
-	skip "$sc" && continue
-	n=$((n + 1))
-	k=del$n.bin
-	what="DELETE: $err at $sc #$when"
-	arm "$k" delete "$sc" "$when" "$err" || continue
-	code=$(curl -s -o /dev/null -w '%{http_code}' "${A[@]}" -X DELETE \
-	    "$BASE2/api/storage/crash/$k")
-	uninject
-	answered "$code" "$want"
+	fire delete DELETE || continue
 	if [ "$ver" = old ]; then
 		check "$what: the row stays" eq "$(row "$k")" "$V1"
 		check "$what: the object stays" stored "$k"
