@@ -9,7 +9,9 @@
  * have produced (absolute, "..", empty segments) as a second line.
  *
  * Writers stream to a temporary object, made whole and durable by
- * store_finish (disk: fsync the file and .tmp; S3: the object .tmp/<name>
+ * store_finish (disk: fsync the file and .tmp, and the directories the
+ * writer made for the key were synced into their parents; S3: the object
+ * .tmp/<name>
  * of the bucket), and published under the key by store_publish (disk:
  * rename into place and fsync the directory; S3: copy, then delete the
  * temporary object). A put commits its row naming the temporary object

@@ -289,7 +289,16 @@ make_parent(struct lstore *s, const char *pkey)
 		if (slash == NULL)
 			break;
 		*slash = '\0';
-		if (mkdirat(cur, comp, DIR_MODE) == -1 && errno != EEXIST) {
+		/*
+		 * A directory we make must outlive a crash once a row names
+		 * an object in it: its name is synced into its parent now.
+		 */
+		if (mkdirat(cur, comp, DIR_MODE) == 0) {
+			if (fsync(cur) == -1) {
+				saved = errno;
+				goto out;
+			}
+		} else if (errno != EEXIST) {
 			saved = errno;
 			goto out;
 		}

@@ -498,6 +498,15 @@ test_sync_order(void **state)
 			    keys[i]);
 		assert_true(io_log[dsync].dir);
 	}
+	/* A directory made for a key: its name is synced into its parent. */
+	io_nlog = 0;
+	assert_int_equal(store_writer_open(f->s, T "mk/dir/x", &w), FS_OK);
+	assert_int_equal(stat(dpath(f, "tenants/" TID, p, sizeof(p)), &dir),
+	    0);
+	assert_true(io_find(0, IO_SYNC, &dir) != -1);
+	assert_int_equal(stat(dpath(f, T "mk", p, sizeof(p)), &dir), 0);
+	assert_true(io_find(0, IO_SYNC, &dir) != -1);
+	store_writer_free(w);
 }
 
 /*
