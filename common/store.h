@@ -12,9 +12,8 @@
  * store_finish (disk: fsync the file and .tmp, and the directories the
  * writer made for the key were synced into their parents; S3: the object
  * .tmp/<name> of the bucket), and published under the key by
- * store_publish (disk:
- * rename into place and fsync the directory; S3: copy, then delete the
- * temporary object). A put commits its row naming the temporary object
+ * store_publish (disk: rename into place and fsync the directory; S3:
+ * copy, then delete the temporary object). A put commits its row naming the temporary object
  * (store_writer_pending) between the two, so that the row always
  * describes the bytes a reader finds (docs/decisions.md, "Publish and
  * delete"). Abort, or a writer freed without commit or keep, leaves
