@@ -13,11 +13,11 @@
  * writer made for the key were synced into their parents; S3: the object
  * .tmp/<name> of the bucket), and published under the key by
  * store_publish (disk: rename into place and fsync the directory; S3:
- * copy, then delete the temporary object). A put commits its row naming the temporary object
- * (store_writer_pending) between the two, so that the row always
- * describes the bytes a reader finds (docs/decisions.md, "Publish and
- * delete"). Abort, or a writer freed without commit or keep, leaves
- * nothing behind. The disk adapter keeps temporary files in
+ * copy, then delete the temporary object). A put commits its row naming
+ * the temporary object (store_writer_pending) between the two, so that
+ * the row always describes the bytes a reader finds (docs/decisions.md,
+ * "Publish and delete"). Abort, or a writer freed without commit or keep,
+ * leaves nothing behind. The disk adapter keeps temporary files in
  * <data dir>/.tmp, beside tenants/ and unreachable by any physical key;
  * see store_gc_tmp().
  */
