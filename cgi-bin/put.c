@@ -151,8 +151,9 @@ put_ctype(struct request *r)
 	if (ctype == NULL || *ctype == '\0')
 		return DEFAULT_CTYPE;
 	if (!file_content_type_ok(ctype)) {
-		http_error(r, FS_VALIDATION, "Content-Type must be type/subtype "
-		    "of at most %d printable bytes", FILES_CTYPE_MAX);
+		http_error(r, FS_VALIDATION, "Content-Type must be "
+		    "type/subtype of at most %d printable bytes",
+		    FILES_CTYPE_MAX);
 		return NULL;
 	}
 	/*

@@ -11,8 +11,8 @@
 #include "key.h"
 
 #define ROW_COLS "key, tenant_id, size, content_type, sha256, acl," \
-	" IFNULL(owner_id, ''), IFNULL(folder_id, ''), created_at, updated_at," \
-	" IFNULL(pending, '')"
+	" IFNULL(owner_id, ''), IFNULL(folder_id, ''), created_at," \
+	" updated_at, IFNULL(pending, '')"
 
 static void
 col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
@@ -563,7 +563,7 @@ file_publish(sqlite3 *db, struct store *s, const char *pkey,
 	if (e != FS_OK)
 		return commit_or_rollback(db, e);
 	e = key_stmt(db, "UPDATE files SET pending = NULL WHERE key = ?", pkey);
-	/* A failed COMMIT leaves pending set: readers fall back, recovery clears. */
+	/* A failed COMMIT leaves pending: readers fall back; recovery. */
 	return commit_or_rollback(db, e);
 }
 

@@ -35,7 +35,7 @@ struct file_row {
 	char		 folder_id[37];	/* "" when NULL */
 	long long	 created_at;
 	long long	 updated_at;
-	char		 pending[FILES_PENDING_MAX + 1];	/* "" for none */
+	char		 pending[FILES_PENDING_MAX + 1]; /* "": none */
 };
 
 /* Load the row of pkey: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */

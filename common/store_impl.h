@@ -44,7 +44,8 @@ struct store_ops {
 	void		(*keep)(struct store_writer *);
 	/* NULL when the adapter has nothing to check. */
 	enum fs_err	(*check)(struct store_writer *);
-	enum fs_err	(*publish)(struct store *, const char *, const char *);
+	enum fs_err	(*publish)(struct store *, const char *,
+			    const char *);
 	enum fs_err	(*drop_tmp)(struct store *, const char *);
 	enum fs_err	(*tmp_reader_open)(struct store *, const char *,
 			    long long, long long, struct store_reader **);

@@ -83,8 +83,8 @@ struct lwriter {
 	long long	 kicked;	/* bytes handed to writeback so far */
 	unsigned char	 digest[CRY_SHA256_LEN];
 	int		 published;	/* renamed into place: nothing to undo */
-	int		 kept;		/* a row names the temp file now */
-	int		 lockfd;	/* after finish: holds the upload lock */
+	int		 kept;		/* a row names the temp file */
+	int		 lockfd;	/* after finish: the upload lock */
 };
 
 struct lreader {
@@ -670,7 +670,7 @@ local_finish(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
 		rc = write_err(errno);
 		goto out;
 	}
-	/* Removed by store_gc_tmp (a stalled upload): a row must not name it. */
+	/* Removed by store_gc_tmp (a stalled upload): no row may name it. */
 	if (fstat(w->fd, &st) == -1 || st.st_nlink == 0)
 		goto out;
 	/*
@@ -1129,7 +1129,8 @@ walk_dir(int dfd, char path[PATH_MAX], size_t len, store_walk_fn fn,
 		nl = strlen(de->d_name);
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 || len + 1 + nl >= PATH_MAX ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		    fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
 		path[len] = '/';
 		memcpy(path + len + 1, de->d_name, nl + 1);

@@ -43,7 +43,7 @@
 #define STALL_SECS	60L		/* no byte for this long: give up */
 #define MAX_PARTS	10000
 #define PEND_MAX	(2 * 1024 * 1024)	/* reader: bytes held for the caller */
-#define TMP_PREFIX	".tmp/"		/* temporary objects: never "tenants/" */
+#define TMP_PREFIX	".tmp/"		/* temporary objects, off tenants/ */
 #define TMP_RAND_LEN	16		/* random bytes in a temporary name */
 #define TMP_NAME_LEN	(2 * TMP_RAND_LEN)
 
@@ -93,7 +93,7 @@ struct s3writer {
 	char			*pkey;		/* the temporary object's key */
 	char			*dest;		/* the physical key */
 	const char		*tmpname;	/* in pkey, after TMP_PREFIX */
-	int			 remote;	/* the temporary object exists */
+	int			 remote;	/* the temporary object is */
 	int			 kept;		/* a row names it */
 	unsigned char		*buf;
 	size_t			 blen;

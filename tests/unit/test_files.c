@@ -306,7 +306,8 @@ test_publish_flow(void **state)
 	char dir[] = "/tmp/fs_files_XXXXXX", n1[FILES_PENDING_MAX + 1];
 	char n2[FILES_PENDING_MAX + 1], old[FILES_PENDING_MAX + 1], buf[64];
 	char path[256];
-	static const char *left[] = { "/.tmp", "/tenants/" TID, "/tenants", "" };
+	static const char *left[] = { "/.tmp", "/tenants/" TID, "/tenants",
+	    "" };
 	const char *pk = "tenants/" TID "/a.txt";
 	long long failed = -1;
 	size_t i;
