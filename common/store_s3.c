@@ -93,7 +93,7 @@ struct s3writer {
 	char			*pkey;		/* the temporary object's key */
 	char			*dest;		/* the physical key */
 	const char		*tmpname;	/* in pkey, after TMP_PREFIX */
-	int			 remote;	/* the temporary object is */
+	int			 remote;	/* pkey exists, whole */
 	int			 kept;		/* a row names it */
 	unsigned char		*buf;
 	size_t			 blen;
