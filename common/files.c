@@ -570,21 +570,19 @@ file_publish(sqlite3 *db, struct store *s, const char *pkey,
 long long
 file_recover(sqlite3 *db, struct store *s, long long *failed)
 {
-	char *key = NULL, pending[FILES_PENDING_MAX + 1];
+	char *key = NULL, pending[FILES_PENDING_MAX + 1] = "";
 	sqlite3_stmt *st;
 	long long n = 0;
 	int rc;
 
 	*failed = 0;
+	/* In the order of the pending names: the partial index, no scan. */
 	for (;;) {
 		st = db_stmt(db, "SELECT key, pending FROM files WHERE"
-		    " pending IS NOT NULL AND key > ? ORDER BY key LIMIT 1");
+		    " pending > ? ORDER BY pending LIMIT 1");
 		if (st == NULL)
 			return -1;
-		sqlite3_bind_text(st, 1, key != NULL ? key : "", -1,
-		    SQLITE_TRANSIENT);
-		free(key);
-		key = NULL;
+		sqlite3_bind_text(st, 1, pending, -1, SQLITE_TRANSIENT);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			key = strdup((const char *)sqlite3_column_text(st, 0));
@@ -597,8 +595,9 @@ file_recover(sqlite3 *db, struct store *s, long long *failed)
 			n++;
 		else
 			(*failed)++;
+		free(key);
+		key = NULL;
 	}
-	free(key);
 	return rc == SQLITE_DONE ? n : -1;
 }
 
