@@ -590,9 +590,12 @@ iso_time(const char *t)
 	return (long long)timegm(&tm);
 }
 
-/* Hand fn each <Contents> of a ListObjectsV2 page. 0, or -1. */
+/*
+ * Hand fn each <Contents> of a ListObjects page; the last key goes to
+ * *last (malloc'd, replacing what it held). 0, or -1.
+ */
 static int
-list_entries(const char *xml, list_fn fn, void *arg)
+list_entries(const char *xml, list_fn fn, void *arg, char **last)
 {
 	const char *c, *end;
 	char *key, *mod, *part;
@@ -611,7 +614,9 @@ list_entries(const char *xml, list_fn fn, void *arg)
 		free(part);
 		if (key != NULL) {
 			xml_unescape(key);
-			rc = fn(arg, key, iso_time(mod));
+			free(*last);
+			*last = strdup(key);
+			rc = *last == NULL ? -1 : fn(arg, key, iso_time(mod));
 		}
 		free(key);
 		free(mod);
@@ -621,52 +626,59 @@ list_entries(const char *xml, list_fn fn, void *arg)
 
 /*
  * Call fn for every object whose key starts with prefix, a page of
- * LIST_PAGE at a time (a page must fit the RESP_MAX we keep). 0 or -1.
+ * LIST_PAGE at a time, each page after the last key of the one before.
+ * A page that does not fit the RESP_MAX we keep (long keys full of
+ * escapes) is asked again one key at a time. ListObjects (V1): s3rver
+ * cannot make V2's continuation tokens under OpenSSL 3, and a marker
+ * stays valid when fn deletes what it is given. 0 or -1.
  */
 #define LIST_PAGE	40
 static int
 s3_list(struct s3store *s, const char *prefix, list_fn fn, void *arg)
 {
 	struct s3req q;
-	char *query = NULL, *ep, *etok = NULL, *tok, *more;
-	int r = -1;
+	char *query = NULL, *ep, *em = NULL, *last = NULL, *more = NULL;
+	int r = -1, page = LIST_PAGE;
 
 	ep = sigv4_uri_encode(prefix, 0);
-	if (ep == NULL)
-		return -1;
-	for (;;) {
+	while (ep != NULL) {
 		/* The canonical query: names in order. */
-		if (asprintf(&query, "%s%s%slist-type=2&max-keys=%d&prefix=%s",
-		    etok != NULL ? "continuation-token=" : "",
-		    etok != NULL ? etok : "", etok != NULL ? "&" : "",
-		    LIST_PAGE, ep) == -1) {
-			r = -1;
+		if (asprintf(&query, "%s%s%smax-keys=%d&prefix=%s",
+		    em != NULL ? "marker=" : "", em != NULL ? em : "",
+		    em != NULL ? "&" : "", page, ep) == -1)
 			break;
-		}
-		free(etok);
-		etok = NULL;
 		memset(&q, 0, sizeof(q));
 		q.method = "GET";
 		q.pkey = "";
 		q.query = query;
-		r = req_run(s, &q) == FS_OK && q.resp != NULL &&
-		    q.resp_len < RESP_MAX ? list_entries(q.resp, fn, arg) : -1;
+		r = req_run(s, &q) == FS_OK && q.resp != NULL ? 0 : -1;
+		if (r == 0 && q.resp_len >= RESP_MAX && page > 1) {
+			page = 1;	/* again, smaller */
+			goto next;
+		}
+		page = LIST_PAGE;
+		if (r == 0 && q.resp_len < RESP_MAX)
+			r = list_entries(q.resp, fn, arg, &last);
+		else
+			r = -1;
 		more = r == 0 ? xml_text(q.resp, "IsTruncated") : NULL;
+		free(em);
+		em = NULL;
 		if (more != NULL && strcmp(more, "true") == 0) {
-			tok = xml_text(q.resp, "NextContinuationToken");
-			etok = tok != NULL ? sigv4_uri_encode(tok, 0) : NULL;
-			free(tok);
-			if (etok == NULL)
+			em = last != NULL ? sigv4_uri_encode(last, 0) : NULL;
+			if (em == NULL)
 				r = -1;
 		}
 		free(more);
+next:
 		req_free(&q);
 		free(query);
 		query = NULL;
-		if (r != 0 || etok == NULL)
+		if (r != 0 || (em == NULL && page == LIST_PAGE))
 			break;
 	}
-	free(etok);
+	free(em);
+	free(last);
 	free(ep);
 	return r;
 }
