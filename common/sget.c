@@ -73,44 +73,127 @@ source_read(void *arg, void *buf, size_t cap)
 	return store_read(arg, buf, cap);
 }
 
+/*
+ * S3_REDIRECT: the caller is authorized; send it to the bucket with a
+ * short-lived presigned URL, so the bytes skip us (docs/s3.md). Not while
+ * the row's object is pending (docs/decisions.md, "Publish and delete"):
+ * its publish may move it before the client comes. 1 when answered.
+ */
+static int
+redirect_s3(struct app *a, struct request *r, const struct file_row *f)
+{
+	char *path;
+
+	if (a->cfg.s3.bucket == NULL || !a->cfg.s3.redirect || r->is_head ||
+	    f->pending[0] != '\0')
+		return 0;
+	path = store_presign_get(a->store, f->key, a->cfg.s3.redirect_ttl,
+	    time(NULL));
+	if (path == NULL || !http_header_value_ok(path)) {
+		http_error(r, FS_INTERNAL, NULL);
+		free(path);
+		return 1;
+	}
+	http_status(r, 302);
+	http_add_header(r, "Location", path);
+	http_add_header(r, "Cache-Control", "private, no-store");
+	http_begin(r);
+	free(path);
+	return 1;
+}
+
+/*
+ * Hand the file to the web server by X-Sendfile, when it is a local file
+ * that stays where it is (not pending); it applies Range, If-Range and
+ * our ETag itself. 1 when answered.
+ */
+static int
+send_file(struct app *a, struct request *r, const struct file_row *f)
+{
+	char *path;
+
+	if (f->pending[0] != '\0')
+		return 0;
+	path = store_local_path(a->store, f->key);
+	if (path == NULL || !http_header_value_ok(path)) {
+		free(path);
+		return 0;
+	}
+	http_add_header(r, "X-Sendfile", path);
+	http_status(r, 200);
+	http_begin(r);
+	free(path);
+	return 1;
+}
+
+/* Stream [start, start+len) of the row's object; the status is set. */
 static void
-serve_original(struct app *a, struct request *r, const struct file_row *f,
-    const char *logical)
+stream_object(struct app *a, struct request *r, const struct file_row *f,
+    long long start, long long len)
 {
 	struct store_reader *rd = NULL;
 	struct relay *rl = NULL;
 	const void *piece;
-	char etag[70], lastmod[30], *path = NULL, *buf = NULL;
-	const char *inm, *ims, *rh, *ifr;
-	long long start = 0, len = f->size;
-	enum range_result rr = RANGE_NONE;
+	char *buf = NULL;
 	enum fs_err e;
 	ssize_t n;
 
-	/* Every read is done: a long download must not pin the snapshot. */
-	db_read_end(a->db);
-	/*
-	 * S3_REDIRECT: the caller is authorized; send it to the bucket with
-	 * a short-lived presigned URL, so the bytes skip us (docs/s3.md).
-	 */
-	/*
-	 * Not while the row's object is pending (docs/decisions.md, "Publish
-	 * and delete"): its publish may move it before the client comes.
-	 */
-	if (a->cfg.s3.bucket != NULL && a->cfg.s3.redirect && !r->is_head &&
-	    f->pending[0] == '\0') {
-		path = store_presign_get(a->store, f->key,
-		    a->cfg.s3.redirect_ttl, time(NULL));
-		if (path == NULL || !http_header_value_ok(path)) {
+	e = store_reader_open_row(a->store, f->key, f->pending, start, len,
+	    &rd);
+	if (e != FS_OK) {
+		/* A row without its object: report, never hang. */
+		app_log(a, "object missing for a row (%s)", err_code(e));
+		if (e == FS_UNAVAILABLE)
+			http_error(r, e, "storage backend unavailable");
+		else
+			http_error(r, e == FS_NOT_FOUND ? FS_NOT_FOUND :
+			    FS_INTERNAL, e == FS_NOT_FOUND ? "no such file" :
+			    NULL);
+		return;
+	}
+	if (len > STREAM_BUF)
+		rl = relay_source(source_read, rd, STREAM_NBUF, STREAM_BUF);
+	if (rl == NULL) {
+		buf = malloc(STREAM_BUF);
+		if (buf == NULL) {
 			http_error(r, FS_INTERNAL, NULL);
 			goto out;
 		}
-		http_status(r, 302);
-		http_add_header(r, "Location", path);
-		http_add_header(r, "Cache-Control", "private, no-store");
-		http_begin(r);
-		goto out;
 	}
+	http_begin(r);
+	for (;;) {
+		if (rl != NULL)
+			n = relay_pull(rl, &piece);
+		else {
+			n = store_read(rd, buf, STREAM_BUF);
+			piece = buf;
+		}
+		if (n <= 0)
+			break;
+		if (http_write(r, piece, (size_t)n) == -1)
+			break;	/* the client went away */
+	}
+	if (n < 0)
+		app_log(a, "read error mid-stream");
+out:
+	relay_free(rl);	/* before rd: its thread reads from rd */
+	free(buf);
+	store_reader_free(rd);
+}
+
+static void
+serve_original(struct app *a, struct request *r, const struct file_row *f,
+    const char *logical)
+{
+	char etag[70], lastmod[30];
+	const char *inm, *ims, *rh, *ifr;
+	long long start = 0, len = f->size;
+	enum range_result rr = RANGE_NONE;
+
+	/* Every read is done: a long download must not pin the snapshot. */
+	db_read_end(a->db);
+	if (redirect_s3(a, r, f))
+		return;
 	snprintf(etag, sizeof(etag), "\"%s\"", f->sha256);
 	http_date(f->updated_at, lastmod);
 
@@ -163,19 +246,8 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	 * we send the whole body ourselves.
 	 */
 	if (a->cfg.sendfile && !r->is_head && (rh == NULL || rr == RANGE_OK) &&
-	    f->pending[0] == '\0') {
-		path = store_local_path(a->store, f->key);
-		if (path != NULL && http_header_value_ok(path)) {
-			/*
-			 * The web server sends the file and applies Range,
-			 * If-Range and our ETag to it itself.
-			 */
-			http_add_header(r, "X-Sendfile", path);
-			http_status(r, 200);
-			http_begin(r);
-			goto out;
-		}
-	}
+	    send_file(a, r, f))
+		return;
 
 	if (rr == RANGE_OK) {
 		http_status(r, 206);
@@ -189,50 +261,9 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	http_add_headerf(r, "Content-Length", "%lld", len);
 	if (r->is_head) {
 		http_begin(r);
-		goto out;
+		return;
 	}
-	e = store_reader_open_row(a->store, f->key, f->pending, start, len,
-	    &rd);
-	if (e != FS_OK) {
-		/* A row without its object: report, never hang. */
-		app_log(a, "object missing for a row (%s)", err_code(e));
-		if (e == FS_UNAVAILABLE)
-			http_error(r, e, "storage backend unavailable");
-		else
-			http_error(r, e == FS_NOT_FOUND ? FS_NOT_FOUND :
-			    FS_INTERNAL, e == FS_NOT_FOUND ? "no such file" :
-			    NULL);
-		goto out;
-	}
-	if (len > STREAM_BUF)
-		rl = relay_source(source_read, rd, STREAM_NBUF, STREAM_BUF);
-	if (rl == NULL) {
-		buf = malloc(STREAM_BUF);
-		if (buf == NULL) {
-			http_error(r, FS_INTERNAL, NULL);
-			goto out;
-		}
-	}
-	http_begin(r);
-	for (;;) {
-		if (rl != NULL)
-			n = relay_pull(rl, &piece);
-		else {
-			n = store_read(rd, buf, STREAM_BUF);
-			piece = buf;
-		}
-		if (n <= 0)
-			break;
-		if (http_write(r, piece, (size_t)n) == -1)
-			break;	/* the client went away */
-	}
-	if (n < 0)
-		app_log(a, "read error mid-stream");
-out:
-	relay_free(rl);	/* before rd: its thread reads from rd */
-	free(buf);
-	free(path);
-	store_reader_free(rd);
+	stream_object(a, r, f, start, len);
 }
 
 /* Stream a local file (a rendition) to the client, whole. */
