@@ -846,11 +846,13 @@ s3_publish(struct store *bs, const char *name, const char *pkey)
 	/* S3 may answer 200 and report an error in the body. */
 	if (e == FS_OK && q.resp != NULL && strstr(q.resp, "<Error>") != NULL)
 		e = FS_UNAVAILABLE;
-	req_free(&q);
+	/* The source is gone: published already. Not a missing bucket. */
 	if (e == FS_NOT_FOUND)
-		e = FS_OK;	/* published already */
+		e = q.resp != NULL && strstr(q.resp, "NoSuchKey") != NULL ?
+		    FS_OK : FS_INTERNAL;
 	else if (e == FS_OK)
 		e = s3_drop_tmp(bs, name);
+	req_free(&q);
 out:
 	free(src);
 	free(esrc);
