@@ -17,6 +17,7 @@
 #ifndef AGENT_CONF_H
 #define AGENT_CONF_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -27,12 +28,15 @@
 #define CONF_LISTEN_DEFAULT	"127.0.0.1:8443"
 #define CONF_SECRET_MIN		16	/* the backend's: "fsa_" + 43 */
 #define CONF_SECRET_MAX		256
+#define CONF_GRACE_MAX		180	/* cloudflared refuses more than 3m */
+#define CONF_ACCESS_MAX		256	/* access_client_id/_secret bytes */
 
 struct conf {
 	cJSON		*doc;		/* the whole file, owned */
 	/* Views into doc, valid while doc lives; NULL when absent. */
 	const char	*server;
 	const char	*agent_id;
+	const char	*agent_secret;	/* checked by conf_secret_ok */
 	const char	*name;
 	const char	*listen;
 	const char	*cors_origin;
@@ -51,6 +55,36 @@ struct conf {
 };
 
 /*
+ * The tunnel supervisor's settings (supervise.h): the "tunnel" object's
+ * backend, local_addr, health_check_interval_secs, max_failures and
+ * "cloudflare" members (docs/agents.md, "Tunnel").
+ */
+struct conf_tunnel {
+	int	 enabled;		/* tunnel.backend is set */
+	char	 local_addr[128];	/* host:port of our listener */
+	int	 interval;		/* health_check_interval_secs */
+	int	 max_failures;
+	int	 quick;			/* mode: quick (1) or named (0) */
+	char	*token;			/* malloc'd, named mode; wiped */
+	char	 hostname[AGENT_ORIGIN_MAX]; /* named mode: public name */
+	char	 path[PATH_MAX];	/* cloudflared, resolved on PATH */
+	char	 protocol[8];		/* auto quic http2 */
+	char	 edge_ip[8];		/* auto 4 6 */
+	int	 retries;
+	int	 grace;			/* grace_period_secs, <= 180 */
+	int	 metrics_port;		/* 0: none */
+	char	 log_level[8];		/* debug info warn error */
+	char	 health_url[512];	/* test hook: health_url_override */
+	/*
+	 * Cloudflare Access service token for the public probe, or both
+	 * empty: sent as CF-Access-Client-Id/-Secret, never logged, never
+	 * in status. Wiped by conf_tunnel_free.
+	 */
+	char	 access_id[CONF_ACCESS_MAX + 1];
+	char	 access_secret[CONF_ACCESS_MAX + 1];
+};
+
+/*
  * The path to use: explicit when not NULL, else
  * $XDG_CONFIG_HOME/filestor-agent/config.json, else
  * $HOME/.config/filestor-agent/config.json. Writes into buf.
@@ -64,6 +98,25 @@ int	 conf_path(const char *explicit, char *buf, size_t len, char *err,
  * or roots are not.
  */
 int	 conf_load(const char *path, struct conf *c, char *err, size_t errlen);
+/*
+ * What conf_load does once the file is read: text[0..len) (with a NUL
+ * at text[len]) into c, name in front of every message. No I/O. 0, or
+ * -1 with err and c freed.
+ */
+int	 conf_parse(const char *text, size_t len, const char *name,
+	    struct conf *c, char *err, size_t errlen);
+/*
+ * Validate t (the config's "tunnel" object, or NULL) into tc; only `run`
+ * asks, so that a supervisor setting never stops enroll, status or
+ * configure-tunnel. Reads the environment (the ${...} forms) and looks
+ * cloudflared up on PATH. 0, or -1 with a message that names the key in
+ * err (never a secret). tc->enabled is 0 when there is no backend to
+ * supervise.
+ */
+int	 conf_tunnel_parse(const cJSON *t, struct conf_tunnel *tc, char *err,
+	    size_t errlen);
+/* Wipe and free what tc holds. */
+void	 conf_tunnel_free(struct conf_tunnel *tc);
 /*
  * 1 when s may be an agent secret: CONF_SECRET_MIN to CONF_SECRET_MAX
  * characters of RFC 6750's b64token (A-Z a-z 0-9 - . _ ~ + /, then

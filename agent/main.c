@@ -9,6 +9,13 @@
  *       [--no-symlinks | --follow-symlinks]
  *   filestor-agent [--config PATH] status [--listen IP:PORT]
  *
+ * Each command is a handler in the table at the bottom. The modules:
+ * conf.c (all of config.json), backend.c (the calls to the server, over
+ * fetch.c, the one HTTP client call), serve.c (the HTTP server),
+ * supervise.c (cloudflared's state machine, with lines.c draining its
+ * output, cflog.c parsing each line, health.c probing it, status.c its
+ * state file).
+ *
  * run is a setup, then the HTTP server's own threads, then this thread's
  * loop over signals. The loop wakes once a second (ten times a second
  * when it supervises cloudflared, supervise.c, whose timers need finer
@@ -30,76 +37,22 @@
 #include <curl/curl.h>
 
 #include "agent.h"
+#include "backend.h"
 #include "cli.h"
 #include "conf.h"
 #include "cry.h"
+#include "fetch.h"
 #include "http.h"
-#include "logsafe.h"
 #include "serve.h"
+#include "status.h"
 #include "supervise.h"
 
-#define RESP_MAX	(64 * 1024)	/* bytes of a server answer we read */
+#define STATUS_MAX	(64 * 1024)	/* bytes of /healthz read by status */
+#define STATUS_MS	3000
 #define NOFILE_WANT	65536		/* descriptors, as LimitNOFILE= */
 #define KEY_LINE_MAX	256
 
 /* --- enroll */
-
-struct membuf {
-	char	*buf;
-	size_t	 len;
-	int	 over;
-};
-
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *cls)
-{
-	struct membuf *m = cls;
-	size_t n = size * nmemb;
-	char *nb;
-
-	if (m->len + n > RESP_MAX) {
-		m->over = 1;
-		return 0;
-	}
-	nb = realloc(m->buf, m->len + n + 1);
-	if (nb == NULL)
-		return 0;
-	m->buf = nb;
-	memcpy(m->buf + m->len, data, n);
-	m->len += n;
-	m->buf[m->len] = '\0';
-	return n;
-}
-
-/* POST json to url; the status in *status and the body in *m. 0 or -1. */
-static int
-post_json(const char *url, const char *json, long *status, struct membuf *m)
-{
-	struct curl_slist *h = NULL;
-	CURL *cu;
-	CURLcode cc = CURLE_FAILED_INIT;
-
-	cu = curl_easy_init();
-	if (cu == NULL)
-		return -1;
-	h = curl_slist_append(h, "Content-Type: application/json");
-	curl_easy_setopt(cu, CURLOPT_URL, url);
-	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(cu, CURLOPT_POSTFIELDS, json);
-	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(cu, CURLOPT_WRITEDATA, m);
-	curl_easy_setopt(cu, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-	cc = curl_easy_perform(cu);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, status);
-	else
-		cli_fail("POST %s: %s", url, curl_easy_strerror(cc));
-	curl_slist_free_all(h);
-	curl_easy_cleanup(cu);
-	return cc == CURLE_OK ? 0 : -1;
-}
 
 /* Split "a,b" into a JSON array of validated, existing directories. */
 static cJSON *
@@ -135,6 +88,24 @@ fail:
 	return NULL;
 }
 
+/* The config of a new enrollment; NULL when out of memory. */
+static cJSON *
+enrolled_doc(const char *server, const char *id, const char *secret,
+    const char *name, cJSON *roots)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	if (doc == NULL)
+		return NULL;
+	cJSON_AddStringToObject(doc, "server", server);
+	cJSON_AddStringToObject(doc, "agentId", id);
+	cJSON_AddStringToObject(doc, "agentSecret", secret);
+	cJSON_AddStringToObject(doc, "name", name);
+	cJSON_AddItemReferenceToObject(doc, "allowedRoots", roots);
+	cJSON_AddStringToObject(doc, "listen", CONF_LISTEN_DEFAULT);
+	return doc;
+}
+
 static int
 cmd_enroll(const char *cfg, int argc, char *argv[])
 {
@@ -142,15 +113,11 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	    "--allowed-roots", NULL };
 	static const char *const flags[] = { "--force", NULL };
 	struct cli_args o;
-	struct membuf m = { NULL, 0, 0 };
 	struct stat st;
 	const char *server, *token, *name, *roots_arg;
-	const cJSON *je;
-	cJSON *req = NULL, *roots = NULL, *resp = NULL, *doc = NULL;
-	char *json = NULL, *url = NULL, *secret = NULL, err[512], id[37];
-	char msg[1024];
-	size_t slen, n;
-	long status = 0;
+	const cJSON *js;
+	cJSON *roots = NULL, *doc = NULL;
+	char *secret = NULL, err[1400], id[37];
 	int ret = 1;
 
 	if (cli_parse(argc, argv, vals, flags, 0, &o) == -1)
@@ -178,49 +145,15 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	roots = roots_from_arg(roots_arg);
 	if (roots == NULL)
 		goto out;
-
-	req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "token", token);
-	cJSON_AddStringToObject(req, "name", name);
-	cJSON_AddItemReferenceToObject(req, "allowedRoots", roots);
-	json = cJSON_PrintUnformatted(req);
-	slen = strlen(server);
-	while (slen > 0 && server[slen - 1] == '/')
-		slen--;
-	n = slen + sizeof("/api/agents/enroll");
-	url = malloc(n);
-	if (json == NULL || url == NULL) {
-		cli_fail("out of memory");
-		goto out;
-	}
-	snprintf(url, n, "%.*s/api/agents/enroll", (int)slen, server);
-	if (post_json(url, json, &status, &m) == -1)
-		goto out;
-	resp = m.buf != NULL ? cJSON_Parse(m.buf) : NULL;
-	if (status != 201) {
-		je = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(resp,
-		    "error"), "message");
-		/* The server's words, to a terminal: escaped, and bounded. */
-		if (cJSON_IsString(je))
-			logsafe_escape(je->valuestring, strnlen(je->valuestring,
-			    sizeof(msg) / 4 - 1), msg, sizeof(msg));
-		cli_fail("enrollment refused (HTTP %ld): %s", status,
-		    cJSON_IsString(je) ? msg : "no message");
-		goto out;
-	}
-	if (conf_enroll_answer(m.buf, m.len, id, &secret, err,
+	if (backend_enroll(server, token, name, roots, id, &secret, err,
 	    sizeof(err)) == -1) {
-		cli_fail("%s: not saved", err);
+		cli_fail("%s", err);
 		goto out;
 	}
-	doc = cJSON_CreateObject();
-	cJSON_AddStringToObject(doc, "server", server);
-	cJSON_AddStringToObject(doc, "agentId", id);
-	cJSON_AddStringToObject(doc, "agentSecret", secret);
-	cJSON_AddStringToObject(doc, "name", name);
-	cJSON_AddItemReferenceToObject(doc, "allowedRoots", roots);
-	cJSON_AddStringToObject(doc, "listen", CONF_LISTEN_DEFAULT);
-	if (conf_save(cfg, doc, err, sizeof(err)) == -1) {
+	doc = enrolled_doc(server, id, secret, name, roots);
+	if (doc == NULL)
+		snprintf(err, sizeof(err), "out of memory");
+	if (doc == NULL || conf_save(cfg, doc, err, sizeof(err)) == -1) {
 		cli_fail("enrolled as %s but cannot save the config: %s",
 		    id, err);
 		goto out;
@@ -230,26 +163,15 @@ cmd_enroll(const char *cfg, int argc, char *argv[])
 	    id, cfg);
 	ret = 0;
 out:
-	if (m.buf != NULL) {
-		cry_wipe(m.buf, m.len);
-		free(m.buf);
-	}
 	if (secret != NULL) {
 		cry_wipe(secret, strlen(secret));
 		free(secret);
 	}
-	if (doc != NULL && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc,
-	    "agentSecret")))
-		cry_wipe(cJSON_GetObjectItemCaseSensitive(doc,
-		    "agentSecret")->valuestring, strlen(
-		    cJSON_GetObjectItemCaseSensitive(doc,
-		    "agentSecret")->valuestring));
+	js = cJSON_GetObjectItemCaseSensitive(doc, "agentSecret");
+	if (cJSON_IsString(js))
+		cry_wipe(js->valuestring, strlen(js->valuestring));
 	cJSON_Delete(doc);
-	cJSON_Delete(resp);
-	cJSON_Delete(req);
 	cJSON_Delete(roots);
-	cJSON_free(json);
-	free(url);
 	return ret;
 }
 
@@ -382,39 +304,45 @@ default_threads(void)
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
+/* What `run` starts from: its options and the config, checked. */
+struct run {
+	struct conf		 c;
+	struct conf_tunnel	 sc;
+	const char		*listen;
+	const char		*cors;	/* NULL or corsbuf */
+	char			 corsbuf[AGENT_ORIGIN_MAX];
+	char			 state[PATH_MAX];
+	long long		 threads;
+	int			 nolinks;
+};
+
+/*
+ * Check run's options and the config, everything before anything
+ * starts. 0, or an exit code after cli_fail; the caller frees r->c and
+ * r->sc either way.
+ */
 static int
-cmd_run(const char *cfg, int argc, char *argv[])
+run_prepare(const char *cfg, int argc, char *argv[], struct run *r)
 {
 	static const char *const vals[] = { "--listen", "--cors-origin",
 	    "--threads", NULL };
 	static const char *const flags[] = { "--no-symlinks",
 	    "--follow-symlinks", NULL };
 	struct cli_args o;
-	struct conf c;
-	struct server *srv = NULL;
-	struct sup *sup = NULL;
-	struct sup_conf sc;
-	struct timespec tick = { 1, 0 }, last, now;
-	sigset_t set;
-	siginfo_t si;
-	const char *listen, *cors, *th;
-	char err[512], norm[AGENT_ORIGIN_MAX], corsbuf[AGENT_ORIGIN_MAX];
-	char state[PATH_MAX];
-	long long threads = default_threads();
-	int sig, nolinks, ret = 1;
+	const char *th, *cors;
+	char err[512], norm[AGENT_ORIGIN_MAX];
 
-	memset(&c, 0, sizeof(c));
-	memset(&sc, 0, sizeof(sc));
+	r->threads = default_threads();
 	if (cli_parse(argc, argv, vals, flags, 0, &o) == -1)
 		return 2;
 	th = cli_opt(&o, "--threads");
-	if (th != NULL && http_parse_ll(th, 1, 64, &threads) == -1)
+	if (th != NULL && http_parse_ll(th, 1, 64, &r->threads) == -1)
 		return cli_fail("--threads must be 1 to 64");
 	if (cli_opt(&o, "--no-symlinks") != NULL &&
 	    cli_opt(&o, "--follow-symlinks") != NULL)
 		return cli_fail("--no-symlinks and --follow-symlinks exclude "
 		    "each other");
-	if (conf_load(cfg, &c, err, sizeof(err)) == -1)
+	if (conf_load(cfg, &r->c, err, sizeof(err)) == -1)
 		return cli_fail("refusing to start: %s", err);
 	/*
 	 * Refuse every symlink unless asked (issue 14): the path that an
@@ -422,75 +350,59 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	 * link inside a root would let pub/x reach priv/. The flags win
 	 * over the config's followSymlinks.
 	 */
-	nolinks = !c.follow_symlinks;
+	r->nolinks = !r->c.follow_symlinks;
 	if (cli_opt(&o, "--follow-symlinks") != NULL)
-		nolinks = 0;
+		r->nolinks = 0;
 	if (cli_opt(&o, "--no-symlinks") != NULL)
-		nolinks = 1;
-	listen = cli_opt(&o, "--listen");
-	if (listen == NULL)
-		listen = c.listen != NULL ? c.listen : CONF_LISTEN_DEFAULT;
+		r->nolinks = 1;
+	r->listen = cli_opt(&o, "--listen");
+	if (r->listen == NULL)
+		r->listen = r->c.listen != NULL ? r->c.listen :
+		    CONF_LISTEN_DEFAULT;
 	/* Every tunnel setting is checked before anything starts. */
-	if (sup_conf_parse(cJSON_GetObjectItemCaseSensitive(c.doc, "tunnel"),
-	    &sc, err, sizeof(err)) == -1) {
-		cli_fail("refusing to start: %s: %s", cfg, err);
-		goto out;
-	}
-	if (sc.enabled && sc.local_addr[0] == '\0')
-		snprintf(sc.local_addr, sizeof(sc.local_addr), "%s", listen);
-	if (sc.enabled && sup_state_path(cfg, state, sizeof(state)) == -1) {
-		cli_fail("refusing to start: config path too long");
-		goto out;
-	}
+	if (conf_tunnel_parse(cJSON_GetObjectItemCaseSensitive(r->c.doc,
+	    "tunnel"), &r->sc, err, sizeof(err)) == -1)
+		return cli_fail("refusing to start: %s: %s", cfg, err);
+	if (r->sc.enabled && r->sc.local_addr[0] == '\0')
+		snprintf(r->sc.local_addr, sizeof(r->sc.local_addr), "%s",
+		    r->listen);
+	if (r->sc.enabled && status_path(cfg, r->state,
+	    sizeof(r->state)) == -1)
+		return cli_fail("refusing to start: config path too long");
 	cors = cli_opt(&o, "--cors-origin");
 	if (cors == NULL)
-		cors = c.cors_origin;
+		cors = r->c.cors_origin;
 	if (cors != NULL) {
 		/* One exact origin; it goes into a header as given. */
 		snprintf(err, sizeof(err), "not http:// or https://");
 		if (strncmp(cors, "http", 4) != 0 ||
-		    agent_hostname_parse(cors, norm, corsbuf, err,
-		    sizeof(err)) == -1) {
-			cli_fail("refusing to start: --cors-origin must be an "
-			    "origin http(s)://host[:port]: %s", err);
-			goto out;
-		}
-		cors = corsbuf;
+		    agent_hostname_parse(cors, norm, r->corsbuf, err,
+		    sizeof(err)) == -1)
+			return cli_fail("refusing to start: --cors-origin must "
+			    "be an origin http(s)://host[:port]: %s", err);
+		r->cors = r->corsbuf;
 	}
+	return 0;
+}
 
-	/*
-	 * Block the signals before any thread exists, so that they all
-	 * reach this thread's sigtimedwait and none a server thread.
-	 */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+/*
+ * This thread's loop until SIGINT or SIGTERM (set, blocked): once a
+ * second serve_tick, and sup_tick every tick.
+ */
+static void
+run_loop(struct server *srv, struct sup *sup, const sigset_t *set)
+{
+	struct timespec tick = { 1, 0 }, last, now;
+	siginfo_t si;
+	int sig;
 
-	raise_nofile();
-	srv = serve_start(&c, listen, cors, nolinks, (unsigned)threads, err,
-	    sizeof(err));
-	if (srv == NULL) {
-		cli_fail("refusing to start: %s", err);
-		goto out;
-	}
-	fprintf(stderr, "filestor-agent: agent %s serving %zu root(s) on "
-	    "http://%s (tunnel %s)\n", c.agent_id, c.nroots, listen,
-	    c.has_key ? c.origin : "not configured");
-	if (sc.enabled) {
-		sup = sup_start(&sc, &c, state, err, sizeof(err));
-		if (sup == NULL) {
-			cli_fail("refusing to start: %s", err);
-			goto out;
-		}
+	if (sup != NULL) {
 		tick.tv_sec = 0;
 		tick.tv_nsec = 100 * 1000 * 1000;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	for (;;) {
-		sig = sigtimedwait(&set, &si, &tick);
+		sig = sigtimedwait(set, &si, &tick);
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		if (sig == SIGHUP)
@@ -503,14 +415,60 @@ cmd_run(const char *cfg, int argc, char *argv[])
 			last = now;
 		}
 	}
+}
+
+static int
+cmd_run(const char *cfg, int argc, char *argv[])
+{
+	struct run r;
+	struct server *srv = NULL;
+	struct sup *sup = NULL;
+	sigset_t set;
+	char err[512];
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	ret = run_prepare(cfg, argc, argv, &r);
+	if (ret != 0)
+		goto out;
+	ret = 1;
+	/*
+	 * Block the signals before any thread exists, so that they all
+	 * reach this thread's sigtimedwait and none a server thread.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	raise_nofile();
+	srv = serve_start(&r.c, r.listen, r.cors, r.nolinks,
+	    (unsigned)r.threads, err, sizeof(err));
+	if (srv == NULL) {
+		cli_fail("refusing to start: %s", err);
+		goto out;
+	}
+	fprintf(stderr, "filestor-agent: agent %s serving %zu root(s) on "
+	    "http://%s (tunnel %s)\n", r.c.agent_id, r.c.nroots, r.listen,
+	    r.c.has_key ? r.c.origin : "not configured");
+	if (r.sc.enabled) {
+		sup = sup_start(&r.sc, &r.c, r.state, err, sizeof(err));
+		if (sup == NULL) {
+			cli_fail("refusing to start: %s", err);
+			goto out;
+		}
+	}
+	run_loop(srv, sup, &set);
 	fprintf(stderr, "filestor-agent: stopping\n");
 	ret = 0;
 out:
 	/* The tunnel first: it proxies to the server. */
 	sup_stop(sup);
-	sup_conf_free(&sc);
+	conf_tunnel_free(&r.sc);
 	serve_stop(srv);
-	conf_free(&c);
+	conf_free(&r.c);
 	return ret;
 }
 
@@ -523,12 +481,11 @@ cmd_status(const char *cfg, int argc, char *argv[])
 	static const char *const flags[] = { NULL };
 	struct cli_args o;
 	struct conf c;
-	struct membuf m = { NULL, 0, 0 };
+	struct fetch f = { NULL, NULL, NULL, STATUS_MS, 0, STATUS_MAX, 0 };
+	struct fetch_body b = { NULL, 0 };
 	char err[512], url[128], state[PATH_MAX];
 	const char *listen;
-	CURL *cu;
-	CURLcode cc;
-	long code = 0;
+	long code;
 	size_t i;
 
 	if (cli_parse(argc, argv, vals, flags, 0, &o) == -1)
@@ -547,27 +504,17 @@ cmd_status(const char *cfg, int argc, char *argv[])
 	printf("tunnel:   %s\n", c.tunnel_hostname != NULL ? c.origin :
 	    "not configured");
 	printf("key:      %s\n", c.has_key ? "configured" : "missing");
-	if (sup_state_path(cfg, state, sizeof(state)) == 0 &&
-	    sup_print_status(state) == -1 &&
+	if (status_path(cfg, state, sizeof(state)) == 0 &&
+	    status_print(state) == -1 &&
 	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 	    c.doc, "tunnel"), "backend") != NULL)
 		printf("tunnel supervisor: no state yet (is the agent "
 		    "running?)\n");
 	snprintf(url, sizeof(url), "http://%s/healthz", listen);
-	cu = curl_easy_init();
-	if (cu != NULL) {
-		curl_easy_setopt(cu, CURLOPT_URL, url);
-		curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(cu, CURLOPT_WRITEDATA, &m);
-		curl_easy_setopt(cu, CURLOPT_TIMEOUT, 3L);
-		curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-		cc = curl_easy_perform(cu);
-		if (cc == CURLE_OK)
-			curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code);
-		curl_easy_cleanup(cu);
-		printf("listener: %s\n", code == 200 ? "up" : "down");
-	}
-	free(m.buf);
+	f.url = url;
+	code = fetch_do(&f, &b, err, sizeof(err));
+	printf("listener: %s\n", code == 200 ? "up" : "down");
+	fetch_free(&b);
 	conf_free(&c);
 	return code == 200 ? 0 : 3;
 }
@@ -588,9 +535,22 @@ usage(void)
 	return 2;
 }
 
+/* The commands: each takes the config path and its own arguments. */
+static const struct cmd {
+	const char	*name;
+	int		(*fn)(const char *cfg, int argc, char *argv[]);
+} cmds[] = {
+	{ "enroll",		cmd_enroll },
+	{ "configure-tunnel",	cmd_configure_tunnel },
+	{ "run",		cmd_run },
+	{ "status",		cmd_status },
+	{ NULL,			NULL },
+};
+
 int
 main(int argc, char *argv[])
 {
+	const struct cmd *c;
 	const char *explicit = NULL;
 	char cfg[PATH_MAX], err[256], *args[64];
 	int i, n = 0, ret;
@@ -616,16 +576,10 @@ main(int argc, char *argv[])
 	/* Secrets are written by this process only: no group/other bits. */
 	umask(077);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (strcmp(args[0], "enroll") == 0)
-		ret = cmd_enroll(cfg, n - 1, args + 1);
-	else if (strcmp(args[0], "configure-tunnel") == 0)
-		ret = cmd_configure_tunnel(cfg, n - 1, args + 1);
-	else if (strcmp(args[0], "run") == 0)
-		ret = cmd_run(cfg, n - 1, args + 1);
-	else if (strcmp(args[0], "status") == 0)
-		ret = cmd_status(cfg, n - 1, args + 1);
-	else
-		ret = usage();
+	for (c = cmds; c->name != NULL; c++)
+		if (strcmp(args[0], c->name) == 0)
+			break;
+	ret = c->name != NULL ? c->fn(cfg, n - 1, args + 1) : usage();
 	curl_global_cleanup();
 	return ret;
 }

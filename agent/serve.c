@@ -37,7 +37,7 @@
 #include "agent.h"
 #include "cry.h"
 #include "err.h"
-#include "http.h"
+#include "http_parse.h"
 #include "lim.h"
 #include "logsafe.h"
 #include "range.h"
@@ -641,67 +641,84 @@ give_slot(struct server *s, struct slot *sl)
 	free(sl);
 }
 
-static enum MHD_Result
-content(struct server *s, struct MHD_Connection *conn, int head,
-    void **req_cls)
+/*
+ * Check the request's token: 0 with *path (malloc'd, the caller frees),
+ * or -1 with the error queued in *r.
+ */
+static int
+content_token(struct server *s, struct MHD_Connection *conn, char **path,
+    enum MHD_Result *r)
 {
 	const struct conf *c = s->conf;
-	struct MHD_Response *resp = NULL;
-	struct big_body *bb;
-	struct stat st;
-	const char *tok, *msg = "bad signature", *inm, *ims, *rh, *ifr;
-	const char *ctype, *base;
-	char *path = NULL, *disp = NULL, etag[80], lastmod[30], buf[64];
-	long long start = 0, len = 0, mtime;
-	enum range_result rr = RANGE_NONE;
-	enum MHD_Result r;
-	enum fs_err e;
-	size_t i;
-	int fd = -1, inline_ok, err = 0;
-	unsigned status;
-	char probe;
+	const char *tok;
 
-	if (!c->has_key)
-		return json_error(s, conn, FS_UNAVAILABLE,
-		    "tunnel not configured", -1);
+	*path = NULL;
+	if (!c->has_key) {
+		*r = json_error(s, conn, FS_UNAVAILABLE, "tunnel not configured",
+		    -1);
+		return -1;
+	}
 	tok = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token");
-	if (tok == NULL || tok[0] == '\0')
-		return json_error(s, conn, FS_UNAUTHORIZED, "missing token", -1);
-	switch (agent_tok_verify(c->key, tok, c->agent_id, time(NULL),
-	    &path)) {
+	if (tok == NULL || tok[0] == '\0') {
+		*r = json_error(s, conn, FS_UNAUTHORIZED, "missing token", -1);
+		return -1;
+	}
+	switch (agent_tok_verify(c->key, tok, c->agent_id, time(NULL), path)) {
 	case AGENT_TOK_OK:
-		break;
+		return 0;
 	case AGENT_TOK_EXPIRED:
-		return json_error(s, conn, FS_UNAUTHORIZED, "token expired", -1);
+		*r = json_error(s, conn, FS_UNAUTHORIZED, "token expired", -1);
+		break;
 	case AGENT_TOK_TOO_LONG:
-		return json_error(s, conn, FS_UNAUTHORIZED,
+		*r = json_error(s, conn, FS_UNAUTHORIZED,
 		    "token lifetime too long", -1);
+		break;
 	case AGENT_TOK_ERROR:
-		return json_error(s, conn, FS_INTERNAL, "out of memory", -1);
+		*r = json_error(s, conn, FS_INTERNAL, "out of memory", -1);
+		break;
 	default:
 		/* A MAC mismatch, a malformed token or another agent's. */
-		return json_error(s, conn, FS_UNAUTHORIZED, msg, -1);
+		*r = json_error(s, conn, FS_UNAUTHORIZED, "bad signature", -1);
+		break;
 	}
+	free(*path);
+	*path = NULL;
+	return -1;
+}
+
+/*
+ * Hold a download (take_slot) and open path beneath the allowed roots:
+ * the fd and *st, or -1 with the error queued in *r.
+ */
+static int
+content_open(struct server *s, struct MHD_Connection *conn, const char *path,
+    void **req_cls, struct stat *st, enum MHD_Result *r)
+{
+	const struct conf *c = s->conf;
+	const char *msg;
+	enum fs_err e;
+	size_t i;
+	int fd = -1, err = 0;
 
 	/* A token we signed holds a checked path; check again anyway. */
 	if (!agent_path_ok(path, strlen(path))) {
-		r = json_error(s, conn, FS_FORBIDDEN, "path not allowed", -1);
-		goto out;
+		*r = json_error(s, conn, FS_FORBIDDEN, "path not allowed", -1);
+		return -1;
 	}
 	/* Before a file is opened: a download holds two descriptors. */
 	switch (take_slot(s, conn, req_cls)) {
 	case FS_OK:
 		break;
 	case FS_TOO_MANY:
-		r = json_error(s, conn, FS_TOO_MANY, "too many downloads at "
+		*r = json_error(s, conn, FS_TOO_MANY, "too many downloads at "
 		    "once from this client", -1);
-		goto out;
+		return -1;
 	case FS_UNAVAILABLE:
-		r = busy(s, conn, "too many downloads at once");
-		goto out;
+		*r = busy(s, conn, "too many downloads at once");
+		return -1;
 	default:
-		r = json_error(s, conn, FS_INTERNAL, "out of memory", -1);
-		goto out;
+		*r = json_error(s, conn, FS_INTERNAL, "out of memory", -1);
+		return -1;
 	}
 	/*
 	 * Every root that holds the path is tried: with nested roots a
@@ -712,43 +729,132 @@ content(struct server *s, struct MHD_Connection *conn, int head,
 			continue;
 		fd = serve_open_beneath(c->roots[i],
 		    atomic_load_explicit(&s->roots[i].fd, memory_order_acquire),
-		    path, s->no_symlinks, &st);
+		    path, s->no_symlinks, st);
 		if (fd != -1)
-			break;
+			return fd;
 		/* Report the most telling failure: an escape over "missing". */
 		if (err == 0 || err == ENOENT || err == ENOTDIR)
 			err = errno;
 	}
-	if (fd == -1 && err == 0) {
-		r = json_error(s, conn, FS_FORBIDDEN, "path not allowed", -1);
-		goto out;
+	if (err == 0) {
+		*r = json_error(s, conn, FS_FORBIDDEN, "path not allowed", -1);
+		return -1;
 	}
-	if (fd == -1) {
-		e = open_error(err, &msg);
-		if (e == FS_INTERNAL || e == FS_UNAVAILABLE)
-			slogf(s, "open: %s", strerror(err));
-		r = json_error(s, conn, e, msg, -1);
-		goto out;
+	e = open_error(err, &msg);
+	if (e == FS_INTERNAL || e == FS_UNAVAILABLE)
+		slogf(s, "open: %s", strerror(err));
+	*r = json_error(s, conn, e, msg, -1);
+	return -1;
+}
+
+/*
+ * The response holding [start, start + len) of *fd (taken, set to -1,
+ * when the response reads it later), or NULL with the error queued in *r
+ * (MHD_NO when out of memory).
+ */
+static struct MHD_Response *
+content_body(struct server *s, struct MHD_Connection *conn, int *fd,
+    long long start, long long len, int head, enum MHD_Result *r)
+{
+	struct MHD_Response *resp = NULL;
+	struct big_body *bb;
+	char probe;
+
+	*r = MHD_NO;
+	if (len == 0)
+		return MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+	errno = 0;
+	if (len <= SMALL_FILE && !head) {
+		/*
+		 * Small bodies: one pread, then MHD sends headers and body in
+		 * one writev (a callback response sends them in two syscalls
+		 * and two segments, which halves the request rate of 4 KiB
+		 * files).
+		 */
+		resp = small_body(*fd, start, len);
+		if (resp == NULL)
+			goto unreadable;
+		return resp;
 	}
+	/*
+	 * The last byte must be there (not truncated since fstat): fail
+	 * while an error can still be sent. Later truncation cuts the
+	 * connection, the only way left to say the body is short.
+	 */
+	if (!head && pread(*fd, &probe, 1, (off_t)(start + len - 1)) != 1)
+		goto unreadable;
+	/*
+	 * Not MHD_create_response_from_fd: libmicrohttpd 0.9.75 sets
+	 * TCP_CORK on the socket for every sendfile(2) chunk but the last,
+	 * which halves throughput over loopback (where cloudflared
+	 * connects). A callback response goes out with plain send(2) and no
+	 * cork; the extra copy costs less.
+	 */
+	bb = malloc(sizeof(*bb));
+	if (bb == NULL)
+		return NULL;
+	bb->fd = *fd;
+	bb->start = start;
+	resp = MHD_create_response_from_callback((uint64_t)len, BIG_BLOCK,
+	    big_read, bb, big_free);
+	if (resp != NULL)
+		*fd = -1;
+	else
+		free(bb);
+	return resp;
+unreadable:
+	/* Nothing is sent yet: say so, not a cut connection. */
+	slogf(s, "read: %s", errno != 0 ? strerror(errno) :
+	    "file shorter than its size");
+	*r = json_error(s, conn, FS_INTERNAL, "cannot read the file", -1);
+	return NULL;
+}
+
+/* A request header of conn, or NULL (for http_cond_request). */
+static const char *
+req_header(void *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result
+content(struct server *s, struct MHD_Connection *conn, int head,
+    void **req_cls)
+{
+	struct MHD_Response *resp = NULL;
+	struct http_cond hc;
+	struct stat st;
+	const char *ctype, *base;
+	char *path = NULL, *disp = NULL, etag[80], lastmod[30], buf[64];
+	long long start = 0, len = 0;
+	enum http_cond_result cr;
+	enum MHD_Result r = MHD_NO;
+	int fd = -1, inline_ok;
+	unsigned status;
+
+	if (content_token(s, conn, &path, &r) == -1)
+		return r;
+	fd = content_open(s, conn, path, req_cls, &st, &r);
+	if (fd == -1)
+		goto out;
 
 	/*
 	 * Strong ETag from what changes with the content: inode, size and
 	 * the modification time to the nanosecond (what nginx and lighttpd
 	 * do for static files).
 	 */
-	mtime = (long long)st.st_mtim.tv_sec;
 	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx\"",
 	    (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
 	    (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
 	    (unsigned long long)st.st_mtim.tv_nsec);
-	http_date(mtime, lastmod);
-
-	inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "If-None-Match");
-	ims = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "If-Modified-Since");
-	if ((inm != NULL && http_etag_match(inm, etag)) ||
-	    (inm == NULL && ims != NULL && http_parse_date(ims) >= mtime)) {
+	http_date((long long)st.st_mtim.tv_sec, lastmod);
+	http_cond_request(&hc, req_header, conn);
+	hc.etag = etag;
+	hc.mtime = (long long)st.st_mtim.tv_sec;
+	hc.size = (long long)st.st_size;
+	cr = http_conditional(&hc, &start, &len);
+	if (cr == HTTP_COND_NOT_MODIFIED) {
 		/*
 		 * libmicrohttpd 0.9.75 always sends a Content-Length with a
 		 * 304; RFC 9110 §8.6 allows only the 200's length, so that is
@@ -759,91 +865,28 @@ content(struct server *s, struct MHD_Connection *conn, int head,
 		status = MHD_HTTP_NOT_MODIFIED;
 		goto headers;
 	}
-
-	rh = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Range");
-	ifr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-Range");
-	if (rh != NULL && (ifr == NULL || http_if_range_holds(ifr, etag, mtime)))
-		rr = range_parse(rh, (long long)st.st_size, &start, &len);
-	if (rr == RANGE_UNSATISFIABLE) {
+	if (cr == HTTP_COND_UNSATISFIABLE) {
 		r = json_error(s, conn, FS_RANGE, "range not satisfiable",
 		    (long long)st.st_size);
 		goto out;
 	}
-	if (rr != RANGE_OK) {
-		start = 0;
-		len = (long long)st.st_size;
-	}
-	if (len == 0) {
-		resp = MHD_create_response_from_buffer(0, NULL,
-		    MHD_RESPMEM_PERSISTENT);
-	} else if (len <= SMALL_FILE && !head) {
-		/*
-		 * Small bodies: one pread, then MHD sends headers and body in
-		 * one writev (a callback response sends them in two syscalls
-		 * and two segments, which halves the request rate of 4 KiB
-		 * files).
-		 */
-		resp = small_body(fd, start, len);
-		if (resp == NULL) {
-			/* Nothing is sent yet: say so, not a cut connection. */
-			slogf(s, "read: %s", errno != 0 ? strerror(errno) :
-			    "file shorter than its size");
-			r = json_error(s, conn, FS_INTERNAL, "cannot read the "
-			    "file", -1);
-			goto out;
-		}
-	} else {
-		/*
-		 * The last byte must be there (not truncated since fstat):
-		 * fail while an error can still be sent. Later truncation
-		 * cuts the connection, the only way left to say the body is
-		 * short.
-		 */
-		errno = 0;
-		if (!head && pread(fd, &probe, 1, (off_t)(start + len - 1)) !=
-		    1) {
-			slogf(s, "read: %s", errno != 0 ? strerror(errno) :
-			    "file shorter than its size");
-			r = json_error(s, conn, FS_INTERNAL, "cannot read the "
-			    "file", -1);
-			goto out;
-		}
-		/*
-		 * Not MHD_create_response_from_fd: libmicrohttpd 0.9.75 sets
-		 * TCP_CORK on the socket for every sendfile(2) chunk but the
-		 * last, which halves throughput over loopback (where
-		 * cloudflared connects). A callback response goes out with
-		 * plain send(2) and no cork; the extra copy costs less.
-		 */
-		bb = malloc(sizeof(*bb));
-		if (bb != NULL) {
-			bb->fd = fd;
-			bb->start = start;
-			resp = MHD_create_response_from_callback((uint64_t)len,
-			    BIG_BLOCK, big_read, bb, big_free);
-			if (resp != NULL)
-				fd = -1;
-			else
-				free(bb);
-		}
-	}
-	status = rr == RANGE_OK ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK;
-	if (resp != NULL && rr == RANGE_OK) {
+	resp = content_body(s, conn, &fd, start, len, head, &r);
+	if (resp == NULL)
+		goto out;
+	status = cr == HTTP_COND_PARTIAL ? MHD_HTTP_PARTIAL_CONTENT :
+	    MHD_HTTP_OK;
+	if (cr == HTTP_COND_PARTIAL) {
 		snprintf(buf, sizeof(buf), "bytes %lld-%lld/%lld", start,
 		    start + len - 1, (long long)st.st_size);
 		MHD_add_response_header(resp, "Content-Range", buf);
 	}
 	base = strrchr(path, '/') + 1;
 	ctype = agent_content_type(base, &inline_ok);
-	disp = agent_disposition(base, !inline_ok);
-	if (resp != NULL) {
-		MHD_add_response_header(resp, "Content-Type", ctype);
-		if (disp != NULL)
-			MHD_add_response_header(resp, "Content-Disposition",
-			    disp);
-		MHD_add_response_header(resp, "X-Content-Type-Options",
-		    "nosniff");
-	}
+	disp = http_disposition(base, !inline_ok);
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	if (disp != NULL)
+		MHD_add_response_header(resp, "Content-Disposition", disp);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 headers:
 	if (resp == NULL) {
 		r = MHD_NO;

@@ -22,13 +22,11 @@
  * after SIGKILL_WAIT_MS more the agent gives up on what will not die.
  */
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -38,18 +36,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "agent.h"
+#include "backend.h"
+#include "cflog.h"
 #include "cry.h"
+#include "health.h"
+#include "lines.h"
 #include "logsafe.h"
+#include "status.h"
 #include "supervise.h"
 
-#define AGENT_VERSION	"filestor-agent 1.0"
-#define LINE_MAX_BYTES	8192		/* longer lines are cut */
-#define LINE_ESC_BYTES	(4 * LINE_MAX_BYTES + 1) /* escaped (logsafe.h) */
-#define DRAIN_MAX	(1024 * 1024)	/* bytes read after "finish" */
-#define PROBE_MAX	(16 * 1024)	/* bytes of a probe answer kept */
 #define WARMUP_SECS	20		/* public probe after ready + this */
 #define RESET_SECS	120		/* healthy this long: backoff resets */
 #define RATELIMIT_SECS	120		/* least backoff after 429/1015 */
@@ -67,10 +63,8 @@
 extern char **environ;
 
 struct sup {
-	struct sup_conf	 sc;
-	char		*server;	/* malloc'd */
-	char		 agent_id[37];
-	char		*secret;	/* malloc'd, wiped */
+	struct conf_tunnel sc;
+	struct backend	 be;		/* be.server NULL: not enrolled */
 	char		 state[PATH_MAX];
 	double		 scale;
 
@@ -90,9 +84,7 @@ struct sup {
 	pid_t		 pid;		/* the child; also its process group */
 	int		 reaped;	/* the child itself was waited for */
 	int		 status;	/* ... and its wait status */
-	pthread_t	 reader;
-	int		 has_reader;
-	int		 wake;		/* write end: tells the reader to finish */
+	struct lines	*reader;	/* drains the child's output */
 	int		 exiting;	/* sup_stop: no restart after this */
 	long long	 started;
 	long long	 stopping;	/* when SIGTERM went, 0 if not */
@@ -121,13 +113,6 @@ struct sup {
 	int		 dirty;
 };
 
-struct reader {
-	struct sup	*s;
-	int		 fd[2];		/* stdout, stderr */
-	int		 wake;		/* read end */
-	pid_t		 pid;
-};
-
 static int	slog(const char *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -143,7 +128,7 @@ sup_debug(void)
 static int
 slog(const char *level, const char *fmt, ...)
 {
-	char buf[LINE_ESC_BYTES + 256];
+	char buf[LINES_ESC + 256];
 	va_list ap;
 
 	if (strcmp(level, "debug") == 0 && !sup_debug())
@@ -174,562 +159,22 @@ scaled(const struct sup *s, double secs)
 	return ms < 1 ? 1 : ms;
 }
 
-/* --- configuration */
-
-static const cJSON *
-member(const cJSON *o, const char *name)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return it == NULL || cJSON_IsNull(it) ? NULL : it;
-}
-
-/* Refuse members not in allowed: a typo must not silently mean default. */
-static int
-known_keys(const cJSON *o, const char *where, const char *const *allowed,
-    char *err, size_t errlen)
-{
-	const cJSON *it;
-	const char *const *p;
-
-	cJSON_ArrayForEach(it, o) {
-		for (p = allowed; *p != NULL; p++)
-			if (strcmp(it->string, *p) == 0)
-				break;
-		if (*p == NULL) {
-			snprintf(err, errlen, "%s.%.64s: unknown key", where,
-			    it->string);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-get_int(const cJSON *o, const char *where, const char *name, int lo, int hi,
-    int def, int *out, char *err, size_t errlen)
-{
-	const cJSON *it = member(o, name);
-
-	*out = def;
-	if (it == NULL)
-		return 0;
-	/* The range first: casting a huge double is undefined. */
-	if (!cJSON_IsNumber(it) || it->valuedouble < lo ||
-	    it->valuedouble > hi || it->valuedouble != (double)(long)
-	    it->valuedouble) {
-		if (cJSON_IsNumber(it))
-			snprintf(err, errlen, "%s.%s must be an integer from "
-			    "%d to %d (got %g)", where, name, lo, hi,
-			    it->valuedouble);
-		else
-			snprintf(err, errlen, "%s.%s must be an integer from "
-			    "%d to %d", where, name, lo, hi);
-		return -1;
-	}
-	*out = (int)it->valuedouble;
-	return 0;
-}
-
-/* A string member that must be one of choices (NULL-terminated). */
-static int
-get_enum(const cJSON *o, const char *where, const char *name,
-    const char *const *choices, const char *def, char *out, size_t outlen,
-    char *err, size_t errlen)
-{
-	const cJSON *it = member(o, name);
-	const char *const *p;
-	char list[128] = "";
-
-	snprintf(out, outlen, "%s", def);
-	if (it == NULL)
-		return 0;
-	for (p = choices; *p != NULL; p++) {
-		if (cJSON_IsString(it) && strcmp(it->valuestring, *p) == 0) {
-			snprintf(out, outlen, "%s", *p);
-			return 0;
-		}
-		snprintf(list + strlen(list), sizeof(list) - strlen(list),
-		    "%s\"%s\"", p == choices ? "" : ", ", *p);
-	}
-	if (cJSON_IsString(it))
-		snprintf(err, errlen, "%s.%s must be one of %s (got \"%.32s\")",
-		    where, name, list, it->valuestring);
-	else
-		snprintf(err, errlen, "%s.%s must be one of %s", where, name,
-		    list);
-	return -1;
-}
-
-/* Find an executable: as given when it has a '/', else on PATH. */
-static int
-resolve_path(const char *name, char *out, size_t outlen)
-{
-	const char *path = getenv("PATH"), *p, *colon;
-	struct stat st;
-	size_t n;
-
-	if (strchr(name, '/') != NULL) {
-		if (stat(name, &st) == -1 || !S_ISREG(st.st_mode) ||
-		    access(name, X_OK) == -1)
-			return -1;
-		snprintf(out, outlen, "%s", name);
-		return 0;
-	}
-	if (path == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (p = path; ; p = colon + 1) {
-		colon = strchr(p, ':');
-		n = colon != NULL ? (size_t)(colon - p) : strlen(p);
-		if (n > 0 && snprintf(out, outlen, "%.*s/%s", (int)n, p,
-		    name) < (int)outlen && stat(out, &st) == 0 &&
-		    S_ISREG(st.st_mode) && access(out, X_OK) == 0)
-			return 0;
-		if (colon == NULL)
-			break;
-	}
-	return -1;
-}
-
-/* A tunnel token: base64 (std or url) text, the form cloudflared takes. */
-static int
-token_ok(const char *t)
-{
-	size_t n = strlen(t), i;
-
-	if (n == 0 || n > 4096)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((t[i] >= 'A' && t[i] <= 'Z') ||
-		    (t[i] >= 'a' && t[i] <= 'z') ||
-		    (t[i] >= '0' && t[i] <= '9') || t[i] == '+' ||
-		    t[i] == '/' || t[i] == '=' || t[i] == '-' || t[i] == '_'))
-			return 0;
-	return 1;
-}
-
-static int
-local_addr_ok(const char *a)
-{
-	const char *colon = strrchr(a, ':');
-	size_t i;
-	long port;
-	char *end;
-
-	if (colon == NULL || colon == a || strlen(a) >= 128)
-		return 0;
-	for (i = 0; a[i] != '\0'; i++)
-		if (a[i] <= ' ' || a[i] == 0x7f || a[i] == '/' || a[i] == '@')
-			return 0;
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	return errno == 0 && *end == '\0' && end != colon + 1 && port >= 1 &&
-	    port <= 65535;
-}
+/* --- cloudflared's output, from the lines thread */
 
 /*
- * One half of an Access service token: the member name of cf, literal,
- * "${ENVNAME}", or, when absent, $ENVNAME (as the token). Printable
- * ASCII without space, so never a CR or LF in the header it goes into.
- * 0 with out filled (empty when unset), or -1 with err; the value is
- * never echoed.
+ * One line of the child's (escaped already), on the lines thread: what
+ * it says goes into the state under mu. s->pid is set before the thread
+ * starts and cleared after it is joined: safe to read here.
  */
-static int
-access_member(const cJSON *cf, const char *name, const char *envname,
-    char *out, size_t outlen, char *err, size_t errlen)
-{
-	const cJSON *it = member(cf, name);
-	const char *v = NULL, *env = getenv(envname);
-	char form[64];
-	size_t i, n;
-
-	out[0] = '\0';
-	snprintf(form, sizeof(form), "${%s}", envname);
-	if (it != NULL && !cJSON_IsString(it)) {
-		snprintf(err, errlen, "tunnel.cloudflare.%s must be a string",
-		    name);
-		return -1;
-	}
-	if (it != NULL && strcmp(it->valuestring, form) == 0) {
-		if (env == NULL || env[0] == '\0') {
-			snprintf(err, errlen, "tunnel.cloudflare.%s is \"%s\" "
-			    "but that variable is not set", name, form);
-			return -1;
-		}
-		v = env;
-	} else if (it != NULL) {
-		if (strncmp(it->valuestring, "${", 2) == 0) {
-			snprintf(err, errlen, "tunnel.cloudflare.%s: only %s "
-			    "is expanded", name, form);
-			return -1;
-		}
-		v = it->valuestring;
-	} else if (env != NULL && env[0] != '\0')
-		v = env;
-	if (v == NULL)
-		return 0;
-	n = strlen(v);
-	for (i = 0; i < n; i++)
-		if (v[i] <= ' ' || v[i] >= 0x7f)
-			break;
-	if (n == 0 || n >= outlen || i < n) {
-		snprintf(err, errlen, "tunnel.cloudflare.%s must be 1 to %zu "
-		    "printable ASCII characters without spaces", name,
-		    outlen - 1);
-		return -1;
-	}
-	memcpy(out, v, n + 1);
-	return 0;
-}
-
-int
-sup_conf_parse(const cJSON *t, struct sup_conf *sc, char *err, size_t errlen)
-{
-	static const char *const tkeys[] = { "hostname", "key", "backend",
-	    "local_addr", "health_check_interval_secs", "max_failures",
-	    "cloudflare", NULL };
-	static const char *const ckeys[] = { "mode", "token", "hostname",
-	    "cloudflared_path", "protocol", "edge_ip_version", "retries",
-	    "grace_period_secs", "metrics_port", "log_level",
-	    "health_url_override", "access_client_id",
-	    "access_client_secret", NULL };
-	static const char *const backends[] = { "cloudflare", NULL };
-	static const char *const modes[] = { "quick", "named", NULL };
-	static const char *const protos[] = { "auto", "quic", "http2", NULL };
-	static const char *const ips[] = { "auto", "4", "6", NULL };
-	static const char *const levels[] = { "debug", "info", "warn",
-	    "error", NULL };
-	const char *T = "tunnel", *C = "tunnel.cloudflare", *tok, *env;
-	const cJSON *cf, *it;
-	char mode[8], be[16], norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX];
-	char e2[256];
-	cJSON *num = NULL;
-	int rc = -1;
-
-	memset(sc, 0, sizeof(*sc));
-	if (t == NULL || cJSON_IsNull(t))
-		return 0;
-	if (!cJSON_IsObject(t)) {
-		snprintf(err, errlen, "tunnel must be an object");
-		return -1;
-	}
-	if (known_keys(t, T, tkeys, err, errlen) == -1)
-		return -1;
-	if (member(t, "backend") == NULL) {
-		if (member(t, "cloudflare") != NULL) {
-			snprintf(err, errlen, "tunnel.backend is required with "
-			    "tunnel.cloudflare (\"cloudflare\")");
-			return -1;
-		}
-		return 0;	/* a tunnel run by someone else */
-	}
-	if (get_enum(t, T, "backend", backends, "cloudflare", be, sizeof(be),
-	    err, errlen) == -1)
-		return -1;
-	sc->enabled = 1;
-	it = member(t, "local_addr");
-	if (it != NULL) {
-		if (!cJSON_IsString(it) || !local_addr_ok(it->valuestring)) {
-			snprintf(err, errlen, "tunnel.local_addr must be "
-			    "host:port, for example \"127.0.0.1:8443\"");
-			goto out;
-		}
-		snprintf(sc->local_addr, sizeof(sc->local_addr), "%s",
-		    it->valuestring);
-	}
-	if (get_int(t, T, "health_check_interval_secs", 1, 3600, 30,
-	    &sc->interval, err, errlen) == -1 ||
-	    get_int(t, T, "max_failures", 1, 1000, 3, &sc->max_failures, err,
-	    errlen) == -1)
-		goto out;
-	cf = member(t, "cloudflare");
-	if (cf != NULL && !cJSON_IsObject(cf)) {
-		snprintf(err, errlen, "tunnel.cloudflare must be an object");
-		goto out;
-	}
-	if (cf == NULL)
-		cf = num = cJSON_CreateObject();
-	if (cf == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if (known_keys(cf, C, ckeys, err, errlen) == -1 ||
-	    get_enum(cf, C, "mode", modes, "quick", mode, sizeof(mode), err,
-	    errlen) == -1 ||
-	    get_enum(cf, C, "protocol", protos, "auto", sc->protocol,
-	    sizeof(sc->protocol), err, errlen) == -1 ||
-	    get_enum(cf, C, "log_level", levels, "info", sc->log_level,
-	    sizeof(sc->log_level), err, errlen) == -1 ||
-	    get_int(cf, C, "retries", 0, 20, 5, &sc->retries, err,
-	    errlen) == -1 ||
-	    get_int(cf, C, "grace_period_secs", 0, SUP_GRACE_MAX, 30,
-	    &sc->grace, err, errlen) == -1 ||
-	    get_int(cf, C, "metrics_port", 1, 65535, 0, &sc->metrics_port, err,
-	    errlen) == -1)
-		goto out;
-	sc->quick = strcmp(mode, "quick") == 0;
-	/* edge_ip_version: "auto", "4", "6", or the numbers 4 and 6. */
-	it = member(cf, "edge_ip_version");
-	if (it != NULL && cJSON_IsNumber(it) && (it->valuedouble == 4 ||
-	    it->valuedouble == 6))
-		snprintf(sc->edge_ip, sizeof(sc->edge_ip), "%d",
-		    (int)it->valuedouble);
-	else if (get_enum(cf, C, "edge_ip_version", ips, "auto", sc->edge_ip,
-	    sizeof(sc->edge_ip), err, errlen) == -1)
-		goto out;
-
-	it = member(cf, "cloudflared_path");
-	if (it != NULL && (!cJSON_IsString(it) || it->valuestring[0] == '\0')) {
-		snprintf(err, errlen, "tunnel.cloudflare.cloudflared_path must "
-		    "be a non-empty string");
-		goto out;
-	}
-	if (resolve_path(it != NULL ? it->valuestring : "cloudflared",
-	    sc->path, sizeof(sc->path)) == -1) {
-		snprintf(err, errlen, "tunnel.cloudflare.cloudflared_path: "
-		    "\"%.200s\" is not an executable file%s",
-		    it != NULL ? it->valuestring : "cloudflared",
-		    it == NULL ? " on PATH (install cloudflared)" : "");
-		goto out;
-	}
-
-	it = member(cf, "hostname");
-	if (it != NULL) {
-		if (!cJSON_IsString(it) || agent_hostname_parse(it->valuestring,
-		    norm, origin, e2, sizeof(e2)) == -1 ||
-		    strncmp(norm, "http", 4) == 0) {
-			snprintf(err, errlen, "tunnel.cloudflare.hostname must "
-			    "be a DNS name such as agent.example.com%s%s",
-			    cJSON_IsString(it) ? ": " : "",
-			    cJSON_IsString(it) ? e2 : "");
-			goto out;
-		}
-		snprintf(sc->hostname, sizeof(sc->hostname), "%s", norm);
-	}
-
-	/* The token: literal, "${CLOUDFLARE_TUNNEL_TOKEN}", or that alone. */
-	it = member(cf, "token");
-	if (it != NULL && !cJSON_IsString(it)) {
-		snprintf(err, errlen, "tunnel.cloudflare.token must be a "
-		    "string");
-		goto out;
-	}
-	env = getenv("CLOUDFLARE_TUNNEL_TOKEN");
-	tok = NULL;
-	if (it != NULL && strcmp(it->valuestring,
-	    "${CLOUDFLARE_TUNNEL_TOKEN}") == 0) {
-		if (env == NULL || env[0] == '\0') {
-			snprintf(err, errlen, "tunnel.cloudflare.token is "
-			    "\"${CLOUDFLARE_TUNNEL_TOKEN}\" but that variable "
-			    "is not set");
-			goto out;
-		}
-		tok = env;
-	} else if (it != NULL) {
-		if (strncmp(it->valuestring, "${", 2) == 0) {
-			snprintf(err, errlen, "tunnel.cloudflare.token: only "
-			    "${CLOUDFLARE_TUNNEL_TOKEN} is expanded");
-			goto out;
-		}
-		tok = it->valuestring;
-	} else if (env != NULL && env[0] != '\0')
-		tok = env;
-	if (!sc->quick) {
-		if (tok == NULL) {
-			snprintf(err, errlen, "tunnel.cloudflare.token is "
-			    "required in named mode (or set "
-			    "CLOUDFLARE_TUNNEL_TOKEN)");
-			goto out;
-		}
-		if (sc->hostname[0] == '\0') {
-			snprintf(err, errlen, "tunnel.cloudflare.hostname is "
-			    "required in named mode");
-			goto out;
-		}
-	}
-	if (tok != NULL && !sc->quick) {
-		/* Never echo the value: it is a credential. */
-		if (!token_ok(tok)) {
-			snprintf(err, errlen, "tunnel.cloudflare.token is not "
-			    "a tunnel token (base64 text from `cloudflared "
-			    "tunnel token NAME`)");
-			goto out;
-		}
-		sc->token = strdup(tok);
-		if (sc->token == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-	}
-	if (sc->quick && (strcmp(sc->log_level, "warn") == 0 ||
-	    strcmp(sc->log_level, "error") == 0) && sc->metrics_port == 0) {
-		/* The URL is an INF line: without it only /quicktunnel. */
-		snprintf(err, errlen, "tunnel.cloudflare.log_level \"%s\" hides "
-		    "the quick tunnel URL: use \"info\" or set "
-		    "tunnel.cloudflare.metrics_port", sc->log_level);
-		goto out;
-	}
-	/* A Cloudflare Access service token, for the public probe only. */
-	if (access_member(cf, "access_client_id", "CF_ACCESS_CLIENT_ID",
-	    sc->access_id, sizeof(sc->access_id), err, errlen) == -1 ||
-	    access_member(cf, "access_client_secret",
-	    "CF_ACCESS_CLIENT_SECRET", sc->access_secret,
-	    sizeof(sc->access_secret), err, errlen) == -1)
-		goto out;
-	if ((sc->access_id[0] == '\0') != (sc->access_secret[0] == '\0')) {
-		snprintf(err, errlen, "tunnel.cloudflare.access_client_id and "
-		    "access_client_secret go together: set both or neither");
-		goto out;
-	}
-	it = member(cf, "health_url_override");
-	if (it != NULL) {
-		if (!cJSON_IsString(it) || (strncmp(it->valuestring, "http://",
-		    7) != 0 && strncmp(it->valuestring, "https://", 8) != 0) ||
-		    strlen(it->valuestring) >= sizeof(sc->health_url) ||
-		    strpbrk(it->valuestring, " \r\n\t") != NULL) {
-			snprintf(err, errlen, "tunnel.cloudflare."
-			    "health_url_override must be an http(s) URL");
-			goto out;
-		}
-		snprintf(sc->health_url, sizeof(sc->health_url), "%s",
-		    it->valuestring);
-	}
-	rc = 0;
-out:
-	cJSON_Delete(num);
-	if (rc == -1)
-		sup_conf_free(sc);
-	return rc;
-}
-
-void
-sup_conf_free(struct sup_conf *sc)
-{
-	if (sc->token != NULL) {
-		cry_wipe(sc->token, strlen(sc->token));
-		free(sc->token);
-	}
-	cry_wipe(sc->access_id, sizeof(sc->access_id));
-	cry_wipe(sc->access_secret, sizeof(sc->access_secret));
-	memset(sc, 0, sizeof(*sc));
-}
-
-
-/* --- cloudflared's output: a pure parser for one line */
-
-/* 1 for a DNS label: 1..63 of [a-z0-9-], no hyphen at either end. */
-static int
-label_ok(const char *h, size_t n)
-{
-	size_t i;
-
-	if (n < 1 || n > 63 || h[0] == '-' || h[n - 1] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((h[i] >= 'a' && h[i] <= 'z') ||
-		    (h[i] >= '0' && h[i] <= '9') || h[i] == '-'))
-			return 0;
-	return 1;
-}
-
-int
-sup_quick_host(const char *line, char *out, size_t outlen)
-{
-	static const char suffix[] = ".trycloudflare.com";
-	const char *p = line, *h, *e, *after;
-
-	while ((p = strstr(p, "https://")) != NULL) {
-		h = p + 8;
-		for (e = h; (*e >= 'a' && *e <= 'z') || (*e >= '0' &&
-		    *e <= '9') || *e == '-'; e++)
-			;
-		after = e + sizeof(suffix) - 1;
-		/*
-		 * One valid label, then the suffix, then the end of the name:
-		 * the backend takes nothing else (422), so neither do we.
-		 */
-		if (strncmp(e, suffix, sizeof(suffix) - 1) == 0 &&
-		    label_ok(h, (size_t)(e - h)) &&
-		    strncmp(h, "api.", 4) != 0 &&
-		    !((*after >= 'a' && *after <= 'z') || (*after >= 'A' &&
-		    *after <= 'Z') || (*after >= '0' && *after <= '9') ||
-		    *after == '-' || *after == '.' || *after == '_') &&
-		    (size_t)(e - h) + sizeof(suffix) <= outlen) {
-			snprintf(out, outlen, "%.*s%s", (int)(e - h), h,
-			    suffix);
-			return 1;
-		}
-		p = h;
-	}
-	return 0;
-}
-
-/* host:port as cloudflared prints it: "127.0.0.1:20241", "[::1]:20241". */
-static int
-metrics_addr_ok(const char *a, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n >= 128)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((a[i] >= 'a' && a[i] <= 'z') || (a[i] >= 'A' &&
-		    a[i] <= 'Z') || (a[i] >= '0' && a[i] <= '9') ||
-		    a[i] == '.' || a[i] == ':' || a[i] == '[' || a[i] == ']' ||
-		    a[i] == '-'))
-			return 0;
-	return 1;
-}
-
-void
-sup_line_parse(const char *line, struct sup_line *pl)
-{
-	static const char ms[] = "Starting metrics server on ";
-	const char *p;
-	size_t n;
-
-	memset(pl, 0, sizeof(*pl));
-	pl->incorrect_usage = strstr(line, "Incorrect Usage") != NULL;
-	pl->rate_limited = strstr(line, "429 Too Many Requests") != NULL ||
-	    strstr(line, "error code: 1015") != NULL;
-	pl->unauthorized = strstr(line, "Unauthorized") != NULL &&
-	    strstr(line, "Register tunnel error") != NULL;
-	/* Since 2023.4.1; older builds: "Connection <uuid> registered". */
-	p = strstr(line, "Connection ");
-	if (strstr(line, "Registered tunnel connection") != NULL ||
-	    (p != NULL && strstr(p, " registered") != NULL))
-		pl->registered = 1;
-	else if (strstr(line, "Unregistered tunnel connection") != NULL ||
-	    strstr(line, "Connection terminated") != NULL)
-		pl->registered = -1;
-	p = strstr(line, ms);
-	if (p != NULL) {
-		p += sizeof(ms) - 1;
-		n = strcspn(p, " /");
-		if (metrics_addr_ok(p, n))
-			snprintf(pl->metrics_addr, sizeof(pl->metrics_addr),
-			    "%.*s", (int)n, p);
-	}
-	/* Only the box row: the disclaimer and errors hold other URLs. */
-	if (strchr(line, '|') != NULL)
-		sup_quick_host(line, pl->quick_host, sizeof(pl->quick_host));
-	pl->reason = pl->incorrect_usage || strstr(line, " ERR ") != NULL ||
-	    strstr(line, "failed") != NULL ||
-	    strncmp(line, "Provided Tunnel token", 21) == 0;
-}
-
-/* --- the reader thread: drain both pipes, log and parse each line */
-
-/* line is escaped already (logsafe_escape). */
 static void
-handle_line(struct reader *rd, const char *stream, const char *line)
+on_line(void *cls, const char *stream, const char *line)
 {
-	struct sup *s = rd->s;
-	struct sup_line pl;
+	struct sup *s = cls;
+	struct cflog_event pl;
 	unsigned dropped = 0, repeats = 0;
 	int show;
 
-	sup_line_parse(line, &pl);
+	cflog_parse(line, &pl);
 	pthread_mutex_lock(&s->mu);
 	show = sup_debug() && logsafe_check(&s->loglim, line, now_ms(),
 	    &dropped, &repeats);
@@ -762,135 +207,17 @@ handle_line(struct reader *rd, const char *stream, const char *line)
 		return;
 	if (dropped > 0 || repeats > 0)
 		slog("debug", "cloudflared[%ld]: %u line(s) not logged (%u "
-		    "repeated, %u over %d per %d s)", (long)rd->pid,
+		    "repeated, %u over %d per %d s)", (long)s->pid,
 		    dropped + repeats, repeats, dropped, CHILD_LOG_MAX,
 		    CHILD_LOG_WINDOW / 1000);
 	if (s->sc.token != NULL && strstr(line, s->sc.token) != NULL)
 		slog("debug", "cloudflared[%ld] %s: (a line holding the tunnel "
-		    "token, withheld)", (long)rd->pid, stream);
+		    "token, withheld)", (long)s->pid, stream);
 	else
-		slog("debug", "cloudflared[%ld] %s: %s", (long)rd->pid, stream,
+		slog("debug", "cloudflared[%ld] %s: %s", (long)s->pid, stream,
 		    line);
 }
 
-/* Split buf[0..*len) into lines for handle_line; keeps the tail. */
-static void
-take_lines(struct reader *rd, int i, char *buf, size_t *len, int *skipping,
-    char *esc, int eof)
-{
-	static const char *const names[2] = { "stdout", "stderr" };
-	char *nl, *start = buf;
-	size_t n;
-
-	while ((nl = memchr(start, '\n', *len - (size_t)(start - buf))) !=
-	    NULL) {
-		n = (size_t)(nl - start);
-		if (n > 0 && start[n - 1] == '\r')
-			n--;
-		if (!*skipping) {
-			logsafe_escape(start, n, esc, LINE_ESC_BYTES);
-			handle_line(rd, names[i], esc);
-		}
-		*skipping = 0;
-		start = nl + 1;
-	}
-	*len -= (size_t)(start - buf);
-	memmove(buf, start, *len);
-	if (*len == LINE_MAX_BYTES || (eof && *len > 0)) {
-		/* A giant line: log its head, drop the rest. */
-		if (!*skipping) {
-			logsafe_escape(buf, *len, esc, LINE_ESC_BYTES);
-			handle_line(rd, names[i], esc);
-		}
-		*skipping = !eof;
-		*len = 0;
-	}
-}
-
-static void *
-reader_main(void *arg)
-{
-	struct reader *rd = arg;
-	struct pollfd pfd[3];
-	char *buf[2] = { NULL, NULL }, *esc = NULL, c;
-	size_t len[2] = { 0, 0 }, drained = 0;
-	int skipping[2] = { 0, 0 }, open_fds = 2, finishing = 0, i;
-	ssize_t n;
-
-	buf[0] = malloc(LINE_MAX_BYTES + 1);
-	buf[1] = malloc(LINE_MAX_BYTES + 1);
-	esc = malloc(LINE_ESC_BYTES);
-	if (buf[0] == NULL || buf[1] == NULL || esc == NULL)
-		goto out;
-	while (open_fds > 0) {
-		if (!finishing) {
-			for (i = 0; i < 2; i++) {
-				pfd[i].fd = rd->fd[i];
-				pfd[i].events = POLLIN;
-				pfd[i].revents = 0;
-			}
-			pfd[2].fd = rd->wake;
-			pfd[2].events = POLLIN;
-			pfd[2].revents = 0;
-			if (poll(pfd, 3, -1) == -1) {
-				if (errno == EINTR)
-					continue;
-				break;
-			}
-			if (pfd[2].revents != 0) {
-				/*
-				 * The child is gone: what it wrote is in the
-				 * pipes. Read that much without blocking,
-				 * then end, whoever still holds them.
-				 */
-				if (read(rd->wake, &c, 1) < 0)
-					c = 0;	/* ends us all the same */
-				finishing = 1;
-				for (i = 0; i < 2; i++)
-					if (rd->fd[i] != -1)
-						(void)fcntl(rd->fd[i], F_SETFL,
-						    O_NONBLOCK);
-			}
-		}
-		for (i = 0; i < 2; i++) {
-			if (rd->fd[i] == -1 || (!finishing &&
-			    pfd[i].revents == 0))
-				continue;
-			n = read(rd->fd[i], buf[i] + len[i],
-			    LINE_MAX_BYTES - len[i]);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n > 0) {
-				len[i] += (size_t)n;
-				drained += finishing ? (size_t)n : 0;
-				take_lines(rd, i, buf[i], &len[i],
-				    &skipping[i], esc, 0);
-				if (!finishing || drained < DRAIN_MAX)
-					continue;
-			}
-			/* End of file, an error, nothing more now, or enough. */
-			if (n == 0 || finishing || (n == -1 &&
-			    errno != EAGAIN)) {
-				if (!skipping[i])
-					take_lines(rd, i, buf[i], &len[i],
-					    &skipping[i], esc, 1);
-				close(rd->fd[i]);
-				rd->fd[i] = -1;
-				open_fds--;
-			}
-		}
-	}
-out:
-	for (i = 0; i < 2; i++) {
-		if (rd->fd[i] != -1)
-			close(rd->fd[i]);
-		free(buf[i]);
-	}
-	close(rd->wake);
-	free(esc);
-	free(rd);
-	return NULL;
-}
 /* --- the child */
 
 static int
@@ -1013,27 +340,41 @@ schedule_restart(struct sup *s, int rate_limited)
 	s->dirty = 1;
 }
 
-static void
-start_child(struct sup *s)
+/* In the child, from fork to execve: async-signal-safe calls only. */
+static void __attribute__((noreturn))
+child_exec(char *argv[], char **env, int devnull, int out, int err,
+    pid_t parent)
 {
-	char *argv[NARGS], grace[16], retries[16], metrics[64], url[160];
-	char **env = NULL, *tokvar = NULL;
-	struct reader *rd = NULL;
 	sigset_t all;
-	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, wake[2] = { -1, -1 };
-	int devnull = -1;
-	pid_t pid, parent = getpid();
 
-	build_argv(s, argv, grace, retries, metrics, url);
-	env = build_env(s, &tokvar);
-	rd = calloc(1, sizeof(*rd));
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (env == NULL || rd == NULL || devnull == -1 ||
-	    pipe2(out, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
-	    pipe2(wake, O_CLOEXEC) == -1) {
-		slog("error", "cannot start cloudflared: %s", strerror(errno));
-		goto fail;
-	}
+	dup2(devnull, 0);
+	dup2(out, 1);
+	dup2(err, 2);
+	/*
+	 * Its own process group: every signal goes to the whole tree (a
+	 * wrapper script and what it runs), and a ^C at a terminal does not
+	 * add a second signal to ours, which would kill cloudflared at once
+	 * (reference §4).
+	 */
+	setpgid(0, 0);
+	/* An agent killed with SIGKILL leaves no orphan tunnel. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(127);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	execve(argv[0], argv, env);
+	_exit(127);
+}
+
+/* Forget what the last child's output said, before the next one. */
+static void
+reset_output(struct sup *s)
+{
 	pthread_mutex_lock(&s->mu);
 	s->url_seen[0] = '\0';
 	s->url_flips = 0;
@@ -1045,55 +386,15 @@ start_child(struct sup *s)
 	s->url_host[0] = '\0';
 	s->url_at = 0;
 	s->url_flips_seen = 0;
-	pid = fork();
-	if (pid == -1) {
-		slog("error", "fork: %s", strerror(errno));
-		goto fail;
-	}
-	if (pid == 0) {
-		/* Only async-signal-safe calls until execve. */
-		dup2(devnull, 0);
-		dup2(out[1], 1);
-		dup2(errp[1], 2);
-		/*
-		 * Its own process group: every signal goes to the whole tree
-		 * (a wrapper script and what it runs), and a ^C at a terminal
-		 * does not add a second signal to ours, which would kill
-		 * cloudflared at once (reference §4).
-		 */
-		setpgid(0, 0);
-		/* An agent killed with SIGKILL leaves no orphan tunnel. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		execve(argv[0], argv, env);
-		_exit(127);
-	}
-	/* Here too: a signal to the group must not race the child's call. */
-	(void)setpgid(pid, pid);
-	close(out[1]);
-	close(errp[1]);
-	close(devnull);
-	if (tokvar != NULL) {
-		cry_wipe(tokvar, strlen(tokvar));
-		free(tokvar);
-	}
-	free(env);
-	rd->s = s;
-	rd->fd[0] = out[0];
-	rd->fd[1] = errp[0];
-	rd->wake = wake[0];
-	rd->pid = pid;
+}
+
+/* The child runs as pid, its output in out and err (taken): watch it. */
+static void
+child_started(struct sup *s, pid_t pid, int out, int err)
+{
 	s->pid = pid;
 	s->reaped = 0;
 	s->status = 0;
-	s->wake = wake[1];
 	s->started = now_ms();
 	s->stopping = s->kill_at = 0;
 	s->killed = s->stop_for_health = 0;
@@ -1103,49 +404,75 @@ start_child(struct sup *s)
 	s->next_check = s->started + scaled(s, s->sc.interval);
 	s->restart_at = 0;
 	s->dirty = 1;
-	if (pthread_create(&s->reader, NULL, reader_main, rd) != 0) {
+	s->reader = lines_start(out, err, on_line, s);
+	if (s->reader == NULL) {
 		/* Without a reader the pipe fills and blocks it: stop it. */
 		slog("error", "cannot start the log reader; stopping "
 		    "cloudflared");
-		close(out[0]);
-		close(errp[0]);
-		close(wake[0]);
-		close(wake[1]);
-		s->wake = -1;
-		free(rd);
-		s->has_reader = 0;
 		kill(-pid, SIGKILL);
 		s->stopping = s->kill_at = now_ms();
 		s->killed = 1;
 		return;
 	}
-	s->has_reader = 1;
 	slog("info", "started cloudflared (pid %ld, %s mode)", (long)pid,
 	    s->sc.quick ? "quick" : "named");
-	return;
-fail:
+}
+
+static void
+close_pipe(int p[2])
+{
+	if (p[0] != -1)
+		close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
+}
+
+static void
+start_child(struct sup *s)
+{
+	char *argv[NARGS], grace[16], retries[16], metrics[64], url[160];
+	char **env = NULL, *tokvar = NULL;
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1, ok = 0;
+	pid_t pid, parent = getpid();
+
+	build_argv(s, argv, grace, retries, metrics, url);
+	env = build_env(s, &tokvar);
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (env == NULL || devnull == -1 ||
+	    pipe2(out, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1) {
+		slog("error", "cannot start cloudflared: %s", strerror(errno));
+		goto out;
+	}
+	reset_output(s);
+	pid = fork();
+	if (pid == -1) {
+		slog("error", "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		child_exec(argv, env, devnull, out[1], errp[1], parent);
+	/* Here too: a signal to the group must not race the child's call. */
+	(void)setpgid(pid, pid);
+	close(out[1]);
+	close(errp[1]);
+	out[1] = errp[1] = -1;
+	child_started(s, pid, out[0], errp[0]);
+	out[0] = errp[0] = -1;
+	ok = 1;
+out:
 	if (tokvar != NULL) {
 		cry_wipe(tokvar, strlen(tokvar));
 		free(tokvar);
 	}
 	free(env);
-	free(rd);
-	if (out[0] != -1) {
-		close(out[0]);
-		close(out[1]);
-	}
-	if (errp[0] != -1) {
-		close(errp[0]);
-		close(errp[1]);
-	}
-	if (wake[0] != -1) {
-		close(wake[0]);
-		close(wake[1]);
-	}
+	close_pipe(out);
+	close_pipe(errp);
 	if (devnull != -1)
 		close(devnull);
-	set_reason(s, 0, "cannot start cloudflared");
-	schedule_restart(s, 0);
+	if (!ok) {
+		set_reason(s, 0, "cannot start cloudflared");
+		schedule_restart(s, 0);
+	}
 }
 
 /* The child is gone with status (from waitpid): why, and what next. */
@@ -1307,25 +634,6 @@ begin_stop(struct sup *s)
 	s->dirty = 1;
 }
 
-/* Tell the reader to take what is in the pipes and end; join it. */
-static void
-finish_reader(struct sup *s)
-{
-	if (!s->has_reader)
-		return;
-	/*
-	 * The reader reads at most DRAIN_MAX more: the join is bounded.
-	 * EPIPE: it saw both pipes end and is gone already (SIGPIPE is
-	 * ignored in `run`).
-	 */
-	if (write(s->wake, "x", 1) != 1 && errno != EPIPE)
-		slog("warn", "cannot wake the log reader: %s", strerror(errno));
-	pthread_join(s->reader, NULL);
-	s->has_reader = 0;
-	close(s->wake);
-	s->wake = -1;
-}
-
 /*
  * One step of the child's life, from the main thread: reap; once the
  * child itself has ended, stop the rest of its tree; once the tree is
@@ -1369,116 +677,36 @@ tree_step(struct sup *s, long long now)
 	}
 	if (alive)
 		return;
-	finish_reader(s);
+	lines_finish(s->reader);
+	s->reader = NULL;
 	child_gone(s, s->status);
 }
-struct probe {
-	char	 body[PROBE_MAX + 1];
-	size_t	 len;
-};
-
-static size_t
-probe_body(char *data, size_t size, size_t nmemb, void *cls)
-{
-	struct probe *p = cls;
-	size_t n = size * nmemb, room = PROBE_MAX - p->len;
-
-	if (n > room)
-		n = room;
-	memcpy(p->body + p->len, data, n);
-	p->len += n;
-	p->body[p->len] = '\0';
-	return size * nmemb;
-}
-
-/* GET or POST url: the status, or -1 with the curl error in err. */
-static long
-http_do(const char *url, const char *post, struct curl_slist *hdrs,
-    long timeout_ms, struct probe *p, char *err, size_t errlen)
-{
-	CURL *cu = curl_easy_init();
-	CURLcode cc;
-	long code = -1;
-
-	p->len = 0;
-	p->body[0] = '\0';
-	if (cu == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	curl_easy_setopt(cu, CURLOPT_URL, url);
-	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, probe_body);
-	curl_easy_setopt(cu, CURLOPT_WRITEDATA, p);
-	curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-	if (hdrs != NULL)
-		curl_easy_setopt(cu, CURLOPT_HTTPHEADER, hdrs);
-	if (post != NULL)
-		curl_easy_setopt(cu, CURLOPT_POSTFIELDS, post);
-	cc = curl_easy_perform(cu);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code);
-	else
-		snprintf(err, errlen, "%s", curl_easy_strerror(cc));
-	curl_easy_cleanup(cu);
-	return code;
-}
+/* --- health and heartbeat */
 
 static void
 heartbeat(struct sup *s, const char *host)
 {
-	struct curl_slist *h = NULL;
-	struct probe *p = NULL;
-	cJSON *j = NULL, *he;
-	char *json = NULL, *auth = NULL, *url = NULL, err[256], body[801];
-	size_t n;
+	struct backend_health h;
+	char err[1024];
 	long code;
 
 	s->last_hb = now_ms();
 	s->next_hb = s->last_hb + HEARTBEAT_SECS * 1000LL;
-	if (s->server == NULL || s->secret == NULL) {
+	if (s->be.server == NULL) {
 		/* Not enrolled with a server: nobody to tell. */
 		if (host != NULL)
 			snprintf(s->reported, sizeof(s->reported), "%s", host);
 		return;
 	}
-	j = cJSON_CreateObject();
-	p = malloc(sizeof(*p));
-	n = strlen(s->server) + sizeof("/api/agents/heartbeat");
-	url = malloc(n);
-	if (j == NULL || p == NULL || url == NULL)
-		goto out;
-	snprintf(url, n, "%s/api/agents/heartbeat", s->server);
-	if (host != NULL && host[0] != '\0')
-		cJSON_AddStringToObject(j, "tunnelHostname", host);
-	cJSON_AddStringToObject(j, "version", AGENT_VERSION);
-	he = cJSON_AddObjectToObject(j, "health");
-	if (he != NULL) {
-		cJSON_AddBoolToObject(he, "ok", s->have_health && s->last_ok);
-		cJSON_AddStringToObject(he, "reason", s->last_reason);
-		cJSON_AddNumberToObject(he, "readyConnections",
-		    s->ready_conns);
-		cJSON_AddNumberToObject(he, "restarts", s->restarts);
-	}
-	json = cJSON_PrintUnformatted(j);
-	n = strlen("Authorization: Bearer .") + strlen(s->agent_id) +
-	    strlen(s->secret) + 1;
-	auth = malloc(n);
-	if (json == NULL || auth == NULL)
-		goto out;
-	snprintf(auth, n, "Authorization: Bearer %s.%s", s->agent_id,
-	    s->secret);
-	/* conf_load checked the secret; a header never carries CR or LF. */
-	if (strpbrk(auth, "\r\n") != NULL) {
-		slog("error", "agentSecret holds CR or LF: no heartbeat");
-		goto out;
-	}
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, auth);
-	code = http_do(url, json, h, 5000, p, err, sizeof(err));
-	if (code >= 200 && code < 300) {
+	h.ok = s->have_health && s->last_ok;
+	h.reason = s->last_reason;
+	h.ready_conns = s->ready_conns;
+	h.restarts = s->restarts;
+	code = backend_heartbeat(&s->be, host, &h, err, sizeof(err));
+	if (code == -2) {
+		if (err[0] != '\0')
+			slog("error", "%s", err);
+	} else if (code >= 200 && code < 300) {
 		if (host != NULL)
 			snprintf(s->reported, sizeof(s->reported), "%s", host);
 		s->hb_retry = 0;
@@ -1490,195 +718,64 @@ heartbeat(struct sup *s, const char *host)
 		    code != 429 ? HEARTBEAT_SECS * 1000LL :
 		    scaled(s, SUP_BACKOFF_FIRST));
 		if (code == -1)
-			slog("warn", "heartbeat to %s failed: %s", s->server,
+			slog("warn", "heartbeat to %s failed: %s", s->be.server,
 			    err);
-		else {
-			/* The server's words: escaped like cloudflared's. */
-			logsafe_escape(p->body, p->len < 200 ? p->len : 200,
-			    body, sizeof(body));
+		else
 			slog("warn", "heartbeat refused (HTTP %ld): %s", code,
-			    body);
-		}
+			    err);
 	}
-out:
-	if (auth != NULL) {
-		cry_wipe(auth, strlen(auth));
-		free(auth);
-	}
-	curl_slist_free_all(h);
-	cJSON_free(json);
-	cJSON_Delete(j);
-	free(url);
-	free(p);
-}
-
-/*
- * The Access service token as request headers, or NULL when there is
- * none (or no memory: the probe then fails at Access, visibly). The
- * caller frees it with access_headers_free, which wipes the copies.
- */
-static struct curl_slist *
-access_headers(const struct sup_conf *sc)
-{
-	struct curl_slist *h = NULL, *n;
-	char line[SUP_ACCESS_MAX + 32];
-
-	if (sc->access_id[0] == '\0')
-		return NULL;
-	snprintf(line, sizeof(line), "CF-Access-Client-Id: %s", sc->access_id);
-	n = curl_slist_append(h, line);
-	if (n != NULL) {
-		h = n;
-		snprintf(line, sizeof(line), "CF-Access-Client-Secret: %s",
-		    sc->access_secret);
-		n = curl_slist_append(h, line);
-		if (n != NULL)
-			h = n;
-	}
-	cry_wipe(line, sizeof(line));
-	return h;
-}
-
-static void
-access_headers_free(struct curl_slist *h)
-{
-	struct curl_slist *n;
-
-	for (n = h; n != NULL; n = n->next)
-		cry_wipe(n->data, strlen(n->data));
-	curl_slist_free_all(h);
 }
 
 /* One health check of a running child; 1 healthy, 0 not (reason set). */
 static int
 check_health(struct sup *s)
 {
-	struct probe *p;
-	const cJSON *rc;
-	cJSON *j;
-	char url[600], err[256], maddr[128], host[256];
-	long code, tmo = s->sc.interval * 1000L;
+	struct health h;
 	long long now = now_ms();
-	int unauth, registered, ok = 0;
+	int unauth, ok;
 
-	if (tmo > 5000)
-		tmo = 5000;
-	p = malloc(sizeof(*p));
-	if (p == NULL)
-		return 0;
-	snprintf(host, sizeof(host), "%s", s->url_host);
+	memset(&h, 0, sizeof(h));
+	h.sc = &s->sc;
+	h.timeout_ms = s->sc.interval * 1000L;
+	if (h.timeout_ms > 5000)
+		h.timeout_ms = 5000;
+	snprintf(h.host, sizeof(h.host), "%s", s->url_host);
 	pthread_mutex_lock(&s->mu);
 	unauth = s->unauthorized;
-	registered = s->registered;
+	h.registered = s->registered;
 	if (s->sc.metrics_port != 0)
-		snprintf(maddr, sizeof(maddr), "127.0.0.1:%d",
+		snprintf(h.maddr, sizeof(h.maddr), "127.0.0.1:%d",
 		    s->sc.metrics_port);
 	else
-		snprintf(maddr, sizeof(maddr), "%s", s->metrics_addr);
+		snprintf(h.maddr, sizeof(h.maddr), "%s",
+		    s->metrics_addr);
 	pthread_mutex_unlock(&s->mu);
 
 	if (unauth >= UNAUTH_LIMIT) {
 		set_reason(s, 0, "configuration error: the edge answers "
 		    "Unauthorized (wrong token, or the tunnel was deleted)");
-		goto out;
-	}
-	if (maddr[0] != '\0') {
-		snprintf(url, sizeof(url), "http://%s/ready", maddr);
-		code = http_do(url, NULL, NULL, tmo, p, err, sizeof(err));
-		j = cJSON_Parse(p->body);
-		rc = cJSON_GetObjectItemCaseSensitive(j, "readyConnections");
-		s->ready_conns = cJSON_IsNumber(rc) ? (int)rc->valuedouble : 0;
-		cJSON_Delete(j);
-		if (code == -1) {
-			set_reason(s, 0, "metrics /ready: %s", err);
-			goto out;
-		}
-		if (code != 200 || s->ready_conns < 1) {
-			set_reason(s, 0, "metrics /ready: HTTP %ld, %d ready "
-			    "connections", code, s->ready_conns);
-			goto out;
-		}
-	} else {
-		s->ready_conns = registered;
-		if (registered < 1) {
-			set_reason(s, 0, "no registered tunnel connection");
-			goto out;
-		}
-	}
-	if (s->ready_since == 0)
-		s->ready_since = now;
-	/* --loglevel warn hides the URL line: ask /quicktunnel. */
-	if (s->sc.quick && host[0] == '\0' && maddr[0] != '\0') {
-		snprintf(url, sizeof(url), "http://%s/quicktunnel", maddr);
-		if (http_do(url, NULL, NULL, tmo, p, err, sizeof(err)) == 200) {
-			j = cJSON_Parse(p->body);
-			rc = cJSON_GetObjectItemCaseSensitive(j, "hostname");
-			if (cJSON_IsString(rc) && strlen(rc->valuestring) <
-			    200) {
-				char u[256];
-
-				/* The same check as a log line's URL. */
-				snprintf(u, sizeof(u), "| https://%s",
-				    rc->valuestring);
-				/* sup_tick takes it, as one from the log. */
-				if (sup_quick_host(u, host, sizeof(host))) {
-					pthread_mutex_lock(&s->mu);
-					if (strcmp(s->url_seen, host) != 0) {
-						snprintf(s->url_seen,
-						    sizeof(s->url_seen), "%s",
-						    host);
-						s->url_flips++;
-					}
-					pthread_mutex_unlock(&s->mu);
-					slog("debug", "quick tunnel host from "
-					    "/quicktunnel: %s", host);
-				}
-			}
-			cJSON_Delete(j);
-		}
+		return 0;
 	}
 	/* Allow for DNS lag of a new name before the public probe counts. */
-	if (now - s->ready_since >= scaled(s, WARMUP_SECS)) {
-		if (s->sc.health_url[0] != '\0')
-			snprintf(url, sizeof(url), "%s", s->sc.health_url);
-		else if (s->sc.quick && host[0] != '\0')
-			snprintf(url, sizeof(url), "https://%s/healthz", host);
-		else if (!s->sc.quick)
-			snprintf(url, sizeof(url), "https://%s/healthz",
-			    s->sc.hostname);
-		else
-			url[0] = '\0';
-		if (url[0] != '\0') {
-			struct curl_slist *ah = access_headers(&s->sc);
-
-			/* Only here: cloudflared's metrics need no token. */
-			code = http_do(url, NULL, ah, tmo, p, err,
-			    sizeof(err));
-			access_headers_free(ah);
-			if (code == -1) {
-				set_reason(s, 0, "public URL: %s", err);
-				goto out;
-			}
-			if (code == 502) {
-				set_reason(s, 0, "public URL: HTTP 502 (the "
-				    "origin %s does not answer cloudflared)",
-				    s->sc.local_addr);
-				goto out;
-			}
-			/* 429: the quick tunnel's request limit, not down. */
-			if ((code < 200 || code > 299) && code != 429) {
-				set_reason(s, 0, "public URL: HTTP %ld%s", code,
-				    code == 530 ? " (error 1033: tunnel not "
-				    "connected)" : "");
-				goto out;
-			}
+	h.public = s->ready_since != 0 &&
+	    now - s->ready_since >= scaled(s, WARMUP_SECS);
+	ok = health_check(&h);
+	s->ready_conns = h.ready_conns;
+	if (h.ready && s->ready_since == 0)
+		s->ready_since = now;
+	if (h.found_host) {
+		/* sup_tick takes it, as one from the log. */
+		pthread_mutex_lock(&s->mu);
+		if (strcmp(s->url_seen, h.host) != 0) {
+			snprintf(s->url_seen, sizeof(s->url_seen), "%s",
+			    h.host);
+			s->url_flips++;
 		}
+		pthread_mutex_unlock(&s->mu);
+		slog("debug", "quick tunnel host from /quicktunnel: %s",
+		    h.host);
 	}
-	set_reason(s, 1, "%d ready connection%s", s->ready_conns,
-	    s->ready_conns == 1 ? "" : "s");
-	ok = 1;
-out:
-	free(p);
+	set_reason(s, ok, "%s", h.reason);
 	return ok;
 }
 
@@ -1687,167 +784,37 @@ out:
 static void
 write_state(struct sup *s)
 {
-	char tmp[PATH_MAX + 16], host[256], *text = NULL;
+	struct status st;
 	long long now = now_ms();
-	cJSON *j = NULL, *h;
-	FILE *f = NULL;
-	int fd;
 
 	s->dirty = 0;
-	snprintf(host, sizeof(host), "%s", s->url_host);
-	j = cJSON_CreateObject();
-	if (j == NULL)
-		return;
-	cJSON_AddStringToObject(j, "mode", s->sc.quick ? "quick" : "named");
-	if (s->sc.quick && host[0] != '\0') {
-		char u[300];
-
-		snprintf(u, sizeof(u), "https://%s", host);
-		cJSON_AddStringToObject(j, "url", u);
-	} else if (!s->sc.quick) {
-		char u[300];
-
-		snprintf(u, sizeof(u), "https://%s", s->sc.hostname);
-		cJSON_AddStringToObject(j, "url", u);
-	}
-	cJSON_AddNumberToObject(j, "agentPid", (double)getpid());
-	cJSON_AddNumberToObject(j, "pid", (double)s->pid);
-	cJSON_AddStringToObject(j, "state", s->pid > 0 ? (s->stopping ?
-	    "stopping" : "running") : "waiting");
-	cJSON_AddNumberToObject(j, "readyConnections", s->ready_conns);
-	h = cJSON_AddObjectToObject(j, "lastHealth");
-	if (h != NULL && s->have_health) {
-		cJSON_AddBoolToObject(h, "ok", s->last_ok);
-		cJSON_AddStringToObject(h, "reason", s->last_reason);
-		cJSON_AddNumberToObject(h, "at", (double)s->last_at);
-	}
-	cJSON_AddNumberToObject(j, "restarts", s->restarts);
-	cJSON_AddNumberToObject(j, "nextBackoffSecs",
-	    backoff_secs(s->backoff_idx));
-	if (s->restart_at != 0)
-		cJSON_AddNumberToObject(j, "restartInMs", (double)(
-		    s->restart_at > now ? s->restart_at - now : 0));
-	text = cJSON_Print(j);
-	if (text == NULL)
-		goto out;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", s->state);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1)
-		goto out;
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		close(fd);
-		goto out;
-	}
-	fprintf(f, "%s\n", text);
-	if (fclose(f) == 0)
-		(void)rename(tmp, s->state);
-out:
-	cJSON_free(text);
-	cJSON_Delete(j);
-}
-
-int
-sup_state_path(const char *cfg, char *buf, size_t len)
-{
-	const char *slash = strrchr(cfg, '/');
-	int n;
-
-	if (slash == NULL)
-		n = snprintf(buf, len, "tunnel-state.json");
-	else
-		n = snprintf(buf, len, "%.*s/tunnel-state.json",
-		    (int)(slash - cfg), cfg);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-/* A string member of o, escaped into buf (len bytes); "" if none. */
-static const char *
-esc_member(const cJSON *o, const char *k, char *buf, size_t len)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (!cJSON_IsString(it))
-		return "";
-	logsafe_escape(it->valuestring, strlen(it->valuestring), buf, len);
-	return buf;
-}
-
-static double
-num_member(const cJSON *o, const char *k)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(it) ? it->valuedouble : 0;
-}
-
-int
-sup_print_status(const char *state)
-{
-	/* The file is ours, but its reasons quote cloudflared: escape. */
-	char buf[16384], mode[64], url[1200], st8[64], reason[2100];
-	const cJSON *h, *it;
-	struct stat st;
-	cJSON *j;
-	FILE *f;
-	size_t n;
-	int fd;
-
-	/* Not a FIFO or a device: status must never hang on it. */
-	fd = open(state, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	f = fdopen(fd, "r");
-	if (f == NULL) {
-		close(fd);
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	j = cJSON_Parse(buf);
-	if (j == NULL)
-		return -1;
-	esc_member(j, "mode", mode, sizeof(mode));
-	esc_member(j, "url", url, sizeof(url));
-	esc_member(j, "state", st8, sizeof(st8));
-	it = cJSON_GetObjectItemCaseSensitive(j, "agentPid");
-	printf("tunnel mode:       %s%s\n", mode, cJSON_IsNumber(it) &&
-	    kill((pid_t)it->valuedouble, 0) == -1 && errno == ESRCH ?
-	    " (agent not running; last known state)" : "");
-	printf("tunnel url:        %s\n", url[0] != '\0' ? url : "(none yet)");
-	printf("cloudflared pid:   %.0f (%s)\n", num_member(j, "pid"), st8);
-	printf("ready connections: %.0f\n", num_member(j, "readyConnections"));
-	h = cJSON_GetObjectItemCaseSensitive(j, "lastHealth");
-	if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(h, "ok")))
-		printf("last health:       %s: %s\n",
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "ok")) ?
-		    "ok" : "failed", esc_member(h, "reason", reason,
-		    sizeof(reason)));
-	else
-		printf("last health:       (not checked yet)\n");
-	printf("restarts:          %.0f\n", num_member(j, "restarts"));
-	printf("next backoff:      %.0f s\n", num_member(j, "nextBackoffSecs"));
-	cJSON_Delete(j);
-	return 0;
+	memset(&st, 0, sizeof(st));
+	st.quick = s->sc.quick;
+	st.host = s->sc.quick ? s->url_host : s->sc.hostname;
+	st.pid = s->pid;
+	st.state = s->pid > 0 ? (s->stopping ? "stopping" : "running") :
+	    "waiting";
+	st.ready_conns = s->ready_conns;
+	st.have_health = s->have_health;
+	st.ok = s->last_ok;
+	st.reason = s->last_reason;
+	st.at = s->last_at;
+	st.restarts = s->restarts;
+	st.next_backoff = backoff_secs(s->backoff_idx);
+	st.restart_in_ms = s->restart_at == 0 ? -1 : s->restart_at > now ?
+	    s->restart_at - now : 0;
+	status_write(s->state, &st);
 }
 
 /* --- the supervisor */
 
 struct sup *
-sup_start(struct sup_conf *sc, const struct conf *c, const char *state,
+sup_start(struct conf_tunnel *sc, const struct conf *c, const char *state,
     char *err, size_t errlen)
 {
 	const char *ts = getenv("FILESTOR_AGENT_TIME_SCALE");
-	const cJSON *sec;
 	struct sup *s;
 	char *end;
-	size_t n;
 
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
@@ -1864,6 +831,11 @@ sup_start(struct sup_conf *sc, const struct conf *c, const char *state,
 			return NULL;
 		}
 	}
+	if (backend_open(&s->be, c) == -1) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
 	/*
 	 * Whatever cloudflared's tree orphans (a wrapper's children, a
 	 * daemon) becomes our child instead of init's: reaped here, and
@@ -1878,17 +850,7 @@ sup_start(struct sup_conf *sc, const struct conf *c, const char *state,
 	pthread_mutex_init(&s->mu, NULL);
 	s->loglim.max = CHILD_LOG_MAX;
 	s->loglim.window_ms = CHILD_LOG_WINDOW;
-	s->wake = -1;
 	snprintf(s->state, sizeof(s->state), "%s", state);
-	snprintf(s->agent_id, sizeof(s->agent_id), "%s", c->agent_id);
-	sec = cJSON_GetObjectItemCaseSensitive(c->doc, "agentSecret");
-	if (c->server != NULL && cJSON_IsString(sec)) {
-		n = strlen(c->server);
-		while (n > 0 && c->server[n - 1] == '/')
-			n--;
-		s->server = strndup(c->server, n);
-		s->secret = strdup(sec->valuestring);
-	}
 	slog("info", "supervising %s (%s mode, origin http://%s, health "
 	    "every %d s, restart after %d failures)", s->sc.path,
 	    s->sc.quick ? "quick" : "named", s->sc.local_addr, s->sc.interval,
@@ -2021,12 +983,8 @@ sup_stop(struct sup *s)
 	reap(s);
 	s->restart_at = 0;
 	write_state(s);
-	if (s->secret != NULL) {
-		cry_wipe(s->secret, strlen(s->secret));
-		free(s->secret);
-	}
-	free(s->server);
-	sup_conf_free(&s->sc);
+	backend_close(&s->be);
+	conf_tunnel_free(&s->sc);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "api.h"
 #include "app.h"
 #include "cry.h"
 #include "db.h"
@@ -33,66 +34,8 @@
 #define PREFIX		"/api/agents/"
 #define BODY_MAX	(16 * 1024)
 
-/* Resolve the caller and require the admin flag of its role. */
-static int
-require_admin(struct app *a, struct request *r, struct principal *p)
-{
-	if (!app_require_auth(a, r, p))
-		return 0;
-	if (!p->admin) {
-		http_error(r, FS_FORBIDDEN, "managing agents needs an admin "
-		    "role");
-		return 0;
-	}
-	return 1;
-}
-
-/* Read a JSON body (an empty body is {} when empty_ok). */
-static int
-read_body(struct request *r, int empty_ok, cJSON **body)
-{
-	const char *msg = NULL;
-	enum fs_err e;
-
-	*body = NULL;
-	if (empty_ok && r->content_length <= 0) {
-		*body = cJSON_CreateObject();
-		if (*body == NULL) {
-			http_error(r, FS_INTERNAL, NULL);
-			return 0;
-		}
-		return 1;
-	}
-	e = http_read_json(r, BODY_MAX, body, &msg);
-	if (e != FS_OK) {
-		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
-		return 0;
-	}
-	return 1;
-}
-
-/* Refuse members outside allowed (a NULL-terminated list). */
-static int
-fields_ok(struct request *r, const cJSON *body, const char *const *allowed)
-{
-	const cJSON *it;
-	const char *const *p;
-
-	cJSON_ArrayForEach(it, body) {
-		for (p = allowed; *p != NULL; p++)
-			if (strcmp(it->string, *p) == 0)
-				break;
-		if (*p == NULL) {
-			http_error(r, FS_VALIDATION, "unknown field \"%.64s\"",
-			    it->string);
-			return 0;
-		}
-	}
-	return 1;
-}
-
 static void
-h_enroll(struct app *a, struct request *r)
+h_enroll(struct app *a, struct request *r, const struct app_caller *c)
 {
 	static const char *const allowed[] = { "token", "name",
 	    "allowedRoots", NULL };
@@ -103,7 +46,8 @@ h_enroll(struct app *a, struct request *r)
 	size_t nroots = 0, i;
 	enum fs_err e;
 
-	if (!read_body(r, 0, &body) || !fields_ok(r, body, allowed))
+	body = api_body(r, BODY_MAX, 0, allowed, "");
+	if (body == NULL)
 		goto out;
 	jt = cJSON_GetObjectItemCaseSensitive(body, "token");
 	jn = cJSON_GetObjectItemCaseSensitive(body, "name");
@@ -156,10 +100,7 @@ h_enroll(struct app *a, struct request *r)
 internal:
 	http_error(r, FS_INTERNAL, NULL);
 out:
-	if (secret != NULL) {
-		cry_wipe(secret, strlen(secret));
-		free(secret);
-	}
+	cry_wipe_str(secret);
 	cJSON_free(roots_json);
 	cJSON_Delete(roots_arr);
 	agent_roots_free(roots, nroots);
@@ -168,18 +109,18 @@ out:
 }
 
 static void
-h_enroll_token(struct app *a, struct request *r)
+h_enroll_token(struct app *a, struct request *r,
+    const struct app_caller *c)
 {
 	static const char *const allowed[] = { "ttlSeconds", NULL };
-	struct principal p;
+	const struct principal *p = &c->p;
 	cJSON *body = NULL, *j = NULL;
 	const cJSON *jt;
 	char *tok = NULL, err[256], when[32];
 	long long ttl = AGENT_ENROLL_TTL, exp;
 
-	if (!require_admin(a, r, &p))
-		return;
-	if (!read_body(r, 1, &body) || !fields_ok(r, body, allowed))
+	body = api_body(r, BODY_MAX, 1, allowed, "");
+	if (body == NULL)
 		goto out;
 	jt = cJSON_GetObjectItemCaseSensitive(body, "ttlSeconds");
 	if (jt != NULL) {
@@ -192,7 +133,7 @@ h_enroll_token(struct app *a, struct request *r)
 		}
 		ttl = (long long)jt->valuedouble;
 	}
-	if (agent_enroll_token_create(a->db, p.tenant_id, ttl, &tok, &exp, err,
+	if (agent_enroll_token_create(a->db, p->tenant_id, ttl, &tok, &exp, err,
 	    sizeof(err)) == -1) {
 		app_log(a, "enroll token: %s", err);
 		http_error(r, FS_INTERNAL, NULL);
@@ -205,109 +146,89 @@ h_enroll_token(struct app *a, struct request *r)
 	http_add_header(r, "Cache-Control", "no-store");
 	http_json(r, 201, j);
 out:
-	if (tok != NULL) {
-		cry_wipe(tok, strlen(tok));
-		free(tok);
-	}
+	cry_wipe_str(tok);
 	cJSON_Delete(body);
 	cJSON_Delete(j);
 }
 
-static void
-h_list(struct app *a, struct request *r)
+/* Add agent a's API form to the items array arg. 0 or -1. */
+static int
+add_agent(void *arg, const struct agent_row *a)
 {
-	struct principal p;
-	struct agent_row row;
-	sqlite3_stmt *st = NULL;
-	cJSON *j = NULL, *items, *it;
-	int rc;
+	cJSON *it = agent_json(a);
 
-	if (!require_admin(a, r, &p))
-		return;
+	if (it == NULL || !cJSON_AddItemToArray(arg, it)) {
+		cJSON_Delete(it);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+h_list(struct app *a, struct request *r, const struct app_caller *c)
+{
+	const struct principal *p = &c->p;
+	cJSON *j, *items;
+
 	if (r->nparams != 0) {
 		http_error(r, FS_VALIDATION, "unknown parameter \"%.64s\"",
 		    r->params[0].name);
 		return;
 	}
-	st = agent_list_stmt(a->db, p.tenant_id);
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
-	if (st == NULL || items == NULL)
-		goto internal;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (agent_row_from_stmt(st, &row) == -1)
-			goto internal;
-		it = agent_json(&row);
-		agent_row_free(&row);
-		if (it == NULL || !cJSON_AddItemToArray(items, it)) {
-			cJSON_Delete(it);
-			goto internal;
-		}
+	if (items == NULL ||
+	    agent_each(a->db, p->tenant_id, add_agent, items) == -1) {
+		app_log(a, "list agents: %s", sqlite3_errmsg(a->db));
+		http_error(r, FS_INTERNAL, NULL);
+	} else {
+		http_add_header(r, "Cache-Control", "no-store");
+		http_json(r, 200, j);
 	}
-	if (rc != SQLITE_DONE)
-		goto internal;
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 200, j);
-	goto out;
-internal:
-	app_log(a, "list agents: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
-out:
-	sqlite3_finalize(st);
 	cJSON_Delete(j);
 }
 
 /*
  * Make a key, seal it for agent id and store it with hostname (NULL:
- * keep the stored one) and enabled = 1. On success *shown is the key's
- * base64url (malloc'd; caller wipes and frees). Returns 1 done, 0 when
- * the row is gone (or, for rotate, disabled), -1 on error.
+ * rotate, keep the stored one). Returns the key's base64url (malloc'd;
+ * caller wipes and frees), or NULL after answering: gone when the row
+ * is gone (or, for rotate, disabled), 500 on error (logged as what).
  */
-static int
-store_new_key(struct app *a, const struct principal *p, const char *id,
-    const char *hostname, char **shown)
+static char *
+new_key(struct app *a, struct request *r, const struct principal *p,
+    const char *id, const char *hostname, enum fs_err gone, const char *what)
 {
-	unsigned char kek[AGENT_KEY_LEN], key[AGENT_KEY_LEN];
+	unsigned char key[AGENT_KEY_LEN];
 	unsigned char sealed[AGENT_SEALED_LEN];
-	sqlite3_stmt *st = NULL;
+	char *shown = NULL;
 	int rc = -1;
 
-	*shown = NULL;
-	agent_kek(a->cfg.auth_secret, a->cfg.auth_secret_len, kek);
-	if (cry_random(key, sizeof(key)) == -1 ||
-	    agent_key_seal(kek, id, key, sealed) == -1)
-		goto out;
-	if (hostname != NULL) {
-		if (sqlite3_prepare_v2(a->db, "UPDATE agents SET"
-		    " tunnel_hostname = ?3, tunnel_key = ?4, tunnel_enabled = 1"
-		    " WHERE id = ?1 AND tenant_id = ?2", -1, &st,
-		    NULL) != SQLITE_OK)
-			goto out;
-		sqlite3_bind_text(st, 3, hostname, -1, SQLITE_TRANSIENT);
-	} else {
-		/* Rotate: only a tunnel that is on has a key to replace. */
-		if (sqlite3_prepare_v2(a->db, "UPDATE agents SET"
-		    " tunnel_key = ?4 WHERE id = ?1 AND tenant_id = ?2"
-		    " AND tunnel_enabled = 1", -1, &st, NULL) != SQLITE_OK)
-			goto out;
+	if (cry_random(key, sizeof(key)) == 0 &&
+	    agent_key_seal(a->agent_kek, id, key, sealed) == 0)
+		rc = agent_key_store(a->db, p->tenant_id, id, hostname, sealed);
+	if (rc == 1)
+		shown = agent_key_encode(key);
+	if (rc == 0)
+		http_error(r, gone, gone == FS_NOT_FOUND ? "no such agent" :
+		    "tunnel is disabled for this agent");
+	else if (shown == NULL) {
+		app_log(a, "%s: %s", what, sqlite3_errmsg(a->db));
+		http_error(r, FS_INTERNAL, NULL);
 	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, p->tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 4, sealed, sizeof(sealed), SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	if (sqlite3_changes(a->db) != 1) {
-		rc = 0;
-		goto out;
-	}
-	*shown = agent_key_encode(key);
-	rc = *shown != NULL ? 1 : -1;
-out:
-	sqlite3_finalize(st);
-	cry_wipe(kek, sizeof(kek));
 	cry_wipe(key, sizeof(key));
 	cry_wipe(sealed, sizeof(sealed));
-	return rc;
+	return shown;
+}
+
+/* Answer 200 with j and the new signing key; frees both. */
+static void
+key_reply(struct request *r, cJSON *j, char *key)
+{
+	cJSON_AddStringToObject(j, "signingKey", key);
+	http_add_header(r, "Cache-Control", "no-store");
+	http_json(r, 200, j);
+	cJSON_Delete(j);
+	cry_wipe_str(key);
 }
 
 static void
@@ -316,15 +237,15 @@ tunnel_enable(struct app *a, struct request *r, const struct principal *p,
 {
 	static const char *const allowed[] = { "hostname", NULL };
 	struct agent_row row;
-	cJSON *body = NULL, *j = NULL;
+	cJSON *body = NULL, *j;
 	const cJSON *jh;
 	char norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX], err[256];
-	char *key = NULL;
+	char *key;
 	enum fs_err e;
-	int rc;
 
 	memset(&row, 0, sizeof(row));
-	if (!read_body(r, 0, &body) || !fields_ok(r, body, allowed))
+	body = api_body(r, BODY_MAX, 0, allowed, "");
+	if (body == NULL)
 		goto out;
 	jh = cJSON_GetObjectItemCaseSensitive(body, "hostname");
 	if (!cJSON_IsString(jh)) {
@@ -342,32 +263,18 @@ tunnel_enable(struct app *a, struct request *r, const struct principal *p,
 		http_error(r, e, e == FS_NOT_FOUND ? "no such agent" : NULL);
 		goto out;
 	}
-	rc = store_new_key(a, p, id, norm, &key);
-	if (rc == 0) {
-		http_error(r, FS_NOT_FOUND, "no such agent");
+	key = new_key(a, r, p, id, norm, FS_NOT_FOUND, "tunnel enable");
+	if (key == NULL)
 		goto out;
-	}
-	if (rc == -1) {
-		app_log(a, "tunnel enable: %s", sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
-		goto out;
-	}
 	app_log(a, "tunnel enabled for agent %s", id);
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "hostname", norm);
 	cJSON_AddStringToObject(j, "origin", origin);
 	cJSON_AddBoolToObject(j, "enabled", 1);
-	cJSON_AddStringToObject(j, "signingKey", key);
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 200, j);
+	key_reply(r, j, key);
 out:
-	if (key != NULL) {
-		cry_wipe(key, strlen(key));
-		free(key);
-	}
 	agent_row_free(&row);
 	cJSON_Delete(body);
-	cJSON_Delete(j);
 }
 
 static void
@@ -375,10 +282,8 @@ tunnel_rotate(struct app *a, struct request *r, const struct principal *p,
     const char *id)
 {
 	struct agent_row row;
-	cJSON *j = NULL;
-	char *key = NULL;
+	char *key;
 	enum fs_err e;
-	int rc;
 
 	memset(&row, 0, sizeof(row));
 	if (r->content_length > 0) {
@@ -394,58 +299,34 @@ tunnel_rotate(struct app *a, struct request *r, const struct principal *p,
 		http_error(r, FS_CONFLICT, "tunnel is disabled for this agent");
 		goto out;
 	}
-	rc = store_new_key(a, p, id, NULL, &key);
-	if (rc == 0) {
-		/* Disabled or deleted between the two statements. */
-		http_error(r, FS_CONFLICT, "tunnel is disabled for this agent");
+	/* 409 also when disabled or deleted between the two statements. */
+	key = new_key(a, r, p, id, NULL, FS_CONFLICT, "tunnel rotate");
+	if (key == NULL)
 		goto out;
-	}
-	if (rc == -1) {
-		app_log(a, "tunnel rotate: %s", sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
-		goto out;
-	}
 	app_log(a, "tunnel key rotated for agent %s", id);
-	j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "signingKey", key);
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 200, j);
+	key_reply(r, cJSON_CreateObject(), key);
 out:
-	if (key != NULL) {
-		cry_wipe(key, strlen(key));
-		free(key);
-	}
 	agent_row_free(&row);
-	cJSON_Delete(j);
 }
 
-/* Run one UPDATE/DELETE on agent id of p's tenant; 204 or 404. */
+/* Answer a delete or disable of agent id: rc 1 is 204, 0 is 404. */
 static void
-exec_on_agent(struct app *a, struct request *r, const struct principal *p,
-    const char *id, const char *sql, const char *what)
+agent_changed(struct app *a, struct request *r, const char *id, int rc,
+    const char *what)
 {
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto internal;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, p->tenant_id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto internal;
-	if (sqlite3_changes(a->db) != 1) {
+	if (rc == -1) {
+		app_log(a, "%s: %s", what, sqlite3_errmsg(a->db));
+		http_error(r, FS_INTERNAL, NULL);
+		return;
+	}
+	if (rc == 0) {
 		http_error(r, FS_NOT_FOUND, "no such agent");
-		goto out;
+		return;
 	}
 	app_log(a, "%s: agent %s", what, id);
 	http_status(r, 204);
 	http_add_header(r, "Cache-Control", "no-store");
 	http_begin(r);
-	goto out;
-internal:
-	app_log(a, "%s: %s", what, sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
-out:
-	sqlite3_finalize(st);
 }
 
 static void
@@ -473,12 +354,11 @@ show_agent(struct app *a, struct request *r, const struct principal *p,
 }
 
 /*
- * /api/agents/<id>[/tunnel[/rotate]]: split the rest of the path into the
- * id and what follows. Returns the suffix ("", "/tunnel", ...) or NULL
- * after answering 404.
+ * The id of /api/agents/<id>[/tunnel[/rotate]]: 1, or 0 after answering
+ * 404.
  */
-static const char *
-split_id(struct request *r, char id[37])
+static int
+path_id(struct request *r, char id[37])
 {
 	const char *rest = r->path + strlen(PREFIX), *slash;
 	size_t n;
@@ -488,15 +368,15 @@ split_id(struct request *r, char id[37])
 	if (n != 36 || memchr(rest, '\0', n) != NULL ||
 	    r->path_len != strlen(r->path)) {
 		http_error(r, FS_NOT_FOUND, "no such agent");
-		return NULL;
+		return 0;
 	}
 	memcpy(id, rest, 36);
 	id[36] = '\0';
 	if (!cry_is_uuid(id)) {
 		http_error(r, FS_NOT_FOUND, "no such agent");
-		return NULL;
+		return 0;
 	}
-	return rest + n;
+	return 1;
 }
 
 /*
@@ -526,57 +406,60 @@ quick_host_ok(const char *h)
 	return strncmp(h, "api.", 4) != 0 && h[0] != '-';
 }
 
+/*
+ * The reported tunnel hostname jh against the stored one: 1 with the
+ * new hostname in norm (a quick tunnel), 0 to keep the stored one, -1
+ * after answering 422.
+ */
+static int
+heartbeat_host(struct request *r, const cJSON *jh, const char *stored,
+    char norm[AGENT_ORIGIN_MAX])
+{
+	char origin[AGENT_ORIGIN_MAX], snorm[AGENT_ORIGIN_MAX];
+	char sorigin[AGENT_ORIGIN_MAX], err[256];
+
+	if (jh == NULL || cJSON_IsNull(jh))
+		return 0;
+	if (!cJSON_IsString(jh) || agent_hostname_parse(jh->valuestring,
+	    norm, origin, err, sizeof(err)) == -1) {
+		http_error(r, FS_VALIDATION, "tunnelHostname: %s",
+		    cJSON_IsString(jh) ? err : "must be a string");
+		return -1;
+	}
+	if (quick_host_ok(norm))
+		return 1;
+	if (stored == NULL || agent_hostname_parse(stored, snorm, sorigin,
+	    err, sizeof(err)) == -1 || strcmp(sorigin, origin) != 0) {
+		http_error(r, FS_VALIDATION, "tunnelHostname must be a quick "
+		    "tunnel under trycloudflare.com or the hostname configured "
+		    "for this agent");
+		return -1;
+	}
+	return 0;
+}
+
 static void
-h_heartbeat(struct app *a, struct request *r)
+h_heartbeat(struct app *a, struct request *r, const struct app_caller *c)
 {
 	static const char *const allowed[] = { "tunnelHostname", "version",
 	    "health", NULL };
-	unsigned char sh[CRY_SHA256_LEN];
-	sqlite3_stmt *st = NULL;
 	cJSON *body = NULL, *j = NULL;
-	const cJSON *jh, *jv, *jhe;
-	const char *auth, *cred, *secret, *stored;
-	char id[37], norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX];
-	char snorm[AGENT_ORIGIN_MAX], sorigin[AGENT_ORIGIN_MAX], err[256];
-	const void *hash;
-	int ok = 0, update_host = 0;
+	const cJSON *jv, *jhe;
+	const char *id = c->agent_id;
+	char norm[AGENT_ORIGIN_MAX], *stored = NULL;
+	int update_host;
 
-	auth = http_header(r, "Authorization");
-	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0) {
-		http_error(r, FS_UNAUTHORIZED, "agent credentials required "
-		    "(Authorization: Bearer <agentId>.<agentSecret>)");
-		goto out;
-	}
-	cred = auth + 7;
-	if (strlen(cred) < 38 || cred[36] != '.') {
-		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
-		goto out;
-	}
-	memcpy(id, cred, 36);
-	id[36] = '\0';
-	secret = cred + 37;
-	if (!cry_is_uuid(id)) {
-		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
-		goto out;
-	}
-	cry_sha256(secret, strlen(secret), sh);
-	if (sqlite3_prepare_v2(a->db, "SELECT secret_hash, tunnel_hostname"
-	    " FROM agents WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+	update_host = agent_tunnel_hostname(a->db, id, &stored);
+	if (update_host == -1)
 		goto internal;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		hash = sqlite3_column_blob(st, 0);
-		ok = hash != NULL && sqlite3_column_bytes(st, 0) ==
-		    (int)sizeof(sh) && cry_eq(hash, sh, sizeof(sh));
-	}
-	if (!ok) {
-		/* One answer for an unknown id and a wrong secret. */
+	if (update_host == 0) {
+		/* Deleted since app_dispatch() checked the secret. */
 		http_error(r, FS_UNAUTHORIZED, "bad agent credentials");
 		goto out;
 	}
-	if (!read_body(r, 0, &body) || !fields_ok(r, body, allowed))
+	body = api_body(r, BODY_MAX, 0, allowed, "");
+	if (body == NULL)
 		goto out;
-	jh = cJSON_GetObjectItemCaseSensitive(body, "tunnelHostname");
 	jv = cJSON_GetObjectItemCaseSensitive(body, "version");
 	jhe = cJSON_GetObjectItemCaseSensitive(body, "health");
 	if (!cJSON_IsString(jv) || strlen(jv->valuestring) > 64 ||
@@ -585,38 +468,12 @@ h_heartbeat(struct app *a, struct request *r)
 		    "64 bytes) and health a string or an object");
 		goto out;
 	}
-	if (jh != NULL && !cJSON_IsNull(jh)) {
-		if (!cJSON_IsString(jh) || agent_hostname_parse(jh->valuestring,
-		    norm, origin, err, sizeof(err)) == -1) {
-			http_error(r, FS_VALIDATION, "tunnelHostname: %s",
-			    cJSON_IsString(jh) ? err : "must be a string");
-			goto out;
-		}
-		stored = (const char *)sqlite3_column_text(st, 1);
-		if (quick_host_ok(norm))
-			update_host = 1;
-		else if (stored == NULL || agent_hostname_parse(stored, snorm,
-		    sorigin, err, sizeof(err)) == -1 ||
-		    strcmp(sorigin, origin) != 0) {
-			http_error(r, FS_VALIDATION, "tunnelHostname must be a "
-			    "quick tunnel under trycloudflare.com or the "
-			    "hostname configured for this agent");
-			goto out;
-		}
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(a->db, update_host ?
-	    "UPDATE agents SET last_seen_at = ?2, tunnel_hostname = ?3"
-	    " WHERE id = ?1" :
-	    "UPDATE agents SET last_seen_at = ?2 WHERE id = ?1", -1, &st,
-	    NULL) != SQLITE_OK)
-		goto internal;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	if (update_host)
-		sqlite3_bind_text(st, 3, norm, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	update_host = heartbeat_host(r, cJSON_GetObjectItemCaseSensitive(body,
+	    "tunnelHostname"), stored, norm);
+	if (update_host == -1)
+		goto out;
+	if (agent_seen(a->db, id, (long long)time(NULL), update_host ? norm :
+	    NULL) == -1)
 		goto internal;
 	if (update_host)
 		app_log(a, "agent %s: quick tunnel now %s", id, norm);
@@ -633,108 +490,57 @@ internal:
 	app_log(a, "heartbeat: %s", sqlite3_errmsg(a->db));
 	http_error(r, FS_INTERNAL, NULL);
 out:
-	sqlite3_finalize(st);
+	free(stored);
 	cJSON_Delete(body);
 	cJSON_Delete(j);
 }
 
+/*
+ * The routes on one agent (routes.h). The pattern matched one segment;
+ * it must still be an agent id.
+ */
 static void
-h_post(struct app *a, struct request *r)
+h_agent(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
-	const char *rest;
 	char id[37];
 
-	if (strcmp(r->path, PREFIX "enroll") == 0) {
-		h_enroll(a, r);
+	if (!path_id(r, id))
 		return;
+	switch (c->route) {
+	case ROUTE_AGENT:
+		show_agent(a, r, &c->p, id);
+		break;
+	case ROUTE_AGENT_DELETE:
+		agent_changed(a, r, id, agent_delete(a->db, c->p.tenant_id,
+		    id), "agent deleted");
+		break;
+	case ROUTE_TUNNEL:
+		tunnel_enable(a, r, &c->p, id);
+		break;
+	case ROUTE_TUNNEL_OFF:
+		agent_changed(a, r, id, agent_tunnel_disable(a->db,
+		    c->p.tenant_id, id), "tunnel disabled");
+		break;
+	default:
+		tunnel_rotate(a, r, &c->p, id);
+		break;
 	}
-	if (strcmp(r->path, PREFIX "enroll-tokens") == 0) {
-		h_enroll_token(a, r);
-		return;
-	}
-	if (strcmp(r->path, PREFIX "heartbeat") == 0) {
-		h_heartbeat(a, r);
-		return;
-	}
-	if (!require_admin(a, r, &p))
-		return;
-	rest = split_id(r, id);
-	if (rest == NULL)
-		return;
-	if (strcmp(rest, "/tunnel") == 0)
-		tunnel_enable(a, r, &p, id);
-	else if (strcmp(rest, "/tunnel/rotate") == 0)
-		tunnel_rotate(a, r, &p, id);
-	else if (rest[0] == '\0')
-		http_method_not_allowed(r, "GET, HEAD, DELETE");
-	else
-		http_error(r, FS_NOT_FOUND, "no such route");
 }
 
-static void
-h_get(struct app *a, struct request *r)
-{
-	struct principal p;
-	const char *rest;
-	char id[37];
-
-	if (strcmp(r->path, PREFIX "enroll") == 0 ||
-	    strcmp(r->path, PREFIX "enroll-tokens") == 0 ||
-	    strcmp(r->path, PREFIX "heartbeat") == 0) {
-		http_method_not_allowed(r, "POST");
-		return;
-	}
-	if (!require_admin(a, r, &p))
-		return;
-	rest = split_id(r, id);
-	if (rest == NULL)
-		return;
-	if (rest[0] == '\0')
-		show_agent(a, r, &p, id);
-	else if (strcmp(rest, "/tunnel") == 0)
-		http_method_not_allowed(r, "POST, DELETE");
-	else if (strcmp(rest, "/tunnel/rotate") == 0)
-		http_method_not_allowed(r, "POST");
-	else
-		http_error(r, FS_NOT_FOUND, "no such route");
-}
-
-static void
-h_delete(struct app *a, struct request *r)
-{
-	struct principal p;
-	const char *rest;
-	char id[37];
-
-	if (!require_admin(a, r, &p))
-		return;
-	rest = split_id(r, id);
-	if (rest == NULL)
-		return;
-	if (rest[0] == '\0')
-		exec_on_agent(a, r, &p, id, "DELETE FROM agents WHERE id = ?1"
-		    " AND tenant_id = ?2", "agent deleted");
-	else if (strcmp(rest, "/tunnel") == 0)
-		/* The key goes too: a later enable makes a new one. */
-		exec_on_agent(a, r, &p, id, "UPDATE agents SET"
-		    " tunnel_enabled = 0, tunnel_key = NULL WHERE id = ?1"
-		    " AND tenant_id = ?2", "tunnel disabled");
-	else if (strcmp(rest, "/tunnel/rotate") == 0)
-		http_method_not_allowed(r, "POST");
-	else
-		http_error(r, FS_NOT_FOUND, "no such route");
-}
-
-static const struct app_route routes[] = {
-	{ "GET", "/api/agents", APP_EXACT, h_list },
-	{ "GET", PREFIX, APP_PREFIX, h_get },
-	{ "POST", PREFIX, APP_PREFIX, h_post },
-	{ "DELETE", PREFIX, APP_PREFIX, h_delete },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_AGENTS] = h_list,
+	[ROUTE_ENROLL] = h_enroll,
+	[ROUTE_ENROLL_TOKEN] = h_enroll_token,
+	[ROUTE_HEARTBEAT] = h_heartbeat,
+	[ROUTE_AGENT] = h_agent,
+	[ROUTE_AGENT_DELETE] = h_agent,
+	[ROUTE_TUNNEL] = h_agent,
+	[ROUTE_TUNNEL_OFF] = h_agent,
+	[ROUTE_TUNNEL_ROTATE] = h_agent,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("agents", argc, argv, routes, nitems(routes), 0);
+	return app_main("agents", argc, argv, serve, 0);
 }

@@ -11,23 +11,6 @@
 
 #define LOGIN_BODY_MAX	(16 * 1024)
 
-/* Tenant name into buf; "" when missing. */
-static void
-tenant_name(sqlite3 *db, const char *tid, char *buf, size_t len)
-{
-	sqlite3_stmt *st = NULL;
-
-	buf[0] = '\0';
-	if (sqlite3_prepare_v2(db, "SELECT name FROM tenants WHERE id = ?", -1,
-	    &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(buf, len, "%s", sqlite3_column_text(st, 0));
-out:
-	sqlite3_finalize(st);
-}
-
 /* {"user":{..},"tenant":{..},"role":{..}}; caller deletes. */
 static cJSON *
 principal_json(struct app *a, const struct principal *p)
@@ -39,7 +22,7 @@ principal_json(struct app *a, const struct principal *p)
 	o = cJSON_AddObjectToObject(j, "user");
 	cJSON_AddStringToObject(o, "id", p->user_id);
 	cJSON_AddStringToObject(o, "email", p->email);
-	tenant_name(a->db, p->tenant_id, name, sizeof(name));
+	auth_tenant_name(a->db, p->tenant_id, name, sizeof(name));
 	o = cJSON_AddObjectToObject(j, "tenant");
 	cJSON_AddStringToObject(o, "id", p->tenant_id);
 	cJSON_AddStringToObject(o, "name", name);
@@ -74,7 +57,7 @@ body_string(struct request *r, const cJSON *body, const char *name,
 }
 
 static void
-h_login(struct app *a, struct request *r)
+h_login(struct app *a, struct request *r, const struct app_caller *c)
 {
 	struct principal p;
 	struct auth_limits lim = { a->cfg.login_max_user,
@@ -143,23 +126,24 @@ h_login(struct app *a, struct request *r)
 	j = principal_json(a, &p);
 	http_json(r, 200, j);
 out:
-	if (token != NULL) {
-		cry_wipe(token, strlen(token));
-		free(token);
-	}
+	cry_wipe_str(token);
 	cJSON_Delete(j);
 	cJSON_Delete(body);
 }
 
 static void
-h_logout(struct app *a, struct request *r)
+h_logout(struct app *a, struct request *r, const struct app_caller *c)
 {
 	struct principal p;
 	const char *msg = NULL;
 	char *cookie;
 	enum fs_err e;
 
-	/* A cookie logout is state-changing: it passes the CSRF check. */
+	/*
+	 * A cookie logout is state-changing: it passes the CSRF check. The
+	 * route is public (a bad or expired session still logs out), so
+	 * that check is made here.
+	 */
 	e = auth_resolve(a->db, r, &p, &msg);
 	if (e == FS_FORBIDDEN || e == FS_INTERNAL) {
 		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
@@ -179,27 +163,24 @@ h_logout(struct app *a, struct request *r)
 }
 
 static void
-h_me(struct app *a, struct request *r)
+h_me(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
 	cJSON *j;
 
-	if (!app_require_auth(a, r, &p))
-		return;
-	j = principal_json(a, &p);
+	j = principal_json(a, &c->p);
 	http_add_header(r, "Cache-Control", "no-store");
 	http_json(r, 200, j);
 	cJSON_Delete(j);
 }
 
-static const struct app_route routes[] = {
-	{ "POST", "/api/auth/login", APP_EXACT, h_login },
-	{ "POST", "/api/auth/logout", APP_EXACT, h_logout },
-	{ "GET", "/api/auth/me", APP_EXACT, h_me },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_LOGIN] = h_login,
+	[ROUTE_LOGOUT] = h_logout,
+	[ROUTE_ME] = h_me,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("auth", argc, argv, routes, nitems(routes), 0);
+	return app_main("auth", argc, argv, serve, 0);
 }

@@ -6,20 +6,20 @@
 
 #include "app.h"
 #include "db.h"
-#include "files.h"
+#include "target.h"
 
 static void
-h_delete(struct app *a, struct request *r)
+h_delete(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
-	struct file_row f;
-	char *logical = NULL, *pkey = NULL, pending[FILES_PENDING_MAX + 1];
+	struct target *t;
+	char pending[FILES_PENDING_MAX + 1];
 	enum fs_err e;
 	int rc;
 
-	if (!file_open_readable(a, r, 0, &p, &logical, &pkey, &f))
+	t = target_open(a, r, &c->p, 0);
+	if (t == NULL)
 		return;
-	rc = file_allowed(a->db, &p, PERM_DELETE, pkey);
+	rc = file_allowed(a->db, &t->p, PERM_DELETE, t->pkey);
 	if (rc == -1) {
 		app_log(a, "delete: %s", sqlite3_errmsg(a->db));
 		http_error(r, FS_INTERNAL, NULL);
@@ -36,34 +36,28 @@ h_delete(struct app *a, struct request *r)
 	 * meanwhile. A crash between the two leaves bytes without a row,
 	 * which filestorctl gc removes.
 	 */
-	e = file_delete_row(a->db, pkey, pending);
+	e = file_delete_row(a->db, t->pkey, pending);
 	if (e != FS_OK) {
 		app_log(a, "delete: %s", sqlite3_errmsg(a->db));
 		http_error(r, e, NULL);
 		goto out;
 	}
-	e = file_remove_object(a->db, a->store, pkey, pending);
+	e = file_remove_object(a->db, a->store, t->pkey, pending);
 	if (e != FS_OK)
 		app_log(a, "delete: object left for filestorctl gc (%s)",
 		    err_code(e));
 	http_status(r, 204);
 	http_begin(r);
 out:
-	file_row_free(&f);
-	free(logical);
-	free(pkey);
+	target_free(t);
 }
 
-static const struct app_route routes[] = {
-	{ "DELETE", "/api/storage/", APP_PREFIX, h_delete },
-	{ "GET", "/api/storage/", APP_PREFIX, NULL },
-	{ "PUT", "/api/storage/", APP_PREFIX, NULL },
-	{ "PATCH", "/api/storage/", APP_PREFIX, NULL },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_DELETE] = h_delete,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("delete", argc, argv, routes, nitems(routes),
-	    APP_STORE);
+	return app_main("delete", argc, argv, serve, APP_STORE);
 }

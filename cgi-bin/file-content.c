@@ -26,81 +26,79 @@
 #include "db.h"
 #include "perm.h"
 
-static void
-h_content(struct app *a, struct request *r)
+/* The agent and path parameters; 0 after answering 422. */
+static int
+content_params(struct request *r, const struct http_param **pa,
+    const struct http_param **pp)
 {
-	struct principal p;
-	struct perm_sql cond;
-	struct perm_vars v;
-	struct agent_row row;
-	const struct http_param *pa, *pp;
-	const char *args[2];
-	static unsigned char kek[AGENT_KEY_LEN];
-	static int have_kek;
-	unsigned char key[AGENT_KEY_LEN];
-	char norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX], err[256];
-	char **roots = NULL, *tok = NULL, *url = NULL, when[32];
-	cJSON *jroots = NULL, *j = NULL;
-	size_t nroots = 0, i, n;
-	long long exp;
-	int rc, have_cond = 0;
-	enum fs_err e;
+	size_t i;
 
-	memset(&row, 0, sizeof(row));
-	memset(&cond, 0, sizeof(cond));
-	if (!app_require_auth(a, r, &p))
-		return;
 	for (i = 0; i < r->nparams; i++)
 		if (strcmp(r->params[i].name, "agent") != 0 &&
 		    strcmp(r->params[i].name, "path") != 0) {
 			http_error(r, FS_VALIDATION, "unknown parameter "
 			    "\"%.64s\"", r->params[i].name);
-			goto out;
+			return 0;
 		}
-	pa = http_param(r, "agent");
-	pp = http_param(r, "path");
-	if (pa == NULL || strlen(pa->value) != pa->value_len ||
-	    !cry_is_uuid(pa->value)) {
+	*pa = http_param(r, "agent");
+	*pp = http_param(r, "path");
+	if (*pa == NULL || strlen((*pa)->value) != (*pa)->value_len ||
+	    !cry_is_uuid((*pa)->value)) {
 		http_error(r, FS_VALIDATION, "agent must be an agent id (a "
 		    "lower-case UUID)");
-		goto out;
+		return 0;
 	}
-	if (pp == NULL || !agent_path_ok(pp->value, pp->value_len)) {
+	if (*pp == NULL || !agent_path_ok((*pp)->value, (*pp)->value_len)) {
 		http_error(r, FS_VALIDATION, "path must be absolute and "
 		    "normalized: no \"..\", \".\", \"//\", trailing \"/\", "
 		    "control bytes or backslash, at most %d bytes of UTF-8",
 		    AGENT_PATH_MAX);
-		goto out;
+		return 0;
 	}
+	return 1;
+}
 
-	v.user_id = p.user_id;
-	v.tenant_id = p.tenant_id;
-	rc = perm_lookup(a->db, p.role_id, PERM_AGENT_FILES, PERM_READ, &v,
+/*
+ * The 403/404 checks, in the order above: the row of agent id (row,
+ * caller frees) when p may read path on it; else 0 after answering.
+ */
+static int
+content_allowed(struct app *a, struct request *r, const struct principal *p,
+    const char *id, const char *path, struct agent_row *row)
+{
+	struct perm_sql cond;
+	struct perm_vars v = { p->user_id, p->tenant_id };
+	const struct perm_cell cells[] = {
+		{ "agent_id", id, 0, 0 },
+		{ "path", path, 0, 0 },
+	};
+	char **roots = NULL, err[256];
+	cJSON *jroots = NULL;
+	size_t nroots = 0;
+	enum fs_err e;
+	int rc, ok = 0;
+
+	rc = perm_lookup(a->db, p->role_id, PERM_AGENT_FILES, PERM_READ, &v,
 	    &cond);
 	if (rc == -1) {
 		app_log(a, "perm lookup: %s", sqlite3_errmsg(a->db));
-		goto internal;
+		http_error(r, FS_INTERNAL, NULL);
+		return 0;
 	}
 	if (rc == 0) {
 		http_error(r, FS_FORBIDDEN, "your role may not read agent "
 		    "files (agent_files.read)");
-		goto out;
+		return 0;
 	}
-	have_cond = 1;
-
-	e = agent_load(a->db, p.tenant_id, pa->value, &row);
+	e = agent_load(a->db, p->tenant_id, id, row);
 	if (e != FS_OK) {
 		if (e == FS_INTERNAL)
 			app_log(a, "agent load: %s", sqlite3_errmsg(a->db));
 		http_error(r, e, e == FS_NOT_FOUND ? "no such agent" : NULL);
 		goto out;
 	}
-	/* "1" (admin, or a grant without a condition) needs no query. */
-	args[0] = row.id;
-	args[1] = pp->value;
-	/* The fragment over a one-row table of the two fields it may name. */
-	rc = strcmp(cond.where, "1") == 0 ? 1 : perm_exists(a->db,
-	    "(SELECT ?1 AS agent_id, ?2 AS path)", "1", args, 2, &cond);
+	rc = perm_row_allowed(a->db, PERM_AGENT_FILES, cells, nitems(cells),
+	    &cond);
 	if (rc == -1) {
 		app_log(a, "condition: %s", sqlite3_errmsg(a->db));
 		goto internal;
@@ -110,52 +108,93 @@ h_content(struct app *a, struct request *r)
 		    "on this agent");
 		goto out;
 	}
-
-	jroots = cJSON_Parse(row.roots_json);
+	jroots = cJSON_Parse(row->roots_json);
 	if (agent_roots_parse(jroots, &roots, &nroots, err,
 	    sizeof(err)) == -1) {
-		app_log(a, "agent %s: stored roots: %s", row.id, err);
+		app_log(a, "agent %s: stored roots: %s", row->id, err);
 		goto internal;
 	}
-	if (agent_roots_find(roots, nroots, pp->value) == -1) {
+	if (agent_roots_find(roots, nroots, path) == -1) {
 		http_error(r, FS_FORBIDDEN, "path not allowed: it is outside "
 		    "the agent's allowed roots");
 		goto out;
 	}
+	ok = 1;
+	goto out;
+internal:
+	http_error(r, FS_INTERNAL, NULL);
+out:
+	perm_sql_free(&cond);
+	agent_roots_free(roots, nroots);
+	cJSON_Delete(jroots);
+	return ok;
+}
 
-	if (!row.enabled || !row.has_key || row.hostname == NULL) {
+/*
+ * The signed URL at the tunnel origin of row for path (malloc'd), valid
+ * until *exp; NULL after answering 409 or 500.
+ */
+static char *
+content_url(struct app *a, struct request *r, const struct agent_row *row,
+    const char *path, long long *exp)
+{
+	unsigned char key[AGENT_KEY_LEN];
+	char norm[AGENT_ORIGIN_MAX], origin[AGENT_ORIGIN_MAX], err[256];
+	char *tok = NULL, *url = NULL;
+	size_t n;
+
+	if (!row->enabled || !row->has_key || row->hostname == NULL) {
 		http_error(r, FS_CONFLICT, "tunnel is disabled for this agent");
-		goto out;
+		return NULL;
 	}
-	if (agent_hostname_parse(row.hostname, norm, origin, err,
+	if (agent_hostname_parse(row->hostname, norm, origin, err,
 	    sizeof(err)) == -1) {
-		app_log(a, "agent %s: stored hostname: %s", row.id, err);
-		goto internal;
+		app_log(a, "agent %s: stored hostname: %s", row->id, err);
+		http_error(r, FS_INTERNAL, NULL);
+		return NULL;
 	}
-	/* AUTH_SECRET is fixed for the life of the worker: derive once. */
-	if (!have_kek) {
-		agent_kek(a->cfg.auth_secret, a->cfg.auth_secret_len, kek);
-		have_kek = 1;
-	}
-	if (agent_key_open(kek, row.id, row.sealed, sizeof(row.sealed),
+	if (agent_key_open(a->agent_kek, row->id, row->sealed, sizeof(row->sealed),
 	    key) == -1) {
 		/* Most likely AUTH_SECRET changed since the key was made. */
-		app_log(a, "agent %s: tunnel key does not decrypt", row.id);
+		app_log(a, "agent %s: tunnel key does not decrypt", row->id);
 		http_error(r, FS_CONFLICT, "the tunnel key of this agent cannot "
 		    "be read (was AUTH_SECRET changed?): rotate the key");
 		goto out;
 	}
-	exp = db_now() + AGENT_TOKEN_TTL;
-	tok = agent_tok_sign(key, pp->value, row.id, exp);
-	if (tok == NULL)
-		goto internal;
-	n = strlen(origin) + strlen("/content?token=") + strlen(tok) + 1;
-	url = malloc(n);
-	if (url == NULL)
-		goto internal;
+	*exp = db_now() + AGENT_TOKEN_TTL;
+	tok = agent_tok_sign(key, path, row->id, *exp);
+	n = tok != NULL ? strlen(origin) + strlen("/content?token=") +
+	    strlen(tok) + 1 : 0;
+	url = tok != NULL ? malloc(n) : NULL;
+	if (url == NULL) {
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
+	}
 	/* The token is base64url and '.', so it needs no escaping. */
 	snprintf(url, n, "%s/content?token=%s", origin, tok);
+out:
+	cry_wipe(key, sizeof(key));
+	free(tok);
+	return url;
+}
 
+static void
+h_content(struct app *a, struct request *r, const struct app_caller *c)
+{
+	const struct principal *p = &c->p;
+	struct agent_row row;
+	const struct http_param *pa, *pp;
+	char *url = NULL, when[32];
+	cJSON *j = NULL;
+	long long exp;
+
+	memset(&row, 0, sizeof(row));
+	if (!content_params(r, &pa, &pp) ||
+	    !content_allowed(a, r, p, pa->value, pp->value, &row))
+		goto out;
+	url = content_url(a, r, &row, pp->value, &exp);
+	if (url == NULL)
+		goto out;
 	/*
 	 * A small JSON body too, for fetch() callers that follow redirects
 	 * manually and cannot read Location from an opaque response.
@@ -176,24 +215,17 @@ h_content(struct app *a, struct request *r)
 internal:
 	http_error(r, FS_INTERNAL, NULL);
 out:
-	cry_wipe(key, sizeof(key));
-	if (have_cond)
-		perm_sql_free(&cond);
-	agent_roots_free(roots, nroots);
-	cJSON_Delete(jroots);
 	cJSON_Delete(j);
 	agent_row_free(&row);
-	free(tok);
 	free(url);
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/file/content", APP_EXACT, h_content },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_FILE_CONTENT] = h_content,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("file-content", argc, argv, routes, nitems(routes),
-	    0);
+	return app_main("file-content", argc, argv, serve, 0);
 }

@@ -1,7 +1,8 @@
 /*
  * folders: GET/POST /api/folders, PATCH/DELETE /api/folders/<id>
  * (DESIGN §5). Folders are metadata: a "/" in a name nests them visually.
- * Permissions are those of the system_folders collection.
+ * Permissions are those of the system_folders collection; the rows are
+ * folder_db.h's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,39 +10,16 @@
 
 #include <unistr.h>
 
+#include "api.h"
 #include "app.h"
 #include "cry.h"
-#include "db.h"
-#include "files.h"
+#include "folder_db.h"
 #include "key.h"
-#include "perm.h"
 
 #define FOLDERS_PREFIX	"/api/folders/"
-#define FOLDER_NAME_MAX	255
 #define FOLDER_BODY_MAX	(16 * 1024)
 #define FOLDER_LIST_MAX	1000
-#define FOLDER_COLS	"id, name, IFNULL(owner_id, ''), created_at, updated_at"
-
-static cJSON *
-folder_json(sqlite3_stmt *st)
-{
-	cJSON *j = cJSON_CreateObject();
-	const char *owner = (const char *)sqlite3_column_text(st, 2);
-	char t[32];
-
-	cJSON_AddStringToObject(j, "id", (const char *)sqlite3_column_text(st, 0));
-	cJSON_AddStringToObject(j, "name",
-	    (const char *)sqlite3_column_text(st, 1));
-	if (owner != NULL && *owner != '\0')
-		cJSON_AddStringToObject(j, "ownerId", owner);
-	else
-		cJSON_AddNullToObject(j, "ownerId");
-	db_iso8601(sqlite3_column_int64(st, 3), t);
-	cJSON_AddStringToObject(j, "createdAt", t);
-	db_iso8601(sqlite3_column_int64(st, 4), t);
-	cJSON_AddStringToObject(j, "updatedAt", t);
-	return j;
-}
+#define FOLDER_LIST_DEFAULT 100
 
 /* A folder name: NULL when fine, else what is wrong. */
 static const char *
@@ -69,22 +47,15 @@ name_problem(const char *s)
 static const char *
 body_name(struct request *r, cJSON **body)
 {
+	static const char *const allowed[] = { "name", NULL };
 	const cJSON *it;
-	const char *msg = NULL, *bad;
+	const char *bad;
 	char *nfc = NULL;
-	enum fs_err e;
 
-	e = http_read_json(r, FOLDER_BODY_MAX, body, &msg);
-	if (e != FS_OK) {
-		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
+	*body = api_body(r, FOLDER_BODY_MAX, 0, allowed,
+	    "; only name is accepted");
+	if (*body == NULL)
 		return NULL;
-	}
-	cJSON_ArrayForEach(it, *body)
-		if (strcmp(it->string, "name") != 0) {
-			http_error(r, FS_VALIDATION, "unknown field \"%.64s\"; "
-			    "only name is accepted", it->string);
-			return NULL;
-		}
 	it = cJSON_GetObjectItemCaseSensitive(*body, "name");
 	if (!cJSON_IsString(it)) {
 		http_error(r, FS_VALIDATION, "name is required and must be a "
@@ -116,259 +87,138 @@ body_name(struct request *r, cJSON **body)
 	return it->valuestring;
 }
 
-/*
- * Prepare "SELECT <cols> FROM folders WHERE <head> AND (<cond of
- * action>)" with head's text args bound first. NULL and *denied=1 when
- * the role has no such permission at all.
- */
-static sqlite3_stmt *
-folder_query(struct app *a, const struct principal *p, enum perm_action act,
-    const char *cols, const char *head, const char *tail,
-    const char *const *args, int nargs, int *denied)
-{
-	struct perm_sql cond;
-	struct perm_vars v = { p->user_id, p->tenant_id };
-	sqlite3_stmt *st = NULL;
-	char *sql = NULL;
-	size_t n;
-	int i, rc;
-
-	*denied = 0;
-	rc = perm_lookup(a->db, p->role_id, PERM_FOLDERS, act, &v, &cond);
-	if (rc == 0)
-		*denied = 1;
-	if (rc != 1)
-		return NULL;
-	n = strlen(cols) + strlen(head) + strlen(tail) + strlen(cond.where) + 64;
-	sql = malloc(n);
-	if (sql == NULL)
-		goto out;
-	snprintf(sql, n, "SELECT %s FROM folders WHERE %s AND (%s) %s", cols,
-	    head, cond.where, tail);
-	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	for (i = 0; i < nargs; i++)
-		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
-	if (perm_bind(st, nargs + 1, &cond) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-out:
-	free(sql);
-	perm_sql_free(&cond);
-	return st;
-}
-
 /* Answer with the folder row id. */
 static void
 send_folder(struct app *a, struct request *r, const char *id, int status)
 {
-	sqlite3_stmt *st = NULL;
+	struct folder_row f;
 	cJSON *j;
 
-	if (sqlite3_prepare_v2(a->db, "SELECT " FOLDER_COLS " FROM folders"
-	    " WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto fail;
-	j = folder_json(st);
+	if (folder_load(a->db, id, &f) != FS_OK ||
+	    (j = folder_json(&f)) == NULL) {
+		app_log(a, "folders: %s", sqlite3_errmsg(a->db));
+		http_error(r, FS_INTERNAL, NULL);
+		return;
+	}
 	http_json(r, status, j);
 	cJSON_Delete(j);
-	sqlite3_finalize(st);
-	return;
-fail:
-	sqlite3_finalize(st);
-	app_log(a, "folders: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+}
+
+/*
+ * The cursor: the last (name, id) of the previous page, as a JSON array
+ * (*cur, caller deletes), or "" and "" for the first page. 0 after
+ * answering 422.
+ */
+static int
+page_after(struct request *r, cJSON **cur, const char **name,
+    const char **id)
+{
+	unsigned char *dec = NULL;
+	size_t dlen;
+
+	*cur = NULL;
+	*name = *id = "";
+	if (!api_page_cursor(r, &dec, &dlen))
+		return 0;
+	if (dec == NULL)
+		return 1;
+	*cur = cJSON_ParseWithLength((char *)dec, dlen);
+	free(dec);
+	if (!cJSON_IsArray(*cur) || cJSON_GetArraySize(*cur) != 2 ||
+	    !cJSON_IsString(cJSON_GetArrayItem(*cur, 0)) ||
+	    !cJSON_IsString(cJSON_GetArrayItem(*cur, 1))) {
+		api_page_bad_cursor(r);
+		return 0;
+	}
+	*name = cJSON_GetArrayItem(*cur, 0)->valuestring;
+	*id = cJSON_GetArrayItem(*cur, 1)->valuestring;
+	return 1;
+}
+
+/* The cursor after row f: the JSON text of [name, id] (malloc'd). */
+static char *
+page_last(const struct folder_row *f)
+{
+	cJSON *c = cJSON_CreateArray();
+	char *txt;
+
+	cJSON_AddItemToArray(c, cJSON_CreateString(f->name));
+	cJSON_AddItemToArray(c, cJSON_CreateString(f->id));
+	txt = cJSON_PrintUnformatted(c);
+	cJSON_Delete(c);
+	return txt;
 }
 
 static void
-h_list(struct app *a, struct request *r)
+h_list(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
-	sqlite3_stmt *st = NULL;
+	const struct principal *p = &c->p;
+	struct folder_row last;
 	cJSON *j = NULL, *items, *cur = NULL;
-	const struct http_param *lp, *cp;
-	const char *args[3];
-	unsigned char *dec = NULL;
-	char *next = NULL, limbuf[32];
-	long long limit = 100;
-	size_t i, dlen;
-	int denied, n = 0, rc;
+	const char *aname, *aid;
+	char *next = NULL;
+	long long limit;
+	int more;
 
-	if (!app_require_auth(a, r, &p))
-		return;
-	for (i = 0; i < r->nparams; i++)
-		if (strcmp(r->params[i].name, "limit") != 0 &&
-		    strcmp(r->params[i].name, "cursor") != 0) {
-			http_error(r, FS_VALIDATION, "unknown parameter "
-			    "\"%.64s\"", r->params[i].name);
-			return;
-		}
-	lp = http_param(r, "limit");
-	if (lp != NULL && http_parse_ll(lp->value, 1, FOLDER_LIST_MAX,
-	    &limit) == -1) {
-		http_error(r, FS_VALIDATION, "limit must be an integer from 1 "
-		    "to %d", FOLDER_LIST_MAX);
-		return;
-	}
-	/* The cursor is the last (name, id) of the previous page. */
-	args[0] = p.tenant_id;
-	args[1] = "";
-	args[2] = "";
-	cp = http_param(r, "cursor");
-	if (cp != NULL && cp->value_len > 0) {
-		dec = cry_b64u_decode(cp->value, cp->value_len, &dlen);
-		cur = dec != NULL ? cJSON_ParseWithLength((char *)dec, dlen) : NULL;
-		if (!cJSON_IsArray(cur) || cJSON_GetArraySize(cur) != 2 ||
-		    !cJSON_IsString(cJSON_GetArrayItem(cur, 0)) ||
-		    !cJSON_IsString(cJSON_GetArrayItem(cur, 1))) {
-			http_error(r, FS_VALIDATION, "cursor is not one this "
-			    "API returned");
-			goto out;
-		}
-		args[1] = cJSON_GetArrayItem(cur, 0)->valuestring;
-		args[2] = cJSON_GetArrayItem(cur, 1)->valuestring;
-	}
-	snprintf(limbuf, sizeof(limbuf), "%lld", limit + 1);
+	if (!api_page_params(r, NULL, FOLDER_LIST_MAX, FOLDER_LIST_DEFAULT,
+	    &limit) || !page_after(r, &cur, &aname, &aid))
+		goto out;
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
-	st = folder_query(a, &p, PERM_READ, FOLDER_COLS,
-	    "tenant_id = ? AND (name, id) > (?, ?)", "ORDER BY name, id LIMIT "
-	    "CAST(? AS INTEGER)", args, 3, &denied);
-	if (st == NULL && !denied)
-		goto internal;
-	if (st != NULL) {
-		/* LIMIT's "?" follows the condition's parameters. */
-		sqlite3_bind_text(st, sqlite3_bind_parameter_count(st), limbuf,
-		    -1, SQLITE_TRANSIENT);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			if (n == limit) {
-				cJSON *last = cJSON_GetArrayItem(items, n - 1);
-				cJSON *c = cJSON_CreateArray();
-				char *txt;
-
-				cJSON_AddItemToArray(c, cJSON_CreateString(
-				    cJSON_GetObjectItem(last, "name")->valuestring));
-				cJSON_AddItemToArray(c, cJSON_CreateString(
-				    cJSON_GetObjectItem(last, "id")->valuestring));
-				txt = cJSON_PrintUnformatted(c);
-				cJSON_Delete(c);
-				if (txt != NULL)
-					next = cry_b64u_encode(txt, strlen(txt));
-				free(txt);
-				break;
-			}
-			cJSON_AddItemToArray(items, folder_json(st));
-			n++;
-		}
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			goto internal;
+	more = folder_page(a->db, p, aname, aid, limit, items, &last);
+	if (more == -1) {
+		app_log(a, "folders: %s", sqlite3_errmsg(a->db));
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
 	}
-	if (next != NULL)
-		cJSON_AddStringToObject(j, "nextCursor", next);
-	else
-		cJSON_AddNullToObject(j, "nextCursor");
-	http_add_header(r, "Cache-Control", "private, no-store");
-	http_json(r, 200, j);
-	goto out;
-internal:
-	app_log(a, "folders: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+	if (more)
+		next = page_last(&last);
+	api_page_reply(r, j, next);
 out:
-	sqlite3_finalize(st);
 	cJSON_Delete(j);
 	cJSON_Delete(cur);
-	free(dec);
 	free(next);
 }
 
-/* Would-be row check for create, like files: 1, 0, -1. */
-static int
-create_allowed(struct app *a, const struct principal *p, const char *id,
-    const char *name)
+/* Answer a failed write: 409 with conflict, else 500. */
+static void
+write_failed(struct app *a, struct request *r, enum fs_err e,
+    const char *conflict)
 {
-	const char *args[4] = { id, name, p->user_id, p->tenant_id };
-	struct perm_sql cond;
-	struct perm_vars v = { p->user_id, p->tenant_id };
-	sqlite3_stmt *st = NULL;
-	char *sql = NULL;
-	size_t n;
-	int i, rc, ret = -1;
-
-	rc = perm_lookup(a->db, p->role_id, PERM_FOLDERS, PERM_CREATE, &v, &cond);
-	if (rc != 1)
-		return rc;
-	n = strlen(cond.where) + 256;
-	sql = malloc(n);
-	if (sql == NULL)
-		goto out;
-	snprintf(sql, n, "SELECT 1 FROM (SELECT ? AS id, ? AS name, ? AS"
-	    " owner_id, ? AS tenant_id, unixepoch() AS created_at,"
-	    " unixepoch() AS updated_at) WHERE (%s)", cond.where);
-	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	for (i = 0; i < 4; i++)
-		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
-	if (perm_bind(st, 5, &cond) != SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(st);
-	ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(st);
-	perm_sql_free(&cond);
-	free(sql);
-	return ret;
+	if (e == FS_CONFLICT) {
+		http_error(r, FS_CONFLICT, "%s", conflict);
+		return;
+	}
+	app_log(a, "folders: %s", sqlite3_errmsg(a->db));
+	http_error(r, FS_INTERNAL, NULL);
 }
 
 static void
-h_create(struct app *a, struct request *r)
+h_create(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
-	sqlite3_stmt *st = NULL;
+	const struct principal *p = &c->p;
 	cJSON *body = NULL;
 	const char *name;
 	char id[37];
+	enum fs_err e;
 	int rc;
 
-	if (!app_require_auth(a, r, &p))
-		return;
 	name = body_name(r, &body);
 	if (name == NULL)
 		goto out;
-	if (cry_uuid(id) == -1)
-		goto internal;
-	rc = create_allowed(a, &p, id, name);
-	if (rc == -1)
-		goto internal;
+	rc = cry_uuid(id) == -1 ? -1 :
+	    folder_create_allowed(a->db, p, id, name);
 	if (rc == 0) {
 		http_error(r, FS_FORBIDDEN, "not allowed to create folders");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(a->db, "INSERT INTO folders (id, tenant_id,"
-	    " name, owner_id, created_at, updated_at)"
-	    " VALUES (?, ?, ?, ?, ?5, ?5)", -1, &st, NULL) != SQLITE_OK)
-		goto internal;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, p.tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, p.user_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 5, db_now());
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		http_error(r, FS_CONFLICT, "a folder with this name exists");
-		goto out;
-	}
-	if (rc != SQLITE_DONE)
-		goto internal;
-	send_folder(a, r, id, 201);
-	goto out;
-internal:
-	app_log(a, "folders: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+	e = rc == -1 ? FS_INTERNAL :
+	    folder_create(a->db, id, p->tenant_id, name, p->user_id);
+	if (e != FS_OK)
+		write_failed(a, r, e, "a folder with this name exists");
+	else
+		send_folder(a, r, id, 201);
 out:
-	sqlite3_finalize(st);
 	cJSON_Delete(body);
 }
 
@@ -396,105 +246,78 @@ path_folder(struct app *a, struct request *r, const struct principal *p)
 	return NULL;
 }
 
-static void
-h_rename(struct app *a, struct request *r)
+/* May p do action on folder id? 1, or 0 after answering (403: denied). */
+static int
+may(struct app *a, struct request *r, const struct principal *p,
+    enum perm_action action, const char *id, const char *denied)
 {
-	struct principal p;
-	sqlite3_stmt *st = NULL;
-	cJSON *body = NULL;
-	const char *id, *name;
 	int rc;
 
-	if (!app_require_auth(a, r, &p))
-		return;
-	id = path_folder(a, r, &p);
+	rc = folder_allowed(a->db, p, action, id);
+	if (rc == 0)
+		http_error(r, FS_FORBIDDEN, "%s", denied);
+	else if (rc == -1)
+		write_failed(a, r, FS_INTERNAL, NULL);
+	return rc == 1;
+}
+
+static void
+h_rename(struct app *a, struct request *r, const struct app_caller *c)
+{
+	const struct principal *p = &c->p;
+	cJSON *body = NULL;
+	const char *id, *name;
+	enum fs_err e;
+
+	id = path_folder(a, r, p);
 	if (id == NULL)
 		return;
 	name = body_name(r, &body);
 	if (name == NULL)
 		goto out;
-	rc = folder_allowed(a->db, &p, PERM_UPDATE, id);
-	if (rc == -1)
-		goto internal;
-	if (rc == 0) {
-		http_error(r, FS_FORBIDDEN, "not allowed to rename this folder");
+	/* The body is checked before the update permission. */
+	if (!may(a, r, p, PERM_UPDATE, id, "not allowed to rename this "
+	    "folder"))
 		goto out;
-	}
-	if (sqlite3_prepare_v2(a->db, "UPDATE folders SET name = ?, updated_at"
-	    " = ? WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-		goto internal;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, db_now());
-	sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		http_error(r, FS_CONFLICT, "a folder with this name exists");
-		goto out;
-	}
-	if (rc != SQLITE_DONE)
-		goto internal;
-	send_folder(a, r, id, 200);
-	goto out;
-internal:
-	app_log(a, "folders: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+	e = folder_rename(a->db, id, name);
+	if (e != FS_OK)
+		write_failed(a, r, e, "a folder with this name exists");
+	else
+		send_folder(a, r, id, 200);
 out:
-	sqlite3_finalize(st);
 	cJSON_Delete(body);
 }
 
 static void
-h_delete(struct app *a, struct request *r)
+h_delete(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
-	sqlite3_stmt *st = NULL;
+	const struct principal *p = &c->p;
 	const char *id;
-	int rc;
+	enum fs_err e;
 
-	if (!app_require_auth(a, r, &p))
+	id = path_folder(a, r, p);
+	if (id == NULL || !may(a, r, p, PERM_DELETE, id, "not allowed to "
+	    "delete this folder"))
 		return;
-	id = path_folder(a, r, &p);
-	if (id == NULL)
+	e = folder_delete(a->db, id);
+	if (e != FS_OK) {
+		write_failed(a, r, e, "folder is not empty: move or delete its "
+		    "files first");
 		return;
-	rc = folder_allowed(a->db, &p, PERM_DELETE, id);
-	if (rc == -1)
-		goto internal;
-	if (rc == 0) {
-		http_error(r, FS_FORBIDDEN, "not allowed to delete this folder");
-		goto out;
 	}
-	/* The foreign key refuses while files point here: that is the 409. */
-	if (sqlite3_prepare_v2(a->db, "DELETE FROM folders WHERE id = ?", -1,
-	    &st, NULL) != SQLITE_OK)
-		goto internal;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY || rc == SQLITE_CONSTRAINT_TRIGGER) {
-		http_error(r, FS_CONFLICT, "folder is not empty: move or delete "
-		    "its files first");
-		goto out;
-	}
-	if (rc != SQLITE_DONE)
-		goto internal;
 	http_status(r, 204);
 	http_begin(r);
-	goto out;
-internal:
-	app_log(a, "folders: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
-out:
-	sqlite3_finalize(st);
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/folders", APP_EXACT, h_list },
-	{ "POST", "/api/folders", APP_EXACT, h_create },
-	{ "PATCH", FOLDERS_PREFIX, APP_PREFIX, h_rename },
-	{ "DELETE", FOLDERS_PREFIX, APP_PREFIX, h_delete },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_FOLDERS] = h_list,
+	[ROUTE_FOLDER_NEW] = h_create,
+	[ROUTE_FOLDER_RENAME] = h_rename,
+	[ROUTE_FOLDER_DELETE] = h_delete,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("folders", argc, argv, routes, nitems(routes), 0);
+	return app_main("folders", argc, argv, serve, 0);
 }

@@ -9,8 +9,8 @@
 #include <unistr.h>
 #include <uninorm.h>
 
+#include "api.h"
 #include "app.h"
-#include "cry.h"
 #include "files.h"
 #include "key.h"
 
@@ -54,42 +54,49 @@ prefix_check(const struct http_param *p, const char **msg)
 	return (char *)nfc;
 }
 
-static void
-h_list(struct app *a, struct request *r)
+/*
+ * The cursor: the last key of the previous page, which must be a valid
+ * logical key as it stands. NULL (and *ok = 1) when there is none;
+ * *ok = 0 after answering 422.
+ */
+static unsigned char *
+page_after(struct request *r, int *ok)
 {
-	struct principal p;
-	struct perm_sql cond;
-	struct perm_vars v;
-	struct file_row f;
-	sqlite3_stmt *st = NULL;
-	cJSON *j = NULL, *items;
-	const struct http_param *pp, *lp, *cp;
 	unsigned char *after = NULL;
-	char *prefix = NULL, *next = NULL;
-	const char *msg, *last = NULL;
-	long long limit = FILES_LIST_DEFAULT;
-	size_t i, alen = 0;
-	int rc, n = 0, have_cond = 0;
+	char *valid = NULL;
+	const char *kmsg;
+	size_t alen;
 
-	memset(&f, 0, sizeof(f));
-	if (!app_require_auth(a, r, &p))
-		return;
-	for (i = 0; i < r->nparams; i++) {
-		const char *nm = r->params[i].name;
-		if (strcmp(nm, "prefix") != 0 && strcmp(nm, "limit") != 0 &&
-		    strcmp(nm, "cursor") != 0) {
-			http_error(r, FS_VALIDATION, "unknown parameter "
-			    "\"%.64s\"", nm);
-			return;
-		}
+	*ok = api_page_cursor(r, &after, &alen);
+	if (after == NULL)
+		return NULL;
+	if (key_validate((char *)after, alen, &valid, &kmsg) == -1 ||
+	    strcmp(valid, (char *)after) != 0) {
+		api_page_bad_cursor(r);
+		free(after);
+		after = NULL;
+		*ok = 0;
 	}
-	lp = http_param(r, "limit");
-	if (lp != NULL && http_parse_ll(lp->value, 1, FILES_LIST_MAX,
-	    &limit) == -1) {
-		http_error(r, FS_VALIDATION, "limit must be an integer from 1 "
-		    "to %d", FILES_LIST_MAX);
+	free(valid);
+	return after;
+}
+
+static void
+h_list(struct app *a, struct request *r, const struct app_caller *c)
+{
+	static const char *const also[] = { "prefix", NULL };
+	const struct principal *p = &c->p;
+	cJSON *j = NULL, *items;
+	const struct http_param *pp;
+	unsigned char *after = NULL;
+	char *prefix = NULL;
+	const char *msg, *last = NULL;
+	long long limit;
+	int ok, more;
+
+	if (!api_page_params(r, also, FILES_LIST_MAX, FILES_LIST_DEFAULT,
+	    &limit))
 		return;
-	}
 	pp = http_param(r, "prefix");
 	if (pp != NULL && pp->value_len > 0) {
 		prefix = prefix_check(pp, &msg);
@@ -98,87 +105,31 @@ h_list(struct app *a, struct request *r)
 			return;
 		}
 	}
-	cp = http_param(r, "cursor");
-	if (cp != NULL && cp->value_len > 0) {
-		char *valid = NULL;
-		const char *kmsg;
-
-		/* The cursor is the last key of the previous page. */
-		after = cry_b64u_decode(cp->value, cp->value_len, &alen);
-		if (after == NULL || key_validate((char *)after, alen, &valid,
-		    &kmsg) == -1 || strcmp(valid, (char *)after) != 0) {
-			free(valid);
-			http_error(r, FS_VALIDATION, "cursor is not one this "
-			    "API returned");
-			goto out;
-		}
-		free(valid);
-	}
-
-	v.user_id = p.user_id;
-	v.tenant_id = p.tenant_id;
-	rc = perm_lookup(a->db, p.role_id, PERM_FILES, PERM_READ, &v, &cond);
-	if (rc == -1)
-		goto internal;
+	after = page_after(r, &ok);
+	if (!ok)
+		goto out;
 	j = cJSON_CreateObject();
 	items = cJSON_AddArrayToObject(j, "items");
-	if (rc == 0) {
-		/* No read permission at all: an empty list, not an error. */
-		cJSON_AddNullToObject(j, "nextCursor");
-		http_add_header(r, "Cache-Control", "private, no-store");
-		http_json(r, 200, j);
+	more = file_page(a->db, p, prefix != NULL ? prefix : "",
+	    after != NULL ? (char *)after : "", (int)limit, items, &last);
+	if (more == -1) {
+		app_log(a, "list: %s", sqlite3_errmsg(a->db));
+		http_error(r, FS_INTERNAL, NULL);
 		goto out;
 	}
-	have_cond = 1;
-	st = file_list_stmt(a->db, p.tenant_id, prefix != NULL ? prefix : "",
-	    after != NULL ? (char *)after : "", &cond, (int)limit);
-	if (st == NULL)
-		goto internal;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		cJSON *it;
-
-		if (n == limit && last != NULL) {
-			/* One row more than asked: there is a next page. */
-			next = cry_b64u_encode(last, strlen(last));
-			break;
-		}
-		file_row_free(&f);
-		if (file_row_from_stmt(st, &f) == -1)
-			goto internal;
-		it = file_json(&f);
-		cJSON_AddItemToArray(items, it);
-		last = cJSON_GetObjectItem(it, "key")->valuestring;
-		n++;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		goto internal;
-	if (next != NULL)
-		cJSON_AddStringToObject(j, "nextCursor", next);
-	else
-		cJSON_AddNullToObject(j, "nextCursor");
-	http_add_header(r, "Cache-Control", "private, no-store");
-	http_json(r, 200, j);
-	goto out;
-internal:
-	app_log(a, "list: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+	api_page_reply(r, j, more ? last : NULL);
 out:
-	if (have_cond)
-		perm_sql_free(&cond);
-	sqlite3_finalize(st);
-	file_row_free(&f);
 	cJSON_Delete(j);
 	free(prefix);
 	free(after);
-	free(next);
 }
 
-static const struct app_route routes[] = {
-	{ "GET", "/api/storage", APP_EXACT, h_list },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_LIST] = h_list,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("list", argc, argv, routes, nitems(routes), 0);
+	return app_main("list", argc, argv, serve, 0);
 }

@@ -6,42 +6,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "app.h"
 #include "cry.h"
 #include "db.h"
-#include "files.h"
+#include "folder_db.h"
+#include "target.h"
 
 #define PATCH_BODY_MAX	(16 * 1024)
 
 static void
-h_patch(struct app *a, struct request *r)
+h_patch(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
-	struct file_row f;
+	static const char *const allowed[] = { "acl", "folderId", NULL };
+	struct target *t;
 	cJSON *body = NULL, *j = NULL, *it;
 	const cJSON *acl = NULL, *folder = NULL;
-	char *logical = NULL, *pkey = NULL;
-	const char *msg = NULL;
 	enum fs_err e;
 	int rc;
 
-	if (!file_open_readable(a, r, 0, &p, &logical, &pkey, &f))
+	t = target_open(a, r, &c->p, 0);
+	if (t == NULL)
 		return;
-	e = http_read_json(r, PATCH_BODY_MAX, &body, &msg);
-	if (e != FS_OK) {
-		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
+	body = api_body(r, PATCH_BODY_MAX, 0, allowed,
+	    "; only acl and folderId can change");
+	if (body == NULL)
 		goto out;
-	}
+	/* The last of a repeated member counts, as it always did. */
 	cJSON_ArrayForEach(it, body) {
 		if (strcmp(it->string, "acl") == 0)
 			acl = it;
-		else if (strcmp(it->string, "folderId") == 0)
+		else
 			folder = it;
-		else {
-			http_error(r, FS_VALIDATION, "unknown field \"%.64s\"; "
-			    "only acl and folderId can change", it->string);
-			goto out;
-		}
 	}
 	if (acl == NULL && folder == NULL) {
 		http_error(r, FS_VALIDATION, "nothing to change: send acl or "
@@ -61,7 +57,7 @@ h_patch(struct app *a, struct request *r)
 			    "id or null");
 			goto out;
 		}
-		rc = folder_allowed(a->db, &p, PERM_READ, folder->valuestring);
+		rc = folder_allowed(a->db, &t->p, PERM_READ, folder->valuestring);
 		if (rc == -1)
 			goto internal;
 		if (rc == 0) {
@@ -70,14 +66,14 @@ h_patch(struct app *a, struct request *r)
 			goto out;
 		}
 	}
-	rc = file_allowed(a->db, &p, PERM_UPDATE, pkey);
+	rc = file_allowed(a->db, &t->p, PERM_UPDATE, t->pkey);
 	if (rc == -1)
 		goto internal;
 	if (rc == 0) {
 		http_error(r, FS_FORBIDDEN, "not allowed to change this file");
 		goto out;
 	}
-	e = file_patch(a->db, pkey, acl != NULL ? acl->valuestring : NULL,
+	e = file_patch(a->db, t->pkey, acl != NULL ? acl->valuestring : NULL,
 	    folder != NULL, folder != NULL && cJSON_IsString(folder) ?
 	    folder->valuestring : NULL);
 	if (e != FS_OK) {
@@ -85,10 +81,10 @@ h_patch(struct app *a, struct request *r)
 		http_error(r, e, NULL);
 		goto out;
 	}
-	file_row_free(&f);
-	if (file_load(a->db, pkey, &f) != FS_OK)
+	file_row_free(&t->f);
+	if (file_load(a->db, t->pkey, &t->f) != FS_OK)
 		goto internal;
-	j = file_json(&f);
+	j = file_json(&t->f);
 	http_json(r, 200, j);
 	goto out;
 internal:
@@ -97,20 +93,15 @@ internal:
 out:
 	cJSON_Delete(body);
 	cJSON_Delete(j);
-	file_row_free(&f);
-	free(logical);
-	free(pkey);
+	target_free(t);
 }
 
-static const struct app_route routes[] = {
-	{ "PATCH", "/api/storage/", APP_PREFIX, h_patch },
-	{ "GET", "/api/storage/", APP_PREFIX, NULL },
-	{ "PUT", "/api/storage/", APP_PREFIX, NULL },
-	{ "DELETE", "/api/storage/", APP_PREFIX, NULL },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_PATCH] = h_patch,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("patch", argc, argv, routes, nitems(routes), 0);
+	return app_main("patch", argc, argv, serve, 0);
 }

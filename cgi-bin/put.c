@@ -11,6 +11,7 @@
 #include "app.h"
 #include "db.h"
 #include "files.h"
+#include "target.h"
 #include "relay.h"
 
 #define PREFIX		"/api/storage/"
@@ -138,22 +139,18 @@ copy_body(struct app *a, struct request *r, struct store_writer *w,
 	return e;
 }
 
-/*
- * The Content-Type to store: the request's, checked, or the default. On
- * an invalid one answers 422 and returns NULL.
- */
+/* The Content-Type to store, or NULL after answering 422. */
 static const char *
-put_ctype(struct request *r)
+request_ctype(struct request *r)
 {
 	const char *ctype;
 
 	ctype = http_header(r, "Content-Type");
 	if (ctype == NULL || *ctype == '\0')
-		return DEFAULT_CTYPE;
+		ctype = DEFAULT_CTYPE;
 	if (!file_content_type_ok(ctype)) {
-		http_error(r, FS_VALIDATION, "Content-Type must be "
-		    "type/subtype of at most %d printable bytes",
-		    FILES_CTYPE_MAX);
+		http_error(r, FS_VALIDATION, "Content-Type must be type/subtype "
+		    "of at most %d printable bytes", FILES_CTYPE_MAX);
 		return NULL;
 	}
 	/*
@@ -250,9 +247,9 @@ record(struct app *a, const struct principal *p, const char *pkey,
 }
 
 static void
-h_put(struct app *a, struct request *r)
+h_put(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
+	const struct principal *p = &c->p;
 	struct store_writer *w = NULL;
 	struct file_row f;
 	cJSON *j = NULL;
@@ -263,16 +260,14 @@ h_put(struct app *a, struct request *r)
 	int exists = 0;
 
 	memset(&f, 0, sizeof(f));
-	if (!app_require_auth(a, r, &p))
-		return;
-	if (!file_key_from_path(r, PREFIX, 0, p.tenant_id, &logical, &pkey))
+	if (!target_key_from_path(r, PREFIX, 0, p->tenant_id, &logical, &pkey))
 		return;
 	if (r->nparams > 0) {
 		http_error(r, FS_VALIDATION, "unknown parameter \"%.64s\"",
 		    r->params[0].name);
 		goto out;
 	}
-	ctype = put_ctype(r);
+	ctype = request_ctype(r);
 	if (ctype == NULL)
 		goto out;
 	if (r->content_length > a->cfg.max_upload) {
@@ -281,7 +276,7 @@ h_put(struct app *a, struct request *r)
 		goto out;
 	}
 	/* Refuse before reading a byte when the caller may not write. */
-	e = may_write(a, &p, pkey, ctype, r->content_length, &exists, &msg);
+	e = may_write(a, p, pkey, ctype, r->content_length, &exists, &msg);
 	if (e != FS_OK) {
 		http_error(r, e, "%s", e == FS_FORBIDDEN ? msg : "database error");
 		goto out;
@@ -301,7 +296,7 @@ h_put(struct app *a, struct request *r)
 	}
 	/* The fsync in record() runs outside the write lock. */
 	msg = NULL;
-	e = record(a, &p, pkey, ctype, w, &exists, &msg);
+	e = record(a, p, pkey, ctype, w, &exists, &msg);
 	if (e != FS_OK) {
 		http_error(r, e, "%s", msg != NULL ? msg : write_msg(e));
 		goto out;
@@ -321,15 +316,12 @@ out:
 	free(pkey);
 }
 
-static const struct app_route routes[] = {
-	{ "PUT", PREFIX, APP_PREFIX, h_put },
-	{ "GET", PREFIX, APP_PREFIX, NULL },
-	{ "PATCH", PREFIX, APP_PREFIX, NULL },
-	{ "DELETE", PREFIX, APP_PREFIX, NULL },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_PUT] = h_put,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("put", argc, argv, routes, nitems(routes), APP_STORE);
+	return app_main("put", argc, argv, serve, APP_STORE);
 }

@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "app.h"
 #include "db.h"
-#include "files.h"
+#include "target.h"
 #include "tok.h"
 
 #define SIGN_SUFFIX	"/sign"
@@ -20,55 +21,42 @@
 #define TTL_DEFAULT	3600
 
 static void
-h_sign(struct app *a, struct request *r)
+h_sign(struct app *a, struct request *r, const struct app_caller *c)
 {
-	struct principal p;
-	struct file_row f;
-	cJSON *body = NULL, *j = NULL, *it;
-	char *logical = NULL, *pkey = NULL, *tok = NULL, *path = NULL;
+	static const char *const allowed[] = { "ttlSeconds", NULL };
+	struct target *t = NULL;
+	cJSON *body = NULL, *j = NULL;
+	const cJSON *it;
+	char *tok = NULL, *path = NULL;
 	char *url = NULL, when[32];
-	const char *msg = NULL;
 	long long ttl = TTL_DEFAULT, exp;
-	enum fs_err e;
 	size_t n;
 
+	/* The route's pattern ends in SIGN_SUFFIX. */
 	n = strlen(SIGN_SUFFIX);
-	if (r->path_len <= n ||
-	    memcmp(r->path + r->path_len - n, SIGN_SUFFIX, n) != 0) {
-		/* POST of a key itself: PUT creates objects. */
-		http_method_not_allowed(r, "GET, HEAD, PUT, PATCH, DELETE");
-		return;
-	}
-	if (!file_open_readable(a, r, n, &p, &logical, &pkey, &f))
+	t = target_open(a, r, &c->p, n);
+	if (t == NULL)
 		return;
 	/* An empty body means the default lifetime. */
 	if (r->content_length != 0) {
-		e = http_read_json(r, SIGN_BODY_MAX, &body, &msg);
-		if (e != FS_OK) {
-			http_error(r, e, "%s", msg != NULL ? msg :
-			    err_strerror(e));
+		body = api_body(r, SIGN_BODY_MAX, 0, allowed,
+		    "; only ttlSeconds is accepted");
+		if (body == NULL)
+			goto out;
+		it = cJSON_GetObjectItemCaseSensitive(body, "ttlSeconds");
+		if (it != NULL && (!cJSON_IsNumber(it) || it->valuedouble !=
+		    floor(it->valuedouble) || it->valuedouble < TTL_MIN ||
+		    it->valuedouble > TTL_MAX)) {
+			http_error(r, FS_VALIDATION, "ttlSeconds must be an "
+			    "integer from %d to %d", TTL_MIN, TTL_MAX);
 			goto out;
 		}
-		cJSON_ArrayForEach(it, body) {
-			if (strcmp(it->string, "ttlSeconds") != 0) {
-				http_error(r, FS_VALIDATION, "unknown field "
-				    "\"%.64s\"; only ttlSeconds is accepted",
-				    it->string);
-				goto out;
-			}
-			if (!cJSON_IsNumber(it) || it->valuedouble !=
-			    floor(it->valuedouble) || it->valuedouble < TTL_MIN ||
-			    it->valuedouble > TTL_MAX) {
-				http_error(r, FS_VALIDATION, "ttlSeconds must be "
-				    "an integer from %d to %d", TTL_MIN, TTL_MAX);
-				goto out;
-			}
+		if (it != NULL)
 			ttl = (long long)it->valuedouble;
-		}
 	}
 	exp = db_now() + ttl;
-	tok = tok_storage_sign(a->tok_key, pkey, p.tenant_id, exp);
-	path = file_url_path(logical);
+	tok = tok_storage_sign(a->tok_key, t->pkey, t->p.tenant_id, exp);
+	path = target_url_path(t->logical);
 	if (tok == NULL || path == NULL)
 		goto internal;
 	n = strlen("/api/storage/") + strlen(path) + strlen("?token=") +
@@ -89,20 +77,18 @@ internal:
 out:
 	cJSON_Delete(body);
 	cJSON_Delete(j);
-	file_row_free(&f);
-	free(logical);
-	free(pkey);
+	target_free(t);
 	free(tok);
 	free(path);
 	free(url);
 }
 
-static const struct app_route routes[] = {
-	{ "POST", "/api/storage/", APP_PREFIX, h_sign },
+static const app_handler serve[ROUTE__MAX] = {
+	[ROUTE_SIGN] = h_sign,
 };
 
 int
 main(int argc, char *argv[])
 {
-	return app_main("sign", argc, argv, routes, nitems(routes), 0);
+	return app_main("sign", argc, argv, serve, 0);
 }

@@ -15,11 +15,11 @@
 
 #include <wand/MagickWand.h>
 
+#include "cfg.h"
 #include "img.h"
 #include "sget.h"
 #include "tslot.h"
 
-#define NICE_DEFAULT	19
 #define MAGICK_TMP	".magick"	/* below FILESTOR_CACHE_DIR */
 
 /*
@@ -53,30 +53,19 @@ policy_check(char *err, size_t errlen)
 }
 
 /*
- * TRANSFORM_NICE (0..19, default 19): transforms yield the CPU to every
+ * TRANSFORM_NICE (cfg.h: 0..19, default 19): transforms yield the CPU to every
  * other program on the host, raw downloads first. Set here rather than
  * by the pool, so that it holds under mod_fcgid too.
  */
 static int
-lower_priority(char *err, size_t errlen)
+lower_priority(const struct cfg *c, char *err, size_t errlen)
 {
-	const char *v = getenv("TRANSFORM_NICE");
-	char *end;
-	long n = NICE_DEFAULT;
+	int n = (int)c->transform.nice;
 
-	if (v != NULL && v[0] != '\0') {
-		errno = 0;
-		n = strtol(v, &end, 10);
-		if (errno != 0 || end == v || *end != '\0' || n < 0 || n > 19) {
-			snprintf(err, errlen, "TRANSFORM_NICE must be an integer "
-			    "from 0 to 19");
-			return -1;
-		}
-	}
 	/* Only ever lowers the priority: an unprivileged worker cannot
 	   raise it back, which is what we want. */
 	if (n > 0 && getpriority(PRIO_PROCESS, 0) < n &&
-	    setpriority(PRIO_PROCESS, 0, (int)n) == -1) {
+	    setpriority(PRIO_PROCESS, 0, n) == -1) {
 		snprintf(err, errlen, "cannot lower the CPU priority: %s",
 		    strerror(errno));
 		return -1;
@@ -93,15 +82,13 @@ lower_priority(char *err, size_t errlen)
  * bounds them.
  */
 static int
-temporary_path(char *err, size_t errlen)
+temporary_path(const struct cfg *c, char *err, size_t errlen)
 {
-	const char *cache = getenv("FILESTOR_CACHE_DIR");
+	const char *cache = c->cache_dir;
 	char path[4096];
 
-	if (getenv("MAGICK_TEMPORARY_PATH") != NULL)
+	if (c->transform.magick_tmp != NULL)
 		return 0;
-	if (cache == NULL || cache[0] == '\0')
-		cache = "./.data/cache";
 	if (snprintf(path, sizeof(path), "%s/%s", cache, MAGICK_TMP) >=
 	    (int)sizeof(path)) {
 		snprintf(err, errlen, "FILESTOR_CACHE_DIR is too long");
@@ -120,6 +107,7 @@ temporary_path(char *err, size_t errlen)
 int
 main(int argc, char *argv[])
 {
+	struct cfg c;
 	char err[512];
 	int rc;
 
@@ -127,19 +115,27 @@ main(int argc, char *argv[])
 	 * ImageMagick is set up once, before the accept loop: limits, and
 	 * a check that the restrictive policy is in force, coders and
 	 * ceilings. Without it the program refuses to start rather than
-	 * transform under an open policy.
+	 * transform under an open policy. The settings are read here for
+	 * that, before app_main reads them again for itself.
 	 */
 	if (argc <= 1) {
-		if (lower_priority(err, sizeof(err)) == -1 ||
-		    temporary_path(err, sizeof(err)) == -1 ||
-		    tslot_init(err, sizeof(err)) == -1 ||
-		    img_init(err, sizeof(err)) == -1 ||
+		if (cfg_load(&c, 0, err, sizeof(err)) == -1) {
+			fprintf(stderr, "transform: refusing to start: %s\n",
+			    err);
+			return 1;
+		}
+		tslot_init(c.transform.concurrency);
+		if (lower_priority(&c, err, sizeof(err)) == -1 ||
+		    temporary_path(&c, err, sizeof(err)) == -1 ||
+		    img_init(&c.transform, err, sizeof(err)) == -1 ||
 		    policy_check(err, sizeof(err)) == -1) {
 			fprintf(stderr, "transform: refusing to start: %s\n",
 			    err);
+			cfg_free(&c);
 			img_done();
 			return 1;
 		}
+		cfg_free(&c);
 	}
 	rc = sget_main("transform", SGET_TRANSFORM, argc, argv);
 	img_done();

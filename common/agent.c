@@ -1,6 +1,7 @@
 /*
  * agent: the pure parts of DESIGN §9 (see agent.h): paths, hostnames,
- * the tunnel key at rest, the download token and Content-Disposition.
+ * the tunnel key at rest, the download token and Content-Type (the
+ * Content-Disposition is http_disposition, shared with the storage GET).
  * Nothing here touches the database, so the filestor-agent daemon links
  * it without SQLite doing anything.
  */
@@ -17,7 +18,7 @@
 
 #include "agent.h"
 #include "cry.h"
-#include "http.h"
+#include "http_parse.h"
 #include "tok.h"
 
 /* Same bound as tok.c: the last second an ISO 8601 date can show. */
@@ -601,58 +602,4 @@ agent_content_type(const char *name, int *inline_ok)
 			return types[i].type;
 		}
 	return "application/octet-stream";
-}
-
-/* RFC 8187 §3.2.1 attr-char: ALPHA DIGIT and !#$&+-.^_`|~ */
-static int
-attr_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$&+-.^_`|~",
-	    c) != NULL);
-}
-
-char *
-agent_disposition(const char *name, int attachment)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const char *base = strrchr(name, '/');
-	char *out = NULL, *o;
-	size_t n, i, cap;
-	const char *kind = attachment ? "attachment" : "inline";
-
-	base = base != NULL ? base + 1 : name;
-	n = strlen(base);
-	/* kind; filename="<n>"; filename*=UTF-8''<3n> */
-	cap = strlen(kind) + 13 + n + 21 + 3 * n + 1;
-	out = malloc(cap);
-	if (out == NULL)
-		return NULL;
-	o = out;
-	o += snprintf(o, cap, "%s; filename=\"", kind);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)base[i];
-
-		/*
-		 * The quoted fallback (RFC 6266 §4.3) keeps printable ASCII
-		 * without quote and backslash, so no escaping is needed.
-		 */
-		*o++ = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ?
-		    (char)c : '_';
-	}
-	memcpy(o, "\"; filename*=UTF-8''", 20);
-	o += 20;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)base[i];
-
-		if (attr_char(c)) {
-			*o++ = (char)c;
-		} else {
-			*o++ = '%';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
 }

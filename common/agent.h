@@ -4,7 +4,7 @@
  * Shared by the agents and file-content programs, filestorctl and the
  * filestor-agent daemon. agent.c holds the pure parts (path and hostname
  * validation, the tunnel key at rest, the download token, the
- * Content-Disposition header); agent_db.c holds the rows.
+ * Content-Type); agent_db.c holds the rows.
  *
  * Download token (DESIGN §9):
  *   t       = B64U(payload) "." B64U(HMAC-SHA256(agent key, B64U(payload)))
@@ -135,12 +135,6 @@ enum agent_tok	 agent_tok_verify(const unsigned char key[AGENT_KEY_LEN],
  * plain text), 0 for the rest, which go out as attachments.
  */
 const char	*agent_content_type(const char *name, int *inline_ok);
-/*
- * Content-Disposition value for a file name (the last path segment):
- * RFC 6266 with an ASCII quoted fallback and filename* in RFC 8187
- * (RFC 5987) UTF-8 percent form. malloc'd, or NULL.
- */
-char		*agent_disposition(const char *name, int attachment);
 
 /* --- rows (agent_db.c) */
 
@@ -174,6 +168,15 @@ int		 agent_enroll_token_create(sqlite3 *db, const char *tenant_id,
 enum fs_err	 agent_enroll(sqlite3 *db, const char *token,
 		    const char *name, const char *roots_json, char id[37],
 		    char **secret);
+/*
+ * The agent's login (DESIGN §9): authorization is the Authorization
+ * header (NULL when absent), "Bearer <agentId>.<agentSecret>". The secret
+ * is compared by its SHA-256, in constant time, against the stored hash.
+ * FS_OK with id filled; FS_UNAUTHORIZED with *msg (one answer for an
+ * unknown id and a wrong secret); FS_INTERNAL on a database error.
+ */
+enum fs_err	 agent_authenticate(sqlite3 *db, const char *authorization,
+		    char id[37], const char **msg);
 /* Load agent id of tenant_id: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */
 enum fs_err	 agent_load(sqlite3 *db, const char *tenant_id,
 		    const char *id, struct agent_row *a);
@@ -183,9 +186,37 @@ void		 agent_row_free(struct agent_row *a);
  * lastSeenAt, createdAt}. Never the key. Caller deletes.
  */
 cJSON		*agent_json(const struct agent_row *a);
-/* Statement over the agents of tenant_id, by creation; for lists. */
-sqlite3_stmt	*agent_list_stmt(sqlite3 *db, const char *tenant_id);
-/* Fill a from a row of agent_list_stmt() or agent_load: 0 or -1. */
-int		 agent_row_from_stmt(sqlite3_stmt *st, struct agent_row *a);
+/*
+ * Call fn for each agent of tenant_id, by creation (the row lives for
+ * the call). 0, or -1 on a database error or when fn returns -1.
+ */
+int		 agent_each(sqlite3 *db, const char *tenant_id,
+		    int (*fn)(void *, const struct agent_row *), void *arg);
+/*
+ * Store sealed, a new tunnel key, for agent id of tenant_id: with
+ * hostname (enable) also that hostname and tunnel_enabled = 1; without
+ * (rotate) only while the tunnel is on. 1 done, 0 no such agent (or,
+ * rotating, the tunnel is off), -1 on error.
+ */
+int		 agent_key_store(sqlite3 *db, const char *tenant_id,
+		    const char *id, const char *hostname,
+		    const unsigned char sealed[AGENT_SEALED_LEN]);
+/* Delete agent id of tenant_id, or turn its tunnel off and drop its key:
+ * 1 done, 0 no such agent, -1 on error. */
+int		 agent_delete(sqlite3 *db, const char *tenant_id,
+		    const char *id);
+int		 agent_tunnel_disable(sqlite3 *db, const char *tenant_id,
+		    const char *id);
+/*
+ * The stored tunnel hostname of agent id into *hostname (malloc'd, or
+ * NULL when it has none): 1, 0 when there is no such agent (or the
+ * lookup failed), -1 when no statement could be made.
+ */
+int		 agent_tunnel_hostname(sqlite3 *db, const char *id,
+		    char **hostname);
+/* A heartbeat at now: last_seen_at, and the tunnel hostname unless NULL.
+ * 0 or -1. */
+int		 agent_seen(sqlite3 *db, const char *id, long long now,
+		    const char *hostname);
 
 #endif

@@ -18,32 +18,6 @@
 #define AGENT_COLS	"id, tenant_id, name, allowed_roots, tunnel_hostname," \
 			" tunnel_key, tunnel_enabled, created_at, last_seen_at"
 
-/* prefix + base64url of SECRET_BYTES random bytes; malloc'd or NULL. */
-static char *
-make_secret(const char *prefix)
-{
-	unsigned char raw[SECRET_BYTES];
-	char *b = NULL, *out = NULL;
-	size_t n;
-
-	if (cry_random(raw, sizeof(raw)) == -1)
-		goto out;
-	b = cry_b64u_encode(raw, sizeof(raw));
-	if (b == NULL)
-		goto out;
-	n = strlen(prefix) + strlen(b) + 1;
-	out = malloc(n);
-	if (out != NULL)
-		snprintf(out, n, "%s%s", prefix, b);
-out:
-	cry_wipe(raw, sizeof(raw));
-	if (b != NULL) {
-		cry_wipe(b, strlen(b));
-		free(b);
-	}
-	return out;
-}
-
 int
 agent_enroll_token_create(sqlite3 *db, const char *tenant_id, long long ttl,
     char **token, long long *expires_at, char *err, size_t errlen)
@@ -60,7 +34,7 @@ agent_enroll_token_create(sqlite3 *db, const char *tenant_id, long long ttl,
 		    AGENT_ENROLL_TTL_MAX);
 		goto out;
 	}
-	tok = make_secret(ENROLL_PREFIX);
+	tok = cry_token(ENROLL_PREFIX, SECRET_BYTES);
 	if (tok == NULL) {
 		snprintf(err, errlen, "out of memory or randomness");
 		goto out;
@@ -115,7 +89,7 @@ agent_enroll(sqlite3 *db, const char *token, const char *name,
 	cry_sha256(token, strlen(token), th);
 	if (cry_uuid(id) == -1)
 		goto out;
-	sec = make_secret(SECRET_PREFIX);
+	sec = cry_token(SECRET_PREFIX, SECRET_BYTES);
 	if (sec == NULL)
 		goto out;
 	cry_sha256(sec, strlen(sec), sh);
@@ -179,10 +153,7 @@ out:
 	sqlite3_finalize(st);
 	if (began)
 		db_rollback(db);
-	if (sec != NULL) {
-		cry_wipe(sec, strlen(sec));
-		free(sec);
-	}
+	cry_wipe_str(sec);
 	return e;
 }
 
@@ -206,7 +177,7 @@ col_dup(sqlite3_stmt *st, int i)
 	return t != NULL ? strdup((const char *)t) : NULL;
 }
 
-int
+static int
 agent_row_from_stmt(sqlite3_stmt *st, struct agent_row *a)
 {
 	const void *blob;
@@ -272,17 +243,32 @@ out:
 	return e;
 }
 
-sqlite3_stmt *
-agent_list_stmt(sqlite3 *db, const char *tenant_id)
+int
+agent_each(sqlite3 *db, const char *tenant_id,
+    int (*fn)(void *, const struct agent_row *), void *arg)
 {
+	struct agent_row a;
 	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
 
 	if (sqlite3_prepare_v2(db, "SELECT " AGENT_COLS " FROM agents"
 	    " WHERE tenant_id = ? ORDER BY created_at, id", -1, &st,
 	    NULL) != SQLITE_OK)
-		return NULL;
+		return -1;
 	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
-	return st;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (agent_row_from_stmt(st, &a) == -1)
+			goto out;
+		rc = fn(arg, &a);
+		agent_row_free(&a);
+		if (rc == -1)
+			goto out;
+	}
+	if (rc == SQLITE_DONE)
+		ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
 }
 
 cJSON *
@@ -322,4 +308,164 @@ agent_json(const struct agent_row *a)
 	db_iso8601(a->created_at, when);
 	cJSON_AddStringToObject(j, "createdAt", when);
 	return j;
+}
+
+/* Step st (from db_stmt) once and give it back: 1 when it changed one
+ * row, 0 when none, -1 on error. */
+static int
+change_one(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc = -1;
+
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = sqlite3_changes(db) == 1;
+	db_stmt_done(st);
+	return rc;
+}
+
+/* A statement on agent id of tenant_id: ?1 is id, ?2 tenant_id. */
+static sqlite3_stmt *
+on_agent(sqlite3 *db, const char *sql, const char *tenant_id, const char *id)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
+	return st;
+}
+
+int
+agent_key_store(sqlite3 *db, const char *tenant_id, const char *id,
+    const char *hostname, const unsigned char sealed[AGENT_SEALED_LEN])
+{
+	sqlite3_stmt *st;
+
+	/* Rotate: only a tunnel that is on has a key to replace. */
+	st = on_agent(db, hostname != NULL ? "UPDATE agents SET"
+	    " tunnel_hostname = ?3, tunnel_key = ?4, tunnel_enabled = 1"
+	    " WHERE id = ?1 AND tenant_id = ?2" :
+	    "UPDATE agents SET tunnel_key = ?4 WHERE id = ?1"
+	    " AND tenant_id = ?2 AND tunnel_enabled = 1", tenant_id, id);
+	if (st == NULL)
+		return -1;
+	if (hostname != NULL)
+		sqlite3_bind_text(st, 3, hostname, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 4, sealed, AGENT_SEALED_LEN, SQLITE_TRANSIENT);
+	return change_one(db, st);
+}
+
+int
+agent_delete(sqlite3 *db, const char *tenant_id, const char *id)
+{
+	sqlite3_stmt *st;
+
+	st = on_agent(db, "DELETE FROM agents WHERE id = ?1 AND tenant_id = ?2",
+	    tenant_id, id);
+	return st != NULL ? change_one(db, st) : -1;
+}
+
+int
+agent_tunnel_disable(sqlite3 *db, const char *tenant_id, const char *id)
+{
+	sqlite3_stmt *st;
+
+	/* The key goes too: a later enable makes a new one. */
+	st = on_agent(db, "UPDATE agents SET tunnel_enabled = 0,"
+	    " tunnel_key = NULL WHERE id = ?1 AND tenant_id = ?2", tenant_id, id);
+	return st != NULL ? change_one(db, st) : -1;
+}
+
+int
+agent_tunnel_hostname(sqlite3 *db, const char *id, char **hostname)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	*hostname = NULL;
+	st = db_stmt(db, "SELECT tunnel_hostname FROM agents WHERE id = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+			*hostname = col_dup(st, 0);
+			if (*hostname == NULL)
+				found = -1;
+		}
+	}
+	db_stmt_done(st);
+	return found;
+}
+
+int
+agent_seen(sqlite3 *db, const char *id, long long now, const char *hostname)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(db, hostname != NULL ?
+	    "UPDATE agents SET last_seen_at = ?2, tunnel_hostname = ?3"
+	    " WHERE id = ?1" :
+	    "UPDATE agents SET last_seen_at = ?2 WHERE id = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, now);
+	if (hostname != NULL)
+		sqlite3_bind_text(st, 3, hostname, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	db_stmt_done(st);
+	return rc;
+}
+
+enum fs_err
+agent_authenticate(sqlite3 *db, const char *authorization, char id[37],
+    const char **msg)
+{
+	unsigned char sh[CRY_SHA256_LEN];
+	sqlite3_stmt *st = NULL;
+	const char *cred, *secret;
+	const void *hash;
+	enum fs_err e = FS_UNAUTHORIZED;
+
+	*msg = "bad agent credentials";
+	id[0] = '\0';
+	if (authorization == NULL ||
+	    strncmp(authorization, "Bearer ", 7) != 0) {
+		*msg = "agent credentials required (Authorization: Bearer "
+		    "<agentId>.<agentSecret>)";
+		return FS_UNAUTHORIZED;
+	}
+	cred = authorization + 7;
+	if (strlen(cred) < 38 || cred[36] != '.')
+		return FS_UNAUTHORIZED;
+	memcpy(id, cred, 36);
+	id[36] = '\0';
+	secret = cred + 37;
+	if (!cry_is_uuid(id))
+		goto out;
+	cry_sha256(secret, strlen(secret), sh);
+	if (sqlite3_prepare_v2(db, "SELECT secret_hash FROM agents WHERE"
+	    " id = ?1", -1, &st, NULL) != SQLITE_OK) {
+		e = FS_INTERNAL;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		hash = sqlite3_column_blob(st, 0);
+		if (hash != NULL && sqlite3_column_bytes(st, 0) ==
+		    (int)sizeof(sh) && cry_eq(hash, sh, sizeof(sh)))
+			e = FS_OK;
+	}
+out:
+	sqlite3_finalize(st);
+	if (e != FS_OK) {
+		id[0] = '\0';
+		if (e == FS_INTERNAL)
+			*msg = NULL;
+	}
+	return e;
 }

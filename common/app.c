@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "app.h"
 #include "cry.h"
 #include "db.h"
@@ -28,28 +30,52 @@ app_log(const struct app *a, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* Append s to the NUL-terminated buf of size n, truncating. */
-static void
-append(char *buf, size_t n, const char *s)
-{
-	size_t len = strlen(buf);
+#define ALLOW_MAX	128	/* "GET, HEAD, PUT, PATCH, DELETE, POST" */
+/* Only the agents' routes are admin-only; the message is theirs. */
+#define ADMIN_ONLY	"managing agents needs an admin role"
 
-	if (len + 1 < n)
-		snprintf(buf + len, n - len, "%s", s);
+/*
+ * Whether the bytes s..end (a decoded path, which may hold a NUL) match
+ * pat (routes.h): "*" is a run of bytes other than '/', "**" any run.
+ * In the table a wildcard is followed only by literal bytes, so a match
+ * costs at most the path's length times the pattern's.
+ */
+static int
+glob_match(const char *pat, const char *s, const char *end)
+{
+	int any;
+
+	for (; *pat != '\0'; pat++, s++) {
+		if (*pat == '*') {
+			any = pat[1] == '*';
+			pat += any ? 2 : 1;
+			for (;; s++) {
+				if (glob_match(pat, s, end))
+					return 1;
+				if (s == end || (!any && *s == '/'))
+					return 0;
+			}
+		}
+		if (s == end || *s != *pat)
+			return 0;
+	}
+	return s == end;
 }
 
 static int
-route_matches_path(const struct app_route *rt, const char *path)
+is_literal(const struct app_route *rt)
 {
-	size_t n = strlen(rt->pattern);
+	return strchr(rt->pattern, '*') == NULL;
+}
 
-	switch (rt->match) {
-	case APP_EXACT:
-		return strcmp(path, rt->pattern) == 0;
-	case APP_PREFIX:
-		return strncmp(path, rt->pattern, n) == 0;
-	}
-	return 0;
+/* literal: only patterns without wildcards count (one equals the path). */
+static int
+route_matches_path(const struct app_route *rt, const struct request *r,
+    int literal)
+{
+	if (literal && !is_literal(rt))
+		return 0;
+	return glob_match(rt->pattern, r->path, r->path + r->path_len);
 }
 
 static int
@@ -61,44 +87,24 @@ route_matches_method(const struct app_route *rt, const char *method)
 	return strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0;
 }
 
-void
-app_dispatch(struct app *a, struct request *r, const struct app_route *routes,
-    size_t nroutes)
+/* Add method (and HEAD after GET) to the Allow list, once. */
+static void
+allow_add(char allow[ALLOW_MAX], const char *method)
 {
-	char allow[128] = "";
-	size_t i;
-	int path_seen = 0;
+	size_t n = strlen(allow), m = strlen(method);
+	const char *p;
 
-	for (i = 0; i < nroutes; i++) {
-		if (!route_matches_path(&routes[i], r->path))
-			continue;
-		if (routes[i].fn != NULL &&
-		    route_matches_method(&routes[i], r->method)) {
-			/* A read-only request sees one snapshot, locked once. */
-			if (strcmp(r->method, "GET") == 0 ||
-			    strcmp(r->method, "HEAD") == 0)
-				db_read_begin(a->db);
-			routes[i].fn(a, r);
-			db_read_end(a->db);
+	for (p = allow; (p = strstr(p, method)) != NULL; p += m)
+		if ((p == allow || p[-1] == ' ') &&
+		    (p[m] == ',' || p[m] == '\0'))
 			return;
-		}
-		path_seen = 1;
-		if (strstr(allow, routes[i].method) == NULL) {
-			if (allow[0] != '\0')
-				append(allow, sizeof(allow), ", ");
-			append(allow, sizeof(allow), routes[i].method);
-			if (strcmp(routes[i].method, "GET") == 0)
-				append(allow, sizeof(allow), ", HEAD");
-		}
-	}
-	if (path_seen)
-		http_method_not_allowed(r, allow);
-	else
-		http_error(r, FS_NOT_FOUND, "no such route");
+	snprintf(allow + n, ALLOW_MAX - n, "%s%s%s", n > 0 ? ", " : "",
+	    method, strcmp(method, "GET") == 0 ? ", HEAD" : "");
 }
 
-int
-app_require_auth(struct app *a, struct request *r, struct principal *p)
+/* An API key or a session; 1, or 0 after answering (401/403/500). */
+static int
+require_user(struct app *a, struct request *r, struct principal *p)
 {
 	const char *msg = NULL;
 	enum fs_err e;
@@ -118,6 +124,130 @@ app_require_auth(struct app *a, struct request *r, struct principal *p)
 		http_add_header(r, "WWW-Authenticate", "Bearer realm=\"filestor\"");
 	http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
 	return 0;
+}
+
+/* A signed ?token= (DESIGN §6): MAC and expiry; the handler checks that
+   it names the key of the path. 1, or 0 after answering (401/500). */
+static int
+require_token(struct app *a, struct request *r, const struct http_param *tp,
+    struct app_caller *c)
+{
+	enum tok_result tr;
+
+	if (strlen(tp->value) != tp->value_len) {
+		http_error(r, FS_UNAUTHORIZED, "invalid token");
+		return 0;
+	}
+	tr = tok_storage_verify(a->tok_key, tp->value, (time_t)db_now(),
+	    &c->tok_key, &c->tok_tenant);
+	if (tr == TOK_OK)
+		return 1;
+	if (tr == TOK_EXPIRED)
+		http_error(r, FS_UNAUTHORIZED, "token expired");
+	else
+		http_error(r, tr == TOK_ERROR ? FS_INTERNAL : FS_UNAUTHORIZED,
+		    "invalid token");
+	return 0;
+}
+
+/* The agent's own credential (DESIGN §9); 1, or 0 after answering. */
+static int
+require_agent(struct app *a, struct request *r, struct app_caller *c)
+{
+	const char *msg = NULL;
+	enum fs_err e;
+
+	e = agent_authenticate(a->db, http_header(r, "Authorization"),
+	    c->agent_id, &msg);
+	if (e == FS_OK)
+		return 1;
+	if (e == FS_INTERNAL)
+		app_log(a, "agent auth: %s", sqlite3_errmsg(a->db));
+	http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
+	return 0;
+}
+
+/* Check the auth column: 1 with c filled, or 0 after answering. */
+static int
+caller_resolve(struct app *a, struct request *r, enum app_auth auth,
+    struct app_caller *c)
+{
+	const struct http_param *tp;
+
+	switch (auth) {
+	case APP_PUBLIC:
+		return 1;
+	case APP_TOKEN:
+		tp = http_param(r, "token");
+		if (tp != NULL)
+			return require_token(a, r, tp, c);
+		return require_user(a, r, &c->p);
+	case APP_USER:
+		return require_user(a, r, &c->p);
+	case APP_ADMIN:
+		if (!require_user(a, r, &c->p))
+			return 0;
+		if (!c->p.admin) {
+			http_error(r, FS_FORBIDDEN, ADMIN_ONLY);
+			return 0;
+		}
+		return 1;
+	case APP_AGENT:
+		return require_agent(a, r, c);
+	}
+	http_error(r, FS_INTERNAL, NULL);
+	return 0;
+}
+
+void
+app_dispatch(struct app *a, struct request *r, const struct app_route *routes,
+    size_t nroutes, const app_handler *serve)
+{
+	struct app_caller c;
+	char allow[ALLOW_MAX] = "";
+	size_t i, hit = nroutes;
+	int literal = 0, path_seen = 0;
+
+	/* A literal pattern equal to the path shadows the wildcards. */
+	for (i = 0; i < nroutes && !literal; i++)
+		literal = route_matches_path(&routes[i], r, 1);
+	for (i = 0; i < nroutes; i++) {
+		if (!route_matches_path(&routes[i], r, literal))
+			continue;
+		path_seen = 1;
+		allow_add(allow, routes[i].method);
+		if (hit == nroutes && route_matches_method(&routes[i],
+		    r->method))
+			hit = i;
+	}
+	if (!path_seen) {
+		http_error(r, FS_NOT_FOUND, "no such route");
+		return;
+	}
+	if (hit == nroutes) {
+		http_method_not_allowed(r, allow);
+		return;
+	}
+	/*
+	 * Another program's route. The web server routes on its own view of
+	 * the path (lighttpd and Apache remove dot segments, which we keep),
+	 * so this is not always a misconfiguration: answer as a program that
+	 * does not know the route. tests/t14-routes.sh checks the configs.
+	 */
+	if (serve[hit] == NULL) {
+		http_error(r, FS_NOT_FOUND, "no such route");
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.route = (enum route)hit;
+	/* A read-only request sees one snapshot, locked once. */
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+		db_read_begin(a->db);
+	if (caller_resolve(a, r, routes[hit].auth, &c))
+		serve[hit](a, r, &c);
+	db_read_end(a->db);
+	free(c.tok_key);
+	free(c.tok_tenant);
 }
 
 /*
@@ -145,7 +275,7 @@ input_drained(struct request *r)
 
 int
 app_main(const char *name, int argc, char *argv[],
-    const struct app_route *routes, size_t nroutes, int flags)
+    const app_handler *serve, int flags)
 {
 	struct app a;
 	FCGX_Request fcgx;
@@ -195,6 +325,7 @@ app_main(const char *name, int argc, char *argv[],
 			    "whose process died", n);
 	}
 	tok_storage_key(a.cfg.auth_secret, a.cfg.auth_secret_len, a.tok_key);
+	agent_kek(a.cfg.auth_secret, a.cfg.auth_secret_len, a.agent_kek);
 	/* A client that hangs up must not kill the worker. */
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, 0) != 0) {
@@ -211,7 +342,7 @@ app_main(const char *name, int argc, char *argv[],
 			http_error(&r, e, "%s", msg != NULL ? msg :
 			    err_strerror(e));
 		else
-			app_dispatch(&a, &r, routes, nroutes);
+			app_dispatch(&a, &r, app_routes, ROUTE__MAX, serve);
 		if (!r.head_sent)
 			http_error(&r, FS_INTERNAL, NULL);
 		if (input_drained(&r))
@@ -223,6 +354,7 @@ app_main(const char *name, int argc, char *argv[],
 out:
 	store_close(a.store);
 	cry_wipe(a.tok_key, sizeof(a.tok_key));
+	cry_wipe(a.agent_kek, sizeof(a.agent_kek));
 	db_close(a.db);
 	cfg_free(&a.cfg);
 	return ret;

@@ -1,16 +1,19 @@
 /*
  * app: the shape every FastCGI program shares. Setup once (configuration,
- * database), then an accept loop, then a dispatch table:
+ * database), then an accept loop, then dispatch on the one route table
+ * (routes.h). A program binds handlers to the routes it serves:
  *
- *	static const struct app_route routes[] = {
- *		{ "GET", "/api/auth/me", APP_EXACT, h_me },
+ *	static const app_handler serve[ROUTE__MAX] = {
+ *		[ROUTE_ME] = h_me,
  *	};
  *	int main(int argc, char *argv[])
- *	{ return app_main("auth", argc, argv, routes, nitems(routes), 0); }
+ *	{ return app_main("auth", argc, argv, serve, 0); }
  *
- * A request whose path matches a route but not its method gets 405 with
- * an Allow header listing the methods that do match. A bad request fails
- * that request only; the worker keeps serving.
+ * app_dispatch() answers 404 for a path no route matches, and 405 with an
+ * Allow header of every method the table has for the path, whichever
+ * program gets the request. It checks the route's auth column, then
+ * calls the handler with the caller. A bad request fails that request
+ * only; the worker keeps serving.
  */
 #ifndef FS_APP_H
 #define FS_APP_H
@@ -18,9 +21,11 @@
 #include <stddef.h>
 #include <sqlite3.h>
 
+#include "agent.h"
 #include "auth.h"
 #include "cfg.h"
 #include "http.h"
+#include "routes.h"
 #include "store.h"
 
 #ifndef nitems
@@ -32,43 +37,71 @@ struct app {
 	struct cfg	 cfg;
 	sqlite3		*db;
 	struct store	*store;		/* with APP_STORE, else NULL */
+	/* Keys derived from AUTH_SECRET once, in app_main, and wiped when
+	   it returns: never in a handler's static. */
 	unsigned char	 tok_key[32];	/* storage URL key (DESIGN §6) */
+	unsigned char	 agent_kek[AGENT_KEY_LEN]; /* seals tunnel keys */
 };
 
-enum app_match {
-	APP_EXACT,	/* path equals pattern */
-	APP_PREFIX,	/* path starts with pattern (which ends in '/'); the
-			   handler validates the rest, even when empty */
+/* Who may call a route; app_dispatch() checks it before the handler. */
+enum app_auth {
+	APP_PUBLIC,	/* anyone: the handler checks what it needs (the
+			   login's password, the enrollment token, the
+			   logout's CSRF) */
+	APP_TOKEN,	/* a signed ?token= (DESIGN §6): its MAC and expiry
+			   are checked, the handler matches it to the key;
+			   without one, as APP_USER */
+	APP_USER,	/* an API key or a session (DESIGN §4); 401 with
+			   WWW-Authenticate, or the CSRF 403 */
+	APP_ADMIN,	/* APP_USER whose role has admin_access, else 403 */
+	APP_AGENT,	/* an agent: Bearer <agentId>.<agentSecret> (DESIGN §9) */
 };
-
-typedef void	(*app_handler)(struct app *, struct request *);
 
 struct app_route {
 	const char	*method;	/* "GET"; GET routes also answer HEAD */
-	const char	*pattern;
-	enum app_match	 match;
-	app_handler	 fn;	/* NULL: served by another program; the
-				   route only counts for 405's Allow */
+	const char	*pattern;	/* routes.h says how it matches */
+	enum app_auth	 auth;
+	const char	*prog;		/* the program that serves it */
 };
+
+/* The table of routes.h, indexed by enum route. */
+extern const struct app_route app_routes[ROUTE__MAX];
+
+/* The resolved caller of one request, as the route's auth column says. */
+struct app_caller {
+	enum route	 route;		/* the route being served */
+	struct principal p;	/* APP_USER, APP_ADMIN, APP_TOKEN without
+				   a token; zeroed (AUTH_NONE) otherwise */
+	char		*tok_key;	/* APP_TOKEN with a token: the physical
+					   key and the tenant it signs (the
+					   handler checks the key); else NULL.
+					   Freed by app_dispatch() */
+	char		*tok_tenant;
+	char		 agent_id[37];	/* APP_AGENT: the agent; else "" */
+};
+
+typedef void	(*app_handler)(struct app *, struct request *,
+		    const struct app_caller *);
 
 /* flags for app_main */
 #define APP_READONLY	0x1	/* open the database read-only */
 #define APP_STORE	0x2	/* open the storage adapter */
 
-/* Run the program; returns the exit status. */
+/*
+ * Run the program; returns the exit status. serve[i] handles route i
+ * (enum route); NULL for the routes of other programs.
+ */
 int	 app_main(const char *name, int argc, char *argv[],
-	    const struct app_route *routes, size_t nroutes, int flags);
-
-/* Dispatch one request (used by app_main, and by tests). */
-void	 app_dispatch(struct app *a, struct request *r,
-	    const struct app_route *routes, size_t nroutes);
+	    const app_handler *serve, int flags);
 
 /*
- * Resolve the caller and require one. Returns 1 with p filled, or 0 after
- * answering the request (401/403/500): the handler just returns.
+ * Dispatch one request on routes[0..nroutes) with handlers serve[] (used
+ * by app_main with app_routes, and by tests). A route this program does
+ * not serve gets 404, as if no route matched.
  */
-int	 app_require_auth(struct app *a, struct request *r,
-	    struct principal *p);
+void	 app_dispatch(struct app *a, struct request *r,
+	    const struct app_route *routes, size_t nroutes,
+	    const app_handler *serve);
 
 /* Log a line to stderr (the web server's error log) with the program name. */
 void	 app_log(const struct app *a, const char *fmt, ...)

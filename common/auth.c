@@ -1,16 +1,18 @@
 /*
- * auth: principal resolution (API key or session cookie), login, CSRF,
- * and the identity administration used by filestorctl.
+ * auth: the identity tables (api_keys, sessions, users, tenants,
+ * memberships, roles, login_failures): principals from a key or a
+ * session, login, and the administration used by filestorctl. The
+ * request side (Authorization, cookie, CSRF) is auth_http.c.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "auth.h"
 #include "cry.h"
 #include "db.h"
+#include "perm.h"
 
 #define KEY_RANDOM_BYTES	32
 #define KEY_MAX_LEN		128	/* bytes of a presented API key */
@@ -30,6 +32,26 @@ static void
 copy_text(char *dst, size_t dstlen, const unsigned char *src)
 {
 	snprintf(dst, dstlen, "%s", src != NULL ? (const char *)src : "");
+}
+
+/*
+ * Fill p for (user, tenant) from a row of st whose columns col.. are the
+ * member's email, role id, role name and admin flag.
+ */
+static void
+fill_principal(struct principal *p, enum auth_via via, const char *user_id,
+    const char *tenant_id, sqlite3_stmt *st, int col)
+{
+	memset(p, 0, sizeof(*p));
+	p->via = via;
+	snprintf(p->user_id, sizeof(p->user_id), "%s", user_id);
+	snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", tenant_id);
+	copy_text(p->email, sizeof(p->email), sqlite3_column_text(st, col));
+	copy_text(p->role_id, sizeof(p->role_id),
+	    sqlite3_column_text(st, col + 1));
+	copy_text(p->role_name, sizeof(p->role_name),
+	    sqlite3_column_text(st, col + 2));
+	p->admin = sqlite3_column_int(st, col + 3) != 0;
 }
 
 /*
@@ -61,34 +83,48 @@ load_principal(sqlite3 *db, const char *user_id, const char *tenant_id,
 	}
 	if (rc != SQLITE_ROW)
 		goto out;
-	memset(p, 0, sizeof(*p));
-	p->via = via;
-	snprintf(p->user_id, sizeof(p->user_id), "%s", user_id);
-	snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", tenant_id);
-	copy_text(p->email, sizeof(p->email), sqlite3_column_text(st, 0));
-	copy_text(p->role_id, sizeof(p->role_id), sqlite3_column_text(st, 1));
-	copy_text(p->role_name, sizeof(p->role_name), sqlite3_column_text(st, 2));
-	p->admin = sqlite3_column_int(st, 3) != 0;
+	fill_principal(p, via, user_id, tenant_id, st, 0);
 	e = FS_OK;
 out:
 	db_stmt_done(st);
 	return e;
 }
 
+/*
+ * Run st (from db_stmt; NULL is an error) with the hash of secret bound
+ * to ?1, and the time to ?2 when it has one: FS_OK on a row,
+ * FS_UNAUTHORIZED on none, FS_INTERNAL.
+ */
 static enum fs_err
-resolve_key(sqlite3 *db, const char *key, struct principal *p,
-    const char **msg)
+step_by_hash(sqlite3_stmt *st, const char *secret)
 {
 	unsigned char h[CRY_SHA256_LEN];
-	sqlite3_stmt *st = NULL;
-	enum fs_err e = FS_INTERNAL;
 	int rc;
+
+	if (st == NULL)
+		return FS_INTERNAL;
+	hash_secret(secret, h);
+	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
+	if (sqlite3_bind_parameter_count(st) > 1)
+		sqlite3_bind_int64(st, 2, db_now());
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return FS_OK;
+	return rc == SQLITE_DONE ? FS_UNAUTHORIZED : FS_INTERNAL;
+}
+
+enum fs_err
+auth_key_principal(sqlite3 *db, const char *key, struct principal *p,
+    const char **msg)
+{
+	sqlite3_stmt *st = NULL;
+	char user[37], tenant[37];
+	enum fs_err e;
 
 	*msg = "invalid API key";
 	if (strncmp(key, AUTH_KEY_PREFIX, strlen(AUTH_KEY_PREFIX)) != 0 ||
 	    strlen(key) > KEY_MAX_LEN)
 		return FS_UNAUTHORIZED;
-	hash_secret(key, h);
 	/*
 	 * One statement for the key and its principal: this runs on every
 	 * request, so it is one index lookup per table and no second trip.
@@ -102,15 +138,8 @@ resolve_key(sqlite3 *db, const char *key, struct principal *p,
 	    " LEFT JOIN users u ON u.id = m.user_id"
 	    " LEFT JOIN roles r ON r.id = m.role_id"
 	    " WHERE k.key_hash = ?");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		e = FS_UNAUTHORIZED;
-		goto out;
-	}
-	if (rc != SQLITE_ROW)
+	e = step_by_hash(st, key);
+	if (e != FS_OK)
 		goto out;
 	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		*msg = "API key has been revoked";
@@ -122,47 +151,31 @@ resolve_key(sqlite3 *db, const char *key, struct principal *p,
 		e = FS_UNAUTHORIZED;
 		goto out;
 	}
-	memset(p, 0, sizeof(*p));
-	p->via = AUTH_APIKEY;
-	copy_text(p->user_id, sizeof(p->user_id), sqlite3_column_text(st, 1));
-	copy_text(p->tenant_id, sizeof(p->tenant_id), sqlite3_column_text(st, 2));
-	copy_text(p->email, sizeof(p->email), sqlite3_column_text(st, 3));
-	copy_text(p->role_id, sizeof(p->role_id), sqlite3_column_text(st, 4));
-	copy_text(p->role_name, sizeof(p->role_name), sqlite3_column_text(st, 5));
-	p->admin = sqlite3_column_int(st, 6) != 0;
+	copy_text(user, sizeof(user), sqlite3_column_text(st, 1));
+	copy_text(tenant, sizeof(tenant), sqlite3_column_text(st, 2));
+	fill_principal(p, AUTH_APIKEY, user, tenant, st, 3);
 	e = FS_OK;
 out:
 	db_stmt_done(st);
 	return e;
 }
 
-static enum fs_err
-resolve_session(sqlite3 *db, const char *token, struct principal *p,
+enum fs_err
+auth_session_principal(sqlite3 *db, const char *token, struct principal *p,
     const char **msg)
 {
-	unsigned char h[CRY_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
 	char user[37], tenant[37];
-	enum fs_err e = FS_INTERNAL;
-	int rc;
+	enum fs_err e;
 
 	*msg = "invalid or expired session";
 	if (strlen(token) > SESSION_MAX_LEN)
 		return FS_UNAUTHORIZED;
-	hash_secret(token, h);
 	st = db_stmt(db,
 	    "SELECT user_id, tenant_id FROM sessions"
 	    " WHERE token_hash = ? AND expires_at > ?");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, db_now());
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		e = FS_UNAUTHORIZED;
-		goto out;
-	}
-	if (rc != SQLITE_ROW)
+	e = step_by_hash(st, token);
+	if (e != FS_OK)
 		goto out;
 	copy_text(user, sizeof(user), sqlite3_column_text(st, 0));
 	copy_text(tenant, sizeof(tenant), sqlite3_column_text(st, 1));
@@ -172,98 +185,36 @@ out:
 	return e;
 }
 
-static int
-is_safe_method(const char *m)
+void
+auth_tenant_name(sqlite3 *db, const char *tenant_id, char *buf, size_t len)
 {
-	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
-	    strcmp(m, "OPTIONS") == 0;
-}
+	sqlite3_stmt *st;
 
-int
-auth_csrf_ok(const struct request *r)
-{
-	const char *origin, *host, *h;
-
-	if (is_safe_method(r->method))
-		return 1;
-	/*
-	 * A cross-site form cannot set X-Requested-With, and a cross-site
-	 * script can only set it after a CORS preflight we never approve.
-	 */
-	if (http_header(r, "X-Requested-With") != NULL)
-		return 1;
-	origin = http_header(r, "Origin");
-	host = http_header(r, "Host");
-	if (origin == NULL || host == NULL)
-		return 0;
-	if (strncasecmp(origin, "https://", 8) == 0)
-		h = origin + 8;
-	else if (strncasecmp(origin, "http://", 7) == 0)
-		h = origin + 7;
-	else
-		return 0;
-	return strcasecmp(h, host) == 0;
-}
-
-enum fs_err
-auth_resolve(sqlite3 *db, struct request *r, struct principal *p,
-    const char **msg)
-{
-	const char *authz;
-	char *cookie = NULL;
-	enum fs_err e;
-
-	memset(p, 0, sizeof(*p));
-	p->via = AUTH_NONE;
-	*msg = NULL;
-	authz = http_header(r, "Authorization");
-	if (authz != NULL && *authz != '\0') {
-		if (strncasecmp(authz, "Bearer ", 7) != 0) {
-			*msg = "Authorization must be \"Bearer fs_...\"";
-			return FS_UNAUTHORIZED;
-		}
-		authz += 7;
-		while (*authz == ' ')
-			authz++;
-		return resolve_key(db, authz, p, msg);
-	}
-	cookie = http_cookie(r, AUTH_COOKIE);
-	if (cookie == NULL)
-		return FS_OK;
-	e = resolve_session(db, cookie, p, msg);
-	free(cookie);
-	if (e != FS_OK)
-		return e;
-	if (!auth_csrf_ok(r)) {
-		*msg = "cross-site request refused: send an Origin matching "
-		    "the host, or an X-Requested-With header";
-		memset(p, 0, sizeof(*p));
-		return FS_FORBIDDEN;
-	}
-	return FS_OK;
+	buf[0] = '\0';
+	st = db_stmt(db, "SELECT name FROM tenants WHERE id = ?");
+	if (st == NULL)
+		return;
+	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		copy_text(buf, len, sqlite3_column_text(st, 0));
+	db_stmt_done(st);
 }
 
 int
 auth_apikey_create(sqlite3 *db, const char *tenant_id, const char *user_id,
     const char *name, char **key_out, char key_id[37])
 {
-	unsigned char rnd[KEY_RANDOM_BYTES], h[CRY_SHA256_LEN];
+	unsigned char h[CRY_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
-	char *b64 = NULL, *key = NULL;
-	size_t n;
+	char *key = NULL;
 	int ret = -1;
 
 	*key_out = NULL;
-	if (cry_random(rnd, sizeof(rnd)) == -1 || cry_uuid(key_id) == -1)
+	if (cry_uuid(key_id) == -1)
 		goto out;
-	b64 = cry_b64u_encode(rnd, sizeof(rnd));
-	if (b64 == NULL)
-		goto out;
-	n = strlen(AUTH_KEY_PREFIX) + strlen(b64) + 1;
-	key = malloc(n);
+	key = cry_token(AUTH_KEY_PREFIX, KEY_RANDOM_BYTES);
 	if (key == NULL)
 		goto out;
-	snprintf(key, n, "%s%s", AUTH_KEY_PREFIX, b64);
 	hash_secret(key, h);
 	if (sqlite3_prepare_v2(db, "INSERT INTO api_keys (id, tenant_id,"
 	    " user_id, name, key_hash, created_at)"
@@ -287,15 +238,7 @@ auth_apikey_create(sqlite3 *db, const char *tenant_id, const char *user_id,
 	key = NULL;
 	ret = 0;
 out:
-	cry_wipe(rnd, sizeof(rnd));
-	if (b64 != NULL) {
-		cry_wipe(b64, strlen(b64));
-		free(b64);
-	}
-	if (key != NULL) {
-		cry_wipe(key, strlen(key));
-		free(key);
-	}
+	cry_wipe_str(key);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -338,7 +281,7 @@ auth_login(sqlite3 *db, const char *email, const char *pw,
     const char *tenant_id, long long ttl, char **token, struct principal *p,
     const char **msg)
 {
-	unsigned char rnd[SESSION_RANDOM_BYTES], h[CRY_SHA256_LEN];
+	unsigned char h[CRY_SHA256_LEN];
 	sqlite3_stmt *st = NULL;
 	char user[37] = "", tenant[37] = "", *stored = NULL, *tok = NULL;
 	enum fs_err e = FS_INTERNAL;
@@ -398,9 +341,7 @@ auth_login(sqlite3 *db, const char *email, const char *pw,
 		goto out;
 
 	e = FS_INTERNAL;
-	if (cry_random(rnd, sizeof(rnd)) == -1)
-		goto out;
-	tok = cry_b64u_encode(rnd, sizeof(rnd));
+	tok = cry_token("", SESSION_RANDOM_BYTES);
 	if (tok == NULL)
 		goto out;
 	hash_secret(tok, h);
@@ -432,8 +373,7 @@ auth_login(sqlite3 *db, const char *email, const char *pw,
 out:
 	if (e != FS_OK && e != FS_VALIDATION && e != FS_UNAUTHORIZED)
 		*msg = NULL;
-	cry_wipe(rnd, sizeof(rnd));
-	free(tok);
+	cry_wipe_str(tok);
 	free(stored);
 	sqlite3_finalize(st);
 	return e;
@@ -510,40 +450,47 @@ out:
 	return rc;
 }
 
+/* Insert a role: the SQLite result (SQLITE_OK, a constraint...). */
 static int
-seed_role(sqlite3 *db, const char *tenant_id, const char *name, int admin,
+insert_role(sqlite3 *db, const char *tenant_id, const char *name, int admin,
     char id[37])
 {
 	char sql[160];
 
 	if (cry_uuid(id) == -1)
-		return -1;
+		return SQLITE_ERROR;
 	snprintf(sql, sizeof(sql), "INSERT INTO roles (id, tenant_id, name,"
-	    " admin_access, created_at) VALUES (?, ?, ?, %d, ?4)", admin);
-	return exec_bind(db, sql, id, tenant_id, name, db_now()) == SQLITE_OK ?
-	    0 : -1;
+	    " admin_access, created_at) VALUES (?, ?, ?, %d, ?4)", admin != 0);
+	return exec_bind(db, sql, id, tenant_id, name, db_now());
 }
 
-/* A permission with no condition: the action is always allowed. */
 static int
-seed_perm(sqlite3 *db, const char *role_id, const char *coll,
-    const char *action)
+seed_role(sqlite3 *db, const char *tenant_id, const char *name, int admin,
+    char id[37])
 {
-	return exec_bind(db, "INSERT INTO permissions (role_id, collection,"
-	    " action, condition) VALUES (?1, ?2, ?3, NULL)", role_id, coll,
-	    action, -1) == SQLITE_OK ? 0 : -1;
+	return insert_role(db, tenant_id, name, admin, id) == SQLITE_OK ? 0 :
+	    -1;
+}
+
+enum fs_err
+auth_role_create(sqlite3 *db, const char *tenant_id, const char *name,
+    int admin, char id[37])
+{
+	int rc = insert_role(db, tenant_id, name, admin, id);
+
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return FS_CONFLICT;
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return FS_NOT_FOUND;
+	return rc == SQLITE_OK ? FS_OK : FS_INTERNAL;
 }
 
 int
 auth_tenant_create(sqlite3 *db, const char *name, char id[37], char *err,
     size_t errlen)
 {
-	static const char *colls[] = { "system_files", "system_folders",
-	    "agent_files" };
-	static const char *acts[] = { "create", "read", "update", "delete" };
 	char admin[37], authd[37];
-	sqlite3_stmt *st = NULL;
-	size_t i, j;
+	int c, act;
 
 	if (!name_ok(name, 200)) {
 		snprintf(err, errlen, "tenant name must be 1 to 200 bytes "
@@ -558,41 +505,25 @@ auth_tenant_create(sqlite3 *db, const char *name, char id[37], char *err,
 	if (seed_role(db, id, "admin", 1, admin) == -1 ||
 	    seed_role(db, id, "authenticated", 0, authd) == -1)
 		goto dberr;
-	for (i = 0; i < 3; i++)
-		for (j = 0; j < 4; j++)
-			if (seed_perm(db, admin, colls[i], acts[j]) == -1)
-				goto dberr;
 	/*
-	 * authenticated: create anything in files and folders; read, update
-	 * and delete only what it owns; nothing on agents until granted.
+	 * admin: everything, without condition. authenticated: create
+	 * anything in files and folders; read, update and delete only what
+	 * it owns; nothing on agents until granted.
 	 */
-	for (i = 0; i < 2; i++) {
-		if (sqlite3_prepare_v2(db, "INSERT INTO permissions (role_id,"
-		    " collection, action, condition) VALUES (?, ?, ?, ?)", -1,
-		    &st, NULL) != SQLITE_OK)
-			goto dberr;
-		for (j = 0; j < 4; j++) {
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, authd, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 2, colls[i], -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, acts[j], -1, SQLITE_STATIC);
-			if (j == 0)
-				sqlite3_bind_null(st, 4);
-			else
-				sqlite3_bind_text(st, 4, OWNER_ONLY, -1,
-				    SQLITE_STATIC);
-			if (sqlite3_step(st) != SQLITE_DONE)
+	for (c = 0; c < PERM_COLL__COUNT; c++)
+		for (act = 0; act < PERM_ACTION__COUNT; act++)
+			if (perm_grant(db, admin, c, act, NULL) == -1)
 				goto dberr;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
+	for (c = PERM_FILES; c <= PERM_FOLDERS; c++)
+		for (act = 0; act < PERM_ACTION__COUNT; act++)
+			if (perm_grant(db, authd, c, act, act == PERM_CREATE ?
+			    NULL : OWNER_ONLY) == -1)
+				goto dberr;
 	if (db_commit(db) != SQLITE_OK)
 		goto dberr;
 	return 0;
 dberr:
 	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
 	db_rollback(db);
 	return -1;
 }
@@ -704,10 +635,7 @@ dberr:
 fail:
 	db_rollback(db);
 out:
-	if (hash != NULL) {
-		cry_wipe(hash, strlen(hash));
-		free(hash);
-	}
+	cry_wipe_str(hash);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -901,4 +829,102 @@ auth_login_gc(sqlite3 *db)
 		n = sqlite3_changes(db);
 	db_stmt_done(st);
 	return n;
+}
+
+/* The one text column of the row of st (bound by the caller) into out:
+ * 0 found, 1 no row (or a failed step), -1 when st is NULL. */
+static int
+one_id(sqlite3_stmt *st, char out[37])
+{
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		copy_text(out, 37, sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : 1;
+}
+
+static sqlite3_stmt *
+prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	return st;
+}
+
+int
+auth_role_find(sqlite3 *db, const char *tenant_id, const char *ref,
+    char id[37])
+{
+	sqlite3_stmt *st;
+
+	if (tenant_id == NULL) {
+		st = prepare(db, "SELECT id FROM roles WHERE id=?");
+		if (st != NULL)
+			sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+		return one_id(st, id);
+	}
+	return find_role(db, tenant_id, ref, id);
+}
+
+int
+auth_member_role(sqlite3 *db, const char *tenant_id, const char *user_id,
+    char role_id[37])
+{
+	sqlite3_stmt *st;
+
+	st = prepare(db, "SELECT role_id FROM memberships WHERE tenant_id = ?"
+	    " AND user_id = ?");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, user_id, -1, SQLITE_TRANSIENT);
+	}
+	return one_id(st, role_id);
+}
+
+int
+auth_tenant_each(sqlite3 *db, void (*fn)(void *, const char *, const char *),
+    void *arg)
+{
+	sqlite3_stmt *st;
+
+	st = prepare(db, "SELECT id, name FROM tenants ORDER BY created_at, id");
+	if (st == NULL)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+auth_apikey_each(sqlite3 *db, const char *tenant_id,
+    void (*fn)(void *, const struct auth_apikey_row *), void *arg)
+{
+	struct auth_apikey_row k;
+	sqlite3_stmt *st;
+
+	st = prepare(db, "SELECT k.id, k.user_id, u.email, k.name,"
+	    " k.created_at, k.revoked_at FROM api_keys k JOIN users u"
+	    " ON u.id = k.user_id WHERE k.tenant_id = ? ORDER BY k.rowid");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		k.id = (const char *)sqlite3_column_text(st, 0);
+		k.user_id = (const char *)sqlite3_column_text(st, 1);
+		k.email = (const char *)sqlite3_column_text(st, 2);
+		k.name = (const char *)sqlite3_column_text(st, 3);
+		k.created_at = sqlite3_column_int64(st, 4);
+		k.revoked = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		fn(arg, &k);
+	}
+	sqlite3_finalize(st);
+	return 0;
 }

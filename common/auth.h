@@ -1,5 +1,7 @@
 /*
  * auth: principals, API keys, sessions and the CSRF check (DESIGN §4).
+ * auth.c holds the tables and knows nothing of HTTP; auth_http.c holds
+ * auth_resolve() and auth_csrf_ok(), the two that read a request.
  *
  * Every program resolves the caller through auth_resolve(): a Bearer API
  * key or the filestor_session cookie, in that order. Secrets are stored
@@ -11,22 +13,13 @@
 #include <sqlite3.h>
 
 #include "err.h"
-#include "http.h"
+#include "principal.h"
+
+struct request;		/* http.h */
 
 #define AUTH_KEY_PREFIX		"fs_"
 #define AUTH_COOKIE		"filestor_session"
 
-enum auth_via { AUTH_NONE = 0, AUTH_APIKEY, AUTH_SESSION };
-
-struct principal {
-	enum auth_via	 via;
-	char		 user_id[37];
-	char		 tenant_id[37];
-	char		 role_id[37];
-	char		 role_name[64];
-	int		 admin;		/* the role has admin_access */
-	char		 email[256];
-};
 
 /*
  * Resolve the caller. FS_OK with p filled; FS_OK with p->via == AUTH_NONE
@@ -36,6 +29,16 @@ struct principal {
  * error.
  */
 enum fs_err	 auth_resolve(sqlite3 *db, struct request *r,
+		    struct principal *p, const char **msg);
+
+/*
+ * The principal of an API key ("fs_...") or a session cookie token:
+ * FS_OK with p filled; FS_UNAUTHORIZED with *msg for an unknown, revoked
+ * or expired one, or one whose user left the tenant; FS_INTERNAL.
+ */
+enum fs_err	 auth_key_principal(sqlite3 *db, const char *key,
+		    struct principal *p, const char **msg);
+enum fs_err	 auth_session_principal(sqlite3 *db, const char *token,
 		    struct principal *p, const char **msg);
 
 /* CSRF: 1 when the request passes (safe method, Origin matching Host, or
@@ -91,6 +94,10 @@ enum fs_err	 auth_login(sqlite3 *db, const char *email, const char *pw,
 /* Delete the session behind the cookie token, if any. */
 void		 auth_logout(sqlite3 *db, const char *token);
 
+/* The name of tenant_id into buf ("" when there is none). */
+void		 auth_tenant_name(sqlite3 *db, const char *tenant_id,
+		    char *buf, size_t len);
+
 /* Tenant and user admin (filestorctl). Return 0 or -1 with err. */
 int		 auth_tenant_create(sqlite3 *db, const char *name, char id[37],
 		    char *err, size_t errlen);
@@ -100,5 +107,37 @@ int		 auth_user_create(sqlite3 *db, const char *email,
 int		 auth_user_set_role(sqlite3 *db, const char *user_id,
 		    const char *tenant_id, const char *role, char *err,
 		    size_t errlen);
+
+/*
+ * Roles and members (filestorctl). auth_role_create: FS_OK with id,
+ * FS_CONFLICT when the tenant has a role of that name, FS_NOT_FOUND when
+ * there is no such tenant, FS_INTERNAL. auth_role_find: the role ref (an
+ * id when tenant_id is NULL, else a name in tenant_id) into id;
+ * auth_member_role: the role of user_id in tenant_id. Both 0 found, 1
+ * not, -1 on error.
+ */
+enum fs_err	 auth_role_create(sqlite3 *db, const char *tenant_id,
+		    const char *name, int admin, char id[37]);
+int		 auth_role_find(sqlite3 *db, const char *tenant_id,
+		    const char *ref, char id[37]);
+int		 auth_member_role(sqlite3 *db, const char *tenant_id,
+		    const char *user_id, char role_id[37]);
+
+/* One API key as a listing shows it; the strings live for the call. */
+struct auth_apikey_row {
+	const char	*id;
+	const char	*user_id;
+	const char	*email;
+	const char	*name;
+	long long	 created_at;
+	int		 revoked;
+};
+/* Call fn for every tenant (id, name) by creation, or every API key of
+ * tenant_id in the order made. 0 or -1 on error. */
+int		 auth_tenant_each(sqlite3 *db,
+		    void (*fn)(void *, const char *, const char *), void *arg);
+int		 auth_apikey_each(sqlite3 *db, const char *tenant_id,
+		    void (*fn)(void *, const struct auth_apikey_row *),
+		    void *arg);
 
 #endif

@@ -1,24 +1,105 @@
 /*
- * cfg: configuration from the environment (DESIGN §10).
+ * cfg: configuration from the environment (DESIGN §10). See cfg.h.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "cry.h"
 #include "http.h"
+#include "tslot.h"
 
-static char *
-dup_env(const char *name, const char *def)
+#define OFF(f)	offsetof(struct cfg, f)
+#define STR(n, t, f, def, help)	{ n, t, OFF(f), 0, 0, 0, def, 0, help }
+#define INT(n, f, lo, hi, def, help) { n, CFG_INT, OFF(f), lo, hi, def, NULL, \
+				  0, help }
+#define BOOL(n, f, def, help)	{ n, CFG_BOOL, OFF(f), 0, 1, def, NULL, 0, help }
+#define S3(n, t, f, lo, hi, idef, def, help) { n, t, OFF(s3.f), lo, hi, idef, \
+				  def, 1, help }
+
+/*
+ * Every setting, in the order they are read. A new one is a line here, a
+ * field in struct cfg, and a line in apache/filestor.conf and README.md
+ * (tests/unit/test_cfg.c checks both). Checks between settings, and
+ * defaults made from other settings, are in cfg_load.
+ */
+static const struct cfg_setting settings[] = {
+	{ "AUTH_SECRET", CFG_SECRET, OFF(auth_secret), CFG_SECRET_MIN, 0, 0,
+	    NULL, 0, "signs storage URLs and sessions" },
+	STR("FILESTOR_DB", CFG_STR, db_path, "./.data/filestor.db",
+	    "SQLite database (WAL mode)"),
+	STR("FILESTOR_DATA_DIR", CFG_STR, data_dir, "./.data/files",
+	    "object storage root"),
+	STR("FILESTOR_CACHE_DIR", CFG_STR, cache_dir, "./.data/cache",
+	    "rendition cache"),
+	STR("PUBLIC_BASE", CFG_STR, public_base, NULL,
+	    "public origin for transform redirects of public rows"),
+	INT("MAX_UPLOAD_BYTES", max_upload, 0, LLONG_MAX, 5LL << 30,
+	    "larger uploads get 413"),
+	INT("FILESTOR_SESSION_TTL", session_ttl, 60, 365LL * 86400, 7 * 86400,
+	    "session lifetime in seconds"),
+	INT("LOGIN_MAX_FAILURES", login_max_user, 1, 1000000, 10,
+	    "failed logins per email and tenant in a window"),
+	INT("LOGIN_MAX_FAILURES_PER_ADDR", login_max_addr, 1, 1000000, 100,
+	    "failed logins per client address in a window"),
+	INT("LOGIN_WINDOW_SECONDS", login_window, 1, 86400, 900,
+	    "the failed-login window"),
+	BOOL("FILESTOR_SENDFILE", sendfile, 1,
+	    "hand downloads to the web server with X-Sendfile"),
+	BOOL("COOKIE_SECURE", cookie_secure, 1,
+	    "Secure on the session cookie"),
+	INT("RENDITION_CACHE_BYTES", transform.cache_bytes, 0, 1LL << 50,
+	    1LL << 30, "bound of the rendition cache"),
+	INT("TRANSFORM_MAX_PIXELS", transform.max_pixels, 1, 1000000000LL,
+	    50000000LL, "largest source a transform accepts, in pixels"),
+	INT("TRANSFORM_TIMEOUT_MS", transform.timeout_ms, 100, 600000, 10000,
+	    "per-transform time limit"),
+	INT("TRANSFORM_THREADS", transform.threads, 1, 256, 1,
+	    "ImageMagick threads per worker"),
+	INT("TRANSFORM_MEMORY_BYTES", transform.memory, 16LL << 20,
+	    64LL << 30, 256LL << 20, "ImageMagick memory per transform"),
+	INT("TRANSFORM_MAX_BYTES", transform.max_bytes, 1, 1LL << 40,
+	    100LL << 20, "largest source a transform accepts, in bytes"),
+	INT("TRANSFORM_SCALED_DECODE", transform.scaled, 0, 1, 1,
+	    "0: ImageMagick decodes every format at full size"),
+	/* 0, the default: one per online CPU (cfg_load). */
+	INT("TRANSFORM_CONCURRENCY", transform.concurrency, 1, TSLOT_MAX, 0,
+	    "transforms at once on the host"),
+	INT("TRANSFORM_NICE", transform.nice, 0, 19, 19,
+	    "CPU niceness of the transform workers"),
+	STR("MAGICK_CONFIGURE_PATH", CFG_STR, transform.magick_config, NULL,
+	    "where ImageMagick finds policy.xml"),
+	STR("MAGICK_TEMPORARY_PATH", CFG_STR, transform.magick_tmp, NULL,
+	    "ImageMagick's pixel-cache files"),
+	S3("S3_BUCKET", CFG_PRINT, bucket, 0, 0, 0, NULL,
+	    "S3-compatible storage instead of the local disk"),
+	S3("S3_REGION", CFG_PRINT, region, 0, 0, 0, "us-east-1",
+	    "the bucket's region"),
+	S3("S3_ENDPOINT", CFG_PRINT, endpoint, 0, 0, 0, NULL,
+	    "http:// or https:// origin; default AWS's for the region"),
+	S3("S3_ACCESS_KEY_ID", CFG_PRINT, access_key, 0, 0, 0, NULL,
+	    "access key id"),
+	S3("S3_SECRET_ACCESS_KEY", CFG_PRINT, secret_key, 0, 0, 0, NULL,
+	    "secret access key"),
+	S3("S3_FORCE_PATH_STYLE", CFG_BOOL, path_style, 0, 1, 0, NULL,
+	    "bucket in the path, not the host name"),
+	S3("S3_PART_BYTES", CFG_INT, part_size, S3_PART_MIN, 1LL << 30,
+	    8LL << 20, NULL, "multipart above this size"),
+	S3("S3_REDIRECT", CFG_BOOL, redirect, 0, 1, 0, NULL,
+	    "GET of an original answers 302 to a presigned URL"),
+	S3("S3_REDIRECT_TTL", CFG_INT, redirect_ttl, 1, 7 * 86400, 300, NULL,
+	    "lifetime of those URLs in seconds"),
+};
+
+const struct cfg_setting *
+cfg_settings(size_t *n)
 {
-	const char *v = getenv(name);
-
-	if (v == NULL || *v == '\0')
-		v = def;
-	return v == NULL ? NULL : strdup(v);
+	*n = sizeof(settings) / sizeof(settings[0]);
+	return settings;
 }
 
 /* Parse a boolean: 1/0, true/false, on/off, yes/no. -1 when malformed. */
@@ -38,38 +119,129 @@ parse_bool(const char *v)
 	return -1;
 }
 
+/* A value that goes into a URL or a header: printable, no spaces. */
 static int
-env_bool(const char *name, int def, int *out, char *err, size_t errlen)
+printable(const char *v)
 {
-	const char *v = getenv(name);
-	int b;
-
-	if (v == NULL || *v == '\0') {
-		*out = def;
-		return 0;
-	}
-	b = parse_bool(v);
-	if (b < 0) {
-		snprintf(err, errlen, "%s must be 0 or 1 (got \"%.32s\")", name, v);
-		return -1;
-	}
-	*out = b;
-	return 0;
+	for (; *v != '\0'; v++)
+		if (*v <= 0x20 || *v >= 0x7f)
+			return 0;
+	return 1;
 }
 
+/* Set one setting from v (NULL: unset). 0, or -1 with err. */
 static int
-env_ll(const char *name, long long def, long long min, long long max,
-    long long *out, char *err, size_t errlen)
+load_one(struct cfg *c, const struct cfg_setting *s, const char *v,
+    char *err, size_t errlen)
 {
-	const char *v = getenv(name);
+	char *field = (char *)c + s->off;
+	long long n;
+	int b;
 
-	if (v == NULL || *v == '\0') {
-		*out = def;
+	switch (s->type) {
+	case CFG_SECRET:
+		if (v == NULL)
+			return 0;
+		if (strlen(v) < (size_t)s->min) {
+			snprintf(err, errlen, "%s is %zu bytes; it must be at "
+			    "least %lld (make run generates one in "
+			    ".data/auth_secret)", s->name, strlen(v), s->min);
+			return -1;
+		}
+		c->auth_secret_len = strlen(v);
+		c->auth_secret = malloc(c->auth_secret_len);
+		if (c->auth_secret == NULL)
+			goto oom;
+		memcpy(c->auth_secret, v, c->auth_secret_len);
+		return 0;
+	case CFG_STR:
+	case CFG_PRINT:
+		if (v == NULL)
+			v = s->def;
+		if (v == NULL)
+			return 0;
+		if (s->type == CFG_PRINT && !printable(v)) {
+			snprintf(err, errlen, "%s must be printable ASCII "
+			    "without spaces", s->name);
+			return -1;
+		}
+		if (!http_header_value_ok(v)) {
+			snprintf(err, errlen, "%s must not contain control "
+			    "characters", s->name);
+			return -1;
+		}
+		*(char **)(void *)field = strdup(v);
+		if (*(char **)(void *)field == NULL)
+			goto oom;
+		return 0;
+	case CFG_INT:
+		n = s->idef;
+		if (v != NULL && http_parse_ll(v, s->min, s->max, &n) == -1) {
+			snprintf(err, errlen, "%s must be an integer from %lld "
+			    "to %lld", s->name, s->min, s->max);
+			return -1;
+		}
+		*(long long *)(void *)field = n;
+		return 0;
+	case CFG_BOOL:
+		b = v == NULL ? (int)s->idef : parse_bool(v);
+		if (b < 0) {
+			snprintf(err, errlen, "%s must be 0 or 1 (got \"%.32s\")",
+			    s->name, v);
+			return -1;
+		}
+		*(int *)(void *)field = b;
 		return 0;
 	}
-	if (http_parse_ll(v, min, max, out) == -1) {
-		snprintf(err, errlen, "%s must be an integer from %lld to %lld",
-		    name, min, max);
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* What the table cannot say: relations between settings. */
+static int
+load_check(struct cfg *c, int need_secret, char *err, size_t errlen)
+{
+	struct s3_cfg *s = &c->s3;
+	long n;
+
+	if (need_secret && c->auth_secret == NULL) {
+		snprintf(err, errlen, "AUTH_SECRET is not set; it must be at "
+		    "least %d bytes (make run generates one in "
+		    ".data/auth_secret)", CFG_SECRET_MIN);
+		return -1;
+	}
+	if (c->transform.concurrency == 0) {
+		/* One transform per core: more only queue for the CPU and
+		   multiply the peak memory. */
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		c->transform.concurrency = n < 1 ? 1 : n > TSLOT_MAX ?
+		    TSLOT_MAX : n;
+	}
+	if (s->bucket == NULL)
+		return 0;	/* local disk */
+	if (s->access_key == NULL || s->secret_key == NULL) {
+		snprintf(err, errlen, "S3_BUCKET is set but %s is not; set "
+		    "both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY",
+		    s->access_key == NULL ? "S3_ACCESS_KEY_ID" :
+		    "S3_SECRET_ACCESS_KEY");
+		return -1;
+	}
+	if (s->endpoint == NULL && asprintf(&s->endpoint,
+	    "https://s3.%s.amazonaws.com", s->region) == -1) {
+		s->endpoint = NULL;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (strncmp(s->endpoint, "http://", 7) != 0 &&
+	    strncmp(s->endpoint, "https://", 8) != 0) {
+		snprintf(err, errlen, "S3_ENDPOINT must start with http:// or "
+		    "https://");
+		return -1;
+	}
+	if (strchr(s->bucket, '/') != NULL || strchr(s->bucket, '?') != NULL) {
+		snprintf(err, errlen, "S3_BUCKET must be a bucket name");
 		return -1;
 	}
 	return 0;
@@ -78,62 +250,24 @@ env_ll(const char *name, long long def, long long min, long long max,
 int
 cfg_load(struct cfg *c, int need_secret, char *err, size_t errlen)
 {
-	const char *secret;
+	const char *v;
+	size_t i;
 
 	memset(c, 0, sizeof(*c));
-	secret = getenv("AUTH_SECRET");
-	if (secret != NULL && *secret != '\0') {
-		if (strlen(secret) < CFG_SECRET_MIN) {
-			snprintf(err, errlen, "AUTH_SECRET is %zu bytes; it must "
-			    "be at least %d (make run generates one in "
-			    ".data/auth_secret)", strlen(secret), CFG_SECRET_MIN);
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		/* The S3_* settings count only with a bucket. */
+		if (settings[i].s3 && c->s3.bucket == NULL &&
+		    strcmp(settings[i].name, "S3_BUCKET") != 0)
+			continue;
+		v = getenv(settings[i].name);
+		if (v != NULL && *v == '\0')
+			v = NULL;
+		if (load_one(c, &settings[i], v, err, errlen) == -1)
 			goto fail;
-		}
-		c->auth_secret_len = strlen(secret);
-		c->auth_secret = malloc(c->auth_secret_len);
-		if (c->auth_secret == NULL)
-			goto oom;
-		memcpy(c->auth_secret, secret, c->auth_secret_len);
-	} else if (need_secret) {
-		snprintf(err, errlen, "AUTH_SECRET is not set; it must be at "
-		    "least %d bytes (make run generates one in "
-		    ".data/auth_secret)", CFG_SECRET_MIN);
-		goto fail;
 	}
-
-	c->db_path = dup_env("FILESTOR_DB", "./.data/filestor.db");
-	c->data_dir = dup_env("FILESTOR_DATA_DIR", "./.data/files");
-	c->cache_dir = dup_env("FILESTOR_CACHE_DIR", "./.data/cache");
-	c->public_base = dup_env("PUBLIC_BASE", NULL);
-	if (c->db_path == NULL || c->data_dir == NULL || c->cache_dir == NULL)
-		goto oom;
-	if (c->public_base != NULL && !http_header_value_ok(c->public_base)) {
-		snprintf(err, errlen, "PUBLIC_BASE must not contain control "
-		    "characters");
-		goto fail;
-	}
-	if (env_ll("MAX_UPLOAD_BYTES", 5LL << 30, 0, LLONG_MAX,
-	    &c->max_upload, err, errlen) == -1)
-		goto fail;
-	if (env_ll("FILESTOR_SESSION_TTL", 7 * 86400, 60, 365LL * 86400,
-	    &c->session_ttl, err, errlen) == -1)
-		goto fail;
-	if (env_ll("LOGIN_MAX_FAILURES", 10, 1, 1000000,
-	    &c->login_max_user, err, errlen) == -1 ||
-	    env_ll("LOGIN_MAX_FAILURES_PER_ADDR", 100, 1, 1000000,
-	    &c->login_max_addr, err, errlen) == -1 ||
-	    env_ll("LOGIN_WINDOW_SECONDS", 900, 1, 86400,
-	    &c->login_window, err, errlen) == -1)
-		goto fail;
-	if (env_bool("FILESTOR_SENDFILE", 1, &c->sendfile, err, errlen) == -1)
-		goto fail;
-	if (env_bool("COOKIE_SECURE", 1, &c->cookie_secure, err, errlen) == -1)
-		goto fail;
-	if (cfg_load_s3(&c->s3, err, errlen) == -1)
+	if (load_check(c, need_secret, err, errlen) == -1)
 		goto fail;
 	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
 fail:
 	cfg_free(c);
 	return -1;
@@ -142,113 +276,23 @@ fail:
 void
 cfg_free(struct cfg *c)
 {
+	const struct cfg_setting *s;
+	char **p;
+	size_t i;
+
 	if (c->auth_secret != NULL) {
 		cry_wipe(c->auth_secret, c->auth_secret_len);
 		free(c->auth_secret);
 	}
-	free(c->db_path);
-	free(c->data_dir);
-	free(c->cache_dir);
-	free(c->public_base);
-	cfg_free_s3(&c->s3);
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		s = &settings[i];
+		if (s->type != CFG_STR && s->type != CFG_PRINT)
+			continue;
+		p = (char **)(void *)((char *)c + s->off);
+		/* Wiped: it may be a credential (S3_SECRET_ACCESS_KEY). */
+		if (*p != NULL)
+			cry_wipe(*p, strlen(*p));
+		free(*p);
+	}
 	memset(c, 0, sizeof(*c));
-}
-
-/* A value that goes into a URL or a header: printable, no spaces. */
-static int
-s3_value_ok(const char *v)
-{
-	for (; *v != '\0'; v++)
-		if (*v <= 0x20 || *v >= 0x7f)
-			return 0;
-	return 1;
-}
-
-int
-cfg_load_s3(struct s3_cfg *s, char *err, size_t errlen)
-{
-	static const char *names[] = { "S3_BUCKET", "S3_REGION",
-	    "S3_ENDPOINT", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY" };
-	const char *ep;
-	char *vals[5];
-	size_t i;
-
-	memset(s, 0, sizeof(*s));
-	s->bucket = dup_env("S3_BUCKET", NULL);
-	if (s->bucket == NULL)
-		return 0;	/* local disk */
-	s->region = dup_env("S3_REGION", "us-east-1");
-	if (s->region == NULL)
-		goto oom;
-	ep = getenv("S3_ENDPOINT");
-	if (ep != NULL && *ep != '\0')
-		s->endpoint = dup_env("S3_ENDPOINT", NULL);
-	else if (asprintf(&s->endpoint, "https://s3.%s.amazonaws.com",
-	    s->region) == -1)
-		s->endpoint = NULL;
-	s->access_key = dup_env("S3_ACCESS_KEY_ID", NULL);
-	s->secret_key = dup_env("S3_SECRET_ACCESS_KEY", NULL);
-	if (s->endpoint == NULL)
-		goto oom;
-	if (s->access_key == NULL || s->secret_key == NULL) {
-		snprintf(err, errlen, "S3_BUCKET is set but %s is not; set "
-		    "both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY",
-		    s->access_key == NULL ? "S3_ACCESS_KEY_ID" :
-		    "S3_SECRET_ACCESS_KEY");
-		goto fail;
-	}
-	vals[0] = s->bucket;
-	vals[1] = s->region;
-	vals[2] = s->endpoint;
-	vals[3] = s->access_key;
-	vals[4] = s->secret_key;
-	for (i = 0; i < 5; i++)
-		if (!s3_value_ok(vals[i])) {
-			snprintf(err, errlen, "%s must be printable ASCII "
-			    "without spaces", names[i]);
-			goto fail;
-		}
-	if (strncmp(s->endpoint, "http://", 7) != 0 &&
-	    strncmp(s->endpoint, "https://", 8) != 0) {
-		snprintf(err, errlen, "S3_ENDPOINT must start with http:// or "
-		    "https://");
-		goto fail;
-	}
-	if (strchr(s->bucket, '/') != NULL || strchr(s->bucket, '?') != NULL) {
-		snprintf(err, errlen, "S3_BUCKET must be a bucket name");
-		goto fail;
-	}
-	if (env_bool("S3_FORCE_PATH_STYLE", 0, &s->path_style, err,
-	    errlen) == -1 ||
-	    env_bool("S3_REDIRECT", 0, &s->redirect, err, errlen) == -1 ||
-	    env_ll("S3_PART_BYTES", 8LL << 20, S3_PART_MIN, 1LL << 30,
-	    &s->part_size, err, errlen) == -1 ||
-	    env_ll("S3_REDIRECT_TTL", 300, 1, 7 * 86400, &s->redirect_ttl,
-	    err, errlen) == -1)
-		goto fail;
-	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
-fail:
-	cfg_free_s3(s);
-	return -1;
-}
-
-void
-cfg_free_s3(struct s3_cfg *s)
-{
-	free(s->bucket);
-	s->bucket = NULL;
-	free(s->endpoint);
-	s->endpoint = NULL;
-	free(s->region);
-	s->region = NULL;
-	free(s->access_key);
-	s->access_key = NULL;
-	if (s->secret_key != NULL) {
-		cry_wipe(s->secret_key, strlen(s->secret_key));
-		free(s->secret_key);
-		s->secret_key = NULL;
-	}
-	memset(s, 0, sizeof(*s));
 }

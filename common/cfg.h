@@ -1,9 +1,17 @@
 /*
  * cfg: configuration from the environment (DESIGN §10).
  *
+ * Every setting the programs and filestorctl read is one line of the
+ * table in cfg.c (name, type, bounds, default, help), and cfg is the only
+ * module that reads the environment: the others take their values from
+ * struct cfg. tests/unit/test_cfg.c checks the table against the
+ * FcgidInitialEnv lines of apache/filestor.conf and against README.md's
+ * configuration table.
+ *
  * cfg_load() never falls back to an insecure default: a missing or short
  * AUTH_SECRET, or a malformed number, is an error with a message that
- * names the variable.
+ * names the variable. Every program checks every setting, so a typo in
+ * one only the transform program uses still stops the others.
  */
 #ifndef FS_CFG_H
 #define FS_CFG_H
@@ -30,6 +38,21 @@ struct s3_cfg {
 
 #define S3_PART_MIN	(5LL << 20)	/* S3's smallest non-final part */
 
+/* The transform program's settings (docs/transforms.md). */
+struct cfg_transform {
+	long long	 max_pixels;	/* TRANSFORM_MAX_PIXELS, 50 MP */
+	long long	 timeout_ms;	/* TRANSFORM_TIMEOUT_MS, 10000 */
+	long long	 threads;	/* TRANSFORM_THREADS, 1 */
+	long long	 memory;	/* TRANSFORM_MEMORY_BYTES, 256 MiB */
+	long long	 max_bytes;	/* TRANSFORM_MAX_BYTES, 100 MiB */
+	long long	 scaled;	/* TRANSFORM_SCALED_DECODE, 1 */
+	long long	 concurrency;	/* TRANSFORM_CONCURRENCY; 0: CPU count */
+	long long	 nice;		/* TRANSFORM_NICE, 19 */
+	long long	 cache_bytes;	/* RENDITION_CACHE_BYTES, 1 GiB */
+	char		*magick_config;	/* MAGICK_CONFIGURE_PATH or NULL */
+	char		*magick_tmp;	/* MAGICK_TEMPORARY_PATH or NULL */
+};
+
 struct cfg {
 	unsigned char	*auth_secret;	/* AUTH_SECRET bytes, wiped by cfg_free */
 	size_t		 auth_secret_len;
@@ -46,7 +69,31 @@ struct cfg {
 	long long	 login_max_addr; /* LOGIN_MAX_FAILURES_PER_ADDR, 100 */
 	long long	 login_window;	/* LOGIN_WINDOW_SECONDS, 900 */
 	struct s3_cfg	 s3;
+	struct cfg_transform transform;
 };
+
+enum cfg_type {
+	CFG_SECRET,	/* AUTH_SECRET: bytes, at least CFG_SECRET_MIN */
+	CFG_STR,	/* a string; def is its default (NULL: unset) */
+	CFG_PRINT,	/* a string of printable ASCII without spaces */
+	CFG_INT,	/* an integer from min to max; idef its default */
+	CFG_BOOL,	/* 1/0, true/false, on/off, yes/no; idef */
+};
+
+/* One setting: a line of the table in cfg.c. */
+struct cfg_setting {
+	const char	*name;		/* the environment variable */
+	enum cfg_type	 type;
+	size_t		 off;		/* of the field in struct cfg */
+	long long	 min, max;	/* CFG_INT */
+	long long	 idef;		/* CFG_INT, CFG_BOOL */
+	const char	*def;		/* CFG_STR, CFG_PRINT */
+	int		 s3;		/* read only when S3_BUCKET is set */
+	const char	*help;
+};
+
+/* The table, for tests and documentation checks; *n gets its length. */
+const struct cfg_setting *cfg_settings(size_t *n);
 
 /*
  * Fill c from the environment. need_secret: whether AUTH_SECRET is
@@ -56,8 +103,6 @@ struct cfg {
 int	 cfg_load(struct cfg *c, int need_secret, char *err, size_t errlen);
 /* Release c; wipes the secret. c may be zeroed or half-filled. */
 void	 cfg_free(struct cfg *c);
-/* The S3_* part alone (cfg_load calls it). 0, or -1 with err. */
-int	 cfg_load_s3(struct s3_cfg *s, char *err, size_t errlen);
-void	 cfg_free_s3(struct s3_cfg *s);
+
 
 #endif

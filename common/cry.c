@@ -126,6 +126,38 @@ cry_wipe(void *p, size_t n)
 		OPENSSL_cleanse(p, n);
 }
 
+char *
+cry_token(const char *prefix, size_t nbytes)
+{
+	unsigned char raw[CRY_TOKEN_MAX];
+	char *b = NULL, *out = NULL;
+	size_t n;
+
+	if (nbytes == 0 || nbytes > sizeof(raw) ||
+	    cry_random(raw, nbytes) == -1)
+		goto out;
+	b = cry_b64u_encode(raw, nbytes);
+	if (b == NULL)
+		goto out;
+	n = strlen(prefix) + strlen(b) + 1;
+	out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s%s", prefix, b);
+out:
+	cry_wipe(raw, sizeof(raw));
+	cry_wipe_str(b);
+	return out;
+}
+
+void
+cry_wipe_str(char *s)
+{
+	if (s == NULL)
+		return;
+	cry_wipe(s, strlen(s));
+	free(s);
+}
+
 /*
  * base64url. The codec avoids table lookups and branches on the data: it
  * also runs over stored password hashes and salts, and this way its timing

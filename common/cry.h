@@ -46,5 +46,14 @@ int	 cry_is_uuid(const char *s);
 
 /* Wipe n bytes so the compiler cannot elide it. */
 void	 cry_wipe(void *p, size_t n);
+/*
+ * A secret for a person to copy: prefix followed by the base64url of
+ * nbytes (1 to CRY_TOKEN_MAX) random bytes. malloc'd (wipe it with
+ * cry_wipe_str), or NULL.
+ */
+#define CRY_TOKEN_MAX	64
+char	*cry_token(const char *prefix, size_t nbytes);
+/* Wipe and free a malloc'd secret string; NULL is harmless. */
+void	 cry_wipe_str(char *s);
 
 #endif

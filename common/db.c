@@ -195,6 +195,14 @@ ensure_table(sqlite3 *db)
 	    " applied_at INTEGER NOT NULL)");
 }
 
+int
+db_exists(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* 1 when version is recorded, 0 when not, -1 on error. */
 static int
 is_applied(sqlite3 *db, int version)
@@ -207,11 +215,7 @@ is_applied(sqlite3 *db, int version)
 	if (rc != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int(st, 1, version);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		ret = 1;
-	else if (rc == SQLITE_DONE)
-		ret = 0;
+	ret = db_exists(st);
 out:
 	sqlite3_finalize(st);
 	return ret;
@@ -281,4 +285,29 @@ db_is_current(sqlite3 *db)
 		if (is_applied(db, db_migrations[i].version) != 1)
 			return 0;
 	return 1;
+}
+
+int
+db_plan(sqlite3 *db, sqlite3_stmt *st, void (*fn)(void *, const char *),
+    void *arg)
+{
+	sqlite3_stmt *ex = NULL;
+	char *sql;
+	size_t n;
+	int rc = -1;
+
+	n = strlen(sqlite3_sql(st)) + 32;
+	sql = malloc(n);
+	if (sql == NULL)
+		return -1;
+	snprintf(sql, n, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
+	if (sqlite3_prepare_v2(db, sql, -1, &ex, NULL) == SQLITE_OK &&
+	    sqlite3_transfer_bindings(st, ex) == SQLITE_OK) {
+		while (sqlite3_step(ex) == SQLITE_ROW)
+			fn(arg, (const char *)sqlite3_column_text(ex, 3));
+		rc = 0;
+	}
+	sqlite3_finalize(ex);
+	free(sql);
+	return rc;
 }

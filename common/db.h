@@ -46,6 +46,14 @@ void	 db_rollback(sqlite3 *db);
  */
 sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql);
 void	 db_stmt_done(sqlite3_stmt *st);
+/*
+ * The query plan of st (EXPLAIN QUERY PLAN, its bindings moved over):
+ * fn(arg, detail) for each line. 0 or -1 on error.
+ */
+int	 db_plan(sqlite3 *db, sqlite3_stmt *st,
+	    void (*fn)(void *, const char *), void *arg);
+/* Step st once: 1 when it gives a row, 0 when done, -1 on error. */
+int	 db_exists(sqlite3_stmt *st);
 
 /*
  * One read snapshot for several statements: a deferred transaction that

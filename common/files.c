@@ -9,6 +9,8 @@
 #include "db.h"
 #include "files.h"
 #include "key.h"
+#include "perm.h"
+#include "store.h"
 
 #define ROW_COLS "key, tenant_id, size, content_type, sha256, acl," \
 	" IFNULL(owner_id, ''), IFNULL(folder_id, ''), created_at," \
@@ -73,83 +75,31 @@ file_row_free(struct file_row *f)
 	f->key = NULL;
 }
 
-static void
-vars_of(const struct principal *p, struct perm_vars *v)
-{
-	v->user_id = p->user_id;
-	v->tenant_id = p->tenant_id;
-}
-
 int
 file_allowed(sqlite3 *db, const struct principal *p, enum perm_action action,
     const char *pkey)
 {
-	struct perm_sql cond;
-	struct perm_vars v;
-	const char *args[2] = { pkey, p->tenant_id };
-	int rc;
-
-	vars_of(p, &v);
-	rc = perm_lookup(db, p->role_id, PERM_FILES, action, &v, &cond);
-	if (rc != 1)
-		return rc;
-	rc = perm_exists(db, "files", "key = ? AND tenant_id = ?", args, 2,
-	    &cond);
-	perm_sql_free(&cond);
-	return rc;
-}
-
-int
-folder_allowed(sqlite3 *db, const struct principal *p, enum perm_action action,
-    const char *id)
-{
-	struct perm_sql cond;
-	struct perm_vars v;
-	const char *args[2] = { id, p->tenant_id };
-	int rc;
-
-	vars_of(p, &v);
-	rc = perm_lookup(db, p->role_id, PERM_FOLDERS, action, &v, &cond);
-	if (rc != 1)
-		return rc;
-	rc = perm_exists(db, "folders", "id = ? AND tenant_id = ?", args, 2,
-	    &cond);
-	perm_sql_free(&cond);
-	return rc;
+	return perm_allowed(db, p, PERM_FILES, action, "key", pkey);
 }
 
 int
 file_create_allowed(sqlite3 *db, const struct principal *p, const char *pkey,
     const char *content_type, long long size)
 {
-	struct perm_sql cond;
-	struct perm_vars v;
-	char sz[32], now[32];
-	const char *args[5];
-	int rc;
+	long long now = db_now();
+	const struct perm_cell row[] = {
+		{ "key", pkey, 0, 0 },
+		{ "tenant_id", p->tenant_id, 0, 0 },
+		{ "owner_id", p->user_id, 0, 0 },
+		{ "acl", "private", 0, 0 },
+		{ "content_type", content_type, 0, 0 },
+		{ "size", NULL, size, 1 },
+		{ "created_at", NULL, now, 1 },
+		{ "updated_at", NULL, now, 1 },
+	};
 
-	vars_of(p, &v);
-	rc = perm_lookup(db, p->role_id, PERM_FILES, PERM_CREATE, &v, &cond);
-	if (rc != 1)
-		return rc;
-	snprintf(sz, sizeof(sz), "%lld", size);
-	snprintf(now, sizeof(now), "%lld", db_now());
-	args[0] = pkey;
-	args[1] = p->tenant_id;
-	args[2] = p->user_id;
-	args[3] = content_type;
-	args[4] = sz;
-	/*
-	 * The would-be row, with the columns and types the condition may
-	 * name; the same fragment as for stored rows applies to it.
-	 */
-	rc = perm_exists(db, "(SELECT ?1 AS key, ?2 AS tenant_id,"
-	    " ?3 AS owner_id, NULL AS folder_id, 'private' AS acl,"
-	    " ?4 AS content_type, CAST(?5 AS INTEGER) AS size,"
-	    " unixepoch() AS created_at, unixepoch() AS updated_at)",
-	    "1", args, 5, &cond);
-	perm_sql_free(&cond);
-	return rc;
+	return perm_create_allowed(db, p, PERM_FILES, row,
+	    sizeof(row) / sizeof(row[0]));
 }
 
 cJSON *
@@ -183,105 +133,6 @@ file_json(const struct file_row *f)
 	db_iso8601(f->updated_at, t);
 	cJSON_AddStringToObject(j, "updatedAt", t);
 	return j;
-}
-
-int
-file_key_from_path(struct request *r, const char *prefix, size_t suffix_len,
-    const char *tenant_id, char **logical, char **pkey)
-{
-	size_t plen = strlen(prefix), klen;
-	const char *msg = NULL;
-
-	*logical = NULL;
-	if (pkey != NULL)
-		*pkey = NULL;
-	if (r->path_len < plen + suffix_len ||
-	    strncmp(r->path, prefix, plen) != 0) {
-		http_error(r, FS_VALIDATION, "key must not be empty");
-		return 0;
-	}
-	klen = r->path_len - plen - suffix_len;
-	if (key_validate(r->path + plen, klen, logical, &msg) == -1) {
-		http_error(r, FS_VALIDATION, "%s", msg);
-		return 0;
-	}
-	if (pkey == NULL)
-		return 1;
-	*pkey = key_physical(tenant_id, *logical);
-	if (*pkey == NULL) {
-		free(*logical);
-		*logical = NULL;
-		http_error(r, FS_INTERNAL, NULL);
-		return 0;
-	}
-	return 1;
-}
-
-int
-file_open_readable(struct app *a, struct request *r, size_t suffix_len,
-    struct principal *p, char **logical, char **pkey, struct file_row *f)
-{
-	enum fs_err e;
-	int rc;
-
-	memset(f, 0, sizeof(*f));
-	*logical = *pkey = NULL;
-	if (!app_require_auth(a, r, p))
-		return 0;
-	if (!file_key_from_path(r, "/api/storage/", suffix_len, p->tenant_id,
-	    logical, pkey))
-		return 0;
-	rc = file_allowed(a->db, p, PERM_READ, *pkey);
-	if (rc == 0) {
-		/* Unreadable and missing look the same (DESIGN §3). */
-		http_error(r, FS_NOT_FOUND, "no such file");
-		goto fail;
-	}
-	if (rc == -1)
-		goto internal;
-	e = file_load(a->db, *pkey, f);
-	if (e == FS_NOT_FOUND) {
-		http_error(r, FS_NOT_FOUND, "no such file");
-		goto fail;
-	}
-	if (e != FS_OK)
-		goto internal;
-	return 1;
-internal:
-	app_log(a, "file: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
-fail:
-	free(*logical);
-	free(*pkey);
-	*logical = *pkey = NULL;
-	return 0;
-}
-
-char *
-file_url_path(const char *logical)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *s;
-	char *out, *o;
-
-	out = malloc(strlen(logical) * 3 + 1);
-	if (out == NULL)
-		return NULL;
-	o = out;
-	for (s = (const unsigned char *)logical; *s != '\0'; s++) {
-		/* RFC 3986 unreserved characters and the path separator. */
-		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' ||
-		    *s == '_' || *s == '~' || *s == '/') {
-			*o++ = (char)*s;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*s >> 4];
-			*o++ = hex[*s & 15];
-		}
-	}
-	*o = '\0';
-	return out;
 }
 
 /* RFC 9110 token characters. */
@@ -363,7 +214,8 @@ file_list_stmt(sqlite3 *db, const char *tenant_id, const char *prefix,
     const char *after, const struct perm_sql *cond, int limit)
 {
 	sqlite3_stmt *st = NULL;
-	char *sql = NULL, *lo = NULL, *hi = NULL, *cur = NULL;
+	char *lo = NULL, *hi = NULL, *cur = NULL;
+	const char *args[3];
 	size_t n;
 
 	/*
@@ -386,23 +238,17 @@ file_list_stmt(sqlite3 *db, const char *tenant_id, const char *prefix,
 	if (cur == NULL)
 		goto fail;
 	snprintf(cur, n, "tenants/%s/%s", tenant_id, after);
-	n = strlen(cond->where) + 256;
-	sql = malloc(n);
-	if (sql == NULL)
-		goto fail;
-	snprintf(sql, n, "SELECT " ROW_COLS " FROM files"
-	    " WHERE key >= ?1 AND key < ?2 AND key > ?3 AND (%s)"
-	    " ORDER BY key LIMIT ?", cond->where);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(st, 1, lo, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, hi, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, cur, -1, SQLITE_TRANSIENT);
+	args[0] = lo;
+	args[1] = hi;
+	args[2] = cur;
 	/*
 	 * The condition's "?" take 4..n in text order; LIMIT's "?" comes
 	 * after them, so it is the last parameter.
 	 */
-	if (perm_bind(st, 4, cond) != SQLITE_OK)
+	st = perm_prepare(db, "SELECT " ROW_COLS " FROM files WHERE key >= ?1"
+	    " AND key < ?2 AND key > ?3 AND ", cond, " ORDER BY key LIMIT ?",
+	    args, 3);
+	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int(st, sqlite3_bind_parameter_count(st), limit + 1);
 	goto out;
@@ -410,7 +256,6 @@ fail:
 	sqlite3_finalize(st);
 	st = NULL;
 out:
-	free(sql);
 	free(lo);
 	free(hi);
 	free(cur);
@@ -421,6 +266,47 @@ int
 file_row_from_stmt(sqlite3_stmt *st, struct file_row *f)
 {
 	return row_from_stmt(st, f);
+}
+
+int
+file_page(sqlite3 *db, const struct principal *p, const char *prefix,
+    const char *after, int limit, cJSON *items, const char **last)
+{
+	struct perm_sql cond;
+	struct perm_vars v = { p->user_id, p->tenant_id };
+	struct file_row f;
+	sqlite3_stmt *st;
+	cJSON *it;
+	int rc, n = 0, more = 0;
+
+	*last = NULL;
+	rc = perm_lookup(db, p->role_id, PERM_FILES, PERM_READ, &v, &cond);
+	if (rc != 1)
+		return rc;	/* no read permission at all: no rows */
+	st = file_list_stmt(db, p->tenant_id, prefix, after, &cond, limit);
+	perm_sql_free(&cond);
+	if (st == NULL)
+		return -1;
+	memset(&f, 0, sizeof(f));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit && *last != NULL) {
+			/* One row more than asked: there is a next page. */
+			more = 1;
+			break;
+		}
+		file_row_free(&f);
+		if (row_from_stmt(st, &f) == -1) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		it = file_json(&f);
+		cJSON_AddItemToArray(items, it);
+		*last = cJSON_GetObjectItem(it, "key")->valuestring;
+		n++;
+	}
+	file_row_free(&f);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? more : -1;
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
- * files: rows of the files table (DESIGN §5) and the permission checks on
- * them, shared by list, put, get, patch, delete and sign.
+ * files: the files table (DESIGN §5): its rows, every statement on it and
+ * the permission checks on them, shared by list, put, get, patch, delete
+ * and sign. It knows nothing of HTTP: the request side is target.h.
  *
  * Every check goes through the one compiled condition (perm.h): a single
  * row is checked with "SELECT 1 FROM files WHERE key = ? AND (<cond>)",
@@ -13,11 +14,11 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
-#include "app.h"
-#include "auth.h"
 #include "err.h"
-#include "http.h"
 #include "perm.h"
+#include "principal.h"
+
+struct store;
 
 #define FILES_LIST_MAX		1000
 #define FILES_LIST_DEFAULT	100
@@ -55,37 +56,8 @@ int		 file_allowed(sqlite3 *db, const struct principal *p,
 int		 file_create_allowed(sqlite3 *db, const struct principal *p,
 		    const char *pkey, const char *content_type, long long size);
 
-/*
- * May p do action on folder id of its tenant? 1 yes, 0 no (no permission
- * row, the condition excludes it, or no such folder), -1 error.
- */
-int		 folder_allowed(sqlite3 *db, const struct principal *p,
-		    enum perm_action action, const char *id);
-
 /* The API form of a row (logical key, ISO times, "etag"). Caller deletes. */
 cJSON		*file_json(const struct file_row *f);
-
-/*
- * The logical key from the request path after prefix, validated and in
- * NFC (malloc'd into *logical), and its physical form for tenant_id
- * (malloc'd into *pkey; skipped when pkey is NULL). On failure answers
- * the request (422) and returns 0.
- */
-int		 file_key_from_path(struct request *r, const char *prefix,
-		    size_t suffix_len, const char *tenant_id, char **logical,
-		    char **pkey);
-
-/*
- * Resolve the caller and load a row it may read, answering 401/404/500
- * itself. Returns 1 with p, *logical, *pkey and f filled (caller frees),
- * else 0.
- */
-int		 file_open_readable(struct app *a, struct request *r,
-		    size_t suffix_len, struct principal *p, char **logical,
-		    char **pkey, struct file_row *f);
-
-/* Percent-encode a logical key for a URL path (keeps '/'). malloc'd. */
-char		*file_url_path(const char *logical);
 
 /* 1 when ct is an acceptable Content-Type value, else 0. */
 int		 file_content_type_ok(const char *ct);
@@ -109,6 +81,16 @@ int		 file_type_is_active(const char *ct);
 sqlite3_stmt	*file_list_stmt(sqlite3 *db, const char *tenant_id,
 		    const char *prefix, const char *after,
 		    const struct perm_sql *cond, int limit);
+
+/*
+ * One page of the rows p may read under prefix after the logical key
+ * after: at most limit of them added to items (their API form), *last
+ * the key of the last one (pointing into items). 1 when a next page
+ * follows, 0 when not (also when p may read none), -1 on error.
+ */
+int		 file_page(sqlite3 *db, const struct principal *p,
+		    const char *prefix, const char *after, int limit,
+		    cJSON *items, const char **last);
 
 /* Fill f from a row of file_list_stmt(). 0 or -1 (out of memory). */
 int		 file_row_from_stmt(sqlite3_stmt *st, struct file_row *f);

@@ -11,23 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "dynbuf.h"
 #include "http.h"
 
 #define HTTP_MAX_HEADER_NAME	128	/* bytes of a header name we look up */
 #define HTTP_MAX_METHOD		32
-#define HTTP_JSON_CHUNK		4096	/* first buffer without Content-Length */
-/* 9999-12-31T23:59:59Z: the last instant with a four-digit year. */
-#define HTTP_DATE_MAX		253402300799LL
-
-static const char days[7][4] = {
-	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
-};
-static const char months[12][4] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-};
+#define HTTP_JSON_CHUNK		4096	/* bytes of body read at a time */
 
 /* RFC 9110 §5.6.2: tchar. */
 static int
@@ -80,387 +70,40 @@ ci_eq(const char *a, const char *b)
 	return la == strlen(b) && ci_eqn(a, b, la);
 }
 
-static int
-hexval(char c)
+/* The FastCGI streams, the default struct http_io. */
+static ssize_t
+fcgx_read(void *arg, void *buf, size_t len)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+	FCGX_Request *f = arg;
+	int got;
 
-/* Pure parsers. */
-
-char *
-http_pct_decode(const char *in, size_t len, int plus_is_space,
-    size_t *outlen)
-{
-	char *out = NULL, *o;
-	size_t i;
-	int hi, lo;
-
-	if ((in == NULL && len > 0) || len == SIZE_MAX)
-		goto fail;
-	out = malloc(len + 1);
-	if (out == NULL)
-		goto fail;
-	o = out;
-	for (i = 0; i < len; i++) {
-		if (in[i] == '%') {
-			/* RFC 3986 §2.1: exactly two hex digits follow. */
-			hi = len - i >= 3 ? hexval(in[i + 1]) : -1;
-			lo = len - i >= 3 ? hexval(in[i + 2]) : -1;
-			if (hi < 0 || lo < 0)
-				goto fail;
-			*o++ = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (in[i] == '+' && plus_is_space)
-			*o++ = ' ';
-		else
-			*o++ = in[i];
-	}
-	*o = '\0';
-	if (outlen != NULL)
-		*outlen = (size_t)(o - out);
-	return out;
-fail:
-	free(out);
-	return NULL;
-}
-
-static void
-params_free(struct http_param *params, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(params[i].name);
-		free(params[i].value);
-		params[i].name = NULL;
-		params[i].value = NULL;
-		params[i].value_len = 0;
-	}
-}
-
-/*
- * application/x-www-form-urlencoded as browsers send it: pairs split on
- * '&', empty pairs skipped, a pair without '=' has an empty value. *why
- * says what was wrong, for http_request_init().
- */
-static int
-parse_query(const char *qs, struct http_param *params, size_t max,
-    const char **why)
-{
-	const char *p, *amp, *eq, *v;
-	size_t n = 0, seglen, nlen, vlen, namelen;
-	int rc = -1;
-
-	*why = NULL;
-	if (max > INT_MAX)
-		max = INT_MAX;
-	if (qs == NULL) {
-		rc = 0;
-		goto out;
-	}
-	for (p = qs; *p != '\0'; p += seglen) {
-		if (*p == '&') {
-			seglen = 1;
-			continue;
-		}
-		amp = strchr(p, '&');
-		seglen = amp != NULL ? (size_t)(amp - p) : strlen(p);
-		eq = memchr(p, '=', seglen);
-		nlen = eq != NULL ? (size_t)(eq - p) : seglen;
-		v = eq != NULL ? eq + 1 : p + seglen;
-		vlen = eq != NULL ? seglen - nlen - 1 : 0;
-		if (nlen == 0) {
-			*why = "query parameter with an empty name";
-			goto fail;
-		}
-		if (n == max) {
-			*why = "too many query parameters";
-			goto fail;
-		}
-		params[n].value = NULL;
-		params[n].value_len = 0;
-		params[n].name = http_pct_decode(p, nlen, 1, &namelen);
-		if (params[n].name == NULL) {
-			*why = "malformed percent-encoding in query string";
-			goto fail;
-		}
-		n++;
-		/* A value may hold a NUL (value_len says so); a name may not,
-		   or two different names would compare equal. */
-		if (strlen(params[n - 1].name) != namelen) {
-			*why = "query parameter name contains a NUL byte";
-			goto fail;
-		}
-		params[n - 1].value = http_pct_decode(v, vlen, 1,
-		    &params[n - 1].value_len);
-		if (params[n - 1].value == NULL) {
-			*why = "malformed percent-encoding in query string";
-			goto fail;
-		}
-	}
-	rc = (int)n;
-	goto out;
-fail:
-	params_free(params, n);
-out:
-	return rc;
-}
-
-int
-http_parse_query(const char *qs, struct http_param *params, size_t max)
-{
-	const char *why;
-
-	return parse_query(qs, params, max, &why);
+	if (len > INT_MAX)
+		len = INT_MAX;
+	/* FCGX_GetStr returns short only at the end of the stream. */
+	got = FCGX_GetStr(buf, (int)len, f->in);
+	if (got < 0 || FCGX_GetError(f->in) != 0)
+		return -1;
+	return got;
 }
 
 static int
-is_ows(char c)
+fcgx_write(void *arg, const void *buf, size_t len)
 {
-	return c == ' ' || c == '\t';
-}
+	FCGX_Request *f = arg;
+	const char *p = buf;
+	size_t chunk;
 
-/*
- * RFC 6265 §5.4 serializes cookies as "a=1; b=2". Be lenient about the
- * spaces (§5.2 trims them) but exact about the name: "xfilestor_session"
- * must never match "filestor_session".
- */
-char *
-http_cookie_find(const char *header, const char *name)
-{
-	const char *p, *end, *ns, *ne, *eq, *vs, *ve;
-	char *val = NULL;
-	size_t nlen;
-
-	if (header == NULL || name == NULL || *name == '\0')
-		goto out;
-	nlen = strlen(name);
-	for (p = header; *p != '\0' && val == NULL; p = end) {
-		end = strchr(p, ';');
-		if (end == NULL)
-			end = p + strlen(p);
-		ns = p;
-		while (ns < end && is_ows(*ns))
-			ns++;
-		ve = end;
-		while (ve > ns && is_ows(ve[-1]))
-			ve--;
-		if (*end == ';')
-			end++;
-		eq = memchr(ns, '=', (size_t)(ve - ns));
-		if (eq == NULL)
-			continue;
-		ne = eq;
-		while (ne > ns && is_ows(ne[-1]))
-			ne--;
-		if ((size_t)(ne - ns) != nlen || memcmp(ns, name, nlen) != 0)
-			continue;
-		vs = eq + 1;
-		while (vs < ve && is_ows(*vs))
-			vs++;
-		/* RFC 6265 §4.1.1: cookie-value may be a DQUOTE'd string. */
-		if (ve - vs >= 2 && *vs == '"' && ve[-1] == '"') {
-			vs++;
-			ve--;
-		}
-		val = strndup(vs, (size_t)(ve - vs));
-		if (val == NULL)
-			break;
-	}
-out:
-	return val;
-}
-
-int
-http_header_value_ok(const char *value)
-{
-	const unsigned char *p;
-
-	if (value == NULL)
-		return 0;
-	/* RFC 9110 §5.5: field-content is VCHAR, SP, HTAB and obs-text.
-	   CR and LF would split the response; the other controls have no
-	   business in a header either. */
-	for (p = (const unsigned char *)value; *p != '\0'; p++)
-		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-			return 0;
-	return 1;
-}
-
-int
-http_parse_ll(const char *s, long long min, long long max, long long *out)
-{
-	const char *p;
-	long long v = 0;
-	int neg = 0, d, rc = -1;
-
-	if (s == NULL || out == NULL || min > max)
-		goto out;
-	p = s;
-	/* strtonum(3), but stricter: no sign unless negatives are allowed,
-	   never '+', no spaces. */
-	if (*p == '-') {
-		if (min >= 0)
-			goto out;
-		neg = 1;
-		p++;
-	}
-	if (*p == '\0')
-		goto out;
-	for (; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			goto out;
-		d = *p - '0';
-		/* Accumulate negatives as negatives, so LLONG_MIN fits. */
-		if (neg) {
-			if (v < (LLONG_MIN + d) / 10)
-				goto out;
-			v = v * 10 - d;
-		} else {
-			if (v > (LLONG_MAX - d) / 10)
-				goto out;
-			v = v * 10 + d;
-		}
-	}
-	if (v < min || v > max)
-		goto out;
-	*out = v;
-	rc = 0;
-out:
-	return rc;
-}
-
-/* v as exactly width decimal digits (v is in range: see http_date). */
-static void
-put_digits(char *p, int v, int width)
-{
-	while (width-- > 0) {
-		p[width] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
-/* RFC 9110 §5.6.7: IMF-fixdate, always GMT, English names whatever the
-   locale says. */
-void
-http_date(long long t, char out[30])
-{
-	struct tm tm;
-	time_t tt;
-
-	if (t < 0)
-		t = 0;
-	if (t > HTTP_DATE_MAX)
-		t = HTTP_DATE_MAX;
-	tt = (time_t)t;
-	/* Fixed columns, filled in place: no format can overflow out. The
-	   template is what a (never seen) gmtime_r failure leaves. */
-	memcpy(out, "Thu, 01 Jan 1970 00:00:00 GMT", 30);
-	if (gmtime_r(&tt, &tm) == NULL)
-		return;
-	memcpy(out, days[tm.tm_wday], 3);
-	put_digits(out + 5, tm.tm_mday, 2);
-	memcpy(out + 8, months[tm.tm_mon], 3);
-	put_digits(out + 12, tm.tm_year + 1900, 4);
-	put_digits(out + 17, tm.tm_hour, 2);
-	put_digits(out + 20, tm.tm_min, 2);
-	put_digits(out + 23, tm.tm_sec, 2);
-}
-
-static int
-digits(const char *s, size_t n)
-{
-	size_t i;
-	int v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
+	while (len > 0) {
+		chunk = len > INT_MAX ? INT_MAX : len;
+		if (FCGX_PutStr(p, (int)chunk, f->out) != (int)chunk)
 			return -1;
-		v = v * 10 + (s[i] - '0');
+		p += chunk;
+		len -= chunk;
 	}
-	return v;
+	return 0;
 }
 
-static int
-name_index(const char *s, const char (*names)[4], int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (memcmp(s, names[i], 3) == 0)
-			return i;
-	return -1;
-}
-
-static int
-days_in_month(int mon, int year)
-{
-	static const int mdays[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-
-	return mon == 1 && leap ? 29 : mdays[mon];
-}
-
-/*
- * Only IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT". RFC 9110 §5.6.7 also
- * asks recipients to take rfc850 and asctime dates; nobody sends them
- * any more, and an unparsable If-Modified-Since is simply ignored
- * (§13.1.3), which is always safe.
- */
-long long
-http_parse_date(const char *s)
-{
-	struct tm tm;
-	time_t t;
-	long long rc = -1;
-	int wday, mday, mon, year, hh, mm, ss;
-
-	if (s == NULL || strlen(s) != 29)
-		goto out;
-	if (s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
-	    s[16] != ' ' || s[19] != ':' || s[22] != ':' ||
-	    memcmp(s + 25, " GMT", 4) != 0)
-		goto out;
-	wday = name_index(s, days, 7);
-	mon = name_index(s + 8, months, 12);
-	mday = digits(s + 5, 2);
-	year = digits(s + 12, 4);
-	hh = digits(s + 17, 2);
-	mm = digits(s + 20, 2);
-	ss = digits(s + 23, 2);
-	/* Before 1970 would be negative, which callers cannot tell from
-	   an error; no stored object is that old. 60 is a leap second. */
-	if (wday < 0 || mon < 0 || year < 1970 || mday < 1 ||
-	    mday > days_in_month(mon, year) || hh < 0 || hh > 23 ||
-	    mm < 0 || mm > 59 || ss < 0 || ss > 60)
-		goto out;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = year - 1900;
-	tm.tm_mon = mon;
-	tm.tm_mday = mday;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		goto out;
-	/* The day name must agree with the date: 1970-01-01 was a
-	   Thursday. (t - ss keeps a leap second on its own day.) */
-	if (((long long)(t - ss) / 86400 + 4) % 7 != wday)
-		goto out;
-	rc = (long long)t;
-out:
-	return rc;
-}
+static const struct http_io fcgx_io = { fcgx_read, fcgx_write };
 
 /* Request. */
 
@@ -600,103 +243,78 @@ server_refused(const struct request *r, const char **msg)
 	}
 }
 
-enum fs_err
-http_request_init(struct request *r, FCGX_Request *fcgx, char **envp,
-    const char **msg)
+/*
+ * r->raw_path and r->path from REQUEST_URI, or from SCRIPT_NAME +
+ * PATH_INFO, which come decoded already (RFC 3875 §4.1.5, §4.1.13). The
+ * query of REQUEST_URI goes to *uriq (NULL without one). FS_OK,
+ * FS_BAD_REQUEST with *msg, or FS_INTERNAL.
+ */
+static enum fs_err
+request_path(struct request *r, const char **uriq, const char **msg)
 {
-	const char *m, *uri, *q, *uriq = NULL, *sn, *pi, *cl, *why;
+	const char *uri, *q, *sn = NULL, *pi = NULL;
 	size_t rawlen, snlen, pilen;
-	enum fs_err e = FS_INTERNAL;
-	int n, decoded = 0;
 
-	/* Make r good enough for http_error() before anything can fail. */
-	memset(r, 0, sizeof(*r));
-	r->fcgx = fcgx;
-	r->status = 200;
-	r->content_length = -1;
-	*msg = NULL;
-	if (fcgx != NULL)
-		envp = fcgx->envp;
-	if (env_copy(r, envp) == -1)
-		goto out;
-	e = server_refused(r, msg);
-	if (e != FS_OK)
-		goto out;
-
-	e = FS_BAD_REQUEST;
-	m = http_env(r, "REQUEST_METHOD");
-	if (!method_ok(m)) {
-		*msg = "missing or malformed request method";
-		goto out;
-	}
-	r->method = strdup(m);
-	if (r->method == NULL)
-		goto oom;
-	r->is_head = strcmp(r->method, "HEAD") == 0;
-
+	*uriq = NULL;
 	uri = http_env(r, "REQUEST_URI");
 	if (uri != NULL) {
 		uri = uri_path(uri);
 		q = strchr(uri, '?');
 		rawlen = q != NULL ? (size_t)(q - uri) : strlen(uri);
 		if (q != NULL)
-			uriq = q + 1;
-		if (rawlen > HTTP_MAX_PATH) {
-			*msg = "request path is too long";
-			goto out;
-		}
-		r->raw_path = strndup(uri, rawlen);
+			*uriq = q + 1;
 	} else {
-		/* RFC 3875 §4.1.5, §4.1.13: these come decoded already. */
-		decoded = 1;
 		sn = http_env(r, "SCRIPT_NAME");
 		pi = http_env(r, "PATH_INFO");
 		snlen = sn != NULL ? strlen(sn) : 0;
 		pilen = pi != NULL ? strlen(pi) : 0;
 		rawlen = snlen + pilen;
-		if (rawlen > HTTP_MAX_PATH) {
-			*msg = "request path is too long";
-			goto out;
-		}
-		r->raw_path = malloc(rawlen + 1);
-		if (r->raw_path != NULL) {
-			memcpy(r->raw_path, sn != NULL ? sn : "", snlen);
-			memcpy(r->raw_path + snlen, pi != NULL ? pi : "",
-			    pilen);
-			r->raw_path[rawlen] = '\0';
-		}
 	}
+	if (rawlen > HTTP_MAX_PATH) {
+		*msg = "request path is too long";
+		return FS_BAD_REQUEST;
+	}
+	if (uri != NULL)
+		r->raw_path = strndup(uri, rawlen);
+	else if (asprintf(&r->raw_path, "%s%s", sn != NULL ? sn : "",
+	    pi != NULL ? pi : "") == -1)
+		r->raw_path = NULL;
 	if (r->raw_path == NULL)
-		goto oom;
+		return FS_INTERNAL;
 	if (r->raw_path[0] != '/') {
 		*msg = "request path must start with '/'";
-		goto out;
+		return FS_BAD_REQUEST;
 	}
-	if (decoded) {
+	if (uri == NULL) {
 		r->path = strdup(r->raw_path);
 		r->path_len = rawlen;
-	} else {
-		r->path = http_pct_decode(r->raw_path, rawlen, 0,
-		    &r->path_len);
-		if (r->path == NULL) {
-			*msg = "malformed percent-encoding in path";
-			goto out;
-		}
+		return r->path != NULL ? FS_OK : FS_INTERNAL;
 	}
-	if (r->path == NULL)
-		goto oom;
+	r->path = http_pct_decode(r->raw_path, rawlen, 0, &r->path_len);
+	if (r->path == NULL) {
+		*msg = "malformed percent-encoding in path";
+		return FS_BAD_REQUEST;
+	}
+	return FS_OK;
+}
+
+/* r->query and r->params (QUERY_STRING, else uriq), r->content_length. */
+static enum fs_err
+request_query(struct request *r, const char *uriq, const char **msg)
+{
+	const char *q, *cl;
+	int n;
 
 	q = http_env(r, "QUERY_STRING");
 	if (q == NULL)
 		q = uriq;
 	r->query = strdup(q != NULL ? q : "");
 	if (r->query == NULL)
-		goto oom;
-	n = parse_query(r->query, r->params, HTTP_MAX_QUERY_PARAMS, &why);
-	if (n < 0) {
-		*msg = why;
-		goto out;
-	}
+		return FS_INTERNAL;
+	n = http_parse_query_why(r->query, r->params, HTTP_MAX_QUERY_PARAMS,
+	    msg);
+	if (n < 0)
+		return FS_BAD_REQUEST;
 	r->nparams = (size_t)n;
 
 	cl = http_env(r, "CONTENT_LENGTH");
@@ -704,14 +322,53 @@ http_request_init(struct request *r, FCGX_Request *fcgx, char **envp,
 	    http_parse_ll(cl, 0, LLONG_MAX, &r->content_length) == -1) {
 		r->content_length = -1;
 		*msg = "malformed Content-Length";
+		return FS_BAD_REQUEST;
+	}
+	return FS_OK;
+}
+
+enum fs_err
+http_request_init(struct request *r, FCGX_Request *fcgx, char **envp,
+    const char **msg)
+{
+	const char *m, *uriq;
+	enum fs_err e = FS_INTERNAL;
+
+	/* Make r good enough for http_error() before anything can fail. */
+	memset(r, 0, sizeof(*r));
+	r->fcgx = fcgx;
+	r->status = 200;
+	r->content_length = -1;
+	*msg = NULL;
+	if (fcgx != NULL) {
+		envp = fcgx->envp;
+		r->io = &fcgx_io;
+		r->io_arg = fcgx;
+	}
+	if (env_copy(r, envp) == -1)
+		goto out;
+	e = server_refused(r, msg);
+	if (e != FS_OK)
+		goto out;
+
+	m = http_env(r, "REQUEST_METHOD");
+	if (!method_ok(m)) {
+		*msg = "missing or malformed request method";
+		e = FS_BAD_REQUEST;
 		goto out;
 	}
-	e = FS_OK;
-	goto out;
-oom:
-	e = FS_INTERNAL;
-	*msg = NULL;
+	r->method = strdup(m);
+	if (r->method == NULL) {
+		e = FS_INTERNAL;
+		goto out;
+	}
+	r->is_head = strcmp(r->method, "HEAD") == 0;
+	e = request_path(r, &uriq, msg);
+	if (e == FS_OK)
+		e = request_query(r, uriq, msg);
 out:
+	if (e == FS_INTERNAL)
+		*msg = NULL;
 	return e;
 }
 
@@ -726,13 +383,12 @@ http_request_free(struct request *r)
 	free(r->raw_path);
 	free(r->path);
 	free(r->query);
-	params_free(r->params, r->nparams);
+	http_params_free(r->params, r->nparams);
 	for (i = 0; i < r->nhdr; i++)
 		free(r->hdr[i]);
 	for (i = 0; r->env != NULL && r->env[i] != NULL; i++)
 		free(r->env[i]);
 	free(r->env);
-	free(r->test_out);
 	/* fcgx is borrowed: the accept loop finishes it. */
 	memset(r, 0, sizeof(*r));
 }
@@ -816,30 +472,9 @@ http_cookie(const struct request *r, const char *name)
 static ssize_t
 read_raw(struct request *r, char *buf, size_t len)
 {
-	ssize_t n = -1;
-	size_t left;
-	int got;
-
-	if (len > INT_MAX)
-		len = INT_MAX;
-	if (r->fcgx != NULL) {
-		/* FCGX_GetStr returns short only at the end of the stream. */
-		got = FCGX_GetStr(buf, (int)len, r->fcgx->in);
-		if (got < 0 || FCGX_GetError(r->fcgx->in) != 0)
-			goto out;
-		n = got;
-	} else {
-		left = r->test_body != NULL ?
-		    r->test_body_len - r->test_body_off : 0;
-		if (len > left)
-			len = left;
-		if (len > 0)
-			memcpy(buf, r->test_body + r->test_body_off, len);
-		r->test_body_off += len;
-		n = (ssize_t)len;
-	}
-out:
-	return n;
+	if (r->io == NULL)
+		return 0;
+	return r->io->read(r->io_arg, buf, len);
 }
 
 ssize_t
@@ -874,80 +509,55 @@ out:
 	return n;
 }
 
-/*
- * A backslash run of odd length before "u0000" is the escape (an even
- * run is escaped backslashes).
- */
-int
-http_json_has_nul(const char *s, size_t len)
+/* Read the whole body into d (capped). FS_OK, or an error with *msg. */
+static enum fs_err
+read_body(struct request *r, struct dynbuf *d, const char **msg)
 {
-	size_t i, j, run;
+	char chunk[HTTP_JSON_CHUNK];
+	ssize_t n;
+	enum fs_err e;
 
-	for (i = 0; i + 6 <= len; i++) {
-		if (s[i] != '\\' || s[i + 1] != 'u' || s[i + 2] != '0' ||
-		    s[i + 3] != '0' || s[i + 4] != '0' || s[i + 5] != '0')
-			continue;
-		for (run = 0, j = i + 1; j > 0 && s[j - 1] == '\\'; j--)
-			run++;
-		if (run % 2 == 1)
-			return 1;
+	for (;;) {
+		n = http_read(r, chunk, sizeof(chunk));
+		if (n == -1) {
+			*msg = "request body is incomplete";
+			return FS_BAD_REQUEST;
+		}
+		if (n == 0)
+			return FS_OK;
+		e = dynbuf_add(d, chunk, (size_t)n);
+		if (e != FS_OK) {
+			*msg = e == FS_TOO_LARGE ? "request body is too large" :
+			    NULL;
+			return e;
+		}
 	}
-	return 0;
 }
 
 enum fs_err
 http_read_json(struct request *r, size_t cap, cJSON **out, const char **msg)
 {
-	char *buf = NULL, *nb;
-	size_t size, used = 0;
-	ssize_t n;
+	struct dynbuf body;
+	const char *buf;
+	size_t used;
 	cJSON *j = NULL;
 	enum fs_err e = FS_BAD_REQUEST;
 
 	*out = NULL;
 	*msg = NULL;
-	if (cap > SIZE_MAX / 2)
-		cap = SIZE_MAX / 2;
+	dynbuf_init(&body, cap);
 	if (r->content_length >= 0 &&
 	    (unsigned long long)r->content_length > cap) {
 		e = FS_TOO_LARGE;
 		*msg = "request body is too large";
 		goto out;
 	}
-	/*
-	 * The buffer grows to cap + 2 at most: cap bytes of body, one more
-	 * to notice a longer body sent without Content-Length, and the NUL
-	 * cJSON wants. With Content-Length it is the right size at once.
-	 */
-	size = r->content_length >= 0 ?
-	    (size_t)r->content_length + 2 : HTTP_JSON_CHUNK;
-	if (size > cap + 2)
-		size = cap + 2;
-	buf = malloc(size);
-	if (buf == NULL)
-		goto oom;
-	for (;;) {
-		if (used == size - 1) {
-			if (used > cap) {
-				e = FS_TOO_LARGE;
-				*msg = "request body is too large";
-				goto out;
-			}
-			size = size > (cap + 2) / 2 ? cap + 2 : size * 2;
-			nb = realloc(buf, size);
-			if (nb == NULL)
-				goto oom;
-			buf = nb;
-		}
-		n = http_read(r, buf + used, size - 1 - used);
-		if (n == -1) {
-			*msg = "request body is incomplete";
-			goto out;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
+	e = read_body(r, &body, msg);
+	if (e != FS_OK)
+		goto out;
+	e = FS_BAD_REQUEST;
+	buf = dynbuf_ptr(&body);
+	used = dynbuf_len(&body);
 	if (used == 0) {
 		*msg = "request body is empty";
 		goto out;
@@ -959,7 +569,6 @@ http_read_json(struct request *r, size_t cap, cJSON **out, const char **msg)
 		*msg = "malformed JSON";
 		goto out;
 	}
-	buf[used] = '\0';
 	/* An escaped NUL is valid JSON, but cJSON decodes it into the C
 	   string it returns, which would silently cut the value short. */
 	if (http_json_has_nul(buf, used)) {
@@ -980,13 +589,9 @@ http_read_json(struct request *r, size_t cap, cJSON **out, const char **msg)
 	*out = j;
 	j = NULL;
 	e = FS_OK;
-	goto out;
-oom:
-	e = FS_INTERNAL;
-	*msg = NULL;
 out:
 	cJSON_Delete(j);
-	free(buf);
+	dynbuf_free(&body);
 	return e;
 }
 
@@ -1025,34 +630,9 @@ reason(int status)
 static int
 emit(struct request *r, const void *buf, size_t len)
 {
-	const char *p = buf;
-	char *nb;
-	size_t chunk;
-	int rc = -1;
-
-	if (r->fcgx != NULL) {
-		while (len > 0) {
-			chunk = len > INT_MAX ? INT_MAX : len;
-			if (FCGX_PutStr(p, (int)chunk, r->fcgx->out) !=
-			    (int)chunk)
-				goto out;
-			p += chunk;
-			len -= chunk;
-		}
-	} else if (len > 0) {
-		if (len > HTTP_TEST_OUT_MAX - r->test_out_len)
-			goto out;
-		nb = realloc(r->test_out, r->test_out_len + len + 1);
-		if (nb == NULL)
-			goto out;
-		r->test_out = nb;
-		memcpy(r->test_out + r->test_out_len, p, len);
-		r->test_out_len += len;
-		r->test_out[r->test_out_len] = '\0';
-	}
-	rc = 0;
-out:
-	return rc;
+	if (r->io == NULL || len == 0)
+		return 0;
+	return r->io->write(r->io_arg, buf, len);
 }
 
 int
@@ -1332,36 +912,4 @@ http_method_not_allowed(struct request *r, const char *allow)
 	if (hdr_set(r, "Allow", allow != NULL ? allow : "") == -1)
 		return http_error(r, FS_INTERNAL, NULL);
 	return http_error(r, FS_METHOD, NULL);
-}
-
-int
-http_etag_match(const char *list, const char *etag)
-{
-	const char *p = list;
-	size_t n = strlen(etag);
-
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '*')
-			return 1;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' ||
-		    p[n] == ' ' || p[n] == '\t'))
-			return 1;
-		while (*p != '\0' && *p != ',')
-			p++;
-	}
-	return 0;
-}
-
-int
-http_if_range_holds(const char *ifr, const char *etag, long long mtime)
-{
-	if (ifr[0] == '"')
-		return strcmp(ifr, etag) == 0;
-	if (strncmp(ifr, "W/", 2) == 0)
-		return 0;	/* weak tags never validate a range */
-	return http_parse_date(ifr) == mtime;
 }

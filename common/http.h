@@ -7,8 +7,7 @@
  * request is owned by the request and freed by http_request_free(); none
  * points into the FastCGI environment.
  *
- * Parsers are pure functions so that unit tests and fuzzers reach them
- * without a web server.
+ * The pure parsers are in http_parse.h, which this header includes.
  */
 #ifndef FS_HTTP_H
 #define FS_HTTP_H
@@ -20,6 +19,7 @@
 #include <fcgiapp.h>
 
 #include "err.h"
+#include "http_parse.h"
 
 #define HTTP_MAX_PATH		8192	/* bytes of the raw path */
 #define HTTP_MAX_QUERY_PARAMS	64
@@ -27,13 +27,16 @@
 #define HTTP_MAX_HEADER_OUT	4096	/* bytes of one response header line */
 #define HTTP_JSON_MAX		(64 * 1024)	/* default cap of a JSON body */
 #define HTTP_ERROR_MSG_MAX	512	/* bytes of an http_error() message */
-#define HTTP_TEST_OUT_MAX	(16 * 1024 * 1024) /* cap of test_out */
 
-struct http_param {
-	char	*name;		/* decoded, NUL terminated */
-	char	*value;		/* decoded, NUL terminated; a decoded %00
-				   stays in it: use value_len, not strlen */
-	size_t	 value_len;
+/*
+ * Where a request's bytes come from and go to: the FastCGI streams,
+ * unless the caller (a unit test) sets another one after
+ * http_request_init(). read: up to len bytes, 0 at the end, -1 on error.
+ * write: all len bytes, 0 or -1.
+ */
+struct http_io {
+	ssize_t	(*read)(void *arg, void *buf, size_t len);
+	int	(*write)(void *arg, const void *buf, size_t len);
 };
 
 struct request {
@@ -55,23 +58,16 @@ struct request {
 	int		 is_head;	/* HEAD: headers only */
 	/* Copies of the environment, made once. */
 	char		**env;		/* NULL terminated copy of fcgx->envp */
-	/*
-	 * Unit tests only (fcgx == NULL). Set test_body/test_body_len after
-	 * http_request_init() (which zeroes them): http_read() takes the
-	 * body from there (borrowed). Every response byte is appended to
-	 * test_out (malloc'd, NUL terminated, at most HTTP_TEST_OUT_MAX;
-	 * test_out_len excludes the NUL), which http_request_free() frees.
-	 */
-	const char	*test_body;
-	size_t		 test_body_len;
-	size_t		 test_body_off;	/* bytes of test_body consumed */
-	char		*test_out;
-	size_t		 test_out_len;
+	/* The byte streams: FastCGI's (io_arg is fcgx), or, without fcgx,
+	   none (an empty body, output dropped) until the caller sets one. */
+	const struct http_io *io;
+	void		*io_arg;	/* borrowed */
 };
 
 /*
  * Build r from the FastCGI request (or, when fcgx is NULL, from envp, for
- * tests). Returns FS_OK, or FS_BAD_REQUEST/FS_VALIDATION with a message in
+ * tests: then set r->io to give it a body and see its output). Returns
+ * FS_OK, or FS_BAD_REQUEST/FS_VALIDATION with a message in
  * *msg (static string) when the request line is unusable: the caller
  * answers with http_error() and moves on. FS_INTERNAL with *msg NULL when
  * out of memory. On failure r is still good enough for http_error() and
@@ -136,57 +132,5 @@ int		 http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 /* 405 with Allow (replacing any earlier Allow). */
 int		 http_method_not_allowed(struct request *r, const char *allow);
-
-/* Pure parsers. */
-
-/*
- * Percent-decode in[0..len) into a malloc'd buffer (NUL terminated; the
- * decoded length in *outlen). plus_is_space for query strings. Returns
- * NULL on a malformed escape ("%zz", "%4").
- */
-char		*http_pct_decode(const char *in, size_t len, int plus_is_space,
-		    size_t *outlen);
-/*
- * Parse a query string into params (at most max). Returns the count, or -1
- * on a malformed escape or too many parameters. Caller frees each name
- * and value.
- */
-int		 http_parse_query(const char *qs, struct http_param *params,
-		    size_t max);
-/* Find cookie name in a Cookie header value; malloc'd value or NULL. */
-char		*http_cookie_find(const char *header, const char *name);
-/*
- * 1 when value may go into a header, else 0: no CR, LF or NUL, nor any
- * other control byte but HTAB (RFC 9110 §5.5).
- */
-int		 http_header_value_ok(const char *value);
-/*
- * 1 when the JSON text s[0..len) holds the escape "\u0000", which cJSON
- * decodes into a NUL that cuts a string short ("/a\u0000/../x" reads
- * as "/a"): refuse such text rather than act on a shortened string.
- */
-int		 http_json_has_nul(const char *s, size_t len);
-/*
- * Bounded integer parse, strtonum style: whole string, decimal, within
- * [min, max]. 0 and *out set, or -1.
- */
-int		 http_parse_ll(const char *s, long long min, long long max,
-		    long long *out);
-
-/* RFC 7231 IMF-fixdate of t into out[30]. */
-void		 http_date(long long t, char out[30]);
-/* Parse an IMF-fixdate; -1 when malformed. */
-long long	 http_parse_date(const char *s);
-/*
- * Conditional requests (RFC 9110 §13.1). http_etag_match: does an
- * If-None-Match list hold etag (a quoted strong tag), by the weak
- * comparison (W/ prefixes ignored), "*" matching anything?
- * http_if_range_holds: may a Range be honoured under this If-Range: the
- * same strong tag, or exactly the representation's date (epoch seconds)?
- * A weak tag never validates a range.
- */
-int		 http_etag_match(const char *list, const char *etag);
-int		 http_if_range_holds(const char *ifr, const char *etag,
-		    long long mtime);
 
 #endif

@@ -10,15 +10,10 @@
 
 #include <wand/MagickWand.h>
 
-#include "http.h"
+#include "http_parse.h"
 #include "img.h"
 #include "imgdec.h"
 
-#define IMG_DEF_MAX_PIXELS	50000000LL
-#define IMG_DEF_TIMEOUT_MS	10000LL
-#define IMG_DEF_THREADS		1LL
-#define IMG_DEF_MEMORY		(256LL << 20)
-#define IMG_DEF_MAX_BYTES	(100LL << 20)
 #ifndef IMG_POLICY_DIR_INSTALLED
 #define IMG_POLICY_DIR_INSTALLED "/usr/local/share/filestor/imagemagick"
 #endif
@@ -31,11 +26,9 @@ static struct {
 	long long	 max_pixels;
 	long long	 timeout_ms;
 	long long	 max_bytes;
-	unsigned long	 runs;
 	int		 scaled;	/* use the scaled decoders (imgdec.h) */
 	unsigned long	 scaled_runs;	/* transforms that used them */
-} img_state = { 0, IMG_DEF_MAX_PIXELS, IMG_DEF_TIMEOUT_MS, IMG_DEF_MAX_BYTES,
-    0, 1, 0 };
+} img_state;	/* set by img_init, from the settings (cfg.h) */
 
 /* --- pure half */
 
@@ -403,60 +396,32 @@ img_geometry(const struct img_params *p, enum img_format out, long sw,
 
 /* --- MagickWand half */
 
-static int
-env_limit(const char *name, long long def, long long min, long long max,
-    long long *out, char *err, size_t errlen)
-{
-	const char *v = getenv(name);
-
-	*out = def;
-	if (v == NULL || *v == '\0')
-		return 0;
-	if (http_parse_ll(v, min, max, out) == -1) {
-		snprintf(err, errlen, "%s must be an integer from %lld to %lld",
-		    name, min, max);
-		return -1;
-	}
-	return 0;
-}
-
 int
-img_init(char *err, size_t errlen)
+img_init(const struct cfg_transform *t, char *err, size_t errlen)
 {
 	/* Coders that must be denied for the policy to count as loaded. */
 	static const char *const denied[] = { "SVG", "MVG", "MSL", "URL",
 	    "TEXT", "EPHEMERAL", "PS", "PDF" };
-	const char *v, *dir;
-	long long threads, memory, scaled;
+	const char *dir;
+	long long threads = t->threads, memory = t->memory;
 	size_t i;
 
-	if (env_limit("TRANSFORM_MAX_PIXELS", IMG_DEF_MAX_PIXELS, 1,
-	    1000000000LL, &img_state.max_pixels, err, errlen) == -1 ||
-	    env_limit("TRANSFORM_TIMEOUT_MS", IMG_DEF_TIMEOUT_MS, 100,
-	    600000, &img_state.timeout_ms, err, errlen) == -1 ||
-	    env_limit("TRANSFORM_THREADS", IMG_DEF_THREADS, 1, 256, &threads,
-	    err, errlen) == -1 ||
-	    env_limit("TRANSFORM_MEMORY_BYTES", IMG_DEF_MEMORY, 16LL << 20,
-	    64LL << 30, &memory, err, errlen) == -1 ||
-	    env_limit("TRANSFORM_MAX_BYTES", IMG_DEF_MAX_BYTES, 1,
-	    1LL << 40, &img_state.max_bytes, err, errlen) == -1 ||
-	    env_limit("TRANSFORM_SCALED_DECODE", 1, 0, 1, &scaled, err,
-	    errlen) == -1)
-		return -1;
-	img_state.scaled = (int)scaled;
+	img_state.max_pixels = t->max_pixels;
+	img_state.timeout_ms = t->timeout_ms;
+	img_state.max_bytes = t->max_bytes;
+	img_state.scaled = (int)t->scaled;
 	/*
 	 * Where the policy is: MAGICK_CONFIGURE_PATH, or else the directory
 	 * the build named (the source tree's etc/imagemagick), so that a
 	 * web server that passes no environment still gets it. The check
 	 * below refuses to run if neither holds our policy.
 	 */
-	v = getenv("MAGICK_CONFIGURE_PATH");
 	/* An installed binary outlives its source tree: then use the
 	   policy "make install" put under PREFIX. */
 	dir = IMG_POLICY_DIR;
 	if (access(IMG_POLICY_DIR "/policy.xml", R_OK) == -1)
 		dir = IMG_POLICY_DIR_INSTALLED;
-	if ((v == NULL || *v == '\0') &&
+	if (t->magick_config == NULL &&
 	    setenv("MAGICK_CONFIGURE_PATH", dir, 1) == -1) {
 		snprintf(err, errlen, "cannot set MAGICK_CONFIGURE_PATH");
 		return -1;
@@ -522,12 +487,6 @@ void
 img_set_scaled_decode(int on)
 {
 	img_state.scaled = on != 0;
-}
-
-unsigned long
-img_runs(void)
-{
-	return img_state.runs;
 }
 
 unsigned long
@@ -743,18 +702,109 @@ load_magick(MagickWand *w, enum img_format in, const void *src, size_t len,
 	return FS_OK;
 }
 
+/*
+ * After the load: orient, resize and crop to g, strip metadata, flatten
+ * alpha for JPEG. FS_OK, or FS_INTERNAL with why.
+ */
+static enum fs_err
+shape(MagickWand *w, const struct geo *g, enum img_format out, char *why)
+{
+	PixelWand *bg = NULL;
+	enum fs_err e = FS_INTERNAL;
+
+	if (MagickAutoOrientImage(w) == MagickFalse ||
+	    MagickSetImagePage(w, 0, 0, 0, 0) == MagickFalse) {
+		wand_msg(w, "orient", why);
+		goto out;
+	}
+	if ((long)MagickGetImageWidth(w) != g->rw ||
+	    (long)MagickGetImageHeight(w) != g->rh) {
+		if (MagickResizeImage(w, (size_t)g->rw, (size_t)g->rh,
+		    LanczosFilter, 1.0) == MagickFalse) {
+			wand_msg(w, "resize", why);
+			goto out;
+		}
+	}
+	if (g->cw != g->rw || g->ch != g->rh) {
+		if (MagickCropImage(w, (size_t)g->cw, (size_t)g->ch, g->cx,
+		    g->cy) == MagickFalse) {
+			wand_msg(w, "crop", why);
+			goto out;
+		}
+	}
+	MagickSetImagePage(w, (size_t)g->cw, (size_t)g->ch, 0, 0);
+	if (MagickStripImage(w) == MagickFalse) {
+		wand_msg(w, "strip", why);
+		goto out;
+	}
+	if (out == IMG_JPEG && MagickGetImageAlphaChannel(w) != MagickFalse) {
+		/* JPEG has no alpha: flatten onto white, not black. */
+		bg = NewPixelWand();
+		if (bg == NULL || PixelSetColor(bg, "white") == MagickFalse ||
+		    MagickSetImageBackgroundColor(w, bg) == MagickFalse ||
+		    MagickSetImageAlphaChannel(w, RemoveAlphaChannel) ==
+		    MagickFalse) {
+			wand_msg(w, "alpha", why);
+			goto out;
+		}
+	}
+	e = FS_OK;
+out:
+	if (bg != NULL)
+		DestroyPixelWand(bg);
+	return e;
+}
+
+/*
+ * Encode w as out: FS_OK with *dst and *dstlen, or FS_INTERNAL with why
+ * (FS_VALIDATION when the deadline passed).
+ */
+static enum fs_err
+encode(MagickWand *w, const struct img_params *p, enum img_format out,
+    long long deadline, unsigned char **dst, size_t *dstlen, char *why)
+{
+	unsigned char *blob;
+	size_t n;
+
+	/*
+	 * The read left "JPEG:[0]" as the filename, whose prefix would
+	 * pick the encoder over the format set here.
+	 */
+	if (MagickSetFilename(w, "") == MagickFalse ||
+	    MagickSetImageFilename(w, "") == MagickFalse ||
+	    MagickSetFormat(w, formats[out].coder) == MagickFalse ||
+	    MagickSetImageFormat(w, formats[out].coder) == MagickFalse) {
+		wand_msg(w, "format", why);
+		return FS_INTERNAL;
+	}
+	if (!is_lossless(out))
+		MagickSetImageCompressionQuality(w,
+		    (size_t)effective_quality(p));
+	blob = MagickGetImageBlob(w, &n);
+	if (blob == NULL || n == 0) {
+		if (blob != NULL)
+			MagickRelinquishMemory(blob);
+		wand_msg(w, "encode", why);
+		return imgdec_now_ms() > deadline ? FS_VALIDATION : FS_INTERNAL;
+	}
+	if (imgdec_now_ms() > deadline) {
+		MagickRelinquishMemory(blob);
+		return FS_VALIDATION;
+	}
+	*dst = blob;
+	*dstlen = n;
+	return FS_OK;
+}
+
 enum fs_err
 img_transform(const void *src, size_t len, const struct img_params *p,
     enum img_format out, unsigned char **dst, size_t *dstlen, char *msg,
     char *why)
 {
 	MagickWand *w = NULL;
-	PixelWand *bg = NULL;
 	enum img_format in;
 	struct geo g;
 	long long deadline;
-	unsigned char *blob;
-	size_t n;
 	int used = 0;
 	enum fs_err e = FS_INTERNAL;
 
@@ -771,7 +821,6 @@ img_transform(const void *src, size_t len, const struct img_params *p,
 		snprintf(why, IMG_MSG_MAX, "img_init was not called");
 		return FS_INTERNAL;
 	}
-	img_state.runs++;
 	deadline = imgdec_now_ms() + img_state.timeout_ms;
 	w = NewMagickWand();
 	if (w == NULL) {
@@ -783,85 +832,18 @@ img_transform(const void *src, size_t len, const struct img_params *p,
 		    msg, why);
 		if (e != FS_OK)
 			goto out;
-		e = FS_INTERNAL;
 	}
 	if (!used) {
 		e = load_magick(w, in, src, len, p, out, &deadline, &g, msg,
 		    why);
 		if (e != FS_OK)
 			goto out;
-		e = FS_INTERNAL;
 	}
 	/* The rest reports progress too: resize and encode stop in time. */
 	MagickSetProgressMonitor(w, deadline_monitor, &deadline);
-	if (MagickAutoOrientImage(w) == MagickFalse ||
-	    MagickSetImagePage(w, 0, 0, 0, 0) == MagickFalse) {
-		wand_msg(w, "orient", why);
-		goto out;
-	}
-	if ((long)MagickGetImageWidth(w) != g.rw ||
-	    (long)MagickGetImageHeight(w) != g.rh) {
-		if (MagickResizeImage(w, (size_t)g.rw, (size_t)g.rh,
-		    LanczosFilter, 1.0) == MagickFalse) {
-			wand_msg(w, "resize", why);
-			goto out;
-		}
-	}
-	if (g.cw != g.rw || g.ch != g.rh) {
-		if (MagickCropImage(w, (size_t)g.cw, (size_t)g.ch, g.cx, g.cy) ==
-		    MagickFalse) {
-			wand_msg(w, "crop", why);
-			goto out;
-		}
-	}
-	MagickSetImagePage(w, (size_t)g.cw, (size_t)g.ch, 0, 0);
-	if (MagickStripImage(w) == MagickFalse) {
-		wand_msg(w, "strip", why);
-		goto out;
-	}
-	if (out == IMG_JPEG && MagickGetImageAlphaChannel(w) != MagickFalse) {
-		/* JPEG has no alpha: flatten onto white, not black. */
-		bg = NewPixelWand();
-		if (bg == NULL || PixelSetColor(bg, "white") == MagickFalse ||
-		    MagickSetImageBackgroundColor(w, bg) == MagickFalse ||
-		    MagickSetImageAlphaChannel(w, RemoveAlphaChannel) ==
-		    MagickFalse) {
-			wand_msg(w, "alpha", why);
-			goto out;
-		}
-	}
-	/*
-	 * The read left "JPEG:[0]" as the filename, whose prefix would
-	 * pick the encoder over the format set here.
-	 */
-	if (MagickSetFilename(w, "") == MagickFalse ||
-	    MagickSetImageFilename(w, "") == MagickFalse ||
-	    MagickSetFormat(w, formats[out].coder) == MagickFalse ||
-	    MagickSetImageFormat(w, formats[out].coder) == MagickFalse) {
-		wand_msg(w, "format", why);
-		goto out;
-	}
-	if (!is_lossless(out))
-		MagickSetImageCompressionQuality(w,
-		    (size_t)effective_quality(p));
-	blob = MagickGetImageBlob(w, &n);
-	if (blob == NULL || n == 0) {
-		if (blob != NULL)
-			MagickRelinquishMemory(blob);
-		wand_msg(w, "encode", why);
-		e = imgdec_now_ms() > deadline ? FS_VALIDATION : FS_INTERNAL;
-		goto out;
-	}
-	if (imgdec_now_ms() > deadline) {
-		MagickRelinquishMemory(blob);
-		snprintf(msg, IMG_MSG_MAX, "the transform took longer than "
-		    "%lld ms", img_state.timeout_ms);
-		e = FS_VALIDATION;
-		goto out;
-	}
-	*dst = blob;
-	*dstlen = n;
-	e = FS_OK;
+	e = shape(w, &g, out, why);
+	if (e == FS_OK)
+		e = encode(w, p, out, deadline, dst, dstlen, why);
 out:
 	/* An abort by the monitor surfaces as any failure: name it. */
 	if (e != FS_OK && imgdec_now_ms() > deadline) {
@@ -871,8 +853,6 @@ out:
 	}
 	if (e == FS_INTERNAL && msg[0] == '\0')
 		snprintf(msg, IMG_MSG_MAX, "the transform failed");
-	if (bg != NULL)
-		DestroyPixelWand(bg);
 	if (w != NULL)
 		DestroyMagickWand(w);
 	return e;

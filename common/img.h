@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 
+#include "cfg.h"
 #include "err.h"
 
 #define IMG_DIM_MAX		4096	/* width, height: 1..IMG_DIM_MAX */
@@ -130,17 +131,17 @@ void		 img_geometry(const struct img_params *p, enum img_format out,
 		    long *cx, long *cy);
 
 /*
- * Process setup. Reads TRANSFORM_MAX_PIXELS (default 50000000),
- * TRANSFORM_TIMEOUT_MS (default 10000), TRANSFORM_THREADS (default 1),
- * TRANSFORM_MEMORY_BYTES (default 256 MiB; map is twice that),
- * TRANSFORM_MAX_BYTES (default 100 MiB), TRANSFORM_SCALED_DECODE (1,
- * the default: the scaled decoders of imgdec.h; 0: ImageMagick decodes
- * every format, as before issue 21), sets the
- * resource limits and checks that the restrictive policy is in force
- * (SVG, MVG, URL, TEXT and MSL must be denied). Returns 0, or -1 with a
- * message in err.
+ * Process setup from the transform settings (cfg.h: TRANSFORM_MAX_PIXELS,
+ * TRANSFORM_TIMEOUT_MS, TRANSFORM_THREADS, TRANSFORM_MEMORY_BYTES, whose
+ * double is the map limit, TRANSFORM_MAX_BYTES, TRANSFORM_SCALED_DECODE:
+ * 1 uses the scaled decoders of imgdec.h, 0 lets ImageMagick decode every
+ * format, as before issue 21; MAGICK_CONFIGURE_PATH). Sets the resource
+ * limits and checks that the restrictive policy is in force (SVG, MVG,
+ * URL, TEXT and MSL must be denied). Returns 0, or -1 with a message in
+ * err.
  */
-int		 img_init(char *err, size_t errlen);
+int		 img_init(const struct cfg_transform *t, char *err,
+		    size_t errlen);
 void		 img_done(void);
 
 /* TRANSFORM_MAX_BYTES (default 100 MiB): larger sources are refused
@@ -151,10 +152,8 @@ long long	 img_max_source_bytes(void);
    path of TRANSFORM_SCALED_DECODE=0), 1 uses the scaled decoders. */
 void		 img_set_scaled_decode(int on);
 
-/* How many transforms this process ran (img_transform calls that got
-   past the sniff); for logs and tests. */
-unsigned long	 img_runs(void);
-/* How many of those decoded through a scaled decoder (imgdec.h). */
+/* How many transforms this process decoded through a scaled decoder
+   (imgdec.h); for tests and benchmarks. */
 unsigned long	 img_scaled_runs(void);
 
 /*

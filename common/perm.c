@@ -70,16 +70,34 @@ static const struct perm_field agent_files_fields[] = {
 	{ "path",		"path" },
 };
 
+/*
+ * The INTEGER columns of the collections; the rest are TEXT. A would-be
+ * row casts these, so that they compare as the stored column would.
+ */
+static const char *const int_cols[] = { "size", "created_at", "updated_at" };
+
+static int
+is_int_col(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(int_cols) / sizeof(int_cols[0]); i++)
+		if (strcmp(name, int_cols[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static const struct {
 	const char		*name;
+	const char		*table;	/* its rows, NULL: none stored */
 	const struct perm_field	*fields;
 	size_t			 nfields;
 } colls[PERM_COLL__COUNT] = {
-	[PERM_FILES] = { "system_files", files_fields,
+	[PERM_FILES] = { "system_files", "files", files_fields,
 	    sizeof(files_fields) / sizeof(files_fields[0]) },
-	[PERM_FOLDERS] = { "system_folders", folders_fields,
+	[PERM_FOLDERS] = { "system_folders", "folders", folders_fields,
 	    sizeof(folders_fields) / sizeof(folders_fields[0]) },
-	[PERM_AGENT_FILES] = { "agent_files", agent_files_fields,
+	[PERM_AGENT_FILES] = { "agent_files", NULL, agent_files_fields,
 	    sizeof(agent_files_fields) / sizeof(agent_files_fields[0]) },
 };
 
@@ -424,6 +442,121 @@ out:
 	return rc;
 }
 
+/* The one operator member of opobj, or NULL with the error set. */
+static const cJSON *
+cmp_operator(struct cc *cc, const struct perm_field *f, const cJSON *opobj,
+    int *op)
+{
+	char		 show[PERM_ERR_SHOW * 4 + 8];
+	const cJSON	*opj;
+	const char	*opname;
+
+	if (!cJSON_IsObject(opobj)) {
+		cc_err(cc, "field \"%s\" needs an object with one operator",
+		    f->name);
+		return NULL;
+	}
+	opj = opobj->child;
+	if (opj == NULL) {
+		cc_err(cc, "field \"%s\" has no operator", f->name);
+		return NULL;
+	}
+	if (opj->next != NULL) {
+		cc_err(cc, "field \"%s\" has more than one operator",
+		    f->name);
+		return NULL;
+	}
+	opname = opj->string != NULL ? opj->string : "";
+	*op = op_find(opname);
+	if (*op == -1) {
+		cc_err(cc, "unknown operator \"%s\"",
+		    safe_show(opname, show, sizeof(show)));
+		return NULL;
+	}
+	if (++cc->ncmp > PERM_MAX_NODES) {
+		cc_err(cc, "condition has more than %d comparisons",
+		    PERM_MAX_NODES);
+		return NULL;
+	}
+	return opj;
+}
+
+/*
+ * The values of operator opj into vals (*nvals of them; the caller clears
+ * them). *anyunset when one is a variable with no value. 0 or -1.
+ */
+static int
+cmp_values(struct cc *cc, int op, const cJSON *opj,
+    struct perm_value vals[PERM_MAX_IN], size_t *nvals, int *anyunset)
+{
+	const cJSON	*e;
+	const char	*opname = opj->string;
+	int		 n, unset;
+
+	*nvals = 0;
+	*anyunset = 0;
+	if (op != OP_IN && op != OP_NIN) {
+		if (value_from(cc, opname, opj, op == OP_STARTS, &vals[0],
+		    &unset) == -1)
+			return -1;
+		*nvals = 1;
+		*anyunset = unset;
+		return 0;
+	}
+	n = cJSON_IsArray(opj) ? cJSON_GetArraySize(opj) : 0;
+	if (n <= 0) {
+		cc_err(cc, "%s needs a non-empty array", opname);
+		return -1;
+	}
+	if (n > PERM_MAX_IN) {
+		cc_err(cc, "%s has more than %d values", opname, PERM_MAX_IN);
+		return -1;
+	}
+	cJSON_ArrayForEach(e, opj) {
+		if (value_from(cc, opname, e, 0, &vals[*nvals], &unset) == -1)
+			return -1;
+		(*nvals)++;
+		*anyunset |= unset;
+	}
+	return 0;
+}
+
+/* The SQL of a comparison with values, taking them (forms: below). */
+static int
+cmp_write(struct cc *cc, const struct perm_field *f, int op,
+    struct perm_value *vals, size_t nvals)
+{
+	size_t	 i;
+
+	switch (op) {
+	case OP_EQ:
+	case OP_NEQ:
+		return sql_add(cc, "(") == -1 || sql_add(cc, f->sql) == -1 ||
+		    sql_add(cc, op == OP_EQ ? " = ?)" : " IS NOT ?)") == -1 ||
+		    param_take(cc, &vals[0]) == -1 ? -1 : 0;
+	case OP_STARTS:
+		return sql_add(cc, "(substr(") == -1 ||
+		    sql_add(cc, f->sql) == -1 ||
+		    sql_add(cc, ", 1, length(?)) = ?)") == -1 ||
+		    param_copy(cc, &vals[0]) == -1 ||
+		    param_take(cc, &vals[0]) == -1 ? -1 : 0;
+	default:	/* OP_IN, OP_NIN */
+		if (sql_add(cc, "(") == -1)
+			return -1;
+		if (op == OP_NIN && (sql_add(cc, f->sql) == -1 ||
+		    sql_add(cc, " IS NULL OR ") == -1))
+			return -1;
+		if (sql_add(cc, f->sql) == -1 ||
+		    sql_add(cc, op == OP_IN ? " IN (" : " NOT IN (") == -1)
+			return -1;
+		for (i = 0; i < nvals; i++)
+			if (sql_add(cc, i ? ",?" : "?") == -1 ||
+			    param_take(cc, &vals[i]) == -1)
+				return -1;
+		return sql_add(cc, "))");
+	}
+}
+
 /*
  * One comparison: field `f` with the operator object `opobj`.
  *
@@ -447,47 +580,18 @@ static int
 compile_cmp(struct cc *cc, const struct perm_field *f, const cJSON *opobj)
 {
 	struct perm_value	 vals[PERM_MAX_IN];
-	char			 show[PERM_ERR_SHOW * 4 + 8];
-	const cJSON		*opj, *e;
-	const char		*opname;
+	const cJSON		*opj;
 	size_t			 nvals = 0, i;
-	int			 op, n, unset, anyunset = 0, rc = -1;
+	int			 op, anyunset, rc = -1;
 
-	if (!cJSON_IsObject(opobj)) {
-		cc_err(cc, "field \"%s\" needs an object with one operator",
-		    f->name);
+	opj = cmp_operator(cc, f, opobj, &op);
+	if (opj == NULL)
 		goto out;
-	}
-	opj = opobj->child;
-	if (opj == NULL) {
-		cc_err(cc, "field \"%s\" has no operator", f->name);
-		goto out;
-	}
-	if (opj->next != NULL) {
-		cc_err(cc, "field \"%s\" has more than one operator",
-		    f->name);
-		goto out;
-	}
-	opname = opj->string != NULL ? opj->string : "";
-	op = op_find(opname);
-	if (op == -1) {
-		cc_err(cc, "unknown operator \"%s\"",
-		    safe_show(opname, show, sizeof(show)));
-		goto out;
-	}
-	if (++cc->ncmp > PERM_MAX_NODES) {
-		cc_err(cc, "condition has more than %d comparisons",
-		    PERM_MAX_NODES);
-		goto out;
-	}
-
-	switch (op) {
-	case OP_NULL:
-	case OP_NNULL:
+	if (op == OP_NULL || op == OP_NNULL) {
 		/* Only true: "_null": false reads as a double negative and
 		 * has no one obvious meaning; _nnull says it plainly. */
 		if (!cJSON_IsTrue(opj)) {
-			cc_err(cc, "%s takes only true", opname);
+			cc_err(cc, "%s takes only true", opj->string);
 			goto out;
 		}
 		if (sql_add(cc, "(") == -1 || sql_add(cc, f->sql) == -1 ||
@@ -496,76 +600,13 @@ compile_cmp(struct cc *cc, const struct perm_field *f, const cJSON *opobj)
 			goto out;
 		rc = 0;
 		goto out;
-	case OP_IN:
-	case OP_NIN:
-		n = cJSON_IsArray(opj) ? cJSON_GetArraySize(opj) : 0;
-		if (n <= 0) {
-			cc_err(cc, "%s needs a non-empty array", opname);
-			goto out;
-		}
-		if (n > PERM_MAX_IN) {
-			cc_err(cc, "%s has more than %d values", opname,
-			    PERM_MAX_IN);
-			goto out;
-		}
-		cJSON_ArrayForEach(e, opj) {
-			if (value_from(cc, opname, e, 0, &vals[nvals],
-			    &unset) == -1)
-				goto out;
-			nvals++;
-			anyunset |= unset;
-		}
-		break;
-	default:
-		if (value_from(cc, opname, opj, op == OP_STARTS, &vals[0],
-		    &unset) == -1)
-			goto out;
-		nvals = 1;
-		anyunset = unset;
-		break;
 	}
-
-	if (anyunset) {
-		if (sql_add(cc, "(0)") == -1)
-			goto out;
-		rc = 0;
+	if (cmp_values(cc, op, opj, vals, &nvals, &anyunset) == -1)
 		goto out;
-	}
-
-	switch (op) {
-	case OP_EQ:
-	case OP_NEQ:
-		if (sql_add(cc, "(") == -1 || sql_add(cc, f->sql) == -1 ||
-		    sql_add(cc, op == OP_EQ ? " = ?)" : " IS NOT ?)") == -1 ||
-		    param_take(cc, &vals[0]) == -1)
-			goto out;
-		break;
-	case OP_STARTS:
-		if (sql_add(cc, "(substr(") == -1 ||
-		    sql_add(cc, f->sql) == -1 ||
-		    sql_add(cc, ", 1, length(?)) = ?)") == -1 ||
-		    param_copy(cc, &vals[0]) == -1 ||
-		    param_take(cc, &vals[0]) == -1)
-			goto out;
-		break;
-	default:	/* OP_IN, OP_NIN */
-		if (sql_add(cc, "(") == -1)
-			goto out;
-		if (op == OP_NIN && (sql_add(cc, f->sql) == -1 ||
-		    sql_add(cc, " IS NULL OR ") == -1))
-			goto out;
-		if (sql_add(cc, f->sql) == -1 ||
-		    sql_add(cc, op == OP_IN ? " IN (" : " NOT IN (") == -1)
-			goto out;
-		for (i = 0; i < nvals; i++)
-			if (sql_add(cc, i ? ",?" : "?") == -1 ||
-			    param_take(cc, &vals[i]) == -1)
-				goto out;
-		if (sql_add(cc, "))") == -1)
-			goto out;
-		break;
-	}
-	rc = 0;
+	if (anyunset)
+		rc = sql_add(cc, "(0)");
+	else
+		rc = cmp_write(cc, f, op, vals, nvals);
 out:
 	/* Values not yet taken by param_take still own their text. */
 	for (i = 0; i < nvals; i++)
@@ -697,6 +738,18 @@ cc_free(struct cc *cc)
 	cc->nparams = cc->capparams = cc->len = cc->cap = 0;
 }
 
+/* Hand the SQL and params built in cc over to out. */
+static void
+cc_take(struct cc *cc, struct perm_sql *out)
+{
+	out->where = cc->sql;
+	out->params = cc->params;
+	out->nparams = cc->nparams;
+	cc->sql = NULL;
+	cc->params = NULL;
+	cc->nparams = 0;
+}
+
 int
 perm_compile(enum perm_coll c, const char *condition,
     const struct perm_vars *vars, struct perm_sql *out,
@@ -761,12 +814,7 @@ perm_compile(enum perm_coll c, const char *condition,
 	} else if (compile_node(&cc, root, 0) == -1)
 		goto out;
 
-	out->where = cc.sql;
-	out->params = cc.params;
-	out->nparams = cc.nparams;
-	cc.sql = NULL;
-	cc.params = NULL;
-	cc.nparams = 0;
+	cc_take(&cc, out);
 	rc = 0;
 out:
 	cc_free(&cc);
@@ -896,12 +944,7 @@ perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 		goto out;
 
 	memset(out, 0, sizeof(*out));
-	out->where = cc.sql;
-	out->params = cc.params;
-	out->nparams = cc.nparams;
-	cc.sql = NULL;
-	cc.params = NULL;
-	cc.nparams = 0;
+	cc_take(&cc, out);
 	rc = 1;
 out:
 	perm_sql_free(&f);
@@ -942,14 +985,34 @@ perm_bind(sqlite3_stmt *stmt, int first, const struct perm_sql *s)
 	return rc;
 }
 
-int
+/*
+ * Bind cond's parameters to st (from db_stmt; NULL is an error) from
+ * first, step it once and give it back: 1 row, 0 none, -1 error.
+ */
+static int
+exists_with(sqlite3_stmt *st, int first, const struct perm_sql *cond)
+{
+	int ret = -1;
+
+	if (st != NULL && perm_bind(st, first, cond) == SQLITE_OK)
+		ret = db_exists(st);
+	db_stmt_done(st);
+	return ret;
+}
+
+/*
+ * Does cond hold? Runs "SELECT 1 FROM <from> WHERE <head> AND (<cond>)"
+ * with the nargs texts of args bound first, then cond's parameters: 1, 0,
+ * or -1 on error.
+ */
+static int
 perm_exists(sqlite3 *db, const char *from, const char *head,
     const char *const *args, int nargs, const struct perm_sql *cond)
 {
 	sqlite3_stmt *st = NULL;
 	char *sql = NULL;
 	size_t n;
-	int i, rc, ret = -1;
+	int i;
 
 	n = strlen(from) + strlen(head) + strlen(cond->where) + 64;
 	sql = malloc(n);
@@ -962,15 +1025,189 @@ perm_exists(sqlite3 *db, const char *from, const char *head,
 		goto out;
 	for (i = 0; i < nargs; i++)
 		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
-	if (perm_bind(st, nargs + 1, cond) != SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		ret = 1;
-	else if (rc == SQLITE_DONE)
-		ret = 0;
 out:
-	db_stmt_done(st);
 	free(sql);
-	return ret;
+	return exists_with(st, nargs + 1, cond);
+}
+
+sqlite3_stmt *
+perm_prepare(sqlite3 *db, const char *head, const struct perm_sql *cond,
+    const char *tail, const char *const *args, int nargs)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql;
+	size_t n;
+	int i;
+
+	n = strlen(head) + strlen(cond->where) + strlen(tail) + 8;
+	sql = malloc(n);
+	if (sql == NULL)
+		return NULL;
+	snprintf(sql, n, "%s(%s)%s", head, cond->where, tail);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		for (i = 0; i < nargs; i++)
+			sqlite3_bind_text(st, i + 1, args[i], -1,
+			    SQLITE_TRANSIENT);
+		if (perm_bind(st, nargs + 1, cond) != SQLITE_OK) {
+			sqlite3_finalize(st);
+			st = NULL;
+		}
+	}
+	free(sql);
+	return st;
+}
+
+/*
+ * The would-be row is "(SELECT ? AS <field>, ...)" over every field of c,
+ * in table order: a field's name is its column's (the expression the
+ * fragment writes for it reads that column), INTEGER columns go through
+ * CAST, and a column no cell names is NULL.
+ */
+int
+perm_row_allowed(sqlite3 *db, enum perm_coll c, const struct perm_cell *cells,
+    size_t ncells, const struct perm_sql *cond)
+{
+	const struct perm_field *f;
+	const struct perm_cell *v;
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	size_t i, k, n, len;
+
+	if ((unsigned)c >= PERM_COLL__COUNT)
+		return -1;
+	/* No condition: nothing to ask the database. */
+	if (strcmp(cond->where, "1") == 0)
+		return 1;
+	for (k = 0; k < ncells; k++) {
+		for (i = 0; i < colls[c].nfields; i++)
+			if (strcmp(cells[k].col, colls[c].fields[i].name) == 0)
+				break;
+		if (i == colls[c].nfields)
+			return -1;
+	}
+	n = strlen(cond->where) + 64 + colls[c].nfields * 64;
+	sql = malloc(n);
+	if (sql == NULL)
+		goto out;
+	len = (size_t)snprintf(sql, n, "SELECT 1 FROM (SELECT");
+	for (i = 0; i < colls[c].nfields; i++) {
+		f = &colls[c].fields[i];
+		len += (size_t)snprintf(sql + len, n - len, "%s %s AS %s",
+		    i > 0 ? "," : "", is_int_col(f->name) ?
+		    "CAST(? AS INTEGER)" : "?", f->name);
+	}
+	snprintf(sql + len, n - len, ") WHERE (%s)", cond->where);
+	st = db_stmt(db, sql);
+	if (st == NULL)
+		goto out;
+	for (i = 0; i < colls[c].nfields; i++) {
+		f = &colls[c].fields[i];
+		for (v = cells; v < cells + ncells; v++)
+			if (strcmp(v->col, f->name) == 0)
+				break;
+		if (v == cells + ncells || (!v->integer && v->text == NULL))
+			continue;	/* stays NULL */
+		if (v->integer)
+			sqlite3_bind_int64(st, (int)i + 1, v->i);
+		else
+			sqlite3_bind_text(st, (int)i + 1, v->text, -1,
+			    SQLITE_TRANSIENT);
+	}
+out:
+	free(sql);
+	return exists_with(st, (int)colls[c].nfields + 1, cond);
+}
+
+static void
+vars_of(const struct principal *p, struct perm_vars *v)
+{
+	v->user_id = p->user_id;
+	v->tenant_id = p->tenant_id;
+}
+
+int
+perm_allowed(sqlite3 *db, const struct principal *p, enum perm_coll c,
+    enum perm_action a, const char *idcol, const char *id)
+{
+	struct perm_sql cond;
+	struct perm_vars v;
+	const char *args[2] = { id, p->tenant_id };
+	char head[64];
+	int rc;
+
+	if ((unsigned)c >= PERM_COLL__COUNT || colls[c].table == NULL ||
+	    strlen(idcol) > 32)
+		return -1;
+	vars_of(p, &v);
+	rc = perm_lookup(db, p->role_id, c, a, &v, &cond);
+	if (rc != 1)
+		return rc;
+	snprintf(head, sizeof(head), "%s = ? AND tenant_id = ?", idcol);
+	rc = perm_exists(db, colls[c].table, head, args, 2, &cond);
+	perm_sql_free(&cond);
+	return rc;
+}
+
+int
+perm_create_allowed(sqlite3 *db, const struct principal *p, enum perm_coll c,
+    const struct perm_cell *cells, size_t ncells)
+{
+	struct perm_sql cond;
+	struct perm_vars v;
+	int rc;
+
+	vars_of(p, &v);
+	rc = perm_lookup(db, p->role_id, c, PERM_CREATE, &v, &cond);
+	if (rc != 1)
+		return rc;
+	rc = perm_row_allowed(db, c, cells, ncells, &cond);
+	perm_sql_free(&cond);
+	return rc;
+}
+
+long long
+perm_grant(sqlite3 *db, const char *role_id, enum perm_coll c,
+    enum perm_action a, const char *condition)
+{
+	sqlite3_stmt *st = NULL;
+	long long id = -1;
+
+	if ((unsigned)c >= PERM_COLL__COUNT ||
+	    (unsigned)a >= PERM_ACTION__COUNT ||
+	    sqlite3_prepare_v2(db, "INSERT INTO permissions (role_id,"
+	    " collection, action, condition) VALUES (?, ?, ?, ?)", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, role_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, colls[c].name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, actions[a], -1, SQLITE_STATIC);
+	if (condition != NULL)
+		sqlite3_bind_text(st, 4, condition, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 4);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		id = (long long)sqlite3_last_insert_rowid(db);
+	sqlite3_finalize(st);
+	return id;
+}
+
+int
+perm_grants(sqlite3 *db, const char *role_id,
+    void (*fn)(void *, long long, const char *, const char *, const char *),
+    void *arg)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, collection, action,"
+	    " IFNULL(condition, '') FROM permissions WHERE role_id = ?"
+	    " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, role_id, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, (long long)sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	return 0;
 }

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <sqlite3.h>
 
+#include "principal.h"
+
 #define PERM_MAX_DEPTH	8	/* nesting of _and/_or */
 #define PERM_MAX_NODES	128	/* comparisons in one condition */
 #define PERM_MAX_IN	100	/* values in one _in/_nin */
@@ -99,11 +101,61 @@ int	 perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 int	 perm_bind(sqlite3_stmt *stmt, int first, const struct perm_sql *s);
 
 /*
- * Does cond hold? Runs "SELECT 1 FROM <from> WHERE <head> AND (<cond>)"
- * with the nargs texts of args bound first (from may be a derived table
- * of bound values), then cond's parameters: 1, 0, or -1 on error.
+ * A statement that filters by cond: "<head>(<cond>)<tail>", prepared
+ * afresh (the caller finalizes it), with the nargs texts of args bound
+ * from ?1 and cond's parameters after them. NULL on error.
  */
-int	 perm_exists(sqlite3 *db, const char *from, const char *head,
-	    const char *const *args, int nargs, const struct perm_sql *cond);
+sqlite3_stmt *perm_prepare(sqlite3 *db, const char *head,
+	    const struct perm_sql *cond, const char *tail,
+	    const char *const *args, int nargs);
+
+/*
+ * One column of a row about to be created, by its column name: text (NULL
+ * is SQL NULL) or, when integer, i.
+ */
+struct perm_cell {
+	const char	*col;
+	const char	*text;
+	long long	 i;
+	int		 integer;
+};
+
+/*
+ * Does cond hold for a row of collection c about to be created? perm
+ * builds the would-be row from its own field table (every column a
+ * condition may name, typed as stored), the columns from cells and NULL
+ * where no cell names one, so the fragment that filters stored rows
+ * judges it the same way. 1, 0, or -1 on error (also for a cell naming a
+ * column c has no field for).
+ */
+int	 perm_row_allowed(sqlite3 *db, enum perm_coll c,
+	    const struct perm_cell *cells, size_t ncells,
+	    const struct perm_sql *cond);
+
+/*
+ * May p do action a on the stored row of c (files, folders) whose idcol
+ * (a column name from the caller, never from input) is id, in p's
+ * tenant? 1 yes, 0 no (no permission row, the condition excludes the
+ * row, or no such row), -1 error.
+ */
+int	 perm_allowed(sqlite3 *db, const struct principal *p,
+	    enum perm_coll c, enum perm_action a, const char *idcol,
+	    const char *id);
+/* May p create the row of c that cells describe? perm_row_allowed()
+ * under p's create permission: 1, 0 or -1. */
+int	 perm_create_allowed(sqlite3 *db, const struct principal *p,
+	    enum perm_coll c, const struct perm_cell *cells, size_t ncells);
+
+/*
+ * The permissions table (filestorctl). perm_grant stores a row for role_id
+ * (condition NULL: always; validate it first) and returns its id, or -1.
+ * perm_grants calls fn(arg, id, collection, action, condition or "") for
+ * the rows of role_id in order: 0 or -1.
+ */
+long long perm_grant(sqlite3 *db, const char *role_id, enum perm_coll c,
+	    enum perm_action a, const char *condition);
+int	 perm_grants(sqlite3 *db, const char *role_id,
+	    void (*fn)(void *, long long, const char *, const char *,
+	    const char *), void *arg);
 
 #endif

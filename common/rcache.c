@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cry.h"
-#include "http.h"
+#include "http_parse.h"
 #include "rcache.h"
 
 #define RCACHE_DIR_MODE		0750
@@ -22,22 +22,6 @@
 #define RCACHE_TMP_AGE		3600	/* seconds before a temp file is stale */
 #define RCACHE_TOUCH_AGE	3600	/* refresh a hit's mtime at most hourly */
 #define RCACHE_EXT_MAX		8
-
-int
-rcache_max_bytes(long long *out, char *err, size_t errlen)
-{
-	const char *v = getenv("RENDITION_CACHE_BYTES");
-
-	*out = RCACHE_DEFAULT_BYTES;
-	if (v == NULL || *v == '\0')
-		return 0;
-	if (http_parse_ll(v, 0, 1LL << 50, out) == -1) {
-		snprintf(err, errlen, "RENDITION_CACHE_BYTES must be an integer "
-		    "from 0 to %lld", 1LL << 50);
-		return -1;
-	}
-	return 0;
-}
 
 /* ids are lower-case hex and extensions lower-case letters: nothing else
    can reach a path. */

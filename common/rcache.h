@@ -21,10 +21,6 @@
 #include <stddef.h>
 
 #define RCACHE_ID_MAX		64	/* hex chars of an id */
-#define RCACHE_DEFAULT_BYTES	(1LL << 30)
-
-/* RENDITION_CACHE_BYTES, or -1 with err when it is malformed. */
-int		 rcache_max_bytes(long long *out, char *err, size_t errlen);
 
 /*
  * Look up id (hex, at most RCACHE_ID_MAX) with extension ext ("webp").

@@ -16,13 +16,13 @@
 #include "cry.h"
 #include "db.h"
 #include "files.h"
+#include "target.h"
 #include "img.h"
 #include "key.h"
 #include "range.h"
 #include "rcache.h"
 #include "sget.h"
 #include "relay.h"
-#include "tok.h"
 #include "tslot.h"
 
 #define PREFIX		"/api/storage/"
@@ -34,33 +34,7 @@
    one bomb-sized transform on the reference machine. */
 #define SLOT_RETRY_AFTER	"2"
 
-static long long cache_max;	/* RENDITION_CACHE_BYTES, set in sget_main() */
 static enum sget_mode mode;	/* set in sget_main() */
-
-/* Content-Disposition for a logical key: RFC 6266 with RFC 8187. */
-static void
-add_disposition(struct request *r, const char *logical, int attachment)
-{
-	const char *base = strrchr(logical, '/');
-	char ascii[256], *enc;
-	size_t i, j;
-
-	base = base != NULL ? base + 1 : logical;
-	for (i = j = 0; base[i] != '\0' && j + 1 < sizeof(ascii); i++) {
-		unsigned char c = (unsigned char)base[i];
-		/* The quoted fallback keeps printable ASCII minus quote/backslash. */
-		ascii[j++] = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ?
-		    (char)c : '_';
-	}
-	ascii[j] = '\0';
-	enc = file_url_path(base);
-	if (enc == NULL)
-		return;
-	http_add_headerf(r, "Content-Disposition",
-	    "%s; filename=\"%s\"; filename*=UTF-8''%s",
-	    attachment ? "attachment" : "inline", ascii, enc);
-	free(enc);
-}
 
 /*
  * The relay's source: its thread fetches the next pieces of an object
@@ -77,56 +51,51 @@ source_read(void *arg, void *buf, size_t cap)
  * S3_REDIRECT: the caller is authorized; send it to the bucket with a
  * short-lived presigned URL, so the bytes skip us (docs/s3.md). Not while
  * the row's object is pending (docs/decisions.md, "Publish and delete"):
- * its publish may move it before the client comes. 1 when answered.
+ * its publish may move it before the client comes.
  */
-static int
-redirect_s3(struct app *a, struct request *r, const struct file_row *f)
+static void
+redirect_to_bucket(struct app *a, struct request *r, const struct file_row *f)
 {
-	char *path;
+	char *url;
 
-	if (a->cfg.s3.bucket == NULL || !a->cfg.s3.redirect || r->is_head ||
-	    f->pending[0] != '\0')
-		return 0;
-	path = store_presign_get(a->store, f->key, a->cfg.s3.redirect_ttl,
+	url = store_presign_get(a->store, f->key, a->cfg.s3.redirect_ttl,
 	    time(NULL));
-	if (path == NULL || !http_header_value_ok(path)) {
+	if (url == NULL || !http_header_value_ok(url)) {
 		http_error(r, FS_INTERNAL, NULL);
-		free(path);
-		return 1;
+		goto out;
 	}
 	http_status(r, 302);
-	http_add_header(r, "Location", path);
+	http_add_header(r, "Location", url);
 	http_add_header(r, "Cache-Control", "private, no-store");
 	http_begin(r);
-	free(path);
-	return 1;
+out:
+	free(url);
 }
 
 /*
- * Hand the file to the web server by X-Sendfile, when it is a local file
- * that stays where it is (not pending); it applies Range, If-Range and
- * our ETag itself. 1 when answered.
+ * Hand the object to the web server by X-Sendfile, which applies Range,
+ * If-Range and our ETag to it itself. 0 when done, -1 when the store has
+ * no usable local file (the caller streams it). Not for a pending row:
+ * its object moves when published.
  */
 static int
-send_file(struct app *a, struct request *r, const struct file_row *f)
+send_by_server(struct app *a, struct request *r, const struct file_row *f)
 {
 	char *path;
+	int rc = -1;
 
-	if (f->pending[0] != '\0')
-		return 0;
 	path = store_local_path(a->store, f->key);
-	if (path == NULL || !http_header_value_ok(path)) {
-		free(path);
-		return 0;
+	if (path != NULL && http_header_value_ok(path)) {
+		http_add_header(r, "X-Sendfile", path);
+		http_status(r, 200);
+		http_begin(r);
+		rc = 0;
 	}
-	http_add_header(r, "X-Sendfile", path);
-	http_status(r, 200);
-	http_begin(r);
 	free(path);
-	return 1;
+	return rc;
 }
 
-/* Stream [start, start+len) of the row's object; the status is set. */
+/* Stream [start, start + len) of the object; the headers are set. */
 static void
 stream_object(struct app *a, struct request *r, const struct file_row *f,
     long long start, long long len)
@@ -149,7 +118,7 @@ stream_object(struct app *a, struct request *r, const struct file_row *f,
 			http_error(r, e == FS_NOT_FOUND ? FS_NOT_FOUND :
 			    FS_INTERNAL, e == FS_NOT_FOUND ? "no such file" :
 			    NULL);
-		return;
+		goto out;
 	}
 	if (len > STREAM_BUF)
 		rl = relay_source(source_read, rd, STREAM_NBUF, STREAM_BUF);
@@ -181,44 +150,18 @@ out:
 	store_reader_free(rd);
 }
 
-static void
-serve_original(struct app *a, struct request *r, const struct file_row *f,
-    const char *logical)
+/*
+ * The headers of an original that is sent (200 or 206). An active type
+ * (HTML, SVG...) must be an attachment: 0, or -1 when that header could
+ * not be made (answered with 500: never serve it without).
+ */
+static int
+original_headers(struct request *r, const struct file_row *f,
+    const char *logical, const char *etag, const char *lastmod,
+    enum http_cond_result cr)
 {
-	char etag[70], lastmod[30];
-	const char *inm, *ims, *rh, *ifr;
-	long long start = 0, len = f->size;
-	enum range_result rr = RANGE_NONE;
-
-	/* Every read is done: a long download must not pin the snapshot. */
-	db_read_end(a->db);
-	if (redirect_s3(a, r, f))
-		return;
-	snprintf(etag, sizeof(etag), "\"%s\"", f->sha256);
-	http_date(f->updated_at, lastmod);
-
-	inm = http_header(r, "If-None-Match");
-	ims = http_header(r, "If-Modified-Since");
-	if ((inm != NULL && http_etag_match(inm, etag)) ||
-	    (inm == NULL && ims != NULL && http_parse_date(ims) >= f->updated_at)) {
-		http_status(r, 304);
-		http_add_header(r, "ETag", etag);
-		http_add_header(r, "Last-Modified", lastmod);
-		http_add_header(r, "Cache-Control", "private, no-cache");
-		http_begin(r);
-		return;
-	}
-
-	rh = http_header(r, "Range");
-	ifr = http_header(r, "If-Range");
-	if (rh != NULL && (ifr == NULL || http_if_range_holds(ifr, etag, f->updated_at)))
-		rr = range_parse(rh, f->size, &start, &len);
-	if (rr == RANGE_UNSATISFIABLE) {
-		http_add_headerf(r, "Content-Range", "bytes */%lld", f->size);
-		http_error(r, FS_RANGE, "range not satisfiable for %lld bytes",
-		    f->size);
-		return;
-	}
+	char *disp;
+	int rc;
 
 	http_add_header(r, "Content-Type", f->content_type);
 	http_add_header(r, "ETag", etag);
@@ -229,15 +172,69 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	 * when we ignore the client's Range, or lighttpd would answer an
 	 * invalid one with its own 416.
 	 */
-	http_add_header(r, "Accept-Ranges", rh != NULL && rr != RANGE_OK ?
+	http_add_header(r, "Accept-Ranges", cr == HTTP_COND_IGNORED ?
 	    "none" : "bytes");
 	http_add_header(r, "Cache-Control", "private, no-cache");
 	http_add_header(r, "X-Content-Type-Options", "nosniff");
 	/* Served from the API origin: never let stored content script it. */
 	http_add_header(r, "Content-Security-Policy", "sandbox");
-	if (file_type_is_active(f->content_type))
-		add_disposition(r, logical, 1);
+	if (!file_type_is_active(f->content_type))
+		return 0;
+	disp = http_disposition(logical, 1);
+	rc = disp != NULL ? http_add_header(r, "Content-Disposition", disp) :
+	    -1;
+	free(disp);
+	if (rc == -1)
+		http_error(r, FS_INTERNAL, NULL);
+	return rc;
+}
 
+/* http_header for http_cond_request. */
+static const char *
+header_of(void *r, const char *name)
+{
+	return http_header(r, name);
+}
+
+static void
+serve_original(struct app *a, struct request *r, const struct file_row *f,
+    const char *logical)
+{
+	struct http_cond c;
+	char etag[70], lastmod[30];
+	long long start, len;
+	enum http_cond_result cr;
+
+	/* Every read is done: a long download must not pin the snapshot. */
+	db_read_end(a->db);
+	if (a->cfg.s3.bucket != NULL && a->cfg.s3.redirect && !r->is_head &&
+	    f->pending[0] == '\0') {
+		redirect_to_bucket(a, r, f);
+		return;
+	}
+	snprintf(etag, sizeof(etag), "\"%s\"", f->sha256);
+	http_date(f->updated_at, lastmod);
+	http_cond_request(&c, header_of, r);
+	c.etag = etag;
+	c.mtime = f->updated_at;
+	c.size = f->size;
+	cr = http_conditional(&c, &start, &len);
+	if (cr == HTTP_COND_NOT_MODIFIED) {
+		http_status(r, 304);
+		http_add_header(r, "ETag", etag);
+		http_add_header(r, "Last-Modified", lastmod);
+		http_add_header(r, "Cache-Control", "private, no-cache");
+		http_begin(r);
+		return;
+	}
+	if (cr == HTTP_COND_UNSATISFIABLE) {
+		http_add_headerf(r, "Content-Range", "bytes */%lld", f->size);
+		http_error(r, FS_RANGE, "range not satisfiable for %lld bytes",
+		    f->size);
+		return;
+	}
+	if (original_headers(r, f, logical, etag, lastmod, cr) == -1)
+		return;
 	/*
 	 * The web server applies a Range to what it sends by X-Sendfile,
 	 * and lighttpd answers an invalid one (bytes=5-1, bytes=abc) with
@@ -245,25 +242,20 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	 * a Range (invalid, several ranges, an If-Range that does not hold),
 	 * we send the whole body ourselves.
 	 */
-	if (a->cfg.sendfile && !r->is_head && (rh == NULL || rr == RANGE_OK) &&
-	    send_file(a, r, f))
+	if (a->cfg.sendfile && !r->is_head && cr != HTTP_COND_IGNORED &&
+	    f->pending[0] == '\0' && send_by_server(a, r, f) == 0)
 		return;
-
-	if (rr == RANGE_OK) {
+	if (cr == HTTP_COND_PARTIAL) {
 		http_status(r, 206);
 		http_add_headerf(r, "Content-Range", "bytes %lld-%lld/%lld",
 		    start, start + len - 1, f->size);
-	} else {
+	} else
 		http_status(r, 200);
-		start = 0;
-		len = f->size;
-	}
 	http_add_headerf(r, "Content-Length", "%lld", len);
-	if (r->is_head) {
+	if (r->is_head)
 		http_begin(r);
-		return;
-	}
-	stream_object(a, r, f, start, len);
+	else
+		stream_object(a, r, f, start, len);
 }
 
 /* Stream a local file (a rendition) to the client, whole. */
@@ -351,6 +343,127 @@ out:
 }
 
 /*
+ * Public rows may be resized by the public origin's CDN instead: a 302
+ * there. Private rows never leave through it.
+ */
+static void
+redirect_to_cdn(struct app *a, struct request *r, const struct file_row *f,
+    const struct img_params *ip, enum img_format out)
+{
+	char opts[IMG_CANON_MAX], *enc;
+	size_t baselen;
+
+	enc = target_url_path(f->key);
+	if (enc == NULL) {
+		http_error(r, FS_INTERNAL, NULL);
+		return;
+	}
+	img_cloudflare_options(ip, out, opts);
+	baselen = strlen(a->cfg.public_base);
+	while (baselen > 0 && a->cfg.public_base[baselen - 1] == '/')
+		baselen--;
+	http_status(r, 302);
+	if (http_add_headerf(r, "Location", "%.*s/cdn-cgi/image/%s/%s",
+	    (int)baselen, a->cfg.public_base, opts, enc) == -1) {
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
+	}
+	http_add_header(r, "Cache-Control", "private, no-cache");
+	http_begin(r);
+out:
+	free(enc);
+}
+
+/*
+ * The rendition's id (ETAG_HEX hex digits into id): source sha256,
+ * physical key and canonical query. 0, or -1 when out of memory.
+ */
+static int
+rendition_id(const struct file_row *f, const char *canon,
+    char id[ETAG_HEX + 1])
+{
+	unsigned char digest[CRY_SHA256_LEN];
+	char hex[CRY_SHA256_LEN * 2 + 1], *hashed;
+
+	if (asprintf(&hashed, "%s\n%s\n%s", f->sha256, f->key, canon) == -1)
+		return -1;
+	cry_sha256(hashed, strlen(hashed), digest);
+	free(hashed);
+	cry_hex(digest, sizeof(digest), hex);
+	memcpy(id, hex, ETAG_HEX);
+	id[ETAG_HEX] = '\0';
+	return 0;
+}
+
+/*
+ * A cache miss: run the transform under a transform slot, and cache the
+ * result (best effort). 0 with *dst (img_free) and *stored, or -1 when
+ * the error is answered.
+ */
+static int
+render(struct app *a, struct request *r, const struct file_row *f,
+    const struct img_params *ip, enum img_format out, const char *id,
+    unsigned char **dst, size_t *dstlen, int *stored)
+{
+	char msg[IMG_MSG_MAX], why[IMG_MSG_MAX], lmsg[160];
+	unsigned char *src = NULL;
+	size_t srclen = 0;
+	int slot, rc = -1;
+	enum fs_err e;
+
+	/*
+	 * A slot bounds the transforms on this host (tslot.h): held from
+	 * reading the source (up to TRANSFORM_MAX_BYTES in memory) until
+	 * ImageMagick is done. A hit needs none.
+	 */
+	slot = tslot_acquire(a->cfg.cache_dir);
+	if (slot == -1) {
+		if (errno != EBUSY) {
+			app_log(a, "cannot take a transform slot: %s",
+			    strerror(errno));
+			http_error(r, FS_INTERNAL, NULL);
+			return -1;
+		}
+		http_add_header(r, "Retry-After", SLOT_RETRY_AFTER);
+		http_error(r, FS_UNAVAILABLE, "all %d transform slots are "
+		    "busy; retry later", tslot_count());
+		return -1;
+	}
+	e = load_source(a, f, &src, &srclen, lmsg, sizeof(lmsg));
+	if (e != FS_OK) {
+		if (e != FS_VALIDATION)
+			app_log(a, "transform source (%s)", err_code(e));
+		http_error(r, e, e == FS_VALIDATION || e == FS_UNAVAILABLE ?
+		    "%s" : NULL, lmsg);
+		goto out;
+	}
+	e = img_transform(src, srclen, ip, out, dst, dstlen, msg, why);
+	tslot_release(slot);
+	slot = -1;
+	if (e != FS_OK) {
+		if (why[0] != '\0')
+			app_log(a, "transform: %s", why);
+		http_error(r, e, "%s", msg);
+		goto out;
+	}
+	/*
+	 * Best effort: a full disk still answers. A miss is sent from
+	 * memory, so eviction (after the response) can never remove the
+	 * file under a pending X-Sendfile.
+	 */
+	if (rcache_store(a->cfg.cache_dir, id, img_format_name(out), *dst,
+	    *dstlen, NULL) == -1)
+		app_log(a, "cannot cache a rendition: %s", strerror(errno));
+	else
+		*stored = 1;
+	rc = 0;
+out:
+	tslot_release(slot);
+	free(src);
+	return rc;
+}
+
+/*
  * A transform GET (DESIGN §7). The row has been authorized exactly as a
  * raw download would be.
  */
@@ -358,118 +471,47 @@ static void
 serve_transform(struct app *a, struct request *r, const struct file_row *f,
     const struct img_params *ip)
 {
+	struct http_cond c;
 	enum img_format out;
-	char canon[IMG_CANON_MAX], opts[IMG_CANON_MAX], id[ETAG_HEX + 1];
-	char etag[ETAG_HEX + 3], cc[64], msg[IMG_MSG_MAX], why[IMG_MSG_MAX];
-	char lmsg[160], *hashed = NULL, *path = NULL, *enc = NULL;
-	unsigned char digest[CRY_SHA256_LEN], *src = NULL, *dst = NULL;
-	char hex[CRY_SHA256_LEN * 2 + 1];
-	const char *inm;
-	size_t srclen = 0, dstlen = 0, baselen;
-	long long size = 0;
-	int pub = strcmp(f->acl, "public") == 0, hit, stored = 0, slot = -1;
-	enum fs_err e;
+	char canon[IMG_CANON_MAX], id[ETAG_HEX + 1], etag[ETAG_HEX + 3];
+	char cc[64], *path = NULL;
+	unsigned char *dst = NULL;
+	size_t dstlen = 0;
+	long long size = 0, start, len;
+	int pub = strcmp(f->acl, "public") == 0, hit, stored = 0;
 
 	out = img_output_format(ip, f->content_type);
 	img_canonical(ip, out, canon);
-
-	/* Public rows may be resized by the public origin's CDN instead;
-	   private rows never leave through it. */
 	if (pub && a->cfg.public_base != NULL && a->cfg.public_base[0] != '\0') {
-		enc = file_url_path(f->key);
-		if (enc == NULL) {
-			http_error(r, FS_INTERNAL, NULL);
-			goto out;
-		}
-		img_cloudflare_options(ip, out, opts);
-		baselen = strlen(a->cfg.public_base);
-		while (baselen > 0 && a->cfg.public_base[baselen - 1] == '/')
-			baselen--;
-		http_status(r, 302);
-		if (http_add_headerf(r, "Location", "%.*s/cdn-cgi/image/%s/%s",
-		    (int)baselen, a->cfg.public_base, opts, enc) == -1) {
-			http_error(r, FS_INTERNAL, NULL);
-			goto out;
-		}
-		http_add_header(r, "Cache-Control", "private, no-cache");
-		http_begin(r);
-		goto out;
+		redirect_to_cdn(a, r, f, ip, out);
+		return;
 	}
-
-	/* ETag: source sha256, physical key and canonical query. */
-	if (asprintf(&hashed, "%s\n%s\n%s", f->sha256, f->key, canon) == -1) {
-		hashed = NULL;
+	if (rendition_id(f, canon, id) == -1) {
 		http_error(r, FS_INTERNAL, NULL);
-		goto out;
+		return;
 	}
-	cry_sha256(hashed, strlen(hashed), digest);
-	cry_hex(digest, sizeof(digest), hex);
-	memcpy(id, hex, ETAG_HEX);
-	id[ETAG_HEX] = '\0';
 	snprintf(etag, sizeof(etag), "\"%s\"", id);
 	snprintf(cc, sizeof(cc), "%s, %s", pub ? "public" : "private",
 	    RENDITION_TTL);
 
-	inm = http_header(r, "If-None-Match");
-	if (inm != NULL && http_etag_match(inm, etag)) {
+	/* A rendition has no date of its own, and Range is not served. */
+	http_cond_request(&c, header_of, r);
+	c.range = NULL;
+	c.etag = etag;
+	c.mtime = -1;
+	if (http_conditional(&c, &start, &len) == HTTP_COND_NOT_MODIFIED) {
 		http_status(r, 304);
 		http_add_headerf(r, "ETag", "W/%s", etag);
 		http_add_header(r, "Cache-Control", cc);
 		http_begin(r);
-		goto out;
+		return;
 	}
 
 	hit = rcache_lookup(a->cfg.cache_dir, id, img_format_name(out), &path,
 	    &size);
-	if (hit != 1) {
-		/*
-		 * A slot bounds the transforms on this host (tslot.h): held
-		 * from reading the source (up to TRANSFORM_MAX_BYTES in
-		 * memory) until ImageMagick is done. A hit needs none.
-		 */
-		slot = tslot_acquire(a->cfg.cache_dir);
-		if (slot == -1) {
-			if (errno != EBUSY) {
-				app_log(a, "cannot take a transform slot: %s",
-				    strerror(errno));
-				http_error(r, FS_INTERNAL, NULL);
-				goto out;
-			}
-			http_add_header(r, "Retry-After", SLOT_RETRY_AFTER);
-			http_error(r, FS_UNAVAILABLE, "all %d transform slots "
-			    "are busy; retry later", tslot_count());
-			goto out;
-		}
-		e = load_source(a, f, &src, &srclen, lmsg, sizeof(lmsg));
-		if (e != FS_OK) {
-			if (e != FS_VALIDATION)
-				app_log(a, "transform source (%s)",
-				    err_code(e));
-			http_error(r, e, e == FS_VALIDATION ||
-			    e == FS_UNAVAILABLE ? "%s" : NULL, lmsg);
-			goto out;
-		}
-		e = img_transform(src, srclen, ip, out, &dst, &dstlen, msg, why);
-		tslot_release(slot);
-		slot = -1;
-		if (e != FS_OK) {
-			if (why[0] != '\0')
-				app_log(a, "transform: %s", why);
-			http_error(r, e, "%s", msg);
-			goto out;
-		}
-		/*
-		 * Best effort: a full disk still answers. A miss is sent
-		 * from memory, so eviction (after the response) can never
-		 * remove the file under a pending X-Sendfile.
-		 */
-		if (rcache_store(a->cfg.cache_dir, id, img_format_name(out),
-		    dst, dstlen, NULL) == -1)
-			app_log(a, "cannot cache a rendition: %s",
-			    strerror(errno));
-		else
-			stored = 1;
-	}
+	if (hit != 1 && render(a, r, f, ip, out, id, &dst, &dstlen,
+	    &stored) == -1)
+		goto out;
 
 	http_add_header(r, "Content-Type", img_format_mime(out));
 	http_add_headerf(r, "ETag", "W/%s", etag);
@@ -489,24 +531,19 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 	http_status(r, 200);
 	http_add_headerf(r, "Content-Length", "%lld",
 	    dst != NULL ? (long long)dstlen : size);
-	if (r->is_head) {
+	if (r->is_head)
 		http_begin(r);
-		goto out;
-	}
-	if (dst != NULL) {
+	else if (dst != NULL) {
 		http_begin(r);
 		http_write(r, dst, dstlen);
 	} else
 		stream_path(a, r, path);
 out:
-	tslot_release(slot);
 	if (stored)
-		rcache_note_write(a->cfg.cache_dir, cache_max, dstlen);
+		rcache_note_write(a->cfg.cache_dir,
+		    a->cfg.transform.cache_bytes, dstlen);
 	img_free(dst);
-	free(src);
-	free(hashed);
 	free(path);
-	free(enc);
 }
 
 static void
@@ -554,36 +591,21 @@ params_ok(struct request *r, struct img_params *ip)
 	return 1;
 }
 
+/* A ?token= whose MAC and expiry app_dispatch() has checked. */
 static void
-get_with_token(struct app *a, struct request *r, const struct http_param *tp,
+get_with_token(struct app *a, struct request *r, const struct app_caller *c,
     const struct img_params *ip)
 {
 	struct file_row f;
-	char *logical = NULL, *tk = NULL, *tt = NULL, *pkey = NULL;
-	enum tok_result tr;
+	char *logical = NULL, *pkey = NULL;
 	enum fs_err e;
 
 	memset(&f, 0, sizeof(f));
-	if (!file_key_from_path(r, PREFIX, 0, NULL, &logical, NULL))
+	if (!target_key_from_path(r, PREFIX, 0, NULL, &logical, NULL))
 		goto out;
-	if (strlen(tp->value) != tp->value_len) {
-		http_error(r, FS_UNAUTHORIZED, "invalid token");
-		goto out;
-	}
-	tr = tok_storage_verify(a->tok_key, tp->value, (time_t)db_now(), &tk,
-	    &tt);
-	if (tr == TOK_EXPIRED) {
-		http_error(r, FS_UNAUTHORIZED, "token expired");
-		goto out;
-	}
-	if (tr != TOK_OK) {
-		http_error(r, tr == TOK_ERROR ? FS_INTERNAL : FS_UNAUTHORIZED,
-		    "invalid token");
-		goto out;
-	}
 	/* The token names one tenant and one key; this URL must be it. */
-	pkey = key_physical(tt, logical);
-	if (pkey == NULL || strcmp(pkey, tk) != 0) {
+	pkey = key_physical(c->tok_tenant, logical);
+	if (pkey == NULL || strcmp(pkey, c->tok_key) != 0) {
 		http_error(r, FS_FORBIDDEN, "token is not valid for this key");
 		goto out;
 	}
@@ -597,52 +619,34 @@ out:
 	file_row_free(&f);
 	free(logical);
 	free(pkey);
-	free(tk);
-	free(tt);
 }
 
 static void
-h_get(struct app *a, struct request *r)
+h_get(struct app *a, struct request *r, const struct app_caller *c)
 {
-	const struct http_param *tp;
 	struct img_params ip;
-	struct principal p;
-	struct file_row f;
-	char *logical = NULL, *pkey = NULL;
+	struct target *t;
 
 	if (!params_ok(r, &ip))
 		return;
-	tp = http_param(r, "token");
-	if (tp != NULL) {
-		get_with_token(a, r, tp, &ip);
+	if (c->tok_key != NULL) {
+		get_with_token(a, r, c, &ip);
 		return;
 	}
-	if (!file_open_readable(a, r, 0, &p, &logical, &pkey, &f))
+	t = target_open(a, r, &c->p, 0);
+	if (t == NULL)
 		return;
-	serve(a, r, &f, logical, &ip);
-	file_row_free(&f);
-	free(logical);
-	free(pkey);
+	serve(a, r, &t->f, t->logical, &ip);
+	target_free(t);
 }
 
-/* Routes the other storage programs serve count for 405's Allow. */
-static const struct app_route routes[] = {
-	{ "GET", PREFIX, APP_PREFIX, h_get },
-	{ "PUT", PREFIX, APP_PREFIX, NULL },
-	{ "PATCH", PREFIX, APP_PREFIX, NULL },
-	{ "DELETE", PREFIX, APP_PREFIX, NULL },
+static const app_handler serve_get[ROUTE__MAX] = {
+	[ROUTE_GET] = h_get,
 };
 
 int
 sget_main(const char *name, enum sget_mode m, int argc, char *argv[])
 {
-	char err[512];
-
 	mode = m;
-	if (argc <= 1 && mode == SGET_TRANSFORM &&
-	    rcache_max_bytes(&cache_max, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: refusing to start: %s\n", name, err);
-		return 1;
-	}
-	return app_main(name, argc, argv, routes, nitems(routes), APP_STORE);
+	return app_main(name, argc, argv, serve_get, APP_STORE);
 }

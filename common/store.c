@@ -4,10 +4,43 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cfg.h"
+#include "key.h"
 #include "store.h"
 #include "store_impl.h"
+
+#define PKEY_MAX	(KEY_TENANT_PREFIX_LEN + KEY_MAX)
+
+int
+store_pkey_ok(const char *p)
+{
+	size_t len, i, start, seg, nsegs = 0;
+	unsigned char c;
+
+	if (p == NULL)
+		return 0;
+	len = strnlen(p, PKEY_MAX + 1);
+	if (len == 0 || len > PKEY_MAX || strncmp(p, "tenants/", 8) != 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)p[i];
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			return 0;
+	}
+	for (start = 0; start <= len; start = i + 1) {
+		i = start;
+		while (i < len && p[i] != '/')
+			i++;
+		seg = i - start;
+		if (seg == 0 || (p[start] == '.' && (seg == 1 ||
+		    (seg == 2 && p[start + 1] == '.'))))
+			return 0;
+		nsegs++;
+	}
+	return nsegs >= PKEY_MIN_SEGS;
+}
 
 struct store *
 store_open(const struct cfg *c, char *err, size_t errlen)

@@ -52,6 +52,17 @@ struct store_ops {
 	int		(*walk)(struct store *, store_walk_fn, void *);
 };
 
+/*
+ * The adapters' second line of defence (key.h validated the logical part
+ * before): 1 when pkey is a physical key we could have produced:
+ * "tenants/<tid>/<logical>", at most KEY_TENANT_PREFIX_LEN + KEY_MAX
+ * bytes, no empty, "." or ".." segment (so no leading, trailing or double
+ * '/'), no control byte, DEL or backslash. Else 0, and the adapter
+ * answers FS_VALIDATION without touching its backend.
+ */
+int	store_pkey_ok(const char *pkey);
+#define PKEY_MIN_SEGS	3	/* "tenants", tenant id, at least one more */
+
 struct store		{ const struct store_ops *ops; };
 struct store_writer	{ const struct store_ops *ops; };
 struct store_reader	{ const struct store_ops *ops; };

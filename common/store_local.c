@@ -36,7 +36,6 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "key.h"
 #include "store.h"
 #include "store_impl.h"
 
@@ -44,8 +43,6 @@
 #define TMP_DIR		".tmp"
 #define TMP_RAND_LEN	16			/* random bytes in a temp name */
 #define TMP_NAME_LEN	(2 * TMP_RAND_LEN)	/* hex characters */
-#define PKEY_MAX	(KEY_TENANT_PREFIX_LEN + KEY_MAX)
-#define PKEY_MIN_SEGS	3	/* "tenants", tenant id, at least one more */
 #define DIR_MODE	0750
 #define FILE_MODE	0640
 /*
@@ -95,41 +92,22 @@ struct lreader {
 };
 
 /*
- * The second line of defence. key.h has already validated the logical
- * part; refuse anything else this adapter could not have produced, so a
- * bug elsewhere cannot turn into a path outside tenants/.
+ * The second line of defence (store_pkey_ok), and what a disk can hold:
+ * every segment a file name of at most NAME_MAX bytes.
  */
 static int
 pkey_ok(const char *p)
 {
-	size_t		 len, i, start, seg, nsegs = 0;
-	unsigned char	 c;
+	size_t seg;
 
-	if (p == NULL)
+	if (!store_pkey_ok(p))
 		return 0;
-	len = strnlen(p, PKEY_MAX + 1);
-	if (len == 0 || len > PKEY_MAX)
-		return 0;
-	if (strncmp(p, "tenants/", 8) != 0)
-		return 0;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)p[i];
-		if (c < 0x20 || c == 0x7f || c == '\\')
+	for (; *p != '\0'; p += seg + (p[seg] == '/')) {
+		seg = strcspn(p, "/");
+		if (seg > NAME_MAX)
 			return 0;
 	}
-	/* An empty segment also catches a leading, trailing or double '/'. */
-	for (start = 0; start <= len; start = i + 1) {
-		i = start;
-		while (i < len && p[i] != '/')
-			i++;
-		seg = i - start;
-		if (seg == 0 || seg > NAME_MAX)
-			return 0;
-		if (p[start] == '.' && (seg == 1 || (seg == 2 && p[start + 1] == '.')))
-			return 0;
-		nsegs++;
-	}
-	return nsegs >= PKEY_MIN_SEGS;
+	return 1;
 }
 
 static enum fs_err
@@ -396,19 +374,6 @@ prune_parents(struct lstore *s, const char *pkey)
 	}
 }
 
-static void
-hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char	 digits[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0x0f];
-	}
-	out[2 * n] = '\0';
-}
-
 /* 1 when name is one of ours: exactly TMP_NAME_LEN lower-case hex digits. */
 static int
 tmp_name_ok(const char *name)
@@ -435,7 +400,7 @@ tmp_create(struct lstore *s, char name[TMP_NAME_LEN + 1], int *fdp)
 			name[0] = '\0';
 			return FS_INTERNAL;
 		}
-		hex(rnd, sizeof(rnd), name);
+		cry_hex(rnd, sizeof(rnd), name);
 		/* O_EXCL: never reuse or follow whatever is already there. */
 		fd = openat(s->tmpfd, name,
 		    O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,

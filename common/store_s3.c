@@ -32,7 +32,8 @@
 #include <openssl/rand.h>
 
 #include "cfg.h"
-#include "http.h"
+#include "dynbuf.h"
+#include "http_parse.h"
 #include "sigv4.h"
 #include "store.h"
 #include "store_impl.h"
@@ -78,8 +79,8 @@ struct s3req {
 	/* response */
 	long			 status;
 	CURLcode		 cc;
-	char			*resp;		/* body (capped), NUL-terminated */
-	size_t			 resp_len;
+	struct dynbuf		 resp;		/* body, at most RESP_MAX */
+	int			 resp_over;	/* it was longer: an error */
 	char			 etag[130];
 	long long		 clen;
 	long long		 mtime;
@@ -131,33 +132,23 @@ struct s3reader {
 	int			 paused, done, active, empty;
 };
 
-/* The second line of defence, as in store_local: only keys we produce. */
+/*
+ * The second line of defence (store_impl.h): only keys we produce. S3
+ * holds any segment length, so no more than that (store_local adds the
+ * disk's NAME_MAX under the same name).
+ */
 static int
 pkey_ok(const char *p)
 {
-	const char *seg;
-	size_t n;
-
-	if (p == NULL || strncmp(p, "tenants/", 8) != 0 || strlen(p) > 4096)
-		return 0;
-	for (seg = p; ; seg += n + 1) {
-		n = strcspn(seg, "/");
-		if (n == 0 || (n == 1 && seg[0] == '.') ||
-		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			return 0;
-		if (seg[n] == '\0')
-			break;
-	}
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
+	return store_pkey_ok(p);
 }
 
 /* Our vocabulary for a finished request. */
 static enum fs_err
 req_err(const struct s3req *q)
 {
+	if (q->resp_over)
+		return FS_INTERNAL;	/* an answer we could not keep whole */
 	if (q->cc != CURLE_OK)
 		return FS_UNAVAILABLE;	/* unreachable, reset, timed out */
 	if (q->status >= 200 && q->status < 300)
@@ -210,24 +201,6 @@ on_header(char *b, size_t sz, size_t n, void *arg)
 	return len;
 }
 
-static void
-keep_resp(struct s3req *q, const char *b, size_t len)
-{
-	char *nb;
-
-	if (q->resp_len + len > RESP_MAX)
-		len = RESP_MAX - q->resp_len;
-	if (len == 0)
-		return;
-	nb = realloc(q->resp, q->resp_len + len + 1);
-	if (nb == NULL)
-		return;
-	q->resp = nb;
-	memcpy(q->resp + q->resp_len, b, len);
-	q->resp_len += len;
-	q->resp[q->resp_len] = '\0';
-}
-
 static size_t
 on_body(char *b, size_t sz, size_t n, void *arg)
 {
@@ -239,7 +212,11 @@ on_body(char *b, size_t sz, size_t n, void *arg)
 	curl_easy_getinfo(rd != NULL ? rd->s->easy : NULL,
 	    CURLINFO_RESPONSE_CODE, &st);
 	if (rd == NULL || st < 200 || st >= 300) {
-		keep_resp(q, b, len);
+		/* Never parse a cut answer: one over RESP_MAX fails whole. */
+		if (dynbuf_add(&q->resp, b, len) != FS_OK) {
+			q->resp_over = 1;
+			return 0;	/* aborts the transfer */
+		}
 		return len;
 	}
 	if (rd->pend_off == rd->pend_len)
@@ -272,11 +249,6 @@ on_body(char *b, size_t sz, size_t n, void *arg)
 	return len;
 }
 
-struct upload {
-	const unsigned char	*p;
-	size_t			 left;
-};
-
 /* Set up s->easy for q. Returns 0 or -1. */
 static int
 req_setup(struct s3store *s, struct s3req *q)
@@ -289,6 +261,9 @@ req_setup(struct s3store *s, struct s3req *q)
 
 	q->status = 0;
 	q->cc = CURLE_OK;
+	dynbuf_free(&q->resp);
+	dynbuf_init(&q->resp, RESP_MAX);
+	q->resp_over = 0;
 	q->clen = -1;
 	q->mtime = 0;
 	q->etag[0] = '\0';
@@ -453,9 +428,7 @@ req_run(struct s3store *s, struct s3req *q)
 static void
 req_free(struct s3req *q)
 {
-	free(q->resp);
-	q->resp = NULL;
-	q->resp_len = 0;
+	dynbuf_free(&q->resp);
 }
 
 /* Text of <tag>...</tag> in xml, malloc'd, or NULL. */
@@ -651,17 +624,16 @@ s3_list(struct s3store *s, const char *prefix, list_fn fn, void *arg)
 		q.method = "GET";
 		q.pkey = "";
 		q.query = query;
-		r = req_run(s, &q) == FS_OK && q.resp != NULL ? 0 : -1;
-		if (r == 0 && q.resp_len >= RESP_MAX && page > 1) {
+		r = req_run(s, &q) == FS_OK ? 0 : -1;
+		if (r != 0 && q.resp_over && page > 1) {
 			page = 1;	/* again, smaller */
 			goto next;
 		}
 		page = LIST_PAGE;
-		if (r == 0 && q.resp_len < RESP_MAX)
-			r = list_entries(q.resp, fn, arg, &last);
-		else
-			r = -1;
-		more = r == 0 ? xml_text(q.resp, "IsTruncated") : NULL;
+		if (r == 0)
+			r = list_entries(dynbuf_ptr(&q.resp), fn, arg, &last);
+		more = r == 0 ? xml_text(dynbuf_ptr(&q.resp), "IsTruncated") :
+		    NULL;
 		free(em);
 		em = NULL;
 		if (more != NULL && strcmp(more, "true") == 0) {
@@ -844,11 +816,11 @@ s3_publish(struct store *bs, const char *name, const char *pkey)
 	q.copy_src = esrc;
 	e = req_run(s, &q);
 	/* S3 may answer 200 and report an error in the body. */
-	if (e == FS_OK && q.resp != NULL && strstr(q.resp, "<Error>") != NULL)
+	if (e == FS_OK && strstr(dynbuf_ptr(&q.resp), "<Error>") != NULL)
 		e = FS_UNAVAILABLE;
 	/* The source is gone: published already. Not a missing bucket. */
 	if (e == FS_NOT_FOUND)
-		e = q.resp != NULL && strstr(q.resp, "NoSuchKey") != NULL ?
+		e = strstr(dynbuf_ptr(&q.resp), "NoSuchKey") != NULL ?
 		    FS_OK : FS_INTERNAL;
 	else if (e == FS_OK)
 		e = s3_drop_tmp(bs, name);
@@ -947,7 +919,7 @@ start_multipart(struct s3writer *w)
 	q.query = "uploads=";
 	e = req_run(w->s, &q);
 	if (e == FS_OK) {
-		w->upload_id = xml_text(q.resp, "UploadId");
+		w->upload_id = xml_text(dynbuf_ptr(&q.resp), "UploadId");
 		if (w->upload_id != NULL)
 			w->upload_id_enc = sigv4_uri_encode(w->upload_id, 0);
 		if (w->upload_id_enc == NULL)
@@ -1253,7 +1225,7 @@ complete_multipart(struct s3writer *w)
 	q.body_len = xlen;
 	e = req_run(w->s, &q);
 	/* S3 may answer 200 and report an error in the body. */
-	if (e == FS_OK && q.resp != NULL && strstr(q.resp, "<Error>") != NULL)
+	if (e == FS_OK && strstr(dynbuf_ptr(&q.resp), "<Error>") != NULL)
 		e = FS_UNAVAILABLE;
 	req_free(&q);
 out:

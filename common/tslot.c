@@ -17,33 +17,10 @@
 
 static int nslots = 1;
 
-int
-tslot_init(char *err, size_t errlen)
+void
+tslot_init(long long n)
 {
-	const char *v = getenv("TRANSFORM_CONCURRENCY");
-	char *end;
-	long n;
-
-	if (v == NULL || v[0] == '\0') {
-		/* One transform per core: more only queue for the CPU and
-		   multiply the peak memory. */
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-		if (n < 1)
-			n = 1;
-		if (n > TSLOT_MAX)
-			n = TSLOT_MAX;
-		nslots = (int)n;
-		return 0;
-	}
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n < 1 || n > TSLOT_MAX) {
-		snprintf(err, errlen, "TRANSFORM_CONCURRENCY must be an integer "
-		    "from 1 to %d", TSLOT_MAX);
-		return -1;
-	}
-	nslots = (int)n;
-	return 0;
+	nslots = n < 1 ? 1 : n > TSLOT_MAX ? TSLOT_MAX : (int)n;
 }
 
 int

@@ -17,10 +17,10 @@
 #define TSLOT_DIR	".slots"
 
 /*
- * Process setup: read TRANSFORM_CONCURRENCY (1..TSLOT_MAX; default: the
- * number of online CPUs). Returns 0, or -1 with a message in err.
+ * Process setup: n slots, TRANSFORM_CONCURRENCY (cfg.h: 1..TSLOT_MAX,
+ * by default the number of online CPUs).
  */
-int	 tslot_init(char *err, size_t errlen);
+void	 tslot_init(long long n);
 /* The number of slots tslot_init settled on. */
 int	 tslot_count(void);
 /*

@@ -204,6 +204,15 @@ get_suite() {
 printf '<html><script>alert(1)</script></html>' >"$TEST_TMP/page.html"
 req PUT /api/storage/docs/page.html "${A[@]}" -H 'Content-Type: text/html' --data-binary @"$TEST_TMP/page.html"
 expect_status 201 "put html"
+# Content-Disposition is encoded as the agent encodes it (RFC 8187
+# attr-char kept, the rest percent-encoded; one http_disposition).
+req PUT '/api/storage/docs/a%26b%2Bc%20%C3%A9.html' "${A[@]}" -H 'Content-Type: text/html' --data-binary @"$TEST_TMP/page.html"
+expect_status 201 "put html with & + and a space in its name"
+req GET '/api/storage/docs/a%26b%2Bc%20%C3%A9.html' "${A[@]}"
+check "Content-Disposition in RFC 8187 form" eq "$(hdr Content-Disposition)" \
+    "attachment; filename=\"a&b+c __.html\"; filename*=UTF-8''a&b+c%20%C3%A9.html"
+req DELETE '/api/storage/docs/a%26b%2Bc%20%C3%A9.html' "${A[@]}"
+expect_status 204 "delete it again"
 
 get_suite sendfile "$BASE"
 if start_server2 FILESTOR_SENDFILE=0; then

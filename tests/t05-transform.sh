@@ -412,13 +412,7 @@ fi
 convert -size 6000x5000 gradient:red-blue "$T/big.png"
 put p/big.png "$T/big.png" image/png
 expect_status 201 "put big.png"
-# Under lighttpd only (also in the S3 mode). Under Apache, some full make
-# test runs got a finished rendition (200) instead of the 422; the cause
-# is not proven (docs/operations.md, "Known problems"). The limit itself
-# is img.c code, the same under both servers.
-if [ "${SERVER:-lighttpd}" = apache ]; then
-	:
-elif start_server2 TRANSFORM_TIMEOUT_MS=100 FILESTOR_CACHE_DIR="$TEST_TMP/cache3"; then
+if start_server2 TRANSFORM_TIMEOUT_MS=100 FILESTOR_CACHE_DIR="$TEST_TMP/cache3"; then
 	start=$(date +%s%N)
 	req GET "$BASE2$S/p/big.png?width=100&format=png" "${A[@]}"
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))

@@ -16,7 +16,7 @@
 #include "cry.h"
 #include "db.h"
 #include "files.h"
-#include "http.h"
+#include "http_parse.h"
 #include "perm.h"
 #include "rcache.h"
 #include "sigv4.h"
@@ -117,20 +117,27 @@ cmd_tenant_create(struct ctl *c, struct cli_args *ar)
 	return 0;
 }
 
+/* Print a secret that is shown only once, then wipe and free it. */
+static void
+show_secret(char *secret)
+{
+	printf("%s\n", secret);
+	cry_wipe_str(secret);
+}
+
+static void
+print_tenant(void *arg, const char *id, const char *name)
+{
+	printf("%s\t%s\n", id, name);
+}
+
 static int
 cmd_tenant_list(struct ctl *c, struct cli_args *ar)
 {
-	sqlite3_stmt *st = NULL;
-
 	if (ar->npos != 0)
 		return usage_fail(c);
-	if (sqlite3_prepare_v2(c->db, "SELECT id, name FROM tenants"
-	    " ORDER BY created_at, id", -1, &st, NULL) != SQLITE_OK)
+	if (auth_tenant_each(c->db, print_tenant, NULL) == -1)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
-	while (sqlite3_step(st) == SQLITE_ROW)
-		printf("%s\t%s\n", sqlite3_column_text(st, 0),
-		    sqlite3_column_text(st, 1));
-	sqlite3_finalize(st);
 	return 0;
 }
 
@@ -217,11 +224,9 @@ cmd_apikey_create(struct ctl *c, struct cli_args *ar)
 		return cli_fail("user is not a member of tenant %s", tid);
 	if (rc != 0)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
-	printf("%s\n", key);
+	show_secret(key);
 	fprintf(stderr, "filestorctl: API key created, id %s; the key (on "
 	    "stdout) is shown only once: store it now\n", id);
-	cry_wipe(key, strlen(key));
-	free(key);
 	return 0;
 }
 
@@ -242,31 +247,26 @@ cmd_apikey_revoke(struct ctl *c, struct cli_args *ar)
 	return 0;
 }
 
+static void
+print_apikey(void *arg, const struct auth_apikey_row *k)
+{
+	char when[32];
+
+	db_iso8601(k->created_at, when);
+	printf("%s\t%s\t%s\t%s\t%s\t%s\n", k->id, k->user_id, k->email,
+	    k->name, when, k->revoked ? "revoked" : "active");
+}
+
 static int
 cmd_apikey_list(struct ctl *c, struct cli_args *ar)
 {
 	const char *tid = cli_opt(ar, "--tenant");
-	sqlite3_stmt *st = NULL;
-	char when[32];
 
 	if (!need_uuid(tid, "--tenant"))
 		return 1;
-	if (sqlite3_prepare_v2(c->db, "SELECT k.id, k.user_id, u.email, k.name,"
-	    " k.created_at, k.revoked_at FROM api_keys k JOIN users u"
-	    " ON u.id = k.user_id WHERE k.tenant_id = ?"
-	    " ORDER BY k.rowid", -1, &st, NULL) != SQLITE_OK)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
-	sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
 	printf("ID\tUSER\tEMAIL\tNAME\tCREATED\tSTATE\n");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		db_iso8601(sqlite3_column_int64(st, 4), when);
-		printf("%s\t%s\t%s\t%s\t%s\t%s\n", sqlite3_column_text(st, 0),
-		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-		    sqlite3_column_text(st, 3), when,
-		    sqlite3_column_type(st, 5) == SQLITE_NULL ? "active" :
-		    "revoked");
-	}
-	sqlite3_finalize(st);
+	if (auth_apikey_each(c->db, tid, print_apikey, NULL) == -1)
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	return 0;
 }
 
@@ -274,10 +274,9 @@ static int
 cmd_role_create(struct ctl *c, struct cli_args *ar)
 {
 	const char *tid = cli_opt(ar, "--tenant");
-	sqlite3_stmt *st = NULL;
 	char id[37];
+	enum fs_err e;
 	size_t n;
-	int rc;
 
 	if (ar->npos != 1)
 		return usage_fail(c);
@@ -287,24 +286,13 @@ cmd_role_create(struct ctl *c, struct cli_args *ar)
 	if (n == 0 || n > 63 || strspn(ar->pos[0], "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
 		return cli_fail("role name must be 1 to 63 of [A-Za-z0-9_.-]");
-	if (cry_uuid(id) == -1)
-		return cli_fail("no randomness");
-	if (sqlite3_prepare_v2(c->db, "INSERT INTO roles (id, tenant_id, name,"
-	    " admin_access, created_at) VALUES (?, ?, ?, ?, ?)", -1, &st,
-	    NULL) != SQLITE_OK)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, tid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, ar->pos[0], -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 4, cli_opt(ar, "--admin") != NULL);
-	sqlite3_bind_int64(st, 5, db_now());
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+	e = auth_role_create(c->db, tid, ar->pos[0], cli_opt(ar, "--admin") !=
+	    NULL, id);
+	if (e == FS_CONFLICT)
 		return cli_fail("role %s exists in that tenant", ar->pos[0]);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+	if (e == FS_NOT_FOUND)
 		return cli_fail("no tenant %s", tid);
-	if (rc != SQLITE_DONE)
+	if (e != FS_OK)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	printf("%s\n", id);
 	return 0;
@@ -314,29 +302,18 @@ cmd_role_create(struct ctl *c, struct cli_args *ar)
 static int
 role_ref(struct ctl *c, const char *ref, const char *tid, char id[37])
 {
-	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (tid == NULL && cry_is_uuid(ref)) {
-		if (sqlite3_prepare_v2(c->db, "SELECT id FROM roles WHERE id=?",
-		    -1, &st, NULL) != SQLITE_OK)
-			return cli_fail("database: %s", sqlite3_errmsg(c->db));
-		sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
-	} else {
-		if (tid == NULL || !cry_is_uuid(tid))
-			return cli_fail("a role name needs --tenant TID (or give "
-			    "the role id)");
-		if (sqlite3_prepare_v2(c->db, "SELECT id FROM roles WHERE"
-		    " tenant_id = ? AND name = ?", -1, &st, NULL) != SQLITE_OK)
-			return cli_fail("database: %s", sqlite3_errmsg(c->db));
-		sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, ref, -1, SQLITE_TRANSIENT);
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(id, 37, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
+	if (tid == NULL && cry_is_uuid(ref))
+		rc = auth_role_find(c->db, NULL, ref, id);
+	else if (tid == NULL || !cry_is_uuid(tid))
+		return cli_fail("a role name needs --tenant TID (or give the role "
+		    "id)");
+	else
+		rc = auth_role_find(c->db, tid, ref, id);
+	if (rc == -1)
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+	if (rc != 0)
 		return cli_fail("no role %s", ref);
 	return 0;
 }
@@ -345,9 +322,9 @@ static int
 cmd_permission_add(struct ctl *c, struct cli_args *ar)
 {
 	const char *cond = cli_opt(ar, "--condition");
-	sqlite3_stmt *st = NULL;
 	char role[37], err[512];
-	int coll, act, rc;
+	long long id;
+	int coll, act;
 
 	if (ar->npos != 3)
 		return usage_fail(c);
@@ -363,46 +340,31 @@ cmd_permission_add(struct ctl *c, struct cli_args *ar)
 		return cli_fail("--condition: %s", err);
 	if (role_ref(c, ar->pos[0], cli_opt(ar, "--tenant"), role) != 0)
 		return 1;
-	if (sqlite3_prepare_v2(c->db, "INSERT INTO permissions (role_id,"
-	    " collection, action, condition) VALUES (?, ?, ?, ?)", -1, &st,
-	    NULL) != SQLITE_OK)
+	id = perm_grant(c->db, role, coll, act, cond);
+	if (id == -1)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
-	sqlite3_bind_text(st, 1, role, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, perm_coll_name(coll), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, perm_action_name(act), -1, SQLITE_STATIC);
-	if (cond != NULL)
-		sqlite3_bind_text(st, 4, cond, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 4);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
-	printf("%lld\n", (long long)sqlite3_last_insert_rowid(c->db));
+	printf("%lld\n", id);
 	return 0;
+}
+
+static void
+print_permission(void *arg, long long id, const char *coll, const char *act,
+    const char *cond)
+{
+	printf("%lld\t%s\t%s\t%s\n", id, coll, act, cond);
 }
 
 static int
 cmd_permission_list(struct ctl *c, struct cli_args *ar)
 {
-	sqlite3_stmt *st = NULL;
 	char role[37];
 
 	if (ar->npos != 1)
 		return usage_fail(c);
 	if (role_ref(c, ar->pos[0], cli_opt(ar, "--tenant"), role) != 0)
 		return 1;
-	if (sqlite3_prepare_v2(c->db, "SELECT id, collection, action,"
-	    " IFNULL(condition, '') FROM permissions WHERE role_id = ?"
-	    " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	if (perm_grants(c->db, role, print_permission, NULL) == -1)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
-	sqlite3_bind_text(st, 1, role, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		printf("%lld\t%s\t%s\t%s\n",
-		    (long long)sqlite3_column_int64(st, 0),
-		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-		    sqlite3_column_text(st, 3));
-	sqlite3_finalize(st);
 	return 0;
 }
 
@@ -410,6 +372,12 @@ cmd_permission_list(struct ctl *c, struct cli_args *ar)
  * debug list-plan: EXPLAIN QUERY PLAN of the exact statement the list
  * program runs for this user, so a test can show it is a range scan.
  */
+static void
+print_line(void *arg, const char *line)
+{
+	printf("%s\n", line);
+}
+
 static int
 cmd_debug_list_plan(struct ctl *c, struct cli_args *ar)
 {
@@ -417,23 +385,16 @@ cmd_debug_list_plan(struct ctl *c, struct cli_args *ar)
 	const char *prefix = cli_opt(ar, "--prefix");
 	struct perm_vars v;
 	struct perm_sql cond;
-	sqlite3_stmt *st = NULL, *ex = NULL, *q = NULL;
-	char role[37] = "", *sql = NULL;
-	size_t n;
+	sqlite3_stmt *st = NULL;
+	char role[37] = "";
 	int ret = 1;
 
 	if (ar->npos != 0)
 		return usage_fail(c);
 	if (!need_uuid(tid, "--tenant") || !need_uuid(uid, "--user"))
 		return 1;
-	if (sqlite3_prepare_v2(c->db, "SELECT role_id FROM memberships"
-	    " WHERE tenant_id = ? AND user_id = ?", -1, &q, NULL) != SQLITE_OK)
+	if (auth_member_role(c->db, tid, uid, role) == -1)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
-	sqlite3_bind_text(q, 1, tid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(q, 2, uid, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		snprintf(role, sizeof(role), "%s", sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
 	if (role[0] == '\0')
 		return cli_fail("user is not a member of tenant %s", tid);
 	v.user_id = uid;
@@ -442,26 +403,10 @@ cmd_debug_list_plan(struct ctl *c, struct cli_args *ar)
 		return cli_fail("the user's role cannot read files%s", "");
 	st = file_list_stmt(c->db, tid, prefix != NULL ? prefix : "", "",
 	    &cond, FILES_LIST_DEFAULT);
-	if (st == NULL) {
+	if (st == NULL || db_plan(c->db, st, print_line, NULL) == -1)
 		cli_fail("database: %s", sqlite3_errmsg(c->db));
-		goto out;
-	}
-	n = strlen(sqlite3_sql(st)) + 32;
-	sql = malloc(n);
-	if (sql == NULL)
-		goto out;
-	snprintf(sql, n, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
-	if (sqlite3_prepare_v2(c->db, sql, -1, &ex, NULL) != SQLITE_OK ||
-	    sqlite3_transfer_bindings(st, ex) != SQLITE_OK) {
-		cli_fail("database: %s", sqlite3_errmsg(c->db));
-		goto out;
-	}
-	while (sqlite3_step(ex) == SQLITE_ROW)
-		printf("%s\n", sqlite3_column_text(ex, 3));
-	ret = 0;
-out:
-	free(sql);
-	sqlite3_finalize(ex);
+	else
+		ret = 0;
 	sqlite3_finalize(st);
 	perm_sql_free(&cond);
 	return ret;
@@ -505,23 +450,21 @@ gc_store(struct ctl *c)
 
 /*
  * gc: evict the rendition cache down to RENDITION_CACHE_BYTES (least
- * recently used first; orphans of overwritten or deleted sources are
- * never hit again, so they go first), remove stale temporary files of
- * the cache, then do the store's part (gc_store) and expire login-failure
- * counts.
+ * recently used first, by mtime alone: nothing records a rendition's
+ * source, so one of an overwritten or deleted source simply ages out),
+ * remove stale temporary files of the cache, then do the store's part
+ * (gc_store) and drop expired login failure counts.
  */
 static int
 cmd_gc(struct ctl *c, struct cli_args *ar)
 {
 	struct rcache_stats st;
-	long long max, up;
-	char err[512];
+	long long up;
 
 	if (ar->npos != 0)
 		return usage_fail(c);
-	if (rcache_max_bytes(&max, err, sizeof(err)) == -1)
-		return cli_fail("%s", err);
-	if (rcache_gc(c->cfg.cache_dir, max, &st) == -1)
+	if (rcache_gc(c->cfg.cache_dir, c->cfg.transform.cache_bytes,
+	    &st) == -1)
 		return cli_fail("rendition cache gc failed in %s",
 		    c->cfg.cache_dir);
 	printf("renditions: kept %lld (%lld bytes), evicted %lld (%lld bytes), "
@@ -590,12 +533,25 @@ cmd_agent_token(struct ctl *c, struct cli_args *ar)
 	if (agent_enroll_token_create(c->db, tid, ttl, &tok, &exp, err,
 	    sizeof(err)) == -1)
 		return cli_fail("%s", err);
-	printf("%s\n", tok);
+	show_secret(tok);
 	db_iso8601(exp, when);
 	fprintf(stderr, "filestorctl: one-time enrollment token, valid until "
 	    "%s\n", when);
-	cry_wipe(tok, strlen(tok));
-	free(tok);
+	return 0;
+}
+
+static int
+print_agent(void *arg, const struct agent_row *a)
+{
+	char seen[32];
+
+	if (a->last_seen_at >= 0)
+		db_iso8601(a->last_seen_at, seen);
+	else
+		snprintf(seen, sizeof(seen), "never");
+	printf("%s\t%s\t%s\t%s%s\t%s\n", a->id, a->name, a->roots_json,
+	    a->enabled ? "on " : "off ",
+	    a->hostname != NULL ? a->hostname : "-", seen);
 	return 0;
 }
 
@@ -603,33 +559,13 @@ static int
 cmd_agent_list(struct ctl *c, struct cli_args *ar)
 {
 	const char *tid = cli_opt(ar, "--tenant");
-	struct agent_row a;
-	sqlite3_stmt *st;
-	char seen[32];
-	int rc;
 
 	if (ar->npos != 0)
 		return usage_fail(c);
 	if (!need_uuid(tid, "--tenant"))
 		return 1;
-	st = agent_list_stmt(c->db, tid);
-	if (st == NULL)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	printf("ID\tNAME\tROOTS\tTUNNEL\tLAST_SEEN\n");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (agent_row_from_stmt(st, &a) == -1)
-			break;
-		if (a.last_seen_at >= 0)
-			db_iso8601(a.last_seen_at, seen);
-		else
-			snprintf(seen, sizeof(seen), "never");
-		printf("%s\t%s\t%s\t%s%s\t%s\n", a.id, a.name, a.roots_json,
-		    a.enabled ? "on " : "off ",
-		    a.hostname != NULL ? a.hostname : "-", seen);
-		agent_row_free(&a);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	if (agent_each(c->db, tid, print_agent, NULL) == -1)
 		return cli_fail("database: %s", sqlite3_errmsg(c->db));
 	return 0;
 }

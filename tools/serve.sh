@@ -219,12 +219,22 @@ serve_prepare_user() {
 	done
 }
 
-# serve_wait_port PID: until the port answers, while PID lives.
+# serve_wait_port PID: until PID itself listens on the port, while it
+# lives. The port answering is not enough: a server whose bind failed
+# lives on for a moment (Apache for a while, reading its config), and if
+# the port went to another listener between serve_free_port and the
+# bind (another suite's server, this suite's own earlier one), the
+# caller would talk to that one, with other settings, and take it for
+# the server it started (the Apache "200 under TRANSFORM_TIMEOUT_MS=100"
+# of t05). Without ss, the answering port has to do.
 serve_wait_port() {
 	local i
 	for i in $(seq 1 300); do
 		kill -0 "$1" 2>/dev/null || return 1
-		if (exec 3<>"/dev/tcp/$FILESTOR_BIND/$PORT") 2>/dev/null; then
+		if command -v ss >/dev/null 2>&1; then
+			ss -Hltnp "sport = :$PORT" 2>/dev/null |
+			    grep -q "pid=$1," && return 0
+		elif (exec 3<>"/dev/tcp/$FILESTOR_BIND/$PORT") 2>/dev/null; then
 			return 0
 		fi
 		sleep 0.1
@@ -310,22 +320,29 @@ SERVE_APACHE_MODULES=/usr/lib/apache2/modules
 
 # FcgidInitialEnv for the rest of the environment: spawn-fcgi hands the
 # programs everything we have, mod_fcgid only what it is told, and at most
-# 64 variables: so only the settings the programs (and test shims) read,
-# and FILESTOR_INSTANCE, which serve_reap finds them by. The variables
+# 64 variables: so only the settings the programs read (the names of
+# filestor.conf's FcgidInitialEnv lines, commented or not, which
+# tests/unit/test_cfg.c holds to the settings table of common/cfg.c), the
+# test shims' variables, and FILESTOR_INSTANCE, which serve_reap finds
+# them by. The variables
 # apache/filestor.conf passes itself are left out, unless too long:
 # mod_fcgid cuts every value at 127 bytes, so a longer path (a deep
 # checkout) is passed as a symlink to it in SERVE_ENVLINK. A later
 # FcgidInitialEnv of the same name wins; XSendFilePath keeps the real
 # path, which is what get sends (it resolves the data dir).
 serve_apache_env() {
-	local name val skip
+	local name val skip settings conf=$FILESTOR_TOP/apache/filestor.conf
 	skip=" $(sed -n 's/^FcgidInitialEnv[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' \
-	    "$FILESTOR_TOP/apache/filestor.conf" | tr '\n' ' ') "
+	    "$conf" | tr '\n' ' ') "
+	settings=" $(sed -n 's/^#\{0,1\}FcgidInitialEnv[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' \
+	    "$conf" | tr '\n' ' ') "
 	for name in $(compgen -e); do
-		case "$name" in
-		AUTH_*|COOKIE_*|FILESTOR_*|S3_*|TRANSFORM_*|RENDITION_*|\
-		LOGIN_*|MAGICK_*|MAX_UPLOAD_BYTES|PUBLIC_BASE|LD_PRELOAD|TZ|LANG) ;;
-		*) continue ;;
+		case "$settings" in
+		*" $name "*) ;;
+		*) case "$name" in
+		   FILESTOR_*|LD_PRELOAD|TZ|LANG) ;;
+		   *) continue ;;
+		   esac ;;
 		esac
 		val=${!name}
 		# A value Apache would reinterpret is not passed.

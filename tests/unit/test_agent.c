@@ -1,7 +1,7 @@
 /*
  * Unit tests for common/agent.c: path and hostname validation, the root
  * check, the sealed tunnel key, the download token and the
- * Content-Disposition header (DESIGN §9).
+ * Content-Type (DESIGN §9); Content-Disposition is in test_http_parse.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -293,9 +293,17 @@ mint(const unsigned char key[AGENT_KEY_LEN], const char *json)
 static void
 test_token(void **state)
 {
+	static const char *const wrong[] = {
+	    "{\"p\":1,\"a\":\"" AID "\",\"exp\":1800000100}",
+	    "{\"p\":\"/x\",\"a\":\"" AID "\",\"exp\":\"1800000100\"}",
+	    "{\"p\":\"/x\",\"a\":\"" AID "\",\"exp\":1800000100.5}",
+	    "{\"p\":\"/x\",\"a\":\"" AID "\"}",
+	    "[1]",
+	};
 	unsigned char key[AGENT_KEY_LEN], other[AGENT_KEY_LEN];
 	char *t, *t2, *path = NULL, json[256];
 	time_t now = 1800000000;
+	size_t i;
 
 	(void)state;
 	memset(key, 7, sizeof(key));
@@ -347,26 +355,13 @@ test_token(void **state)
 	free(t);
 
 	/* Claims of the wrong type, signed correctly, are malformed. */
-	t = mint(key, "{\"p\":1,\"a\":\"" AID "\",\"exp\":1800000100}");
-	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
-	    AGENT_TOK_MALFORMED);
-	free(t);
-	t = mint(key, "{\"p\":\"/x\",\"a\":\"" AID "\",\"exp\":\"1800000100\"}");
-	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
-	    AGENT_TOK_MALFORMED);
-	free(t);
-	t = mint(key, "{\"p\":\"/x\",\"a\":\"" AID "\",\"exp\":1800000100.5}");
-	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
-	    AGENT_TOK_MALFORMED);
-	free(t);
-	t = mint(key, "{\"p\":\"/x\",\"a\":\"" AID "\"}");
-	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
-	    AGENT_TOK_MALFORMED);
-	free(t);
-	t = mint(key, "[1]");
-	assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
-	    AGENT_TOK_MALFORMED);
-	free(t);
+	for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		t = mint(key, wrong[i]);
+		assert_int_equal(agent_tok_verify(key, t, AID, now, &path),
+		    AGENT_TOK_MALFORMED);
+		assert_null(path);
+		free(t);
+	}
 	assert_int_equal(agent_tok_verify(key, "", AID, now, &path),
 	    AGENT_TOK_MALFORMED);
 	assert_int_equal(agent_tok_verify(key, "a.b.c", AID, now, &path),
@@ -375,26 +370,11 @@ test_token(void **state)
 }
 
 static void
-test_disposition(void **state)
+test_content_type(void **state)
 {
-	char *d;
 	int inl;
 
 	(void)state;
-	d = agent_disposition("/srv/report.pdf", 0);
-	assert_string_equal(d, "inline; filename=\"report.pdf\"; "
-	    "filename*=UTF-8''report.pdf");
-	free(d);
-	d = agent_disposition("a \"b\"\\c;é%.txt", 1);
-	assert_string_equal(d, "attachment; filename=\"a _b__c;__%.txt\"; "
-	    "filename*=UTF-8''a%20%22b%22%5Cc%3B%C3%A9%25.txt");
-	free(d);
-	/* CR and LF never reach the header. */
-	d = agent_disposition("x\r\ny", 1);
-	assert_null(strchr(d, '\r'));
-	assert_null(strchr(d, '\n'));
-	free(d);
-
 	assert_string_equal(agent_content_type("a.PDF", &inl),
 	    "application/pdf");
 	assert_int_equal(inl, 1);
@@ -442,7 +422,7 @@ main(void)
 		cmocka_unit_test(test_key_seal),
 		cmocka_unit_test(test_key_codec),
 		cmocka_unit_test(test_token),
-		cmocka_unit_test(test_disposition),
+		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_names),
 	};
 

@@ -2,10 +2,9 @@
  * Unit tests for the pure parts of the filestor-agent daemon (agent/):
  * the escaping and rate limit of untrusted log lines (logsafe.c), the
  * connection budget and per-client counts (lim.c), the agent secret
- * and enrollment answer checks (conf.c) and the cloudflared line parser
- * (supervise.c). The .c
- * files are included, as lighttpd's tests do, so no agent library is
- * needed; a fuzz harness can do the same.
+ * and enrollment answer checks (conf.c). The .c files are included, as
+ * lighttpd's tests do, so no agent library is needed; a fuzz harness can
+ * do the same.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +15,6 @@
 #include "../../agent/logsafe.c"
 #include "../../agent/lim.c"
 #include "../../agent/conf.c"
-#include "../../agent/supervise.c"
 #include "tok.h"
 
 /* --- logsafe_escape */
@@ -146,60 +144,60 @@ test_budget(void **state)
 	assert_int_equal(d, 1);
 }
 
+/* ip as a socket address in ss: IPv6 when it holds a ':'. */
 static struct sockaddr *
-v4(const char *ip, struct sockaddr_in *sa)
+addr(const char *ip, struct sockaddr_storage *ss)
 {
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	assert_int_equal(inet_pton(AF_INET, ip, &sa->sin_addr), 1);
-	return (struct sockaddr *)sa;
-}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 
-static struct sockaddr *
-v6(const char *ip, struct sockaddr_in6 *sa)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sin6_family = AF_INET6;
-	assert_int_equal(inet_pton(AF_INET6, ip, &sa->sin6_addr), 1);
-	return (struct sockaddr *)sa;
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(ip, ':') != NULL) {
+		s6->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
+	} else {
+		s4->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
+	}
+	return (struct sockaddr *)ss;
 }
 
 static void
 test_client_key(void **state)
 {
-	struct sockaddr_in a;
-	struct sockaddr_in6 b;
+	static const struct {
+		const char	*peer;
+		const char	*hdr;	/* CF-Connecting-IP */
+		const char	*want;
+	} cases[] = {
+		/* Behind the tunnel: CF-Connecting-IP, canonical. */
+		{ "127.0.0.1", "203.0.113.7", "203.0.113.7" },
+		{ "::1", "2001:DB8:0:0::1", "2001:db8::1" },
+		/* Not an address: the peer. */
+		{ "127.0.0.1", "evil\r\nx", "127.0.0.1" },
+		{ "127.0.0.1", NULL, "127.0.0.1" },
+		/* Anyone else cannot choose their key with a header. */
+		{ "10.1.2.3", "203.0.113.7", "10.1.2.3" },
+		{ "127.0.0.2", "1.2.3.4", "127.0.0.2" },
+	};
+	struct sockaddr_storage ss;
 	char key[LIM_KEY_MAX];
+	size_t i;
 
 	(void)state;
-	assert_true(lim_is_proxy(v4("127.0.0.1", &a)));
-	assert_false(lim_is_proxy(v4("127.0.0.2", &a)));
-	assert_false(lim_is_proxy(v4("10.0.0.1", &a)));
-	assert_true(lim_is_proxy(v6("::1", &b)));
-	assert_true(lim_is_proxy(v6("::ffff:127.0.0.1", &b)));
-	assert_false(lim_is_proxy(v6("::ffff:10.0.0.1", &b)));
+	assert_true(lim_is_proxy(addr("127.0.0.1", &ss)));
+	assert_false(lim_is_proxy(addr("127.0.0.2", &ss)));
+	assert_false(lim_is_proxy(addr("10.0.0.1", &ss)));
+	assert_true(lim_is_proxy(addr("::1", &ss)));
+	assert_true(lim_is_proxy(addr("::ffff:127.0.0.1", &ss)));
+	assert_false(lim_is_proxy(addr("::ffff:10.0.0.1", &ss)));
 	assert_false(lim_is_proxy(NULL));
 
-	/* Behind the tunnel: CF-Connecting-IP, canonical. */
-	assert_int_equal(lim_client_key(v4("127.0.0.1", &a), "203.0.113.7",
-	    key), 0);
-	assert_string_equal(key, "203.0.113.7");
-	assert_int_equal(lim_client_key(v6("::1", &b), "2001:DB8:0:0::1",
-	    key), 0);
-	assert_string_equal(key, "2001:db8::1");
-	/* Not an address: the peer. */
-	assert_int_equal(lim_client_key(v4("127.0.0.1", &a), "evil\r\nx",
-	    key), 0);
-	assert_string_equal(key, "127.0.0.1");
-	assert_int_equal(lim_client_key(v4("127.0.0.1", &a), NULL, key), 0);
-	assert_string_equal(key, "127.0.0.1");
-	/* Anyone else cannot choose their key with a header. */
-	assert_int_equal(lim_client_key(v4("10.1.2.3", &a), "203.0.113.7",
-	    key), 0);
-	assert_string_equal(key, "10.1.2.3");
-	assert_int_equal(lim_client_key(v4("127.0.0.2", &a), "1.2.3.4",
-	    key), 0);
-	assert_string_equal(key, "127.0.0.2");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(lim_client_key(addr(cases[i].peer, &ss),
+		    cases[i].hdr, key), 0);
+		assert_string_equal(key, cases[i].want);
+	}
 	assert_int_equal(lim_client_key(NULL, NULL, key), -1);
 }
 
@@ -332,150 +330,50 @@ test_enroll_answer(void **state)
 	    sizeof(err)), -1);
 }
 
-/* --- the cloudflared line parser */
-
-static void
-test_quick_host(void **state)
-{
-	static const struct {
-		const char	*line;
-		const char	*host;	/* NULL: none */
-	} cases[] = {
-		{ "INF |  https://brave-tiny-words.trycloudflare.com   |",
-		    "brave-tiny-words.trycloudflare.com" },
-		{ "https://a.trycloudflare.com", "a.trycloudflare.com" },
-		{ "https://api.trycloudflare.com/tunnel", NULL },
-		{ "https://-bad.trycloudflare.com |", NULL },
-		{ "https://bad-.trycloudflare.com |", NULL },
-		{ "https://a.b.trycloudflare.com |", NULL },
-		{ "https://x.trycloudflare.com.evil.example |", NULL },
-		{ "https://x.trycloudflare.comevil |", NULL },
-		{ "https://x.trycloudflare.com-x |", NULL },
-		{ "https://x.trycloudflare.com/ |", "x.trycloudflare.com" },
-		{ "https://UPPER.trycloudflare.com |", NULL },
-		{ "https://trycloudflare.com |", NULL },
-		{ "http://x.trycloudflare.com |", NULL },
-		/* The first valid one counts. */
-		{ "https://api.trycloudflare.com https://ok.trycloudflare.com",
-		    "ok.trycloudflare.com" },
-		{ "", NULL },
-	};
-	char host[256], label[80], line[200];
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (cases[i].host == NULL) {
-			assert_false(sup_quick_host(cases[i].line, host,
-			    sizeof(host)));
-			continue;
-		}
-		assert_true(sup_quick_host(cases[i].line, host, sizeof(host)));
-		assert_string_equal(host, cases[i].host);
-	}
-	/* 63 bytes is a label; 64 is not. */
-	memset(label, 'a', 63);
-	label[63] = '\0';
-	snprintf(line, sizeof(line), "| https://%s.trycloudflare.com |", label);
-	assert_true(sup_quick_host(line, host, sizeof(host)));
-	memset(label, 'a', 64);
-	label[64] = '\0';
-	snprintf(line, sizeof(line), "| https://%s.trycloudflare.com |", label);
-	assert_false(sup_quick_host(line, host, sizeof(host)));
-	/* An out buffer too small takes nothing. */
-	assert_false(sup_quick_host("https://abc.trycloudflare.com", host, 10));
-}
-
-static void
-test_line_parse(void **state)
-{
-	struct sup_line pl;
-
-	(void)state;
-	sup_line_parse("2026-05-16T15:40:16Z INF Registered tunnel connection "
-	    "connIndex=0 connection=6a37 event=0 ip=198.41.192.7 "
-	    "location=ams01 protocol=quic", &pl);
-	assert_int_equal(pl.registered, 1);
-	assert_false(pl.reason);
-	sup_line_parse("INF Connection 6a37-aa registered connIndex=0", &pl);
-	assert_int_equal(pl.registered, 1);
-	sup_line_parse("INF Unregistered tunnel connection connIndex=0", &pl);
-	assert_int_equal(pl.registered, -1);
-	sup_line_parse("2026-05-16T15:40:16Z ERR Connection terminated "
-	    "connIndex=0", &pl);
-	assert_int_equal(pl.registered, -1);
-	assert_true(pl.reason);
-	sup_line_parse("INF Starting metrics server on 127.0.0.1:20241/metrics",
-	    &pl);
-	assert_string_equal(pl.metrics_addr, "127.0.0.1:20241");
-	sup_line_parse("INF Starting metrics server on [::1]:20241/metrics",
-	    &pl);
-	assert_string_equal(pl.metrics_addr, "[::1]:20241");
-	/* Escaped junk is no address. */
-	sup_line_parse("INF Starting metrics server on \\x1b[2J:1/metrics", &pl);
-	assert_string_equal(pl.metrics_addr, "");
-	sup_line_parse("INF Starting metrics server on ", &pl);
-	assert_string_equal(pl.metrics_addr, "");
-	sup_line_parse("Incorrect Usage: flag provided but not defined: "
-	    "-metrics", &pl);
-	assert_true(pl.incorrect_usage);
-	assert_true(pl.reason);
-	sup_line_parse("ERR Error unmarshaling QuickTunnel response: error "
-	    "code: 1015 status_code=\"429 Too Many Requests\"", &pl);
-	assert_true(pl.rate_limited);
-	sup_line_parse("ERR Register tunnel error from server side error="
-	    "\"Unauthorized: Invalid tunnel secret\" connIndex=0", &pl);
-	assert_true(pl.unauthorized);
-	sup_line_parse("Provided Tunnel token is not valid.", &pl);
-	assert_true(pl.reason);
-	/* The URL only from a box row. */
-	sup_line_parse("INF |  https://a-b.trycloudflare.com  |", &pl);
-	assert_string_equal(pl.quick_host, "a-b.trycloudflare.com");
-	sup_line_parse("ERR failed to request quick Tunnel: Post "
-	    "\"https://x.trycloudflare.com/tunnel\"", &pl);
-	assert_string_equal(pl.quick_host, "");
-	assert_true(pl.reason);
-	sup_line_parse("", &pl);
-	assert_false(pl.incorrect_usage || pl.rate_limited || pl.unauthorized ||
-	    pl.registered || pl.reason);
-}
+/* --- a NUL in a download token (common/agent.c) */
 
 /* --- a NUL in a download token (common/agent.c) */
+
+/* agent_tok_verify now of a token signed over payload. */
+static int
+verify(const unsigned char *key, const char *payload, const char *aid,
+    char **path)
+{
+	char *t = tok_sign(key, AGENT_KEY_LEN, payload);
+	int rc;
+
+	assert_non_null(t);
+	rc = (int)agent_tok_verify(key, t, aid, time(NULL), path);
+	free(t);
+	return rc;
+}
 
 static void
 test_token_nul(void **state)
 {
 	static const unsigned char key[AGENT_KEY_LEN] = { 1, 2, 3 };
 	static const char *aid = "11111111-2222-4333-8444-555555555555";
-	char payload[256], *t, *path = NULL;
+	char payload[256], *path = NULL;
 	long long exp = (long long)time(NULL) + 60;
 
 	(void)state;
 	/* "\u0000" would cut "p" (or "a") short: the token is refused. */
 	snprintf(payload, sizeof(payload), "{\"p\":\"/r/a.txt\\u0000/../x\","
 	    "\"a\":\"%s\",\"exp\":%lld}", aid, exp);
-	t = tok_sign(key, sizeof(key), payload);
-	assert_non_null(t);
-	assert_int_equal(agent_tok_verify(key, t, aid, time(NULL), &path),
+	assert_int_equal(verify(key, payload, aid, &path),
 	    AGENT_TOK_MALFORMED);
 	assert_null(path);
-	free(t);
 	snprintf(payload, sizeof(payload), "{\"p\":\"/r/a.txt\","
 	    "\"a\":\"%s\\u0000x\",\"exp\":%lld}", aid, exp);
-	t = tok_sign(key, sizeof(key), payload);
-	assert_int_equal(agent_tok_verify(key, t, aid, time(NULL), &path),
+	assert_int_equal(verify(key, payload, aid, &path),
 	    AGENT_TOK_MALFORMED);
-	free(t);
 	/* An escaped backslash before "u0000" is no NUL: read as text. */
 	snprintf(payload, sizeof(payload), "{\"p\":\"/r/a\\\\u0000\","
 	    "\"a\":\"%s\",\"exp\":%lld}", aid, exp);
-	t = tok_sign(key, sizeof(key), payload);
-	assert_int_equal(agent_tok_verify(key, t, aid, time(NULL), &path),
-	    AGENT_TOK_OK);
+	assert_int_equal(verify(key, payload, aid, &path), AGENT_TOK_OK);
 	assert_string_equal(path, "/r/a\\u0000");
 	assert_false(agent_path_ok(path, strlen(path)));	/* backslash */
 	free(path);
-	free(t);
 }
 
 int
@@ -490,8 +388,6 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_secret),
 		cmocka_unit_test(test_enroll_answer),
-		cmocka_unit_test(test_quick_host),
-		cmocka_unit_test(test_line_parse),
 		cmocka_unit_test(test_token_nul),
 	};
 

@@ -18,6 +18,8 @@
 #include "auth.h"
 #include "db.h"
 #include "files.h"
+#include "folder_db.h"
+#include "target.h"
 
 static void
 test_content_type(void **state)
@@ -91,7 +93,7 @@ test_url_path(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		s = file_url_path(t[i].in);
+		s = target_url_path(t[i].in);
 		assert_non_null(s);
 		assert_string_equal(s, t[i].out);
 		free(s);
@@ -204,6 +206,52 @@ test_create_condition(void **state)
 	    "text/plain", 5), 0);
 	assert_int_equal(file_create_allowed(db, &a, "tenants/" TID "/uploads/x",
 	    "image/png", 5), 0);
+}
+
+/* Set the create condition of the authenticated role on coll. */
+static void
+create_condition(sqlite3 *db, const char *coll, const char *cond)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql), "DELETE FROM permissions WHERE"
+	    " collection='%s' AND action='create';"
+	    "INSERT INTO permissions (role_id, collection, action, condition)"
+	    " SELECT id, '%s', 'create', '%s' FROM roles"
+	    " WHERE name='authenticated'", coll, coll, cond);
+	assert_int_equal(db_exec(db, sql), SQLITE_OK);
+}
+
+/*
+ * The would-be row has every column a condition may name, typed as the
+ * stored one: an INTEGER column equals a numeric string, as it does in
+ * the table, and a column the new row does not set is NULL.
+ */
+static void
+test_would_be_row(void **state)
+{
+	sqlite3 *db = *state;
+	struct principal a;
+	struct perm_sql all = { (char *)"1", NULL, 0 };
+	const struct perm_cell bad[] = { { "sha256", "x", 0, 0 } };
+
+	principal_of(db, UA, &a);
+	create_condition(db, "system_files", "{\"_and\":[{\"size\":{\"_eq\":"
+	    "\"5\"}},{\"folder_id\":{\"_null\":true}},{\"owner_id\":"
+	    "{\"_eq\":\"$CURRENT_USER\"}},{\"created_at\":{\"_nnull\":true}}]}");
+	assert_int_equal(file_create_allowed(db, &a, "tenants/" TID "/x",
+	    "text/plain", 5), 1);
+	assert_int_equal(file_create_allowed(db, &a, "tenants/" TID "/x",
+	    "text/plain", 6), 0);
+	create_condition(db, "system_folders", "{\"_and\":[{\"name\":"
+	    "{\"_starts_with\":\"pub/\"}},{\"updated_at\":{\"_nnull\":true}}]}");
+	assert_int_equal(folder_create_allowed(db, &a,
+	    "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb", "pub/a"), 1);
+	assert_int_equal(folder_create_allowed(db, &a,
+	    "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb", "priv/a"), 0);
+	/* A column the collection has no field for is an error. */
+	all.where = (char *)"(0)";
+	assert_int_equal(perm_row_allowed(db, PERM_FILES, bad, 1, &all), -1);
 }
 
 static void
@@ -372,6 +420,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_owner_scoping, setup_db,
 		    teardown_db),
 		cmocka_unit_test_setup_teardown(test_create_condition, setup_db,
+		    teardown_db),
+		cmocka_unit_test_setup_teardown(test_would_be_row, setup_db,
 		    teardown_db),
 		cmocka_unit_test_setup_teardown(test_list_stmt, setup_db,
 		    teardown_db),

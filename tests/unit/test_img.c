@@ -26,6 +26,20 @@
 #include "img.h"
 #include "imgdec.h"
 
+/* img_init with the settings of the environment, as transform does. */
+static int
+init_env(char *err, size_t errlen)
+{
+	struct cfg c;
+	int rc;
+
+	if (cfg_load(&c, 0, err, errlen) == -1)
+		return -1;
+	rc = img_init(&c.transform, err, errlen);
+	cfg_free(&c);
+	return rc;
+}
+
 static void
 t_dim(void **state)
 {
@@ -257,7 +271,7 @@ child_init(const char *confpath)
 	pid = fork();
 	if (pid == 0) {
 		setenv("MAGICK_CONFIGURE_PATH", confpath, 1);
-		_exit(img_init(err, sizeof(err)) == 0 ? 0 : 3);
+		_exit(init_env(err, sizeof(err)) == 0 ? 0 : 3);
 	}
 	if (pid == -1 || waitpid(pid, &st, 0) == -1 || !WIFEXITED(st))
 		return -1;
@@ -287,7 +301,7 @@ t_policy_refuses_coders(void **state)
 	MagickWand *w;
 
 	setenv("MAGICK_CONFIGURE_PATH", "etc/imagemagick", 1);
-	assert_int_equal(img_init(err, sizeof(err)), 0);
+	assert_int_equal(init_env(err, sizeof(err)), 0);
 	/* ImageMagick itself, asked for these coders by name, refuses. */
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		w = NewMagickWand();
@@ -517,7 +531,7 @@ t_scaled_psnr(void **state)
 	double db;
 
 	setenv("MAGICK_CONFIGURE_PATH", "etc/imagemagick", 1);
-	assert_int_equal(img_init(err, sizeof(err)), 0);
+	assert_int_equal(init_env(err, sizeof(err)), 0);
 	for (i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
 		src = make_fixture(&fx[i], 1600, 1200, &len);
 		for (q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
@@ -584,7 +598,7 @@ t_scaled_limits(void **state)
 	assert_int_equal(imgdec_factor(16384, 16384, 1, 1), 256);
 	assert_int_equal(imgdec_factor(10, 10, 0, 5), 1);
 	setenv("MAGICK_CONFIGURE_PATH", "etc/imagemagick", 1);
-	assert_int_equal(img_init(err, sizeof(err)), 0);
+	assert_int_equal(init_env(err, sizeof(err)), 0);
 	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		src = make_fixture(&fmts[i], 320, 240, &len);
 		/* Header only: the size, no pixels. */
