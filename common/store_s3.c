@@ -627,6 +627,7 @@ s3_list(struct s3store *s, const char *prefix, list_fn fn, void *arg)
 		r = req_run(s, &q) == FS_OK ? 0 : -1;
 		if (r != 0 && q.resp_over && page > 1) {
 			page = 1;	/* again, smaller */
+			r = 0;
 			goto next;
 		}
 		page = LIST_PAGE;
