@@ -80,6 +80,8 @@ struct lwriter {
 	long long	 kicked;	/* bytes handed to writeback so far */
 	unsigned char	 digest[CRY_SHA256_LEN];
 	int		 published;	/* renamed into place: nothing to undo */
+	int		 kept;		/* a row names the temp file */
+	int		 lockfd;	/* after finish: the upload lock */
 };
 
 struct lreader {
@@ -265,7 +267,16 @@ make_parent(struct lstore *s, const char *pkey)
 		if (slash == NULL)
 			break;
 		*slash = '\0';
-		if (mkdirat(cur, comp, DIR_MODE) == -1 && errno != EEXIST) {
+		/*
+		 * A directory we make must outlive a crash once a row names
+		 * an object in it: its name is synced into its parent now.
+		 */
+		if (mkdirat(cur, comp, DIR_MODE) == 0) {
+			if (fsync(cur) == -1) {
+				saved = errno;
+				goto out;
+			}
+		} else if (errno != EEXIST) {
 			saved = errno;
 			goto out;
 		}
@@ -415,42 +426,6 @@ tmp_create(struct lstore *s, char name[TMP_NAME_LEN + 1], int *fdp)
 	return FS_OK;
 }
 
-/*
- * Give the object that pkey's commit is about to replace a second name in
- * .tmp (a hard link; old receives it), so that a commit whose directory
- * fsync fails can put it back. old is "" when there is nothing to keep:
- * no object yet, or a directory in the way (the rename refuses it). The
- * link keeps the object's old mtime; local_commit holds the upload lock
- * on it, so that the orphan sweep of a starting worker leaves it alone
- * (store_gc_tmp's 24-hour sweep may still take it during the commit; then
- * only that undo is lost).
- */
-static enum fs_err
-keep_old(struct lwriter *w, const char *base, char old[TMP_NAME_LEN + 1])
-{
-	unsigned char	 rnd[TMP_RAND_LEN];
-	int		 i, e = 0;
-
-	for (i = 0; i < RETRIES; i++) {
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-			old[0] = '\0';
-			return FS_INTERNAL;
-		}
-		cry_hex(rnd, sizeof(rnd), old);
-		/* No AT_SYMLINK_FOLLOW: a planted link is kept as a link. */
-		if (linkat(w->dirfd, base, w->s->tmpfd, old, 0) == 0)
-			return FS_OK;
-		e = errno;
-		if (e != EEXIST)
-			break;
-	}
-	old[0] = '\0';
-	/* EPERM: base is a directory (Linux refuses to link one). */
-	if (e == ENOENT || e == EPERM)
-		return FS_OK;
-	return write_err(e);
-}
-
 /* mkdir -p, for the data dir only (it comes from the operator). */
 static int
 mkdir_p(const char *path)
@@ -567,6 +542,7 @@ local_writer_open(struct lstore *s, const char *pkey, struct lwriter **wp)
 	w->s = s;
 	w->fd = -1;
 	w->dirfd = -1;
+	w->lockfd = -1;
 	w->pkey = strdup(pkey);
 	if (w->pkey == NULL)
 		goto out;
@@ -644,6 +620,7 @@ local_finish(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
+	struct stat	 st;
 	int		 fd;
 	enum fs_err	 rc = FS_INTERNAL;
 
@@ -658,10 +635,27 @@ local_finish(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
 		rc = write_err(errno);
 		goto out;
 	}
-	/* Some filesystems (NFS) report write errors only at close. */
+	/* Removed by store_gc_tmp (a stalled upload): no row may name it. */
+	if (fstat(w->fd, &st) == -1 || st.st_nlink == 0)
+		goto out;
+	/*
+	 * Some filesystems (NFS) report write errors only at close. Keep
+	 * the upload lock until the writer is freed, so that the orphan
+	 * sweep leaves the file alone while its row is committed and its
+	 * publish runs: a duplicate shares the locked open file, and close
+	 * still reports what the filesystem says.
+	 */
+	w->lockfd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+	if (w->lockfd == -1)
+		goto out;
 	fd = w->fd;
 	w->fd = -1;
 	if (close(fd) == -1) {
+		rc = write_err(errno);
+		goto out;
+	}
+	/* A row may name the file once finished: its name must be durable. */
+	if (fsync(w->s->tmpfd) == -1) {
 		rc = write_err(errno);
 		goto out;
 	}
@@ -682,89 +676,98 @@ out:
 	return rc;
 }
 
+/*
+ * Publish the temp file name of .tmp as pkey: rename it into place (making
+ * the directories on the way) and fsync the directory. A temp file that
+ * is gone was published by an earlier call whose directory fsync may not
+ * have held, so the directory is synced again. The caller (a row's
+ * publish, under the database write lock) clears the row's pending name
+ * only on FS_OK.
+ */
+static enum fs_err
+local_publish(struct lstore *s, const char *name, const char *pkey)
+{
+	struct stat	 st;
+	const char	*base;
+	int		 i, e, dirfd = -1;
+	enum fs_err	 rc;
+
+	if (!pkey_ok(pkey) || !tmp_name_ok(name))
+		return FS_VALIDATION;
+	base = strrchr(pkey, '/') + 1;
+	for (i = 0; ; i++) {
+		rc = open_parent(s, pkey, &dirfd);
+		if (rc != FS_OK)
+			return rc;
+		if (renameat(s->tmpfd, name, dirfd, base) == 0)
+			break;
+		e = errno;
+		/* A directory sits at the target: "a/b" exists, "a" wanted. */
+		if (e == EISDIR || e == ENOTEMPTY) {
+			rc = FS_CONFLICT;
+			goto out;
+		}
+		if (e == ENOENT && fstatat(s->tmpfd, name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
+			break;	/* published already */
+		/*
+		 * ENOENT: a concurrent delete pruned our (empty) parent
+		 * directory between open_parent and the rename; again.
+		 */
+		if (e != ENOENT || i + 1 >= RETRIES) {
+			rc = write_err(e);
+			goto out;
+		}
+		close(dirfd);
+		dirfd = -1;
+	}
+	rc = fsync(dirfd) == -1 ? write_err(errno) : FS_OK;
+out:
+	close(dirfd);
+	return rc;
+}
+
+/* store_commit: finish and publish at once, for callers with no row. */
 static enum fs_err
 local_commit(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
     long long *size)
 {
-	char		 old[TMP_NAME_LEN + 1] = "";
-	const char	*base;
-	int		 i, r, e, oldfd = -1;
 	enum fs_err	 rc;
 
-	rc = local_finish(w, NULL, NULL);
+	rc = local_finish(w, sha256, size);
 	if (rc != FS_OK)
 		return rc;
-
-	base = strrchr(w->pkey, '/') + 1;
-	rc = keep_old(w, base, old);
-	if (rc != FS_OK)
-		goto out;
-	if (old[0] != '\0') {
-		oldfd = openat(w->s->tmpfd, old, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (oldfd != -1)
-			(void)flock(oldfd, LOCK_EX | LOCK_NB);
-	}
-	for (i = 0; ; i++) {
-		r = renameat(w->s->tmpfd, w->tmpname, w->dirfd, base);
-		if (r == 0)
-			break;
-		/* A directory sits at the target: "a/b" exists, "a" wanted. */
-		if (errno == EISDIR || errno == ENOTEMPTY) {
-			rc = FS_CONFLICT;
-			goto out;
-		}
-		/*
-		 * ENOENT: a concurrent delete pruned our (empty) parent
-		 * directory; recreate it. It also covers a temp file removed
-		 * by store_gc_tmp, which fails again and gives up.
-		 */
-		if (errno != ENOENT || i + 1 >= RETRIES) {
-			rc = write_err(errno);
-			goto out;
-		}
-		close(w->dirfd);
-		w->dirfd = -1;
-		rc = open_parent(w->s, w->pkey, &w->dirfd);
-		if (rc != FS_OK)
-			goto out;
+	rc = local_publish(w->s, w->tmpname, w->pkey);
+	if (rc != FS_OK) {
+		w->failed = 1;
+		return rc;
 	}
 	w->published = 1;
 	w->tmpname[0] = '\0';
-	/*
-	 * Make the new name durable. If that fails, nobody may rely on the
-	 * new object (the caller keeps the old row), so undo the rename:
-	 * put the old object back, or remove the new one. Either name may
-	 * be lost in a crash now, but both files are whole: their data was
-	 * fsynced before their names were made.
-	 */
-	if (fsync(w->dirfd) == -1) {
-		e = errno;
-		if (old[0] != '\0')
-			r = renameat(w->s->tmpfd, old, w->dirfd, base);
-		else
-			r = unlinkat(w->dirfd, base, 0);
-		if (r == 0) {
-			old[0] = '\0';
-			w->published = 0;
-		}
-		rc = write_err(e);
-		goto out;
-	}
-	if (sha256 != NULL)
-		memcpy(sha256, w->digest, CRY_SHA256_LEN);
-	if (size != NULL)
-		*size = w->size;
-	rc = FS_OK;
-out:
-	/* The old object's second name, once it is not needed. */
-	if (old[0] != '\0')
-		(void)unlinkat(w->s->tmpfd, old, 0);
-	if (oldfd != -1)
-		close(oldfd);
-	if (rc != FS_OK && !w->published)
-		w->failed = 1;
-	return rc;
+	return FS_OK;
+}
+
+/* Refuse before the row commits what its publish would refuse. */
+static enum fs_err
+local_check(struct lwriter *w)
+{
+	struct stat	 st;
+
+	if (fstatat(w->dirfd, strrchr(w->pkey, '/') + 1, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		return FS_CONFLICT;
+	return FS_OK;
+}
+
+/* Remove the temp file name (a publish superseded, or its row deleted). */
+static enum fs_err
+local_drop_tmp(struct lstore *s, const char *name)
+{
+	if (!tmp_name_ok(name))
+		return FS_VALIDATION;
+	if (unlinkat(s->tmpfd, name, 0) == -1 && errno != ENOENT)
+		return FS_INTERNAL;
+	return FS_OK;
 }
 
 static void
@@ -774,7 +777,9 @@ local_writer_free(struct lwriter *w)
 		return;
 	if (w->fd != -1)
 		close(w->fd);
-	if (!w->published) {
+	if (w->lockfd != -1)
+		close(w->lockfd);
+	if (!w->published && !w->kept) {
 		if (w->tmpname[0] != '\0')
 			(void)unlinkat(w->s->tmpfd, w->tmpname, 0);
 		/* Directories made for an upload that never landed. */
@@ -788,33 +793,15 @@ local_writer_free(struct lwriter *w)
 	free(w);
 }
 
+/* A reader of [off, off+len) of the file open at fd, which it takes. */
 static enum fs_err
-local_reader_open(struct lstore *s, const char *pkey, long long off,
-    long long len, struct lreader **rdp)
+reader_of(int fd, long long off, long long len, struct lreader **rdp)
 {
 	struct lreader	*rd = NULL;
-	struct stat		 st;
-	int			 fd = -1, fl;
-	enum fs_err		 rc = FS_INTERNAL;
+	struct stat	 st;
+	int		 fl;
+	enum fs_err	 rc = FS_INTERNAL;
 
-	*rdp = NULL;
-	if (!pkey_ok(pkey)) {
-		rc = FS_VALIDATION;
-		goto out;
-	}
-	if (off < 0 || len < -1) {
-		rc = FS_RANGE;
-		goto out;
-	}
-	/*
-	 * O_NONBLOCK: a FIFO planted under the data dir must not hang the
-	 * worker in open(); it is refused by the S_ISREG check below.
-	 */
-	fd = open_beneath(s, pkey, O_RDONLY | O_NONBLOCK);
-	if (fd == -1) {
-		rc = read_err(errno);
-		goto out;
-	}
 	if (fstat(fd, &st) == -1)
 		goto out;
 	if (!S_ISREG(st.st_mode)) {
@@ -837,6 +824,35 @@ out:
 	if (fd != -1)
 		close(fd);
 	return rc;
+}
+
+/*
+ * The reader of pkey, or, when name is not NULL, of the temp file name of
+ * .tmp (a row's pending object).
+ */
+static enum fs_err
+local_reader_open(struct lstore *s, const char *pkey, const char *name,
+    long long off, long long len, struct lreader **rdp)
+{
+	int	 fd;
+
+	*rdp = NULL;
+	if (name != NULL ? !tmp_name_ok(name) : !pkey_ok(pkey))
+		return FS_VALIDATION;
+	if (off < 0 || len < -1)
+		return FS_RANGE;
+	/*
+	 * O_NONBLOCK: a FIFO planted under the data dir must not hang the
+	 * worker in open(); it is refused by the S_ISREG check.
+	 */
+	if (name != NULL)
+		fd = openat(s->tmpfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
+		    O_CLOEXEC);
+	else
+		fd = open_beneath(s, pkey, O_RDONLY | O_NONBLOCK);
+	if (fd == -1)
+		return read_err(errno);
+	return reader_of(fd, off, len, rdp);
 }
 
 static ssize_t
@@ -1000,10 +1016,12 @@ tmp_orphan(int dfd, const char *name)
 /*
  * Remove the temp files older than older_than_secs, and, with orphans,
  * those of uploads whose process died (a worker killed mid-upload): no
- * lock on them and unchanged for ORPHAN_GRACE_SECS.
+ * lock on them and unchanged for ORPHAN_GRACE_SECS. Never one that keep
+ * says a row still names.
  */
 static long long
-local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans)
+local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans,
+    store_keep_fn keep, void *arg)
 {
 	DIR		*d = NULL;
 	struct dirent	*de;
@@ -1041,6 +1059,9 @@ local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans)
 		    !(orphans && now - (long long)st.st_mtim.tv_sec >=
 		    ORPHAN_GRACE_SECS && tmp_orphan(fd, de->d_name)))
 			continue;
+		/* A row's pending object: its publish is not done yet. */
+		if (keep != NULL && keep(arg, de->d_name))
+			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0)
 			n++;
 	}
@@ -1048,6 +1069,67 @@ local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans)
 		n = -1;
 	closedir(d);
 	return n;
+}
+
+/*
+ * Call fn for each plain file below the directory open at dfd (which this
+ * takes), whose path is path[0..len). 0, or -1.
+ */
+static int
+walk_dir(int dfd, char path[PATH_MAX], size_t len, store_walk_fn fn,
+    void *arg)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	size_t		 nl;
+	int		 fd, rc = 0;
+
+	d = fdopendir(dfd);
+	if (d == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		nl = strlen(de->d_name);
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 || len + 1 + nl >= PATH_MAX ||
+		    fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		path[len] = '/';
+		memcpy(path + len + 1, de->d_name, nl + 1);
+		if (S_ISREG(st.st_mode))
+			rc = fn(arg, path);
+		else if (S_ISDIR(st.st_mode)) {
+			fd = openat(dirfd(d), de->d_name, O_RDONLY |
+			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = fd == -1 ? -1 : walk_dir(fd, path, len + 1 + nl,
+			    fn, arg);
+		}
+		path[len] = '\0';
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+local_walk(struct lstore *s, store_walk_fn fn, void *arg)
+{
+	char	 path[PATH_MAX] = "tenants";
+	int	 fd;
+
+	fd = openat(s->dfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	return walk_dir(fd, path, strlen(path), fn, arg);
+}
+
+static int
+op_walk(struct store *s, store_walk_fn fn, void *arg)
+{
+	return local_walk((struct lstore *)s, fn, arg);
 }
 
 /*
@@ -1102,17 +1184,31 @@ op_writer_free(struct store_writer *w)
 }
 
 static enum fs_err
-op_reader_open(struct store *s, const char *pkey, long long off,
+reader_op(struct store *s, const char *pkey, const char *name, long long off,
     long long len, struct store_reader **rdp)
 {
 	struct lreader *rd = NULL;
 	enum fs_err e;
 
-	e = local_reader_open((struct lstore *)s, pkey, off, len, &rd);
+	e = local_reader_open((struct lstore *)s, pkey, name, off, len, &rd);
 	if (rd != NULL)
 		rd->base.ops = &local_ops;
 	*rdp = (struct store_reader *)rd;
 	return e;
+}
+
+static enum fs_err
+op_reader_open(struct store *s, const char *pkey, long long off,
+    long long len, struct store_reader **rdp)
+{
+	return reader_op(s, pkey, NULL, off, len, rdp);
+}
+
+static enum fs_err
+op_tmp_reader_open(struct store *s, const char *name, long long off,
+    long long len, struct store_reader **rdp)
+{
+	return reader_op(s, NULL, name, off, len, rdp);
 }
 
 static ssize_t
@@ -1146,15 +1242,49 @@ op_local_path(struct store *s, const char *pkey)
 }
 
 static long long
-op_gc_tmp(struct store *s, long long older_than_secs)
+op_gc_tmp(struct store *s, long long older_than_secs, store_keep_fn keep,
+    void *arg)
 {
-	return local_gc_tmp_files((struct lstore *)s, older_than_secs, 1);
+	return local_gc_tmp_files((struct lstore *)s, older_than_secs, 1, keep,
+	    arg);
 }
 
 static long long
-op_gc_orphans(struct store *s)
+op_gc_orphans(struct store *s, store_keep_fn keep, void *arg)
 {
-	return local_gc_tmp_files((struct lstore *)s, LLONG_MAX, 1);
+	return local_gc_tmp_files((struct lstore *)s, LLONG_MAX, 1, keep, arg);
+}
+
+static const char *
+op_pending(struct store_writer *w)
+{
+	struct lwriter *lw = (struct lwriter *)w;
+
+	return lw->finished && !lw->published ? lw->tmpname : NULL;
+}
+
+static void
+op_keep(struct store_writer *w)
+{
+	((struct lwriter *)w)->kept = 1;
+}
+
+static enum fs_err
+op_check(struct store_writer *w)
+{
+	return local_check((struct lwriter *)w);
+}
+
+static enum fs_err
+op_publish(struct store *s, const char *name, const char *pkey)
+{
+	return local_publish((struct lstore *)s, name, pkey);
+}
+
+static enum fs_err
+op_drop_tmp(struct store *s, const char *name)
+{
+	return local_drop_tmp((struct lstore *)s, name);
 }
 
 static const struct store_ops local_ops = {
@@ -1172,6 +1302,13 @@ static const struct store_ops local_ops = {
 	.local_path = op_local_path,
 	.gc_tmp = op_gc_tmp,
 	.gc_orphans = op_gc_orphans,
+	.pending = op_pending,
+	.keep = op_keep,
+	.check = op_check,
+	.publish = op_publish,
+	.drop_tmp = op_drop_tmp,
+	.tmp_reader_open = op_tmp_reader_open,
+	.walk = op_walk,
 };
 
 struct store *

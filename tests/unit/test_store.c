@@ -498,6 +498,15 @@ test_sync_order(void **state)
 			    keys[i]);
 		assert_true(io_log[dsync].dir);
 	}
+	/* A directory made for a key: its name is synced into its parent. */
+	io_nlog = 0;
+	assert_int_equal(store_writer_open(f->s, T "mk/dir/x", &w), FS_OK);
+	assert_int_equal(stat(dpath(f, "tenants/" TID, p, sizeof(p)), &dir),
+	    0);
+	assert_true(io_find(0, IO_SYNC, &dir) != -1);
+	assert_int_equal(stat(dpath(f, T "mk", p, sizeof(p)), &dir), 0);
+	assert_true(io_find(0, IO_SYNC, &dir) != -1);
+	store_writer_free(w);
 }
 
 /*
@@ -535,15 +544,15 @@ test_sync_error(void **state)
 			*(cases[i].dir ? &io_fail_dir : &io_fail_file) =
 			    cases[i].err;
 			/*
-			 * put calls store_finish first: the object's sync
-			 * fails there, and the commit after it only refuses.
+			 * put calls store_finish first: the object's sync, or
+			 * that of .tmp (its name), fails there, and the
+			 * commit after it only refuses.
 			 */
 			if (finish)
 				assert_int_equal(store_finish(w, NULL, NULL),
-				    cases[i].dir ? FS_OK : cases[i].want);
+				    cases[i].want);
 			assert_int_equal(store_commit(w, NULL, NULL),
-			    finish && !cases[i].dir ? FS_INTERNAL :
-			    cases[i].want);
+			    finish ? FS_INTERNAL : cases[i].want);
 			io_fail_file = io_fail_dir = 0;
 			/* Refused for good, not retried into success. */
 			assert_int_equal(store_commit(w, NULL, NULL),
@@ -951,7 +960,7 @@ test_gc_tmp(void **state)
 	assert_int_equal(store_writer_open(f->s, T "live", &w), FS_OK);
 	assert_int_equal(store_write(w, "live", 4), FS_OK);
 
-	assert_int_equal(store_gc_tmp(f->s, 3600), 1);
+	assert_int_equal(store_gc_tmp(f->s, 3600, NULL, NULL), 1);
 	assert_false(exists(oldf));
 	assert_true(exists(fresh));
 	assert_true(exists(other));
@@ -962,13 +971,13 @@ test_gc_tmp(void **state)
 
 	/* With no age limit, an upload in progress loses its file. */
 	assert_int_equal(store_writer_open(f->s, T "doomed", &w), FS_OK);
-	assert_int_equal(store_gc_tmp(f->s, 0), 2);
+	assert_int_equal(store_gc_tmp(f->s, 0, NULL, NULL), 2);
 	assert_false(exists(fresh));
 	assert_true(exists(other));
 	assert_int_equal(store_commit(w, NULL, NULL), FS_INTERNAL);
 	store_writer_free(w);
 	assert_int_equal(store_stat(f->s, T "doomed", NULL), FS_NOT_FOUND);
-	assert_int_equal(store_gc_tmp(NULL, 0), -1);
+	assert_int_equal(store_gc_tmp(NULL, 0, NULL, NULL), -1);
 }
 
 /* 20 MiB in 64 KiB chunks: streamed, hashed, read back the same. */
@@ -1054,6 +1063,117 @@ test_open_errors(void **state)
 	store_close(NULL);
 }
 
+/* Read a row's object (store_reader_open_row) whole into buf. */
+static void
+get_row(struct store *s, const char *pkey, const char *pending, char *buf,
+    size_t cap)
+{
+	struct store_reader	*rd = NULL;
+	ssize_t			 n;
+
+	assert_int_equal(store_reader_open_row(s, pkey, pending, 0, -1, &rd),
+	    FS_OK);
+	n = store_read(rd, buf, cap - 1);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	store_reader_free(rd);
+}
+
+/* A store_keep_fn keeping the one name in arg. */
+static int
+keep_one(void *arg, const char *name)
+{
+	return strcmp(arg, name) == 0;
+}
+
+/*
+ * Publish through a row: finish names a durable temp file, which keep
+ * hands over (free leaves it), readers of the row find it, publish puts
+ * it in place (again: FS_OK), and the sweeps leave a named one alone.
+ */
+static void
+test_publish_pending(void **state)
+{
+	struct fx		*f = *state;
+	struct store_writer	*w = NULL;
+	char			 name[64], p[256], buf[64];
+
+	put(f->s, T "p/v", "version one");
+	assert_int_equal(store_writer_open(f->s, T "p/v", &w), FS_OK);
+	assert_null(store_writer_pending(w));
+	assert_int_equal(store_write(w, "version two", 11), FS_OK);
+	assert_int_equal(store_finish(w, NULL, NULL), FS_OK);
+	assert_non_null(store_writer_pending(w));
+	snprintf(name, sizeof(name), "%s", store_writer_pending(w));
+	assert_int_equal(strlen(name), 32);
+	assert_int_equal(store_writer_check(w), FS_OK);
+	/* Held by a live writer: the orphan sweep leaves it. */
+	assert_int_equal(store_gc_orphans(f->s, NULL, NULL), 0);
+	store_writer_keep(w);
+	store_writer_free(w);
+	assert_int_equal(tmp_count(f), 1);
+
+	/* The row's readers see the new bytes, the key still the old. */
+	get_row(f->s, T "p/v", name, buf, sizeof(buf));
+	assert_string_equal(buf, "version two");
+	get_row(f->s, T "p/v", "", buf, sizeof(buf));
+	assert_string_equal(buf, "version one");
+	/* Named by a row: no sweep removes it, even with no age limit. */
+	assert_int_equal(store_gc_tmp(f->s, 0, keep_one, name), 0);
+	assert_int_equal(tmp_count(f), 1);
+
+	assert_int_equal(store_publish(f->s, name, T "p/v"), FS_OK);
+	assert_int_equal(tmp_count(f), 0);
+	get_row(f->s, T "p/v", NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "version two");
+	/* A row still naming it falls back to the key; publish again is OK. */
+	get_row(f->s, T "p/v", name, buf, sizeof(buf));
+	assert_string_equal(buf, "version two");
+	assert_int_equal(store_publish(f->s, name, T "p/v"), FS_OK);
+	assert_int_equal(store_drop_tmp(f->s, name), FS_OK);
+	assert_int_equal(store_drop_tmp(f->s, "../p"), FS_VALIDATION);
+	assert_int_equal(store_publish(f->s, "nope", T "p/v"), FS_VALIDATION);
+
+	/* Not kept: free removes it. A directory in the way is refused. */
+	put(f->s, T "p/d/x", "x");
+	assert_int_equal(store_writer_open(f->s, T "p/d", &w), FS_OK);
+	assert_int_equal(store_finish(w, NULL, NULL), FS_OK);
+	assert_int_equal(store_writer_check(w), FS_CONFLICT);
+	store_writer_free(w);
+	assert_int_equal(tmp_count(f), 0);
+	assert_true(exists(dpath(f, T "p/d/x", p, sizeof(p))));
+}
+
+/* walk: every plain file under tenants/, and fn may delete it. */
+static int
+walk_count(void *arg, const char *pkey)
+{
+	int	*n = arg;
+
+	if (strncmp(pkey, "tenants/", 8) != 0)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static void
+test_walk(void **state)
+{
+	struct fx	*f = *state;
+	int		 n = 0;
+	char		 p[256];
+
+	assert_int_equal(store_walk(f->s, walk_count, &n), 0);
+	assert_int_equal(n, 0);
+	put(f->s, T "w/a", "a");
+	put(f->s, T "w/b/c", "c");
+	put(f->s, T "top", "t");
+	assert_int_equal(symlink("/etc/passwd",
+	    dpath(f, T "w/link", p, sizeof(p))), 0);
+	assert_int_equal(store_walk(f->s, walk_count, &n), 0);
+	assert_int_equal(n, 3);
+}
+
 #define STORE_TEST(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1080,6 +1200,8 @@ main(void)
 		STORE_TEST(test_gc_tmp),
 		STORE_TEST(test_large_stream),
 		STORE_TEST(test_open_errors),
+		STORE_TEST(test_publish_pending),
+		STORE_TEST(test_walk),
 	};
 	int	 failed;
 
