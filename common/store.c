@@ -132,14 +132,6 @@ store_reader_free(struct store_reader *rd)
 }
 
 enum fs_err
-store_stat(struct store *s, const char *pkey, struct store_stat *st)
-{
-	if (s == NULL)
-		return FS_INTERNAL;
-	return s->ops->stat(s, pkey, st);
-}
-
-enum fs_err
 store_delete(struct store *s, const char *pkey)
 {
 	if (s == NULL)

@@ -38,11 +38,6 @@ struct store;		/* an adapter instance */
 struct store_writer;	/* one upload in progress */
 struct store_reader;	/* one download in progress */
 
-struct store_stat {
-	long long	 size;
-	long long	 mtime;		/* epoch seconds */
-};
-
 /*
  * Open the adapter the configuration chooses: S3 when c->s3.bucket is
  * set, else local disk at c->data_dir. NULL with err on failure.
@@ -113,7 +108,7 @@ enum fs_err	 store_drop_tmp(struct store *s, const char *pending);
  * Reader of [off, off+len) (len -1: to the end). FS_NOT_FOUND when the
  * object is missing, or is not a plain file reachable without a symlink;
  * FS_RANGE for off < 0 or len < -1. A range past the end reads 0 bytes
- * (the caller checks ranges against store_stat first). store_read returns
+ * (the caller checks ranges against the row's size first). store_read returns
  * bytes, 0 at the end, -1 on error. A reader keeps reading the version it
  * opened, even if the key is overwritten meanwhile.
  */
@@ -130,8 +125,6 @@ enum fs_err	 store_reader_open_row(struct store *s, const char *pkey,
 ssize_t		 store_read(struct store_reader *rd, void *buf, size_t len);
 void		 store_reader_free(struct store_reader *rd);
 
-enum fs_err	 store_stat(struct store *s, const char *pkey,
-		    struct store_stat *st);
 /*
  * Delete; a missing object is FS_OK. The disk adapter also removes the
  * directories it leaves empty, up to (not including) tenants/<tid>.
@@ -141,7 +134,7 @@ enum fs_err	 store_delete(struct store *s, const char *pkey);
  * Absolute filesystem path of pkey for X-Sendfile, malloc'd (caller
  * frees), or NULL when the adapter has no local file (S3), or when pkey
  * is not a plain file reachable without a symlink (the web server follows
- * symlinks, so it is only handed paths store_stat accepts).
+ * symlinks, so it is only handed paths a reader could open).
  */
 char		*store_local_path(struct store *s, const char *pkey);
 

@@ -26,8 +26,6 @@ struct store_ops {
 			    long long, struct store_reader **);
 	ssize_t		(*read)(struct store_reader *, void *, size_t);
 	void		(*reader_free)(struct store_reader *);
-	enum fs_err	(*stat)(struct store *, const char *,
-			    struct store_stat *);
 	enum fs_err	(*del)(struct store *, const char *);
 	char		*(*local_path)(struct store *, const char *);
 	long long	(*gc_tmp)(struct store *, long long, store_keep_fn,

@@ -54,8 +54,8 @@
 
 struct lstore;
 struct lwriter;
-static void	local_close(struct lstore *);
-static void	local_writer_free(struct lwriter *);
+static void	local_close(struct store *);
+static void	local_writer_free(struct store_writer *);
 
 /* A store, and its writers and readers, are used by one thread at a time. */
 struct lstore {
@@ -508,13 +508,14 @@ local_open(const char *data_dir, char *err, size_t errlen)
 	ret = s;
 	s = NULL;
 out:
-	local_close(s);
+	local_close(&s->base);
 	return ret;
 }
 
 static void
-local_close(struct lstore *s)
+local_close(struct store *bs)
 {
+	struct lstore	*s = (struct lstore *)bs;
 	if (s == NULL)
 		return;
 	if (s->tmpfd != -1)
@@ -562,13 +563,14 @@ local_writer_open(struct lstore *s, const char *pkey, struct lwriter **wp)
 	*wp = w;
 	w = NULL;
 out:
-	local_writer_free(w);
+	local_writer_free(&w->base);
 	return rc;
 }
 
 static enum fs_err
-local_write(struct lwriter *w, const void *buf, size_t len)
+local_write(struct store_writer *bw, const void *buf, size_t len)
 {
+	struct lwriter	*w = (struct lwriter *)bw;
 	const unsigned char	*p = buf;
 	size_t			 off = 0;
 	ssize_t			 n;
@@ -615,9 +617,10 @@ out:
 }
 
 static enum fs_err
-local_finish(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
+local_finish(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
     long long *size)
 {
+	struct lwriter	*w = (struct lwriter *)bw;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
 	struct stat	 st;
@@ -685,8 +688,9 @@ out:
  * only on FS_OK.
  */
 static enum fs_err
-local_publish(struct lstore *s, const char *name, const char *pkey)
+local_publish(struct store *bs, const char *name, const char *pkey)
 {
+	struct lstore	*s = (struct lstore *)bs;
 	struct stat	 st;
 	const char	*base;
 	int		 i, e, dirfd = -1;
@@ -729,15 +733,16 @@ out:
 
 /* store_commit: finish and publish at once, for callers with no row. */
 static enum fs_err
-local_commit(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
+local_commit(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
     long long *size)
 {
+	struct lwriter	*w = (struct lwriter *)bw;
 	enum fs_err	 rc;
 
-	rc = local_finish(w, sha256, size);
+	rc = local_finish(&w->base, sha256, size);
 	if (rc != FS_OK)
 		return rc;
-	rc = local_publish(w->s, w->tmpname, w->pkey);
+	rc = local_publish(&w->s->base, w->tmpname, w->pkey);
 	if (rc != FS_OK) {
 		w->failed = 1;
 		return rc;
@@ -749,8 +754,9 @@ local_commit(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
 
 /* Refuse before the row commits what its publish would refuse. */
 static enum fs_err
-local_check(struct lwriter *w)
+local_check(struct store_writer *bw)
 {
+	struct lwriter	*w = (struct lwriter *)bw;
 	struct stat	 st;
 
 	if (fstatat(w->dirfd, strrchr(w->pkey, '/') + 1, &st,
@@ -761,8 +767,9 @@ local_check(struct lwriter *w)
 
 /* Remove the temp file name (a publish superseded, or its row deleted). */
 static enum fs_err
-local_drop_tmp(struct lstore *s, const char *name)
+local_drop_tmp(struct store *bs, const char *name)
 {
+	struct lstore	*s = (struct lstore *)bs;
 	if (!tmp_name_ok(name))
 		return FS_VALIDATION;
 	if (unlinkat(s->tmpfd, name, 0) == -1 && errno != ENOENT)
@@ -771,8 +778,9 @@ local_drop_tmp(struct lstore *s, const char *name)
 }
 
 static void
-local_writer_free(struct lwriter *w)
+local_writer_free(struct store_writer *bw)
 {
+	struct lwriter	*w = (struct lwriter *)bw;
 	if (w == NULL)
 		return;
 	if (w->fd != -1)
@@ -856,8 +864,9 @@ local_reader_open(struct lstore *s, const char *pkey, const char *name,
 }
 
 static ssize_t
-local_read(struct lreader *rd, void *buf, size_t len)
+local_read(struct store_reader *brd, void *buf, size_t len)
 {
+	struct lreader	*rd = (struct lreader *)brd;
 	ssize_t	 n;
 	size_t	 want = len;
 
@@ -890,16 +899,18 @@ local_read(struct lreader *rd, void *buf, size_t len)
 }
 
 static void
-local_reader_free(struct lreader *rd)
+local_reader_free(struct store_reader *brd)
 {
+	struct lreader	*rd = (struct lreader *)brd;
 	if (rd == NULL)
 		return;
 	close(rd->fd);
 	free(rd);
 }
 
+/* FS_OK when pkey is a plain file reachable without a symlink. */
 static enum fs_err
-local_stat(struct lstore *s, const char *pkey, struct store_stat *sst)
+local_is_file(struct lstore *s, const char *pkey)
 {
 	struct stat	 st;
 	int		 fd = -1;
@@ -921,10 +932,6 @@ local_stat(struct lstore *s, const char *pkey, struct store_stat *sst)
 		rc = FS_NOT_FOUND;
 		goto out;
 	}
-	if (sst != NULL) {
-		sst->size = (long long)st.st_size;
-		sst->mtime = (long long)st.st_mtim.tv_sec;
-	}
 	rc = FS_OK;
 out:
 	if (fd != -1)
@@ -933,8 +940,9 @@ out:
 }
 
 static enum fs_err
-local_delete(struct lstore *s, const char *pkey)
+local_delete(struct store *bs, const char *pkey)
 {
+	struct lstore	*s = (struct lstore *)bs;
 	char		 buf[PATH_MAX];
 	char		*slash;
 	size_t		 len;
@@ -973,13 +981,14 @@ out:
 }
 
 static char *
-local_local_path(struct lstore *s, const char *pkey)
+local_local_path(struct store *bs, const char *pkey)
 {
+	struct lstore	*s = (struct lstore *)bs;
 	char	*p;
 	size_t	 dlen, klen;
 
 	/* Hand the web server only a plain file we would serve ourselves. */
-	if (s == NULL || local_stat(s, pkey, NULL) != FS_OK)
+	if (s == NULL || local_is_file(s, pkey) != FS_OK)
 		return NULL;
 	dlen = strlen(s->dir);
 	klen = strlen(pkey);
@@ -1114,8 +1123,9 @@ walk_dir(int dfd, char path[PATH_MAX], size_t len, store_walk_fn fn,
 }
 
 static int
-local_walk(struct lstore *s, store_walk_fn fn, void *arg)
+local_walk(struct store *bs, store_walk_fn fn, void *arg)
 {
+	struct lstore	*s = (struct lstore *)bs;
 	char	 path[PATH_MAX] = "tenants";
 	int	 fd;
 
@@ -1126,23 +1136,13 @@ local_walk(struct lstore *s, store_walk_fn fn, void *arg)
 	return walk_dir(fd, path, strlen(path), fn, arg);
 }
 
-static int
-op_walk(struct store *s, store_walk_fn fn, void *arg)
-{
-	return local_walk((struct lstore *)s, fn, arg);
-}
-
 /*
- * The interface (store_impl.h). Each wrapper turns the interface pointers
- * back into ours: the base is the first member, so the casts are exact.
+ * The interface (store_impl.h). The local_* functions above take the
+ * interface's pointers and turn them back into ours: the base is the
+ * first member, so the casts are exact. What is left here opens writers
+ * and readers (and gives them the ops) or picks arguments.
  */
 static const struct store_ops local_ops;
-
-static void
-op_close(struct store *s)
-{
-	local_close((struct lstore *)s);
-}
 
 static enum fs_err
 op_writer_open(struct store *s, const char *pkey, struct store_writer **wp)
@@ -1155,32 +1155,6 @@ op_writer_open(struct store *s, const char *pkey, struct store_writer **wp)
 		w->base.ops = &local_ops;
 	*wp = (struct store_writer *)w;
 	return e;
-}
-
-static enum fs_err
-op_write(struct store_writer *w, const void *buf, size_t len)
-{
-	return local_write((struct lwriter *)w, buf, len);
-}
-
-static enum fs_err
-op_finish(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
-{
-	return local_finish((struct lwriter *)w, sha256, size);
-}
-
-static enum fs_err
-op_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
-{
-	return local_commit((struct lwriter *)w, sha256, size);
-}
-
-static void
-op_writer_free(struct store_writer *w)
-{
-	local_writer_free((struct lwriter *)w);
 }
 
 static enum fs_err
@@ -1211,36 +1185,6 @@ op_tmp_reader_open(struct store *s, const char *name, long long off,
 	return reader_op(s, NULL, name, off, len, rdp);
 }
 
-static ssize_t
-op_read(struct store_reader *rd, void *buf, size_t len)
-{
-	return local_read((struct lreader *)rd, buf, len);
-}
-
-static void
-op_reader_free(struct store_reader *rd)
-{
-	local_reader_free((struct lreader *)rd);
-}
-
-static enum fs_err
-op_stat(struct store *s, const char *pkey, struct store_stat *st)
-{
-	return local_stat((struct lstore *)s, pkey, st);
-}
-
-static enum fs_err
-op_delete(struct store *s, const char *pkey)
-{
-	return local_delete((struct lstore *)s, pkey);
-}
-
-static char *
-op_local_path(struct store *s, const char *pkey)
-{
-	return local_local_path((struct lstore *)s, pkey);
-}
-
 static long long
 op_gc_tmp(struct store *s, long long older_than_secs, store_keep_fn keep,
     void *arg)
@@ -1256,7 +1200,7 @@ op_gc_orphans(struct store *s, store_keep_fn keep, void *arg)
 }
 
 static const char *
-op_pending(struct store_writer *w)
+local_pending(struct store_writer *w)
 {
 	struct lwriter *lw = (struct lwriter *)w;
 
@@ -1264,51 +1208,32 @@ op_pending(struct store_writer *w)
 }
 
 static void
-op_keep(struct store_writer *w)
+local_keep(struct store_writer *w)
 {
 	((struct lwriter *)w)->kept = 1;
 }
 
-static enum fs_err
-op_check(struct store_writer *w)
-{
-	return local_check((struct lwriter *)w);
-}
-
-static enum fs_err
-op_publish(struct store *s, const char *name, const char *pkey)
-{
-	return local_publish((struct lstore *)s, name, pkey);
-}
-
-static enum fs_err
-op_drop_tmp(struct store *s, const char *name)
-{
-	return local_drop_tmp((struct lstore *)s, name);
-}
-
 static const struct store_ops local_ops = {
-	.close = op_close,
+	.close = local_close,
 	.writer_open = op_writer_open,
-	.write = op_write,
-	.finish = op_finish,
-	.commit = op_commit,
-	.writer_free = op_writer_free,
+	.write = local_write,
+	.finish = local_finish,
+	.commit = local_commit,
+	.writer_free = local_writer_free,
 	.reader_open = op_reader_open,
-	.read = op_read,
-	.reader_free = op_reader_free,
-	.stat = op_stat,
-	.del = op_delete,
-	.local_path = op_local_path,
+	.read = local_read,
+	.reader_free = local_reader_free,
+	.del = local_delete,
+	.local_path = local_local_path,
 	.gc_tmp = op_gc_tmp,
 	.gc_orphans = op_gc_orphans,
-	.pending = op_pending,
-	.keep = op_keep,
-	.check = op_check,
-	.publish = op_publish,
-	.drop_tmp = op_drop_tmp,
+	.pending = local_pending,
+	.keep = local_keep,
+	.check = local_check,
+	.publish = local_publish,
+	.drop_tmp = local_drop_tmp,
 	.tmp_reader_open = op_tmp_reader_open,
-	.walk = op_walk,
+	.walk = local_walk,
 };
 
 struct store *

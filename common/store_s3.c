@@ -70,7 +70,6 @@ struct s3req {
 	const char		*copy_src;	/* x-amz-copy-source, or NULL */
 	const void		*body;
 	size_t			 body_len;
-	int			 nobody;	/* HEAD */
 	/* a body pulled from a callback, of upload_len bytes */
 	curl_read_callback	 rfn;
 	void			*rarg;
@@ -82,8 +81,6 @@ struct s3req {
 	struct dynbuf		 resp;		/* body, at most RESP_MAX */
 	int			 resp_over;	/* it was longer: an error */
 	char			 etag[130];
-	long long		 clen;
-	long long		 mtime;
 	/* streaming reader, or NULL */
 	struct s3reader		*rd;
 };
@@ -193,11 +190,6 @@ on_header(char *b, size_t sz, size_t n, void *arg)
 	v[vlen] = '\0';
 	if (strncasecmp(b, "etag:", 5) == 0)
 		memcpy(q->etag, v, vlen + 1);
-	else if (strncasecmp(b, "content-length:", 15) == 0) {
-		if (http_parse_ll(v, 0, (long long)1 << 62, &q->clen) == -1)
-			q->clen = -1;
-	} else if (strncasecmp(b, "last-modified:", 14) == 0)
-		q->mtime = http_parse_date(v);
 	return len;
 }
 
@@ -264,8 +256,6 @@ req_setup(struct s3store *s, struct s3req *q)
 	dynbuf_free(&q->resp);
 	dynbuf_init(&q->resp, RESP_MAX);
 	q->resp_over = 0;
-	q->clen = -1;
-	q->mtime = 0;
 	q->etag[0] = '\0';
 	ekey = sigv4_uri_encode(q->pkey != NULL ? q->pkey : "", 1);
 	if (ekey == NULL)
@@ -336,9 +326,7 @@ req_setup(struct s3store *s, struct s3req *q)
 	curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, q);
-	if (q->nobody)
-		curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L);
-	else if (strcmp(q->method, "GET") != 0)
+	if (strcmp(q->method, "GET") != 0)
 		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, q->method);
 	if (q->rfn != NULL) {
 		curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);
@@ -474,29 +462,6 @@ s3_close(struct store *bs)
 	free(s->host);
 	free(s->prefix);
 	free(s);
-}
-
-static enum fs_err
-s3_stat(struct store *bs, const char *pkey, struct store_stat *st)
-{
-	struct s3store *s = (struct s3store *)bs;
-	struct s3req q;
-	enum fs_err e;
-
-	if (!pkey_ok(pkey))
-		return FS_VALIDATION;
-	memset(&q, 0, sizeof(q));
-	q.method = "HEAD";
-	q.pkey = pkey;
-	q.query = "";
-	q.nobody = 1;
-	e = req_run(s, &q);
-	if (e == FS_OK && st != NULL) {
-		st->size = q.clen;
-		st->mtime = q.mtime;
-	}
-	req_free(&q);
-	return e;
 }
 
 static enum fs_err
@@ -1488,7 +1453,6 @@ static const struct store_ops s3_ops = {
 	.reader_open = s3_reader_open,
 	.read = s3_read,
 	.reader_free = s3_reader_free,
-	.stat = s3_stat,
 	.del = s3_delete,
 	.local_path = s3_local_path,
 	.gc_tmp = s3_gc_tmp,
