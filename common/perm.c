@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "db.h"
+#include "dynbuf.h"
 #include "perm.h"
 
 /* Hard caps on what one compile may produce. 128 comparisons of 100
@@ -131,9 +132,7 @@ struct cc {
 	enum perm_coll		 coll;
 	const char		*user;		/* NULL: unset */
 	const char		*tenant;	/* NULL: unset */
-	char			*sql;
-	size_t			 len;
-	size_t			 cap;
+	struct dynbuf		 sql;		/* the WHERE fragment */
 	struct perm_value	*params;
 	size_t			 nparams;
 	size_t			 capparams;
@@ -244,30 +243,16 @@ safe_show(const char *s, char *buf, size_t buflen)
 static int
 sql_add(struct cc *cc, const char *s)
 {
-	size_t	 n = strlen(s), ncap;
-	char	*p;
-
-	if (cc->len + n + 1 > PERM_MAX_SQL) {
+	switch (dynbuf_addstr(&cc->sql, s)) {
+	case FS_OK:
+		return 0;
+	case FS_TOO_LARGE:
 		cc_err(cc, "condition is too large to compile");
 		return -1;
+	default:
+		cc_err(cc, "out of memory");
+		return -1;
 	}
-	if (cc->len + n + 1 > cc->cap) {
-		ncap = cc->cap ? cc->cap : 256;
-		while (ncap < cc->len + n + 1)
-			ncap *= 2;
-		if (ncap > PERM_MAX_SQL)
-			ncap = PERM_MAX_SQL;
-		p = realloc(cc->sql, ncap);
-		if (p == NULL) {
-			cc_err(cc, "out of memory");
-			return -1;
-		}
-		cc->sql = p;
-		cc->cap = ncap;
-	}
-	memcpy(cc->sql + cc->len, s, n + 1);
-	cc->len += n;
-	return 0;
 }
 
 static void
@@ -732,22 +717,25 @@ cc_free(struct cc *cc)
 	for (i = 0; i < cc->nparams; i++)
 		value_clear(&cc->params[i]);
 	free(cc->params);
-	free(cc->sql);
+	dynbuf_free(&cc->sql);
 	cc->params = NULL;
-	cc->sql = NULL;
-	cc->nparams = cc->capparams = cc->len = cc->cap = 0;
+	cc->nparams = cc->capparams = 0;
 }
 
-/* Hand the SQL and params built in cc over to out. */
-static void
+/* Hand the SQL and params built in cc over to out; -1 out of memory. */
+static int
 cc_take(struct cc *cc, struct perm_sql *out)
 {
-	out->where = cc->sql;
+	out->where = dynbuf_take(&cc->sql, NULL);
+	if (out->where == NULL) {
+		cc_err(cc, "out of memory");
+		return -1;
+	}
 	out->params = cc->params;
 	out->nparams = cc->nparams;
-	cc->sql = NULL;
 	cc->params = NULL;
 	cc->nparams = 0;
+	return 0;
 }
 
 int
@@ -761,6 +749,7 @@ perm_compile(enum perm_coll c, const char *condition,
 	int		 rc = -1;
 
 	memset(&cc, 0, sizeof(cc));
+	dynbuf_init(&cc.sql, PERM_MAX_SQL - 1);
 	cc.coll = c;
 	cc.err = err;
 	cc.errlen = errlen;
@@ -814,7 +803,8 @@ perm_compile(enum perm_coll c, const char *condition,
 	} else if (compile_node(&cc, root, 0) == -1)
 		goto out;
 
-	cc_take(&cc, out);
+	if (cc_take(&cc, out) == -1)
+		goto out;
 	rc = 0;
 out:
 	cc_free(&cc);
@@ -886,6 +876,7 @@ perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 	int		 rc = -1, src, nrows = 0, always = 0, type;
 
 	memset(&cc, 0, sizeof(cc));
+	dynbuf_init(&cc.sql, PERM_MAX_SQL - 1);
 	memset(&f, 0, sizeof(f));
 	if (db == NULL || role_id == NULL || out == NULL ||
 	    (unsigned)c >= PERM_COLL__COUNT ||
@@ -926,7 +917,8 @@ perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 			goto out;
 		if (strcmp(f.where, "1") == 0)
 			always = 1;
-		else if (!always && or_append(&cc, &f, cc.len == 0) == -1)
+		else if (!always &&
+		    or_append(&cc, &f, dynbuf_len(&cc.sql) == 0) == -1)
 			goto out;
 		perm_sql_free(&f);
 	}
@@ -944,7 +936,8 @@ perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 		goto out;
 
 	memset(out, 0, sizeof(*out));
-	cc_take(&cc, out);
+	if (cc_take(&cc, out) == -1)
+		goto out;
 	rc = 1;
 out:
 	perm_sql_free(&f);
