@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <sys/wait.h>
 
 #include <math.h>
@@ -725,24 +726,17 @@ t_scaled_flood_interlaced(void **state)
 	img_done();
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_dim),
-		cmocka_unit_test(t_quality),
-		cmocka_unit_test(t_format_fit),
-		cmocka_unit_test(t_focal),
-		cmocka_unit_test(t_params_set),
-		cmocka_unit_test(t_canonical),
-		cmocka_unit_test(t_sniff),
-		cmocka_unit_test(t_geometry),
-		cmocka_unit_test(t_policy_required),
-		cmocka_unit_test(t_policy_refuses_coders),
-		cmocka_unit_test(t_scaled_psnr),
-		cmocka_unit_test(t_scaled_limits),
-		cmocka_unit_test(t_scaled_flood_interlaced),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(t_dim),
+    cmocka_unit_test(t_quality),
+    cmocka_unit_test(t_format_fit),
+    cmocka_unit_test(t_focal),
+    cmocka_unit_test(t_params_set),
+    cmocka_unit_test(t_canonical),
+    cmocka_unit_test(t_sniff),
+    cmocka_unit_test(t_geometry),
+    cmocka_unit_test(t_policy_required),
+    cmocka_unit_test(t_policy_refuses_coders),
+    cmocka_unit_test(t_scaled_psnr),
+    cmocka_unit_test(t_scaled_limits),
+    cmocka_unit_test(t_scaled_flood_interlaced))

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1127,23 +1128,16 @@ test_lookup_fails_closed(void **state)
 	sqlite3_close(db);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_good),
-		cmocka_unit_test(test_bad),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_err_safe),
-		cmocka_unit_test(test_values_are_params),
-		cmocka_unit_test(test_unset_vars),
-		cmocka_unit_test(test_semantics),
-		cmocka_unit_test(test_bind_offset),
-		cmocka_unit_test(test_lookup_all_or_none),
-		cmocka_unit_test(test_lookup_filters),
-		cmocka_unit_test(test_lookup_fails_closed),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_names),
+    cmocka_unit_test(test_good),
+    cmocka_unit_test(test_bad),
+    cmocka_unit_test(test_limits),
+    cmocka_unit_test(test_err_safe),
+    cmocka_unit_test(test_values_are_params),
+    cmocka_unit_test(test_unset_vars),
+    cmocka_unit_test(test_semantics),
+    cmocka_unit_test(test_bind_offset),
+    cmocka_unit_test(test_lookup_all_or_none),
+    cmocka_unit_test(test_lookup_filters),
+    cmocka_unit_test(test_lookup_fails_closed))
