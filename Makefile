@@ -185,9 +185,11 @@ asan:
 # in fuzz/corpus/<name>/. A recursive make builds the whole library and
 # the harnesses with clang, ASan, UBSan and libFuzzer's coverage into
 # FUZZ_BUILD. make test replays every committed seed once (tests/all);
-# make fuzz runs each harness for FUZZ_SECONDS (fuzz/run).
+# make fuzz runs each harness for FUZZ_SECONDS (fuzz/run), or only the
+# ones FUZZ_NAMES names ("key range").
 FUZZ_BUILD	?= build-fuzz
 FUZZ_SECONDS	?= 60
+FUZZ_NAMES	?=
 FUZZ_SRC	:= $(sort $(wildcard fuzz/*.c))
 FUZZ_BIN	:= $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_OPT	 = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link \
@@ -205,7 +207,7 @@ $(BUILD)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(LIB) | deps
 	    $(MAGICK_LIBS) $(DEC_LIBS)
 
 fuzz: fuzz-build
-	@fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	@fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 lint: deps
 	@$(INSTALL_DEPS) lint

@@ -42,10 +42,14 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 
-# location PATH: the signed URL the backend hands out for PATH.
+# location PATH: the signed URL the backend hands out for PATH (a 302).
 location() {
-	curl -s -o /dev/null -w '%{redirect_url}' -H "$A" \
-	    "$BASE/api/file/content?agent=$aid&path=$1"
+	local out
+	out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H "$A" \
+	    "$BASE/api/file/content?agent=$aid&path=$1")
+	[ "${out%% *}" = 302 ] && [ -n "${out#* }" ] && { echo "${out#* }"; return; }
+	bench_fail "file-content $1" "answered ${out%% *}, not a redirect"
+	echo "$BASE/no-signed-url"
 }
 
 # --- 4 KiB through the agent vs static
@@ -56,17 +60,18 @@ report "4 KiB rps: agent (valid token) vs lighttpd static" "$agent4k" "$static4k
 
 # --- big file throughput: the median of BENCH_ROUNDS downloads
 # each, agent and static interleaved.
-speed() { curl -s -o /dev/null -w '%{speed_download}' "$1"; }
+speed() {
+	local out
+	out=$(curl -s -o /dev/null -w '%{http_code} %{speed_download}' "$1")
+	[ "${out%% *}" = 200 ] && { echo "${out#* }"; return; }
+	bench_fail "curl $1" "answered ${out%% *}"
+}
 cat "$STATIC_DIR/abig.bin" >/dev/null	# both from the page cache
 ubig=$(location "$STATIC_DIR/abig.bin")
-as=""
-bs=""
-for _ in $(seq 1 "${BENCH_ROUNDS:-5}"); do
-	as="$as $(speed "$ubig")"
-	bs="$bs $(speed "$BASE/bench/static/abig.bin")"
-done
-agentbig=$(awk -v s="$(median $as)" 'BEGIN { printf "%.0f", s / 1048576 }')
-staticbig=$(awk -v s="$(median $bs)" 'BEGIN { printf "%.0f", s / 1048576 }')
+read -r as bs < <(bench_pair "speed '$ubig'" "speed '$BASE/bench/static/abig.bin'")
+mib() { is_num "$1" && awk -v s="$1" 'BEGIN { printf "%.0f", s / 1048576 }' || echo -; }
+agentbig=$(mib "$as")
+staticbig=$(mib "$bs")
 report "$BIG_MB MiB MiB/s: agent vs lighttpd static" "$agentbig" "$staticbig" \
     "$(ratio "$agentbig" "$staticbig")" ">= 0.9"
 

@@ -14,9 +14,9 @@ SECS=${BENCH_SECS:-5}
 
 "$BENCH_TOP/tests/mkbomb" "$BENCH_TMP/bomb.png"
 head -c 4096 /dev/urandom >"$BENCH_TMP/4k.bin"
-curl -s -o /dev/null -H "$A" -H "Content-Type: image/png" -T "$BENCH_TMP/bomb.png" \
+bench_code '20[01]' -H "$A" -H "Content-Type: image/png" -T "$BENCH_TMP/bomb.png" \
     "$BASE/api/storage/bench/bomb.png"
-curl -s -o /dev/null -H "$A" -T "$BENCH_TMP/4k.bin" "$BASE/api/storage/bench/4k.bin"
+bench_code '20[01]' -H "$A" -T "$BENCH_TMP/4k.bin" "$BASE/api/storage/bench/4k.bin"
 
 # Four clients, each asking for a new rendition (a cache miss) as soon as
 # the last one is done.
@@ -39,9 +39,10 @@ bench_stop_bombs() {
 }
 trap 'bench_stop_bombs; bench_stop' EXIT
 # p99 in ms of 4 KiB GETs over SECS seconds (wrk --latency: 2 threads,
-# 4 connections; not a saturation test, a latency one).
+# 4 connections; not a saturation test, a latency one). Nothing when an
+# answer failed (bench_wrk_out says why).
 p99() {
-	wrk -t2 -c4 -d"${SECS}s" --latency -H "$A" "$BASE/api/storage/bench/4k.bin" 2>/dev/null |
+	bench_wrk_out -t2 -c4 -d"${SECS}s" --latency -H "$A" "$BASE/api/storage/bench/4k.bin" |
 	    awk '$1 == "99%" { v = $2; u = v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u)
 		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.2f", v }'
 }
@@ -52,11 +53,19 @@ for _ in $(seq "$ROUNDS"); do
 	bench_start_bombs
 	l=$(p99)
 	bench_stop_bombs
+	# A round with a failed answer voids the whole figure.
+	if ! is_num "$i" || ! is_num "$l"; then
+		idle=(-) loaded=(-) ratios=(n/a)
+		break
+	fi
 	idle+=("$i") loaded+=("$l") ratios+=("$(ratio "$l" "$i")")
 done
 rng() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s..%s", lo, hi }'; }
+# med, rng2: as median and rng, but a voided figure stays as it is.
+med() { if is_num "$1"; then median "$@"; else echo "$1"; fi; }
+rng2() { if is_num "$1"; then rng "$@"; else echo "$1"; fi; }
 report "what" "value" "baseline" "ratio" "target"
 report "4 KiB GET p99 ms, 4 bomb transforms vs none (median)" \
-    "$(median "${loaded[@]}")" "$(median "${idle[@]}")" "$(median "${ratios[@]}")" "<= 2"
-report "  ranges over $ROUNDS interleaved rounds" "$(rng "${loaded[@]}")" \
-    "$(rng "${idle[@]}")" "$(rng "${ratios[@]}")" "report"
+    "$(med "${loaded[@]}")" "$(med "${idle[@]}")" "$(med "${ratios[@]}")" "<= 2"
+report "  ranges over $ROUNDS interleaved rounds" "$(rng2 "${loaded[@]}")" \
+    "$(rng2 "${idle[@]}")" "$(rng2 "${ratios[@]}")" "report"

@@ -7,6 +7,12 @@
 #   bench_stop
 #   bench_wrk URL [header] -> prints requests/second
 #   ratio A B        -> A/B with 3 decimals
+#
+# Every figure comes from answers that all succeeded: a measurement with
+# a failed answer prints nothing (the figure shows as "-", its ratio as
+# n/a) and says why on stderr (bench_fail). A dead baseline, such as a
+# no-op that is not running, answers errors fast; a ratio against it
+# would be meaningless.
 
 BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tools/serve.sh
@@ -37,10 +43,15 @@ bench_start() {
 }
 EOT
 	export FILESTOR_LIGHTTPD_LOCAL=$BENCH_TMP/local.conf
-	serve_start || return 1
-	# As root, lighttpd runs as FILESTOR_USER: give it the socket.
 	local -a own=()
 	local noop=$BENCH_BUILD/bench/noop
+	# Several baselines are the no-op: without it they would answer 503.
+	if [ ! -x "$noop" ]; then
+		bench_fail "no-op FastCGI" "$noop is not built (make bench builds it)"
+		return 1
+	fi
+	serve_start || return 1
+	# As root, lighttpd runs as FILESTOR_USER: give it the socket.
 	if [ "$(id -u)" -eq 0 ]; then
 		own=(-u "$FILESTOR_USER" -U "$FILESTOR_USER")
 		if ! serve_as_user "$FILESTOR_USER" test -x "$noop"; then
@@ -53,7 +64,10 @@ EOT
 	FILESTOR_POOL_SOCK_DIR=$(cd "$FILESTOR_SOCK_DIR" && pwd -P) \
 	spawn-fcgi -s "$FILESTOR_SOCK_DIR/bench-noop.sock" -M 0660 "${own[@]}" \
 	    -F "${FILESTOR_WORKERS:-2}" -P "$FILESTOR_SOCK_DIR/bench-noop.pid" \
-	    -- "$noop" >/dev/null
+	    -- "$noop" >/dev/null || {
+		bench_fail "no-op FastCGI" "spawn-fcgi could not start $noop"
+		return 1
+	}
 	BASE="http://127.0.0.1:$PORT"
 	TID=$("$FILESTORCTL" tenant create bench)
 	local uid
@@ -67,14 +81,53 @@ bench_stop() {
 	BENCH_TMP=
 }
 
+# bench_fail WHAT WHY: a measurement failed; no figure comes from it.
+bench_fail() { echo "bench: $1: $2; no figure" >&2; }
+
+# is_num S: S is a number (what a successful measurement prints).
+is_num() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
+
+# bench_wrk_out WRK-ARGS... URL: wrk's report when every answer
+# succeeded: some answers, none with an error status (wrk counts >= 400;
+# a redirect is an answer), no socket errors. Else bench_fail, status 1.
+bench_wrk_out() {
+	local out n bad sock why=""
+	out=$(wrk "$@" 2>&1)
+	n=$(awk '/ requests in / { print $1 }' <<<"$out")
+	bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+	sock=$(sed -n 's/^ *Socket errors: *//p' <<<"$out")
+	if ! is_num "$n" || [ "$n" -eq 0 ]; then
+		why="no answers ($(tail -n 1 <<<"$out"))"
+	elif [ -n "$bad" ] && [ "$bad" != 0 ]; then
+		why="$bad of $n answers had an error status"
+	elif [ -n "$sock" ]; then
+		why="socket errors: $sock"
+	fi
+	if [ -n "$why" ]; then
+		bench_fail "wrk ${*: -1}" "$why"
+		return 1
+	fi
+	printf '%s\n' "$out"
+}
+
 # bench_wrk URL [HEADER]: requests per second over BENCH_SECS seconds.
 bench_wrk() {
-	local url=$1 h=${2:-}
-	if [ -n "$h" ]; then
-		wrk -t2 -c16 -d"${BENCH_SECS}s" -H "$h" "$url" 2>/dev/null
-	else
-		wrk -t2 -c16 -d"${BENCH_SECS}s" "$url" 2>/dev/null
-	fi | awk '/^Requests\/sec/ { print $2 }'
+	local -a h=()
+	[ -n "${2:-}" ] && h=(-H "$2")
+	bench_wrk_out -t2 -c16 -d"${BENCH_SECS}s" "${h[@]}" "$1" |
+	    awk '/^Requests\/sec/ { print $2 }'
+}
+
+# bench_code WANT CURL-ARGS...: run curl (body to /dev/null) and succeed
+# when the status matches the regex WANT ('2..' for any success); else
+# bench_fail. For uploads that set up a measurement.
+bench_code() {
+	local want=$1 code
+	shift
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$@")
+	[[ $code =~ ^($want)$ ]] && return 0
+	echo "bench: curl ${*: -1}: answered ${code:-nothing}, not $want" >&2
+	return 1
 }
 
 # median N...: the middle value (the mean of the two middle ones for an
@@ -86,16 +139,24 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 # alternately BENCH_ROUNDS times, so that a slow spell hits both alike,
 # and print the median of each ("subject baseline").
 #
-# bench_pair CMD_A CMD_B: each command prints one number.
+# bench_pair CMD_A CMD_B: each command prints one number, or nothing
+# when it failed (it says why). A side with a failed round is "-" and is
+# not run again.
 bench_pair() {
-	local a="" b="" x
+	local a="" b="" x fa=0 fb=0
 	for _ in $(seq 1 "${BENCH_ROUNDS:-5}"); do
-		x=$(eval "$1")
-		a="$a ${x:-0}"
-		x=$(eval "$2")
-		b="$b ${x:-0}"
+		if [ "$fa" = 0 ]; then
+			x=$(eval "$1")
+			if is_num "$x"; then a="$a $x"; else fa=1; fi
+		fi
+		if [ "$fb" = 0 ]; then
+			x=$(eval "$2")
+			if is_num "$x"; then b="$b $x"; else fb=1; fi
+		fi
 	done
-	echo "$(median $a) $(median $b)"
+	[ "$fa" = 0 ] && a=$(median $a) || a=-
+	[ "$fb" = 0 ] && b=$(median $b) || b=-
+	echo "$a $b"
 }
 # bench_wrk_pair A_URL A_HDR B_URL B_HDR: requests per second, rounds of
 # BENCH_SECS_ROUND (2) seconds each.
@@ -104,7 +165,29 @@ bench_wrk_pair() {
 	    "bench_wrk '$1' '$2'" "bench_wrk '$3' '$4'"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+# ratio A B: n/a unless both are figures (a failed side is "-").
+ratio() {
+	if is_num "$1" && is_num "$2"; then
+		awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'
+	else
+		echo n/a
+	fi
+}
+# bench_rate BYTES CURL-CMD...: MiB/s of one transfer of BYTES. The
+# command prints the status (-w '%{http_code}'); the figure is printed
+# only for a 2xx.
+bench_rate() {
+	local bytes=$1 t0 t1 code
+	shift
+	t0=$(now_ns)
+	code=$("$@")
+	t1=$(now_ns)
+	if [[ ! $code =~ ^2[0-9][0-9]$ ]]; then
+		bench_fail "curl ${*: -1}" "answered ${code:-nothing}"
+		return 1
+	fi
+	mbps "$bytes" $((t1 - t0))
+}
 # now_ns: a monotonic-enough wall clock for throughput.
 now_ns() { date +%s%N; }
 mbps() { awk -v bytes="$1" -v ns="$2" 'BEGIN { printf "%.1f", bytes / 1048576 / (ns / 1e9) }'; }

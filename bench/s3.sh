@@ -19,18 +19,14 @@ report "what" "value" "baseline" "ratio" "target"
 head -c $((S3_MB * 1048576)) /dev/urandom >"$S3_DIR/big.bin"
 direct="$S3_ENDPOINT/$S3_BUCKET/bench/direct.bin"
 
-# MiB/s of one transfer: CMD... runs it (output to /dev/null).
-rate() {
-	local t0 t1
-	t0=$(now_ns)
-	"$@" >/dev/null
-	t1=$(now_ns)
-	mbps $((S3_MB * 1048576)) $((t1 - t0))
-}
-put_fs() { rate curl -s -o /dev/null -H "$A" -T "$S3_DIR/big.bin" "$BASE/api/storage/bench/big.bin"; }
-put_direct() { rate s3_curl -o /dev/null -T "$S3_DIR/big.bin" "$direct"; }
-get_fs() { rate curl -s -o /dev/null -H "$A" "$BASE/api/storage/bench/big.bin"; }
-get_direct() { rate s3_curl -o /dev/null "$direct"; }
+# MiB/s of one transfer: CMD... runs it (output to /dev/null), only
+# when it answered a 2xx.
+rate() { bench_rate $((S3_MB * 1048576)) "$@"; }
+W=(-o /dev/null -w '%{http_code}')
+put_fs() { rate curl -s "${W[@]}" -H "$A" -T "$S3_DIR/big.bin" "$BASE/api/storage/bench/big.bin"; }
+put_direct() { rate s3_curl "${W[@]}" -T "$S3_DIR/big.bin" "$direct"; }
+get_fs() { rate curl -s "${W[@]}" -H "$A" "$BASE/api/storage/bench/big.bin"; }
+get_direct() { rate s3_curl "${W[@]}" "$direct"; }
 
 read -r fs dr < <(bench_pair put_fs put_direct)
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "$A" "$BASE/api/storage/bench/big.bin")

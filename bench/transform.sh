@@ -81,6 +81,10 @@ ours() {
 	t1=$(now_ns)
 	echo "$seq" >"$src/seq"
 	echo $(($(cat "$src/bad") + bad)) >"$src/bad"
+	if [ "$bad" -ne 0 ]; then
+		bench_fail "$f to $out" "$bad of $N transforms did not answer 200"
+		return 1
+	fi
 	ms_per $((t1 - t0)) "$N"
 }
 
@@ -89,9 +93,12 @@ ours() {
 vips() {
 	local f=$1 out=$2 t0 t1 r
 	t0=$(now_ns)
-	/usr/bin/time -f '%M' -o "$src/vips.rss1" \
+	if ! /usr/bin/time -f '%M' -o "$src/vips.rss1" \
 	    vipsthumbnail "$src"/v/p*."$(vsuffix "$f")" -s 400x \
-	    -o "tn_%s.$out[Q=80]" 2>/dev/null
+	    -o "tn_%s.$out[Q=80]" 2>/dev/null; then
+		bench_fail "vipsthumbnail $f to $out" "it failed"
+		return 1
+	fi
 	t1=$(now_ns)
 	r=$(tail -n1 "$src/vips.rss1")
 	[ "$r" -gt "$(cat "$src/vips.rss")" ] && echo "$r" >"$src/vips.rss"
@@ -125,7 +132,7 @@ for f in ${BENCH_FORMATS:-jpeg png png16 webp gif avif}; do
 	for out in ${BENCH_OUTPUTS:-webp avif}; do
 		for mode in $modes; do
 			start "$mode"
-			curl -s -o /dev/null -H "$A" -H "Content-Type: $(mime "$f")" \
+			bench_code '20[01]' -H "$A" -H "Content-Type: $(mime "$f")" \
 			    -T "$src/photo.$f" "$BASE/api/storage/bench/photo.$f"
 			echo 0 >"$src/vips.rss"
 			read -r a b < <(bench_pair "ours $f $out" "vips $f $out")
@@ -144,14 +151,15 @@ echo
 
 # --- warm rendition hit vs raw GET of an original of the same size
 start new
-curl -s -o /dev/null -H "$A" -H 'Content-Type: image/jpeg' \
+bench_code '20[01]' -H "$A" -H 'Content-Type: image/jpeg' \
     -T "$src/photo.jpeg" "$BASE/api/storage/bench/photo.jpeg"
 report "what" "value" "baseline" "ratio" "target"
 url="$BASE/api/storage/bench/photo.jpeg?width=400&format=webp&quality=80"
-curl -s -o "$BENCH_TMP/warm.webp" -H "$A" "$url"
+[ "$(curl -s -o "$BENCH_TMP/warm.webp" -w '%{http_code}' -H "$A" "$url")" = 200 ] ||
+    bench_fail "warm rendition" "the first transform did not answer 200"
 size=$(stat -c %s "$BENCH_TMP/warm.webp")
 head -c "$size" /dev/urandom >"$BENCH_TMP/same.bin"
-curl -s -o /dev/null -H "$A" -T "$BENCH_TMP/same.bin" "$BASE/api/storage/bench/same.bin"
+bench_code '20[01]' -H "$A" -T "$BENCH_TMP/same.bin" "$BASE/api/storage/bench/same.bin"
 hit=$(curl -s -o /dev/null -D - -H "$A" "$url" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-rendition" { print $2 }')
 [ "$hit" = hit ] || echo "bench: warm request was not a cache hit ($hit)" >&2
 warm=$(bench_wrk "$url" "$A")

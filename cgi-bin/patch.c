@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "app.h"
 #include "cry.h"
 #include "db.h"
@@ -17,32 +18,26 @@
 static void
 h_patch(struct app *a, struct request *r, const struct app_caller *c)
 {
+	static const char *const allowed[] = { "acl", "folderId", NULL };
 	struct target *t;
-	sqlite3_stmt *st = NULL;
 	cJSON *body = NULL, *j = NULL, *it;
 	const cJSON *acl = NULL, *folder = NULL;
-	const char *msg = NULL;
 	enum fs_err e;
 	int rc;
 
 	t = target_open(a, r, &c->p, 0);
 	if (t == NULL)
 		return;
-	e = http_read_json(r, PATCH_BODY_MAX, &body, &msg);
-	if (e != FS_OK) {
-		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
+	body = api_body(r, PATCH_BODY_MAX, 0, allowed,
+	    "; only acl and folderId can change");
+	if (body == NULL)
 		goto out;
-	}
+	/* The last of a repeated member counts, as it always did. */
 	cJSON_ArrayForEach(it, body) {
 		if (strcmp(it->string, "acl") == 0)
 			acl = it;
-		else if (strcmp(it->string, "folderId") == 0)
+		else
 			folder = it;
-		else {
-			http_error(r, FS_VALIDATION, "unknown field \"%.64s\"; "
-			    "only acl and folderId can change", it->string);
-			goto out;
-		}
 	}
 	if (acl == NULL && folder == NULL) {
 		http_error(r, FS_VALIDATION, "nothing to change: send acl or "
@@ -78,21 +73,14 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 		http_error(r, FS_FORBIDDEN, "not allowed to change this file");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(a->db, "UPDATE files SET"
-	    " acl = COALESCE(?1, acl),"
-	    " folder_id = CASE WHEN ?2 THEN ?3 ELSE folder_id END,"
-	    " updated_at = ?4 WHERE key = ?5", -1, &st, NULL) != SQLITE_OK)
-		goto internal;
-	if (acl != NULL)
-		sqlite3_bind_text(st, 1, acl->valuestring, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, folder != NULL);
-	if (folder != NULL && cJSON_IsString(folder))
-		sqlite3_bind_text(st, 3, folder->valuestring, -1,
-		    SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, db_now());
-	sqlite3_bind_text(st, 5, t->pkey, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto internal;
+	e = file_patch(a->db, t->pkey, acl != NULL ? acl->valuestring : NULL,
+	    folder != NULL, folder != NULL && cJSON_IsString(folder) ?
+	    folder->valuestring : NULL);
+	if (e != FS_OK) {
+		app_log(a, "patch: %s", sqlite3_errmsg(a->db));
+		http_error(r, e, NULL);
+		goto out;
+	}
 	file_row_free(&t->f);
 	if (file_load(a->db, t->pkey, &t->f) != FS_OK)
 		goto internal;
@@ -103,7 +91,6 @@ internal:
 	app_log(a, "patch: %s", sqlite3_errmsg(a->db));
 	http_error(r, FS_INTERNAL, NULL);
 out:
-	sqlite3_finalize(st);
 	cJSON_Delete(body);
 	cJSON_Delete(j);
 	target_free(t);

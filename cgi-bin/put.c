@@ -1,7 +1,8 @@
 /*
  * put: PUT /api/storage/<key>. Streams the body to the adapter with a
- * fixed buffer, hashing SHA-256 on the way, then publishes the object and
- * upserts its row in one database transaction (DESIGN §5).
+ * fixed buffer, hashing SHA-256 on the way, then commits its row naming
+ * the temporary object, and publishes the object (DESIGN §5,
+ * docs/decisions.md "Publish and delete").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,37 +71,6 @@ write_msg(enum fs_err e)
 	default:
 		return err_strerror(e);
 	}
-}
-
-static int
-upsert(sqlite3 *db, const struct principal *p, const char *pkey,
-    const char *ctype, long long size, const char *sha)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	/* An overwrite keeps owner, acl, folder and created_at. */
-	rc = sqlite3_prepare_v2(db, "INSERT INTO files (key, tenant_id, size,"
-	    " content_type, sha256, owner_id, created_at, updated_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
-	    " ON CONFLICT(key) DO UPDATE SET size = excluded.size,"
-	    " content_type = excluded.content_type, sha256 = excluded.sha256,"
-	    " updated_at = excluded.updated_at", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, p->tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, size);
-	sqlite3_bind_text(st, 4, ctype, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, sha, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 6, p->user_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 7, db_now());
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
-out:
-	sqlite3_finalize(st);
-	return rc;
 }
 
 /* The relay's sink: its thread hands each piece to the store. */
@@ -199,20 +169,95 @@ request_ctype(struct request *r)
 	}
 }
 
+/* Answer a failed copy_body. */
+static void
+body_error(struct app *a, struct request *r, enum fs_err e)
+{
+	if (e == FS_BAD_REQUEST)
+		/* Short body or a cut connection: nothing is kept. */
+		http_error(r, e, "request body ended before Content-Length "
+		    "bytes");
+	else if (e == FS_TOO_LARGE)
+		http_error(r, e, "body is larger than MAX_UPLOAD_BYTES (%lld)",
+		    a->cfg.max_upload);
+	else if (e == FS_NO_SPACE)
+		http_error(r, e, "no space left for this upload");
+	else {
+		app_log(a, "put: write failed");
+		http_error(r, e, NULL);
+	}
+}
+
+/*
+ * Commit the row of the finished upload w, naming its temporary object
+ * as pending, in one transaction under the database write lock, with the
+ * checks again (DESIGN §5, docs/decisions.md "Publish and delete"): the
+ * COMMIT is the point of no return. On an error the old row and object
+ * stay, and *msg may say why. Then publish it.
+ */
+static enum fs_err
+record(struct app *a, const struct principal *p, const char *pkey,
+    const char *ctype, struct store_writer *w, int *exists, const char **msg)
+{
+	unsigned char sha[CRY_SHA256_LEN];
+	char shahex[65], old[FILES_PENDING_MAX + 1];
+	const char *pending;
+	long long size = 0;
+	enum fs_err e;
+
+	e = store_finish(w, sha, &size);
+	pending = store_writer_pending(w);
+	if (e != FS_OK || pending == NULL)
+		return e != FS_OK ? e : FS_INTERNAL;
+	cry_hex(sha, sizeof(sha), shahex);
+	if (db_begin(a->db) != SQLITE_OK) {
+		app_log(a, "put: %s", sqlite3_errmsg(a->db));
+		return FS_INTERNAL;
+	}
+	e = may_write(a, p, pkey, ctype, size, exists, msg);
+	if (e != FS_FORBIDDEN)
+		*msg = e == FS_INTERNAL ? "database error" : NULL;
+	if (e == FS_OK)
+		e = store_writer_check(w);
+	if (e == FS_OK) {
+		e = file_upsert(a->db, p, pkey, ctype, size, shahex, pending,
+		    old);
+		if (e != FS_OK)
+			app_log(a, "put: %s", sqlite3_errmsg(a->db));
+	}
+	if (e != FS_OK) {
+		db_rollback(a->db);
+		return e;
+	}
+	e = file_commit(a->db);
+	if (e != FS_OK) {
+		app_log(a, "put: commit: %s", err_code(e));
+		return e;
+	}
+	store_writer_keep(w);
+	/* A publish of the row before ours that had not run yet. */
+	if (old[0] != '\0')
+		(void)store_drop_tmp(a->store, old);
+	/* Past the point of no return: recovery finishes what fails here. */
+	e = file_publish(a->db, a->store, pkey, pending);
+	if (e != FS_OK)
+		app_log(a, "put: publish deferred to recovery (%s)",
+		    err_code(e));
+	return FS_OK;
+}
+
 static void
 h_put(struct app *a, struct request *r, const struct app_caller *c)
 {
-	unsigned char sha[CRY_SHA256_LEN];
-	char shahex[65];
 	const struct principal *p = &c->p;
 	struct store_writer *w = NULL;
 	struct file_row f;
 	cJSON *j = NULL;
 	char *logical = NULL, *pkey = NULL;
 	const char *ctype, *msg = NULL;
-	long long total = 0, size = 0;
+	long long total = 0;
 	enum fs_err e;
-	int exists = 0, in_tx = 0;
+	int exists = 0;
 
 	memset(&f, 0, sizeof(f));
 	if (!target_key_from_path(r, PREFIX, 0, p->tenant_id, &logical, &pkey))
@@ -246,64 +291,25 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 		store_writer_size_hint(w, r->content_length);
 	e = copy_body(a, r, w, &total);
 	if (e != FS_OK) {
-		if (e == FS_BAD_REQUEST)
-			/* Short body or a cut connection: nothing is kept. */
-			http_error(r, e, "request body ended before "
-			    "Content-Length bytes");
-		else if (e == FS_TOO_LARGE)
-			http_error(r, e, "body is larger than MAX_UPLOAD_BYTES "
-			    "(%lld)", a->cfg.max_upload);
-		else if (e == FS_NO_SPACE)
-			http_error(r, e, "no space left for this upload");
-		else {
-			app_log(a, "put: write failed");
-			http_error(r, e, NULL);
-		}
+		body_error(a, r, e);
 		goto out;
 	}
-
-	/* fsync outside the write lock: it can take seconds for big files. */
-	e = store_finish(w, NULL, NULL);
+	/* The fsync in record() runs outside the write lock. */
+	msg = NULL;
+	e = record(a, p, pkey, ctype, w, &exists, &msg);
 	if (e != FS_OK) {
-		http_error(r, e, e == FS_NO_SPACE ? "no space left for this "
-		    "upload" : NULL);
+		http_error(r, e, "%s", msg != NULL ? msg : write_msg(e));
 		goto out;
 	}
-	/*
-	 * Publish and record under the database write lock, so that two
-	 * concurrent PUTs of one key cannot interleave their renames and
-	 * rows: the object on disk always matches the row.
-	 */
-	if (db_begin(a->db) != SQLITE_OK)
-		goto internal;
-	in_tx = 1;
-	e = may_write(a, p, pkey, ctype, total, &exists, &msg);
-	if (e != FS_OK) {
-		http_error(r, e, "%s", e == FS_FORBIDDEN ? msg : "database error");
+	if (file_load(a->db, pkey, &f) != FS_OK) {
+		app_log(a, "put: %s", sqlite3_errmsg(a->db));
+		http_error(r, FS_INTERNAL, NULL);
 		goto out;
 	}
-	e = store_commit(w, sha, &size);
-	if (e != FS_OK) {
-		http_error(r, e, "%s", write_msg(e));
-		goto out;
-	}
-	cry_hex(sha, sizeof(sha), shahex);
-	if (upsert(a->db, p, pkey, ctype, size, shahex) != SQLITE_OK ||
-	    db_commit(a->db) != SQLITE_OK)
-		goto internal;
-	in_tx = 0;
-	if (file_load(a->db, pkey, &f) != FS_OK)
-		goto internal;
 	j = file_json(&f);
 	http_json(r, exists ? 200 : 201, j);
-	goto out;
-internal:
-	app_log(a, "put: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
 out:
-	if (in_tx)
-		db_rollback(a->db);
-	store_writer_free(w);	/* aborts unless committed */
+	store_writer_free(w);	/* aborts unless a row took it */
 	cJSON_Delete(j);
 	file_row_free(&f);
 	free(logical);

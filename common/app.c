@@ -14,6 +14,7 @@
 #include "app.h"
 #include "cry.h"
 #include "db.h"
+#include "files.h"
 #include "tok.h"
 
 void
@@ -286,7 +287,7 @@ app_main(const char *name, int argc, char *argv[],
 	struct app a;
 	FCGX_Request fcgx;
 	char err[512];
-	long long n;
+	long long n, failed;
 	int ret = 1;
 
 	memset(&a, 0, sizeof(a));
@@ -316,7 +317,16 @@ app_main(const char *name, int argc, char *argv[],
 			app_log(&a, "refusing to start: %s", err);
 			goto out;
 		}
-		n = store_gc_orphans(a.store);
+		/*
+		 * Finish the publishes a crash interrupted first: the sweep
+		 * keeps any temporary object a row still names.
+		 */
+		n = file_recover(a.db, a.store, &failed);
+		if (n > 0 || failed > 0)
+			app_log(&a, "recovery: finished %lld interrupted "
+			    "publishes, %lld failed (filestorctl gc retries)",
+			    n, failed);
+		n = store_gc_orphans(a.store, file_pending_kept, a.db);
 		if (n > 0)
 			app_log(&a, "removed %lld temporary files of uploads "
 			    "whose process died", n);

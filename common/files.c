@@ -10,9 +10,11 @@
 #include "files.h"
 #include "key.h"
 #include "perm.h"
+#include "store.h"
 
 #define ROW_COLS "key, tenant_id, size, content_type, sha256, acl," \
-	" IFNULL(owner_id, ''), IFNULL(folder_id, ''), created_at, updated_at"
+	" IFNULL(owner_id, ''), IFNULL(folder_id, ''), created_at," \
+	" updated_at, IFNULL(pending, '')"
 
 static void
 col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
@@ -38,6 +40,7 @@ row_from_stmt(sqlite3_stmt *st, struct file_row *f)
 	col_text(st, 7, f->folder_id, sizeof(f->folder_id));
 	f->created_at = sqlite3_column_int64(st, 8);
 	f->updated_at = sqlite3_column_int64(st, 9);
+	col_text(st, 10, f->pending, sizeof(f->pending));
 	return 0;
 }
 
@@ -304,4 +307,293 @@ file_page(sqlite3 *db, const struct principal *p, const char *prefix,
 	file_row_free(&f);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? more : -1;
+}
+
+/*
+ * Publish and delete (docs/decisions.md, "Publish and delete"): the SQL of
+ * put, patch and delete, and the recovery of what a crash interrupted.
+ */
+
+/* What a failed statement or COMMIT means for the client. */
+static enum fs_err
+db_err(sqlite3 *db)
+{
+	return (sqlite3_errcode(db) & 0xff) == SQLITE_FULL ? FS_NO_SPACE :
+	    FS_INTERNAL;
+}
+
+/* COMMIT, or ROLLBACK with the error the failure means. */
+static enum fs_err
+commit_or_rollback(sqlite3 *db, enum fs_err e)
+{
+	if (e == FS_OK && db_commit(db) != SQLITE_OK)
+		e = db_err(db);
+	if (e != FS_OK)
+		db_rollback(db);
+	return e;
+}
+
+/* Run sql, whose one parameter is pkey, to its end. */
+static enum fs_err
+key_stmt(sqlite3 *db, const char *sql, const char *pkey)
+{
+	sqlite3_stmt *st;
+	enum fs_err e;
+
+	st = db_stmt(db, sql);
+	if (st == NULL)
+		return db_err(db);
+	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
+	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_err(db);
+	db_stmt_done(st);
+	return e;
+}
+
+/* The pending name of pkey's row into out ("" for none). */
+static enum fs_err
+pending_of(sqlite3 *db, const char *pkey, char out[FILES_PENDING_MAX + 1])
+{
+	sqlite3_stmt *st;
+	enum fs_err e = FS_INTERNAL;
+	int rc;
+
+	out[0] = '\0';
+	st = db_stmt(db, "SELECT IFNULL(pending, '') FROM files WHERE key = ?");
+	if (st == NULL)
+		return FS_INTERNAL;
+	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		e = FS_NOT_FOUND;
+	else if (rc == SQLITE_ROW) {
+		col_text(st, 0, out, FILES_PENDING_MAX + 1);
+		e = FS_OK;
+	}
+	db_stmt_done(st);
+	return e;
+}
+
+/*
+ * Begin a write transaction and read pkey's pending name (pending_of):
+ * FS_OK or FS_NOT_FOUND with the transaction open, else an error and
+ * none.
+ */
+static enum fs_err
+begin_pending(sqlite3 *db, const char *pkey, char cur[FILES_PENDING_MAX + 1])
+{
+	enum fs_err e;
+
+	if (db_begin(db) != SQLITE_OK)
+		return db_err(db);
+	e = pending_of(db, pkey, cur);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		db_rollback(db);
+	return e;
+}
+
+enum fs_err
+file_upsert(sqlite3 *db, const struct principal *p, const char *pkey,
+    const char *ctype, long long size, const char *sha256, const char *pending,
+    char old_pending[FILES_PENDING_MAX + 1])
+{
+	sqlite3_stmt *st;
+	enum fs_err e;
+	int rc;
+
+	e = pending_of(db, pkey, old_pending);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		return db_err(db);
+	/* An overwrite keeps owner, acl, folder and created_at. */
+	st = db_stmt(db, "INSERT INTO files (key, tenant_id, size,"
+	    " content_type, sha256, owner_id, created_at, updated_at, pending)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"
+	    " ON CONFLICT(key) DO UPDATE SET size = excluded.size,"
+	    " content_type = excluded.content_type, sha256 = excluded.sha256,"
+	    " updated_at = excluded.updated_at, pending = excluded.pending");
+	if (st == NULL)
+		return db_err(db);
+	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, p->tenant_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, size);
+	sqlite3_bind_text(st, 4, ctype, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, sha256, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, p->user_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, db_now());
+	sqlite3_bind_text(st, 8, pending, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	e = rc == SQLITE_DONE ? FS_OK : db_err(db);
+	db_stmt_done(st);
+	return e;
+}
+
+enum fs_err
+file_commit(sqlite3 *db)
+{
+	return commit_or_rollback(db, FS_OK);
+}
+
+enum fs_err
+file_publish(sqlite3 *db, struct store *s, const char *pkey,
+    const char *pending)
+{
+	char cur[FILES_PENDING_MAX + 1];
+	enum fs_err e;
+
+	e = begin_pending(db, pkey, cur);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		return e;
+	if (e == FS_NOT_FOUND || strcmp(cur, pending) != 0)
+		/* Deleted, or superseded by a later PUT: nobody wants it. */
+		return commit_or_rollback(db, store_drop_tmp(s, pending));
+	e = store_publish(s, pending, pkey);
+	if (e != FS_OK)
+		return commit_or_rollback(db, e);
+	e = key_stmt(db, "UPDATE files SET pending = NULL WHERE key = ?", pkey);
+	/* A failed COMMIT leaves pending: readers fall back; recovery. */
+	return commit_or_rollback(db, e);
+}
+
+long long
+file_recover(sqlite3 *db, struct store *s, long long *failed)
+{
+	char *key = NULL, pending[FILES_PENDING_MAX + 1] = "";
+	sqlite3_stmt *st;
+	long long n = 0;
+	int rc;
+
+	*failed = 0;
+	/* In the order of the pending names: the partial index, no scan. */
+	for (;;) {
+		st = db_stmt(db, "SELECT key, pending FROM files WHERE"
+		    " pending > ? ORDER BY pending LIMIT 1");
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, pending, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			key = strdup((const char *)sqlite3_column_text(st, 0));
+			col_text(st, 1, pending, sizeof(pending));
+		}
+		db_stmt_done(st);
+		if (rc != SQLITE_ROW || key == NULL)
+			break;
+		if (file_publish(db, s, key, pending) == FS_OK)
+			n++;
+		else
+			(*failed)++;
+		free(key);
+		key = NULL;
+	}
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+file_pending_kept(void *db, const char *pending)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(db, "SELECT 1 FROM files WHERE pending = ?");
+	if (st == NULL)
+		return 1;	/* in doubt, keep it */
+	sqlite3_bind_text(st, 1, pending, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	db_stmt_done(st);
+	return rc != SQLITE_DONE;
+}
+
+enum fs_err
+file_delete_row(sqlite3 *db, const char *pkey,
+    char pending[FILES_PENDING_MAX + 1])
+{
+	enum fs_err e;
+
+	e = begin_pending(db, pkey, pending);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		return e;
+	e = key_stmt(db, "DELETE FROM files WHERE key = ?", pkey);
+	return commit_or_rollback(db, e);
+}
+
+enum fs_err
+file_remove_object(sqlite3 *db, struct store *s, const char *pkey,
+    const char *pending)
+{
+	char cur[FILES_PENDING_MAX + 1];
+	enum fs_err e;
+
+	e = begin_pending(db, pkey, cur);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		return e;
+	if (e == FS_NOT_FOUND)
+		e = store_delete(s, pkey);
+	/* The deleted row's pending object: a new row names its own. */
+	if (e == FS_OK && pending != NULL && pending[0] != '\0')
+		e = store_drop_tmp(s, pending);
+	return commit_or_rollback(db, e);
+}
+
+enum fs_err
+file_patch(sqlite3 *db, const char *pkey, const char *acl, int set_folder,
+    const char *folder_id)
+{
+	sqlite3_stmt *st;
+	enum fs_err e;
+
+	st = db_stmt(db, "UPDATE files SET acl = COALESCE(?1, acl),"
+	    " folder_id = CASE WHEN ?2 THEN ?3 ELSE folder_id END,"
+	    " updated_at = ?4 WHERE key = ?5");
+	if (st == NULL)
+		return db_err(db);
+	if (acl != NULL)
+		sqlite3_bind_text(st, 1, acl, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, set_folder);
+	if (folder_id != NULL)
+		sqlite3_bind_text(st, 3, folder_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, db_now());
+	sqlite3_bind_text(st, 5, pkey, -1, SQLITE_TRANSIENT);
+	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_err(db);
+	db_stmt_done(st);
+	return e;
+}
+
+struct gc_objects {
+	sqlite3		*db;
+	struct store	*s;
+	long long	 n;
+};
+
+/* Remove pkey's object if no row names it, checked under the write lock. */
+static int
+gc_object(void *arg, const char *pkey)
+{
+	struct gc_objects *g = arg;
+	char cur[FILES_PENDING_MAX + 1];
+	enum fs_err e;
+
+	e = pending_of(g->db, pkey, cur);
+	if (e != FS_NOT_FOUND)
+		return e == FS_OK ? 0 : -1;
+	e = begin_pending(g->db, pkey, cur);
+	if (e != FS_OK && e != FS_NOT_FOUND)
+		return -1;
+	if (e == FS_NOT_FOUND) {
+		e = store_delete(g->s, pkey);
+		if (e == FS_OK)
+			g->n++;
+	}
+	return commit_or_rollback(g->db, e) == FS_OK ? 0 : -1;
+}
+
+long long
+file_gc_objects(sqlite3 *db, struct store *s)
+{
+	struct gc_objects g;
+
+	g.db = db;
+	g.s = s;
+	g.n = 0;
+	if (store_walk(s, gc_object, &g) == -1)
+		return -1;
+	return g.n;
 }

@@ -18,9 +18,12 @@
 #include "perm.h"
 #include "principal.h"
 
+struct store;
+
 #define FILES_LIST_MAX		1000
 #define FILES_LIST_DEFAULT	100
 #define FILES_CTYPE_MAX		255
+#define FILES_PENDING_MAX	63	/* a store's temporary name (32) */
 
 struct file_row {
 	char		*key;		/* physical key, malloc'd */
@@ -33,6 +36,7 @@ struct file_row {
 	char		 folder_id[37];	/* "" when NULL */
 	long long	 created_at;
 	long long	 updated_at;
+	char		 pending[FILES_PENDING_MAX + 1]; /* "": none */
 };
 
 /* Load the row of pkey: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */
@@ -90,5 +94,45 @@ int		 file_page(sqlite3 *db, const struct principal *p,
 
 /* Fill f from a row of file_list_stmt(). 0 or -1 (out of memory). */
 int		 file_row_from_stmt(sqlite3_stmt *st, struct file_row *f);
+
+/*
+ * Publish and delete (docs/decisions.md, "Publish and delete"). A put
+ * runs, in one write transaction it began (db_begin), its checks, then
+ * file_upsert (the row with the writer's pending object; the pending name
+ * the row had before goes to old_pending, "" for none), then file_commit:
+ * the point of no return. Then file_publish(pkey, pending) puts the
+ * object under its key in a write transaction of its own, unless a later
+ * PUT or a DELETE superseded it (then it drops it), and clears pending.
+ * file_recover does that for every row still pending (at worker start,
+ * and in filestorctl gc): the count published, with *failed set, or -1.
+ * file_pending_kept is the store_keep_fn of the temp sweeps: 1 when a row
+ * names pending (or in doubt). A delete runs file_delete_row (its own
+ * transaction; the row's pending name goes to pending), then
+ * file_remove_object: under the write lock, the object goes only when no
+ * row for pkey exists again. file_patch changes acl (when not NULL) and,
+ * with set_folder, folder_id (NULL: none). Errors: FS_NO_SPACE when the
+ * database is full (SQLITE_FULL), FS_INTERNAL, or the store's.
+ */
+enum fs_err	 file_upsert(sqlite3 *db, const struct principal *p,
+		    const char *pkey, const char *ctype, long long size,
+		    const char *sha256, const char *pending,
+		    char old_pending[FILES_PENDING_MAX + 1]);
+enum fs_err	 file_commit(sqlite3 *db);
+enum fs_err	 file_publish(sqlite3 *db, struct store *s, const char *pkey,
+		    const char *pending);
+long long	 file_recover(sqlite3 *db, struct store *s, long long *failed);
+int		 file_pending_kept(void *db, const char *pending);
+enum fs_err	 file_delete_row(sqlite3 *db, const char *pkey,
+		    char pending[FILES_PENDING_MAX + 1]);
+enum fs_err	 file_remove_object(sqlite3 *db, struct store *s,
+		    const char *pkey, const char *pending);
+enum fs_err	 file_patch(sqlite3 *db, const char *pkey, const char *acl,
+		    int set_folder, const char *folder_id);
+/*
+ * Remove every stored object no row names (a crash between a delete's
+ * row and its object), each checked again under the write lock, so that
+ * a publish cannot interleave. The count, or -1. filestorctl gc.
+ */
+long long	 file_gc_objects(sqlite3 *db, struct store *s);
 
 #endif

@@ -49,7 +49,9 @@ source_read(void *arg, void *buf, size_t cap)
 
 /*
  * S3_REDIRECT: the caller is authorized; send it to the bucket with a
- * short-lived presigned URL, so the bytes skip us (docs/s3.md).
+ * short-lived presigned URL, so the bytes skip us (docs/s3.md). Not while
+ * the row's object is pending (docs/decisions.md, "Publish and delete"):
+ * its publish may move it before the client comes.
  */
 static void
 redirect_to_bucket(struct app *a, struct request *r, const struct file_row *f)
@@ -73,7 +75,8 @@ out:
 /*
  * Hand the object to the web server by X-Sendfile, which applies Range,
  * If-Range and our ETag to it itself. 0 when done, -1 when the store has
- * no usable local file (the caller streams it).
+ * no usable local file (the caller streams it). Not for a pending row:
+ * its object moves when published.
  */
 static int
 send_by_server(struct app *a, struct request *r, const struct file_row *f)
@@ -104,7 +107,8 @@ stream_object(struct app *a, struct request *r, const struct file_row *f,
 	enum fs_err e;
 	ssize_t n;
 
-	e = store_reader_open(a->store, f->key, start, len, &rd);
+	e = store_reader_open_row(a->store, f->key, f->pending, start, len,
+	    &rd);
 	if (e != FS_OK) {
 		/* A row without its object: report, never hang. */
 		app_log(a, "object missing for a row (%s)", err_code(e));
@@ -203,7 +207,8 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 
 	/* Every read is done: a long download must not pin the snapshot. */
 	db_read_end(a->db);
-	if (a->cfg.s3.bucket != NULL && a->cfg.s3.redirect && !r->is_head) {
+	if (a->cfg.s3.bucket != NULL && a->cfg.s3.redirect && !r->is_head &&
+	    f->pending[0] == '\0') {
 		redirect_to_bucket(a, r, f);
 		return;
 	}
@@ -238,7 +243,7 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	 * we send the whole body ourselves.
 	 */
 	if (a->cfg.sendfile && !r->is_head && cr != HTTP_COND_IGNORED &&
-	    send_by_server(a, r, f) == 0)
+	    f->pending[0] == '\0' && send_by_server(a, r, f) == 0)
 		return;
 	if (cr == HTTP_COND_PARTIAL) {
 		http_status(r, 206);
@@ -302,7 +307,8 @@ load_source(struct app *a, const struct file_row *f, unsigned char **buf,
 		    "bytes a transform accepts", img_max_source_bytes());
 		return FS_VALIDATION;
 	}
-	e = store_reader_open(a->store, f->key, 0, f->size, &rd);
+	e = store_reader_open_row(a->store, f->key, f->pending, 0, f->size,
+	    &rd);
 	if (e != FS_OK) {
 		if (e == FS_UNAVAILABLE)
 			snprintf(msg, msglen, "storage backend unavailable");

@@ -46,8 +46,11 @@ sigv4_amz_date(time_t t, char out[SIGV4_DATE_LEN + 1])
 {
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, SIGV4_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm);
+	/* Outside years 1000..9999 the form does not hold (strftime's
+	   buffer is then indeterminate): "", which no signer accepts. */
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, SIGV4_DATE_LEN + 1,
+	    "%Y%m%dT%H%M%SZ", &tm) != SIGV4_DATE_LEN)
+		out[0] = '\0';
 }
 
 int

@@ -34,7 +34,7 @@ struct sigv4_header {
  */
 char	*sigv4_uri_encode(const char *s, int keep_slash);
 
-/* "YYYYMMDDTHHMMSSZ" for t (UTC). */
+/* "YYYYMMDDTHHMMSSZ" for t (UTC); "" outside years 1000..9999. */
 void	 sigv4_amz_date(time_t t, char out[SIGV4_DATE_LEN + 1]);
 /* Parse that form; -1 when malformed. */
 int	 sigv4_parse_amz_date(const char *s, time_t *t);

@@ -132,14 +132,6 @@ store_reader_free(struct store_reader *rd)
 }
 
 enum fs_err
-store_stat(struct store *s, const char *pkey, struct store_stat *st)
-{
-	if (s == NULL)
-		return FS_INTERNAL;
-	return s->ops->stat(s, pkey, st);
-}
-
-enum fs_err
 store_delete(struct store *s, const char *pkey)
 {
 	if (s == NULL)
@@ -156,21 +148,22 @@ store_local_path(struct store *s, const char *pkey)
 }
 
 long long
-store_gc_tmp(struct store *s, long long older_than_secs)
+store_gc_tmp(struct store *s, long long older_than_secs, store_keep_fn keep,
+    void *arg)
 {
 	if (s == NULL)
 		return -1;
-	return s->ops->gc_tmp(s, older_than_secs);
+	return s->ops->gc_tmp(s, older_than_secs, keep, arg);
 }
 
 long long
-store_gc_orphans(struct store *s)
+store_gc_orphans(struct store *s, store_keep_fn keep, void *arg)
 {
 	if (s == NULL)
 		return -1;
 	if (s->ops->gc_orphans == NULL)
 		return 0;
-	return s->ops->gc_orphans(s);
+	return s->ops->gc_orphans(s, keep, arg);
 }
 
 char *
@@ -180,4 +173,70 @@ store_presign_get(struct store *s, const char *pkey, long long expires,
 	if (s == NULL || s->ops->presign_get == NULL)
 		return NULL;
 	return s->ops->presign_get(s, pkey, expires, now);
+}
+
+const char *
+store_writer_pending(struct store_writer *w)
+{
+	if (w == NULL)
+		return NULL;
+	return w->ops->pending(w);
+}
+
+enum fs_err
+store_writer_check(struct store_writer *w)
+{
+	if (w == NULL)
+		return FS_INTERNAL;
+	if (w->ops->check == NULL)
+		return FS_OK;
+	return w->ops->check(w);
+}
+
+void
+store_writer_keep(struct store_writer *w)
+{
+	if (w != NULL)
+		w->ops->keep(w);
+}
+
+enum fs_err
+store_publish(struct store *s, const char *pending, const char *pkey)
+{
+	if (s == NULL || pending == NULL)
+		return FS_INTERNAL;
+	return s->ops->publish(s, pending, pkey);
+}
+
+enum fs_err
+store_drop_tmp(struct store *s, const char *pending)
+{
+	if (s == NULL || pending == NULL)
+		return FS_INTERNAL;
+	return s->ops->drop_tmp(s, pending);
+}
+
+enum fs_err
+store_reader_open_row(struct store *s, const char *pkey, const char *pending,
+    long long off, long long len, struct store_reader **rd)
+{
+	enum fs_err e;
+
+	*rd = NULL;
+	if (s == NULL)
+		return FS_INTERNAL;
+	if (pending != NULL && pending[0] != '\0') {
+		e = s->ops->tmp_reader_open(s, pending, off, len, rd);
+		if (e != FS_NOT_FOUND)
+			return e;
+	}
+	return s->ops->reader_open(s, pkey, off, len, rd);
+}
+
+int
+store_walk(struct store *s, store_walk_fn fn, void *arg)
+{
+	if (s == NULL)
+		return -1;
+	return s->ops->walk(s, fn, arg);
 }

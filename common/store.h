@@ -8,12 +8,18 @@
  * adapter sees them. The local adapter still refuses any key it could not
  * have produced (absolute, "..", empty segments) as a second line.
  *
- * Writers stream to a temporary object and publish atomically on commit
- * (disk: fsync the file, rename into place, fsync the directory; if that
- * last fsync fails, the rename is undone). Abort,
- * or a writer freed without commit, leaves nothing behind. The disk
- * adapter keeps temporary files in <data dir>/.tmp, beside tenants/ and
- * unreachable by any physical key; see store_gc_tmp().
+ * Writers stream to a temporary object, made whole and durable by
+ * store_finish (disk: fsync the file and .tmp, and the directories the
+ * writer made for the key were synced into their parents; S3: the object
+ * .tmp/<name> of the bucket), and published under the key by
+ * store_publish (disk: rename into place and fsync the directory; S3:
+ * copy, then delete the temporary object). A put commits its row naming
+ * the temporary object (store_writer_pending) between the two, so that
+ * the row always describes the bytes a reader finds (docs/decisions.md,
+ * "Publish and delete"). Abort, or a writer freed without commit or keep,
+ * leaves nothing behind. The disk adapter keeps temporary files in
+ * <data dir>/.tmp, beside tenants/ and unreachable by any physical key;
+ * see store_gc_tmp().
  */
 #ifndef FS_STORE_H
 #define FS_STORE_H
@@ -31,11 +37,6 @@ struct s3_cfg;
 struct store;		/* an adapter instance */
 struct store_writer;	/* one upload in progress */
 struct store_reader;	/* one download in progress */
-
-struct store_stat {
-	long long	 size;
-	long long	 mtime;		/* epoch seconds */
-};
 
 /*
  * Open the adapter the configuration chooses: S3 when c->s3.bucket is
@@ -55,11 +56,11 @@ void		 store_close(struct store *s);
  * returns FS_OK, FS_NO_SPACE (ENOSPC, EDQUOT) or FS_INTERNAL; after an
  * error the writer only accepts free. commit publishes and fills sha256
  * and size of what was written (either may be NULL). free without commit
- * aborts. A commit error leaves the old object (or none) in place. On
- * disk that includes a failed fsync of the directory after the rename:
- * the old object is put back from a hard link made before the rename (or
- * the new one is removed). A commit returns FS_NO_SPACE for ENOSPC or
- * EDQUOT from any of its fsyncs, FS_INTERNAL for EIO and the rest.
+ * aborts. commit is finish then publish, for callers without a row: an
+ * error in finish leaves the old object (or none) in place; one in the
+ * publish (the directory's fsync after the rename) may leave the new one.
+ * finish and commit return FS_NO_SPACE for ENOSPC or EDQUOT from any of
+ * their fsyncs, FS_INTERNAL for EIO and the rest.
  * Writers and readers must be freed before their store is closed.
  */
 enum fs_err	 store_writer_open(struct store *s, const char *pkey,
@@ -83,20 +84,47 @@ enum fs_err	 store_commit(struct store_writer *w,
 void		 store_writer_free(struct store_writer *w);
 
 /*
+ * Publish in two steps, through a row. After store_finish,
+ * store_writer_pending names the temporary object (NULL before; the name
+ * is short, [0-9a-f]{32}); store_writer_check says, under the caller's
+ * lock, whether the publish would be refused (FS_CONFLICT on disk: a
+ * directory sits at the key); store_writer_keep, once the row naming it
+ * is committed, hands the temporary object to the row (free no longer
+ * removes it). store_publish(s, pending, pkey) then puts it under pkey;
+ * it is idempotent, and FS_OK when the temporary object is already gone
+ * (published before). store_drop_tmp removes a temporary object nobody
+ * will publish (its row was superseded or deleted); a missing one is
+ * FS_OK. Both run under the database write lock (files.h).
+ */
+typedef int	(*store_keep_fn)(void *arg, const char *pending);
+const char	*store_writer_pending(struct store_writer *w);
+enum fs_err	 store_writer_check(struct store_writer *w);
+void		 store_writer_keep(struct store_writer *w);
+enum fs_err	 store_publish(struct store *s, const char *pending,
+		    const char *pkey);
+enum fs_err	 store_drop_tmp(struct store *s, const char *pending);
+
+/*
  * Reader of [off, off+len) (len -1: to the end). FS_NOT_FOUND when the
  * object is missing, or is not a plain file reachable without a symlink;
  * FS_RANGE for off < 0 or len < -1. A range past the end reads 0 bytes
- * (the caller checks ranges against store_stat first). store_read returns
+ * (the caller checks ranges against the row's size first). store_read returns
  * bytes, 0 at the end, -1 on error. A reader keeps reading the version it
  * opened, even if the key is overwritten meanwhile.
  */
 enum fs_err	 store_reader_open(struct store *s, const char *pkey,
 		    long long off, long long len, struct store_reader **rd);
+/*
+ * The reader of a row: of its pending object when it has one (pending
+ * not NULL or ""), else, or when that object is gone (published since
+ * the row was read), of pkey.
+ */
+enum fs_err	 store_reader_open_row(struct store *s, const char *pkey,
+		    const char *pending, long long off, long long len,
+		    struct store_reader **rd);
 ssize_t		 store_read(struct store_reader *rd, void *buf, size_t len);
 void		 store_reader_free(struct store_reader *rd);
 
-enum fs_err	 store_stat(struct store *s, const char *pkey,
-		    struct store_stat *st);
 /*
  * Delete; a missing object is FS_OK. The disk adapter also removes the
  * directories it leaves empty, up to (not including) tenants/<tid>.
@@ -106,7 +134,7 @@ enum fs_err	 store_delete(struct store *s, const char *pkey);
  * Absolute filesystem path of pkey for X-Sendfile, malloc'd (caller
  * frees), or NULL when the adapter has no local file (S3), or when pkey
  * is not a plain file reachable without a symlink (the web server follows
- * symlinks, so it is only handed paths store_stat accepts).
+ * symlinks, so it is only handed paths a reader could open).
  */
 char		*store_local_path(struct store *s, const char *pkey);
 
@@ -117,15 +145,28 @@ char		*store_local_path(struct store *s, const char *pkey);
  * progress keeps its file fresh, but a client that stalls longer than the
  * threshold loses its upload (its commit fails), so pick a threshold well
  * above the longest upload, e.g. 86400. Run it from `filestorctl gc` or at
- * worker start. Returns the number of files removed, or -1.
+ * worker start. Never removes a temporary object for which keep (may be
+ * NULL) returns 1: one a row names as pending. Returns the number of
+ * files removed, or -1.
  */
-long long	 store_gc_tmp(struct store *s, long long older_than_secs);
+long long	 store_gc_tmp(struct store *s, long long older_than_secs,
+		    store_keep_fn keep, void *arg);
 /*
  * Remove what uploads of dead processes left (local disk: temp files no
- * live upload holds a lock on); every worker does it at start. The count,
- * or -1. Also part of store_gc_tmp.
+ * live upload holds a lock on), except what keep keeps; every worker does
+ * it at start. The count, or -1. Also part of store_gc_tmp.
  */
-long long	 store_gc_orphans(struct store *s);
+long long	 store_gc_orphans(struct store *s, store_keep_fn keep,
+		    void *arg);
+
+/*
+ * Call fn with the physical key of every object stored under tenants/
+ * (disk: plain files; never through a symlink), until it returns -1. fn
+ * may delete the object it is given. 0, or -1 on failure or when fn
+ * stopped. filestorctl gc removes the objects no row names with it.
+ */
+typedef int	(*store_walk_fn)(void *arg, const char *pkey);
+int		 store_walk(struct store *s, store_walk_fn fn, void *arg);
 
 /*
  * A URL that lets its holder GET pkey directly from the backend until

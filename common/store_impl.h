@@ -26,18 +26,28 @@ struct store_ops {
 			    long long, struct store_reader **);
 	ssize_t		(*read)(struct store_reader *, void *, size_t);
 	void		(*reader_free)(struct store_reader *);
-	enum fs_err	(*stat)(struct store *, const char *,
-			    struct store_stat *);
 	enum fs_err	(*del)(struct store *, const char *);
 	char		*(*local_path)(struct store *, const char *);
-	long long	(*gc_tmp)(struct store *, long long);
+	long long	(*gc_tmp)(struct store *, long long, store_keep_fn,
+			    void *);
 	/* NULL when the adapter has no use for it. */
-	long long	(*gc_orphans)(struct store *);
+	long long	(*gc_orphans)(struct store *, store_keep_fn, void *);
 	/* NULL when the adapter has no use for it. */
 	void		(*size_hint)(struct store_writer *, long long);
 	/* NULL when the adapter cannot presign. */
 	char		*(*presign_get)(struct store *, const char *, long long,
 			    time_t);
+	/* Publish through a row (store.h, "Publish in two steps"). */
+	const char	*(*pending)(struct store_writer *);
+	void		(*keep)(struct store_writer *);
+	/* NULL when the adapter has nothing to check. */
+	enum fs_err	(*check)(struct store_writer *);
+	enum fs_err	(*publish)(struct store *, const char *,
+			    const char *);
+	enum fs_err	(*drop_tmp)(struct store *, const char *);
+	enum fs_err	(*tmp_reader_open)(struct store *, const char *,
+			    long long, long long, struct store_reader **);
+	int		(*walk)(struct store *, store_walk_fn, void *);
 };
 
 /*

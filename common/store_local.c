@@ -54,8 +54,8 @@
 
 struct lstore;
 struct lwriter;
-static void	local_close(struct lstore *);
-static void	local_writer_free(struct lwriter *);
+static void	local_close(struct store *);
+static void	local_writer_free(struct store_writer *);
 
 /* A store, and its writers and readers, are used by one thread at a time. */
 struct lstore {
@@ -80,6 +80,8 @@ struct lwriter {
 	long long	 kicked;	/* bytes handed to writeback so far */
 	unsigned char	 digest[CRY_SHA256_LEN];
 	int		 published;	/* renamed into place: nothing to undo */
+	int		 kept;		/* a row names the temp file */
+	int		 lockfd;	/* after finish: the upload lock */
 };
 
 struct lreader {
@@ -265,7 +267,16 @@ make_parent(struct lstore *s, const char *pkey)
 		if (slash == NULL)
 			break;
 		*slash = '\0';
-		if (mkdirat(cur, comp, DIR_MODE) == -1 && errno != EEXIST) {
+		/*
+		 * A directory we make must outlive a crash once a row names
+		 * an object in it: its name is synced into its parent now.
+		 */
+		if (mkdirat(cur, comp, DIR_MODE) == 0) {
+			if (fsync(cur) == -1) {
+				saved = errno;
+				goto out;
+			}
+		} else if (errno != EEXIST) {
 			saved = errno;
 			goto out;
 		}
@@ -415,42 +426,6 @@ tmp_create(struct lstore *s, char name[TMP_NAME_LEN + 1], int *fdp)
 	return FS_OK;
 }
 
-/*
- * Give the object that pkey's commit is about to replace a second name in
- * .tmp (a hard link; old receives it), so that a commit whose directory
- * fsync fails can put it back. old is "" when there is nothing to keep:
- * no object yet, or a directory in the way (the rename refuses it). The
- * link keeps the object's old mtime; local_commit holds the upload lock
- * on it, so that the orphan sweep of a starting worker leaves it alone
- * (store_gc_tmp's 24-hour sweep may still take it during the commit; then
- * only that undo is lost).
- */
-static enum fs_err
-keep_old(struct lwriter *w, const char *base, char old[TMP_NAME_LEN + 1])
-{
-	unsigned char	 rnd[TMP_RAND_LEN];
-	int		 i, e = 0;
-
-	for (i = 0; i < RETRIES; i++) {
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-			old[0] = '\0';
-			return FS_INTERNAL;
-		}
-		cry_hex(rnd, sizeof(rnd), old);
-		/* No AT_SYMLINK_FOLLOW: a planted link is kept as a link. */
-		if (linkat(w->dirfd, base, w->s->tmpfd, old, 0) == 0)
-			return FS_OK;
-		e = errno;
-		if (e != EEXIST)
-			break;
-	}
-	old[0] = '\0';
-	/* EPERM: base is a directory (Linux refuses to link one). */
-	if (e == ENOENT || e == EPERM)
-		return FS_OK;
-	return write_err(e);
-}
-
 /* mkdir -p, for the data dir only (it comes from the operator). */
 static int
 mkdir_p(const char *path)
@@ -533,13 +508,14 @@ local_open(const char *data_dir, char *err, size_t errlen)
 	ret = s;
 	s = NULL;
 out:
-	local_close(s);
+	local_close(&s->base);
 	return ret;
 }
 
 static void
-local_close(struct lstore *s)
+local_close(struct store *bs)
 {
+	struct lstore	*s = (struct lstore *)bs;
 	if (s == NULL)
 		return;
 	if (s->tmpfd != -1)
@@ -567,6 +543,7 @@ local_writer_open(struct lstore *s, const char *pkey, struct lwriter **wp)
 	w->s = s;
 	w->fd = -1;
 	w->dirfd = -1;
+	w->lockfd = -1;
 	w->pkey = strdup(pkey);
 	if (w->pkey == NULL)
 		goto out;
@@ -586,13 +563,14 @@ local_writer_open(struct lstore *s, const char *pkey, struct lwriter **wp)
 	*wp = w;
 	w = NULL;
 out:
-	local_writer_free(w);
+	local_writer_free(&w->base);
 	return rc;
 }
 
 static enum fs_err
-local_write(struct lwriter *w, const void *buf, size_t len)
+local_write(struct store_writer *bw, const void *buf, size_t len)
 {
+	struct lwriter	*w = (struct lwriter *)bw;
 	const unsigned char	*p = buf;
 	size_t			 off = 0;
 	ssize_t			 n;
@@ -639,11 +617,13 @@ out:
 }
 
 static enum fs_err
-local_finish(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
+local_finish(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
     long long *size)
 {
+	struct lwriter	*w = (struct lwriter *)bw;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
+	struct stat	 st;
 	int		 fd;
 	enum fs_err	 rc = FS_INTERNAL;
 
@@ -658,10 +638,27 @@ local_finish(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
 		rc = write_err(errno);
 		goto out;
 	}
-	/* Some filesystems (NFS) report write errors only at close. */
+	/* Removed by store_gc_tmp (a stalled upload): no row may name it. */
+	if (fstat(w->fd, &st) == -1 || st.st_nlink == 0)
+		goto out;
+	/*
+	 * Some filesystems (NFS) report write errors only at close. Keep
+	 * the upload lock until the writer is freed, so that the orphan
+	 * sweep leaves the file alone while its row is committed and its
+	 * publish runs: a duplicate shares the locked open file, and close
+	 * still reports what the filesystem says.
+	 */
+	w->lockfd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+	if (w->lockfd == -1)
+		goto out;
 	fd = w->fd;
 	w->fd = -1;
 	if (close(fd) == -1) {
+		rc = write_err(errno);
+		goto out;
+	}
+	/* A row may name the file once finished: its name must be durable. */
+	if (fsync(w->s->tmpfd) == -1) {
 		rc = write_err(errno);
 		goto out;
 	}
@@ -682,99 +679,115 @@ out:
 	return rc;
 }
 
+/*
+ * Publish the temp file name of .tmp as pkey: rename it into place (making
+ * the directories on the way) and fsync the directory. A temp file that
+ * is gone was published by an earlier call whose directory fsync may not
+ * have held, so the directory is synced again. The caller (a row's
+ * publish, under the database write lock) clears the row's pending name
+ * only on FS_OK.
+ */
 static enum fs_err
-local_commit(struct lwriter *w, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
+local_publish(struct store *bs, const char *name, const char *pkey)
 {
-	char		 old[TMP_NAME_LEN + 1] = "";
+	struct lstore	*s = (struct lstore *)bs;
+	struct stat	 st;
 	const char	*base;
-	int		 i, r, e, oldfd = -1;
+	int		 i, e, dirfd = -1;
 	enum fs_err	 rc;
 
-	rc = local_finish(w, NULL, NULL);
-	if (rc != FS_OK)
-		return rc;
-
-	base = strrchr(w->pkey, '/') + 1;
-	rc = keep_old(w, base, old);
-	if (rc != FS_OK)
-		goto out;
-	if (old[0] != '\0') {
-		oldfd = openat(w->s->tmpfd, old, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (oldfd != -1)
-			(void)flock(oldfd, LOCK_EX | LOCK_NB);
-	}
+	if (!pkey_ok(pkey) || !tmp_name_ok(name))
+		return FS_VALIDATION;
+	base = strrchr(pkey, '/') + 1;
 	for (i = 0; ; i++) {
-		r = renameat(w->s->tmpfd, w->tmpname, w->dirfd, base);
-		if (r == 0)
+		rc = open_parent(s, pkey, &dirfd);
+		if (rc != FS_OK)
+			return rc;
+		if (renameat(s->tmpfd, name, dirfd, base) == 0)
 			break;
+		e = errno;
 		/* A directory sits at the target: "a/b" exists, "a" wanted. */
-		if (errno == EISDIR || errno == ENOTEMPTY) {
+		if (e == EISDIR || e == ENOTEMPTY) {
 			rc = FS_CONFLICT;
 			goto out;
 		}
+		if (e == ENOENT && fstatat(s->tmpfd, name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
+			break;	/* published already */
 		/*
 		 * ENOENT: a concurrent delete pruned our (empty) parent
-		 * directory; recreate it. It also covers a temp file removed
-		 * by store_gc_tmp, which fails again and gives up.
+		 * directory between open_parent and the rename; again.
 		 */
-		if (errno != ENOENT || i + 1 >= RETRIES) {
-			rc = write_err(errno);
+		if (e != ENOENT || i + 1 >= RETRIES) {
+			rc = write_err(e);
 			goto out;
 		}
-		close(w->dirfd);
-		w->dirfd = -1;
-		rc = open_parent(w->s, w->pkey, &w->dirfd);
-		if (rc != FS_OK)
-			goto out;
+		close(dirfd);
+		dirfd = -1;
 	}
-	w->published = 1;
-	w->tmpname[0] = '\0';
-	/*
-	 * Make the new name durable. If that fails, nobody may rely on the
-	 * new object (the caller keeps the old row), so undo the rename:
-	 * put the old object back, or remove the new one. Either name may
-	 * be lost in a crash now, but both files are whole: their data was
-	 * fsynced before their names were made.
-	 */
-	if (fsync(w->dirfd) == -1) {
-		e = errno;
-		if (old[0] != '\0')
-			r = renameat(w->s->tmpfd, old, w->dirfd, base);
-		else
-			r = unlinkat(w->dirfd, base, 0);
-		if (r == 0) {
-			old[0] = '\0';
-			w->published = 0;
-		}
-		rc = write_err(e);
-		goto out;
-	}
-	if (sha256 != NULL)
-		memcpy(sha256, w->digest, CRY_SHA256_LEN);
-	if (size != NULL)
-		*size = w->size;
-	rc = FS_OK;
+	rc = fsync(dirfd) == -1 ? write_err(errno) : FS_OK;
 out:
-	/* The old object's second name, once it is not needed. */
-	if (old[0] != '\0')
-		(void)unlinkat(w->s->tmpfd, old, 0);
-	if (oldfd != -1)
-		close(oldfd);
-	if (rc != FS_OK && !w->published)
-		w->failed = 1;
+	close(dirfd);
 	return rc;
 }
 
-static void
-local_writer_free(struct lwriter *w)
+/* store_commit: finish and publish at once, for callers with no row. */
+static enum fs_err
+local_commit(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
+    long long *size)
 {
+	struct lwriter	*w = (struct lwriter *)bw;
+	enum fs_err	 rc;
+
+	rc = local_finish(&w->base, sha256, size);
+	if (rc != FS_OK)
+		return rc;
+	rc = local_publish(&w->s->base, w->tmpname, w->pkey);
+	if (rc != FS_OK) {
+		w->failed = 1;
+		return rc;
+	}
+	w->published = 1;
+	w->tmpname[0] = '\0';
+	return FS_OK;
+}
+
+/* Refuse before the row commits what its publish would refuse. */
+static enum fs_err
+local_check(struct store_writer *bw)
+{
+	struct lwriter	*w = (struct lwriter *)bw;
+	struct stat	 st;
+
+	if (fstatat(w->dirfd, strrchr(w->pkey, '/') + 1, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		return FS_CONFLICT;
+	return FS_OK;
+}
+
+/* Remove the temp file name (a publish superseded, or its row deleted). */
+static enum fs_err
+local_drop_tmp(struct store *bs, const char *name)
+{
+	struct lstore	*s = (struct lstore *)bs;
+	if (!tmp_name_ok(name))
+		return FS_VALIDATION;
+	if (unlinkat(s->tmpfd, name, 0) == -1 && errno != ENOENT)
+		return FS_INTERNAL;
+	return FS_OK;
+}
+
+static void
+local_writer_free(struct store_writer *bw)
+{
+	struct lwriter	*w = (struct lwriter *)bw;
 	if (w == NULL)
 		return;
 	if (w->fd != -1)
 		close(w->fd);
-	if (!w->published) {
+	if (w->lockfd != -1)
+		close(w->lockfd);
+	if (!w->published && !w->kept) {
 		if (w->tmpname[0] != '\0')
 			(void)unlinkat(w->s->tmpfd, w->tmpname, 0);
 		/* Directories made for an upload that never landed. */
@@ -788,33 +801,15 @@ local_writer_free(struct lwriter *w)
 	free(w);
 }
 
+/* A reader of [off, off+len) of the file open at fd, which it takes. */
 static enum fs_err
-local_reader_open(struct lstore *s, const char *pkey, long long off,
-    long long len, struct lreader **rdp)
+reader_of(int fd, long long off, long long len, struct lreader **rdp)
 {
 	struct lreader	*rd = NULL;
-	struct stat		 st;
-	int			 fd = -1, fl;
-	enum fs_err		 rc = FS_INTERNAL;
+	struct stat	 st;
+	int		 fl;
+	enum fs_err	 rc = FS_INTERNAL;
 
-	*rdp = NULL;
-	if (!pkey_ok(pkey)) {
-		rc = FS_VALIDATION;
-		goto out;
-	}
-	if (off < 0 || len < -1) {
-		rc = FS_RANGE;
-		goto out;
-	}
-	/*
-	 * O_NONBLOCK: a FIFO planted under the data dir must not hang the
-	 * worker in open(); it is refused by the S_ISREG check below.
-	 */
-	fd = open_beneath(s, pkey, O_RDONLY | O_NONBLOCK);
-	if (fd == -1) {
-		rc = read_err(errno);
-		goto out;
-	}
 	if (fstat(fd, &st) == -1)
 		goto out;
 	if (!S_ISREG(st.st_mode)) {
@@ -839,9 +834,39 @@ out:
 	return rc;
 }
 
-static ssize_t
-local_read(struct lreader *rd, void *buf, size_t len)
+/*
+ * The reader of pkey, or, when name is not NULL, of the temp file name of
+ * .tmp (a row's pending object).
+ */
+static enum fs_err
+local_reader_open(struct lstore *s, const char *pkey, const char *name,
+    long long off, long long len, struct lreader **rdp)
 {
+	int	 fd;
+
+	*rdp = NULL;
+	if (name != NULL ? !tmp_name_ok(name) : !pkey_ok(pkey))
+		return FS_VALIDATION;
+	if (off < 0 || len < -1)
+		return FS_RANGE;
+	/*
+	 * O_NONBLOCK: a FIFO planted under the data dir must not hang the
+	 * worker in open(); it is refused by the S_ISREG check.
+	 */
+	if (name != NULL)
+		fd = openat(s->tmpfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
+		    O_CLOEXEC);
+	else
+		fd = open_beneath(s, pkey, O_RDONLY | O_NONBLOCK);
+	if (fd == -1)
+		return read_err(errno);
+	return reader_of(fd, off, len, rdp);
+}
+
+static ssize_t
+local_read(struct store_reader *brd, void *buf, size_t len)
+{
+	struct lreader	*rd = (struct lreader *)brd;
 	ssize_t	 n;
 	size_t	 want = len;
 
@@ -874,16 +899,18 @@ local_read(struct lreader *rd, void *buf, size_t len)
 }
 
 static void
-local_reader_free(struct lreader *rd)
+local_reader_free(struct store_reader *brd)
 {
+	struct lreader	*rd = (struct lreader *)brd;
 	if (rd == NULL)
 		return;
 	close(rd->fd);
 	free(rd);
 }
 
+/* FS_OK when pkey is a plain file reachable without a symlink. */
 static enum fs_err
-local_stat(struct lstore *s, const char *pkey, struct store_stat *sst)
+local_is_file(struct lstore *s, const char *pkey)
 {
 	struct stat	 st;
 	int		 fd = -1;
@@ -905,10 +932,6 @@ local_stat(struct lstore *s, const char *pkey, struct store_stat *sst)
 		rc = FS_NOT_FOUND;
 		goto out;
 	}
-	if (sst != NULL) {
-		sst->size = (long long)st.st_size;
-		sst->mtime = (long long)st.st_mtim.tv_sec;
-	}
 	rc = FS_OK;
 out:
 	if (fd != -1)
@@ -917,8 +940,9 @@ out:
 }
 
 static enum fs_err
-local_delete(struct lstore *s, const char *pkey)
+local_delete(struct store *bs, const char *pkey)
 {
+	struct lstore	*s = (struct lstore *)bs;
 	char		 buf[PATH_MAX];
 	char		*slash;
 	size_t		 len;
@@ -957,13 +981,14 @@ out:
 }
 
 static char *
-local_local_path(struct lstore *s, const char *pkey)
+local_local_path(struct store *bs, const char *pkey)
 {
+	struct lstore	*s = (struct lstore *)bs;
 	char	*p;
 	size_t	 dlen, klen;
 
 	/* Hand the web server only a plain file we would serve ourselves. */
-	if (s == NULL || local_stat(s, pkey, NULL) != FS_OK)
+	if (s == NULL || local_is_file(s, pkey) != FS_OK)
 		return NULL;
 	dlen = strlen(s->dir);
 	klen = strlen(pkey);
@@ -1000,10 +1025,12 @@ tmp_orphan(int dfd, const char *name)
 /*
  * Remove the temp files older than older_than_secs, and, with orphans,
  * those of uploads whose process died (a worker killed mid-upload): no
- * lock on them and unchanged for ORPHAN_GRACE_SECS.
+ * lock on them and unchanged for ORPHAN_GRACE_SECS. Never one that keep
+ * says a row still names.
  */
 static long long
-local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans)
+local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans,
+    store_keep_fn keep, void *arg)
 {
 	DIR		*d = NULL;
 	struct dirent	*de;
@@ -1041,6 +1068,9 @@ local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans)
 		    !(orphans && now - (long long)st.st_mtim.tv_sec >=
 		    ORPHAN_GRACE_SECS && tmp_orphan(fd, de->d_name)))
 			continue;
+		/* A row's pending object: its publish is not done yet. */
+		if (keep != NULL && keep(arg, de->d_name))
+			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0)
 			n++;
 	}
@@ -1051,16 +1081,68 @@ local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans)
 }
 
 /*
- * The interface (store_impl.h). Each wrapper turns the interface pointers
- * back into ours: the base is the first member, so the casts are exact.
+ * Call fn for each plain file below the directory open at dfd (which this
+ * takes), whose path is path[0..len). 0, or -1.
+ */
+static int
+walk_dir(int dfd, char path[PATH_MAX], size_t len, store_walk_fn fn,
+    void *arg)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	size_t		 nl;
+	int		 fd, rc = 0;
+
+	d = fdopendir(dfd);
+	if (d == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		nl = strlen(de->d_name);
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 || len + 1 + nl >= PATH_MAX ||
+		    fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		path[len] = '/';
+		memcpy(path + len + 1, de->d_name, nl + 1);
+		if (S_ISREG(st.st_mode))
+			rc = fn(arg, path);
+		else if (S_ISDIR(st.st_mode)) {
+			fd = openat(dirfd(d), de->d_name, O_RDONLY |
+			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = fd == -1 ? -1 : walk_dir(fd, path, len + 1 + nl,
+			    fn, arg);
+		}
+		path[len] = '\0';
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+local_walk(struct store *bs, store_walk_fn fn, void *arg)
+{
+	struct lstore	*s = (struct lstore *)bs;
+	char	 path[PATH_MAX] = "tenants";
+	int	 fd;
+
+	fd = openat(s->dfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	return walk_dir(fd, path, strlen(path), fn, arg);
+}
+
+/*
+ * The interface (store_impl.h). The local_* functions above take the
+ * interface's pointers and turn them back into ours: the base is the
+ * first member, so the casts are exact. What is left here opens writers
+ * and readers (and gives them the ops) or picks arguments.
  */
 static const struct store_ops local_ops;
-
-static void
-op_close(struct store *s)
-{
-	local_close((struct lstore *)s);
-}
 
 static enum fs_err
 op_writer_open(struct store *s, const char *pkey, struct store_writer **wp)
@@ -1076,102 +1158,82 @@ op_writer_open(struct store *s, const char *pkey, struct store_writer **wp)
 }
 
 static enum fs_err
-op_write(struct store_writer *w, const void *buf, size_t len)
-{
-	return local_write((struct lwriter *)w, buf, len);
-}
-
-static enum fs_err
-op_finish(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
-{
-	return local_finish((struct lwriter *)w, sha256, size);
-}
-
-static enum fs_err
-op_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
-{
-	return local_commit((struct lwriter *)w, sha256, size);
-}
-
-static void
-op_writer_free(struct store_writer *w)
-{
-	local_writer_free((struct lwriter *)w);
-}
-
-static enum fs_err
-op_reader_open(struct store *s, const char *pkey, long long off,
+reader_op(struct store *s, const char *pkey, const char *name, long long off,
     long long len, struct store_reader **rdp)
 {
 	struct lreader *rd = NULL;
 	enum fs_err e;
 
-	e = local_reader_open((struct lstore *)s, pkey, off, len, &rd);
+	e = local_reader_open((struct lstore *)s, pkey, name, off, len, &rd);
 	if (rd != NULL)
 		rd->base.ops = &local_ops;
 	*rdp = (struct store_reader *)rd;
 	return e;
 }
 
-static ssize_t
-op_read(struct store_reader *rd, void *buf, size_t len)
+static enum fs_err
+op_reader_open(struct store *s, const char *pkey, long long off,
+    long long len, struct store_reader **rdp)
 {
-	return local_read((struct lreader *)rd, buf, len);
+	return reader_op(s, pkey, NULL, off, len, rdp);
+}
+
+static enum fs_err
+op_tmp_reader_open(struct store *s, const char *name, long long off,
+    long long len, struct store_reader **rdp)
+{
+	return reader_op(s, NULL, name, off, len, rdp);
+}
+
+static long long
+op_gc_tmp(struct store *s, long long older_than_secs, store_keep_fn keep,
+    void *arg)
+{
+	return local_gc_tmp_files((struct lstore *)s, older_than_secs, 1, keep,
+	    arg);
+}
+
+static long long
+op_gc_orphans(struct store *s, store_keep_fn keep, void *arg)
+{
+	return local_gc_tmp_files((struct lstore *)s, LLONG_MAX, 1, keep, arg);
+}
+
+static const char *
+local_pending(struct store_writer *w)
+{
+	struct lwriter *lw = (struct lwriter *)w;
+
+	return lw->finished && !lw->published ? lw->tmpname : NULL;
 }
 
 static void
-op_reader_free(struct store_reader *rd)
+local_keep(struct store_writer *w)
 {
-	local_reader_free((struct lreader *)rd);
-}
-
-static enum fs_err
-op_stat(struct store *s, const char *pkey, struct store_stat *st)
-{
-	return local_stat((struct lstore *)s, pkey, st);
-}
-
-static enum fs_err
-op_delete(struct store *s, const char *pkey)
-{
-	return local_delete((struct lstore *)s, pkey);
-}
-
-static char *
-op_local_path(struct store *s, const char *pkey)
-{
-	return local_local_path((struct lstore *)s, pkey);
-}
-
-static long long
-op_gc_tmp(struct store *s, long long older_than_secs)
-{
-	return local_gc_tmp_files((struct lstore *)s, older_than_secs, 1);
-}
-
-static long long
-op_gc_orphans(struct store *s)
-{
-	return local_gc_tmp_files((struct lstore *)s, LLONG_MAX, 1);
+	((struct lwriter *)w)->kept = 1;
 }
 
 static const struct store_ops local_ops = {
-	.close = op_close,
+	.close = local_close,
 	.writer_open = op_writer_open,
-	.write = op_write,
-	.finish = op_finish,
-	.commit = op_commit,
-	.writer_free = op_writer_free,
+	.write = local_write,
+	.finish = local_finish,
+	.commit = local_commit,
+	.writer_free = local_writer_free,
 	.reader_open = op_reader_open,
-	.read = op_read,
-	.reader_free = op_reader_free,
-	.stat = op_stat,
-	.del = op_delete,
-	.local_path = op_local_path,
+	.read = local_read,
+	.reader_free = local_reader_free,
+	.del = local_delete,
+	.local_path = local_local_path,
 	.gc_tmp = op_gc_tmp,
 	.gc_orphans = op_gc_orphans,
+	.pending = local_pending,
+	.keep = local_keep,
+	.check = local_check,
+	.publish = local_publish,
+	.drop_tmp = local_drop_tmp,
+	.tmp_reader_open = op_tmp_reader_open,
+	.walk = local_walk,
 };
 
 struct store *

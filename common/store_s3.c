@@ -29,6 +29,7 @@
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "cfg.h"
 #include "dynbuf.h"
@@ -43,6 +44,9 @@
 #define STALL_SECS	60L		/* no byte for this long: give up */
 #define MAX_PARTS	10000
 #define PEND_MAX	(2 * 1024 * 1024)	/* reader: bytes held for the caller */
+#define TMP_PREFIX	".tmp/"		/* temporary objects, off tenants/ */
+#define TMP_RAND_LEN	16		/* random bytes in a temporary name */
+#define TMP_NAME_LEN	(2 * TMP_RAND_LEN)
 
 struct s3store {
 	struct store		 base;	/* first: the interface */
@@ -63,9 +67,9 @@ struct s3req {
 	const char		*pkey;		/* object key */
 	const char		*query;		/* canonical, "" for none */
 	const char		*range;		/* "bytes=..." or NULL */
+	const char		*copy_src;	/* x-amz-copy-source, or NULL */
 	const void		*body;
 	size_t			 body_len;
-	int			 nobody;	/* HEAD */
 	/* a body pulled from a callback, of upload_len bytes */
 	curl_read_callback	 rfn;
 	void			*rarg;
@@ -77,8 +81,6 @@ struct s3req {
 	struct dynbuf		 resp;		/* body, at most RESP_MAX */
 	int			 resp_over;	/* it was longer: an error */
 	char			 etag[130];
-	long long		 clen;
-	long long		 mtime;
 	/* streaming reader, or NULL */
 	struct s3reader		*rd;
 };
@@ -86,7 +88,11 @@ struct s3req {
 struct s3writer {
 	struct store_writer	 base;	/* first: the interface */
 	struct s3store		*s;
-	char			*pkey;
+	char			*pkey;		/* the temporary object's key */
+	char			*dest;		/* the physical key */
+	const char		*tmpname;	/* in pkey, after TMP_PREFIX */
+	int			 remote;	/* pkey exists, whole */
+	int			 kept;		/* a row names it */
 	unsigned char		*buf;
 	size_t			 blen;
 	EVP_MD_CTX		*md;
@@ -116,6 +122,7 @@ struct s3reader {
 	struct s3store		*s;
 	struct s3req		 rq;
 	char			 range[64];
+	char			*key;		/* owned */
 	unsigned char		*pend;
 	size_t			 pend_len, pend_off, pend_cap;
 	long long		 left;	/* bytes still allowed; -1: all */
@@ -183,11 +190,6 @@ on_header(char *b, size_t sz, size_t n, void *arg)
 	v[vlen] = '\0';
 	if (strncasecmp(b, "etag:", 5) == 0)
 		memcpy(q->etag, v, vlen + 1);
-	else if (strncasecmp(b, "content-length:", 15) == 0) {
-		if (http_parse_ll(v, 0, (long long)1 << 62, &q->clen) == -1)
-			q->clen = -1;
-	} else if (strncasecmp(b, "last-modified:", 14) == 0)
-		q->mtime = http_parse_date(v);
 	return len;
 }
 
@@ -243,7 +245,7 @@ on_body(char *b, size_t sz, size_t n, void *arg)
 static int
 req_setup(struct s3store *s, struct s3req *q)
 {
-	struct sigv4_header h[4];
+	struct sigv4_header h[5];
 	char date[SIGV4_DATE_LEN + 1], *ekey = NULL, *uri = NULL, *url = NULL;
 	char *auth = NULL, *line = NULL;
 	size_t nh = 0;
@@ -254,8 +256,6 @@ req_setup(struct s3store *s, struct s3req *q)
 	dynbuf_free(&q->resp);
 	dynbuf_init(&q->resp, RESP_MAX);
 	q->resp_over = 0;
-	q->clen = -1;
-	q->mtime = 0;
 	q->etag[0] = '\0';
 	ekey = sigv4_uri_encode(q->pkey != NULL ? q->pkey : "", 1);
 	if (ekey == NULL)
@@ -278,6 +278,10 @@ req_setup(struct s3store *s, struct s3req *q)
 	}
 	h[nh].name = "x-amz-content-sha256";
 	h[nh++].value = "UNSIGNED-PAYLOAD";
+	if (q->copy_src != NULL) {
+		h[nh].name = "x-amz-copy-source";
+		h[nh++].value = q->copy_src;
+	}
 	h[nh].name = "x-amz-date";
 	h[nh++].value = date;
 	auth = sigv4_authorization(&s->creds, q->method, uri, q->query, h, nh,
@@ -300,6 +304,8 @@ req_setup(struct s3store *s, struct s3req *q)
 	if (q->range != NULL)
 		ADDH("Range: %s", q->range);
 	ADDH("x-amz-content-sha256: UNSIGNED-PAYLOAD");
+	if (q->copy_src != NULL)
+		ADDH("x-amz-copy-source: %s", q->copy_src);
 	ADDH("x-amz-date: %s", date);
 	ADDH("Authorization: %s", auth);
 	ADDH("Expect:");
@@ -320,9 +326,7 @@ req_setup(struct s3store *s, struct s3req *q)
 	curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, q);
-	if (q->nobody)
-		curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L);
-	else if (strcmp(q->method, "GET") != 0)
+	if (strcmp(q->method, "GET") != 0)
 		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, q->method);
 	if (q->rfn != NULL) {
 		curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);
@@ -461,29 +465,6 @@ s3_close(struct store *bs)
 }
 
 static enum fs_err
-s3_stat(struct store *bs, const char *pkey, struct store_stat *st)
-{
-	struct s3store *s = (struct s3store *)bs;
-	struct s3req q;
-	enum fs_err e;
-
-	if (!pkey_ok(pkey))
-		return FS_VALIDATION;
-	memset(&q, 0, sizeof(q));
-	q.method = "HEAD";
-	q.pkey = pkey;
-	q.query = "";
-	q.nobody = 1;
-	e = req_run(s, &q);
-	if (e == FS_OK && st != NULL) {
-		st->size = q.clen;
-		st->mtime = q.mtime;
-	}
-	req_free(&q);
-	return e;
-}
-
-static enum fs_err
 s3_delete(struct store *bs, const char *pkey)
 {
 	struct s3store *s = (struct s3store *)bs;
@@ -507,14 +488,208 @@ s3_local_path(struct store *bs, const char *pkey)
 	return NULL;	/* no local file: get streams */
 }
 
+/* A listing callback: an object's key and its LastModified (epoch). */
+typedef int (*list_fn)(void *arg, const char *key, long long mtime);
+
+/* Undo XML's escapes in place (keys may hold & < > " '). */
+static void
+xml_unescape(char *t)
+{
+	static const struct { const char *ent; char c; } ents[] = {
+		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+		{ "&quot;", '"' }, { "&apos;", '\'' },
+	};
+	const size_t nents = sizeof(ents) / sizeof(ents[0]);
+	char *w = t;
+	size_t i;
+
+	while (*t != '\0') {
+		for (i = 0; *t == '&' && i < nents; i++)
+			if (strncmp(t, ents[i].ent, strlen(ents[i].ent)) == 0)
+				break;
+		if (*t == '&' && i < nents) {
+			*w++ = ents[i].c;
+			t += strlen(ents[i].ent);
+		} else
+			*w++ = *t++;
+	}
+	*w = '\0';
+}
+
+/* "2026-01-01T00:00:00.000Z" as epoch seconds, or 0. */
+static long long
+iso_time(const char *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		return 0;
+	return (long long)timegm(&tm);
+}
+
 /*
- * Abandoned multipart uploads are the bucket's business: a lifecycle rule
+ * Hand fn each <Contents> of a ListObjects page; the last key goes to
+ * *last (malloc'd, replacing what it held). 0, or -1.
+ */
+static int
+list_entries(const char *xml, list_fn fn, void *arg, char **last)
+{
+	const char *c, *end;
+	char *key, *mod, *part;
+	int rc = 0;
+
+	for (c = strstr(xml, "<Contents>"); c != NULL && rc == 0;
+	    c = strstr(end, "<Contents>")) {
+		end = strstr(c, "</Contents>");
+		if (end == NULL)
+			return -1;	/* cut short */
+		part = strndup(c, (size_t)(end - c));
+		if (part == NULL)
+			return -1;
+		key = xml_text(part, "Key");
+		mod = xml_text(part, "LastModified");
+		free(part);
+		if (key != NULL) {
+			xml_unescape(key);
+			free(*last);
+			*last = strdup(key);
+			rc = *last == NULL ? -1 : fn(arg, key, iso_time(mod));
+		}
+		free(key);
+		free(mod);
+	}
+	return rc;
+}
+
+/*
+ * Call fn for every object whose key starts with prefix, a page of
+ * LIST_PAGE at a time, each page after the last key of the one before.
+ * A page that does not fit the RESP_MAX we keep (long keys full of
+ * escapes) is asked again one key at a time. ListObjects (V1): s3rver
+ * cannot make V2's continuation tokens under OpenSSL 3, and a marker
+ * stays valid when fn deletes what it is given. 0 or -1.
+ */
+#define LIST_PAGE	40
+static int
+s3_list(struct s3store *s, const char *prefix, list_fn fn, void *arg)
+{
+	struct s3req q;
+	char *query = NULL, *ep, *em = NULL, *last = NULL, *more = NULL;
+	int r = -1, page = LIST_PAGE;
+
+	ep = sigv4_uri_encode(prefix, 0);
+	while (ep != NULL) {
+		/* The canonical query: names in order. */
+		if (asprintf(&query, "%s%s%smax-keys=%d&prefix=%s",
+		    em != NULL ? "marker=" : "", em != NULL ? em : "",
+		    em != NULL ? "&" : "", page, ep) == -1)
+			break;
+		memset(&q, 0, sizeof(q));
+		q.method = "GET";
+		q.pkey = "";
+		q.query = query;
+		r = req_run(s, &q) == FS_OK ? 0 : -1;
+		if (r != 0 && q.resp_over && page > 1) {
+			page = 1;	/* again, smaller */
+			r = 0;
+			goto next;
+		}
+		page = LIST_PAGE;
+		if (r == 0)
+			r = list_entries(dynbuf_ptr(&q.resp), fn, arg, &last);
+		more = r == 0 ? xml_text(dynbuf_ptr(&q.resp), "IsTruncated") :
+		    NULL;
+		free(em);
+		em = NULL;
+		if (more != NULL && strcmp(more, "true") == 0) {
+			em = last != NULL ? sigv4_uri_encode(last, 0) : NULL;
+			if (em == NULL)
+				r = -1;
+		}
+		free(more);
+next:
+		req_free(&q);
+		free(query);
+		query = NULL;
+		if (r != 0 || (em == NULL && page == LIST_PAGE))
+			break;
+	}
+	free(em);
+	free(last);
+	free(ep);
+	return r;
+}
+
+struct tmp_sweep {
+	struct s3store	*s;
+	long long	 before;	/* remove what is older */
+	store_keep_fn	 keep;
+	void		*arg;
+	long long	 n;
+};
+
+static enum fs_err del_key(struct s3store *, const char *);
+
+static int
+tmp_sweep_one(void *arg, const char *key, long long mtime)
+{
+	struct tmp_sweep *t = arg;
+	const char *name = key + strlen(TMP_PREFIX);
+
+	if (strncmp(key, TMP_PREFIX, strlen(TMP_PREFIX)) != 0 ||
+	    strlen(name) != TMP_NAME_LEN || mtime == 0 || mtime >= t->before)
+		return 0;
+	if (t->keep != NULL && t->keep(t->arg, name))
+		return 0;
+	if (del_key(t->s, key) == FS_OK)
+		t->n++;
+	return 0;
+}
+
+/*
+ * Temporary objects (.tmp/) of uploads whose row never committed: older
+ * than older_than_secs and named by no row. Abandoned multipart uploads
+ * are the bucket's business: a lifecycle rule
  * (AbortIncompleteMultipartUpload) removes them; see docs/s3.md.
  */
 static long long
-s3_gc_tmp(struct store *bs, long long older_than_secs)
+s3_gc_tmp(struct store *bs, long long older_than_secs, store_keep_fn keep,
+    void *arg)
 {
-	return 0;
+	struct tmp_sweep t;
+
+	t.s = (struct s3store *)bs;
+	t.before = (long long)time(NULL) - older_than_secs;
+	t.keep = keep;
+	t.arg = arg;
+	t.n = 0;
+	if (s3_list(t.s, TMP_PREFIX, tmp_sweep_one, &t) == -1)
+		return -1;
+	return t.n;
+}
+
+struct walk {
+	store_walk_fn	 fn;
+	void		*arg;
+};
+
+static int
+walk_one(void *arg, const char *key, long long mtime)
+{
+	struct walk *w = arg;
+
+	return pkey_ok(key) ? w->fn(w->arg, key) : 0;
+}
+
+static int
+s3_walk(struct store *bs, store_walk_fn fn, void *arg)
+{
+	struct walk w;
+
+	w.fn = fn;
+	w.arg = arg;
+	return s3_list((struct s3store *)bs, "tenants/", walk_one, &w);
 }
 
 static char *
@@ -548,32 +723,152 @@ out:
 	return url;
 }
 
+/* DELETE of one key, which needs no pkey_ok; a missing one is FS_OK. */
+static enum fs_err
+del_key(struct s3store *s, const char *key)
+{
+	struct s3req q;
+	enum fs_err e;
+
+	memset(&q, 0, sizeof(q));
+	q.method = "DELETE";
+	q.pkey = key;
+	q.query = "";
+	e = req_run(s, &q);
+	req_free(&q);
+	return e == FS_NOT_FOUND ? FS_OK : e;
+}
+
+static int tmp_name_ok(const char *);
+static enum fs_err reader_open(struct store *, const char *, long long,
+    long long, struct store_reader **);
+
+static enum fs_err
+s3_drop_tmp(struct store *bs, const char *name)
+{
+	char key[sizeof(TMP_PREFIX) + TMP_NAME_LEN];
+
+	if (!tmp_name_ok(name))
+		return FS_VALIDATION;
+	snprintf(key, sizeof(key), "%s%s", TMP_PREFIX, name);
+	return del_key((struct s3store *)bs, key);
+}
+
+/*
+ * Publish .tmp/<name> as pkey: a server-side copy (the bytes never come
+ * back through us), then the temporary object goes. A missing source was
+ * published before (it is deleted only after its copy). CopyObject takes
+ * up to 5 GiB (docs/s3.md).
+ */
+static enum fs_err
+s3_publish(struct store *bs, const char *name, const char *pkey)
+{
+	struct s3store *s = (struct s3store *)bs;
+	struct s3req q;
+	char *src = NULL, *esrc = NULL;
+	enum fs_err e = FS_INTERNAL;
+
+	if (!pkey_ok(pkey) || !tmp_name_ok(name))
+		return FS_VALIDATION;
+	if (asprintf(&src, "%s/%s%s", s->bucket, TMP_PREFIX, name) == -1)
+		return FS_INTERNAL;
+	esrc = sigv4_uri_encode(src, 1);
+	if (esrc == NULL)
+		goto out;
+	memset(&q, 0, sizeof(q));
+	q.method = "PUT";
+	q.pkey = pkey;
+	q.query = "";
+	q.copy_src = esrc;
+	e = req_run(s, &q);
+	/* S3 may answer 200 and report an error in the body. */
+	if (e == FS_OK && strstr(dynbuf_ptr(&q.resp), "<Error>") != NULL)
+		e = FS_UNAVAILABLE;
+	/* The source is gone: published already. Not a missing bucket. */
+	if (e == FS_NOT_FOUND)
+		e = strstr(dynbuf_ptr(&q.resp), "NoSuchKey") != NULL ?
+		    FS_OK : FS_INTERNAL;
+	else if (e == FS_OK)
+		e = s3_drop_tmp(bs, name);
+	req_free(&q);
+out:
+	free(src);
+	free(esrc);
+	return e;
+}
+
+static enum fs_err
+s3_tmp_reader_open(struct store *bs, const char *name, long long off,
+    long long len, struct store_reader **rdp)
+{
+	char key[sizeof(TMP_PREFIX) + TMP_NAME_LEN];
+
+	*rdp = NULL;
+	if (!tmp_name_ok(name))
+		return FS_VALIDATION;
+	snprintf(key, sizeof(key), "%s%s", TMP_PREFIX, name);
+	return reader_open(bs, key, off, len, rdp);
+}
+
+static const char *
+s3_pending(struct store_writer *bw)
+{
+	struct s3writer *w = (struct s3writer *)bw;
+
+	return w->finished && w->remote && !w->committed ? w->tmpname : NULL;
+}
+
+static void
+s3_keep(struct store_writer *bw)
+{
+	((struct s3writer *)bw)->kept = 1;
+}
+
 /* Writer */
+
+/* 1 when name is one of our temporary names: TMP_NAME_LEN hex digits. */
+static int
+tmp_name_ok(const char *name)
+{
+	return name != NULL && strlen(name) == TMP_NAME_LEN &&
+	    strspn(name, "0123456789abcdef") == TMP_NAME_LEN;
+}
 
 static enum fs_err
 s3_writer_open(struct store *bs, const char *pkey, struct store_writer **wp)
 {
 	struct s3store *s = (struct s3store *)bs;
 	struct s3writer *w;
+	unsigned char rnd[TMP_RAND_LEN];
+	char name[TMP_NAME_LEN + 1];
+	int i;
 
 	*wp = NULL;
 	if (!pkey_ok(pkey))
 		return FS_VALIDATION;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return FS_INTERNAL;
+	for (i = 0; i < TMP_RAND_LEN; i++)
+		snprintf(name + 2 * i, 3, "%02x", rnd[i]);
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return FS_INTERNAL;
 	w->base.ops = s->base.ops;
 	w->hint = -1;
 	w->s = s;
-	w->pkey = strdup(pkey);
+	w->dest = strdup(pkey);
+	if (asprintf(&w->pkey, "%s%s", TMP_PREFIX, name) == -1)
+		w->pkey = NULL;
 	w->md = EVP_MD_CTX_new();
-	if (w->pkey == NULL || w->md == NULL ||
+	if (w->pkey == NULL || w->dest == NULL || w->md == NULL ||
 	    EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(w->md);
 		free(w->pkey);
+		free(w->dest);
 		free(w);
 		return FS_INTERNAL;
 	}
+	w->tmpname = w->pkey + strlen(TMP_PREFIX);
 	*wp = &w->base;
 	return FS_OK;
 }
@@ -865,42 +1160,6 @@ fail:
 }
 
 static enum fs_err
-s3_finish(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
-{
-	struct s3writer *w = (struct s3writer *)bw;
-	enum fs_err e;
-
-	if (w->failed || w->committed)
-		return FS_INTERNAL;
-	if (!w->finished) {
-		/* The last part goes now, outside the caller's lock. */
-		if (w->pactive || (w->hint > w->s->part_size &&
-		    w->size != w->hint)) {
-			w->failed = 1;	/* the body did not match its size */
-			return FS_INTERNAL;
-		}
-		if (w->upload_id != NULL && w->blen > 0) {
-			e = send_part(w);
-			if (e != FS_OK) {
-				w->failed = 1;
-				return e;
-			}
-		}
-		if (EVP_DigestFinal_ex(w->md, w->digest, NULL) != 1) {
-			w->failed = 1;
-			return FS_INTERNAL;
-		}
-		w->finished = 1;
-	}
-	if (sha256 != NULL)
-		memcpy(sha256, w->digest, CRY_SHA256_LEN);
-	if (size != NULL)
-		*size = w->size;
-	return FS_OK;
-}
-
-static enum fs_err
 complete_multipart(struct s3writer *w)
 {
 	struct s3req q;
@@ -941,17 +1200,13 @@ out:
 	return e;
 }
 
+/* Make the temporary object whole: one PUT, or complete the multipart. */
 static enum fs_err
-s3_commit(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
+upload_tmp(struct s3writer *w)
 {
-	struct s3writer *w = (struct s3writer *)bw;
 	struct s3req q;
 	enum fs_err e;
 
-	e = s3_finish(bw, sha256, size);
-	if (e != FS_OK)
-		return e;
 	if (w->upload_id != NULL)
 		e = complete_multipart(w);
 	else {
@@ -964,13 +1219,68 @@ s3_commit(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
 		e = req_run(w->s, &q);
 		req_free(&q);
 	}
-	if (e != FS_OK) {
-		w->failed = 1;
+	if (e != FS_OK)
 		return e == FS_NOT_FOUND ? FS_INTERNAL : e;
-	}
-	w->committed = 1;
+	w->remote = 1;
 	free(w->buf);
 	w->buf = NULL;
+	return FS_OK;
+}
+
+static enum fs_err
+s3_finish(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
+    long long *size)
+{
+	struct s3writer *w = (struct s3writer *)bw;
+	enum fs_err e;
+
+	if (w->failed || w->committed)
+		return FS_INTERNAL;
+	if (!w->finished) {
+		/* The last part goes now, outside the caller's lock. */
+		if (w->pactive || (w->hint > w->s->part_size &&
+		    w->size != w->hint)) {
+			w->failed = 1;	/* the body did not match its size */
+			return FS_INTERNAL;
+		}
+		e = FS_OK;
+		if (w->upload_id != NULL && w->blen > 0)
+			e = send_part(w);
+		if (e == FS_OK &&
+		    EVP_DigestFinal_ex(w->md, w->digest, NULL) != 1)
+			e = FS_INTERNAL;
+		/* Whole, under its temporary key: a row may name it now. */
+		if (e == FS_OK)
+			e = upload_tmp(w);
+		if (e != FS_OK) {
+			w->failed = 1;
+			return e;
+		}
+		w->finished = 1;
+	}
+	if (sha256 != NULL)
+		memcpy(sha256, w->digest, CRY_SHA256_LEN);
+	if (size != NULL)
+		*size = w->size;
+	return FS_OK;
+}
+
+static enum fs_err
+s3_commit(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
+    long long *size)
+{
+	struct s3writer *w = (struct s3writer *)bw;
+	enum fs_err e;
+
+	e = s3_finish(bw, sha256, size);
+	if (e != FS_OK)
+		return e;
+	e = s3_publish(&w->s->base, w->tmpname, w->dest);
+	if (e != FS_OK) {
+		w->failed = 1;
+		return e;
+	}
+	w->committed = 1;
 	return FS_OK;
 }
 
@@ -982,7 +1292,9 @@ s3_writer_free(struct store_writer *bw)
 	char *query = NULL;
 
 	part_end(w);
-	if (w->upload_id != NULL && !w->committed && w->upload_id_enc != NULL &&
+	if (w->remote && !w->kept && !w->committed)
+		(void)s3_drop_tmp(&w->s->base, w->tmpname);
+	if (w->upload_id != NULL && !w->remote && w->upload_id_enc != NULL &&
 	    asprintf(&query, "uploadId=%s", w->upload_id_enc) != -1) {
 		/* Abort: the parts sent so far are dropped by the bucket. */
 		memset(&q, 0, sizeof(q));
@@ -999,6 +1311,7 @@ s3_writer_free(struct store_writer *bw)
 	free(w->upload_id);
 	free(w->upload_id_enc);
 	free(w->pkey);
+	free(w->dest);
 	free(w);
 }
 
@@ -1015,6 +1328,7 @@ s3_reader_free(struct store_reader *brd)
 	}
 	req_free(&rd->rq);
 	free(rd->pend);
+	free(rd->key);
 	free(rd);
 }
 
@@ -1022,13 +1336,21 @@ static enum fs_err
 s3_reader_open(struct store *bs, const char *pkey, long long off,
     long long len, struct store_reader **rdp)
 {
+	*rdp = NULL;
+	if (!pkey_ok(pkey))
+		return FS_VALIDATION;
+	return reader_open(bs, pkey, off, len, rdp);
+}
+
+/* The reader of key, checked by the caller. */
+static enum fs_err
+reader_open(struct store *bs, const char *key, long long off, long long len,
+    struct store_reader **rdp)
+{
 	struct s3store *s = (struct s3store *)bs;
 	struct s3reader *rd;
 	enum fs_err e;
 
-	*rdp = NULL;
-	if (!pkey_ok(pkey))
-		return FS_VALIDATION;
 	if (off < 0 || len < -1)
 		return FS_RANGE;
 	if (s->busy)
@@ -1046,7 +1368,12 @@ s3_reader_open(struct store *bs, const char *pkey, long long off,
 		return FS_OK;
 	}
 	rd->rq.method = "GET";
-	rd->rq.pkey = pkey;
+	rd->key = strdup(key);
+	if (rd->key == NULL) {
+		e = FS_INTERNAL;
+		goto fail;
+	}
+	rd->rq.pkey = rd->key;
 	rd->rq.query = "";
 	rd->rq.rd = rd;
 	if (len > 0)
@@ -1126,12 +1453,17 @@ static const struct store_ops s3_ops = {
 	.reader_open = s3_reader_open,
 	.read = s3_read,
 	.reader_free = s3_reader_free,
-	.stat = s3_stat,
 	.del = s3_delete,
 	.local_path = s3_local_path,
 	.gc_tmp = s3_gc_tmp,
 	.presign_get = s3_presign_get,
 	.size_hint = s3_size_hint,
+	.pending = s3_pending,
+	.keep = s3_keep,
+	.publish = s3_publish,
+	.drop_tmp = s3_drop_tmp,
+	.tmp_reader_open = s3_tmp_reader_open,
+	.walk = s3_walk,
 };
 
 struct store *

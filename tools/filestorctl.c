@@ -413,19 +413,53 @@ cmd_debug_list_plan(struct ctl *c, struct cli_args *ar)
 }
 
 /*
+ * The store's part of gc: finish the publishes a crash interrupted, then
+ * remove stale temporary objects (never one a row names) and objects no
+ * row names (docs/decisions.md, "Publish and delete"). 0, or 1 said.
+ */
+static int
+gc_store(struct ctl *c)
+{
+	struct store *s;
+	long long pub, failed = 0, tmp, orphans;
+	char err[512];
+
+	s = store_open(&c->cfg, err, sizeof(err));
+	if (s == NULL)
+		return cli_fail("%s", err);
+	pub = file_recover(c->db, s, &failed);
+	tmp = pub >= 0 ? store_gc_tmp(s, 86400, file_pending_kept, c->db) : -1;
+	orphans = tmp >= 0 ? file_gc_objects(c->db, s) : -1;
+	store_close(s);
+	if (pub < 0)
+		return cli_fail("interrupted publishes: gc failed: %s",
+		    sqlite3_errmsg(c->db));
+	printf("uploads: interrupted publishes finished %lld, failed %lld\n",
+	    pub, failed);
+	if (tmp < 0)
+		return cli_fail("upload temporary files: gc failed");
+	printf("uploads: stale temporary files %lld\n", tmp);
+	if (orphans < 0)
+		return cli_fail("objects without a row: gc failed");
+	printf("objects: without a row, removed %lld\n", orphans);
+	if (failed > 0)
+		return cli_fail("%lld interrupted publishes failed again; "
+		    "see the worker log, and run gc again", failed);
+	return 0;
+}
+
+/*
  * gc: evict the rendition cache down to RENDITION_CACHE_BYTES (least
  * recently used first, by mtime alone: nothing records a rendition's
  * source, so one of an overwritten or deleted source simply ages out),
- * remove stale temporary files of the cache and of unfinished uploads,
- * and drop expired login failure counts.
+ * remove stale temporary files of the cache, then do the store's part
+ * (gc_store) and drop expired login failure counts.
  */
 static int
 cmd_gc(struct ctl *c, struct cli_args *ar)
 {
 	struct rcache_stats st;
-	struct store *s;
 	long long up;
-	char err[512];
 
 	if (ar->npos != 0)
 		return usage_fail(c);
@@ -436,14 +470,8 @@ cmd_gc(struct ctl *c, struct cli_args *ar)
 	printf("renditions: kept %lld (%lld bytes), evicted %lld (%lld bytes), "
 	    "stale temporary files %lld\n", st.files, st.bytes, st.evicted,
 	    st.evicted_bytes, st.tmp_removed);
-	s = store_open(&c->cfg, err, sizeof(err));
-	if (s == NULL)
-		return cli_fail("%s", err);
-	up = store_gc_tmp(s, 86400);
-	store_close(s);
-	if (up < 0)
-		return cli_fail("upload temporary files: gc failed");
-	printf("uploads: stale temporary files %lld\n", up);
+	if (gc_store(c) != 0)
+		return 1;
 	up = auth_login_gc(c->db);
 	if (up < 0)
 		return cli_fail("login failure counts: gc failed: %s",

@@ -1,6 +1,7 @@
 /*
  * files: the pure helpers (Content-Type checks, active types, URL paths)
- * and the permission checks on rows against a real in-memory database.
+ * and the permission checks on rows against a real in-memory database,
+ * and publish and delete through rows over a local store.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +11,11 @@
 
 #include "unit.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "db.h"
@@ -283,6 +286,123 @@ test_list_stmt(void **state)
 	assert_int_equal(n, 2);	/* limit 1 + 1 */
 }
 
+/* Stream content into a finished writer of pkey; its pending name. */
+static struct store_writer *
+upload(struct store *s, const char *pkey, const char *content,
+    char name[FILES_PENDING_MAX + 1])
+{
+	struct store_writer *w = NULL;
+
+	assert_int_equal(store_writer_open(s, pkey, &w), FS_OK);
+	assert_int_equal(store_write(w, content, strlen(content)), FS_OK);
+	assert_int_equal(store_finish(w, NULL, NULL), FS_OK);
+	assert_non_null(store_writer_pending(w));
+	snprintf(name, FILES_PENDING_MAX + 1, "%s", store_writer_pending(w));
+	return w;
+}
+
+/* Commit pkey's row naming name; the pending name it had goes to old. */
+static void
+row_commit(sqlite3 *db, const struct principal *p, const char *pkey,
+    const char *name, char old[FILES_PENDING_MAX + 1])
+{
+	assert_int_equal(db_begin(db), SQLITE_OK);
+	assert_int_equal(file_upsert(db, p, pkey, "text/plain", 3, "h", name,
+	    old), FS_OK);
+	assert_int_equal(file_commit(db), FS_OK);
+}
+
+/* The bytes readers of pkey's row get. */
+static const char *
+row_bytes(sqlite3 *db, struct store *s, const char *pkey, char *buf,
+    size_t cap)
+{
+	struct store_reader *rd = NULL;
+	struct file_row f;
+	ssize_t n;
+
+	assert_int_equal(file_load(db, pkey, &f), FS_OK);
+	assert_int_equal(store_reader_open_row(s, pkey, f.pending, 0, -1, &rd),
+	    FS_OK);
+	n = store_read(rd, buf, cap - 1);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	store_reader_free(rd);
+	file_row_free(&f);
+	return buf;
+}
+
+/*
+ * A row commits naming its temp object; a later PUT supersedes it before
+ * its publish runs (which then drops it); recovery publishes the later
+ * one; a delete takes the row, and gc the object left without it.
+ */
+static void
+test_publish_flow(void **state)
+{
+	sqlite3 *db = *state;
+	struct principal a;
+	struct store *s;
+	struct store_writer *w1, *w2;
+	struct file_row f;
+	char dir[] = "/tmp/fs_files_XXXXXX", n1[FILES_PENDING_MAX + 1];
+	char n2[FILES_PENDING_MAX + 1], old[FILES_PENDING_MAX + 1], buf[64];
+	char path[256];
+	static const char *left[] = { "/.tmp", "/tenants/" TID, "/tenants",
+	    "" };
+	const char *pk = "tenants/" TID "/a.txt";
+	long long failed = -1;
+	size_t i;
+
+	assert_non_null(mkdtemp(dir));
+	s = store_open_local(dir, buf, sizeof(buf));
+	assert_non_null(s);
+	principal_of(db, UA, &a);
+
+	w1 = upload(s, pk, "one", n1);
+	row_commit(db, &a, pk, n1, old);
+	assert_string_equal(old, "");
+	store_writer_keep(w1);
+	store_writer_free(w1);
+	assert_true(file_pending_kept(db, n1));
+	assert_string_equal(row_bytes(db, s, pk, buf, sizeof(buf)), "one");
+
+	w2 = upload(s, pk, "two", n2);
+	row_commit(db, &a, pk, n2, old);
+	assert_string_equal(old, n1);
+	store_writer_keep(w2);
+	store_writer_free(w2);
+	assert_false(file_pending_kept(db, n1));
+	/* The first publish comes late: superseded, it only drops its own. */
+	assert_int_equal(file_publish(db, s, pk, n1), FS_OK);
+	assert_string_equal(row_bytes(db, s, pk, buf, sizeof(buf)), "two");
+
+	assert_int_equal(file_recover(db, s, &failed), 1);
+	assert_int_equal(failed, 0);
+	assert_int_equal(file_load(db, pk, &f), FS_OK);
+	assert_string_equal(f.pending, "");
+	file_row_free(&f);
+	assert_string_equal(row_bytes(db, s, pk, buf, sizeof(buf)), "two");
+	assert_int_equal(store_gc_tmp(s, 0, file_pending_kept, db), 0);
+
+	assert_int_equal(file_patch(db, pk, "public", 0, NULL), FS_OK);
+	assert_int_equal(file_delete_row(db, pk, old), FS_OK);
+	assert_string_equal(old, "");
+	assert_int_equal(file_load(db, pk, &f), FS_NOT_FOUND);
+	/* A crash here: the object stays without its row, until gc. */
+	assert_int_equal(file_gc_objects(db, s), 1);
+	assert_int_equal(file_gc_objects(db, s), 0);
+	assert_int_equal(file_remove_object(db, s, pk, old), FS_OK);
+
+	store_close(s);
+	/* All that is left: the directories. */
+	for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, left[i]);
+		if (rmdir(path) != 0)
+			fail_msg("rmdir %s: %s", path, strerror(errno));
+	}
+}
+
 UNIT_MAIN(NULL, NULL,
     cmocka_unit_test(test_content_type),
     cmocka_unit_test(test_content_type_wildcard),
@@ -295,4 +415,6 @@ UNIT_MAIN(NULL, NULL,
     cmocka_unit_test_setup_teardown(test_would_be_row, setup_db,
         teardown_db),
     cmocka_unit_test_setup_teardown(test_list_stmt, setup_db,
+        teardown_db),
+    cmocka_unit_test_setup_teardown(test_publish_flow, setup_db,
         teardown_db))

@@ -218,6 +218,32 @@ sha256(const void *buf, size_t len, unsigned char out[CRY_SHA256_LEN])
 	assert_int_equal(n, CRY_SHA256_LEN);
 }
 
+/*
+ * What a reader of the whole of pkey finds: FS_OK with its size in *size
+ * (when not NULL), or the error opening it gave.
+ */
+static enum fs_err
+obj_size(struct store *s, const char *pkey, long long *size)
+{
+	struct store_reader	*rd = NULL;
+	char			 buf[64 * 1024];
+	long long		 total = 0;
+	ssize_t			 n;
+	enum fs_err		 e;
+
+	e = store_reader_open(s, pkey, 0, -1, &rd);
+	if (e != FS_OK)
+		return e;
+	while ((n = store_read(rd, buf, sizeof(buf))) > 0)
+		total += n;
+	store_reader_free(rd);
+	if (n < 0)
+		return FS_INTERNAL;
+	if (size != NULL)
+		*size = total;
+	return FS_OK;
+}
+
 static void
 put(struct store *s, const char *pkey, const char *content)
 {
@@ -318,7 +344,7 @@ test_write_read_sha(void **state)
 	assert_int_equal(store_write(w, "", 0), FS_OK);
 	assert_int_equal(store_write(w, " world", 6), FS_OK);
 	/* Nothing is visible before commit. */
-	assert_int_equal(store_stat(f->s, T "a/b/hello.txt", NULL),
+	assert_int_equal(obj_size(f->s, T "a/b/hello.txt", NULL),
 	    FS_NOT_FOUND);
 	assert_int_equal(store_commit(w, md, &size), FS_OK);
 	/* A second commit is refused, not a double publish. */
@@ -388,7 +414,7 @@ test_abort(void **state)
 	store_writer_free(w);
 
 	assert_int_equal(tmp_count(f), 0);
-	assert_int_equal(store_stat(f->s, T "dir/sub/x.bin", NULL),
+	assert_int_equal(obj_size(f->s, T "dir/sub/x.bin", NULL),
 	    FS_NOT_FOUND);
 	/* The directories made for it are gone; the tenant's stays. */
 	assert_false(exists(dpath(f, T "dir", p, sizeof(p))));
@@ -430,7 +456,7 @@ test_write_error(void **state)
 	assert_int_equal(store_write(w, "x", 1), FS_INTERNAL);
 	assert_int_equal(store_commit(w, NULL, NULL), FS_INTERNAL);
 	store_writer_free(w);
-	assert_int_equal(store_stat(f->s, T "fsize", NULL), FS_NOT_FOUND);
+	assert_int_equal(obj_size(f->s, T "fsize", NULL), FS_NOT_FOUND);
 	assert_int_equal(tmp_count(f), 0);
 }
 
@@ -489,6 +515,15 @@ test_sync_order(void **state)
 			    keys[i]);
 		assert_true(io_log[dsync].dir);
 	}
+	/* A directory made for a key: its name is synced into its parent. */
+	io_nlog = 0;
+	assert_int_equal(store_writer_open(f->s, T "mk/dir/x", &w), FS_OK);
+	assert_int_equal(stat(dpath(f, "tenants/" TID, p, sizeof(p)), &dir),
+	    0);
+	assert_true(io_find(0, IO_SYNC, &dir) != -1);
+	assert_int_equal(stat(dpath(f, T "mk", p, sizeof(p)), &dir), 0);
+	assert_true(io_find(0, IO_SYNC, &dir) != -1);
+	store_writer_free(w);
 }
 
 /*
@@ -526,15 +561,15 @@ test_sync_error(void **state)
 			*(cases[i].dir ? &io_fail_dir : &io_fail_file) =
 			    cases[i].err;
 			/*
-			 * put calls store_finish first: the object's sync
-			 * fails there, and the commit after it only refuses.
+			 * put calls store_finish first: the object's sync, or
+			 * that of .tmp (its name), fails there, and the
+			 * commit after it only refuses.
 			 */
 			if (finish)
 				assert_int_equal(store_finish(w, NULL, NULL),
-				    cases[i].dir ? FS_OK : cases[i].want);
+				    cases[i].want);
 			assert_int_equal(store_commit(w, NULL, NULL),
-			    finish && !cases[i].dir ? FS_INTERNAL :
-			    cases[i].want);
+			    finish ? FS_INTERNAL : cases[i].want);
 			io_fail_file = io_fail_dir = 0;
 			/* Refused for good, not retried into success. */
 			assert_int_equal(store_commit(w, NULL, NULL),
@@ -555,7 +590,7 @@ test_sync_error(void **state)
 			    cases[i].want);
 			io_fail_file = io_fail_dir = 0;
 			store_writer_free(w);
-			assert_int_equal(store_stat(f->s, T "n/e/w", NULL),
+			assert_int_equal(obj_size(f->s, T "n/e/w", NULL),
 			    FS_NOT_FOUND);
 			assert_false(exists(dpath(f, T "n", p, sizeof(p))));
 			assert_int_equal(tmp_count(f), 0);
@@ -604,22 +639,20 @@ test_range(void **state)
 }
 
 static void
-test_stat(void **state)
+test_reader_sees(void **state)
 {
 	struct fx		*f = *state;
-	struct store_stat	 st = { -1, -1 };
-	long long		 now = (long long)time(NULL);
+	long long		 st = -1;
 
 	put(f->s, T "s/t.txt", "twelve bytes");
-	assert_int_equal(store_stat(f->s, T "s/t.txt", &st), FS_OK);
-	assert_int_equal(st.size, 12);
-	assert_true(st.mtime >= now - 60 && st.mtime <= now + 60);
+	assert_int_equal(obj_size(f->s, T "s/t.txt", &st), FS_OK);
+	assert_int_equal(st, 12);
 
-	assert_int_equal(store_stat(f->s, T "s/missing", &st), FS_NOT_FOUND);
-	assert_int_equal(store_stat(f->s, T "nodir/missing", &st),
+	assert_int_equal(obj_size(f->s, T "s/missing", &st), FS_NOT_FOUND);
+	assert_int_equal(obj_size(f->s, T "nodir/missing", &st),
 	    FS_NOT_FOUND);
 	/* A directory is not an object. */
-	assert_int_equal(store_stat(f->s, T "s", &st), FS_NOT_FOUND);
+	assert_int_equal(obj_size(f->s, T "s", &st), FS_NOT_FOUND);
 }
 
 static void
@@ -654,7 +687,7 @@ test_delete(void **state)
 
 	put(f->s, T "x", "x");
 	assert_int_equal(store_delete(f->s, T "x"), FS_OK);
-	assert_int_equal(store_stat(f->s, T "x", NULL), FS_NOT_FOUND);
+	assert_int_equal(obj_size(f->s, T "x", NULL), FS_NOT_FOUND);
 	assert_int_equal(store_delete(f->s, T "x"), FS_OK);
 	assert_int_equal(store_delete(f->s, T "never/was/here"), FS_OK);
 
@@ -672,7 +705,7 @@ test_delete(void **state)
 	/* Deleting a "directory" key deletes nothing. */
 	put(f->s, T "m/n", "n");
 	assert_int_equal(store_delete(f->s, T "m"), FS_OK);
-	assert_int_equal(store_stat(f->s, T "m/n", NULL), FS_OK);
+	assert_int_equal(obj_size(f->s, T "m/n", NULL), FS_OK);
 }
 
 /* A symlink planted at an object's name must not be followed. */
@@ -692,7 +725,7 @@ test_symlink_file(void **state)
 	assert_int_equal(store_reader_open(f->s, T "evil", 0, -1, &rd),
 	    FS_NOT_FOUND);
 	assert_null(rd);
-	assert_int_equal(store_stat(f->s, T "evil", NULL), FS_NOT_FOUND);
+	assert_int_equal(obj_size(f->s, T "evil", NULL), FS_NOT_FOUND);
 	assert_null(store_local_path(f->s, T "evil"));
 
 	/* Also a link to a file inside the data dir: no symlinks at all. */
@@ -747,7 +780,7 @@ test_symlink_dir(void **state)
 	assert_int_equal(store_reader_open(f->s, T "linkdir/secret.txt", 0, -1,
 	    &rd), FS_NOT_FOUND);
 	assert_null(rd);
-	assert_int_equal(store_stat(f->s, T "linkdir/secret.txt", NULL),
+	assert_int_equal(obj_size(f->s, T "linkdir/secret.txt", NULL),
 	    FS_NOT_FOUND);
 	assert_null(store_local_path(f->s, T "linkdir/secret.txt"));
 	/* No file is created through the link. */
@@ -795,7 +828,7 @@ test_fifo(void **state)
 	assert_int_equal(store_reader_open(f->s, T "fifo", 0, -1, &rd),
 	    FS_NOT_FOUND);
 	assert_null(rd);
-	assert_int_equal(store_stat(f->s, T "fifo", NULL), FS_NOT_FOUND);
+	assert_int_equal(obj_size(f->s, T "fifo", NULL), FS_NOT_FOUND);
 	alarm(0);
 }
 
@@ -837,12 +870,12 @@ test_bad_keys(void **state)
 		if (store_reader_open(f->s, bad[i], 0, -1, &rd) != FS_VALIDATION)
 			fail_msg("reader accepted bad[%zu]", i);
 		assert_null(rd);
-		assert_int_equal(store_stat(f->s, bad[i], NULL), FS_VALIDATION);
+		assert_int_equal(obj_size(f->s, bad[i], NULL), FS_VALIDATION);
 		assert_int_equal(store_delete(f->s, bad[i]), FS_VALIDATION);
 		assert_null(store_local_path(f->s, bad[i]));
 	}
 	assert_int_equal(store_writer_open(f->s, NULL, &w), FS_VALIDATION);
-	assert_int_equal(store_stat(f->s, NULL, NULL), FS_VALIDATION);
+	assert_int_equal(obj_size(f->s, NULL, NULL), FS_VALIDATION);
 
 	/* A segment longer than the filesystem allows (NAME_MAX). */
 	snprintf(longseg, sizeof(longseg), T "%0300d", 7);
@@ -942,24 +975,24 @@ test_gc_tmp(void **state)
 	assert_int_equal(store_writer_open(f->s, T "live", &w), FS_OK);
 	assert_int_equal(store_write(w, "live", 4), FS_OK);
 
-	assert_int_equal(store_gc_tmp(f->s, 3600), 1);
+	assert_int_equal(store_gc_tmp(f->s, 3600, NULL, NULL), 1);
 	assert_false(exists(oldf));
 	assert_true(exists(fresh));
 	assert_true(exists(other));
 	/* The live upload was not touched. */
 	assert_int_equal(store_commit(w, NULL, NULL), FS_OK);
 	store_writer_free(w);
-	assert_int_equal(store_stat(f->s, T "live", NULL), FS_OK);
+	assert_int_equal(obj_size(f->s, T "live", NULL), FS_OK);
 
 	/* With no age limit, an upload in progress loses its file. */
 	assert_int_equal(store_writer_open(f->s, T "doomed", &w), FS_OK);
-	assert_int_equal(store_gc_tmp(f->s, 0), 2);
+	assert_int_equal(store_gc_tmp(f->s, 0, NULL, NULL), 2);
 	assert_false(exists(fresh));
 	assert_true(exists(other));
 	assert_int_equal(store_commit(w, NULL, NULL), FS_INTERNAL);
 	store_writer_free(w);
-	assert_int_equal(store_stat(f->s, T "doomed", NULL), FS_NOT_FOUND);
-	assert_int_equal(store_gc_tmp(NULL, 0), -1);
+	assert_int_equal(obj_size(f->s, T "doomed", NULL), FS_NOT_FOUND);
+	assert_int_equal(store_gc_tmp(NULL, 0, NULL, NULL), -1);
 }
 
 /* 20 MiB in 64 KiB chunks: streamed, hashed, read back the same. */
@@ -970,7 +1003,7 @@ test_large_stream(void **state)
 	struct fx		*f = *state;
 	struct store_writer	*w = NULL;
 	struct store_reader	*rd = NULL;
-	struct store_stat	 st;
+	long long		 st = -1;
 	EVP_MD_CTX		*ctx;
 	unsigned char		*buf;
 	unsigned char		 md[CRY_SHA256_LEN], want[CRY_SHA256_LEN];
@@ -1003,8 +1036,8 @@ test_large_stream(void **state)
 	store_writer_free(w);
 	assert_memory_equal(md, want, CRY_SHA256_LEN);
 	assert_int_equal(size, TOTAL);
-	assert_int_equal(store_stat(f->s, T "big/blob.bin", &st), FS_OK);
-	assert_int_equal(st.size, TOTAL);
+	assert_int_equal(obj_size(f->s, T "big/blob.bin", &st), FS_OK);
+	assert_int_equal(st, TOTAL);
 
 	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
 	assert_int_equal(store_reader_open(f->s, T "big/blob.bin", 0, -1, &rd),
@@ -1045,6 +1078,117 @@ test_open_errors(void **state)
 	store_close(NULL);
 }
 
+/* Read a row's object (store_reader_open_row) whole into buf. */
+static void
+get_row(struct store *s, const char *pkey, const char *pending, char *buf,
+    size_t cap)
+{
+	struct store_reader	*rd = NULL;
+	ssize_t			 n;
+
+	assert_int_equal(store_reader_open_row(s, pkey, pending, 0, -1, &rd),
+	    FS_OK);
+	n = store_read(rd, buf, cap - 1);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	store_reader_free(rd);
+}
+
+/* A store_keep_fn keeping the one name in arg. */
+static int
+keep_one(void *arg, const char *name)
+{
+	return strcmp(arg, name) == 0;
+}
+
+/*
+ * Publish through a row: finish names a durable temp file, which keep
+ * hands over (free leaves it), readers of the row find it, publish puts
+ * it in place (again: FS_OK), and the sweeps leave a named one alone.
+ */
+static void
+test_publish_pending(void **state)
+{
+	struct fx		*f = *state;
+	struct store_writer	*w = NULL;
+	char			 name[64], p[256], buf[64];
+
+	put(f->s, T "p/v", "version one");
+	assert_int_equal(store_writer_open(f->s, T "p/v", &w), FS_OK);
+	assert_null(store_writer_pending(w));
+	assert_int_equal(store_write(w, "version two", 11), FS_OK);
+	assert_int_equal(store_finish(w, NULL, NULL), FS_OK);
+	assert_non_null(store_writer_pending(w));
+	snprintf(name, sizeof(name), "%s", store_writer_pending(w));
+	assert_int_equal(strlen(name), 32);
+	assert_int_equal(store_writer_check(w), FS_OK);
+	/* Held by a live writer: the orphan sweep leaves it. */
+	assert_int_equal(store_gc_orphans(f->s, NULL, NULL), 0);
+	store_writer_keep(w);
+	store_writer_free(w);
+	assert_int_equal(tmp_count(f), 1);
+
+	/* The row's readers see the new bytes, the key still the old. */
+	get_row(f->s, T "p/v", name, buf, sizeof(buf));
+	assert_string_equal(buf, "version two");
+	get_row(f->s, T "p/v", "", buf, sizeof(buf));
+	assert_string_equal(buf, "version one");
+	/* Named by a row: no sweep removes it, even with no age limit. */
+	assert_int_equal(store_gc_tmp(f->s, 0, keep_one, name), 0);
+	assert_int_equal(tmp_count(f), 1);
+
+	assert_int_equal(store_publish(f->s, name, T "p/v"), FS_OK);
+	assert_int_equal(tmp_count(f), 0);
+	get_row(f->s, T "p/v", NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "version two");
+	/* A row still naming it falls back to the key; publish again is OK. */
+	get_row(f->s, T "p/v", name, buf, sizeof(buf));
+	assert_string_equal(buf, "version two");
+	assert_int_equal(store_publish(f->s, name, T "p/v"), FS_OK);
+	assert_int_equal(store_drop_tmp(f->s, name), FS_OK);
+	assert_int_equal(store_drop_tmp(f->s, "../p"), FS_VALIDATION);
+	assert_int_equal(store_publish(f->s, "nope", T "p/v"), FS_VALIDATION);
+
+	/* Not kept: free removes it. A directory in the way is refused. */
+	put(f->s, T "p/d/x", "x");
+	assert_int_equal(store_writer_open(f->s, T "p/d", &w), FS_OK);
+	assert_int_equal(store_finish(w, NULL, NULL), FS_OK);
+	assert_int_equal(store_writer_check(w), FS_CONFLICT);
+	store_writer_free(w);
+	assert_int_equal(tmp_count(f), 0);
+	assert_true(exists(dpath(f, T "p/d/x", p, sizeof(p))));
+}
+
+/* walk: every plain file under tenants/, and fn may delete it. */
+static int
+walk_count(void *arg, const char *pkey)
+{
+	int	*n = arg;
+
+	if (strncmp(pkey, "tenants/", 8) != 0)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static void
+test_walk(void **state)
+{
+	struct fx	*f = *state;
+	int		 n = 0;
+	char		 p[256];
+
+	assert_int_equal(store_walk(f->s, walk_count, &n), 0);
+	assert_int_equal(n, 0);
+	put(f->s, T "w/a", "a");
+	put(f->s, T "w/b/c", "c");
+	put(f->s, T "top", "t");
+	assert_int_equal(symlink("/etc/passwd",
+	    dpath(f, T "w/link", p, sizeof(p))), 0);
+	assert_int_equal(store_walk(f->s, walk_count, &n), 0);
+	assert_int_equal(n, 3);
+}
+
 #define STORE_TEST(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1058,7 +1202,7 @@ main(void)
 		STORE_TEST(test_sync_order),
 		STORE_TEST(test_sync_error),
 		STORE_TEST(test_range),
-		STORE_TEST(test_stat),
+		STORE_TEST(test_reader_sees),
 		STORE_TEST(test_missing),
 		STORE_TEST(test_delete),
 		STORE_TEST(test_symlink_file),
@@ -1071,6 +1215,8 @@ main(void)
 		STORE_TEST(test_gc_tmp),
 		STORE_TEST(test_large_stream),
 		STORE_TEST(test_open_errors),
+		STORE_TEST(test_publish_pending),
+		STORE_TEST(test_walk),
 	};
 	int	 failed;
 
