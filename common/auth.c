@@ -597,10 +597,8 @@ auth_user_create(sqlite3 *db, const char *email, const char *tenant_id,
 			goto dberr;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, email, -1, SQLITE_TRANSIENT);
-		if (hash != NULL)
-			sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_null(st, 3);
+		/* No password: a NULL hash binds SQL NULL. */
+		sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 4, db_now());
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto dberr;

@@ -768,16 +768,9 @@ db_setup(void)
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(st, 2, rows[i].size);
 		sqlite3_bind_text(st, 3, rows[i].acl, -1, SQLITE_STATIC);
-		if (rows[i].owner != NULL)
-			sqlite3_bind_text(st, 4, rows[i].owner, -1,
-			    SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 4);
-		if (rows[i].folder != NULL)
-			sqlite3_bind_text(st, 5, rows[i].folder, -1,
-			    SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 5);
+		/* A NULL owner or folder binds SQL NULL. */
+		sqlite3_bind_text(st, 4, rows[i].owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, rows[i].folder, -1, SQLITE_STATIC);
 		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
@@ -963,10 +956,7 @@ perm_add(sqlite3 *db, const char *role, const char *coll,
 	sqlite3_bind_text(st, 1, role, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, coll, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	if (cond != NULL)
-		sqlite3_bind_text(st, 4, cond, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 4);
+	sqlite3_bind_text(st, 4, cond, -1, SQLITE_STATIC);	/* NULL: NULL */
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 }
