@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "cry.h"
+#include "fio.h"
 #include "http.h"
 
 int
@@ -370,9 +371,8 @@ int
 conf_save(const char *path, const cJSON *doc, char *err, size_t errlen)
 {
 	char tmp[4200], dirbuf[4096], *dir, *text = NULL;
-	size_t len, off = 0;
-	ssize_t n;
-	int fd = -1, rc = -1;
+	size_t len;
+	int fd = -1, rc = -1, n;
 
 	if (strlen(path) >= sizeof(dirbuf) ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
@@ -401,22 +401,12 @@ conf_save(const char *path, const cJSON *doc, char *err, size_t errlen)
 	/* The umask may have taken bits away, never added: still set it. */
 	if (fchmod(fd, 0600) == -1)
 		goto ioerr;
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto ioerr;
-		off += (size_t)n;
-	}
-	if (write(fd, "\n", 1) != 1 || fsync(fd) == -1)
+	if (fio_write_all(fd, text, len) == -1 ||
+	    write(fd, "\n", 1) != 1 || fsync(fd) == -1)
 		goto ioerr;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto ioerr;
-	}
+	n = fio_publish(fd, tmp, path);
 	fd = -1;
-	if (rename(tmp, path) == -1)
+	if (n == -1)
 		goto ioerr;
 	rc = 0;
 	goto out;

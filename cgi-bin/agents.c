@@ -94,8 +94,7 @@ h_enroll(struct app *a, struct request *r, const struct app_caller *c)
 		goto internal;
 	cJSON_AddStringToObject(j, "agentId", id);
 	cJSON_AddStringToObject(j, "agentSecret", secret);
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 201, j);
+	api_nostore_json(r, 201, j);
 	goto out;
 internal:
 	http_error(r, FS_INTERNAL, NULL);
@@ -143,8 +142,7 @@ h_enroll_token(struct app *a, struct request *r,
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "token", tok);
 	cJSON_AddStringToObject(j, "expiresAt", when);
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 201, j);
+	api_nostore_json(r, 201, j);
 out:
 	cry_wipe_str(tok);
 	cJSON_Delete(body);
@@ -179,11 +177,9 @@ h_list(struct app *a, struct request *r, const struct app_caller *c)
 	items = cJSON_AddArrayToObject(j, "items");
 	if (items == NULL ||
 	    agent_each(a->db, p->tenant_id, add_agent, items) == -1) {
-		app_log(a, "list agents: %s", sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
+		app_db_error(a, r, "list agents");
 	} else {
-		http_add_header(r, "Cache-Control", "no-store");
-		http_json(r, 200, j);
+		api_nostore_json(r, 200, j);
 	}
 	cJSON_Delete(j);
 }
@@ -212,8 +208,7 @@ new_key(struct app *a, struct request *r, const struct principal *p,
 		http_error(r, gone, gone == FS_NOT_FOUND ? "no such agent" :
 		    "tunnel is disabled for this agent");
 	else if (shown == NULL) {
-		app_log(a, "%s: %s", what, sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
+		app_db_error(a, r, what);
 	}
 	cry_wipe(key, sizeof(key));
 	cry_wipe(sealed, sizeof(sealed));
@@ -225,8 +220,7 @@ static void
 key_reply(struct request *r, cJSON *j, char *key)
 {
 	cJSON_AddStringToObject(j, "signingKey", key);
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 200, j);
+	api_nostore_json(r, 200, j);
 	cJSON_Delete(j);
 	cry_wipe_str(key);
 }
@@ -315,8 +309,7 @@ agent_changed(struct app *a, struct request *r, const char *id, int rc,
     const char *what)
 {
 	if (rc == -1) {
-		app_log(a, "%s: %s", what, sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
+		app_db_error(a, r, what);
 		return;
 	}
 	if (rc == 0) {
@@ -348,8 +341,7 @@ show_agent(struct app *a, struct request *r, const struct principal *p,
 		http_error(r, FS_INTERNAL, NULL);
 		return;
 	}
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 200, j);
+	api_nostore_json(r, 200, j);
 	cJSON_Delete(j);
 }
 
@@ -483,12 +475,10 @@ h_heartbeat(struct app *a, struct request *r, const struct app_caller *c)
 	cJSON_AddBoolToObject(j, "ok", 1);
 	if (update_host)
 		cJSON_AddStringToObject(j, "tunnelHostname", norm);
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 200, j);
+	api_nostore_json(r, 200, j);
 	goto out;
 internal:
-	app_log(a, "heartbeat: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+	app_db_error(a, r, "heartbeat");
 out:
 	free(stored);
 	cJSON_Delete(body);
@@ -527,20 +517,13 @@ h_agent(struct app *a, struct request *r, const struct app_caller *c)
 	}
 }
 
-static const app_handler serve[ROUTE__MAX] = {
-	[ROUTE_AGENTS] = h_list,
-	[ROUTE_ENROLL] = h_enroll,
-	[ROUTE_ENROLL_TOKEN] = h_enroll_token,
-	[ROUTE_HEARTBEAT] = h_heartbeat,
-	[ROUTE_AGENT] = h_agent,
-	[ROUTE_AGENT_DELETE] = h_agent,
-	[ROUTE_TUNNEL] = h_agent,
-	[ROUTE_TUNNEL_OFF] = h_agent,
-	[ROUTE_TUNNEL_ROTATE] = h_agent,
-};
-
-int
-main(int argc, char *argv[])
-{
-	return app_main("agents", argc, argv, serve, 0);
-}
+APP_MAIN("agents", 0,
+    [ROUTE_AGENTS] = h_list,
+    [ROUTE_ENROLL] = h_enroll,
+    [ROUTE_ENROLL_TOKEN] = h_enroll_token,
+    [ROUTE_HEARTBEAT] = h_heartbeat,
+    [ROUTE_AGENT] = h_agent,
+    [ROUTE_AGENT_DELETE] = h_agent,
+    [ROUTE_TUNNEL] = h_agent,
+    [ROUTE_TUNNEL_OFF] = h_agent,
+    [ROUTE_TUNNEL_ROTATE] = h_agent)

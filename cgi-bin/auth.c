@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "app.h"
 #include "cry.h"
 #include "db.h"
@@ -168,19 +169,11 @@ h_me(struct app *a, struct request *r, const struct app_caller *c)
 	cJSON *j;
 
 	j = principal_json(a, &c->p);
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 200, j);
+	api_nostore_json(r, 200, j);
 	cJSON_Delete(j);
 }
 
-static const app_handler serve[ROUTE__MAX] = {
-	[ROUTE_LOGIN] = h_login,
-	[ROUTE_LOGOUT] = h_logout,
-	[ROUTE_ME] = h_me,
-};
-
-int
-main(int argc, char *argv[])
-{
-	return app_main("auth", argc, argv, serve, 0);
-}
+APP_MAIN("auth", 0,
+    [ROUTE_LOGIN] = h_login,
+    [ROUTE_LOGOUT] = h_logout,
+    [ROUTE_ME] = h_me)

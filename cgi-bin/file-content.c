@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "api.h"
 #include "app.h"
 #include "cry.h"
 #include "db.h"
@@ -81,8 +82,7 @@ content_allowed(struct app *a, struct request *r, const struct principal *p,
 	rc = perm_lookup(a->db, p->role_id, PERM_AGENT_FILES, PERM_READ, &v,
 	    &cond);
 	if (rc == -1) {
-		app_log(a, "perm lookup: %s", sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
+		app_db_error(a, r, "perm lookup");
 		return 0;
 	}
 	if (rc == 0) {
@@ -184,7 +184,7 @@ h_content(struct app *a, struct request *r, const struct app_caller *c)
 	const struct principal *p = &c->p;
 	struct agent_row row;
 	const struct http_param *pa, *pp;
-	char *url = NULL, when[32];
+	char *url = NULL;
 	cJSON *j = NULL;
 	long long exp;
 
@@ -199,13 +199,8 @@ h_content(struct app *a, struct request *r, const struct app_caller *c)
 	 * A small JSON body too, for fetch() callers that follow redirects
 	 * manually and cannot read Location from an opaque response.
 	 */
-	db_iso8601(exp, when);
-	j = cJSON_CreateObject();
-	if (j == NULL)
-		goto internal;
-	cJSON_AddStringToObject(j, "url", url);
-	cJSON_AddStringToObject(j, "expiresAt", when);
-	if (http_add_header(r, "Location", url) == -1)
+	j = api_url_json(url, exp);
+	if (j == NULL || http_add_header(r, "Location", url) == -1)
 		goto internal;
 	/* The URL is a credential for five minutes: no cache keeps it. */
 	http_add_header(r, "Cache-Control", "no-store");
@@ -220,12 +215,5 @@ out:
 	free(url);
 }
 
-static const app_handler serve[ROUTE__MAX] = {
-	[ROUTE_FILE_CONTENT] = h_content,
-};
-
-int
-main(int argc, char *argv[])
-{
-	return app_main("file-content", argc, argv, serve, 0);
-}
+APP_MAIN("file-content", 0,
+    [ROUTE_FILE_CONTENT] = h_content)

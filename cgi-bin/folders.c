@@ -96,8 +96,7 @@ send_folder(struct app *a, struct request *r, const char *id, int status)
 
 	if (folder_load(a->db, id, &f) != FS_OK ||
 	    (j = folder_json(&f)) == NULL) {
-		app_log(a, "folders: %s", sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
+		app_db_error(a, r, "folders");
 		return;
 	}
 	http_json(r, status, j);
@@ -167,8 +166,7 @@ h_list(struct app *a, struct request *r, const struct app_caller *c)
 	items = cJSON_AddArrayToObject(j, "items");
 	more = folder_page(a->db, p, aname, aid, limit, items, &last);
 	if (more == -1) {
-		app_log(a, "folders: %s", sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
+		app_db_error(a, r, "folders");
 		goto out;
 	}
 	if (more)
@@ -189,8 +187,18 @@ write_failed(struct app *a, struct request *r, enum fs_err e,
 		http_error(r, FS_CONFLICT, "%s", conflict);
 		return;
 	}
-	app_log(a, "folders: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+	app_db_error(a, r, "folders");
+}
+
+/* Answer a create or rename: the folder with status, or why it failed. */
+static void
+save_answer(struct app *a, struct request *r, enum fs_err e, const char *id,
+    int status)
+{
+	if (e != FS_OK)
+		write_failed(a, r, e, "a folder with this name exists");
+	else
+		send_folder(a, r, id, status);
 }
 
 static void
@@ -214,10 +222,7 @@ h_create(struct app *a, struct request *r, const struct app_caller *c)
 	}
 	e = rc == -1 ? FS_INTERNAL :
 	    folder_create(a->db, id, p->tenant_id, name, p->user_id);
-	if (e != FS_OK)
-		write_failed(a, r, e, "a folder with this name exists");
-	else
-		send_folder(a, r, id, 201);
+	save_answer(a, r, e, id, 201);
 out:
 	cJSON_Delete(body);
 }
@@ -280,10 +285,7 @@ h_rename(struct app *a, struct request *r, const struct app_caller *c)
 	    "folder"))
 		goto out;
 	e = folder_rename(a->db, id, name);
-	if (e != FS_OK)
-		write_failed(a, r, e, "a folder with this name exists");
-	else
-		send_folder(a, r, id, 200);
+	save_answer(a, r, e, id, 200);
 out:
 	cJSON_Delete(body);
 }
@@ -309,15 +311,8 @@ h_delete(struct app *a, struct request *r, const struct app_caller *c)
 	http_begin(r);
 }
 
-static const app_handler serve[ROUTE__MAX] = {
-	[ROUTE_FOLDERS] = h_list,
-	[ROUTE_FOLDER_NEW] = h_create,
-	[ROUTE_FOLDER_RENAME] = h_rename,
-	[ROUTE_FOLDER_DELETE] = h_delete,
-};
-
-int
-main(int argc, char *argv[])
-{
-	return app_main("folders", argc, argv, serve, 0);
-}
+APP_MAIN("folders", 0,
+    [ROUTE_FOLDERS] = h_list,
+    [ROUTE_FOLDER_NEW] = h_create,
+    [ROUTE_FOLDER_RENAME] = h_rename,
+    [ROUTE_FOLDER_DELETE] = h_delete)

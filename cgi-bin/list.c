@@ -113,8 +113,7 @@ h_list(struct app *a, struct request *r, const struct app_caller *c)
 	more = file_page(a->db, p, prefix != NULL ? prefix : "",
 	    after != NULL ? (char *)after : "", (int)limit, items, &last);
 	if (more == -1) {
-		app_log(a, "list: %s", sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
+		app_db_error(a, r, "list");
 		goto out;
 	}
 	api_page_reply(r, j, more ? last : NULL);
@@ -124,12 +123,5 @@ out:
 	free(after);
 }
 
-static const app_handler serve[ROUTE__MAX] = {
-	[ROUTE_LIST] = h_list,
-};
-
-int
-main(int argc, char *argv[])
-{
-	return app_main("list", argc, argv, serve, 0);
-}
+APP_MAIN("list", 0,
+    [ROUTE_LIST] = h_list)

@@ -28,7 +28,7 @@ h_sign(struct app *a, struct request *r, const struct app_caller *c)
 	cJSON *body = NULL, *j = NULL;
 	const cJSON *it;
 	char *tok = NULL, *path = NULL;
-	char *url = NULL, when[32];
+	char *url = NULL;
 	long long ttl = TTL_DEFAULT, exp;
 	size_t n;
 
@@ -65,12 +65,10 @@ h_sign(struct app *a, struct request *r, const struct app_caller *c)
 	if (url == NULL)
 		goto internal;
 	snprintf(url, n, "/api/storage/%s?token=%s", path, tok);
-	db_iso8601(exp, when);
-	j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "url", url);
-	cJSON_AddStringToObject(j, "expiresAt", when);
-	http_add_header(r, "Cache-Control", "no-store");
-	http_json(r, 200, j);
+	j = api_url_json(url, exp);
+	if (j == NULL)
+		goto internal;
+	api_nostore_json(r, 200, j);
 	goto out;
 internal:
 	http_error(r, FS_INTERNAL, NULL);
@@ -83,12 +81,5 @@ out:
 	free(url);
 }
 
-static const app_handler serve[ROUTE__MAX] = {
-	[ROUTE_SIGN] = h_sign,
-};
-
-int
-main(int argc, char *argv[])
-{
-	return app_main("sign", argc, argv, serve, 0);
-}
+APP_MAIN("sign", 0,
+    [ROUTE_SIGN] = h_sign)

@@ -455,26 +455,8 @@ char *
 agent_tok_sign(const unsigned char key[AGENT_KEY_LEN], const char *path,
     const char *agent_id, long long exp)
 {
-	cJSON *o = NULL;
-	char *json = NULL, *tok = NULL;
-
-	if (path == NULL || agent_id == NULL || exp < 0 || exp > AGENT_EXP_MAX)
-		goto out;
-	/* Typed arguments only, in the order p, a, exp. */
-	o = cJSON_CreateObject();
-	if (o == NULL ||
-	    cJSON_AddStringToObject(o, "p", path) == NULL ||
-	    cJSON_AddStringToObject(o, "a", agent_id) == NULL ||
-	    cJSON_AddNumberToObject(o, "exp", (double)exp) == NULL)
-		goto out;
-	json = cJSON_PrintUnformatted(o);
-	if (json == NULL)
-		goto out;
-	tok = tok_sign(key, AGENT_KEY_LEN, json);
-out:
-	cJSON_free(json);
-	cJSON_Delete(o);
-	return tok;
+	return tok_sign_claims(key, AGENT_KEY_LEN, "p", path, "a", agent_id,
+	    exp, AGENT_EXP_MAX);
 }
 
 enum agent_tok
@@ -482,10 +464,9 @@ agent_tok_verify(const unsigned char key[AGENT_KEY_LEN], const char *token,
     const char *agent_id, time_t now, char **path)
 {
 	cJSON *o = NULL;
-	const cJSON *jp, *ja, *je;
+	const char *vp, *va;
 	char *payload = NULL;
 	long long exp;
-	double d;
 	enum agent_tok rc = AGENT_TOK_MALFORMED;
 
 	*path = NULL;
@@ -504,27 +485,14 @@ agent_tok_verify(const unsigned char key[AGENT_KEY_LEN], const char *token,
 	/* "p":"/r/a.txt\u0000/../x" would read as "/r/a.txt". */
 	if (http_json_has_nul(payload, strlen(payload)))
 		goto out;
-	o = cJSON_ParseWithOpts(payload, NULL, 1);
-	if (o == NULL || !cJSON_IsObject(o))
-		goto out;
-	jp = cJSON_GetObjectItemCaseSensitive(o, "p");
-	ja = cJSON_GetObjectItemCaseSensitive(o, "a");
-	je = cJSON_GetObjectItemCaseSensitive(o, "exp");
-	if (!cJSON_IsString(jp) || jp->valuestring == NULL ||
-	    !cJSON_IsString(ja) || ja->valuestring == NULL ||
-	    !cJSON_IsNumber(je))
-		goto out;
-	d = je->valuedouble;
-	if (!(d >= 0 && d <= (double)AGENT_EXP_MAX))
-		goto out;
-	exp = (long long)d;
-	if ((double)exp != d)
+	o = tok_parse_claims(payload, "p", &vp, "a", &va, AGENT_EXP_MAX, &exp);
+	if (o == NULL)
 		goto out;
 	/*
 	 * The key is per agent, but a key shared by mistake must still not
 	 * let one agent's URL open files on another.
 	 */
-	if (strcmp(ja->valuestring, agent_id) != 0) {
+	if (strcmp(va, agent_id) != 0) {
 		rc = AGENT_TOK_WRONG_AGENT;
 		goto out;
 	}
@@ -537,7 +505,7 @@ agent_tok_verify(const unsigned char key[AGENT_KEY_LEN], const char *token,
 		rc = AGENT_TOK_TOO_LONG;
 		goto out;
 	}
-	*path = strdup(jp->valuestring);
+	*path = strdup(vp);
 	rc = *path != NULL ? AGENT_TOK_OK : AGENT_TOK_ERROR;
 out:
 	cJSON_Delete(o);

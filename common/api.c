@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "cry.h"
+#include "db.h"
 
 cJSON *
 api_body(struct request *r, size_t max, int empty_ok,
@@ -113,4 +114,28 @@ api_page_reply(struct request *r, cJSON *j, const char *last)
 	free(next);
 	http_add_header(r, "Cache-Control", "private, no-store");
 	http_json(r, 200, j);
+}
+
+int
+api_nostore_json(struct request *r, int status, const cJSON *j)
+{
+	http_add_header(r, "Cache-Control", "no-store");
+	return http_json(r, status, j);
+}
+
+cJSON *
+api_url_json(const char *url, long long exp)
+{
+	char when[32];
+	cJSON *j;
+
+	db_iso8601(exp, when);
+	j = cJSON_CreateObject();
+	if (j == NULL ||
+	    cJSON_AddStringToObject(j, "url", url) == NULL ||
+	    cJSON_AddStringToObject(j, "expiresAt", when) == NULL) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
 }

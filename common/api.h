@@ -42,4 +42,18 @@ void	 api_page_bad_cursor(struct request *r);
  */
 void	 api_page_reply(struct request *r, cJSON *j, const char *last);
 
+/*
+ * Answer status with j when it holds a credential or a per-caller answer
+ * (a secret, a signed URL, the agent's own state): with Cache-Control:
+ * no-store, so that no cache keeps it. Returns http_json()'s result.
+ */
+int	 api_nostore_json(struct request *r, int status, const cJSON *j);
+
+/*
+ * The answer that hands out a signed URL (sign, file-content):
+ * {"url":url,"expiresAt":<exp, ISO 8601>}. The caller deletes it; NULL
+ * when out of memory.
+ */
+cJSON	*api_url_json(const char *url, long long exp);
+
 #endif

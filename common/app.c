@@ -30,6 +30,13 @@ app_log(const struct app *a, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void
+app_db_error(struct app *a, struct request *r, const char *what)
+{
+	app_log(a, "%s: %s", what, sqlite3_errmsg(a->db));
+	http_error(r, FS_INTERNAL, NULL);
+}
+
 #define ALLOW_MAX	128	/* "GET, HEAD, PUT, PATCH, DELETE, POST" */
 /* Only the agents' routes are admin-only; the message is theirs. */
 #define ADMIN_ONLY	"managing agents needs an admin role"

@@ -3,11 +3,11 @@
  * database), then an accept loop, then dispatch on the one route table
  * (routes.h). A program binds handlers to the routes it serves:
  *
- *	static const app_handler serve[ROUTE__MAX] = {
- *		[ROUTE_ME] = h_me,
- *	};
- *	int main(int argc, char *argv[])
- *	{ return app_main("auth", argc, argv, serve, 0); }
+ *	APP_MAIN("auth", 0,
+ *	    [ROUTE_LOGIN] = h_login,
+ *	    [ROUTE_ME] = h_me)
+ *
+ * which is main() over the table static const app_handler serve[].
  *
  * app_dispatch() answers 404 for a path no route matches, and 405 with an
  * Allow header of every method the table has for the path, whichever
@@ -106,5 +106,22 @@ void	 app_dispatch(struct app *a, struct request *r,
 /* Log a line to stderr (the web server's error log) with the program name. */
 void	 app_log(const struct app *a, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/* Log "what: <SQLite's last error on a->db>" and answer 500. */
+void	 app_db_error(struct app *a, struct request *r, const char *what);
+
+/*
+ * The program's main(): its handlers, given as the designated
+ * initializers of serve[] ([ROUTE_X] = h_x, ...), under app_main() with
+ * name and flags.
+ */
+#define APP_MAIN(name, flags, ...)					\
+static const app_handler serve[ROUTE__MAX] = { __VA_ARGS__ };		\
+									\
+int									\
+main(int argc, char *argv[])						\
+{									\
+	return app_main(name, argc, argv, serve, flags);		\
+}
 
 #endif

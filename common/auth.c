@@ -433,7 +433,7 @@ exec_bind(sqlite3 *db, const char *sql, const char *a, const char *b,
 
 	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		goto out;
+		return rc;	/* st is NULL */
 	if (a != NULL)
 		sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
 	if (b != NULL)
@@ -442,12 +442,7 @@ exec_bind(sqlite3 *db, const char *sql, const char *a, const char *b,
 		sqlite3_bind_text(st, 3, c, -1, SQLITE_TRANSIENT);
 	if (n >= 0)
 		sqlite3_bind_int64(st, 4, n);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return db_run(st);
 }
 
 /* Insert a role: the SQLite result (SQLITE_OK, a constraint...). */
@@ -602,10 +597,8 @@ auth_user_create(sqlite3 *db, const char *email, const char *tenant_id,
 			goto dberr;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, email, -1, SQLITE_TRANSIENT);
-		if (hash != NULL)
-			sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_null(st, 3);
+		/* No password: a NULL hash binds SQL NULL. */
+		sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 4, db_now());
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto dberr;

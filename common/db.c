@@ -203,6 +203,16 @@ db_exists(sqlite3_stmt *st)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+int
+db_run(sqlite3_stmt *st)
+{
+	int rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* 1 when version is recorded, 0 when not, -1 on error. */
 static int
 is_applied(sqlite3 *db, int version)

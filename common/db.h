@@ -54,6 +54,12 @@ int	 db_plan(sqlite3 *db, sqlite3_stmt *st,
 	    void (*fn)(void *, const char *), void *arg);
 /* Step st once: 1 when it gives a row, 0 when done, -1 on error. */
 int	 db_exists(sqlite3_stmt *st);
+/*
+ * Run a write statement prepared with sqlite3_prepare_v2 to completion
+ * and finalize it (st may be NULL). SQLITE_OK when it is done, else
+ * SQLite's result (SQLITE_CONSTRAINT_..., SQLITE_BUSY...).
+ */
+int	 db_run(sqlite3_stmt *st);
 
 /*
  * One read snapshot for several statements: a deferred transaction that

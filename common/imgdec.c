@@ -239,6 +239,37 @@ imgdec_image_free(struct imgdec_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
+/*
+ * Feed b the rows of d, each made into row by next(d, y, row, arg)
+ * (IMGDEC_OK, or the error that stops), with a deadline check every
+ * CHECK_ROWS rows; then move the output to *img. b is freed either way,
+ * unless next longjmps out (libpng: png_decode frees it then).
+ */
+typedef enum imgdec_rc (*row_fn)(struct imgdec *, long, unsigned char *,
+    void *);
+
+static enum imgdec_rc
+box_fill(struct box *b, struct imgdec *d, unsigned char *row, row_fn next,
+    void *arg, long long deadline, struct imgdec_image *img)
+{
+	enum imgdec_rc rc = IMGDEC_OK;
+	long y;
+
+	for (y = 0; y < b->sh && rc == IMGDEC_OK; y++) {
+		if (y % CHECK_ROWS == 0 && imgdec_now_ms() > deadline)
+			rc = IMGDEC_TIMEOUT;
+		else
+			rc = next(d, y, row, arg);
+		if (rc == IMGDEC_OK)
+			box_row(b, row);
+	}
+	if (rc == IMGDEC_OK)
+		box_take(b, img);
+	else
+		box_free(b);
+	return rc;
+}
+
 static enum imgdec_rc
 side_check(long w, long h, char *why)
 {
@@ -325,6 +356,14 @@ png_open(struct imgdec *d)
 	return side_check(d->w, d->h, d->why);
 }
 
+/* box_fill's next for PNG: libpng longjmps on an error. */
+static enum imgdec_rc
+png_row(struct imgdec *d, long y, unsigned char *row, void *arg)
+{
+	png_read_row(d->png, row, NULL);
+	return IMGDEC_OK;
+}
+
 static enum imgdec_rc
 png_decode(struct imgdec *d, int k, long long deadline,
     struct imgdec_image *img)
@@ -334,7 +373,6 @@ png_decode(struct imgdec *d, int k, long long deadline,
 	volatile enum imgdec_rc rc = IMGDEC_BAD;
 	volatile int have_box = 0;
 	int type, depth, ch;
-	long y;
 
 	if (setjmp(png_jmpbuf(d->png))) {
 		rc = IMGDEC_BAD;
@@ -374,21 +412,12 @@ png_decode(struct imgdec *d, int k, long long deadline,
 	if (rc != IMGDEC_OK)
 		goto out;
 	have_box = 1;
-	for (y = 0; y < d->h; y++) {
-		if (y % CHECK_ROWS == 0 && imgdec_now_ms() > deadline) {
-			rc = IMGDEC_TIMEOUT;
-			goto out;
-		}
-		png_read_row(d->png, row, NULL);
-		box_row(&b, row);
-	}
 	/* The trailing chunks are not read: nothing after IDAT is used. */
-	box_take(&b, img);
+	rc = box_fill(&b, d, row, png_row, NULL, deadline, img);
 	have_box = 0;
-	rc = IMGDEC_OK;
 out:
 	if (have_box)
-		box_free(&b);
+		box_free(&b);	/* libpng longjmp'd out of box_fill */
 	free(row);
 	return rc;
 }
@@ -576,17 +605,44 @@ bad:
 	return IMGDEC_BAD;
 }
 
+/* box_fill's next for GIF: a line of indexes (arg), into RGB(A). */
+static enum imgdec_rc
+gif_row(struct imgdec *d, long y, unsigned char *row, void *arg)
+{
+	const ColorMapObject *cm = d->gif->Image.ColorMap != NULL ?
+	    d->gif->Image.ColorMap : d->gif->SColorMap;
+	GifPixelType *line = arg;
+	int ch = d->gif_transparent >= 0 ? 4 : 3, ix;
+	unsigned char *p;
+	long x;
+
+	if (DGifGetLine(d->gif, line, (int)d->w) == GIF_ERROR) {
+		snprintf(d->why, IMG_MSG_MAX, "gif: row %ld: error %d", y,
+		    d->gif->Error);
+		return IMGDEC_BAD;
+	}
+	for (x = 0, p = row; x < d->w; x++, p += ch) {
+		ix = line[x];
+		/* ImageMagick maps an index past the map to 0. */
+		if (ix >= cm->ColorCount)
+			ix = 0;
+		p[0] = cm->Colors[ix].Red;
+		p[1] = cm->Colors[ix].Green;
+		p[2] = cm->Colors[ix].Blue;
+		if (ch == 4)
+			p[3] = line[x] == d->gif_transparent ? 0 : 255;
+	}
+	return IMGDEC_OK;
+}
+
 static enum imgdec_rc
 gif_decode(struct imgdec *d, int k, long long deadline,
     struct imgdec_image *img)
 {
-	const ColorMapObject *cm = d->gif->Image.ColorMap != NULL ?
-	    d->gif->Image.ColorMap : d->gif->SColorMap;
 	GifPixelType *line = NULL;
-	unsigned char *row = NULL, *p;
+	unsigned char *row = NULL;
 	struct box b;
-	int ch = d->gif_transparent >= 0 ? 4 : 3, have_box = 0, ix;
-	long x, y;
+	int ch = d->gif_transparent >= 0 ? 4 : 3;
 	enum imgdec_rc rc;
 
 	line = malloc((size_t)d->w);
@@ -596,39 +652,9 @@ gif_decode(struct imgdec *d, int k, long long deadline,
 		goto out;
 	}
 	rc = box_init(&b, d->w, d->h, k, ch, 8);
-	if (rc != IMGDEC_OK)
-		goto out;
-	have_box = 1;
-	for (y = 0; y < d->h; y++) {
-		if (y % CHECK_ROWS == 0 && imgdec_now_ms() > deadline) {
-			rc = IMGDEC_TIMEOUT;
-			goto out;
-		}
-		if (DGifGetLine(d->gif, line, (int)d->w) == GIF_ERROR) {
-			snprintf(d->why, IMG_MSG_MAX, "gif: row %ld: error %d",
-			    y, d->gif->Error);
-			rc = IMGDEC_BAD;
-			goto out;
-		}
-		for (x = 0, p = row; x < d->w; x++, p += ch) {
-			ix = line[x];
-			/* ImageMagick maps an index past the map to 0. */
-			if (ix >= cm->ColorCount)
-				ix = 0;
-			p[0] = cm->Colors[ix].Red;
-			p[1] = cm->Colors[ix].Green;
-			p[2] = cm->Colors[ix].Blue;
-			if (ch == 4)
-				p[3] = line[x] == d->gif_transparent ? 0 : 255;
-		}
-		box_row(&b, row);
-	}
-	box_take(&b, img);
-	have_box = 0;
-	rc = IMGDEC_OK;
+	if (rc == IMGDEC_OK)
+		rc = box_fill(&b, d, row, gif_row, line, deadline, img);
 out:
-	if (have_box)
-		box_free(&b);
 	free(line);
 	free(row);
 	return rc;

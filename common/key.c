@@ -15,6 +15,7 @@
 #include <uninorm.h>
 #include <unistr.h>
 
+#include "cry.h"
 #include "key.h"
 
 #define TENANT_ID_LEN	36
@@ -210,19 +211,7 @@ out:
 static int
 tenant_ok(const char *t)
 {
-	size_t	 i;
-
-	if (t == NULL || strlen(t) != TENANT_ID_LEN)
-		return 0;
-	for (i = 0; i < TENANT_ID_LEN; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (t[i] != '-')
-				return 0;
-		} else if (!((t[i] >= '0' && t[i] <= '9') ||
-		    (t[i] >= 'a' && t[i] <= 'f')))
-			return 0;
-	}
-	return 1;
+	return cry_is_uuid(t);
 }
 
 char *

@@ -1174,10 +1174,8 @@ perm_grant(sqlite3 *db, const char *role_id, enum perm_coll c,
 	sqlite3_bind_text(st, 1, role_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, colls[c].name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, actions[a], -1, SQLITE_STATIC);
-	if (condition != NULL)
-		sqlite3_bind_text(st, 4, condition, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 4);
+	/* A NULL condition binds SQL NULL (sqlite3_bind_text's contract). */
+	sqlite3_bind_text(st, 4, condition, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		id = (long long)sqlite3_last_insert_rowid(db);
 	sqlite3_finalize(st);

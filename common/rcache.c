@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cry.h"
+#include "fio.h"
 #include "http_parse.h"
 #include "rcache.h"
 
@@ -96,12 +97,9 @@ int
 rcache_store(const char *dir, const char *id, const char *ext,
     const void *buf, size_t len, char **path)
 {
-	const unsigned char *b = buf;
 	unsigned char rnd[8];
 	char rhex[17], *final = NULL, *tmp = NULL, *sub = NULL;
-	ssize_t n;
-	size_t off = 0;
-	int fd = -1, rc = -1, saved;
+	int fd = -1, rc = -1, saved, n;
 
 	if (path != NULL)
 		*path = NULL;
@@ -135,24 +133,15 @@ rcache_store(const char *dir, const char *id, const char *ext,
 	    RCACHE_FILE_MODE);
 	if (fd == -1)
 		goto out;
-	while (off < len) {
-		n = write(fd, b + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		off += (size_t)n;
-	}
+	if (fio_write_all(fd, buf, len) == -1)
+		goto out;
 	/*
 	 * No fsync: a rendition lost in a crash is recomputed. rename()
 	 * still makes the publication atomic: a reader sees all or nothing.
 	 */
-	if (close(fd) == -1) {
-		fd = -1;
-		goto out;
-	}
+	n = fio_publish(fd, tmp, final);
 	fd = -1;
-	if (rename(tmp, final) == -1)
+	if (n == -1)
 		goto out;
 	if (path != NULL) {
 		*path = final;

@@ -129,30 +129,72 @@ out:
 }
 
 char *
-tok_storage_sign(const unsigned char k[CRY_SHA256_LEN], const char *pkey,
-    const char *tid, long long exp)
+tok_sign_claims(const unsigned char *key, size_t klen, const char *n1,
+    const char *v1, const char *n2, const char *v2, long long exp,
+    long long max)
 {
 	cJSON *o = NULL;
 	char *json = NULL, *tok = NULL;
 
-	if (pkey == NULL || tid == NULL || exp < 0 || exp > TOK_EXP_MAX)
+	if (v1 == NULL || v2 == NULL || exp < 0 || exp > max)
 		goto out;
-	/* The claims are built from typed arguments, in the order k, t, exp. */
 	o = cJSON_CreateObject();
-	if (o == NULL)
-		goto out;
-	if (cJSON_AddStringToObject(o, "k", pkey) == NULL ||
-	    cJSON_AddStringToObject(o, "t", tid) == NULL ||
+	if (o == NULL ||
+	    cJSON_AddStringToObject(o, n1, v1) == NULL ||
+	    cJSON_AddStringToObject(o, n2, v2) == NULL ||
 	    cJSON_AddNumberToObject(o, "exp", (double)exp) == NULL)
 		goto out;
 	json = cJSON_PrintUnformatted(o);
 	if (json == NULL)
 		goto out;
-	tok = tok_sign(k, CRY_SHA256_LEN, json);
+	tok = tok_sign(key, klen, json);
 out:
 	cJSON_free(json);
 	cJSON_Delete(o);
 	return tok;
+}
+
+cJSON *
+tok_parse_claims(const char *payload, const char *n1, const char **v1,
+    const char *n2, const char **v2, long long max, long long *exp)
+{
+	cJSON *o;
+	const cJSON *j1, *j2, *je;
+	double d;
+
+	/* Trailing bytes after the object are refused too. */
+	o = cJSON_ParseWithOpts(payload, NULL, 1);
+	if (o == NULL || !cJSON_IsObject(o))
+		goto bad;
+	/* Case-sensitive: "K" is not "k". Unknown members are ignored. */
+	j1 = cJSON_GetObjectItemCaseSensitive(o, n1);
+	j2 = cJSON_GetObjectItemCaseSensitive(o, n2);
+	je = cJSON_GetObjectItemCaseSensitive(o, "exp");
+	if (!cJSON_IsString(j1) || j1->valuestring == NULL ||
+	    !cJSON_IsString(j2) || j2->valuestring == NULL ||
+	    !cJSON_IsNumber(je))
+		goto bad;
+	/* A whole number in range; the negated test also refuses NaN. */
+	d = je->valuedouble;
+	if (!(d >= 0 && d <= (double)max))
+		goto bad;
+	*exp = (long long)d;
+	if ((double)*exp != d)
+		goto bad;
+	*v1 = j1->valuestring;
+	*v2 = j2->valuestring;
+	return o;
+bad:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+char *
+tok_storage_sign(const unsigned char k[CRY_SHA256_LEN], const char *pkey,
+    const char *tid, long long exp)
+{
+	return tok_sign_claims(k, CRY_SHA256_LEN, "k", pkey, "t", tid, exp,
+	    TOK_EXP_MAX);
 }
 
 enum tok_result
@@ -160,10 +202,9 @@ tok_storage_verify(const unsigned char k[CRY_SHA256_LEN], const char *token,
     time_t now, char **pkey, char **tid)
 {
 	cJSON *o = NULL;
-	const cJSON *jk, *jt, *je;
+	const char *vk, *vt;
 	char *payload = NULL, *kdup = NULL, *tdup = NULL;
 	long long exp;
-	double d;
 	enum tok_result rc;
 
 	if (pkey != NULL)
@@ -175,24 +216,8 @@ tok_storage_verify(const unsigned char k[CRY_SHA256_LEN], const char *token,
 		goto out;
 
 	rc = TOK_MALFORMED;
-	/* Trailing bytes after the object are refused too. */
-	o = cJSON_ParseWithOpts(payload, NULL, 1);
-	if (o == NULL || !cJSON_IsObject(o))
-		goto out;
-	/* Case-sensitive: "K" is not "k". Unknown members are ignored. */
-	jk = cJSON_GetObjectItemCaseSensitive(o, "k");
-	jt = cJSON_GetObjectItemCaseSensitive(o, "t");
-	je = cJSON_GetObjectItemCaseSensitive(o, "exp");
-	if (!cJSON_IsString(jk) || jk->valuestring == NULL ||
-	    !cJSON_IsString(jt) || jt->valuestring == NULL ||
-	    !cJSON_IsNumber(je))
-		goto out;
-	/* A whole number in range; the negated test also refuses NaN. */
-	d = je->valuedouble;
-	if (!(d >= 0 && d <= (double)TOK_EXP_MAX))
-		goto out;
-	exp = (long long)d;
-	if ((double)exp != d)
+	o = tok_parse_claims(payload, "k", &vk, "t", &vt, TOK_EXP_MAX, &exp);
+	if (o == NULL)
 		goto out;
 	/* exp is the first second at which the token is no longer valid. */
 	if ((long long)now >= exp) {
@@ -201,8 +226,8 @@ tok_storage_verify(const unsigned char k[CRY_SHA256_LEN], const char *token,
 	}
 
 	rc = TOK_ERROR;
-	kdup = strdup(jk->valuestring);
-	tdup = strdup(jt->valuestring);
+	kdup = strdup(vk);
+	tdup = strdup(vt);
 	if (kdup == NULL || tdup == NULL)
 		goto out;
 	if (pkey != NULL) {

@@ -558,23 +558,15 @@ poll_ctl(long *off)
 	fclose(f);
 }
 
-int
-main(int argc, char *argv[])
+/* Read FAKECF_CONF or <argv0>.conf, if any, into conf_text for knob(). */
+static void
+load_conf(void)
 {
-	struct MHD_Daemon *d = NULL;
-	struct sockaddr_in sa;
 	struct stat st;
-	cJSON *j, *a, *e;
-	char **ev, tid[64] = "", envmap[4096] = "", settings[2048] = "";
-	char path[4200], mhost[128];
-	const char *v, *metrics, *url, *proto, *tok;
-	long long t0, next_reg, crash_at = -1, next_retry = 0;
-	long grace, ctl_off = 0, spacing, inflight;
-	int i, run = 0, ha, mport, attempt = 0;
+	char path[4200];
+	const char *v;
 	FILE *f;
 
-	snprintf(self, sizeof(self), "%s", argv[0]);
-	srandom((unsigned)(getpid() ^ time(NULL)));
 	v = getenv("FAKECF_CONF");
 	snprintf(path, sizeof(path), "%s.conf", self);
 	f = fopen(v != NULL ? v : path, "r");
@@ -592,6 +584,15 @@ main(int argc, char *argv[])
 	v = knob("FAKECF_CONNECT");
 	if (v != NULL)
 		snprintf(cur_connect, sizeof(cur_connect), "%s", v);
+}
+
+/* The "start" trace event: argv, which token variables are set, stdin. */
+static void
+trace_start(int argc, char *argv[])
+{
+	struct stat st;
+	cJSON *j, *a, *e;
+	int i;
 
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "ev", "start");
@@ -606,6 +607,16 @@ main(int argc, char *argv[])
 	cJSON_AddBoolToObject(j, "stdinDevNull", fstat(0, &st) == 0 &&
 	    S_ISCHR(st.st_mode));
 	trace(j);
+}
+
+/*
+ * The command line up to the flags: returns 1 for "tunnel run", 0 for a
+ * quick tunnel; anything else answers as the real one does and exits.
+ */
+static int
+parse_args(int argc, char *argv[])
+{
+	int i, run = 0;
 
 	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 ||
 	    strcmp(argv[1], "version") == 0)) {
@@ -631,93 +642,118 @@ main(int argc, char *argv[])
 		printf("NAME:\n   cloudflared tunnel\n");
 		quit(0);
 	}
-	url = flag_val("url");
-	if (url == NULL)
-		url = getenv("TUNNEL_URL");
-	t0 = now_ms();
+	return run;
+}
 
-	if (run) {
-		tok = flag_val("token");
-		if (tok == NULL)
-			tok = getenv("TUNNEL_TOKEN");
-		if (tok == NULL) {
-			raw("\"cloudflared tunnel run\" requires the ID or name "
-			    "of the tunnel to run as the last command line "
-			    "argument or in the configuration file.");
-			raw("See 'cloudflared tunnel run --help'.");
-			quit(255);
-		}
-		if (!token_valid(tok, tid)) {
-			raw("Provided Tunnel token is not valid.");
-			raw("See 'cloudflared tunnel run --help'.");
-			quit(255);
-		}
-		lg("INF", "Starting tunnel tunnelID=%s", tid);
-	} else {
-		if (url == NULL && flag_val("hello-world") == NULL) {
-			raw("You did not specify any valid additional argument "
-			    "to the cloudflared tunnel command.");
-			quit(1);
-		}
-		quick = 1;
-		lg("INF", "Thank you for trying Cloudflare Tunnel. Doing so, "
-		    "without a Cloudflare account, is a quick way to experiment "
-		    "and try it out. However, be aware that these account-less "
-		    "Tunnels have no uptime guarantee, are subject to the "
-		    "Cloudflare Online Services Terms of Use "
-		    "(https://www.cloudflare.com/website-terms/), and "
-		    "Cloudflare reserves the right to investigate your use of "
-		    "Tunnels for violations of such terms. If you intend to use "
-		    "Tunnels in production you should use a pre-created named "
-		    "tunnel by following: https://developers.cloudflare.com/"
-		    "cloudflare-one/connections/connect-apps");
-		lg("INF", "Requesting new quick Tunnel on trycloudflare.com...");
-		msleep(knob_ms("FAKECF_T_API", 800));
-		v = knob("FAKECF_QUICK_API");
-		if (v != NULL && strcmp(v, "429") == 0) {
-			lg("ERR", "Error unmarshaling QuickTunnel response: "
-			    "error code: 1015 error=\"invalid character 'e' "
-			    "looking for beginning of value\" "
-			    "status_code=\"429 Too Many Requests\"");
-			raw("failed to unmarshal quick Tunnel: invalid "
-			    "character 'e' looking for beginning of value");
-			quit(1);
-		}
-		if (v != NULL && strcmp(v, "dns") == 0) {
-			raw("failed to request quick Tunnel: Post "
-			    "\"https://api.trycloudflare.com/tunnel\": dial "
-			    "tcp: lookup api.trycloudflare.com: no such host");
-			quit(1);
-		}
-		v = knob("FAKECF_QUICK_HOST");
-		if (v != NULL)
-			snprintf(host, sizeof(host), "%s", v);
-		else {
-			static const char *const w[] = { "accurately",
-			    "cardiac", "comments", "motorola", "villas",
-			    "activists", "hey", "barbie" };
-			snprintf(host, sizeof(host), "%s-%s-%s-%ld"
-			    ".trycloudflare.com", w[random() % 8],
-			    w[random() % 8], w[random() % 8],
-			    (long)getpid());
-		}
-		lg("INF", "+%s+", "------------------------------------------"
-		    "----------------------------------------------------");
-		lg("INF", "|  %-88s  |", "Your quick Tunnel has been created! "
-		    "Visit it at (it may take some time to be reachable):");
-		{
-			char u[300];
+/* "tunnel run": the token from the flag or TUNNEL_TOKEN must be valid. */
+static void
+start_named(void)
+{
+	char tid[64] = "";
+	const char *tok;
 
-			snprintf(u, sizeof(u), "https://%s", host);
-			lg("INF", "|  %-88s  |", u);
-		}
-		lg("INF", "+%s+", "------------------------------------------"
-		    "----------------------------------------------------");
-		lg("INF", "Cannot determine default configuration path. No file "
-		    "[config.yml config.yaml] in [~/.cloudflared "
-		    "~/.cloudflare-warp ~/cloudflare-warp /etc/cloudflared "
-		    "/usr/local/etc/cloudflared]");
+	tok = flag_val("token");
+	if (tok == NULL)
+		tok = getenv("TUNNEL_TOKEN");
+	if (tok == NULL) {
+		raw("\"cloudflared tunnel run\" requires the ID or name "
+		    "of the tunnel to run as the last command line "
+		    "argument or in the configuration file.");
+		raw("See 'cloudflared tunnel run --help'.");
+		quit(255);
 	}
+	if (!token_valid(tok, tid)) {
+		raw("Provided Tunnel token is not valid.");
+		raw("See 'cloudflared tunnel run --help'.");
+		quit(255);
+	}
+	lg("INF", "Starting tunnel tunnelID=%s", tid);
+}
+
+/* The quick tunnel's banner, with its trycloudflare.com host name. */
+static void
+quick_banner(void)
+{
+	char u[300];
+	const char *v;
+
+	v = knob("FAKECF_QUICK_HOST");
+	if (v != NULL)
+		snprintf(host, sizeof(host), "%s", v);
+	else {
+		static const char *const w[] = { "accurately",
+		    "cardiac", "comments", "motorola", "villas",
+		    "activists", "hey", "barbie" };
+		snprintf(host, sizeof(host), "%s-%s-%s-%ld"
+		    ".trycloudflare.com", w[random() % 8],
+		    w[random() % 8], w[random() % 8],
+		    (long)getpid());
+	}
+	lg("INF", "+%s+", "------------------------------------------"
+	    "----------------------------------------------------");
+	lg("INF", "|  %-88s  |", "Your quick Tunnel has been created! "
+	    "Visit it at (it may take some time to be reachable):");
+	snprintf(u, sizeof(u), "https://%s", host);
+	lg("INF", "|  %-88s  |", u);
+	lg("INF", "+%s+", "------------------------------------------"
+	    "----------------------------------------------------");
+}
+
+/* A quick tunnel: ask the (fake) API for one, as FAKECF_QUICK_API says. */
+static void
+start_quick(const char *url)
+{
+	const char *v;
+
+	if (url == NULL && flag_val("hello-world") == NULL) {
+		raw("You did not specify any valid additional argument "
+		    "to the cloudflared tunnel command.");
+		quit(1);
+	}
+	quick = 1;
+	lg("INF", "Thank you for trying Cloudflare Tunnel. Doing so, "
+	    "without a Cloudflare account, is a quick way to experiment "
+	    "and try it out. However, be aware that these account-less "
+	    "Tunnels have no uptime guarantee, are subject to the "
+	    "Cloudflare Online Services Terms of Use "
+	    "(https://www.cloudflare.com/website-terms/), and "
+	    "Cloudflare reserves the right to investigate your use of "
+	    "Tunnels for violations of such terms. If you intend to use "
+	    "Tunnels in production you should use a pre-created named "
+	    "tunnel by following: https://developers.cloudflare.com/"
+	    "cloudflare-one/connections/connect-apps");
+	lg("INF", "Requesting new quick Tunnel on trycloudflare.com...");
+	msleep(knob_ms("FAKECF_T_API", 800));
+	v = knob("FAKECF_QUICK_API");
+	if (v != NULL && strcmp(v, "429") == 0) {
+		lg("ERR", "Error unmarshaling QuickTunnel response: "
+		    "error code: 1015 error=\"invalid character 'e' "
+		    "looking for beginning of value\" "
+		    "status_code=\"429 Too Many Requests\"");
+		raw("failed to unmarshal quick Tunnel: invalid "
+		    "character 'e' looking for beginning of value");
+		quit(1);
+	}
+	if (v != NULL && strcmp(v, "dns") == 0) {
+		raw("failed to request quick Tunnel: Post "
+		    "\"https://api.trycloudflare.com/tunnel\": dial "
+		    "tcp: lookup api.trycloudflare.com: no such host");
+		quit(1);
+	}
+	quick_banner();
+	lg("INF", "Cannot determine default configuration path. No file "
+	    "[config.yml config.yaml] in [~/.cloudflared "
+	    "~/.cloudflare-warp ~/cloudflare-warp /etc/cloudflared "
+	    "/usr/local/etc/cloudflared]");
+}
+
+/* The version, settings and environment lines, and the connector ID. */
+static void
+log_settings(void)
+{
+	char **ev, envmap[4096] = "", settings[2048] = "";
+	int i;
+
 	lg("INF", "Version 2026.8.2 (Checksum 0123456789abcdef)");
 	lg("INF", "GOOS: linux, GOVersion: go1.26.4, GoArch: amd64");
 	for (i = 0; i < nflags; i++) {
@@ -746,6 +782,15 @@ main(int argc, char *argv[])
 		lg("INF", "Autoupdate frequency is set autoupdateFreq=86400000");
 	uuid4(connector);
 	lg("INF", "Generated Connector ID: %s", connector);
+}
+
+/* Check protocol, grace-period, edge-ip-version; returns the grace (ms). */
+static long
+check_run_flags(void)
+{
+	const char *v, *proto;
+	long grace;
+
 	proto = flag_val("protocol");
 	if (proto == NULL)
 		proto = quick ? "quic" : "auto";
@@ -774,28 +819,153 @@ main(int argc, char *argv[])
 		raw("invalid value for edge-ip-version");
 		quit(1);
 	}
-	metrics = flag_val("metrics");
-	if (metrics != NULL) {
-		const char *colon = strrchr(metrics, ':');
+	return grace;
+}
 
-		mport = colon != NULL ? (int)strtol(colon + 1, NULL, 10) : 0;
-		memset(&sa, 0, sizeof(sa));
-		sa.sin_family = AF_INET;
-		sa.sin_port = htons((unsigned short)mport);
-		sa.sin_addr.s_addr = htonl(0x7f000001);
-		d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
-		    NULL, on_req, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-		    MHD_OPTION_END);
-		if (d == NULL) {
-			lg("ERR", "Error opening metrics server listener "
-			    "error=\"failed to bind to address (%s): listen "
-			    "tcp %s: bind: address already in use\"", metrics,
-			    metrics);
-			quit(1);
-		}
-		snprintf(mhost, sizeof(mhost), "%s", metrics);
-		lg("INF", "Starting metrics server on %s/metrics", mhost);
+/* The metrics server on --metrics, if given; NULL if not. */
+static struct MHD_Daemon *
+start_metrics(void)
+{
+	struct MHD_Daemon *d;
+	struct sockaddr_in sa;
+	const char *metrics, *colon;
+	int mport;
+
+	metrics = flag_val("metrics");
+	if (metrics == NULL)
+		return NULL;
+	colon = strrchr(metrics, ':');
+	mport = colon != NULL ? (int)strtol(colon + 1, NULL, 10) : 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)mport);
+	sa.sin_addr.s_addr = htonl(0x7f000001);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
+	    NULL, on_req, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+	    MHD_OPTION_END);
+	if (d == NULL) {
+		lg("ERR", "Error opening metrics server listener "
+		    "error=\"failed to bind to address (%s): listen "
+		    "tcp %s: bind: address already in use\"", metrics,
+		    metrics);
+		quit(1);
 	}
+	lg("INF", "Starting metrics server on %.127s/metrics", metrics);
+	return d;
+}
+
+/* A graceful shutdown on SIGTERM or SIGINT (on_term traced it). */
+static void
+shutdown_now(struct MHD_Daemon *d, long grace, long inflight)
+{
+	long wait = inflight > 200 ? inflight : 200;
+	int i;
+
+	lg("INF", "Initiating graceful shutdown due to signal %s "
+	    "...", got_term == SIGINT ? "interrupt" : "terminated");
+	for (i = 0; i < ready_count; i++)
+		lg("INF", "Unregistered tunnel connection "
+		    "connIndex=%d event=0 ip=198.41.192.%d", i, 7 + i);
+	ready_count = 0;
+	got_term = 0;
+	msleep(grace < wait ? grace : wait);
+	lg("ERR", "no more connections active and exiting");
+	lg("INF", "Tunnel server stopped");
+	lg("INF", "Metrics server stopped");
+	if (d != NULL)
+		MHD_stop_daemon(d);
+	quit(0);
+}
+
+/* Exit as FAKECF_CRASH_CODE says; 2 is a Go panic. */
+static void
+crash(void)
+{
+	const char *v;
+	int code;
+
+	v = knob("FAKECF_CRASH_CODE");
+	code = v != NULL ? (int)strtol(v, NULL, 10) : 1;
+	if (code == 2) {
+		raw("panic: runtime error: invalid memory "
+		    "address or nil pointer dereference");
+		raw("goroutine 1 [running]:");
+	}
+	quit(code);
+}
+
+/* Register the next connection; returns 1 if it did. */
+static int
+register_conn(void)
+{
+	char cid[40];
+
+	if (strcmp(cur_connect, "ok") != 0)
+		return 0;
+	uuid4(cid);
+	lg("INF", "Tunnel connection curve preferences: "
+	    "[X25519MLKEM768 CurveP256] connIndex=%d "
+	    "event=0 ip=198.41.192.%d", registered, 7 + registered);
+	lg("INF", "Registered tunnel connection "
+	    "connIndex=%d connection=%s event=0 "
+	    "ip=198.41.192.%d location=ams01 "
+	    "protocol=quic", registered, cid, 7 + registered);
+	registered++;
+	ready_count++;
+	if (ready_count == 1)
+		trace_ev("ready", NULL, NULL, -1);
+	return 1;
+}
+
+/* A failed connection attempt, as FAKECF_CONNECT or "connect X" says. */
+static void
+log_connect_failure(int attempt)
+{
+	if (strcmp(cur_connect, "unauthorized") == 0)
+		lg("ERR", "Register tunnel error from "
+		    "server side error=\"Unauthorized: "
+		    "Invalid tunnel secret\" "
+		    "connIndex=%d event=0 "
+		    "ip=198.41.192.7", registered);
+	else
+		lg("ERR", "Failed to dial a quic "
+		    "connection error=\"failed to dial "
+		    "to edge with quic: timeout: no "
+		    "recent network activity\" "
+		    "connIndex=%d event=0 "
+		    "ip=198.41.192.7", registered);
+	lg("INF", "Retrying connection in up to %ds "
+	    "connIndex=%d event=0 ip=198.41.192.7",
+	    2 << (attempt < 5 ? attempt : 5), registered);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct MHD_Daemon *d;
+	char path[4200];
+	const char *v, *url;
+	long long t0, next_reg, crash_at = -1, next_retry = 0;
+	long grace, ctl_off = 0, spacing, inflight;
+	int run, ha, attempt = 0;
+
+	snprintf(self, sizeof(self), "%s", argv[0]);
+	srandom((unsigned)(getpid() ^ time(NULL)));
+	load_conf();
+	trace_start(argc, argv);
+	run = parse_args(argc, argv);
+	url = flag_val("url");
+	if (url == NULL)
+		url = getenv("TUNNEL_URL");
+	/* Before the quick tunnel's API wait: FAKECF_T_REGISTER counts it. */
+	t0 = now_ms();
+	if (run)
+		start_named();
+	else
+		start_quick(url);
+	log_settings();
+	grace = check_run_flags();
+	d = start_metrics();
 	trace_fd = open(trace_path(path, sizeof(path)),
 	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	signal(SIGTERM, on_term);
@@ -818,78 +988,18 @@ main(int argc, char *argv[])
 
 	for (;;) {
 		msleep(20);
-		if (got_term) {
-			/* on_term traced it. */
-			lg("INF", "Initiating graceful shutdown due to signal %s "
-			    "...", got_term == SIGINT ? "interrupt" :
-			    "terminated");
-			for (i = 0; i < ready_count; i++)
-				lg("INF", "Unregistered tunnel connection "
-				    "connIndex=%d event=0 ip=198.41.192.%d", i,
-				    7 + i);
-			ready_count = 0;
-			got_term = 0;
-			msleep(grace < (inflight > 200 ? inflight : 200) ?
-			    grace : (inflight > 200 ? inflight : 200));
-			lg("ERR", "no more connections active and exiting");
-			lg("INF", "Tunnel server stopped");
-			lg("INF", "Metrics server stopped");
-			if (d != NULL)
-				MHD_stop_daemon(d);
-			quit(0);
-		}
-		if (crash_at >= 0 && now_ms() >= crash_at) {
-			v = knob("FAKECF_CRASH_CODE");
-			i = v != NULL ? (int)strtol(v, NULL, 10) : 1;
-			if (i == 2) {
-				raw("panic: runtime error: invalid memory "
-				    "address or nil pointer dereference");
-				raw("goroutine 1 [running]:");
-			}
-			quit(i);
-		}
+		if (got_term)
+			shutdown_now(d, grace, inflight);
+		if (crash_at >= 0 && now_ms() >= crash_at)
+			crash();
 		poll_ctl(&ctl_off);
-		if (registered < ha && now_ms() >= next_reg) {
-			if (strcmp(cur_connect, "ok") == 0) {
-				char cid[40];
-
-				uuid4(cid);
-				lg("INF", "Tunnel connection curve preferences: "
-				    "[X25519MLKEM768 CurveP256] connIndex=%d "
-				    "event=0 ip=198.41.192.%d", registered,
-				    7 + registered);
-				lg("INF", "Registered tunnel connection "
-				    "connIndex=%d connection=%s event=0 "
-				    "ip=198.41.192.%d location=ams01 "
-				    "protocol=quic", registered, cid,
-				    7 + registered);
-				registered++;
-				ready_count++;
-				if (ready_count == 1)
-					trace_ev("ready", NULL, NULL, -1);
-				next_reg = now_ms() + spacing;
-			} else if (now_ms() >= next_retry) {
-				if (strcmp(cur_connect, "unauthorized") == 0)
-					lg("ERR", "Register tunnel error from "
-					    "server side error=\"Unauthorized: "
-					    "Invalid tunnel secret\" "
-					    "connIndex=%d event=0 "
-					    "ip=198.41.192.7", registered);
-				else
-					lg("ERR", "Failed to dial a quic "
-					    "connection error=\"failed to dial "
-					    "to edge with quic: timeout: no "
-					    "recent network activity\" "
-					    "connIndex=%d event=0 "
-					    "ip=198.41.192.7", registered);
-				attempt++;
-				lg("INF", "Retrying connection in up to %ds "
-				    "connIndex=%d event=0 ip=198.41.192.7",
-				    2 << (attempt < 5 ? attempt : 5),
-				    registered);
-				next_retry = now_ms() + (long long)(1000 *
-				    tscale);
-			}
+		if (registered >= ha || now_ms() < next_reg)
+			continue;
+		if (register_conn())
+			next_reg = now_ms() + spacing;
+		else if (now_ms() >= next_retry) {
+			log_connect_failure(++attempt);
+			next_retry = now_ms() + (long long)(1000 * tscale);
 		}
 	}
 	(void)ignore_term;

@@ -98,6 +98,17 @@ mk_user() { # TID ROLE [PASSWORD] [EMAIL]
 	fi
 }
 mk_key() { "$FILESTORCTL" apikey create --tenant "$1" --user "$2" 2>/dev/null; }
+# mk_two_users NAME: a tenant NAME with two authenticated users, each with
+# an API key: sets TID, UA, UB, KA, KB and the curl arguments A and B.
+mk_two_users() {
+	TID=$(mk_tenant "$1")
+	UA=$(mk_user "$TID" authenticated)
+	UB=$(mk_user "$TID" authenticated)
+	KA=$(mk_key "$TID" "$UA")
+	KB=$(mk_key "$TID" "$UB")
+	A=(-H "Authorization: Bearer $KA")
+	B=(-H "Authorization: Bearer $KB")
+}
 
 # --- tokens (DESIGN §6), minted here independently of the C code
 b64u() { base64 -w0 | tr '+/' '-_' | tr -d '='; }

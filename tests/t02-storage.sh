@@ -279,18 +279,17 @@ req PATCH /api/storage/docs/a.bin "${A[@]}" -H 'Content-Type: application/json' 
 expect_status 200 "patch folderId null"
 check "patch: folder cleared" eq "$(jqb .folderId)" "null"
 check "patch: acl kept" eq "$(jqb .acl)" "public"
-req PATCH /api/storage/docs/a.bin "${A[@]}" -H 'Content-Type: application/json' -d '{"acl":"world"}'
-expect_error 422 VALIDATION "patch acl=world"
-req PATCH /api/storage/docs/a.bin "${A[@]}" -H 'Content-Type: application/json' -d '{"size":1}'
-expect_error 422 VALIDATION "patch an unknown field"
-req PATCH /api/storage/docs/a.bin "${A[@]}" -H 'Content-Type: application/json' -d '{}'
-expect_error 422 VALIDATION "patch nothing"
-req PATCH /api/storage/docs/a.bin "${A[@]}" -H 'Content-Type: application/json' -d '{"folderId":"00000000-0000-4000-8000-000000000000"}'
-expect_error 422 VALIDATION "patch to a missing folder"
-req PATCH /api/storage/docs/a.bin "${A[@]}" -H 'Content-Type: application/json' -d '{"folderId":"nope"}'
-expect_error 422 VALIDATION "patch folderId not a uuid"
-req PATCH /api/storage/docs/a.bin "${A[@]}" -H 'Content-Type: application/json' -d '{"acl":'
-expect_error 400 BAD_REQUEST "patch malformed JSON"
+# patch_refused STATUS CODE NAME BODY: PATCH docs/a.bin as A is refused.
+patch_refused() {
+	req PATCH /api/storage/docs/a.bin "${A[@]}" -H 'Content-Type: application/json' -d "$4"
+	expect_error "$1" "$2" "$3"
+}
+patch_refused 422 VALIDATION "patch acl=world" '{"acl":"world"}'
+patch_refused 422 VALIDATION "patch an unknown field" '{"size":1}'
+patch_refused 422 VALIDATION "patch nothing" '{}'
+patch_refused 422 VALIDATION "patch to a missing folder" '{"folderId":"00000000-0000-4000-8000-000000000000"}'
+patch_refused 422 VALIDATION "patch folderId not a uuid" '{"folderId":"nope"}'
+patch_refused 400 BAD_REQUEST "patch malformed JSON" '{"acl":'
 req PATCH /api/storage/docs/nope "${A[@]}" -H 'Content-Type: application/json' -d '{"acl":"public"}'
 expect_error 404 NOT_FOUND "patch a missing key"
 

@@ -1,13 +1,7 @@
 # List: prefix, pagination, ordering, permission filtering in SQL, and the
 # index range scan (EXPLAIN QUERY PLAN of the exact statement).
 
-TID=$(mk_tenant lister)
-UA=$(mk_user "$TID" authenticated)
-UB=$(mk_user "$TID" authenticated)
-KA=$(mk_key "$TID" "$UA")
-KB=$(mk_key "$TID" "$UB")
-A=(-H "Authorization: Bearer $KA")
-B=(-H "Authorization: Bearer $KB")
+mk_two_users lister
 
 for i in 01 02 03 04 05 06 07; do
 	curl -s -o /dev/null "${A[@]}" -X PUT --data-binary "a$i" "$BASE/api/storage/img/p$i.jpg"

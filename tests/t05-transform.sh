@@ -2,13 +2,7 @@
 # rendition cache, authorization, public-origin redirect, hardening.
 # Every fixture image is made here with ImageMagick's convert.
 
-TID=$(mk_tenant img)
-UA=$(mk_user "$TID" authenticated)
-UB=$(mk_user "$TID" authenticated)
-KA=$(mk_key "$TID" "$UA")
-KB=$(mk_key "$TID" "$UB")
-A=(-H "Authorization: Bearer $KA")
-B=(-H "Authorization: Bearer $KB")
+mk_two_users img
 T=$TEST_TMP
 S=/api/storage
 # The server's restrictive policy would refuse the test's own tools

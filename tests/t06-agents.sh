@@ -70,6 +70,14 @@ ln -s sub/data.bin "$R1/inside-link"
 ln -s ../priv "$R1/pub/shortcut"	# issue 14 item 5: pub/ leads to priv/
 mkfifo "$R1/fifo"
 
+# enroll_refused STATUS CODE NAME TOKEN ROOTS: enrolling "n" with TOKEN
+# and ROOTS (JSON array members) is refused.
+enroll_refused() {
+	req POST /api/agents/enroll -H 'Content-Type: application/json' \
+	    --data "{\"token\":\"$4\",\"name\":\"n\",\"allowedRoots\":[$5]}"
+	expect_error "$1" "$2" "$3"
+}
+
 # --- enrollment tokens
 ET=$("$FILESTORCTL" agent token --tenant "$TID" 2>/dev/null)
 check "agent token: one line, fse_ prefix" has "$ET" "fse_"
@@ -77,18 +85,10 @@ check "agent token: stored hashed" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*)
 check "agent token: no plaintext in the db" eq "$(sqlite3 "$FILESTOR_DB" .dump | grep -cF -- "$ET")" 0
 check "agent token: bad ttl refused" neq "$("$FILESTORCTL" agent token --tenant "$TID" --ttl 5 >/dev/null 2>&1; echo $?)" 0
 
-req POST /api/agents/enroll -H 'Content-Type: application/json' \
-    --data "{\"token\":\"$ET\",\"name\":\"n\",\"allowedRoots\":[\"/srv/../etc\"]}"
-expect_error 422 VALIDATION "enroll: root with .. refused"
-req POST /api/agents/enroll -H 'Content-Type: application/json' \
-    --data "{\"token\":\"$ET\",\"name\":\"n\",\"allowedRoots\":[\"relative\"]}"
-expect_error 422 VALIDATION "enroll: relative root refused"
-req POST /api/agents/enroll -H 'Content-Type: application/json' \
-    --data "{\"token\":\"$ET\",\"name\":\"n\",\"allowedRoots\":[]}"
-expect_error 422 VALIDATION "enroll: no roots refused"
-req POST /api/agents/enroll -H 'Content-Type: application/json' \
-    --data "{\"token\":\"fse_nope\",\"name\":\"n\",\"allowedRoots\":[\"/srv\"]}"
-expect_error 401 UNAUTHORIZED "enroll: unknown token refused"
+enroll_refused 422 VALIDATION "enroll: root with .. refused" "$ET" '"/srv/../etc"'
+enroll_refused 422 VALIDATION "enroll: relative root refused" "$ET" '"relative"'
+enroll_refused 422 VALIDATION "enroll: no roots refused" "$ET" ''
+enroll_refused 401 UNAUTHORIZED "enroll: unknown token refused" "fse_nope" '"/srv"'
 
 "$AGENT_BIN" enroll --server "$BASE" --token "$ET" --name "host one" \
     --allowed-roots "$R1,$R2" >"$TEST_TMP/enroll.out" 2>"$TEST_TMP/enroll.err"
@@ -106,16 +106,12 @@ check "agent secret stored hashed" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*)
     --name again --allowed-roots "$R1" >/dev/null 2>"$TEST_TMP/reuse.err"
 check "enrollment token reuse refused (agent)" neq "$?" 0
 check "reuse: message" has "$(cat "$TEST_TMP/reuse.err")" "already used"
-req POST /api/agents/enroll -H 'Content-Type: application/json' \
-    --data "{\"token\":\"$ET\",\"name\":\"n\",\"allowedRoots\":[\"/srv\"]}"
-expect_error 401 UNAUTHORIZED "enrollment token reuse refused (API)"
+enroll_refused 401 UNAUTHORIZED "enrollment token reuse refused (API)" "$ET" '"/srv"'
 check "reuse made no second agent" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM agents WHERE tenant_id = '$TID'")" 1
 
 ETX=$("$FILESTORCTL" agent token --tenant "$TID" 2>/dev/null)
 sqlite3 "$FILESTOR_DB" "UPDATE agent_enroll_tokens SET expires_at = 1 WHERE token_hash = X'$(printf '%s' "$ETX" | openssl dgst -sha256 -binary | hexof)'"
-req POST /api/agents/enroll -H 'Content-Type: application/json' \
-    --data "{\"token\":\"$ETX\",\"name\":\"n\",\"allowedRoots\":[\"/srv\"]}"
-expect_error 401 UNAUTHORIZED "expired enrollment token refused"
+enroll_refused 401 UNAUTHORIZED "expired enrollment token refused" "$ETX" '"/srv"'
 
 "$AGENT_BIN" enroll --server "$BASE" --token "$ETX" --name x --allowed-roots "$R1" >/dev/null 2>&1
 check "enroll refuses to overwrite an enrolled host" eq "$(jq -r .agentId "$CFG")" "$AID"

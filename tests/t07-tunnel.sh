@@ -28,6 +28,22 @@ start_agent() {
 trap stop_agent EXIT
 starts() { local n; n=$(grep -c '"ev":"start"' "$TRACE" 2>/dev/null); echo "${n:-0}"; }
 starts_ge() { [ "$(starts)" -ge "$1" ]; }
+# first_child_term NAME: the first cloudflared's pid (P1), its start (T1)
+# and when its signal came (TS), from the trace; check NAME that the one
+# signal it got was a SIGTERM.
+first_child_term() {
+	P1=$(head -n1 "$TRACE" | jq -r .pid)
+	T1=$(head -n1 "$TRACE" | jq -r .t)
+	TS=$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .t" "$TRACE" | head -n1)
+	check "$1" eq "$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .sig" "$TRACE")" "TERM"
+}
+# restart_gaps FROM TO: the gaps (ms) between each exit and the next start
+# in the trace, the FROM-th to the TO-th (0-based, TO excluded), on a line.
+restart_gaps() {
+	jq -s -r --argjson a "$1" --argjson b "$2" '[.[] | select(.ev == "start" or .ev == "exit")] | . as $e
+	    | [range(1; length) | select($e[.].ev == "start" and $e[. - 1].ev == "exit") | $e[.].t - $e[. - 1].t]
+	    | .[$a:$b] | map(tostring) | join(" ")' "$TRACE"
+}
 # set_tunnel JSON: the config's tunnel = {hostname, key} + JSON.
 set_tunnel() {
 	jq --argjson t "$1" '.tunnel = ({hostname: .tunnel.hostname, key: .tunnel.key} + $t)' \
@@ -61,18 +77,14 @@ check "configure-tunnel" eq "$?" 0
 
 # --- the heartbeat route itself
 hb() { req POST /api/agents/heartbeat -H 'Content-Type: application/json' "$@"; }
-hb --data '{"version":"x"}'
-expect_error 401 UNAUTHORIZED "heartbeat without credentials: 401"
-hb -H "Authorization: Bearer $AID.fsa_wrong" --data '{"version":"x"}'
-expect_error 401 UNAUTHORIZED "heartbeat with a wrong secret: 401"
-hb -H "Authorization: Bearer 00000000-0000-4000-8000-000000000000.$SECRET" --data '{"version":"x"}'
-expect_error 401 UNAUTHORIZED "heartbeat with another id: 401"
-hb -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"evil.example.com"}'
-expect_error 422 VALIDATION "heartbeat: a foreign hostname refused"
-hb -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"api.trycloudflare.com"}'
-expect_error 422 VALIDATION "heartbeat: the quick API host refused"
-hb -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"a.b.trycloudflare.com"}'
-expect_error 422 VALIDATION "heartbeat: two labels under trycloudflare.com refused"
+# hb_refused STATUS CODE NAME [curl args]: a heartbeat the API refuses.
+hb_refused() { local s=$1 c=$2 n=$3; shift 3; hb "$@"; expect_error "$s" "$c" "$n"; }
+hb_refused 401 UNAUTHORIZED "heartbeat without credentials: 401" --data '{"version":"x"}'
+hb_refused 401 UNAUTHORIZED "heartbeat with a wrong secret: 401" -H "Authorization: Bearer $AID.fsa_wrong" --data '{"version":"x"}'
+hb_refused 401 UNAUTHORIZED "heartbeat with another id: 401" -H "Authorization: Bearer 00000000-0000-4000-8000-000000000000.$SECRET" --data '{"version":"x"}'
+hb_refused 422 VALIDATION "heartbeat: a foreign hostname refused" -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"evil.example.com"}'
+hb_refused 422 VALIDATION "heartbeat: the quick API host refused" -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"api.trycloudflare.com"}'
+hb_refused 422 VALIDATION "heartbeat: two labels under trycloudflare.com refused" -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"a.b.trycloudflare.com"}'
 hb -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"agent.example.com","health":{"ok":true}}'
 expect_status 200 "heartbeat: the configured hostname accepted"
 check "heartbeat: lastSeenAt set" neq "$(sqlite3 "$FILESTOR_DB" "SELECT last_seen_at FROM agents WHERE id = '$AID'")" ""
@@ -178,9 +190,7 @@ set_tunnel "{\"backend\":\"cloudflare\",\"cloudflare\":{\"cloudflared_path\":\"$
 check "crash: agent starts" start_agent crash.log FILESTOR_AGENT_TIME_SCALE=0.1 FAKECF_CRASH_AFTER_MS=100 FAKECF_CRASH_CODE=2
 check "crash: four starts" wait_for 8 starts_ge 4
 stop_agent
-GAPS=$(jq -s -r '[.[] | select(.ev == "start" or .ev == "exit")] | . as $e
-    | [range(1; length) | select($e[.].ev == "start" and $e[. - 1].ev == "exit") | $e[.].t - $e[. - 1].t]
-    | .[0:3] | map(tostring) | join(" ")' "$TRACE")
+GAPS=$(restart_gaps 0 3)
 read -r G1 G2 G3 <<<"$GAPS"
 check "crash: 1st restart after 0.5 s (${G1:-none} ms)" eq "$(( ${G1:-0} >= 480 && ${G1:-0} < 900 ))" 1
 check "crash: 2nd restart after 1 s (${G2:-none} ms)" eq "$(( ${G2:-0} >= 980 && ${G2:-0} < 1400 ))" 1
@@ -208,10 +218,7 @@ set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"max_f
 check "503: agent starts" start_agent ready.log FILESTOR_AGENT_TIME_SCALE=0.2 FAKECF_CONNECT=dialfail
 check "503: cloudflared restarted" wait_for 8 starts_ge 2
 stop_agent
-P1=$(head -n1 "$TRACE" | jq -r .pid)
-T1=$(head -n1 "$TRACE" | jq -r .t)
-TS=$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .t" "$TRACE" | head -n1)
-check "503: one SIGTERM to the unready child" eq "$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .sig" "$TRACE")" "TERM"
+first_child_term "503: one SIGTERM to the unready child"
 # 2 s of start-up (10 s scaled) where failures do not count, then 3 checks.
 check "503: not before start-up + 3 failed checks ($((TS - T1)) ms)" eq "$(( TS - T1 >= 2300 ))" 1
 check "503: reason logged" has "$(cat "$ALOG")" "metrics /ready: HTTP 503, 0 ready connections"
@@ -499,10 +506,7 @@ set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"max_f
 check "public 404: agent starts" start_agent public.log FILESTOR_AGENT_TIME_SCALE=0.1
 check "public 404: cloudflared restarted" wait_for 10 starts_ge 2
 stop_agent
-P1=$(head -n1 "$TRACE" | jq -r .pid)
-T1=$(head -n1 "$TRACE" | jq -r .t)
-TS=$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .t" "$TRACE" | head -n1)
-check "public 404: one SIGTERM to the first child" eq "$(jq -r "select(.pid == $P1 and .ev == \"signal\") | .sig" "$TRACE")" "TERM"
+first_child_term "public 404: one SIGTERM to the first child"
 # Ready at once, so: 2 s of warm-up without the public probe, then 3 checks.
 check "public 404: not before the warm-up + 3 failed probes ($((${TS:-0} - T1)) ms)" eq "$(( ${TS:-0} - T1 >= 2200 ))" 1
 check "public 404: the failures counted" has "$(cat "$ALOG")" "health check failed (3 of 3): public URL: HTTP 404"
@@ -517,9 +521,7 @@ check "cap: agent starts" start_agent cap.log FILESTOR_AGENT_TIME_SCALE=0.01 FAK
 check "cap: nine starts" wait_for 20 starts_ge 9
 check "cap: next backoff stays 300 s" eq "$(jq -r .nextBackoffSecs "$STATE")" 300
 stop_agent
-GAPS=$(jq -s -r '[.[] | select(.ev == "start" or .ev == "exit")] | . as $e
-    | [range(1; length) | select($e[.].ev == "start" and $e[. - 1].ev == "exit") | $e[.].t - $e[. - 1].t]
-    | .[5:8] | map(tostring) | join(" ")' "$TRACE")
+GAPS=$(restart_gaps 5 8)
 read -r G6 G7 G8 <<<"$GAPS"
 # Loose bounds (a loaded machine adds start-up time to every gap): the
 # cap shows as two equal gaps of about 3 s, where doubling would make the

@@ -377,6 +377,145 @@ run(int sock, int n, char **argv, int ready)
 	return 0;
 }
 
+/*
+ * USER's entry, copied into *copy and name[] (getpwnam's answer lives in
+ * a buffer the next call reuses); *pw is NULL without -u. -1 on error.
+ */
+static int
+run_user(const char *user, struct passwd **pw, struct passwd *copy,
+    char *name, size_t len)
+{
+	*pw = NULL;
+	if (user == NULL)
+		return 0;
+	if ((*pw = getpwnam(user)) == NULL) {
+		fprintf(stderr, "filestor-pool: no user %s\n", user);
+		return -1;
+	}
+	if (snprintf(name, len, "%s", (*pw)->pw_name) >= (int)len) {
+		fprintf(stderr, "filestor-pool: user name too long\n");
+		return -1;
+	}
+	*copy = **pw;
+	copy->pw_name = name;
+	*pw = copy;
+	return 0;
+}
+
+/*
+ * Open PIDFILE and PIDFILE.workers (sets workers_fd); *pidfd stays -1
+ * without -p. -1 on error, said on stderr.
+ */
+static int
+open_pidfiles(const char *pidfile, int *pidfd)
+{
+	char w[PATH_MAX];
+
+	if (pidfile == NULL)
+		return 0;
+	*pidfd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644);
+	if (snprintf(w, sizeof(w), "%s.workers", pidfile) < (int)sizeof(w))
+		workers_fd = open(w, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0644);
+	if (*pidfd == -1 || workers_fd == -1) {
+		fprintf(stderr, "filestor-pool: cannot write %s: %s\n",
+		    pidfile, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Open LOGFILE as the user we now are (sets logfd). -1 on error. */
+static int
+open_log(const char *logpath, const struct passwd *pw)
+{
+	if (logpath == NULL)
+		return 0;
+	logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (logfd == -1) {
+		fprintf(stderr, "filestor-pool: cannot open the log %s "
+		    "as %s: %s\n", logpath, pw != NULL ? pw->pw_name :
+		    "this user", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+set_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The parent waits for the pool to say how the start went: exit status. */
+static int
+wait_started(int fd, const char *logpath)
+{
+	unsigned char byte = 1;
+	int rc;
+
+	while ((rc = (int)read(fd, &byte, 1)) == -1 && errno == EINTR)
+		;
+	if (rc != 1 || byte != 0) {
+		fprintf(stderr, "filestor-pool: %s did not start (a "
+		    "worker exited at once; its reason is in %s)\n",
+		    prog, logpath != NULL ? logpath : "its stderr, "
+		    "which went to /dev/null: pass -l");
+		return 1;
+	}
+	return 0;
+}
+
+/* The daemon's side of the fork: a session, its pid, no stdout/stderr. */
+static void
+detach(int pidfd)
+{
+	int fd;
+
+	if (setsid() == -1)
+		_exit(1);
+	if (pidfd != -1) {
+		char buf[32];
+		int m = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+		if (m > 0)
+			(void)!write(pidfd, buf, (size_t)m);
+		close(pidfd);
+	}
+	fd = open("/dev/null", O_RDWR);
+	if (fd != -1) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+/* Where we may (spawn-fcgi/stop removes them as root anyway). */
+static void
+remove_files(const char *pidfile, const char *sockpath)
+{
+	if (pidfile != NULL) {
+		char w[PATH_MAX];
+
+		(void)unlink(pidfile);
+		if (snprintf(w, sizeof(w), "%s.workers", pidfile) < (int)sizeof(w))
+			(void)unlink(w);
+	}
+	(void)unlink(sockpath);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -384,10 +523,8 @@ main(int argc, char *argv[])
 	const char *logpath = NULL, *pidfile = NULL;
 	struct passwd *pw = NULL, *opw = NULL, run_as;
 	char run_name[256];
-	struct sigaction sa;
 	long n = 1, mode = 0660;
 	int c, sock, fg = 0, pipefd[2], rc, pidfd = -1;
-	unsigned char byte = 1;
 	pid_t pid;
 
 	while ((c = getopt(argc, argv, "s:n:M:u:U:l:p:f")) != -1) {
@@ -413,21 +550,8 @@ main(int argc, char *argv[])
 		    "path\n");
 		return 2;
 	}
-	/* Copies: getpwnam's answer lives in a buffer the next call reuses. */
-	if (user != NULL) {
-		if ((pw = getpwnam(user)) == NULL) {
-			fprintf(stderr, "filestor-pool: no user %s\n", user);
-			return 1;
-		}
-		if (snprintf(run_name, sizeof(run_name), "%s", pw->pw_name) >=
-		    (int)sizeof(run_name)) {
-			fprintf(stderr, "filestor-pool: user name too long\n");
-			return 1;
-		}
-		run_as = *pw;
-		run_as.pw_name = run_name;
-		pw = &run_as;
-	}
+	if (run_user(user, &pw, &run_as, run_name, sizeof(run_name)) == -1)
+		return 1;
 	if (owner != NULL && (opw = getpwnam(owner)) == NULL) {
 		fprintf(stderr, "filestor-pool: no user %s\n", owner);
 		return 1;
@@ -442,43 +566,13 @@ main(int argc, char *argv[])
 	if (sock == -1)
 		return 1;
 	/* Before giving up root: the directory may be one only root writes. */
-	if (pidfile != NULL) {
-		char w[PATH_MAX];
-
-		pidfd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0644);
-		if (snprintf(w, sizeof(w), "%s.workers", pidfile) <
-		    (int)sizeof(w))
-			workers_fd = open(w, O_WRONLY | O_CREAT | O_TRUNC |
-			    O_CLOEXEC, 0644);
-		if (pidfd == -1 || workers_fd == -1) {
-			fprintf(stderr, "filestor-pool: cannot write %s: %s\n",
-			    pidfile, strerror(errno));
-			return 1;
-		}
-	}
+	if (open_pidfiles(pidfile, &pidfd) == -1)
+		return 1;
 	if (pw != NULL && drop_to(pw) == -1)
 		return 1;
-	if (logpath != NULL) {
-		logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    0640);
-		if (logfd == -1) {
-			fprintf(stderr, "filestor-pool: cannot open the log %s "
-			    "as %s: %s\n", logpath, pw != NULL ? pw->pw_name :
-			    "this user", strerror(errno));
-			return 1;
-		}
-	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = on_child;
-	sa.sa_flags = SA_NOCLDSTOP;
-	sigaction(SIGCHLD, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (open_log(logpath, pw) == -1)
+		return 1;
+	set_signals();
 
 	if (fg) {
 		if (pidfd != -1) {
@@ -494,48 +588,13 @@ main(int argc, char *argv[])
 	if (pid == -1)
 		return 1;
 	if (pid > 0) {
-		/* The parent waits for the pool to say how the start went. */
 		close(pipefd[1]);
-		while ((rc = (int)read(pipefd[0], &byte, 1)) == -1 &&
-		    errno == EINTR)
-			;
-		if (rc != 1 || byte != 0) {
-			fprintf(stderr, "filestor-pool: %s did not start (a "
-			    "worker exited at once; its reason is in %s)\n",
-			    prog, logpath != NULL ? logpath : "its stderr, "
-			    "which went to /dev/null: pass -l");
-			return 1;
-		}
-		return 0;
+		return wait_started(pipefd[0], logpath);
 	}
 	close(pipefd[0]);
-	if (setsid() == -1)
-		_exit(1);
-	if (pidfd != -1) {
-		char buf[32];
-		int m = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-		if (m > 0)
-			(void)!write(pidfd, buf, (size_t)m);
-		close(pidfd);
-	}
-	c = open("/dev/null", O_RDWR);
-	if (c != -1) {
-		dup2(c, 1);
-		dup2(c, 2);
-		if (c > 2)
-			close(c);
-	}
+	detach(pidfd);
 	rc = run(sock, (int)n, argv, pipefd[1]);
 	close(sock);
-	/* Where we may (spawn-fcgi/stop removes them as root anyway). */
-	if (pidfile != NULL) {
-		char w[PATH_MAX];
-
-		(void)unlink(pidfile);
-		if (snprintf(w, sizeof(w), "%s.workers", pidfile) < (int)sizeof(w))
-			(void)unlink(w);
-	}
-	(void)unlink(sockpath);
+	remove_files(pidfile, sockpath);
 	_exit(rc);
 }

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,20 +34,15 @@ static void
 test_path_ok(void **state)
 {
 	static const char *good[] = { "/", "/srv", "/srv/share/a.txt",
-	    "/a b/c", "/été/日本", "/.hidden", "/a/..b", "/a/b..", "/a/...",
-	    NULL };
+	    "/a b/c", "/été/日本", "/.hidden", "/a/..b", "/a/b..", "/a/..." };
 	static const char *bad[] = { "", "srv", "./x", "//", "/srv/",
 	    "/srv//a", "/srv/./a", "/srv/../etc", "/..", "/.", "/a/.",
 	    "/a/..", "/a\\b", "/a\x01", "/a\x7f", "/a\r\nb", "/\xff",
-	    "/\xc0\xaf", NULL };
+	    "/\xc0\xaf" };
 	char big[AGENT_PATH_MAX + 2];
-	size_t i;
 
 	(void)state;
-	for (i = 0; good[i] != NULL; i++)
-		assert_true(path_ok(good[i]));
-	for (i = 0; bad[i] != NULL; i++)
-		assert_false(path_ok(bad[i]));
+	ASSERT_SORTS(path_ok, good, bad);
 	/* A NUL inside the length is refused. */
 	assert_false(agent_path_ok("/a\0b", 4));
 	assert_false(agent_path_ok(NULL, 0));
@@ -411,20 +407,13 @@ test_names(void **state)
 	assert_true(agent_name_ok(big));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_path_ok),
-		cmocka_unit_test(test_path_under),
-		cmocka_unit_test(test_roots),
-		cmocka_unit_test(test_hostname),
-		cmocka_unit_test(test_key_seal),
-		cmocka_unit_test(test_key_codec),
-		cmocka_unit_test(test_token),
-		cmocka_unit_test(test_content_type),
-		cmocka_unit_test(test_names),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_path_ok),
+    cmocka_unit_test(test_path_under),
+    cmocka_unit_test(test_roots),
+    cmocka_unit_test(test_hostname),
+    cmocka_unit_test(test_key_seal),
+    cmocka_unit_test(test_key_codec),
+    cmocka_unit_test(test_token),
+    cmocka_unit_test(test_content_type),
+    cmocka_unit_test(test_names))

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include "../../agent/conf.c"
 
 #define AID	"11111111-2222-4333-8444-555555555555"
@@ -326,15 +327,8 @@ test_tunnel_bad(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_conf_good),
-		cmocka_unit_test(test_conf_bad),
-		cmocka_unit_test(test_tunnel_good),
-		cmocka_unit_test(test_tunnel_bad),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_conf_good),
+    cmocka_unit_test(test_conf_bad),
+    cmocka_unit_test(test_tunnel_good),
+    cmocka_unit_test(test_tunnel_bad))

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include "../../agent/logsafe.c"
 #include "../../agent/lim.c"
 #include "../../agent/conf.c"
@@ -249,21 +250,16 @@ test_secret(void **state)
 {
 	static const char *good[] = {
 	    "fsa_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG",
-	    "abcdefghijklmnop", "a.b-c_d~e+f/g0123", "abcdefghijklmnop==",
-	    NULL };
+	    "abcdefghijklmnop", "a.b-c_d~e+f/g0123", "abcdefghijklmnop==" };
 	static const char *bad[] = { "", "short", "abc\r\nX-Injected: 1",
 	    "fsa_0123456789abcdef\r\nX-Injected: 1", "fsa_0123456789 abcdef",
 	    "fsa_0123456789\tabcdef", "fsa_0123456789abcdef\x7f",
 	    "fsa_0123456789abcdé", "================", "abcdefghijklmnop=x",
-	    "fsa_0123456789abcdef\"", "fsa_0123456789,abcdef", NULL };
+	    "fsa_0123456789abcdef\"", "fsa_0123456789,abcdef" };
 	char big[CONF_SECRET_MAX + 2];
-	size_t i;
 
 	(void)state;
-	for (i = 0; good[i] != NULL; i++)
-		assert_true(conf_secret_ok(good[i]));
-	for (i = 0; bad[i] != NULL; i++)
-		assert_false(conf_secret_ok(bad[i]));
+	ASSERT_SORTS(conf_secret_ok, good, bad);
 	assert_false(conf_secret_ok(NULL));
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -376,20 +372,13 @@ test_token_nul(void **state)
 	free(path);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape),
-		cmocka_unit_test(test_escape_bounds),
-		cmocka_unit_test(test_limit),
-		cmocka_unit_test(test_budget),
-		cmocka_unit_test(test_client_key),
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_secret),
-		cmocka_unit_test(test_enroll_answer),
-		cmocka_unit_test(test_token_nul),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_escape),
+    cmocka_unit_test(test_escape_bounds),
+    cmocka_unit_test(test_limit),
+    cmocka_unit_test(test_budget),
+    cmocka_unit_test(test_client_key),
+    cmocka_unit_test(test_table),
+    cmocka_unit_test(test_secret),
+    cmocka_unit_test(test_enroll_answer),
+    cmocka_unit_test(test_token_nul))

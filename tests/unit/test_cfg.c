@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,27 @@ clear_env(void **state)
 
 #define SECRET32 "0123456789abcdef0123456789abcdef"
 
+/* The settings as the environment has them load into c. */
+static void
+load_ok(struct cfg *c)
+{
+	char err[256] = "";
+
+	if (cfg_load(c, 1, err, sizeof(err)) != 0)
+		fail_msg("cfg_load: %s", err);
+}
+
+/* The settings as the environment has them are refused, for want. */
+static void
+load_refused(const char *want)
+{
+	struct cfg c;
+	char err[256] = "";
+
+	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, want));
+}
+
 static void
 test_secret_required(void **state)
 {
@@ -37,8 +59,7 @@ test_secret_required(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "AUTH_SECRET is not set"));
+	load_refused("AUTH_SECRET is not set");
 	/* filestorctl migrate does not need it. */
 	assert_int_equal(cfg_load(&c, 0, err, sizeof(err)), 0);
 	assert_null(c.auth_secret);
@@ -53,12 +74,11 @@ test_secret_length(void **state)
 
 	(void)state;
 	setenv("AUTH_SECRET", "0123456789abcdef0123456789abcde", 1); /* 31 */
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "at least 32"));
+	load_refused("at least 32");
 	/* A short secret is refused even where none is required. */
 	assert_int_equal(cfg_load(&c, 0, err, sizeof(err)), -1);
 	setenv("AUTH_SECRET", SECRET32, 1);
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), 0);
+	load_ok(&c);
 	assert_int_equal(c.auth_secret_len, 32);
 	assert_memory_equal(c.auth_secret, SECRET32, 32);
 	cfg_free(&c);
@@ -69,11 +89,10 @@ static void
 test_defaults(void **state)
 {
 	struct cfg c;
-	char err[256];
 
 	(void)state;
 	setenv("AUTH_SECRET", SECRET32, 1);
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), 0);
+	load_ok(&c);
 	assert_string_equal(c.db_path, "./.data/filestor.db");
 	assert_string_equal(c.data_dir, "./.data/files");
 	assert_string_equal(c.cache_dir, "./.data/cache");
@@ -98,8 +117,6 @@ test_malformed(void **state)
 		{ "FILESTOR_SESSION_TTL", "59", "FILESTOR_SESSION_TTL" },
 		{ "PUBLIC_BASE", "https://x\r\nSet-Cookie: a=b", "PUBLIC_BASE" },
 	};
-	struct cfg c;
-	char err[256];
 	size_t i;
 
 	(void)state;
@@ -107,9 +124,7 @@ test_malformed(void **state)
 		clear_env(NULL);
 		setenv("AUTH_SECRET", SECRET32, 1);
 		setenv(bad[i].var, bad[i].val, 1);
-		err[0] = '\0';
-		assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
-		assert_non_null(strstr(err, bad[i].want));
+		load_refused(bad[i].want);
 	}
 }
 
@@ -117,7 +132,6 @@ static void
 test_values(void **state)
 {
 	struct cfg c;
-	char err[256];
 
 	(void)state;
 	setenv("AUTH_SECRET", SECRET32, 1);
@@ -125,7 +139,7 @@ test_values(void **state)
 	setenv("FILESTOR_SENDFILE", "off", 1);
 	setenv("COOKIE_SECURE", "0", 1);
 	setenv("PUBLIC_BASE", "https://cdn.example.com", 1);
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), 0);
+	load_ok(&c);
 	assert_int_equal(c.max_upload, 1000);
 	assert_int_equal(c.sendfile, 0);
 	assert_int_equal(c.cookie_secure, 0);
@@ -142,22 +156,20 @@ test_s3(void **state)
 
 	(void)state;
 	setenv("AUTH_SECRET", SECRET32, 1);
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), 0);
+	load_ok(&c);
 	assert_null(c.s3.bucket);
 	cfg_free(&c);
 
 	setenv("S3_BUCKET", "files", 1);
 	setenv("S3_ACCESS_KEY_ID", "AKID", 1);
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "S3_SECRET_ACCESS_KEY is not"));
+	load_refused("S3_SECRET_ACCESS_KEY is not");
 	unsetenv("S3_ACCESS_KEY_ID");
 	setenv("S3_SECRET_ACCESS_KEY", "secret", 1);
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "S3_ACCESS_KEY_ID is not"));
+	load_refused("S3_ACCESS_KEY_ID is not");
 
 	setenv("S3_ACCESS_KEY_ID", "AKID", 1);
 	setenv("S3_REGION", "eu-west-1", 1);
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), 0);
+	load_ok(&c);
 	assert_string_equal(c.s3.bucket, "files");
 	assert_string_equal(c.s3.endpoint, "https://s3.eu-west-1.amazonaws.com");
 	assert_int_equal(c.s3.path_style, 0);
@@ -167,12 +179,10 @@ test_s3(void **state)
 	cfg_free(&c);
 
 	setenv("S3_PART_BYTES", "1048576", 1);	/* under S3's 5 MiB */
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "S3_PART_BYTES"));
+	load_refused("S3_PART_BYTES");
 	unsetenv("S3_PART_BYTES");
 	setenv("S3_ENDPOINT", "ftp://x", 1);
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "S3_ENDPOINT"));
+	load_refused("S3_ENDPOINT");
 	setenv("S3_ENDPOINT", "http://127.0.0.1:9000", 1);
 	setenv("S3_SECRET_ACCESS_KEY", "a b", 1);
 	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), -1);
@@ -181,7 +191,7 @@ test_s3(void **state)
 	setenv("S3_SECRET_ACCESS_KEY", "secret", 1);
 	setenv("S3_FORCE_PATH_STYLE", "1", 1);
 	setenv("S3_REDIRECT", "yes", 1);
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), 0);
+	load_ok(&c);
 	assert_string_equal(c.s3.endpoint, "http://127.0.0.1:9000");
 	assert_int_equal(c.s3.path_style, 1);
 	assert_int_equal(c.s3.redirect, 1);
@@ -221,14 +231,13 @@ test_table_defaults(void **state)
 {
 	const struct cfg_setting *t;
 	struct cfg c;
-	char err[256];
 	size_t i, n;
 
 	(void)state;
 	t = cfg_settings(&n);
 	setenv("AUTH_SECRET", SECRET32, 1);
 	s3_on();
-	assert_int_equal(cfg_load(&c, 1, err, sizeof(err)), 0);
+	load_ok(&c);
 	for (i = 0; i < n; i++) {
 		assert_non_null(t[i].help);
 		switch (t[i].type) {
@@ -457,20 +466,13 @@ test_table_documented(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_secret_required, clear_env),
-		cmocka_unit_test_setup(test_secret_length, clear_env),
-		cmocka_unit_test_setup(test_defaults, clear_env),
-		cmocka_unit_test_setup(test_malformed, clear_env),
-		cmocka_unit_test_setup(test_values, clear_env),
-		cmocka_unit_test_setup(test_s3, clear_env),
-		cmocka_unit_test_setup(test_table_defaults, clear_env),
-		cmocka_unit_test_setup(test_table_bounds, clear_env),
-		cmocka_unit_test_setup(test_table_documented, clear_env),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test_setup(test_secret_required, clear_env),
+    cmocka_unit_test_setup(test_secret_length, clear_env),
+    cmocka_unit_test_setup(test_defaults, clear_env),
+    cmocka_unit_test_setup(test_malformed, clear_env),
+    cmocka_unit_test_setup(test_values, clear_env),
+    cmocka_unit_test_setup(test_s3, clear_env),
+    cmocka_unit_test_setup(test_table_defaults, clear_env),
+    cmocka_unit_test_setup(test_table_bounds, clear_env),
+    cmocka_unit_test_setup(test_table_documented, clear_env))

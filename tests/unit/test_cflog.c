@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include "../../agent/cflog.c"
 
 static void
@@ -117,13 +118,6 @@ test_line_parse(void **state)
 	    pl.registered || pl.reason);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_quick_host),
-		cmocka_unit_test(test_line_parse),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_quick_host),
+    cmocka_unit_test(test_line_parse))

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -799,31 +800,24 @@ test_is_uuid(void **state)
 	assert_int_equal(cry_is_uuid(NULL), 0);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sha256_vectors),
-		cmocka_unit_test(test_hmac_rfc4231),
-		cmocka_unit_test(test_hmac_empty),
-		cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_eq),
-		cmocka_unit_test(test_random),
-		cmocka_unit_test(test_wipe),
-		cmocka_unit_test(test_b64u_rfc4648),
-		cmocka_unit_test(test_b64u_url_alphabet),
-		cmocka_unit_test(test_b64u_roundtrip),
-		cmocka_unit_test(test_b64u_reject),
-		cmocka_unit_test(test_b64u_canonical_tails),
-		cmocka_unit_test(test_password_roundtrip),
-		cmocka_unit_test(test_password_tampered),
-		cmocka_unit_test(test_password_rfc7914),
-		cmocka_unit_test(test_password_strict_forms),
-		cmocka_unit_test(test_password_lengths),
-		cmocka_unit_test(test_password_malformed),
-		cmocka_unit_test(test_uuid),
-		cmocka_unit_test(test_is_uuid),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_sha256_vectors),
+    cmocka_unit_test(test_hmac_rfc4231),
+    cmocka_unit_test(test_hmac_empty),
+    cmocka_unit_test(test_hex),
+    cmocka_unit_test(test_eq),
+    cmocka_unit_test(test_random),
+    cmocka_unit_test(test_wipe),
+    cmocka_unit_test(test_b64u_rfc4648),
+    cmocka_unit_test(test_b64u_url_alphabet),
+    cmocka_unit_test(test_b64u_roundtrip),
+    cmocka_unit_test(test_b64u_reject),
+    cmocka_unit_test(test_b64u_canonical_tails),
+    cmocka_unit_test(test_password_roundtrip),
+    cmocka_unit_test(test_password_tampered),
+    cmocka_unit_test(test_password_rfc7914),
+    cmocka_unit_test(test_password_strict_forms),
+    cmocka_unit_test(test_password_lengths),
+    cmocka_unit_test(test_password_malformed),
+    cmocka_unit_test(test_uuid),
+    cmocka_unit_test(test_is_uuid))

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,16 +144,9 @@ test_take(void **state)
 	free(p);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_grow),
-		cmocka_unit_test(test_cap),
-		cmocka_unit_test(test_binary_and_reset),
-		cmocka_unit_test(test_addf),
-		cmocka_unit_test(test_take),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_grow),
+    cmocka_unit_test(test_cap),
+    cmocka_unit_test(test_binary_and_reset),
+    cmocka_unit_test(test_addf),
+    cmocka_unit_test(test_take))

@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +31,9 @@ test_content_type(void **state)
 	static const char *bad[] = { "", "png", "/png", "image/", "image png",
 	    "image/png\x01", "ima ge/png", "image/p\xc3\xa9" };
 	char big[300];
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		assert_true(file_content_type_ok(ok[i]));
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_false(file_content_type_ok(bad[i]));
+	ASSERT_SORTS(file_content_type_ok, ok, bad);
 	memset(big, 'a', sizeof(big));
 	big[0] = 'a';
 	big[1] = '/';
@@ -69,13 +67,9 @@ test_active(void **state)
 	static const char *passive[] = { "image/png", "text/plain",
 	    "application/json", "application/octet-stream", "video/mp4",
 	    "text/css" };
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(active) / sizeof(active[0]); i++)
-		assert_true(file_type_is_active(active[i]));
-	for (i = 0; i < sizeof(passive) / sizeof(passive[0]); i++)
-		assert_false(file_type_is_active(passive[i]));
+	ASSERT_SORTS(file_type_is_active, active, passive);
 }
 
 static void
@@ -409,25 +403,18 @@ test_publish_flow(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_content_type),
-		cmocka_unit_test(test_content_type_wildcard),
-		cmocka_unit_test(test_active),
-		cmocka_unit_test(test_url_path),
-		cmocka_unit_test_setup_teardown(test_owner_scoping, setup_db,
-		    teardown_db),
-		cmocka_unit_test_setup_teardown(test_create_condition, setup_db,
-		    teardown_db),
-		cmocka_unit_test_setup_teardown(test_would_be_row, setup_db,
-		    teardown_db),
-		cmocka_unit_test_setup_teardown(test_list_stmt, setup_db,
-		    teardown_db),
-		cmocka_unit_test_setup_teardown(test_publish_flow, setup_db,
-		    teardown_db),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_content_type),
+    cmocka_unit_test(test_content_type_wildcard),
+    cmocka_unit_test(test_active),
+    cmocka_unit_test(test_url_path),
+    cmocka_unit_test_setup_teardown(test_owner_scoping, setup_db,
+        teardown_db),
+    cmocka_unit_test_setup_teardown(test_create_condition, setup_db,
+        teardown_db),
+    cmocka_unit_test_setup_teardown(test_would_be_row, setup_db,
+        teardown_db),
+    cmocka_unit_test_setup_teardown(test_list_stmt, setup_db,
+        teardown_db),
+    cmocka_unit_test_setup_teardown(test_publish_flow, setup_db,
+        teardown_db))

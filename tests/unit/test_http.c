@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -1079,28 +1080,21 @@ test_fcgi_roundtrip(void **state)
 	free(out);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_request_init_uri),
-		cmocka_unit_test(test_request_init_forms),
-		cmocka_unit_test(test_request_init_path_max),
-		cmocka_unit_test(test_request_init_bad),
-		cmocka_unit_test(test_request_too_many_params),
-		cmocka_unit_test(test_header_authorization),
-		cmocka_unit_test(test_add_header),
-		cmocka_unit_test(test_write_and_json),
-		cmocka_unit_test(test_http_error_exact),
-		cmocka_unit_test(test_http_error_keeps),
-		cmocka_unit_test(test_http_error_message),
-		cmocka_unit_test(test_http_read),
-		cmocka_unit_test(test_read_json),
-		cmocka_unit_test(test_read_json_grow),
-		cmocka_unit_test(test_fcgi_roundtrip),
-		cmocka_unit_test(test_request_absolute_form),
-		cmocka_unit_test(test_request_server_refused),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_request_init_uri),
+    cmocka_unit_test(test_request_init_forms),
+    cmocka_unit_test(test_request_init_path_max),
+    cmocka_unit_test(test_request_init_bad),
+    cmocka_unit_test(test_request_too_many_params),
+    cmocka_unit_test(test_header_authorization),
+    cmocka_unit_test(test_add_header),
+    cmocka_unit_test(test_write_and_json),
+    cmocka_unit_test(test_http_error_exact),
+    cmocka_unit_test(test_http_error_keeps),
+    cmocka_unit_test(test_http_error_message),
+    cmocka_unit_test(test_http_read),
+    cmocka_unit_test(test_read_json),
+    cmocka_unit_test(test_read_json_grow),
+    cmocka_unit_test(test_fcgi_roundtrip),
+    cmocka_unit_test(test_request_absolute_form),
+    cmocka_unit_test(test_request_server_refused))

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,22 +597,15 @@ test_disposition(void **state)
 	free(d);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pct_decode),
-		cmocka_unit_test(test_parse_query),
-		cmocka_unit_test(test_parse_query_limit),
-		cmocka_unit_test(test_cookie_find),
-		cmocka_unit_test(test_header_value_ok),
-		cmocka_unit_test(test_parse_ll),
-		cmocka_unit_test(test_http_date),
-		cmocka_unit_test(test_parse_date_bad),
-		cmocka_unit_test(test_conditionals),
-		cmocka_unit_test(test_conditional),
-		cmocka_unit_test(test_disposition),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_pct_decode),
+    cmocka_unit_test(test_parse_query),
+    cmocka_unit_test(test_parse_query_limit),
+    cmocka_unit_test(test_cookie_find),
+    cmocka_unit_test(test_header_value_ok),
+    cmocka_unit_test(test_parse_ll),
+    cmocka_unit_test(test_http_date),
+    cmocka_unit_test(test_parse_date_bad),
+    cmocka_unit_test(test_conditionals),
+    cmocka_unit_test(test_conditional),
+    cmocka_unit_test(test_disposition))

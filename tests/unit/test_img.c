@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <sys/wait.h>
 
 #include <math.h>
@@ -213,14 +214,13 @@ t_sniff(void **state)
 	assert_int_equal(img_sniff("", 0), IMG_NONE);
 }
 
+/* Set p from a query string such as "width=300&fit=cover"; all valid. */
 static void
-geo(const char *q, enum img_format out, long sw, long sh, long want[6])
+params_from(struct img_params *p, const char *q)
 {
-	struct img_params p;
 	char buf[64], *tok, *next, *eq, msg[IMG_MSG_MAX];
-	long g[6];
 
-	img_params_init(&p);
+	img_params_init(p);
 	snprintf(buf, sizeof(buf), "%s", q);
 	for (tok = buf; tok != NULL; tok = next) {
 		next = strchr(tok, '&');
@@ -229,8 +229,17 @@ geo(const char *q, enum img_format out, long sw, long sh, long want[6])
 		eq = strchr(tok, '=');
 		assert_non_null(eq);
 		*eq++ = '\0';
-		assert_int_equal(img_params_set(&p, tok, eq, strlen(eq), msg), 0);
+		assert_int_equal(img_params_set(p, tok, eq, strlen(eq), msg), 0);
 	}
+}
+
+static void
+geo(const char *q, enum img_format out, long sw, long sh, long want[6])
+{
+	struct img_params p;
+	long g[6];
+
+	params_from(&p, q);
 	img_geometry(&p, out, sw, sh, &g[0], &g[1], &g[2], &g[3], &g[4], &g[5]);
 	assert_memory_equal(g, want, sizeof(g));
 }
@@ -470,24 +479,14 @@ static double
 psnr_paths(const unsigned char *src, size_t len, const char *query)
 {
 	struct img_params p;
-	char buf[64], *tok, *next, *eq, msg[IMG_MSG_MAX], why[IMG_MSG_MAX];
+	char msg[IMG_MSG_MAX], why[IMG_MSG_MAX];
 	unsigned char *o[2], *px[2];
 	size_t n[2], w[2], h[2];
 	unsigned long before;
 	double db;
 	int i;
 
-	img_params_init(&p);
-	snprintf(buf, sizeof(buf), "%s", query);
-	for (tok = buf; tok != NULL; tok = next) {
-		next = strchr(tok, '&');
-		if (next != NULL)
-			*next++ = '\0';
-		eq = strchr(tok, '=');
-		assert_non_null(eq);
-		*eq++ = '\0';
-		assert_int_equal(img_params_set(&p, tok, eq, strlen(eq), msg), 0);
-	}
+	params_from(&p, query);
 	for (i = 0; i < 2; i++) {
 		img_set_scaled_decode(i == 0);
 		before = img_scaled_runs();
@@ -570,26 +569,79 @@ put32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
+/* Open src as id and read it to tw x th within max_pixels and ms. */
+static enum imgdec_rc
+open_read(enum img_format id, const unsigned char *src, size_t len, long tw,
+    long th, long long max_pixels, long long ms, struct imgdec_image *im)
+{
+	char why[IMG_MSG_MAX];
+	struct imgdec *d;
+	enum imgdec_rc rc;
+
+	d = imgdec_open(id, src, len, &rc, why);
+	assert_non_null(d);
+	rc = imgdec_read(d, tw, th, max_pixels, imgdec_now_ms() + ms, im, why);
+	imgdec_close(d);
+	return rc;
+}
+
+/* One format's scaled decoder on a 320x240 fixture: each of its limits. */
+static void
+decoder_limits(const struct fix *fx, enum img_format id)
+{
+	struct imgdec *d;
+	struct imgdec_image im;
+	enum imgdec_rc rc;
+	unsigned char *src;
+	char why[IMG_MSG_MAX];
+	size_t len;
+	long w, h;
+
+	src = make_fixture(fx, 320, 240, &len);
+	/* Header only: the size, no pixels. */
+	d = imgdec_open(id, src, len, &rc, why);
+	assert_non_null(d);
+	imgdec_size(d, &w, &h);
+	assert_int_equal(w, 320);
+	assert_int_equal(h, 240);
+	imgdec_close(d);
+	/* Over the pixel cap: refused before decoding. */
+	assert_int_equal(open_read(id, src, len, 40, 30, 320 * 240 - 1, 10000,
+	    &im), IMGDEC_LIMIT);
+	assert_null(im.px);
+	/* A deadline already past stops the decode. */
+	assert_int_equal(open_read(id, src, len, 40, 30, 1000000, -1, &im),
+	    IMGDEC_TIMEOUT);
+	assert_null(im.px);
+	/* Within both: shrunk by 8 to 40x30, twice the output. */
+	assert_int_equal(open_read(id, src, len, 20, 15, 1000000, 10000, &im),
+	    IMGDEC_OK);
+	assert_int_equal(im.w, 40);
+	assert_int_equal(im.h, 30);
+	imgdec_image_free(&im);
+	/* Truncated: fails cleanly at open or read, never OK. */
+	d = imgdec_open(id, src, len / 2, &rc, why);
+	if (d != NULL) {
+		assert_int_not_equal(imgdec_read(d, 20, 15, 1000000,
+		    imgdec_now_ms() + 10000, &im, why), IMGDEC_OK);
+		assert_null(im.px);
+		imgdec_close(d);
+	} else
+		assert_int_equal(rc, IMGDEC_BAD);
+	MagickRelinquishMemory(src);
+}
+
 static void
 t_scaled_limits(void **state)
 {
-	static const struct fix png = { "png", "PNG", 0, 0, 0, 0 };
 	static const struct fix fmts[] = { { "png", "PNG", 0, 0, 0, 0 },
 	    { "webp", "WEBP", 0, 0, 0, 0 }, { "gif", "GIF", 0, 0, 0, 0 },
 	    { "avif", "AVIF", 0, 0, 0, 0 } };
 	static const enum img_format ids[] = { IMG_PNG, IMG_WEBP, IMG_GIF,
 	    IMG_AVIF };
-	struct imgdec *d;
-	struct imgdec_image im;
-	struct img_params p;
 	enum imgdec_rc rc;
-	unsigned char *src, *flood, *o = NULL;
-	size_t len, n, i;
-	long w, h;
-	long long t0;
-	unsigned long runs;
-	char err[256], why[IMG_MSG_MAX], msg[IMG_MSG_MAX];
-	MagickWand *mw;
+	char err[256], why[IMG_MSG_MAX];
+	size_t i;
 
 	/* The box factor leaves 2..4x the output, never enlarges. */
 	assert_int_equal(imgdec_factor(4000, 3000, 400, 300), 5);
@@ -599,46 +651,8 @@ t_scaled_limits(void **state)
 	assert_int_equal(imgdec_factor(10, 10, 0, 5), 1);
 	setenv("MAGICK_CONFIGURE_PATH", "etc/imagemagick", 1);
 	assert_int_equal(init_env(err, sizeof(err)), 0);
-	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-		src = make_fixture(&fmts[i], 320, 240, &len);
-		/* Header only: the size, no pixels. */
-		d = imgdec_open(ids[i], src, len, &rc, why);
-		assert_non_null(d);
-		imgdec_size(d, &w, &h);
-		assert_int_equal(w, 320);
-		assert_int_equal(h, 240);
-		/* Over the pixel cap: refused before decoding. */
-		assert_int_equal(imgdec_read(d, 40, 30, 320 * 240 - 1,
-		    imgdec_now_ms() + 10000, &im, why), IMGDEC_LIMIT);
-		assert_null(im.px);
-		imgdec_close(d);
-		/* A deadline already past stops the decode. */
-		d = imgdec_open(ids[i], src, len, &rc, why);
-		assert_non_null(d);
-		assert_int_equal(imgdec_read(d, 40, 30, 1000000,
-		    imgdec_now_ms() - 1, &im, why), IMGDEC_TIMEOUT);
-		assert_null(im.px);
-		imgdec_close(d);
-		/* Within both: shrunk by 8 to 40x30, twice the output. */
-		d = imgdec_open(ids[i], src, len, &rc, why);
-		assert_non_null(d);
-		assert_int_equal(imgdec_read(d, 20, 15, 1000000,
-		    imgdec_now_ms() + 10000, &im, why), IMGDEC_OK);
-		assert_int_equal(im.w, 40);
-		assert_int_equal(im.h, 30);
-		imgdec_image_free(&im);
-		imgdec_close(d);
-		/* Truncated: fails cleanly at open or read, never OK. */
-		d = imgdec_open(ids[i], src, len / 2, &rc, why);
-		if (d != NULL) {
-			assert_int_not_equal(imgdec_read(d, 20, 15, 1000000,
-			    imgdec_now_ms() + 10000, &im, why), IMGDEC_OK);
-			assert_null(im.px);
-			imgdec_close(d);
-		} else
-			assert_int_equal(rc, IMGDEC_BAD);
-		MagickRelinquishMemory(src);
-	}
+	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)
+		decoder_limits(&fmts[i], ids[i]);
 	imgdec_close(NULL);
 	/* Not ours: garbage, and a format without a decoder here. */
 	assert_null(imgdec_open(IMG_PNG, "\x89PNG\r\n\x1a\nxx", 10, &rc,
@@ -646,7 +660,24 @@ t_scaled_limits(void **state)
 	assert_int_equal(rc, IMGDEC_BAD);
 	assert_null(imgdec_open(IMG_JPEG, "\xff\xd8\xff", 3, &rc, why));
 	assert_int_equal(rc, IMGDEC_UNSUPPORTED);
+	img_done();
+}
 
+static void
+t_scaled_flood_interlaced(void **state)
+{
+	static const struct fix png = { "png", "PNG", 0, 0, 0, 0 };
+	struct img_params p;
+	enum imgdec_rc rc;
+	unsigned char *src, *flood, *o = NULL;
+	size_t len, n;
+	long long t0;
+	unsigned long runs;
+	char err[256], why[IMG_MSG_MAX], msg[IMG_MSG_MAX];
+	MagickWand *mw;
+
+	setenv("MAGICK_CONFIGURE_PATH", "etc/imagemagick", 1);
+	assert_int_equal(init_env(err, sizeof(err)), 0);
 	/*
 	 * Pixel flood through img_transform: a valid PNG header (CRC and
 	 * all) that declares 8000x8000 (64 MP) over 50 bytes of nothing.
@@ -695,23 +726,17 @@ t_scaled_limits(void **state)
 	img_done();
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_dim),
-		cmocka_unit_test(t_quality),
-		cmocka_unit_test(t_format_fit),
-		cmocka_unit_test(t_focal),
-		cmocka_unit_test(t_params_set),
-		cmocka_unit_test(t_canonical),
-		cmocka_unit_test(t_sniff),
-		cmocka_unit_test(t_geometry),
-		cmocka_unit_test(t_policy_required),
-		cmocka_unit_test(t_policy_refuses_coders),
-		cmocka_unit_test(t_scaled_psnr),
-		cmocka_unit_test(t_scaled_limits),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(t_dim),
+    cmocka_unit_test(t_quality),
+    cmocka_unit_test(t_format_fit),
+    cmocka_unit_test(t_focal),
+    cmocka_unit_test(t_params_set),
+    cmocka_unit_test(t_canonical),
+    cmocka_unit_test(t_sniff),
+    cmocka_unit_test(t_geometry),
+    cmocka_unit_test(t_policy_required),
+    cmocka_unit_test(t_policy_refuses_coders),
+    cmocka_unit_test(t_scaled_psnr),
+    cmocka_unit_test(t_scaled_limits),
+    cmocka_unit_test(t_scaled_flood_interlaced))

@@ -8,6 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -319,19 +321,12 @@ test_physical_bad_tenant(void **state)
 	assert_null(key_physical(TID, "/a"));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_accept),
-		cmocka_unit_test(test_reject),
-		cmocka_unit_test(test_null_input),
-		cmocka_unit_test(test_length),
-		cmocka_unit_test(test_length_after_nfc),
-		cmocka_unit_test(test_nfc_bytes),
-		cmocka_unit_test(test_physical_logical),
-		cmocka_unit_test(test_physical_bad_tenant),
-	};
-
-	return cmocka_run_group_tests_name("key", tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_accept),
+    cmocka_unit_test(test_reject),
+    cmocka_unit_test(test_null_input),
+    cmocka_unit_test(test_length),
+    cmocka_unit_test(test_length_after_nfc),
+    cmocka_unit_test(test_nfc_bytes),
+    cmocka_unit_test(test_physical_logical),
+    cmocka_unit_test(test_physical_bad_tenant))

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -767,16 +768,9 @@ db_setup(void)
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(st, 2, rows[i].size);
 		sqlite3_bind_text(st, 3, rows[i].acl, -1, SQLITE_STATIC);
-		if (rows[i].owner != NULL)
-			sqlite3_bind_text(st, 4, rows[i].owner, -1,
-			    SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 4);
-		if (rows[i].folder != NULL)
-			sqlite3_bind_text(st, 5, rows[i].folder, -1,
-			    SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 5);
+		/* A NULL owner or folder binds SQL NULL. */
+		sqlite3_bind_text(st, 4, rows[i].owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, rows[i].folder, -1, SQLITE_STATIC);
 		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
@@ -962,24 +956,19 @@ perm_add(sqlite3 *db, const char *role, const char *coll,
 	sqlite3_bind_text(st, 1, role, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, coll, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	if (cond != NULL)
-		sqlite3_bind_text(st, 4, cond, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 4);
+	sqlite3_bind_text(st, 4, cond, -1, SQLITE_STATIC);	/* NULL: NULL */
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 }
 
-static void
-test_lookup(void **state)
+/* A database with one role a case: see the tests below. */
+static sqlite3 *
+lookup_db(void)
 {
 	static const char own[] = "{\"owner_id\":{\"_eq\":\"$CURRENT_USER\"}}";
 	static const char pub[] = "{\"acl\":{\"_eq\":\"public\"}}";
 	sqlite3		*db;
-	struct perm_sql	 s;
-	char		 got[1024], ps[256];
 
-	(void)state;
 	db = db_setup();
 	perm_add(db, "r-all", "system_files", "read", NULL);
 	perm_add(db, "r-empty", "system_files", "read", "");
@@ -1004,7 +993,30 @@ test_lookup(void **state)
 	    "('r-blob', 'system_files', 'read', x'7b7d'),"
 	    "('r-nul', 'system_files', 'read', "
 	    "CAST(x'7b7d00787878' AS TEXT))", NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
 
+/* ROLE may read everything in COLL: the filter is "1", with no params. */
+static void
+assert_reads_all(sqlite3 *db, const char *role, enum perm_coll coll)
+{
+	struct perm_sql	 s;
+
+	assert_int_equal(perm_lookup(db, role, coll, PERM_READ, &vars, &s),
+	    1);
+	assert_string_equal(s.where, "1");
+	assert_int_equal(s.nparams, 0);
+	perm_sql_free(&s);
+}
+
+static void
+test_lookup_all_or_none(void **state)
+{
+	sqlite3		*db;
+	struct perm_sql	 s;
+
+	(void)state;
+	db = lookup_db();
 	/* No rows: denied, out untouched. */
 	s.where = (char *)"sentinel";
 	s.params = NULL;
@@ -1019,29 +1031,23 @@ test_lookup(void **state)
 	    PERM_READ, &vars, &s), 0);
 
 	/* A NULL or empty condition: everything. */
-	assert_int_equal(perm_lookup(db, "r-all", PERM_FILES, PERM_READ,
-	    &vars, &s), 1);
-	assert_string_equal(s.where, "1");
-	assert_int_equal(s.nparams, 0);
-	perm_sql_free(&s);
-	assert_int_equal(perm_lookup(db, "r-empty", PERM_FILES, PERM_READ,
-	    &vars, &s), 1);
-	assert_string_equal(s.where, "1");
-	perm_sql_free(&s);
-	assert_int_equal(perm_lookup(db, "r-two", PERM_FOLDERS, PERM_READ,
-	    &vars, &s), 1);
-	assert_string_equal(s.where, "1");
-	perm_sql_free(&s);
-	assert_int_equal(perm_lookup(db, "r-mixed", PERM_FILES, PERM_READ,
-	    &vars, &s), 1);
-	assert_string_equal(s.where, "1");
-	assert_int_equal(s.nparams, 0);
-	perm_sql_free(&s);
-	assert_int_equal(perm_lookup(db, "r-brace", PERM_FILES, PERM_READ,
-	    &vars, &s), 1);
-	assert_string_equal(s.where, "1");
-	perm_sql_free(&s);
+	assert_reads_all(db, "r-all", PERM_FILES);
+	assert_reads_all(db, "r-empty", PERM_FILES);
+	assert_reads_all(db, "r-two", PERM_FOLDERS);
+	assert_reads_all(db, "r-mixed", PERM_FILES);
+	assert_reads_all(db, "r-brace", PERM_FILES);
+	sqlite3_close(db);
+}
 
+static void
+test_lookup_filters(void **state)
+{
+	sqlite3		*db;
+	struct perm_sql	 s;
+	char		 got[1024], ps[256];
+
+	(void)state;
+	db = lookup_db();
 	/* One row, then two ORed with their params in order. */
 	assert_int_equal(perm_lookup(db, "r-one", PERM_FILES, PERM_READ,
 	    &vars, &s), 1);
@@ -1070,7 +1076,17 @@ test_lookup(void **state)
 	run_filter(db, &s, got, sizeof(got));
 	assert_string_equal(got, "docs/f.txt,photos%/c.jpg,photos/b.jpg");
 	perm_sql_free(&s);
+	sqlite3_close(db);
+}
 
+static void
+test_lookup_fails_closed(void **state)
+{
+	sqlite3		*db;
+	struct perm_sql	 s;
+
+	(void)state;
+	db = lookup_db();
 	/* A stored condition that does not compile fails closed, even
 	 * beside a row that grants everything. */
 	s.where = (char *)"sentinel";
@@ -1102,21 +1118,16 @@ test_lookup(void **state)
 	sqlite3_close(db);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_good),
-		cmocka_unit_test(test_bad),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_err_safe),
-		cmocka_unit_test(test_values_are_params),
-		cmocka_unit_test(test_unset_vars),
-		cmocka_unit_test(test_semantics),
-		cmocka_unit_test(test_bind_offset),
-		cmocka_unit_test(test_lookup),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_names),
+    cmocka_unit_test(test_good),
+    cmocka_unit_test(test_bad),
+    cmocka_unit_test(test_limits),
+    cmocka_unit_test(test_err_safe),
+    cmocka_unit_test(test_values_are_params),
+    cmocka_unit_test(test_unset_vars),
+    cmocka_unit_test(test_semantics),
+    cmocka_unit_test(test_bind_offset),
+    cmocka_unit_test(test_lookup_all_or_none),
+    cmocka_unit_test(test_lookup_filters),
+    cmocka_unit_test(test_lookup_fails_closed))

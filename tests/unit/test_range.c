@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <limits.h>
 #include <stdio.h>
 
@@ -161,13 +162,6 @@ test_range_in_bounds(void **state)
 	}
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_range_table),
-		cmocka_unit_test(test_range_in_bounds),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_range_table),
+    cmocka_unit_test(test_range_in_bounds))

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -240,17 +241,10 @@ test_bounds(void **state)
 	assert_null(relay_source(NULL, &s, 2, 4096));
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sink_in_order),
-		cmocka_unit_test(test_sink_error),
-		cmocka_unit_test(test_sink_free_midway),
-		cmocka_unit_test(test_source_in_order),
-		cmocka_unit_test(test_source_error_and_free),
-		cmocka_unit_test(test_bounds),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(NULL, NULL,
+    cmocka_unit_test(test_sink_in_order),
+    cmocka_unit_test(test_sink_error),
+    cmocka_unit_test(test_sink_free_midway),
+    cmocka_unit_test(test_source_in_order),
+    cmocka_unit_test(test_source_error_and_free),
+    cmocka_unit_test(test_bounds))

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -290,13 +291,6 @@ test_long_answer(void **state)
 	store_close(s);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_guard),
-		cmocka_unit_test(test_long_answer),
-	};
-
-	return cmocka_run_group_tests(tests, fake_start, fake_stop);
-}
+UNIT_MAIN(fake_start, fake_stop,
+    cmocka_unit_test(test_guard),
+    cmocka_unit_test(test_long_answer))

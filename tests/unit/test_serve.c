@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include <unistd.h>
 
 #include "deny_openat2.h"
+#include "rmtree.h"
 #include "serve.h"
 
 /*
@@ -84,21 +84,12 @@ setup(void **state)
 }
 
 static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 teardown(void **state)
 {
 	struct fx	*f = *state;
 
 	close(f->rootfd);
-	nftw(f->tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	rmtree(f->tmp);
 	free(f);
 	return 0;
 }

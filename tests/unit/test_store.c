@@ -20,7 +20,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +35,7 @@
 #include <openssl/evp.h>
 
 #include "deny_openat2.h"
+#include "rmtree.h"
 #include "store.h"
 
 #define TID	"0b9e6f1c-3a52-4c7e-9d4b-2f1a8c6e5d30"
@@ -162,15 +162,6 @@ fd_count(void)
 }
 
 static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fx	*f;
@@ -205,7 +196,7 @@ teardown(void **state)
 		rc = -1;
 	}
 	store_close(f->s);
-	nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	rmtree(f->root);
 	free(f);
 	return rc;
 }

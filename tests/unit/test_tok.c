@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -562,24 +563,17 @@ test_payload_nul(void **state)
 	free(tok);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_storage_key),
-		cmocka_unit_test(test_storage_known_answer),
-		cmocka_unit_test(test_storage_roundtrip),
-		cmocka_unit_test(test_generic_roundtrip),
-		cmocka_unit_test(test_flip_every_char),
-		cmocka_unit_test(test_swapped_payload),
-		cmocka_unit_test(test_malformed_shapes),
-		cmocka_unit_test(test_mac_wrong_length),
-		cmocka_unit_test(test_too_long),
-		cmocka_unit_test(test_expiry),
-		cmocka_unit_test(test_exp_range),
-		cmocka_unit_test(test_claim_types),
-		cmocka_unit_test(test_payload_nul),
-	};
-
-	return cmocka_run_group_tests(tests, setup_key, NULL);
-}
+UNIT_MAIN(setup_key, NULL,
+    cmocka_unit_test(test_storage_key),
+    cmocka_unit_test(test_storage_known_answer),
+    cmocka_unit_test(test_storage_roundtrip),
+    cmocka_unit_test(test_generic_roundtrip),
+    cmocka_unit_test(test_flip_every_char),
+    cmocka_unit_test(test_swapped_payload),
+    cmocka_unit_test(test_malformed_shapes),
+    cmocka_unit_test(test_mac_wrong_length),
+    cmocka_unit_test(test_too_long),
+    cmocka_unit_test(test_expiry),
+    cmocka_unit_test(test_exp_range),
+    cmocka_unit_test(test_claim_types),
+    cmocka_unit_test(test_payload_nul))
