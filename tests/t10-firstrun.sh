@@ -36,7 +36,7 @@ fr_start() {
 fr_wait() {
 	local i
 	for i in $(seq 1 300); do
-		grep -q '^Serving on' "$FR_LOG" && return 0
+		grep -qs '^Serving on' "$FR_LOG" && return 0
 		kill -0 "$FR_PID" 2>/dev/null || return 1
 		sleep 0.1
 	done
