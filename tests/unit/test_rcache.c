@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <dirent.h>
@@ -111,10 +112,7 @@ present(const char *dir, const char *id)
 static void
 test_bad_names(void **state)
 {
-	static const struct {
-		const char	*id;
-		const char	*ext;
-	} bad[] = {
+	static const struct strpair bad[] = {	/* id, extension */
 		{ "", "webp" },
 		{ "a", "webp" },		/* shorter than the subdirectory */
 		{ "../etc", "webp" },
@@ -132,10 +130,10 @@ test_bad_names(void **state)
 	long long size;
 	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(rcache_lookup(dir, bad[i].id, bad[i].ext,
+	for (i = 0; i < NITEMS(bad); i++) {
+		assert_int_equal(rcache_lookup(dir, bad[i].a, bad[i].b,
 		    &path, &size), -1);
-		assert_int_equal(rcache_store(dir, bad[i].id, bad[i].ext, "x",
+		assert_int_equal(rcache_store(dir, bad[i].a, bad[i].b, "x",
 		    1, &path), -1);
 		assert_null(path);
 	}
