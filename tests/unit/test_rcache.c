@@ -76,11 +76,33 @@ teardown(void **state)
 	return 0;
 }
 
+/* Set the mtime of path to age seconds ago. */
+static void
+age_file(const char *path, long age)
+{
+	struct timeval tv[2];
+
+	gettimeofday(&tv[0], NULL);
+	tv[0].tv_sec -= age;
+	tv[1] = tv[0];
+	assert_int_equal(utimes(path, tv), 0);
+}
+
+/* Create the empty file path, which must not exist yet. */
+static void
+create_empty(const char *path)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
 /* Store n bytes of c as id.webp, then set its mtime to age seconds ago. */
 static void
 store_aged(const char *dir, const char *id, size_t n, char c, long age)
 {
-	struct timeval tv[2];
 	char *buf, *path = NULL;
 
 	buf = malloc(n);
@@ -89,10 +111,7 @@ store_aged(const char *dir, const char *id, size_t n, char c, long age)
 	assert_int_equal(rcache_store(dir, id, "webp", buf, n, &path), 0);
 	assert_non_null(path);
 	free(buf);
-	gettimeofday(&tv[0], NULL);
-	tv[0].tv_sec -= age;
-	tv[1] = tv[0];
-	assert_int_equal(utimes(path, tv), 0);
+	age_file(path, age);
 	free(path);
 }
 
@@ -218,24 +237,15 @@ test_gc_tmp(void **state)
 {
 	const char *dir = *state;
 	struct rcache_stats st;
-	struct timeval tv[2];
 	char p[4096];
-	int fd;
 
 	/* rcache_store made <dir>/.tmp; put an old and a new file there. */
 	assert_int_equal(rcache_store(dir, ID_A, "webp", "x", 1, NULL), 0);
 	snprintf(p, sizeof(p), "%s/.tmp/old", dir);
-	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	close(fd);
-	gettimeofday(&tv[0], NULL);
-	tv[0].tv_sec -= 2 * 3600;
-	tv[1] = tv[0];
-	assert_int_equal(utimes(p, tv), 0);
+	create_empty(p);
+	age_file(p, 2 * 3600);
 	snprintf(p, sizeof(p), "%s/.tmp/new", dir);
-	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	close(fd);
+	create_empty(p);
 
 	assert_int_equal(rcache_gc(dir, 1 << 20, &st), 0);
 	assert_int_equal(st.tmp_removed, 1);
