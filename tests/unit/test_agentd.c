@@ -33,10 +33,7 @@ esc(const char *in, size_t n)
 static void
 test_escape(void **state)
 {
-	static const struct {
-		const char	*in;
-		const char	*out;
-	} cases[] = {
+	static const struct strpair cases[] = {	/* in, out */
 		{ "plain text: a=b \"q\" \\", "plain text: a=b \"q\" \\" },
 		{ "tab\tkept", "tab\tkept" },
 		{ "\033[2J\033]0;PWNED\007", "\\x1b[2J\\x1b]0;PWNED\\x07" },
@@ -51,9 +48,9 @@ test_escape(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_string_equal(esc(cases[i].in, strlen(cases[i].in)),
-		    cases[i].out);
+	for (i = 0; i < NITEMS(cases); i++)
+		assert_string_equal(esc(cases[i].a, strlen(cases[i].a)),
+		    cases[i].b);
 	/* A NUL inside the length is escaped too, not a terminator. */
 	assert_string_equal(ESC("a\0b"), "a\\x00b");
 }

@@ -279,10 +279,7 @@ check_reject(const char *in, size_t len)
 static void
 test_b64u_rfc4648(void **state)
 {
-	static const struct {
-		const char	*plain;
-		const char	*enc;
-	} v[] = {
+	static const struct strpair v[] = {	/* plain, encoded */
 		{ "", "" },
 		{ "f", "Zg" },
 		{ "fo", "Zm8" },
@@ -294,10 +291,9 @@ test_b64u_rfc4648(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		check_encode(v[i].plain, strlen(v[i].plain), v[i].enc);
-		check_decode(v[i].enc, strlen(v[i].enc), v[i].plain,
-		    strlen(v[i].plain));
+	for (i = 0; i < NITEMS(v); i++) {
+		check_encode(v[i].a, strlen(v[i].a), v[i].b);
+		check_decode(v[i].b, strlen(v[i].b), v[i].a, strlen(v[i].a));
 	}
 	check_encode(NULL, 0, "");
 }

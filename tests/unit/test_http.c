@@ -24,7 +24,6 @@
 #include "dynbuf.h"
 #include "http.h"
 
-#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #include "tio.h"
 
 /* Build r from envp and insist that it worked. */
@@ -423,10 +422,7 @@ static char *head_env[] = { "REQUEST_METHOD=HEAD", "REQUEST_URI=/x", NULL };
 static void
 test_add_header(void **state)
 {
-	static const struct {
-		const char	*name;
-		const char	*value;
-	} bad[] = {
+	static const struct strpair bad[] = {	/* name, value */
 		{ "X-A", "a\r\nSet-Cookie: evil=1" },
 		{ "X-A", "a\rb" },
 		{ "X-A", "a\nb" },
@@ -445,8 +441,7 @@ test_add_header(void **state)
 	(void)state;
 	init_ok(&r, get_env);
 	for (i = 0; i < NITEMS(bad); i++) {
-		assert_int_equal(http_add_header(&r, bad[i].name,
-		    bad[i].value), -1);
+		assert_int_equal(http_add_header(&r, bad[i].a, bad[i].b), -1);
 		assert_int_equal(r.nhdr, 0);
 	}
 	assert_int_equal(http_add_headerf(&r, "X-A", "a%cb", '\n'), -1);

@@ -17,7 +17,6 @@
 
 #include "http_parse.h"
 
-#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define QMAX		64	/* as HTTP_MAX_QUERY_PARAMS */
 
 /* ---- http_pct_decode ---- */

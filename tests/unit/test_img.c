@@ -191,27 +191,48 @@ t_canonical(void **state)
 	    "quality=80");
 }
 
+/* A magic string literal, NULs included, and what it sniffs as. */
+#define SNIFF(magic, fmt)	{ (magic), sizeof(magic) - 1, (fmt) }
+
 static void
 t_sniff(void **state)
 {
-	assert_int_equal(img_sniff("\xff\xd8\xff\xe0", 4), IMG_JPEG);
-	assert_int_equal(img_sniff("\xff\xd8", 2), IMG_NONE);
-	assert_int_equal(img_sniff("\x89PNG\r\n\x1a\n", 8), IMG_PNG);
-	assert_int_equal(img_sniff("\x89PNG\r\n\x1a", 7), IMG_NONE);
-	assert_int_equal(img_sniff("GIF89a", 6), IMG_GIF);
-	assert_int_equal(img_sniff("GIF87a", 6), IMG_GIF);
-	assert_int_equal(img_sniff("GIF88a", 6), IMG_NONE);
-	assert_int_equal(img_sniff("RIFF\0\0\0\0WEBPVP8 ", 16), IMG_WEBP);
-	assert_int_equal(img_sniff("RIFF\0\0\0\0WAVEfmt ", 16), IMG_NONE);
-	assert_int_equal(img_sniff("\0\0\0\x1c" "ftypavif", 12), IMG_AVIF);
-	assert_int_equal(img_sniff("\0\0\0\x1c" "ftypheic", 12), IMG_AVIF);
-	assert_int_equal(img_sniff("\0\0\0\x1c" "ftypisom", 12), IMG_NONE);
-	assert_int_equal(img_sniff("<svg xmlns=", 11), IMG_NONE);
-	assert_int_equal(img_sniff("<?xml version", 13), IMG_NONE);
-	assert_int_equal(img_sniff("push graphic-context", 20), IMG_NONE);
-	assert_int_equal(img_sniff("%!PS-Adobe", 10), IMG_NONE);
-	assert_int_equal(img_sniff("%PDF-1.7", 8), IMG_NONE);
-	assert_int_equal(img_sniff("", 0), IMG_NONE);
+	static const struct {
+		const char	*magic;
+		size_t		 len;
+		enum img_format	 want;
+	} cases[] = {
+		SNIFF("\xff\xd8\xff\xe0", IMG_JPEG),
+		SNIFF("\x89PNG\r\n\x1a\n", IMG_PNG),
+		SNIFF("GIF89a", IMG_GIF),
+		SNIFF("GIF87a", IMG_GIF),
+		SNIFF("RIFF\0\0\0\0WEBPVP8 ", IMG_WEBP),
+		SNIFF("\0\0\0\x1c" "ftypavif", IMG_AVIF),
+		SNIFF("\0\0\0\x1c" "ftypheic", IMG_AVIF),
+		/* Cut short, or near misses. */
+		SNIFF("\xff\xd8", IMG_NONE),
+		SNIFF("\x89PNG\r\n\x1a", IMG_NONE),
+		SNIFF("GIF88a", IMG_NONE),
+		SNIFF("RIFF\0\0\0\0WAVEfmt ", IMG_NONE),
+		SNIFF("\0\0\0\x1c" "ftypisom", IMG_NONE),
+		/* What ImageMagick would read but a rendition never takes. */
+		SNIFF("<svg xmlns=", IMG_NONE),
+		SNIFF("<?xml version", IMG_NONE),
+		SNIFF("push graphic-context", IMG_NONE),
+		SNIFF("%!PS-Adobe", IMG_NONE),
+		SNIFF("%PDF-1.7", IMG_NONE),
+		SNIFF("", IMG_NONE),
+	};
+	enum img_format got;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(cases); i++) {
+		got = img_sniff(cases[i].magic, cases[i].len);
+		if (got != cases[i].want)
+			fail_msg("case %zu sniffs as %d, not %d", i, (int)got,
+			    (int)cases[i].want);
+	}
 }
 
 /* Set p from a query string such as "width=300&fit=cover"; all valid. */

@@ -170,39 +170,53 @@ repeat(char *buf, const char *unit, size_t n)
 	return buf;
 }
 
+/* The len bytes of in are a key whose NFC form is outlen bytes long. */
+static void
+length_ok(const char *in, size_t len, size_t outlen)
+{
+	char		*out = NULL;
+	const char	*msg = NULL;
+
+	assert_int_equal(key_validate(in, len, &out, &msg), 0);
+	assert_int_equal(strlen(out), outlen);
+	free(out);
+}
+
+/* The len bytes of in are refused as longer than the limit. */
+static void
+length_refused(const char *in, size_t len)
+{
+	char		*out = NULL;
+	const char	*msg = NULL;
+
+	assert_int_equal(key_validate(in, len, &out, &msg), -1);
+	assert_null(out);
+	assert_non_null(strstr(msg, "1024"));
+}
+
 static void
 test_length(void **state)
 {
 	static char	 buf[8 * KEY_MAX];
-	char		*out = NULL;
-	const char	*msg = NULL;
 
 	(void)state;
 	/* Exactly KEY_MAX bytes: accepted. */
 	repeat(buf, "a", KEY_MAX);
-	assert_int_equal(key_validate(buf, KEY_MAX, &out, &msg), 0);
-	assert_int_equal(strlen(out), KEY_MAX);
-	free(out);
-	out = NULL;
+	length_ok(buf, KEY_MAX, KEY_MAX);
 
 	/* KEY_MAX bytes of 2-byte characters with a segment break. */
 	repeat(buf, "\xc3\xa9", KEY_MAX / 2);
 	buf[100] = '/';
 	buf[101] = 'x';
-	assert_int_equal(key_validate(buf, KEY_MAX, &out, &msg), 0);
-	free(out);
-	out = NULL;
+	length_ok(buf, KEY_MAX, KEY_MAX);
 
 	/* One more byte: refused. */
 	repeat(buf, "a", KEY_MAX + 1);
-	assert_int_equal(key_validate(buf, KEY_MAX + 1, &out, &msg), -1);
-	assert_null(out);
-	assert_non_null(strstr(msg, "1024"));
+	length_refused(buf, KEY_MAX + 1);
 
 	/* Far too long: refused before any decoding. */
 	repeat(buf, "a", 4 * KEY_MAX + 1);
-	assert_int_equal(key_validate(buf, 4 * KEY_MAX + 1, &out, &msg), -1);
-	assert_non_null(strstr(msg, "1024"));
+	length_refused(buf, 4 * KEY_MAX + 1);
 }
 
 /* The limit applies to the NFC form, not to what the client sent. */
@@ -210,26 +224,19 @@ static void
 test_length_after_nfc(void **state)
 {
 	static char	 buf[8 * KEY_MAX];
-	char		*out = NULL;
-	const char	*msg = NULL;
 
 	(void)state;
 	/* 400 x (e + U+0301) = 1200 bytes in, 400 x U+00E9 = 800 bytes out. */
 	repeat(buf, "e\xcc\x81", 400);
 	assert_int_equal(strlen(buf), 1200);
-	assert_int_equal(key_validate(buf, 1200, &out, &msg), 0);
-	assert_int_equal(strlen(out), 800);
-	free(out);
-	out = NULL;
+	length_ok(buf, 1200, 800);
 
 	/*
 	 * U+0958 is a composition exclusion: NFC decomposes it into U+0915
 	 * U+093C, 3 bytes into 6. 256 of them are 768 bytes in, 1536 out.
 	 */
 	repeat(buf, "\xe0\xa5\x98", 256);
-	assert_int_equal(key_validate(buf, 768, &out, &msg), -1);
-	assert_null(out);
-	assert_non_null(strstr(msg, "1024"));
+	length_refused(buf, 768);
 }
 
 static void

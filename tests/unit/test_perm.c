@@ -668,10 +668,7 @@ test_values_are_params(void **state)
 static void
 test_unset_vars(void **state)
 {
-	static const struct {
-		const char	*cond;
-		const char	*where;
-	} cases[] = {
+	static const struct strpair cases[] = {	/* condition, WHERE */
 		{ "{\"owner_id\":{\"_eq\":\"$CURRENT_USER\"}}", "(0)" },
 		{ "{\"owner_id\":{\"_neq\":\"$CURRENT_USER\"}}", "(0)" },
 		{ "{\"owner_id\":{\"_in\":[\"a\",\"$CURRENT_USER\"]}}", "(0)" },
@@ -686,15 +683,15 @@ test_unset_vars(void **state)
 	size_t			 i;
 
 	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(perm_compile(PERM_FILES, cases[i].cond,
+	for (i = 0; i < NITEMS(cases); i++) {
+		assert_int_equal(perm_compile(PERM_FILES, cases[i].a,
 		    &none, &s, err, sizeof(err)), 0);
-		assert_string_equal(s.where, cases[i].where);
+		assert_string_equal(s.where, cases[i].b);
 		perm_sql_free(&s);
 		/* NULL vars behaves the same. */
-		assert_int_equal(perm_compile(PERM_FILES, cases[i].cond,
+		assert_int_equal(perm_compile(PERM_FILES, cases[i].a,
 		    NULL, &s, err, sizeof(err)), 0);
-		assert_string_equal(s.where, cases[i].where);
+		assert_string_equal(s.where, cases[i].b);
 		perm_sql_free(&s);
 	}
 	/* An unknown variable is still an error when nothing is set. */

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit.h"
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <dirent.h>
@@ -75,11 +76,33 @@ teardown(void **state)
 	return 0;
 }
 
+/* Set the mtime of path to age seconds ago. */
+static void
+age_file(const char *path, long age)
+{
+	struct timeval tv[2];
+
+	gettimeofday(&tv[0], NULL);
+	tv[0].tv_sec -= age;
+	tv[1] = tv[0];
+	assert_int_equal(utimes(path, tv), 0);
+}
+
+/* Create the empty file path, which must not exist yet. */
+static void
+create_empty(const char *path)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
 /* Store n bytes of c as id.webp, then set its mtime to age seconds ago. */
 static void
 store_aged(const char *dir, const char *id, size_t n, char c, long age)
 {
-	struct timeval tv[2];
 	char *buf, *path = NULL;
 
 	buf = malloc(n);
@@ -88,10 +111,7 @@ store_aged(const char *dir, const char *id, size_t n, char c, long age)
 	assert_int_equal(rcache_store(dir, id, "webp", buf, n, &path), 0);
 	assert_non_null(path);
 	free(buf);
-	gettimeofday(&tv[0], NULL);
-	tv[0].tv_sec -= age;
-	tv[1] = tv[0];
-	assert_int_equal(utimes(path, tv), 0);
+	age_file(path, age);
 	free(path);
 }
 
@@ -111,10 +131,7 @@ present(const char *dir, const char *id)
 static void
 test_bad_names(void **state)
 {
-	static const struct {
-		const char	*id;
-		const char	*ext;
-	} bad[] = {
+	static const struct strpair bad[] = {	/* id, extension */
 		{ "", "webp" },
 		{ "a", "webp" },		/* shorter than the subdirectory */
 		{ "../etc", "webp" },
@@ -132,10 +149,10 @@ test_bad_names(void **state)
 	long long size;
 	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(rcache_lookup(dir, bad[i].id, bad[i].ext,
+	for (i = 0; i < NITEMS(bad); i++) {
+		assert_int_equal(rcache_lookup(dir, bad[i].a, bad[i].b,
 		    &path, &size), -1);
-		assert_int_equal(rcache_store(dir, bad[i].id, bad[i].ext, "x",
+		assert_int_equal(rcache_store(dir, bad[i].a, bad[i].b, "x",
 		    1, &path), -1);
 		assert_null(path);
 	}
@@ -220,24 +237,15 @@ test_gc_tmp(void **state)
 {
 	const char *dir = *state;
 	struct rcache_stats st;
-	struct timeval tv[2];
 	char p[4096];
-	int fd;
 
 	/* rcache_store made <dir>/.tmp; put an old and a new file there. */
 	assert_int_equal(rcache_store(dir, ID_A, "webp", "x", 1, NULL), 0);
 	snprintf(p, sizeof(p), "%s/.tmp/old", dir);
-	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	close(fd);
-	gettimeofday(&tv[0], NULL);
-	tv[0].tv_sec -= 2 * 3600;
-	tv[1] = tv[0];
-	assert_int_equal(utimes(p, tv), 0);
+	create_empty(p);
+	age_file(p, 2 * 3600);
 	snprintf(p, sizeof(p), "%s/.tmp/new", dir);
-	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	close(fd);
+	create_empty(p);
 
 	assert_int_equal(rcache_gc(dir, 1 << 20, &st), 0);
 	assert_int_equal(st.tmp_removed, 1);

@@ -8,11 +8,22 @@
  * ASSERT_SORTS(pred, good, bad): pred says yes to every string of the
  * array good and no to every one of bad; a wrong answer fails the test,
  * naming the string.
+ *
+ * NITEMS(a) is the number of elements of the array a. struct strpair is
+ * a row of a case table of two strings: an input and what it gives, or
+ * the two halves of one input.
  */
 #ifndef FS_TEST_UNIT_H
 #define FS_TEST_UNIT_H
 
 #include <stddef.h>
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+struct strpair {
+	const char	*a;
+	const char	*b;
+};
 
 #define UNIT_MAIN(setup, teardown, ...)					\
 int									\
@@ -38,7 +49,6 @@ assert_sorts(int (*pred)(const char *), const char *const *good,
 }
 
 #define ASSERT_SORTS(pred, good, bad)					\
-	assert_sorts((pred), (good), sizeof(good) / sizeof((good)[0]),	\
-	    (bad), sizeof(bad) / sizeof((bad)[0]))
+	assert_sorts((pred), (good), NITEMS(good), (bad), NITEMS(bad))
 
 #endif
