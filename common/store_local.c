@@ -721,25 +721,19 @@ out:
 	return rc;
 }
 
-/* store_commit: finish and publish at once, for callers with no row. */
+/* store_commit, once finished: publish, for callers with no row. */
 static enum fs_err
-local_commit(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
+local_commit(struct store_writer *bw)
 {
 	struct lwriter	*w = (struct lwriter *)bw;
 	enum fs_err	 rc;
 
-	rc = local_finish(&w->base, sha256, size);
-	if (rc != FS_OK)
-		return rc;
-	rc = local_publish(&w->s->base, w->tmpname, w->pkey);
-	if (rc != FS_OK) {
-		w->failed = 1;
-		return rc;
+	rc = failed_if(w, local_publish(&w->s->base, w->tmpname, w->pkey));
+	if (rc == FS_OK) {
+		w->published = 1;
+		w->tmpname[0] = '\0';
 	}
-	w->published = 1;
-	w->tmpname[0] = '\0';
-	return FS_OK;
+	return rc;
 }
 
 /* Refuse before the row commits what its publish would refuse. */

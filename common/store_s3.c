@@ -1268,22 +1268,17 @@ s3_finish(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
 }
 
 static enum fs_err
-s3_commit(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
+s3_commit(struct store_writer *bw)
 {
 	struct s3writer *w = (struct s3writer *)bw;
 	enum fs_err e;
 
-	e = s3_finish(bw, sha256, size);
-	if (e != FS_OK)
-		return e;
 	e = s3_publish(&w->s->base, w->tmpname, w->dest);
-	if (e != FS_OK) {
+	if (e != FS_OK)
 		w->failed = 1;
-		return e;
-	}
-	w->committed = 1;
-	return FS_OK;
+	else
+		w->committed = 1;
+	return e;
 }
 
 static void
