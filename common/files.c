@@ -44,24 +44,37 @@ row_from_stmt(sqlite3_stmt *st, struct file_row *f)
 	return 0;
 }
 
+/*
+ * Step sql with pkey bound to its "?": FS_OK with *st on the row,
+ * FS_NOT_FOUND when there is none, else FS_INTERNAL. The caller ends *st
+ * with db_stmt_done in every case.
+ */
+static enum fs_err
+key_lookup(sqlite3 *db, const char *sql, const char *pkey, sqlite3_stmt **st)
+{
+	int rc;
+
+	*st = db_stmt(db, sql);
+	if (*st == NULL)
+		return FS_INTERNAL;
+	sqlite3_bind_text(*st, 1, pkey, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(*st);
+	if (rc == SQLITE_ROW)
+		return FS_OK;
+	return rc == SQLITE_DONE ? FS_NOT_FOUND : FS_INTERNAL;
+}
+
 enum fs_err
 file_load(sqlite3 *db, const char *pkey, struct file_row *f)
 {
-	sqlite3_stmt *st = NULL;
-	enum fs_err e = FS_INTERNAL;
-	int rc;
+	sqlite3_stmt *st;
+	enum fs_err e;
 
 	memset(f, 0, sizeof(*f));
-	st = db_stmt(db, "SELECT " ROW_COLS " FROM files WHERE key = ?");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		e = FS_NOT_FOUND;
-	else if (rc == SQLITE_ROW && row_from_stmt(st, f) == 0)
-		e = FS_OK;
-out:
+	e = key_lookup(db, "SELECT " ROW_COLS " FROM files WHERE key = ?", pkey,
+	    &st);
+	if (e == FS_OK && row_from_stmt(st, f) != 0)
+		e = FS_INTERNAL;
 	db_stmt_done(st);
 	return e;
 }
@@ -354,21 +367,13 @@ static enum fs_err
 pending_of(sqlite3 *db, const char *pkey, char out[FILES_PENDING_MAX + 1])
 {
 	sqlite3_stmt *st;
-	enum fs_err e = FS_INTERNAL;
-	int rc;
+	enum fs_err e;
 
 	out[0] = '\0';
-	st = db_stmt(db, "SELECT IFNULL(pending, '') FROM files WHERE key = ?");
-	if (st == NULL)
-		return FS_INTERNAL;
-	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		e = FS_NOT_FOUND;
-	else if (rc == SQLITE_ROW) {
+	e = key_lookup(db, "SELECT IFNULL(pending, '') FROM files WHERE key = ?",
+	    pkey, &st);
+	if (e == FS_OK)
 		col_text(st, 0, out, FILES_PENDING_MAX + 1);
-		e = FS_OK;
-	}
 	db_stmt_done(st);
 	return e;
 }
