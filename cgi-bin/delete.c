@@ -21,8 +21,7 @@ h_delete(struct app *a, struct request *r, const struct app_caller *c)
 		return;
 	rc = file_allowed(a->db, &t->p, PERM_DELETE, t->pkey);
 	if (rc == -1) {
-		app_log(a, "delete: %s", sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
+		app_db_error(a, r, "delete");
 		goto out;
 	}
 	if (rc == 0) {
@@ -52,12 +51,5 @@ out:
 	target_free(t);
 }
 
-static const app_handler serve[ROUTE__MAX] = {
-	[ROUTE_DELETE] = h_delete,
-};
-
-int
-main(int argc, char *argv[])
-{
-	return app_main("delete", argc, argv, serve, APP_STORE);
-}
+APP_MAIN("delete", APP_STORE,
+    [ROUTE_DELETE] = h_delete)

@@ -88,20 +88,12 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 	http_json(r, 200, j);
 	goto out;
 internal:
-	app_log(a, "patch: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+	app_db_error(a, r, "patch");
 out:
 	cJSON_Delete(body);
 	cJSON_Delete(j);
 	target_free(t);
 }
 
-static const app_handler serve[ROUTE__MAX] = {
-	[ROUTE_PATCH] = h_patch,
-};
-
-int
-main(int argc, char *argv[])
-{
-	return app_main("patch", argc, argv, serve, 0);
-}
+APP_MAIN("patch", 0,
+    [ROUTE_PATCH] = h_patch)

@@ -302,8 +302,7 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 		goto out;
 	}
 	if (file_load(a->db, pkey, &f) != FS_OK) {
-		app_log(a, "put: %s", sqlite3_errmsg(a->db));
-		http_error(r, FS_INTERNAL, NULL);
+		app_db_error(a, r, "put");
 		goto out;
 	}
 	j = file_json(&f);
@@ -316,12 +315,5 @@ out:
 	free(pkey);
 }
 
-static const app_handler serve[ROUTE__MAX] = {
-	[ROUTE_PUT] = h_put,
-};
-
-int
-main(int argc, char *argv[])
-{
-	return app_main("put", argc, argv, serve, APP_STORE);
-}
+APP_MAIN("put", APP_STORE,
+    [ROUTE_PUT] = h_put)

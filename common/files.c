@@ -44,24 +44,37 @@ row_from_stmt(sqlite3_stmt *st, struct file_row *f)
 	return 0;
 }
 
+/*
+ * Step sql with pkey bound to its "?": FS_OK with *st on the row,
+ * FS_NOT_FOUND when there is none, else FS_INTERNAL. The caller ends *st
+ * with db_stmt_done in every case.
+ */
+static enum fs_err
+key_lookup(sqlite3 *db, const char *sql, const char *pkey, sqlite3_stmt **st)
+{
+	int rc;
+
+	*st = db_stmt(db, sql);
+	if (*st == NULL)
+		return FS_INTERNAL;
+	sqlite3_bind_text(*st, 1, pkey, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(*st);
+	if (rc == SQLITE_ROW)
+		return FS_OK;
+	return rc == SQLITE_DONE ? FS_NOT_FOUND : FS_INTERNAL;
+}
+
 enum fs_err
 file_load(sqlite3 *db, const char *pkey, struct file_row *f)
 {
-	sqlite3_stmt *st = NULL;
-	enum fs_err e = FS_INTERNAL;
-	int rc;
+	sqlite3_stmt *st;
+	enum fs_err e;
 
 	memset(f, 0, sizeof(*f));
-	st = db_stmt(db, "SELECT " ROW_COLS " FROM files WHERE key = ?");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		e = FS_NOT_FOUND;
-	else if (rc == SQLITE_ROW && row_from_stmt(st, f) == 0)
-		e = FS_OK;
-out:
+	e = key_lookup(db, "SELECT " ROW_COLS " FROM files WHERE key = ?", pkey,
+	    &st);
+	if (e == FS_OK && row_from_stmt(st, f) != 0)
+		e = FS_INTERNAL;
 	db_stmt_done(st);
 	return e;
 }
@@ -354,21 +367,13 @@ static enum fs_err
 pending_of(sqlite3 *db, const char *pkey, char out[FILES_PENDING_MAX + 1])
 {
 	sqlite3_stmt *st;
-	enum fs_err e = FS_INTERNAL;
-	int rc;
+	enum fs_err e;
 
 	out[0] = '\0';
-	st = db_stmt(db, "SELECT IFNULL(pending, '') FROM files WHERE key = ?");
-	if (st == NULL)
-		return FS_INTERNAL;
-	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		e = FS_NOT_FOUND;
-	else if (rc == SQLITE_ROW) {
+	e = key_lookup(db, "SELECT IFNULL(pending, '') FROM files WHERE key = ?",
+	    pkey, &st);
+	if (e == FS_OK)
 		col_text(st, 0, out, FILES_PENDING_MAX + 1);
-		e = FS_OK;
-	}
 	db_stmt_done(st);
 	return e;
 }
@@ -432,9 +437,16 @@ file_commit(sqlite3 *db)
 	return commit_or_rollback(db, FS_OK);
 }
 
-enum fs_err
-file_publish(sqlite3 *db, struct store *s, const char *pkey,
-    const char *pending)
+/*
+ * A store step on the object of pkey, in a transaction that holds its row:
+ * cur is the row's pending name, NULL when there is no row.
+ */
+typedef enum fs_err (*pending_step)(sqlite3 *, struct store *,
+    const char *pkey, const char *cur, const char *pending);
+
+static enum fs_err
+with_pending(sqlite3 *db, struct store *s, const char *pkey,
+    const char *pending, pending_step step)
 {
 	char cur[FILES_PENDING_MAX + 1];
 	enum fs_err e;
@@ -442,15 +454,32 @@ file_publish(sqlite3 *db, struct store *s, const char *pkey,
 	e = begin_pending(db, pkey, cur);
 	if (e != FS_OK && e != FS_NOT_FOUND)
 		return e;
-	if (e == FS_NOT_FOUND || strcmp(cur, pending) != 0)
+	e = step(db, s, pkey, e == FS_OK ? cur : NULL, pending);
+	return commit_or_rollback(db, e);
+}
+
+static enum fs_err
+publish_step(sqlite3 *db, struct store *s, const char *pkey,
+    const char *cur, const char *pending)
+{
+	enum fs_err e;
+
+	if (cur == NULL || strcmp(cur, pending) != 0)
 		/* Deleted, or superseded by a later PUT: nobody wants it. */
-		return commit_or_rollback(db, store_drop_tmp(s, pending));
+		return store_drop_tmp(s, pending);
 	e = store_publish(s, pending, pkey);
 	if (e != FS_OK)
-		return commit_or_rollback(db, e);
-	e = key_stmt(db, "UPDATE files SET pending = NULL WHERE key = ?", pkey);
+		return e;
 	/* A failed COMMIT leaves pending: readers fall back; recovery. */
-	return commit_or_rollback(db, e);
+	return key_stmt(db, "UPDATE files SET pending = NULL WHERE key = ?",
+	    pkey);
+}
+
+enum fs_err
+file_publish(sqlite3 *db, struct store *s, const char *pkey,
+    const char *pending)
+{
+	return with_pending(db, s, pkey, pending, publish_step);
 }
 
 long long
@@ -515,22 +544,26 @@ file_delete_row(sqlite3 *db, const char *pkey,
 	return commit_or_rollback(db, e);
 }
 
-enum fs_err
-file_remove_object(sqlite3 *db, struct store *s, const char *pkey,
-    const char *pending)
+static enum fs_err
+remove_step(sqlite3 *db, struct store *s, const char *pkey,
+    const char *cur, const char *pending)
 {
-	char cur[FILES_PENDING_MAX + 1];
-	enum fs_err e;
+	enum fs_err e = FS_OK;
 
-	e = begin_pending(db, pkey, cur);
-	if (e != FS_OK && e != FS_NOT_FOUND)
-		return e;
-	if (e == FS_NOT_FOUND)
+	/* A row again means a later PUT owns the object now. */
+	if (cur == NULL)
 		e = store_delete(s, pkey);
 	/* The deleted row's pending object: a new row names its own. */
 	if (e == FS_OK && pending != NULL && pending[0] != '\0')
 		e = store_drop_tmp(s, pending);
-	return commit_or_rollback(db, e);
+	return e;
+}
+
+enum fs_err
+file_remove_object(sqlite3 *db, struct store *s, const char *pkey,
+    const char *pending)
+{
+	return with_pending(db, s, pkey, pending, remove_step);
 }
 
 enum fs_err

@@ -94,9 +94,12 @@ enum fs_err
 store_commit(struct store_writer *w, unsigned char sha256[CRY_SHA256_LEN],
     long long *size)
 {
-	if (w == NULL)
-		return FS_INTERNAL;
-	return w->ops->commit(w, sha256, size);
+	enum fs_err e;
+
+	e = store_finish(w, sha256, size);
+	if (e != FS_OK)
+		return e;
+	return w->ops->commit(w);
 }
 
 void

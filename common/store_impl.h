@@ -19,8 +19,8 @@ struct store_ops {
 	enum fs_err	(*write)(struct store_writer *, const void *, size_t);
 	enum fs_err	(*finish)(struct store_writer *,
 			    unsigned char [CRY_SHA256_LEN], long long *);
-	enum fs_err	(*commit)(struct store_writer *,
-			    unsigned char [CRY_SHA256_LEN], long long *);
+	/* Publish what finish completed (store.c finishes first). */
+	enum fs_err	(*commit)(struct store_writer *);
 	void		(*writer_free)(struct store_writer *);
 	enum fs_err	(*reader_open)(struct store *, const char *, long long,
 			    long long, struct store_reader **);

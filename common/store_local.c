@@ -140,6 +140,56 @@ read_err(int e)
 }
 
 /*
+ * Open the directory that holds the last component of path below dfd, one
+ * component at a time, never following a symlink. With create, make the
+ * missing ones (mode DIR_MODE) on the way: mkdirat never follows a
+ * symlink, and each component is opened with O_NOFOLLOW before the next is
+ * created inside it. A directory made must outlive a crash once a row
+ * names an object in it, so its name is synced into its parent at once.
+ * Returns dfd itself for a path of one component, else an fd (O_PATH
+ * unless create), or -1 with errno.
+ */
+static int
+walk_dirs(int dfd, const char *path, int create)
+{
+	char	 buf[PATH_MAX];
+	char	*comp, *slash;
+	size_t	 len;
+	int	 cur = dfd, next, saved;
+
+	len = strlen(path);
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	/* The last component is not walked: the caller opens it. */
+	for (comp = buf; (slash = strchr(comp, '/')) != NULL;
+	    comp = slash + 1) {
+		*slash = '\0';
+		if (create && mkdirat(cur, comp, DIR_MODE) == 0) {
+			if (fsync(cur) == -1)
+				goto fail;
+		} else if (create && errno != EEXIST)
+			goto fail;
+		next = openat(cur, comp, (create ? O_RDONLY : O_PATH) |
+		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next == -1)
+			goto fail;
+		if (cur != dfd)
+			close(cur);
+		cur = next;
+	}
+	return cur;
+fail:
+	saved = errno;
+	if (cur != dfd)
+		close(cur);
+	errno = saved;
+	return -1;
+}
+
+/*
  * The fallback for kernels without openat2: open path below dfd one
  * component at a time, never following a symlink. Returns an fd or -1
  * with errno.
@@ -147,36 +197,16 @@ read_err(int e)
 static int
 walk_open(int dfd, const char *path, int flags)
 {
-	char		 buf[PATH_MAX];
-	char		*comp, *slash;
+	const char	*last;
 	struct stat	 st;
-	size_t		 len;
-	int		 cur = dfd, next, fd = -1, saved = 0;
+	int		 cur, fd = -1, saved = 0;
 
-	len = strlen(path);
-	if (len >= sizeof(buf)) {
-		saved = ENAMETOOLONG;
-		goto out;
-	}
-	memcpy(buf, path, len + 1);
-	comp = buf;
-	for (;;) {
-		slash = strchr(comp, '/');
-		if (slash == NULL)
-			break;
-		*slash = '\0';
-		next = openat(cur, comp,
-		    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next == -1) {
-			saved = errno;
-			goto out;
-		}
-		if (cur != dfd)
-			close(cur);
-		cur = next;
-		comp = slash + 1;
-	}
-	fd = openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC);
+	cur = walk_dirs(dfd, path, 0);
+	if (cur == -1)
+		return -1;
+	last = strrchr(path, '/');
+	last = last != NULL ? last + 1 : path;
+	fd = openat(cur, last, flags | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
 		saved = errno;
 		goto out;
@@ -242,63 +272,18 @@ open_beneath(struct lstore *s, const char *path, int flags)
 
 /*
  * Open the directory that will hold pkey, creating the missing components
- * (mode DIR_MODE). mkdirat never follows a symlink, and each component is
- * opened with O_NOFOLLOW before the next is created inside it, so this is
- * as safe as openat2 without needing it. Returns an fd or -1 with errno.
+ * (walk_dirs), so this is as safe as openat2 without needing it. Returns
+ * an fd or -1 with errno.
  */
 static int
 make_parent(struct lstore *s, const char *pkey)
 {
-	char	 buf[PATH_MAX];
-	char	*comp, *slash;
-	size_t	 len;
-	int	 cur = s->dfd, next, saved = 0;
+	int	 cur;
 
-	len = strlen(pkey);
-	if (len >= sizeof(buf)) {
-		saved = ENAMETOOLONG;
-		goto out;
-	}
-	memcpy(buf, pkey, len + 1);
-	comp = buf;
-	for (;;) {
-		slash = strchr(comp, '/');
-		/* The last component is the object itself. */
-		if (slash == NULL)
-			break;
-		*slash = '\0';
-		/*
-		 * A directory we make must outlive a crash once a row names
-		 * an object in it: its name is synced into its parent now.
-		 */
-		if (mkdirat(cur, comp, DIR_MODE) == 0) {
-			if (fsync(cur) == -1) {
-				saved = errno;
-				goto out;
-			}
-		} else if (errno != EEXIST) {
-			saved = errno;
-			goto out;
-		}
-		next = openat(cur, comp,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next == -1) {
-			saved = errno;
-			goto out;
-		}
-		if (cur != s->dfd)
-			close(cur);
-		cur = next;
-		comp = slash + 1;
-	}
+	cur = walk_dirs(s->dfd, pkey, 1);
 	/* Never hand out the data dir fd itself: the caller closes it. */
-	if (cur == s->dfd)
-		saved = EINVAL;
-out:
-	if (saved != 0) {
-		if (cur != s->dfd)
-			close(cur);
-		errno = saved;
+	if (cur == s->dfd) {
+		errno = EINVAL;
 		return -1;
 	}
 	return cur;
@@ -567,6 +552,15 @@ out:
 	return rc;
 }
 
+/* rc, and the writer refuses all further work unless rc is FS_OK. */
+static enum fs_err
+failed_if(struct lwriter *w, enum fs_err rc)
+{
+	if (rc != FS_OK)
+		w->failed = 1;
+	return rc;
+}
+
 static enum fs_err
 local_write(struct store_writer *bw, const void *buf, size_t len)
 {
@@ -611,9 +605,7 @@ local_write(struct store_writer *bw, const void *buf, size_t len)
 	rc = FS_OK;
 out:
 	/* The file and the hash no longer agree: this upload is over. */
-	if (rc != FS_OK)
-		w->failed = 1;
-	return rc;
+	return failed_if(w, rc);
 }
 
 static enum fs_err
@@ -674,9 +666,7 @@ done:
 		*size = w->size;
 	rc = FS_OK;
 out:
-	if (rc != FS_OK)
-		w->failed = 1;
-	return rc;
+	return failed_if(w, rc);
 }
 
 /*
@@ -731,25 +721,19 @@ out:
 	return rc;
 }
 
-/* store_commit: finish and publish at once, for callers with no row. */
+/* store_commit, once finished: publish, for callers with no row. */
 static enum fs_err
-local_commit(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
+local_commit(struct store_writer *bw)
 {
 	struct lwriter	*w = (struct lwriter *)bw;
 	enum fs_err	 rc;
 
-	rc = local_finish(&w->base, sha256, size);
-	if (rc != FS_OK)
-		return rc;
-	rc = local_publish(&w->s->base, w->tmpname, w->pkey);
-	if (rc != FS_OK) {
-		w->failed = 1;
-		return rc;
+	rc = failed_if(w, local_publish(&w->s->base, w->tmpname, w->pkey));
+	if (rc == FS_OK) {
+		w->published = 1;
+		w->tmpname[0] = '\0';
 	}
-	w->published = 1;
-	w->tmpname[0] = '\0';
-	return FS_OK;
+	return rc;
 }
 
 /* Refuse before the row commits what its publish would refuse. */
@@ -801,21 +785,29 @@ local_writer_free(struct store_writer *bw)
 	free(w);
 }
 
+/* FS_OK when fd is open on a plain file, FS_NOT_FOUND when not. */
+static enum fs_err
+plain_file(int fd)
+{
+	struct stat	 st;
+
+	if (fstat(fd, &st) == -1)
+		return FS_INTERNAL;
+	return S_ISREG(st.st_mode) ? FS_OK : FS_NOT_FOUND;
+}
+
 /* A reader of [off, off+len) of the file open at fd, which it takes. */
 static enum fs_err
 reader_of(int fd, long long off, long long len, struct lreader **rdp)
 {
 	struct lreader	*rd = NULL;
-	struct stat	 st;
 	int		 fl;
-	enum fs_err	 rc = FS_INTERNAL;
+	enum fs_err	 rc;
 
-	if (fstat(fd, &st) == -1)
+	rc = plain_file(fd);
+	if (rc != FS_OK)
 		goto out;
-	if (!S_ISREG(st.st_mode)) {
-		rc = FS_NOT_FOUND;
-		goto out;
-	}
+	rc = FS_INTERNAL;
 	fl = fcntl(fd, F_GETFL);
 	if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		goto out;
@@ -912,30 +904,17 @@ local_reader_free(struct store_reader *brd)
 static enum fs_err
 local_is_file(struct lstore *s, const char *pkey)
 {
-	struct stat	 st;
-	int		 fd = -1;
-	enum fs_err	 rc = FS_INTERNAL;
+	int		 fd;
+	enum fs_err	 rc;
 
-	if (!pkey_ok(pkey)) {
-		rc = FS_VALIDATION;
-		goto out;
-	}
+	if (!pkey_ok(pkey))
+		return FS_VALIDATION;
 	/* O_PATH: stat without opening (FIFOs, devices) for real. */
 	fd = open_beneath(s, pkey, O_PATH);
-	if (fd == -1) {
-		rc = read_err(errno);
-		goto out;
-	}
-	if (fstat(fd, &st) == -1)
-		goto out;
-	if (!S_ISREG(st.st_mode)) {
-		rc = FS_NOT_FOUND;
-		goto out;
-	}
-	rc = FS_OK;
-out:
-	if (fd != -1)
-		close(fd);
+	if (fd == -1)
+		return read_err(errno);
+	rc = plain_file(fd);
+	close(fd);
 	return rc;
 }
 

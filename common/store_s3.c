@@ -242,11 +242,26 @@ on_body(char *b, size_t sz, size_t n, void *arg)
 }
 
 /* Set up s->easy for q. Returns 0 or -1. */
+/* The request path of pkey: the prefix, then the encoded key. */
+static char *
+obj_uri(struct s3store *s, const char *pkey)
+{
+	char *ekey, *uri;
+
+	ekey = sigv4_uri_encode(pkey, 1);
+	if (ekey == NULL)
+		return NULL;
+	if (asprintf(&uri, "%s/%s", s->prefix, ekey) == -1)
+		uri = NULL;
+	free(ekey);
+	return uri;
+}
+
 static int
 req_setup(struct s3store *s, struct s3req *q)
 {
 	struct sigv4_header h[5];
-	char date[SIGV4_DATE_LEN + 1], *ekey = NULL, *uri = NULL, *url = NULL;
+	char date[SIGV4_DATE_LEN + 1], *uri = NULL, *url = NULL;
 	char *auth = NULL, *line = NULL;
 	size_t nh = 0;
 	int rc = -1;
@@ -257,13 +272,9 @@ req_setup(struct s3store *s, struct s3req *q)
 	dynbuf_init(&q->resp, RESP_MAX);
 	q->resp_over = 0;
 	q->etag[0] = '\0';
-	ekey = sigv4_uri_encode(q->pkey != NULL ? q->pkey : "", 1);
-	if (ekey == NULL)
+	uri = obj_uri(s, q->pkey != NULL ? q->pkey : "");
+	if (uri == NULL)
 		goto out;
-	if (asprintf(&uri, "%s/%s", s->prefix, ekey) == -1) {
-		uri = NULL;
-		goto out;
-	}
 	if (asprintf(&url, "%s://%s%s%s%s", s->scheme, s->host, uri,
 	    q->query[0] != '\0' ? "?" : "", q->query) == -1) {
 		url = NULL;
@@ -346,7 +357,6 @@ out:
 	if (auth != NULL)
 		cry_wipe(auth, strlen(auth));
 	free(auth);
-	free(ekey);
 	free(uri);
 	free(url);
 	return rc;
@@ -464,22 +474,28 @@ s3_close(struct store *bs)
 	free(s);
 }
 
+/* DELETE of one key, which needs no pkey_ok; a missing one is FS_OK. */
 static enum fs_err
-s3_delete(struct store *bs, const char *pkey)
+del_key(struct s3store *s, const char *key)
 {
-	struct s3store *s = (struct s3store *)bs;
 	struct s3req q;
 	enum fs_err e;
 
-	if (!pkey_ok(pkey))
-		return FS_VALIDATION;
 	memset(&q, 0, sizeof(q));
 	q.method = "DELETE";
-	q.pkey = pkey;
+	q.pkey = key;
 	q.query = "";
 	e = req_run(s, &q);
 	req_free(&q);
 	return e == FS_NOT_FOUND ? FS_OK : e;
+}
+
+static enum fs_err
+s3_delete(struct store *bs, const char *pkey)
+{
+	if (!pkey_ok(pkey))
+		return FS_VALIDATION;
+	return del_key((struct s3store *)bs, pkey);
 }
 
 static char *
@@ -629,7 +645,6 @@ struct tmp_sweep {
 	long long	 n;
 };
 
-static enum fs_err del_key(struct s3store *, const char *);
 
 static int
 tmp_sweep_one(void *arg, const char *key, long long mtime)
@@ -697,46 +712,25 @@ s3_presign_get(struct store *bs, const char *pkey, long long expires,
     time_t now)
 {
 	struct s3store *s = (struct s3store *)bs;
-	char date[SIGV4_DATE_LEN + 1], *ekey = NULL, *uri = NULL, *q = NULL;
+	char date[SIGV4_DATE_LEN + 1], *uri = NULL, *q = NULL;
 	char *url = NULL;
 
 	if (pkey == NULL || pkey[0] == '\0' || expires < 1 ||
 	    expires > 7 * 86400)
 		return NULL;
 	sigv4_amz_date(now, date);
-	ekey = sigv4_uri_encode(pkey, 1);
-	if (ekey == NULL)
+	uri = obj_uri(s, pkey);
+	if (uri == NULL)
 		goto out;
-	if (asprintf(&uri, "%s/%s", s->prefix, ekey) == -1) {
-		uri = NULL;
-		goto out;
-	}
 	q = sigv4_presign_query(&s->creds, "GET", s->host, uri, expires, date);
 	if (q == NULL)
 		goto out;
 	if (asprintf(&url, "%s://%s%s?%s", s->scheme, s->host, uri, q) == -1)
 		url = NULL;
 out:
-	free(ekey);
 	free(uri);
 	free(q);
 	return url;
-}
-
-/* DELETE of one key, which needs no pkey_ok; a missing one is FS_OK. */
-static enum fs_err
-del_key(struct s3store *s, const char *key)
-{
-	struct s3req q;
-	enum fs_err e;
-
-	memset(&q, 0, sizeof(q));
-	q.method = "DELETE";
-	q.pkey = key;
-	q.query = "";
-	e = req_run(s, &q);
-	req_free(&q);
-	return e == FS_NOT_FOUND ? FS_OK : e;
 }
 
 static int tmp_name_ok(const char *);
@@ -895,6 +889,20 @@ start_multipart(struct s3writer *w)
 	return e;
 }
 
+/* Room for the etag of one more part: FS_TOO_LARGE past the last. */
+static enum fs_err
+part_slot(struct s3writer *w)
+{
+	if (w->nparts >= MAX_PARTS)
+		return FS_TOO_LARGE;
+	if (w->etags == NULL) {
+		w->etags = calloc(MAX_PARTS, sizeof(*w->etags));
+		if (w->etags == NULL)
+			return FS_INTERNAL;
+	}
+	return FS_OK;
+}
+
 /* Send the buffer as the next part. */
 static enum fs_err
 send_part(struct s3writer *w)
@@ -903,13 +911,9 @@ send_part(struct s3writer *w)
 	char *query = NULL;
 	enum fs_err e;
 
-	if (w->nparts >= MAX_PARTS)
-		return FS_TOO_LARGE;
-	if (w->etags == NULL) {
-		w->etags = calloc(MAX_PARTS, sizeof(*w->etags));
-		if (w->etags == NULL)
-			return FS_INTERNAL;
-	}
+	e = part_slot(w);
+	if (e != FS_OK)
+		return e;
 	if (asprintf(&query, "partNumber=%d&uploadId=%s", w->nparts + 1,
 	    w->upload_id_enc) == -1)
 		return FS_INTERNAL;
@@ -1004,13 +1008,11 @@ part_end(struct s3writer *w)
 static enum fs_err
 part_start(struct s3writer *w, long long len)
 {
-	if (w->nparts >= MAX_PARTS)
-		return FS_TOO_LARGE;
-	if (w->etags == NULL) {
-		w->etags = calloc(MAX_PARTS, sizeof(*w->etags));
-		if (w->etags == NULL)
-			return FS_INTERNAL;
-	}
+	enum fs_err e;
+
+	e = part_slot(w);
+	if (e != FS_OK)
+		return e;
 	if (asprintf(&w->pquery, "partNumber=%d&uploadId=%s", w->nparts + 1,
 	    w->upload_id_enc) == -1) {
 		w->pquery = NULL;
@@ -1266,22 +1268,17 @@ s3_finish(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
 }
 
 static enum fs_err
-s3_commit(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
-    long long *size)
+s3_commit(struct store_writer *bw)
 {
 	struct s3writer *w = (struct s3writer *)bw;
 	enum fs_err e;
 
-	e = s3_finish(bw, sha256, size);
-	if (e != FS_OK)
-		return e;
 	e = s3_publish(&w->s->base, w->tmpname, w->dest);
-	if (e != FS_OK) {
+	if (e != FS_OK)
 		w->failed = 1;
-		return e;
-	}
-	w->committed = 1;
-	return FS_OK;
+	else
+		w->committed = 1;
+	return e;
 }
 
 static void

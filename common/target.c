@@ -68,8 +68,7 @@ target_open(struct app *a, struct request *r, const struct principal *p,
 	if (e == FS_OK)
 		return t;
 internal:
-	app_log(a, "file: %s", sqlite3_errmsg(a->db));
-	http_error(r, FS_INTERNAL, NULL);
+	app_db_error(a, r, "file");
 fail:
 	target_free(t);
 	return NULL;
