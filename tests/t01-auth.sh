@@ -54,6 +54,9 @@ req GET /api/auth/me -H "Authorization: Bearer $KEY2"
 expect_error 401 UNAUTHORIZED "revoked key refused"
 check "revoked key message" has "$(jqb .error.message)" "revoked"
 check "ctl: list shows revoked" has "$("$FILESTORCTL" apikey list --tenant "$TID")" "revoked"
+out=$("$FILESTORCTL" apikey list --tenant "$TID" stray 2>"$TEST_TMP/err"); rc=$?
+check "ctl: apikey list refuses a stray argument" neq "$rc" 0
+check "... with its usage on stderr, nothing on stdout" eq "$(head -c 19 "$TEST_TMP/err")$out" "usage: filestorctl "
 "$FILESTORCTL" apikey revoke "$KID2" 2>/dev/null
 check "ctl: revoking twice fails" neq "$?" 0
 req GET /api/auth/me -H "Authorization: Bearer $KEY"

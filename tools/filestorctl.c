@@ -262,6 +262,8 @@ cmd_apikey_list(struct ctl *c, struct cli_args *ar)
 {
 	const char *tid = cli_opt(ar, "--tenant");
 
+	if (ar->npos != 0)
+		return usage_fail(c);
 	if (!need_uuid(tid, "--tenant"))
 		return 1;
 	printf("ID\tUSER\tEMAIL\tNAME\tCREATED\tSTATE\n");
