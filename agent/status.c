@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fio.h"
 #include "logsafe.h"
 #include "status.h"
 
@@ -21,7 +22,6 @@ status_write(const char *path, const struct status *st)
 {
 	char *tmp = NULL, *text = NULL, u[300];
 	cJSON *j = NULL, *h;
-	FILE *f = NULL;
 	size_t n;
 	int fd;
 
@@ -58,14 +58,14 @@ status_write(const char *path, const struct status *st)
 	    0600);
 	if (fd == -1)
 		goto out;
-	f = fdopen(fd, "w");
-	if (f == NULL) {
+	if (fio_write_all(fd, text, strlen(text)) == -1 ||
+	    fio_write_all(fd, "\n", 1) == -1) {
 		close(fd);
+		(void)unlink(tmp);
 		goto out;
 	}
-	fprintf(f, "%s\n", text);
-	if (fclose(f) == 0)
-		(void)rename(tmp, path);
+	if (fio_publish(fd, tmp, path) == -1)
+		(void)unlink(tmp);
 out:
 	free(tmp);
 	cJSON_free(text);

@@ -169,7 +169,7 @@ request_ctype(struct request *r)
 	}
 }
 
-/* Answer a failed copy_body. */
+/* Answer a failed copy_body (or a Content-Length over the limit). */
 static void
 body_error(struct app *a, struct request *r, enum fs_err e)
 {
@@ -271,8 +271,7 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 	if (ctype == NULL)
 		goto out;
 	if (r->content_length > a->cfg.max_upload) {
-		http_error(r, FS_TOO_LARGE, "body is larger than "
-		    "MAX_UPLOAD_BYTES (%lld)", a->cfg.max_upload);
+		body_error(a, r, FS_TOO_LARGE);
 		goto out;
 	}
 	/* Refuse before reading a byte when the caller may not write. */

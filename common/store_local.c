@@ -399,7 +399,7 @@ tmp_create(struct lstore *s, char name[TMP_NAME_LEN + 1], int *fdp)
 	}
 	/*
 	 * Held until the upload's descriptor is closed: a temp file nobody
-	 * holds a lock on belongs to a process that died (local_gc_tmp_files).
+	 * holds a lock on belongs to a process that died (local_gc_tmp).
 	 */
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		(void)unlinkat(s->tmpfd, name, 0);
@@ -1002,15 +1002,16 @@ tmp_orphan(int dfd, const char *name)
 }
 
 /*
- * Remove the temp files older than older_than_secs, and, with orphans,
- * those of uploads whose process died (a worker killed mid-upload): no
- * lock on them and unchanged for ORPHAN_GRACE_SECS. Never one that keep
- * says a row still names.
+ * Remove the temp files older than older_than_secs, and those of uploads
+ * whose process died (a worker killed mid-upload): no lock on them and
+ * unchanged for ORPHAN_GRACE_SECS. Never one that keep says a row still
+ * names.
  */
 static long long
-local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans,
-    store_keep_fn keep, void *arg)
+local_gc_tmp(struct store *bs, long long older_than_secs, store_keep_fn keep,
+    void *arg)
 {
+	struct lstore	*s = (struct lstore *)bs;
 	DIR		*d = NULL;
 	struct dirent	*de;
 	struct stat	 st;
@@ -1044,8 +1045,8 @@ local_gc_tmp_files(struct lstore *s, long long older_than_secs, int orphans,
 		if (!S_ISREG(st.st_mode))
 			continue;
 		if (now - (long long)st.st_mtim.tv_sec < older_than_secs &&
-		    !(orphans && now - (long long)st.st_mtim.tv_sec >=
-		    ORPHAN_GRACE_SECS && tmp_orphan(fd, de->d_name)))
+		    !(now - (long long)st.st_mtim.tv_sec >= ORPHAN_GRACE_SECS &&
+		    tmp_orphan(fd, de->d_name)))
 			continue;
 		/* A row's pending object: its publish is not done yet. */
 		if (keep != NULL && keep(arg, de->d_name))
@@ -1165,17 +1166,9 @@ op_tmp_reader_open(struct store *s, const char *name, long long off,
 }
 
 static long long
-op_gc_tmp(struct store *s, long long older_than_secs, store_keep_fn keep,
-    void *arg)
-{
-	return local_gc_tmp_files((struct lstore *)s, older_than_secs, 1, keep,
-	    arg);
-}
-
-static long long
 op_gc_orphans(struct store *s, store_keep_fn keep, void *arg)
 {
-	return local_gc_tmp_files((struct lstore *)s, LLONG_MAX, 1, keep, arg);
+	return local_gc_tmp(s, LLONG_MAX, keep, arg);
 }
 
 static const char *
@@ -1204,7 +1197,7 @@ static const struct store_ops local_ops = {
 	.reader_free = local_reader_free,
 	.del = local_delete,
 	.local_path = local_local_path,
-	.gc_tmp = op_gc_tmp,
+	.gc_tmp = local_gc_tmp,
 	.gc_orphans = op_gc_orphans,
 	.pending = local_pending,
 	.keep = local_keep,
