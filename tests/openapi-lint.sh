@@ -2,9 +2,8 @@
 # tests/openapi-lint.sh [BUILD]: docs/openapi.yaml against redocly's
 # recommended rules (redocly.yaml; the problems kept on purpose, each with
 # its reason, are in .redocly.lint-ignore.yaml). Any error or warning
-# fails. @redocly/cli comes from the npm registry at the exact version
-# and integrity of tests/npm/package-lock.json, installed with `npm ci`
-# into BUILD/npm once per lockfile. Prints PASS/FAIL lines, like
+# fails. @redocly/cli comes from tests/npm/install (the lockfile's exact
+# version, with npm ci into BUILD/npm). Prints PASS/FAIL lines, like
 # tests/deps-order.sh; redocly's own output (and the deprecation banner
 # it prints on Node 20) is shown only when something failed.
 set -uo pipefail
@@ -18,29 +17,7 @@ bin=$dir/node_modules/.bin/redocly
 export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
     REDOCLY_SUPPRESS_NOTIFICATIONS=true NO_COLOR=1
 
-# install: npm ci from the lockfile, unless BUILD/npm already holds
-# exactly this lockfile's install (the stamp is written after success).
-install() {
-	local out
-	if [ -x "$bin" ] && cmp -s tests/npm/package-lock.json "$dir/.installed"; then
-		return 0
-	fi
-	command -v npm >/dev/null 2>&1 || {
-		echo "FAIL openapi: npm is missing (tools/install-deps test)"
-		return 1
-	}
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	cp tests/npm/package.json tests/npm/package-lock.json "$dir/"
-	if ! out=$(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error 2>&1) ||
-	    [ ! -x "$bin" ]; then
-		echo "FAIL openapi: npm ci of tests/npm/package-lock.json failed: $(printf '%s\n' "$out" | tail -n 3 | tr '\n' ' ')"
-		return 1
-	fi
-	cp tests/npm/package-lock.json "$dir/.installed"
-}
-
-install || exit 1
+out=$(tests/npm/install "$build") || { echo "$out"; exit 1; }
 want=$(jq -r '.packages["node_modules/@redocly/cli"].version' tests/npm/package-lock.json)
 json=$("$bin" lint --format=json 2>/dev/null)
 rc=$?
