@@ -175,10 +175,13 @@ serve_check_port() {
 }
 
 # serve_user_ensure USER: make the system user when it does not exist.
+# make test starts its passes at once, so on a fresh machine several may
+# try: useradd fails for all but one of them, and the user then exists.
 serve_user_ensure() {
 	id -u "$1" >/dev/null 2>&1 && return 0
 	useradd --system --user-group --no-create-home \
-	    --home-dir /nonexistent --shell /usr/sbin/nologin "$1" || {
+	    --home-dir /nonexistent --shell /usr/sbin/nologin "$1" 2>/dev/null ||
+	    id -u "$1" >/dev/null 2>&1 || {
 		echo "serve: cannot create the system user $1" >&2
 		return 1
 	}
