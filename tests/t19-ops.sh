@@ -134,6 +134,8 @@ if [ "${STORE:-local}" = local ] && [ "${SERVER:-lighttpd}" = lighttpd ]; then
 fi
 
 # --- backups: a second server with its own state (and, on S3, bucket)
+# (under lighttpd only: the restore stops and starts it as §5 says)
+[ "${SERVER:-lighttpd}" = lighttpd ] || return 0
 B2=("FILESTOR_DB=$W/state/filestor.db" "FILESTOR_DATA_DIR=$W/state/files"
     "FILESTOR_CACHE_DIR=$W/state/cache")
 if [ "${STORE:-local}" = s3 ]; then

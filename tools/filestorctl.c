@@ -697,11 +697,15 @@ usage(int asked)
 		fprintf(f, "  ");
 		cmd_synopsis(f, &cmds[i]);
 	}
+	/* (No line of this below the list may start "  " and a lower-case
+	 * letter: tests/t12-install.sh reads those as commands.) */
 	fprintf(f, "environment: FILESTOR_DB (default ./.data/filestor.db); gc "
-	    "also FILESTOR_DATA_DIR, FILESTOR_CACHE_DIR,\n"
-	    "  RENDITION_CACHE_BYTES; gc, verify and backup the store's "
-	    "settings;\n  s3 presign the S3_* settings "
-	    "(docs/operations.md section 9)\n");
+	    "also\n"
+	    "  FILESTOR_CACHE_DIR and RENDITION_CACHE_BYTES; gc, verify, "
+	    "backup and\n"
+	    "  \"s3 presign\" the store's settings (FILESTOR_DATA_DIR or "
+	    "S3_*).\n"
+	    "  See docs/operations.md section 9.\n");
 	return asked ? 0 : 2;
 }
 
