@@ -235,6 +235,11 @@ install: all
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' agent/filestor-agent.service \
 	    >$(DESTDIR)$(PREFIX)/lib/systemd/user/filestor-agent.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/user/filestor-agent.service
+	systemd/install-units $(DESTDIR)$(PREFIX)/lib/systemd/system $(PREFIX) \
+	    $(notdir $(CGI_BIN))
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 man/filestor-agent.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/filestorctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build build-asan build-fuzz

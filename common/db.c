@@ -321,3 +321,103 @@ db_plan(sqlite3 *db, sqlite3_stmt *st, void (*fn)(void *, const char *),
 	free(sql);
 	return rc;
 }
+
+/* Copy db into the open connection to, in one step (one snapshot). */
+static int
+backup_copy(sqlite3 *db, sqlite3 *to)
+{
+	sqlite3_backup *b;
+	int rc, tries = 0;
+
+	b = sqlite3_backup_init(to, "main", db, "main");
+	if (b == NULL)
+		return sqlite3_errcode(to);
+	/* The source's lock is waited for, as a writer would be. */
+	while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY ||
+	    rc == SQLITE_LOCKED) {
+		if (++tries * 50 > DB_BUSY_MS)
+			break;
+		sqlite3_sleep(50);
+	}
+	(void)sqlite3_backup_finish(b);
+	return rc == SQLITE_DONE ? sqlite3_errcode(to) : rc;
+}
+
+int
+db_backup_to(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	sqlite3 *to = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &to, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL);
+	if (rc == SQLITE_OK)
+		rc = backup_copy(db, to);
+	/* The copy says WAL, as its source: make it one plain file. */
+	if (rc == SQLITE_OK)
+		rc = db_exec(to, "PRAGMA journal_mode=DELETE");
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "cannot copy the database to %s: %s",
+		    path, to != NULL ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
+	if (sqlite3_close(to) != SQLITE_OK && rc == SQLITE_OK) {
+		snprintf(err, errlen, "cannot close %s", path);
+		rc = SQLITE_ERROR;
+	}
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT IFNULL(MAX(version), 0) FROM"
+	    " schema_migrations", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The rows of one table (its name quoted), or -1. */
+static long long
+table_rows(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+	char *sql;
+
+	sql = sqlite3_mprintf("SELECT COUNT(*) FROM \"%w\"", name);
+	if (sql != NULL && sqlite3_prepare_v2(db, sql, -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	return n;
+}
+
+int
+db_table_counts(sqlite3 *db, int (*fn)(void *, const char *, long long),
+    void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	long long n;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE"
+	    " type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+	    " ORDER BY name", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		n = table_rows(db, name);
+		if (n < 0 || fn(arg, name, n) == -1) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -70,6 +70,22 @@ int	 db_run(sqlite3_stmt *st);
 void	 db_read_begin(sqlite3 *db);
 void	 db_read_end(sqlite3 *db);
 
+/*
+ * Backups (filestorctl backup, common/backup.c). db_backup_to copies the
+ * whole database into a new file at path with SQLite's online backup
+ * API, in one step, so the copy is one consistent snapshot even while
+ * the programs write; the copy is left in rollback-journal mode, one
+ * self-contained file (db_open turns WAL on again when it is opened
+ * after a restore). A file at path is refused. 0, or -1 with err.
+ * db_schema_version: the highest migration applied, or -1.
+ * db_table_counts: fn(arg, table, rows) for every table but SQLite's own,
+ * in name order, until fn returns -1. 0, or -1.
+ */
+int	 db_backup_to(sqlite3 *db, const char *path, char *err, size_t errlen);
+int	 db_schema_version(sqlite3 *db);
+int	 db_table_counts(sqlite3 *db,
+	    int (*fn)(void *, const char *, long long), void *arg);
+
 /* Migration table compiled in by the build (build/migrations.c). */
 struct db_migration {
 	int		 version;

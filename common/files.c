@@ -590,43 +590,110 @@ file_patch(sqlite3 *db, const char *pkey, const char *acl, int set_folder,
 	return e;
 }
 
-struct gc_objects {
+/*
+ * The objects no row names, for gc and verify: fn(arg, db, s, pkey) for
+ * each object store_walk finds that has no row (and no pending row).
+ */
+typedef int	(*orphan_fn)(void *, sqlite3 *, struct store *, const char *);
+
+struct orphans {
 	sqlite3		*db;
 	struct store	*s;
-	long long	 n;
+	orphan_fn	 fn;
+	void		*arg;
 };
 
-/* Remove pkey's object if no row names it, checked under the write lock. */
 static int
-gc_object(void *arg, const char *pkey)
+orphan_object(void *arg, const char *pkey)
 {
-	struct gc_objects *g = arg;
+	struct orphans *o = arg;
 	char cur[FILES_PENDING_MAX + 1];
 	enum fs_err e;
 
-	e = pending_of(g->db, pkey, cur);
+	e = pending_of(o->db, pkey, cur);
 	if (e != FS_NOT_FOUND)
 		return e == FS_OK ? 0 : -1;
-	e = begin_pending(g->db, pkey, cur);
+	return o->fn(o->arg, o->db, o->s, pkey);
+}
+
+static int
+walk_orphans(sqlite3 *db, struct store *s, orphan_fn fn, void *arg)
+{
+	struct orphans o;
+
+	o.db = db;
+	o.s = s;
+	o.fn = fn;
+	o.arg = arg;
+	return store_walk(s, orphan_object, &o);
+}
+
+/* Remove pkey's object if no row names it, checked under the write lock. */
+static int
+gc_object(void *arg, sqlite3 *db, struct store *s, const char *pkey)
+{
+	long long *n = arg;
+	char cur[FILES_PENDING_MAX + 1];
+	enum fs_err e;
+
+	e = begin_pending(db, pkey, cur);
 	if (e != FS_OK && e != FS_NOT_FOUND)
 		return -1;
 	if (e == FS_NOT_FOUND) {
-		e = store_delete(g->s, pkey);
+		e = store_delete(s, pkey);
 		if (e == FS_OK)
-			g->n++;
+			(*n)++;
 	}
-	return commit_or_rollback(g->db, e) == FS_OK ? 0 : -1;
+	return commit_or_rollback(db, e) == FS_OK ? 0 : -1;
 }
 
 long long
 file_gc_objects(sqlite3 *db, struct store *s)
 {
-	struct gc_objects g;
+	long long n = 0;
 
-	g.db = db;
-	g.s = s;
-	g.n = 0;
-	if (store_walk(s, gc_object, &g) == -1)
+	if (walk_orphans(db, s, gc_object, &n) == -1)
 		return -1;
-	return g.n;
+	return n;
+}
+
+struct orphan_cb {
+	int	(*fn)(void *, const char *);
+	void	*arg;
+};
+
+static int
+orphan_report(void *arg, sqlite3 *db, struct store *s, const char *pkey)
+{
+	struct orphan_cb *cb = arg;
+
+	(void)db;
+	(void)s;
+	return cb->fn(cb->arg, pkey);
+}
+
+int
+file_orphans(sqlite3 *db, struct store *s, int (*fn)(void *, const char *),
+    void *arg)
+{
+	struct orphan_cb cb;
+
+	cb.fn = fn;
+	cb.arg = arg;
+	return walk_orphans(db, s, orphan_report, &cb);
+}
+
+enum fs_err
+file_next_row(sqlite3 *db, const char *after, struct file_row *f)
+{
+	sqlite3_stmt *st;
+	enum fs_err e;
+
+	memset(f, 0, sizeof(*f));
+	e = key_lookup(db, "SELECT " ROW_COLS " FROM files WHERE key > ?"
+	    " ORDER BY key LIMIT 1", after, &st);
+	if (e == FS_OK && row_from_stmt(st, f) != 0)
+		e = FS_INTERNAL;
+	db_stmt_done(st);
+	return e;
 }

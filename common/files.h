@@ -134,5 +134,20 @@ enum fs_err	 file_patch(sqlite3 *db, const char *pkey, const char *acl,
  * a publish cannot interleave. The count, or -1. filestorctl gc.
  */
 long long	 file_gc_objects(sqlite3 *db, struct store *s);
+/*
+ * The same walk for filestorctl verify, which only reports: fn(arg, pkey)
+ * for every stored object no row names, until it returns -1. 0, or -1
+ * on failure or when fn stopped.
+ */
+int		 file_orphans(sqlite3 *db, struct store *s,
+		    int (*fn)(void *, const char *), void *arg);
+/*
+ * Every row in key order, one at a time, without holding a read across
+ * the caller's work: the first row whose key sorts after `after` ("" for
+ * the first) into f (file_row_free it). FS_OK, FS_NOT_FOUND after the
+ * last, or FS_INTERNAL.
+ */
+enum fs_err	 file_next_row(sqlite3 *db, const char *after,
+		    struct file_row *f);
 
 #endif

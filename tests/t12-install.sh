@@ -451,7 +451,7 @@ if [ "$SERVER" = lighttpd ]; then
 	check "the state dir belongs to the service user" eq "$(stat -c %U:%a "$T/var/lib/filestor")" "$SVC:750"
 	check "the web user is in the service user's group" has " $(id -nG "$WEB") " " $SVC "
 	block_ok "$OPS" config
-	check "the env file is root's, 0600" eq "$(stat -c %U:%a "$T/etc/filestor/env")" "root:600"
+	check "the env file is root's, 0600" eq "$(stat -c %U:%a "$T/etc/filestor/filestor.env")" "root:600"
 	block_ok "$OPS" unit
 	check "systemd-analyze verify: the service" eq \
 	    "$(systemd-analyze verify "$T/etc/systemd/system/filestor.service" 2>&1)" ""
@@ -470,9 +470,9 @@ if [ "$SERVER" = lighttpd ]; then
 	block_ok "$OPS" first-tenant
 	check "first upload over TLS: 201 JSON" eq "$(tail -n1 "$T/first-tenant.out" | jq -r .key 2>/dev/null)" hello.txt
 	# The key the block made is in its shell only: make one more for the checks.
-	TID=$(as_user "$T/etc/filestor/env" "$SVC" filestorctl tenant list | awk '$2 == "acme" { print $1 }')
-	UID2=$(as_user "$T/etc/filestor/env" "$SVC" filestorctl user create ops@example.com --tenant "$TID" --role admin)
-	KEY=$(as_user "$T/etc/filestor/env" "$SVC" filestorctl apikey create --tenant "$TID" --user "$UID2" 2>/dev/null)
+	TID=$(as_user "$T/etc/filestor/filestor.env" "$SVC" filestorctl tenant list | awk '$2 == "acme" { print $1 }')
+	UID2=$(as_user "$T/etc/filestor/filestor.env" "$SVC" filestorctl user create ops@example.com --tenant "$TID" --role admin)
+	KEY=$(as_user "$T/etc/filestor/filestor.env" "$SVC" filestorctl apikey create --tenant "$TID" --user "$UID2" 2>/dev/null)
 	AK=(-H "Authorization: Bearer $KEY")
 	req GET "$HTTPS/api/storage/hello.txt" "${HC[@]}" "${AK[@]}"
 	expect_status 200 "download over TLS (X-Sendfile by the web user)"
@@ -493,14 +493,19 @@ if [ "$SERVER" = lighttpd ]; then
 
 	# --- docs/operations.md §5: a backup, a change, a restore
 	block_ok "$OPS" backup
-	check "backup: the database" eq "$(ls "$T"/backup/filestor/filestor-*.db | wc -l)" 1
-	check "backup: the objects" test -f "$T/backup/filestor/files/tenants/$TID/hello.txt"
-	check "backup: AUTH_SECRET (the env file)" cmp -s "$T/etc/filestor/env" "$T/backup/filestor/env"
+	BKD=$(ls -d "$T"/backup/filestor/2* | tail -n 1)
+	check "backup: the database" eq "$(ls "$T"/backup/filestor/*/filestor.db | wc -l)" 1
+	check "backup: its manifest" eq "$(jq -r .database.sha256 "$BKD/manifest.json")" \
+	    "$(sha256sum <"$BKD/filestor.db" | cut -d' ' -f1)"
+	check "backup: the objects" test -f "$BKD/files/tenants/$TID/hello.txt"
+	check "backup: AUTH_SECRET (the env file)" cmp -s "$T/etc/filestor/filestor.env" "$BKD/filestor.env"
 	req DELETE "$HTTPS/api/storage/hello.txt" "${HC[@]}" "${AK[@]}"
 	expect_status 204 "delete after the backup"
 	block_ok "$OPS" restore
 	check "restore: the database is the service user's again" eq \
 	    "$(stat -c %U:%a "$T/var/lib/filestor/filestor.db")" "$SVC:640"
+	check "restore: filestorctl verify agrees" has "$(tail -n1 "$T/restore.out")" \
+	    "verify: 1 rows, 1 ok; missing 0"
 	req GET "$HTTPS/api/storage/hello.txt" "${HC[@]}" "${AK[@]}"
 	expect_status 200 "restore: the deleted file is back"
 	check "restore: its bytes" eq "$(body)" "hello"

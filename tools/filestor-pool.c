@@ -19,7 +19,9 @@
  * pid file holds the pool's pid; PIDFILE.workers the workers' pids, one
  * a line, rewritten on every replacement; both are opened before the
  * pool gives up root. The workers' stderr, and the
- * pool's own lines, go to LOGFILE (opened as USER), else /dev/null.
+ * pool's own lines, go to LOGFILE (opened as USER), else /dev/null;
+ * with -f and no -l, to the pool's own stderr (under systemd, the
+ * journal: the units of systemd/ run it so).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -426,12 +428,18 @@ open_pidfiles(const char *pidfile, int *pidfd)
 	return 0;
 }
 
-/* Open LOGFILE as the user we now are (sets logfd). -1 on error. */
+/*
+ * Open LOGFILE as the user we now are (sets logfd); in the foreground
+ * without one, stderr is the log. -1 on error.
+ */
 static int
-open_log(const char *logpath, const struct passwd *pw)
+open_log(const char *logpath, const struct passwd *pw, int fg)
 {
-	if (logpath == NULL)
+	if (logpath == NULL) {
+		if (fg)
+			logfd = STDERR_FILENO;
 		return 0;
+	}
 	logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (logfd == -1) {
 		fprintf(stderr, "filestor-pool: cannot open the log %s "
@@ -570,7 +578,7 @@ main(int argc, char *argv[])
 		return 1;
 	if (pw != NULL && drop_to(pw) == -1)
 		return 1;
-	if (open_log(logpath, pw) == -1)
+	if (open_log(logpath, pw, fg) == -1)
 		return 1;
 	set_signals();
 
@@ -579,7 +587,10 @@ main(int argc, char *argv[])
 			dprintf(pidfd, "%ld\n", (long)getpid());
 			close(pidfd);
 		}
-		return run(sock, (int)n, argv, -1);
+		rc = run(sock, (int)n, argv, -1);
+		close(sock);
+		remove_files(NULL, sockpath);
+		return rc;
 	}
 
 	if (pipe(pipefd) == -1)

@@ -3,6 +3,7 @@
  * ./.data/filestor.db). Results go to stdout alone, so that scripts can
  * capture them; errors go to stderr with a non-zero exit.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "agent.h"
 #include "auth.h"
+#include "backup.h"
 #include "cfg.h"
 #include "cli.h"
 #include "cry.h"
@@ -483,6 +485,69 @@ cmd_gc(struct ctl *c, struct cli_args *ar)
 }
 
 /*
+ * backup DIR: the database copied with SQLite's online backup API, and
+ * its manifest (backup.h). One line on stdout says what was written.
+ */
+static int
+cmd_backup(struct ctl *c, struct cli_args *ar)
+{
+	struct backup_summary sum;
+	char err[PATH_MAX + 256];
+
+	if (ar->npos != 1)
+		return usage_fail(c);
+	if (backup_make(c->db, &c->cfg, ar->pos[0], &sum, err,
+	    sizeof(err)) == -1)
+		return cli_fail("backup: %s", err);
+	printf("backup: %s/%s: %lld bytes, sha256 %s, schema %d, %lld files"
+	    " rows; manifest %s/%s\n", ar->pos[0], BACKUP_DB_FILE, sum.bytes,
+	    sum.sha256, sum.schema, sum.files, ar->pos[0], BACKUP_MANIFEST);
+	return 0;
+}
+
+static void
+print_problem(void *arg, const char *what, const char *pkey,
+    const char *detail)
+{
+	(void)arg;
+	printf("%s\t%s\t%s\n", what, pkey, detail);
+}
+
+/*
+ * verify: every row's object is there with the row's size and sha256,
+ * and every object has a row (backup.h). A line per problem, then the
+ * counts; exit 1 when there is any problem.
+ */
+static int
+cmd_verify(struct ctl *c, struct cli_args *ar)
+{
+	struct backup_report r;
+	struct store *s;
+	char err[512];
+	long long bad;
+	int rc;
+
+	if (ar->npos != 0)
+		return usage_fail(c);
+	s = store_open(&c->cfg, err, sizeof(err));
+	if (s == NULL)
+		return cli_fail("%s", err);
+	rc = backup_verify(c->db, s, print_problem, NULL, &r);
+	store_close(s);
+	printf("verify: %lld rows, %lld ok; missing %lld, wrong size %lld, "
+	    "wrong sha256 %lld, unreadable %lld; objects without a row %lld\n",
+	    r.rows, r.ok, r.missing, r.bad_size, r.bad_sha256, r.unreadable,
+	    r.orphans);
+	if (rc == -1)
+		return cli_fail("verify: could not finish: %s",
+		    sqlite3_errmsg(c->db));
+	bad = backup_problems(&r);
+	if (bad > 0)
+		return cli_fail("verify: %lld problem(s)", bad);
+	return 0;
+}
+
+/*
  * s3 presign PHYSICAL_KEY --expires SECONDS [--at YYYYMMDDTHHMMSSZ]: a
  * presigned GET URL of the configured bucket (S3_*), the key verbatim.
  * --at fixes the signing time, so the output is reproducible.
@@ -611,6 +676,8 @@ static const struct cmd cmds[] = {
 	{ "debug", "list-plan", "--tenant TID --user UID [--prefix P]", o_plan,
 	    no_opts, cmd_debug_list_plan },
 	{ "gc", NULL, "", no_opts, no_opts, cmd_gc },
+	{ "backup", NULL, "DIR", no_opts, no_opts, cmd_backup },
+	{ "verify", NULL, "", no_opts, no_opts, cmd_verify },
 };
 
 /*
@@ -630,10 +697,15 @@ usage(int asked)
 		fprintf(f, "  ");
 		cmd_synopsis(f, &cmds[i]);
 	}
+	/* (No line of this below the list may start "  " and a lower-case
+	 * letter: tests/t12-install.sh reads those as commands.) */
 	fprintf(f, "environment: FILESTOR_DB (default ./.data/filestor.db); gc "
-	    "also FILESTOR_DATA_DIR, FILESTOR_CACHE_DIR,\n"
-	    "  RENDITION_CACHE_BYTES; s3 presign the S3_* settings "
-	    "(docs/operations.md section 9)\n");
+	    "also\n"
+	    "  FILESTOR_CACHE_DIR and RENDITION_CACHE_BYTES; gc, verify, "
+	    "backup and\n"
+	    "  \"s3 presign\" the store's settings (FILESTOR_DATA_DIR or "
+	    "S3_*).\n"
+	    "  See docs/operations.md section 9.\n");
 	return asked ? 0 : 2;
 }
 
