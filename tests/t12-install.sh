@@ -540,7 +540,14 @@ if [ "$SERVER" = lighttpd ]; then
 	alive=""
 	# (A zombie has exited: here pid 1 may be slow to reap the pools,
 	# which spawn-fcgi/start leaves to it.)
-	for p in $LPID $PIDS; do serve_running "$p" && alive="$alive $p"; done
+	# (The pools stop their workers and wait for them: allow a loaded
+	# machine ten seconds for the last to go.)
+	for _ in $(seq 1 100); do
+		alive=""
+		for p in $LPID $PIDS; do serve_running "$p" && alive="$alive $p"; done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
 	check "systemctl stop: lighttpd and every program gone" eq "$alive" ""
 else
 	# --- docs/hosting.md's Apache setup, against a copy of /etc/apache2
