@@ -394,7 +394,7 @@ test_auth_admin(void **state)
 	(void)state;
 	refused("GET", "/api/agents", NULL, 401, "authentication required");
 	refused("GET", "/api/agents/" AID, user_key, 403,
-	    "managing agents needs an admin role");
+	    "this route needs an admin role");
 	refused("POST", "/api/agents/enroll-tokens", user_key, 403,
 	    "admin role");
 	served("GET", "/api/agents", admin_key);
