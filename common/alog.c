@@ -114,21 +114,22 @@ now_rfc3339(char out[32])
 	snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
-/* The path, cut to ALOG_PATH_MAX bytes and made valid UTF-8. */
+/* The path, cut to max (<= ALOG_PATH_MAX) bytes and made valid UTF-8. */
 static void
-add_path(cJSON *o, const char *path)
+add_path(cJSON *o, const char *path, size_t max)
 {
 	char buf[ALOG_PATH_MAX + 1];
 
 	if (path == NULL)
 		return;
-	snprintf(buf, sizeof(buf), "%s", path);
+	snprintf(buf, max + 1 < sizeof(buf) ? max + 1 : sizeof(buf), "%s",
+	    path);
 	http_utf8_scrub(buf);
 	cJSON_AddStringToObject(o, "path", buf);
 }
 
-char *
-alog_line(const struct alog_rec *rec)
+static char *
+line_of(const struct alog_rec *rec, size_t path_max)
 {
 	cJSON *o, *who, *ch;
 	char when[32], *s = NULL;
@@ -142,7 +143,7 @@ alog_line(const struct alog_rec *rec)
 	add_str(o, "program", rec->program);
 	add_str(o, "method", rec->method);
 	add_str(o, "route", rec->route);
-	add_path(o, rec->path);
+	add_path(o, rec->path, path_max);
 	cJSON_AddNumberToObject(o, "status", rec->status);
 	cJSON_AddNumberToObject(o, "bytesIn", (double)rec->bytes_in);
 	cJSON_AddNumberToObject(o, "bytesOut", (double)rec->bytes_out);
@@ -166,6 +167,12 @@ alog_line(const struct alog_rec *rec)
 	return s;
 }
 
+char *
+alog_line(const struct alog_rec *rec)
+{
+	return line_of(rec, ALOG_PATH_MAX);
+}
+
 int
 alog_write(const struct alog_rec *rec)
 {
@@ -182,6 +189,15 @@ alog_write(const struct alog_rec *rec)
 	if (s == NULL)
 		goto out;
 	n = strlen(s);
+	/* A path of control bytes grows six times when escaped: cut it
+	   shorter rather than lose the line. */
+	if (n + 1 > ALOG_LINE_MAX) {
+		cJSON_free(s);
+		s = line_of(rec, ALOG_PATH_SHORT);
+		if (s == NULL)
+			goto out;
+		n = strlen(s);
+	}
 	/* One write of a whole line, or none: a cut line would interleave. */
 	if (n + 1 > ALOG_LINE_MAX)
 		goto out;

@@ -22,6 +22,7 @@
 
 #define ALOG_LINE_MAX	8192	/* bytes of one line, newline included */
 #define ALOG_PATH_MAX	1024	/* bytes of the path kept in a line */
+#define ALOG_PATH_SHORT	128	/* ... when the line would be too long */
 
 /* One request, as app_main saw it; strings may be NULL or "". */
 struct alog_rec {

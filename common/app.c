@@ -40,7 +40,7 @@ app_db_error(struct app *a, struct request *r, const char *what)
 }
 
 #define ALLOW_MAX	128	/* "GET, HEAD, PUT, PATCH, DELETE, POST" */
-/* Only the agents' routes are admin-only; the message is theirs. */
+/* The agents' routes, and GET /api/metrics when not from loopback. */
 #define ADMIN_ONLY	"this route needs an admin role"
 
 /*
