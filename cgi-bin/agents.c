@@ -89,6 +89,7 @@ h_enroll(struct app *a, struct request *r, const struct app_caller *c)
 		goto internal;
 	}
 	app_log(a, "enrolled agent %s", id);
+	app_audit(r, "agent-enroll", id, NULL);
 	j = cJSON_CreateObject();
 	if (j == NULL)
 		goto internal;
@@ -138,6 +139,7 @@ h_enroll_token(struct app *a, struct request *r,
 		http_error(r, FS_INTERNAL, NULL);
 		goto out;
 	}
+	app_audit(r, "enroll-token-create", NULL, NULL);
 	db_iso8601(exp, when);
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "token", tok);
@@ -261,6 +263,7 @@ tunnel_enable(struct app *a, struct request *r, const struct principal *p,
 	if (key == NULL)
 		goto out;
 	app_log(a, "tunnel enabled for agent %s", id);
+	app_audit(r, "tunnel-enable", id, norm);
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "hostname", norm);
 	cJSON_AddStringToObject(j, "origin", origin);
@@ -298,15 +301,17 @@ tunnel_rotate(struct app *a, struct request *r, const struct principal *p,
 	if (key == NULL)
 		goto out;
 	app_log(a, "tunnel key rotated for agent %s", id);
+	app_audit(r, "tunnel-rotate", id, NULL);
 	key_reply(r, cJSON_CreateObject(), key);
 out:
 	agent_row_free(&row);
 }
 
-/* Answer a delete or disable of agent id: rc 1 is 204, 0 is 404. */
+/* Answer a delete or disable of agent id: rc 1 is 204, 0 is 404. what
+   says it in the log, action in the access log. */
 static void
 agent_changed(struct app *a, struct request *r, const char *id, int rc,
-    const char *what)
+    const char *what, const char *action)
 {
 	if (rc == -1) {
 		app_db_error(a, r, what);
@@ -317,6 +322,7 @@ agent_changed(struct app *a, struct request *r, const char *id, int rc,
 		return;
 	}
 	app_log(a, "%s: agent %s", what, id);
+	app_audit(r, action, id, NULL);
 	http_status(r, 204);
 	http_add_header(r, "Cache-Control", "no-store");
 	http_begin(r);
@@ -502,14 +508,14 @@ h_agent(struct app *a, struct request *r, const struct app_caller *c)
 		break;
 	case ROUTE_AGENT_DELETE:
 		agent_changed(a, r, id, agent_delete(a->db, c->p.tenant_id,
-		    id), "agent deleted");
+		    id), "agent deleted", "agent-delete");
 		break;
 	case ROUTE_TUNNEL:
 		tunnel_enable(a, r, &c->p, id);
 		break;
 	case ROUTE_TUNNEL_OFF:
 		agent_changed(a, r, id, agent_tunnel_disable(a->db,
-		    c->p.tenant_id, id), "tunnel disabled");
+		    c->p.tenant_id, id), "tunnel disabled", "tunnel-disable");
 		break;
 	default:
 		tunnel_rotate(a, r, &c->p, id);

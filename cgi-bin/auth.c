@@ -9,6 +9,7 @@
 #include "app.h"
 #include "cry.h"
 #include "db.h"
+#include "metrics.h"
 
 #define LOGIN_BODY_MAX	(16 * 1024)
 
@@ -98,6 +99,7 @@ h_login(struct app *a, struct request *r, const struct app_caller *c)
 	addr = http_env(r, "REMOTE_ADDR");
 	e = auth_login_allowed(a->db, &lim, email, tid, addr, &retry);
 	if (e == FS_TOO_MANY) {
+		metrics_inc(METRIC_RATE_LIMITED_LOGIN);
 		http_add_headerf(r, "Retry-After", "%lld", retry);
 		http_error(r, e, "too many failed logins; try again in %lld "
 		    "seconds", retry);
@@ -114,6 +116,8 @@ h_login(struct app *a, struct request *r, const struct app_caller *c)
 	    auth_login_note(a->db, &lim, email, tid, addr, e == FS_OK) == -1)
 		app_log(a, "login: cannot count the attempt: %s",
 		    sqlite3_errmsg(a->db));
+	if (e == FS_UNAUTHORIZED)
+		metrics_inc(METRIC_LOGIN_FAILURES);
 	if (e != FS_OK) {
 		if (e == FS_INTERNAL)
 			app_log(a, "login: %s", sqlite3_errmsg(a->db));
@@ -124,6 +128,7 @@ h_login(struct app *a, struct request *r, const struct app_caller *c)
 	    "Path=/; Max-Age=%lld%s", AUTH_COOKIE, token, a->cfg.session_ttl,
 	    a->cfg.cookie_secure ? "; Secure" : "");
 	http_add_header(r, "Cache-Control", "no-store");
+	app_audit(r, "login", p.user_id, "session");
 	j = principal_json(a, &p);
 	http_json(r, 200, j);
 out:
@@ -154,6 +159,8 @@ h_logout(struct app *a, struct request *r, const struct app_caller *c)
 	if (cookie != NULL) {
 		auth_logout(a->db, cookie);
 		free(cookie);
+		app_audit(r, "logout", p.via != AUTH_NONE ? p.user_id : NULL,
+		    NULL);
 	}
 	http_add_headerf(r, "Set-Cookie", "%s=; HttpOnly; SameSite=Lax; "
 	    "Path=/; Max-Age=0%s", AUTH_COOKIE,

@@ -41,6 +41,7 @@ h_delete(struct app *a, struct request *r, const struct app_caller *c)
 		http_error(r, e, NULL);
 		goto out;
 	}
+	app_audit(r, "delete", t->logical, NULL);
 	e = file_remove_object(a->db, a->store, t->pkey, pending);
 	if (e != FS_OK)
 		app_log(a, "delete: object left for filestorctl gc (%s)",

@@ -222,6 +222,8 @@ h_create(struct app *a, struct request *r, const struct app_caller *c)
 	}
 	e = rc == -1 ? FS_INTERNAL :
 	    folder_create(a->db, id, p->tenant_id, name, p->user_id);
+	if (e == FS_OK)
+		app_audit(r, "folder-create", id, NULL);
 	save_answer(a, r, e, id, 201);
 out:
 	cJSON_Delete(body);
@@ -285,6 +287,8 @@ h_rename(struct app *a, struct request *r, const struct app_caller *c)
 	    "folder"))
 		goto out;
 	e = folder_rename(a->db, id, name);
+	if (e == FS_OK)
+		app_audit(r, "folder-rename", id, NULL);
 	save_answer(a, r, e, id, 200);
 out:
 	cJSON_Delete(body);
@@ -307,6 +311,7 @@ h_delete(struct app *a, struct request *r, const struct app_caller *c)
 		    "files first");
 		return;
 	}
+	app_audit(r, "folder-delete", id, NULL);
 	http_status(r, 204);
 	http_begin(r);
 }

@@ -81,6 +81,11 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 		http_error(r, e, NULL);
 		goto out;
 	}
+	if (acl != NULL)
+		app_audit(r, "acl", t->logical, acl->valuestring);
+	if (folder != NULL)
+		app_audit(r, "folder", t->logical, cJSON_IsString(folder) ?
+		    folder->valuestring : "none");
 	file_row_free(&t->f);
 	if (file_load(a->db, t->pkey, &t->f) != FS_OK)
 		goto internal;

@@ -304,6 +304,7 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 		app_db_error(a, r, "put");
 		goto out;
 	}
+	app_audit(r, "put", logical, exists ? "overwrite" : "create");
 	j = file_json(&f);
 	http_json(r, exists ? 200 : 201, j);
 out:

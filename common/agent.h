@@ -219,4 +219,17 @@ int		 agent_tunnel_hostname(sqlite3 *db, const char *id,
 int		 agent_seen(sqlite3 *db, const char *id, long long now,
 		    const char *hostname);
 
+/*
+ * Seconds since its last heartbeat for which an agent counts as online:
+ * three of the agent's one-minute heartbeats (agent/supervise.c).
+ */
+#define AGENT_ONLINE_WINDOW	180
+/*
+ * The agents of every tenant (*total) and those online at now (*online),
+ * for GET /api/metrics. The one place that defines "online" for it. 0
+ * or -1.
+ */
+int		 agent_count(sqlite3 *db, long long now, long long *total,
+		    long long *online);
+
 #endif

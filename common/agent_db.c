@@ -469,3 +469,24 @@ out:
 	}
 	return e;
 }
+
+int
+agent_count(sqlite3 *db, long long now, long long *total, long long *online)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	*total = *online = 0;
+	st = db_stmt(db, "SELECT count(*), count(CASE WHEN last_seen_at >= ?"
+	    " THEN 1 END) FROM agents");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now - AGENT_ONLINE_WINDOW);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*total = sqlite3_column_int64(st, 0);
+		*online = sqlite3_column_int64(st, 1);
+		rc = 0;
+	}
+	db_stmt_done(st);
+	return rc;
+}

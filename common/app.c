@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "alog.h"
 #include "app.h"
 #include "cry.h"
 #include "db.h"
 #include "files.h"
+#include "metrics.h"
 #include "tok.h"
 
 void
@@ -38,8 +40,8 @@ app_db_error(struct app *a, struct request *r, const char *what)
 }
 
 #define ALLOW_MAX	128	/* "GET, HEAD, PUT, PATCH, DELETE, POST" */
-/* Only the agents' routes are admin-only; the message is theirs. */
-#define ADMIN_ONLY	"managing agents needs an admin role"
+/* The agents' routes, and GET /api/metrics when not from loopback. */
+#define ADMIN_ONLY	"this route needs an admin role"
 
 /*
  * Whether the bytes s..end (a decoded path, which may hold a NUL) match
@@ -191,6 +193,10 @@ caller_resolve(struct app *a, struct request *r, enum app_auth auth,
 		return require_user(a, r, &c->p);
 	case APP_USER:
 		return require_user(a, r, &c->p);
+	case APP_LOCAL:
+		if (a->cfg.metrics_loopback && app_is_local(r))
+			return 1;
+		/* FALLTHROUGH */
 	case APP_ADMIN:
 		if (!require_user(a, r, &c->p))
 			return 0;
@@ -204,6 +210,28 @@ caller_resolve(struct app *a, struct request *r, enum app_auth auth,
 	}
 	http_error(r, FS_INTERNAL, NULL);
 	return 0;
+}
+
+/* Copy who c is into q, for the access log: ids only, never a secret. */
+static void
+note_caller(struct app_req *q, const struct app_caller *c)
+{
+	const char *tenant = c->p.tenant_id;
+
+	if (c->agent_id[0] != '\0') {
+		q->kind = "agent";
+		snprintf(q->agent, sizeof(q->agent), "%s", c->agent_id);
+	} else if (c->tok_tenant != NULL) {
+		q->kind = "token";
+		tenant = c->tok_tenant;
+	} else if (c->p.via == AUTH_APIKEY) {
+		q->kind = "apikey";
+		snprintf(q->key, sizeof(q->key), "%s", c->p.key_id);
+	} else if (c->p.via == AUTH_SESSION)
+		q->kind = "session";
+	if (c->p.via != AUTH_NONE)
+		snprintf(q->user, sizeof(q->user), "%s", c->p.user_id);
+	snprintf(q->tenant, sizeof(q->tenant), "%s", tenant);
 }
 
 void
@@ -247,14 +275,122 @@ app_dispatch(struct app *a, struct request *r, const struct app_route *routes,
 	}
 	memset(&c, 0, sizeof(c));
 	c.route = (enum route)hit;
+	a->req.route = (int)hit;
 	/* A read-only request sees one snapshot, locked once. */
 	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
 		db_read_begin(a->db);
-	if (caller_resolve(a, r, routes[hit].auth, &c))
+	if (caller_resolve(a, r, routes[hit].auth, &c)) {
+		note_caller(&a->req, &c);
 		serve[hit](a, r, &c);
+	}
 	db_read_end(a->db);
 	free(c.tok_key);
 	free(c.tok_tenant);
+}
+
+void
+app_audit(struct request *r, const char *action, const char *target,
+    const char *detail)
+{
+	char buf[ALOG_PATH_MAX + 1];
+	cJSON *e;
+
+	if (!alog_on() || action == NULL)
+		return;
+	if (r->audit == NULL)
+		r->audit = cJSON_CreateArray();
+	if (r->audit == NULL || cJSON_GetArraySize(r->audit) >= APP_AUDIT_MAX)
+		return;
+	e = cJSON_CreateObject();
+	if (e == NULL || !cJSON_AddItemToArray(r->audit, e)) {
+		cJSON_Delete(e);
+		return;
+	}
+	cJSON_AddStringToObject(e, "action", action);
+	if (target != NULL) {
+		snprintf(buf, sizeof(buf), "%s", target);
+		http_utf8_scrub(buf);
+		cJSON_AddStringToObject(e, "target", buf);
+	}
+	if (detail != NULL)
+		cJSON_AddStringToObject(e, "detail", detail);
+}
+
+int
+app_is_local(const struct request *r)
+{
+	static const char *const proxied[] = { "Forwarded",
+	    "X-Forwarded-For", "X-Real-IP", "CF-Connecting-IP",
+	    "True-Client-IP" };
+	const char *ip = http_env(r, "REMOTE_ADDR");
+	size_t i;
+
+	if (ip == NULL)
+		return 0;
+	for (i = 0; i < nitems(proxied); i++)
+		if (http_header(r, proxied[i]) != NULL)
+			return 0;
+	/* 127.0.0.0/8, ::1, and 127/8 mapped into IPv6 (RFC 4291 §2.5.5.2). */
+	if (strncmp(ip, "::ffff:", 7) == 0)
+		ip += 7;
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
+}
+
+/* The access log line and the metrics of the request just answered. */
+static void
+request_done(struct app *a, struct request *r)
+{
+	struct alog_rec rec;
+	long long usec = metrics_now_us() - a->req.t0;
+	const struct app_route *rt = a->req.route >= 0 ?
+	    &app_routes[a->req.route] : NULL;
+
+	metrics_request(r->method, r->status, usec, r->body_read,
+	    r->bytes_out);
+	if (!alog_on())
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.request_id = r->request_id;
+	rec.program = a->name;
+	rec.method = r->method;
+	rec.route = rt != NULL ? rt->pattern : NULL;
+	rec.path = r->path;
+	rec.status = r->status;
+	rec.bytes_in = r->body_read;
+	rec.bytes_out = r->bytes_out;
+	rec.usec = usec;
+	rec.tenant = a->req.tenant;
+	rec.kind = a->req.kind;
+	rec.user = a->req.user;
+	rec.key = a->req.key;
+	rec.agent = a->req.agent;
+	rec.changes = r->audit;
+	if (alog_write(&rec) == -1)
+		metrics_inc(METRIC_ACCESS_LOG_ERRORS);
+}
+
+/* ACCESS_LOG and the metrics; -1 (refuse to start) when the log will
+   not open. Metrics that will not map are logged and left off. */
+static int
+observe_open(struct app *a)
+{
+	char err[512], path[4096];
+
+	if (a->cfg.access_log != NULL && a->cfg.access_log[0] != '\0' &&
+	    alog_open(a->cfg.access_log, err, sizeof(err)) == -1) {
+		app_log(a, "refusing to start: %s", err);
+		return -1;
+	}
+	if (!a->cfg.metrics)
+		return 0;
+	if (a->cfg.metrics_file != NULL && a->cfg.metrics_file[0] != '\0')
+		snprintf(path, sizeof(path), "%s", a->cfg.metrics_file);
+	else
+		snprintf(path, sizeof(path), "%s/%s", a->cfg.cache_dir,
+		    APP_METRICS_FILE);
+	if (metrics_open(path, a->name, err, sizeof(err)) == -1)
+		app_log(a, "%s; running without metrics", err);
+	return 0;
 }
 
 /*
@@ -331,6 +467,8 @@ app_main(const char *name, int argc, char *argv[],
 			app_log(&a, "removed %lld temporary files of uploads "
 			    "whose process died", n);
 	}
+	if (observe_open(&a) == -1)
+		goto out;
 	tok_storage_key(a.cfg.auth_secret, a.cfg.auth_secret_len, a.tok_key);
 	agent_kek(a.cfg.auth_secret, a.cfg.auth_secret_len, a.agent_kek);
 	/* A client that hangs up must not kill the worker. */
@@ -344,6 +482,9 @@ app_main(const char *name, int argc, char *argv[],
 		const char *msg = NULL;
 		enum fs_err e;
 
+		memset(&a.req, 0, sizeof(a.req));
+		a.req.t0 = metrics_now_us();
+		a.req.route = -1;
 		e = http_request_init(&r, &fcgx, NULL, &msg);
 		if (e != FS_OK)
 			http_error(&r, e, "%s", msg != NULL ? msg :
@@ -354,11 +495,19 @@ app_main(const char *name, int argc, char *argv[],
 			http_error(&r, FS_INTERNAL, NULL);
 		if (input_drained(&r))
 			FCGX_Detach(&fcgx);
+		/*
+		 * Written before the connection is finished, so that a
+		 * client that sees the answer also finds its line; an
+		 * O_APPEND write of one line costs microseconds.
+		 */
+		request_done(&a, &r);
 		http_request_free(&r);
 		FCGX_Finish_r(&fcgx);
 	}
 	ret = 0;
 out:
+	alog_close();
+	metrics_close();
 	store_close(a.store);
 	cry_wipe(a.tok_key, sizeof(a.tok_key));
 	cry_wipe(a.agent_kek, sizeof(a.agent_kek));

@@ -32,6 +32,20 @@
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
+/*
+ * Who and what the request being served is, for the access log and the
+ * metrics (app_main writes them after the response). Reset per request.
+ */
+struct app_req {
+	long long	 t0;		/* metrics_now_us() at accept */
+	int		 route;		/* enum route, -1 until dispatched */
+	const char	*kind;		/* apikey, session, token, agent; NULL */
+	char		 tenant[37];
+	char		 user[37];
+	char		 key[37];	/* the API key's id */
+	char		 agent[37];
+};
+
 struct app {
 	const char	*name;		/* program name, for logs */
 	struct cfg	 cfg;
@@ -41,6 +55,7 @@ struct app {
 	   it returns: never in a handler's static. */
 	unsigned char	 tok_key[32];	/* storage URL key (DESIGN §6) */
 	unsigned char	 agent_kek[AGENT_KEY_LEN]; /* seals tunnel keys */
+	struct app_req	 req;		/* the request being served */
 };
 
 /* Who may call a route; app_dispatch() checks it before the handler. */
@@ -55,6 +70,9 @@ enum app_auth {
 			   WWW-Authenticate, or the CSRF 403 */
 	APP_ADMIN,	/* APP_USER whose role has admin_access, else 403 */
 	APP_AGENT,	/* an agent: Bearer <agentId>.<agentSecret> (DESIGN §9) */
+	APP_LOCAL,	/* from loopback (REMOTE_ADDR, with no proxy's
+			   forwarding header; METRICS_LOOPBACK), else as
+			   APP_ADMIN */
 };
 
 struct app_route {
@@ -83,6 +101,9 @@ struct app_caller {
 typedef void	(*app_handler)(struct app *, struct request *,
 		    const struct app_caller *);
 
+/* The metrics file below FILESTOR_CACHE_DIR, unless METRICS_FILE. */
+#define APP_METRICS_FILE	".metrics"
+
 /* flags for app_main */
 #define APP_READONLY	0x1	/* open the database read-only */
 #define APP_STORE	0x2	/* open the storage adapter */
@@ -106,6 +127,29 @@ void	 app_dispatch(struct app *a, struct request *r,
 /* Log a line to stderr (the web server's error log) with the program name. */
 void	 app_log(const struct app *a, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Record what this request changed, for the access log (alog.h): one
+ * entry {"action","target","detail"} of the line's "changes". action is
+ * a short verb ("put", "delete", "acl", "tunnel-enable", ...); target
+ * the logical key or the id of what changed; detail a word about how
+ * ("overwrite", "public") or NULL. Never a secret: no token, no key, no
+ * password. Call it once the change is made (committed), before or
+ * after answering. A no-op when ACCESS_LOG is unset. At most
+ * APP_AUDIT_MAX entries per request; target is cut to 1024 bytes.
+ */
+#define APP_AUDIT_MAX	4
+void	 app_audit(struct request *r, const char *action, const char *target,
+	    const char *detail);
+
+/*
+ * Whether the request came from loopback with no forwarding header of a
+ * proxy (Forwarded, X-Forwarded-For, X-Real-IP, CF-Connecting-IP,
+ * True-Client-IP). REMOTE_ADDR is the peer of the web server, which a
+ * client cannot choose; a forwarding header can only take the loopback
+ * status away, never grant it.
+ */
+int	 app_is_local(const struct request *r);
 
 /* Log "what: <SQLite's last error on a->db>" and answer 500. */
 void	 app_db_error(struct app *a, struct request *r, const char *what);

@@ -131,7 +131,7 @@ auth_key_principal(sqlite3 *db, const char *key, struct principal *p,
 	 */
 	st = db_stmt(db,
 	    "SELECT k.revoked_at, k.user_id, k.tenant_id, u.email, r.id,"
-	    " r.name, r.admin_access, m.user_id IS NOT NULL"
+	    " r.name, r.admin_access, m.user_id IS NOT NULL, k.id"
 	    " FROM api_keys k"
 	    " LEFT JOIN memberships m ON m.user_id = k.user_id"
 	    "  AND m.tenant_id = k.tenant_id"
@@ -154,6 +154,7 @@ auth_key_principal(sqlite3 *db, const char *key, struct principal *p,
 	copy_text(user, sizeof(user), sqlite3_column_text(st, 1));
 	copy_text(tenant, sizeof(tenant), sqlite3_column_text(st, 2));
 	fill_principal(p, AUTH_APIKEY, user, tenant, st, 3);
+	copy_text(p->key_id, sizeof(p->key_id), sqlite3_column_text(st, 8));
 	e = FS_OK;
 out:
 	db_stmt_done(st);

@@ -68,6 +68,10 @@ struct cfg {
 	long long	 login_max_user; /* LOGIN_MAX_FAILURES, per email+tenant, 10 */
 	long long	 login_max_addr; /* LOGIN_MAX_FAILURES_PER_ADDR, 100 */
 	long long	 login_window;	/* LOGIN_WINDOW_SECONDS, 900 */
+	char		*access_log;	/* ACCESS_LOG or NULL (no log) */
+	int		 metrics;	/* METRICS, default 1 */
+	char		*metrics_file;	/* METRICS_FILE, NULL: the default */
+	int		 metrics_loopback; /* METRICS_LOOPBACK, default 1 */
 	struct s3_cfg	 s3;
 	struct cfg_transform transform;
 };

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cry.h"
 #include "dynbuf.h"
 #include "http.h"
 
@@ -327,6 +328,47 @@ request_query(struct request *r, const char *uriq, const char **msg)
 	return FS_OK;
 }
 
+int
+http_request_id_ok(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	for (n = 0; s[n] != '\0'; n++)
+		if (n >= HTTP_REQUEST_ID_MAX ||
+		    !((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= '0' && s[n] <= '9') ||
+		    strchr("-_.:+/=@", s[n]) != NULL))
+			return 0;
+	return n > 0;
+}
+
+/* The client's X-Request-Id when sane, else a new one. Never fails: an
+   id of zeros if OpenSSL has no randomness, which a request survives. */
+static void
+request_id_set(struct request *r)
+{
+	unsigned char raw[16];
+	const char *h = http_header(r, "X-Request-Id");
+
+	if (http_request_id_ok(h)) {
+		memcpy(r->request_id, h, strlen(h) + 1);
+		return;
+	}
+	if (cry_random(raw, sizeof(raw)) == -1)
+		memset(raw, 0, sizeof(raw));
+	cry_hex(raw, sizeof(raw), r->request_id);
+}
+
+void
+http_note_sent(struct request *r, long long n)
+{
+	if (n > 0)
+		r->bytes_out += n;
+}
+
 enum fs_err
 http_request_init(struct request *r, FCGX_Request *fcgx, char **envp,
     const char **msg)
@@ -345,8 +387,11 @@ http_request_init(struct request *r, FCGX_Request *fcgx, char **envp,
 		r->io = &fcgx_io;
 		r->io_arg = fcgx;
 	}
-	if (env_copy(r, envp) == -1)
+	if (env_copy(r, envp) == -1) {
+		request_id_set(r);
 		goto out;
+	}
+	request_id_set(r);
 	e = server_refused(r, msg);
 	if (e != FS_OK)
 		goto out;
@@ -389,6 +434,7 @@ http_request_free(struct request *r)
 	for (i = 0; r->env != NULL && r->env[i] != NULL; i++)
 		free(r->env[i]);
 	free(r->env);
+	cJSON_Delete(r->audit);
 	/* fcgx is borrowed: the accept loop finishes it. */
 	memset(r, 0, sizeof(*r));
 }
@@ -748,6 +794,12 @@ http_begin(struct request *r)
 		if (emit(r, r->hdr[i], strlen(r->hdr[i])) == -1 ||
 		    emit(r, "\r\n", 2) == -1)
 			goto out;
+	/* Not in hdr[], so that no error path can drop it. */
+	if (r->request_id[0] != '\0' &&
+	    (emit(r, "X-Request-Id: ", 14) == -1 ||
+	    emit(r, r->request_id, strlen(r->request_id)) == -1 ||
+	    emit(r, "\r\n", 2) == -1))
+		goto out;
 	if (emit(r, "\r\n", 2) == -1)
 		goto out;
 	rc = 0;
@@ -763,7 +815,10 @@ http_write(struct request *r, const void *buf, size_t len)
 	/* RFC 9110 §9.3.2: HEAD gets the GET headers and no content. */
 	if (r->is_head)
 		return 0;
-	return emit(r, buf, len);
+	if (emit(r, buf, len) == -1)
+		return -1;
+	r->bytes_out += (long long)len;
+	return 0;
 }
 
 int
@@ -829,8 +884,8 @@ utf8_len(const unsigned char *s)
 
 /* cJSON copies bytes as they are; a message that quotes client input
    must still make a valid JSON text (RFC 8259 §8.1). */
-static void
-utf8_scrub(char *s)
+void
+http_utf8_scrub(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
 	size_t n;
@@ -863,7 +918,7 @@ http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 	}
 	if (n < 0)
 		snprintf(msg, sizeof(msg), "%s", err_strerror(e));
-	utf8_scrub(msg);
+	http_utf8_scrub(msg);
 
 	/* The handler's headers described the answer it meant to give
 	   (an ETag, a cookie); keep only what this status needs:
@@ -893,7 +948,9 @@ http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 	err = cJSON_AddObjectToObject(root, "error");
 	if (err == NULL ||
 	    cJSON_AddStringToObject(err, "code", err_code(e)) == NULL ||
-	    cJSON_AddStringToObject(err, "message", msg) == NULL) {
+	    cJSON_AddStringToObject(err, "message", msg) == NULL ||
+	    (r->request_id[0] != '\0' && cJSON_AddStringToObject(err,
+	    "requestId", r->request_id) == NULL)) {
 		/* Out of memory: a bare status is all we can still say. */
 		http_status(r, 500);
 		http_begin(r);

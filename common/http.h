@@ -27,6 +27,7 @@
 #define HTTP_MAX_HEADER_OUT	4096	/* bytes of one response header line */
 #define HTTP_JSON_MAX		(64 * 1024)	/* default cap of a JSON body */
 #define HTTP_ERROR_MSG_MAX	512	/* bytes of an http_error() message */
+#define HTTP_REQUEST_ID_MAX	64	/* bytes of an X-Request-Id we echo */
 
 /*
  * Where a request's bytes come from and go to: the FastCGI streams,
@@ -58,6 +59,17 @@ struct request {
 	int		 is_head;	/* HEAD: headers only */
 	/* Copies of the environment, made once. */
 	char		**env;		/* NULL terminated copy of fcgx->envp */
+	/*
+	 * The request's id: the client's X-Request-Id when it is sane
+	 * (http_request_id_ok), else 32 random hex digits. Sent back as
+	 * X-Request-Id on every response and in every error body.
+	 */
+	char		 request_id[HTTP_REQUEST_ID_MAX + 1];
+	/* Body bytes written, plus what the handler handed to the web
+	   server (http_note_sent: X-Sendfile), for the access log. */
+	long long	 bytes_out;
+	/* What the request changed (app_audit), a JSON array, or NULL. */
+	cJSON		*audit;
 	/* The byte streams: FastCGI's (io_arg is fcgx), or, without fcgx,
 	   none (an empty body, output dropped) until the caller sets one. */
 	const struct http_io *io;
@@ -95,6 +107,18 @@ const struct http_param *http_param(const struct request *r, const char *name);
 /* Value of cookie name from the Cookie header, malloc'd, or NULL. */
 char		*http_cookie(const struct request *r, const char *name);
 
+/*
+ * Whether s is an X-Request-Id we echo: 1 to HTTP_REQUEST_ID_MAX bytes of
+ * letters, digits and "-_.:+/=@" (a UUID, hex, base64, a trace id). The
+ * id goes into headers and log lines, so nothing else is taken; an
+ * insane one is replaced, never refused.
+ */
+int		 http_request_id_ok(const char *s);
+/* Replace each byte of s that is not part of valid UTF-8 with '?'. */
+void		 http_utf8_scrub(char *s);
+/* Count n body bytes the web server sends for us (X-Sendfile). */
+void		 http_note_sent(struct request *r, long long n);
+
 /* Body: read up to len bytes. Returns bytes read, 0 at the end, -1 when the
  * client went away or sent fewer bytes than Content-Length promised. */
 ssize_t		 http_read(struct request *r, void *buf, size_t len);
@@ -120,8 +144,8 @@ int		 http_write(struct request *r, const void *buf, size_t len);
 /* Send a JSON document with status. Does not take ownership of j. */
 int		 http_json(struct request *r, int status, const cJSON *j);
 /*
- * The one error writer: {"error":{"code":..,"message":..}}, with
- * Cache-Control: no-store. fmt may be NULL for err_strerror(e); the
+ * The one error writer: {"error":{"code":..,"message":..,"requestId":..}},
+ * with Cache-Control: no-store. fmt may be NULL for err_strerror(e); the
  * message is cut to HTTP_ERROR_MSG_MAX bytes and bytes that are not UTF-8
  * become '?'. Headers the handler added are dropped (an ETag or a cookie
  * must not ride on an error), except the ones the status needs: Allow on

@@ -16,6 +16,7 @@ struct principal {
 	char		 role_name[64];
 	int		 admin;		/* the role has admin_access */
 	char		 email[256];
+	char		 key_id[37];	/* AUTH_APIKEY: the key's id, else "" */
 };
 
 #endif

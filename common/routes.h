@@ -47,7 +47,8 @@
 	R(TUNNEL,	"POST",	  "/api/agents/*/tunnel",    APP_ADMIN,	 "agents") \
 	R(TUNNEL_OFF,	"DELETE", "/api/agents/*/tunnel",    APP_ADMIN,	 "agents") \
 	R(TUNNEL_ROTATE, "POST",  "/api/agents/*/tunnel/rotate", APP_ADMIN, "agents") \
-	R(FILE_CONTENT,	"GET",	  "/api/file/content",	     APP_USER,	 "file-content")
+	R(FILE_CONTENT,	"GET",	  "/api/file/content",	     APP_USER,	 "file-content") \
+	R(METRICS,	"GET",	  "/api/metrics",	     APP_LOCAL,	 "metrics")
 
 enum route {
 #define ROUTE_ID(id, method, pattern, auth, prog)	ROUTE_##id,

@@ -19,6 +19,7 @@
 #include "target.h"
 #include "img.h"
 #include "key.h"
+#include "metrics.h"
 #include "range.h"
 #include "rcache.h"
 #include "sget.h"
@@ -243,8 +244,10 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	 * we send the whole body ourselves.
 	 */
 	if (a->cfg.sendfile && !r->is_head && cr != HTTP_COND_IGNORED &&
-	    f->pending[0] == '\0' && send_by_server(a, r, f) == 0)
+	    f->pending[0] == '\0' && send_by_server(a, r, f) == 0) {
+		http_note_sent(r, len);
 		return;
+	}
 	if (cr == HTTP_COND_PARTIAL) {
 		http_status(r, 206);
 		http_add_headerf(r, "Content-Range", "bytes %lld-%lld/%lld",
@@ -408,6 +411,7 @@ render(struct app *a, struct request *r, const struct file_row *f,
 	char msg[IMG_MSG_MAX], why[IMG_MSG_MAX], lmsg[160];
 	unsigned char *src = NULL;
 	size_t srclen = 0;
+	long long t0;
 	int slot, rc = -1;
 	enum fs_err e;
 
@@ -424,6 +428,7 @@ render(struct app *a, struct request *r, const struct file_row *f,
 			http_error(r, FS_INTERNAL, NULL);
 			return -1;
 		}
+		metrics_inc(METRIC_TRANSFORMS_BUSY);
 		http_add_header(r, "Retry-After", SLOT_RETRY_AFTER);
 		http_error(r, FS_UNAVAILABLE, "all %d transform slots are "
 		    "busy; retry later", tslot_count());
@@ -437,7 +442,11 @@ render(struct app *a, struct request *r, const struct file_row *f,
 		    "%s" : NULL, lmsg);
 		goto out;
 	}
+	t0 = metrics_now_us();
 	e = img_transform(src, srclen, ip, out, dst, dstlen, msg, why);
+	metrics_time(METRIC_TIME_TRANSFORM, metrics_now_us() - t0);
+	metrics_inc(e == FS_OK ? METRIC_TRANSFORMS_OK :
+	    METRIC_TRANSFORMS_FAILED);
 	tslot_release(slot);
 	slot = -1;
 	if (e != FS_OK) {
@@ -509,6 +518,7 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 
 	hit = rcache_lookup(a->cfg.cache_dir, id, img_format_name(out), &path,
 	    &size);
+	metrics_inc(hit == 1 ? METRIC_RCACHE_HITS : METRIC_RCACHE_MISSES);
 	if (hit != 1 && render(a, r, f, ip, out, id, &dst, &dstlen,
 	    &stored) == -1)
 		goto out;
@@ -524,6 +534,7 @@ serve_transform(struct app *a, struct request *r, const struct file_row *f,
 	    http_header_value_ok(path)) {
 		/* Served like an original: the web server sends the file. */
 		http_add_header(r, "X-Sendfile", path);
+		http_note_sent(r, size);
 		http_status(r, 200);
 		http_begin(r);
 		goto out;

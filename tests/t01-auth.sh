@@ -118,13 +118,14 @@ sqlite3 "$FILESTOR_DB" "UPDATE sessions SET expires_at = strftime('%s','now') - 
 req GET /api/auth/me -b "$TEST_TMP/jar3"
 expect_error 401 UNAUTHORIZED "expired session refused"
 
-# --- wrong password and unknown email answer the same
+# --- wrong password and unknown email answer the same (the same
+# X-Request-Id, which the error body names)
 req POST /api/auth/login -H 'Content-Type: application/json' \
-    -d '{"email":"alice@example.com","password":"wrong"}'
+    -H 'X-Request-Id: t01-login' -d '{"email":"alice@example.com","password":"wrong"}'
 expect_error 401 UNAUTHORIZED "wrong password"
 wp=$(body)
 req POST /api/auth/login -H 'Content-Type: application/json' \
-    -d '{"email":"nobody@example.com","password":"wrong"}'
+    -H 'X-Request-Id: t01-login' -d '{"email":"nobody@example.com","password":"wrong"}'
 expect_error 401 UNAUTHORIZED "unknown email"
 check "wrong password and unknown email: same body" eq "$(body)" "$wp"
 

@@ -125,7 +125,9 @@ for t in $(grep '^GET ' "$OPS" | cut -d' ' -f2 | sort -u); do
 	req HEAD "$p" "${ADM[@]}"
 	check "HEAD $t: same status as GET ($gs)" eq "$STATUS" "$gs"
 	check "HEAD $t: $STATUS is documented" documented HEAD "$t" "$STATUS"
-	check "HEAD $t: Content-Length of the GET body" eq "$(hdr Content-Length)" "$glen"
+	# The metrics count the GET itself: the HEAD's body may be longer.
+	[ "$t" = /api/metrics ] ||
+	    check "HEAD $t: Content-Length of the GET body" eq "$(hdr Content-Length)" "$glen"
 	check "HEAD $t: same Content-Type as GET" eq "$(hdr Content-Type)" "$gct"
 	check "HEAD $t: no body" eq "$(raw_head "$p" "Authorization: Bearer $KADM")" 0
 done

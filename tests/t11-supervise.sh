@@ -28,6 +28,7 @@ sv_req() { # PROGRAM -> prints the status
 	folders) curl -s -o /dev/null -w '%{http_code}' "${A[@]}" "$u/api/folders" ;;
 	agents) curl -s -o /dev/null -w '%{http_code}' "${A[@]}" "$u/api/agents" ;;
 	file-content) curl -s -o /dev/null -w '%{http_code}' "${A[@]}" "$u/api/file/content" ;;
+	metrics) curl -s -o /dev/null -w '%{http_code}' "$u/api/metrics" ;;
 	esac
 }
 # A program's answer that is its own (2xx, or its JSON 4xx), not the
@@ -49,7 +50,7 @@ sv_workers() {
 	fi
 }
 
-progs="auth list get put patch delete sign folders agents file-content"
+progs="auth list get put patch delete sign folders agents file-content metrics"
 # mod_fcgid holds a request that finds no live process and retries once a
 # second (fcgid_bridge.c, a fixed 1 s sleep): under Apache the first
 # answer after the kill comes at about 1 s, and none is lost.

@@ -394,7 +394,7 @@ test_auth_admin(void **state)
 	(void)state;
 	refused("GET", "/api/agents", NULL, 401, "authentication required");
 	refused("GET", "/api/agents/" AID, user_key, 403,
-	    "managing agents needs an admin role");
+	    "this route needs an admin role");
 	refused("POST", "/api/agents/enroll-tokens", user_key, 403,
 	    "admin role");
 	served("GET", "/api/agents", admin_key);
@@ -458,6 +458,55 @@ test_auth_agent(void **state)
 	assert_int_equal(seen.p.via, AUTH_NONE);
 }
 
+/* APP_LOCAL (GET /api/metrics): loopback REMOTE_ADDR, else an admin. */
+static void
+test_auth_local(void **state)
+{
+	static const char *const local[] = { "127.0.0.1", "127.9.8.7",
+	    "::1", "::ffff:127.0.0.1" };
+	static const char *const remote[] = { "192.0.2.1", "10.0.0.1",
+	    "::ffff:192.0.2.1", "fe80::1", "::2", "0.0.0.0", "" };
+	static const char *const proxied[] = { "HTTP_FORWARDED=for=x",
+	    "HTTP_X_FORWARDED_FOR=127.0.0.1", "HTTP_X_REAL_IP=127.0.0.1",
+	    "HTTP_CF_CONNECTING_IP=127.0.0.1",
+	    "HTTP_TRUE_CLIENT_IP=127.0.0.1" };
+	char ra[64], *envp[] = { "REQUEST_METHOD=GET",
+	    "REQUEST_URI=/api/metrics", "REMOTE_ADDR=127.0.0.1", NULL, NULL };
+	struct request r;
+	const char *msg;
+	size_t i;
+
+	(void)state;
+	app.cfg.metrics_loopback = 1;
+	for (i = 0; i < nitems(local); i++) {
+		snprintf(ra, sizeof(ra), "REMOTE_ADDR=%s", local[i]);
+		served("GET", "/api/metrics", ra);
+	}
+	for (i = 0; i < nitems(remote); i++) {
+		snprintf(ra, sizeof(ra), "REMOTE_ADDR=%s", remote[i]);
+		refused("GET", "/api/metrics", ra, 401,
+		    "authentication required");
+	}
+	refused("GET", "/api/metrics", NULL, 401, "authentication required");
+	refused("GET", "/api/metrics", user_key, 403, "admin role");
+	served("GET", "/api/metrics", admin_key);
+	/* A proxy's forwarding header takes the exemption away. */
+	for (i = 0; i < nitems(proxied); i++) {
+		envp[3] = (char *)proxied[i];
+		assert_int_equal(req_init(&r, envp, &msg), FS_OK);
+		assert_false(app_is_local(&r));
+		http_request_free(&r);
+	}
+	envp[3] = NULL;
+	assert_int_equal(req_init(&r, envp, &msg), FS_OK);
+	assert_true(app_is_local(&r));
+	http_request_free(&r);
+	/* METRICS_LOOPBACK=0: an admin always. */
+	app.cfg.metrics_loopback = 0;
+	refused("GET", "/api/metrics", "REMOTE_ADDR=127.0.0.1", 401,
+	    "authentication required");
+}
+
 int
 main(void)
 {
@@ -469,6 +518,7 @@ main(void)
 		cmocka_unit_test(test_auth_admin),
 		cmocka_unit_test(test_auth_token),
 		cmocka_unit_test(test_auth_agent),
+		cmocka_unit_test(test_auth_local),
 	};
 
 	return cmocka_run_group_tests_name("app", tests, setup_db,

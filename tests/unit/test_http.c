@@ -26,7 +26,12 @@
 
 #include "tio.h"
 
-/* Build r from envp and insist that it worked. */
+/*
+ * Build r from envp and insist that it worked. The request id is random
+ * and would spoil every exact comparison of output: it is cleared here,
+ * which leaves it out of headers and error bodies; test_request_id
+ * checks it.
+ */
 static void
 init_ok(struct request *r, char **envp)
 {
@@ -34,6 +39,7 @@ init_ok(struct request *r, char **envp)
 
 	assert_int_equal(req_init(r, envp, &msg), FS_OK);
 	assert_null(msg);
+	r->request_id[0] = '\0';
 }
 
 /* ---- http_request_init ---- */
@@ -1053,7 +1059,8 @@ test_fcgi_roundtrip(void **state)
 {
 	char *json_env[] = { "REQUEST_METHOD=POST",
 	    "REQUEST_URI=/api/x%20y?q=1", "QUERY_STRING=q=1",
-	    "CONTENT_LENGTH=7", "CONTENT_TYPE=application/json", NULL };
+	    "CONTENT_LENGTH=7", "CONTENT_TYPE=application/json",
+	    "HTTP_X_REQUEST_ID=rt-1", NULL };
 	char *short_env[] = { "REQUEST_METHOD=PUT", "REQUEST_URI=/api/x",
 	    "CONTENT_LENGTH=10", NULL };
 	char *out;
@@ -1065,6 +1072,7 @@ test_fcgi_roundtrip(void **state)
 	    "X-Seen: yes\r\n"
 	    "Content-Type: application/json\r\n"
 	    "Content-Length: 8\r\n"
+	    "X-Request-Id: rt-1\r\n"
 	    "\r\n"
 	    "{\"a\":1}\n");
 	free(out);
@@ -1072,7 +1080,60 @@ test_fcgi_roundtrip(void **state)
 	out = fcgi_roundtrip(short_env, "abc", h_short_body);
 	assert_non_null(strstr(out, "Status: 400 Bad Request\r\n"));
 	assert_non_null(strstr(out, "\"message\":\"short body\""));
+	/* No id sent: one is made, and named in the error body too. */
+	assert_non_null(strstr(out, "\r\nX-Request-Id: "));
+	assert_non_null(strstr(out, "\"requestId\":\""));
 	free(out);
+}
+
+/* X-Request-Id: a sane one is echoed, anything else replaced. */
+static void
+test_request_id(void **state)
+{
+	static const char *const sane[] = { "a", "0f9e-AB_c.d:e+f/g=h@i",
+	    "123e4567-e89b-12d3-a456-426614174000",
+	    /* 64 bytes, the most */
+	    "0123456789012345678901234567890123456789012345678901234567890123" };
+	static const char *const insane[] = { "", " x", "a b", "a\"b",
+	    "a;b", "a\\b", "<x>", "\xc3\xa9",
+	    /* 65 bytes */
+	    "01234567890123456789012345678901234567890123456789012345678901234" };
+	char env[256], *envp[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/x",
+	    env, NULL };
+	const char *msg;
+	struct request r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(sane); i++) {
+		assert_true(http_request_id_ok(sane[i]));
+		snprintf(env, sizeof(env), "HTTP_X_REQUEST_ID=%s", sane[i]);
+		assert_int_equal(req_init(&r, envp, &msg), FS_OK);
+		assert_string_equal(r.request_id, sane[i]);
+		http_request_free(&r);
+	}
+	for (i = 0; i < NITEMS(insane); i++) {
+		assert_false(http_request_id_ok(insane[i]));
+		snprintf(env, sizeof(env), "HTTP_X_REQUEST_ID=%s", insane[i]);
+		assert_int_equal(req_init(&r, envp, &msg), FS_OK);
+		assert_int_equal(strlen(r.request_id), 32);
+		assert_int_equal(strspn(r.request_id, "0123456789abcdef"), 32);
+		http_request_free(&r);
+	}
+	assert_false(http_request_id_ok(NULL));
+	/* In the head of every answer, and in an error body. */
+	snprintf(env, sizeof(env), "HTTP_X_REQUEST_ID=abc-1");
+	assert_int_equal(req_init(&r, envp, &msg), FS_OK);
+	assert_int_equal(http_add_header(&r, "X-A", "1"), 0);
+	assert_int_equal(http_error(&r, FS_NOT_FOUND, "gone"), 0);
+	assert_non_null(strstr(OUT, "\r\nX-Request-Id: abc-1\r\n\r\n"));
+	assert_non_null(strstr(OUT, "{\"error\":{\"code\":\"NOT_FOUND\","
+	    "\"message\":\"gone\",\"requestId\":\"abc-1\"}}\n"));
+	assert_null(strstr(OUT, "X-A"));
+	/* Body bytes are counted, the head's are not. */
+	assert_int_equal(r.bytes_out, (long long)strlen(strstr(OUT,
+	    "\r\n\r\n") + 4));
+	http_request_free(&r);
 }
 
 UNIT_MAIN(NULL, NULL,
@@ -1091,5 +1152,6 @@ UNIT_MAIN(NULL, NULL,
     cmocka_unit_test(test_read_json),
     cmocka_unit_test(test_read_json_grow),
     cmocka_unit_test(test_fcgi_roundtrip),
+    cmocka_unit_test(test_request_id),
     cmocka_unit_test(test_request_absolute_form),
     cmocka_unit_test(test_request_server_refused))
