@@ -61,6 +61,7 @@ export function toast(msg, kind = 'info') {
 	    h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss message',
 	        on: { click: () => t.remove() } }, '×'));
 	box.append(t);
+	while (box.children.length > 3) box.firstElementChild.remove();
 	if (kind !== 'error') setTimeout(() => t.remove(), 5000);
 	return t;
 }

@@ -65,7 +65,7 @@ export function filesScreen(main, params) {
 	        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: 'Actions' })))),
 	    tbody);
 	const state = h('p', { class: 'state', role: 'status' });
-	const more = h('button', { type: 'button', hidden: true, on: { click: () => load(false) } }, 'Load more');
+	const more = h('button', { type: 'button', class: 'more', hidden: true, on: { click: () => load(false) } }, 'Load more');
 	const up = uploadPanel(() => refresh());
 
 	const drop = h('section', { class: 'listing', 'aria-label': 'File list' },
@@ -149,42 +149,46 @@ export function filesScreen(main, params) {
 		    h('td', { class: 'name', colspan: 6 }, h('a', { href: hrefFor(prefix + d + '/', folderId), text: `${d}/` })));
 	}
 
+	// One page, or a few when a page shows next to nothing (its keys all
+	// fell into directories already listed, or into other folders).
 	async function load(first) {
 		const my = ++gen;
 		if (first) { cursor = ''; dirs.clear(); }
 		state.className = 'state';
 		state.textContent = 'Loading…';
 		more.hidden = true;
-		const q = new URLSearchParams({ prefix: prefix + filter.value, limit: String(PAGE) });
-		if (cursor) q.set('cursor', cursor);
-		let page;
-		try {
-			page = await get(`/api/storage?${q}`);
-		} catch (e) {
-			if (my !== gen) return;
-			state.className = 'state error';
-			state.textContent = `Cannot list files: ${e.message}`;
-			more.hidden = !cursor;
-			return;
-		}
-		if (my !== gen) return;
-		if (first) tbody.replaceChildren();
 		const rows = [];
-		for (const f of page.items) {
-			const rest = f.key.slice(prefix.length);
-			const slash = rest.indexOf('/');
-			if (slash >= 0) {
-				const d = rest.slice(0, slash);
-				if (!dirs.has(d)) { dirs.add(d); rows.push(dirRow(d)); }
-			} else if (!folderId || f.folderId === folderId) {
-				rows.push(fileRow(f));
+		for (let pages = 0; pages < 5 && (pages === 0 || (cursor && rows.length < 20)); pages++) {
+			const q = new URLSearchParams({ prefix: prefix + filter.value, limit: String(PAGE) });
+			if (cursor) q.set('cursor', cursor);
+			let page;
+			try {
+				page = await get(`/api/storage?${q}`);
+			} catch (e) {
+				if (my !== gen) return;
+				state.className = 'state error';
+				state.textContent = `Cannot list files: ${e.message}`;
+				more.hidden = !cursor;
+				return;
 			}
+			if (my !== gen) return;
+			if (first && pages === 0) tbody.replaceChildren();
+			for (const f of page.items) {
+				const rest = f.key.slice(prefix.length);
+				const slash = rest.indexOf('/');
+				if (slash >= 0) {
+					const d = rest.slice(0, slash);
+					if (!dirs.has(d)) { dirs.add(d); rows.push(dirRow(d)); }
+				} else if (!folderId || f.folderId === folderId) {
+					rows.push(fileRow(f));
+				}
+			}
+			cursor = page.nextCursor || '';
 		}
 		keepFocus(() => tbody.append(...rows));
-		cursor = page.nextCursor || '';
 		more.hidden = !cursor;
 		state.textContent = tbody.children.length ? '' :
-		    (cursor ? 'Nothing on this page; load more.' : (filter.value ? 'No file starts with that.' : 'No files here yet. Upload some.'));
+		    (cursor ? 'Nothing here yet; load more.' : (filter.value ? 'No file starts with that.' : 'No files here yet. Upload some.'));
 		table.hidden = !tbody.children.length;
 		main.dispatchEvent(new CustomEvent('files-loaded', { bubbles: true }));
 	}

@@ -17,9 +17,13 @@ function imageView(f) {
 	const img = h('img', { class: 'view-img', src: fileUrl(f.key, { width: w, format: 'webp' }), alt: baseName(f.key) });
 	let zoom = 1;
 	const label = h('span', { class: 'zoom', 'aria-live': 'polite', text: '100 %' });
+	// Zoom by width (1 = fitted to the frame), so that the frame scrolls
+	// over the whole enlarged image.
 	const set = (z) => {
 		zoom = Math.min(8, Math.max(0.25, z));
-		img.style.transform = `scale(${zoom})`;
+		const fit = Math.min(img.naturalWidth || 0, frame.clientWidth) || frame.clientWidth;
+		img.classList.toggle('zoomed', zoom !== 1);
+		img.style.width = zoom === 1 ? '' : `${Math.round(fit * zoom)}px`;
 		label.textContent = `${Math.round(zoom * 100)} %`;
 	};
 	const frame = h('div', { class: 'img-frame', tabindex: '0', role: 'group', 'aria-label': 'Image, scrollable when zoomed' }, img);

@@ -40,6 +40,8 @@ const browser = await chromium.launchPersistentContext(profile, {
 // choice), 404/503 from an agent's file listing (not on this server).
 const consoleErrors = [];
 const expected = (url, text) => /status of 401/.test(text) && /\/api\/auth\/(me|login)$/.test(url) ||
+    /status of 422/.test(text) && /\/api\/storage\/bad%5Cname\.txt$/.test(url) ||
+    /status of (404|405)/.test(text) && /\/api\/uploads$/.test(url) ||
     /status of 422/.test(text) && /\/api\/auth\/login$/.test(url) ||
     /status of (404|503)/.test(text) && /\/api\/agents\/[^/]+\/files/.test(url);
 function watch(page) {
@@ -123,7 +125,8 @@ try {
 		return i && i.complete && i.naturalWidth > 0;
 	}, null, { timeout: 30000 }));
 	await page.click('dialog[open] button[aria-label="Zoom in"]');
-	check('viewer: zoom in scales the image', await page.$eval('dialog[open] img.view-img', (i) => i.style.transform) === 'scale(1.25)');
+	check('viewer: zoom in enlarges the image', await page.$eval('dialog[open] img.view-img', (i) => i.classList.contains('zoomed') && i.getBoundingClientRect().width > 700),
+	    await page.$eval('dialog[open] img.view-img', (i) => i.getBoundingClientRect().width));
 	await axe(page, 'viewer (image)');
 	await shot(page, '04-viewer-image');
 	await page.keyboard.press('Escape');
@@ -196,6 +199,70 @@ try {
 	await page.click('dialog[open] button:has-text("Delete folder")');
 	await step('folders: deleted', () => page.waitForFunction(() =>
 	    ![...document.querySelectorAll('nav.folders a')].some((a) => a.textContent === 'Reports'), null, { timeout: T }));
+
+	// --- drag and drop, a refused file, speed and time left, cancel
+	await step('upload: drag and drop', async () => {
+		const dt = await page.evaluateHandle(() => {
+			const d = new DataTransfer();
+			d.items.add(new File(['dropped\n'], 'dropped.txt', { type: 'text/plain' }));
+			return d;
+		});
+		await page.dispatchEvent('section.listing', 'drop', { dataTransfer: dt });
+		await page.waitForSelector('tr[data-key="dropped.txt"]', { timeout: T });
+	});
+	console.error(`${((Date.now() - t00) / 1000).toFixed(1)} s: (bad name)`);
+	await page.setInputFiles('#picker', [{ name: 'bad\\name.txt', mimeType: 'text/plain', buffer: Buffer.from('x') }]);
+	await step('upload: a refused file says why', () => page.waitForFunction(() =>
+	    /^Refused: .*backslash/i.test(document.querySelector('li.upload.error .status')?.textContent || ''), null, { timeout: T }));
+	console.error(`${((Date.now() - t00) / 1000).toFixed(1)} s: (throttle)`);
+	const cdp = await browser.newCDPSession(page);
+	await cdp.send('Network.enable');
+	await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 128 * 1024 });
+	await page.setInputFiles('#picker', [{ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(2 << 20, 7) }]);
+	await step('upload: speed and time left while it runs', () => page.waitForFunction(() =>
+	    /\/s · .* left$/.test(document.querySelector('li.upload:last-child .status')?.textContent || ''), null, { timeout: T }));
+	await page.click('button[aria-label="Cancel upload of big.bin"]');
+	await step('upload: cancel', () => page.waitForSelector('li.upload.cancelled', { timeout: T }));
+	await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+	check('upload: nothing stored after a cancel', (await page.evaluate(() =>
+	    fetch('/api/storage?prefix=big.bin').then((r) => r.json()))).items.length === 0);
+	await page.evaluate(() => localStorage.setItem('filestor.tusMin', '1'));
+	await page.reload();
+	await page.waitForSelector('table.files tbody tr', { timeout: T });
+	await page.setInputFiles('#picker', [{ name: 'resumable.txt', mimeType: 'text/plain', buffer: Buffer.from('tus or put\n') }]);
+	await step('upload: over the tus threshold it goes up (tus, or PUT when the server has no tus)', () =>
+	    page.waitForSelector('tr[data-key="resumable.txt"]', { timeout: T }));
+	await page.evaluate(() => localStorage.removeItem('filestor.tusMin'));
+
+	// --- prefix navigation, load more, the prefix filter
+	const made = await page.evaluate(async () => {
+		let ok = 0;
+		const put = (i) => fetch(`/api/storage/bulk/f-${String(i).padStart(3, '0')}.txt`, { method: 'PUT',
+		    headers: { 'X-Requested-With': 'test', 'Content-Type': 'text/plain' }, body: `${i}\n` }).then((r) => { ok += r.ok; });
+		for (let i = 0; i < 205; i += 15) await Promise.all(Array.from({ length: Math.min(15, 205 - i) }, (_, j) => put(i + j)));
+		return ok;
+	});
+	check('list: 205 files made under bulk/', made === 205, made);
+	await page.reload();
+	await step('prefix: keys with "/" show as a directory, and the rest beside it', () => page.waitForFunction(() =>
+	    document.querySelector('tr.dir a')?.textContent === 'bulk/' && document.querySelector('tr[data-key="photo.png"]'), null, { timeout: T }));
+	await page.click('tr.dir a');
+	await step('prefix: breadcrumbs, and one page of 200', () => page.waitForFunction(() =>
+	    document.querySelector('.crumbs [aria-current=page]')?.textContent === 'bulk' &&
+	    document.querySelectorAll('table.files tbody tr').length === 200 &&
+	    !document.querySelector('button.more').hidden, null, { timeout: T }));
+	await page.click('button.more');
+	await step('list: load more', () => page.waitForFunction(() =>
+	    document.querySelectorAll('table.files tbody tr').length === 205 && document.querySelector('button.more').hidden, null, { timeout: T }));
+	await page.fill('#filter', 'f-1');
+	await step('list: the prefix filter', () => page.waitForFunction(() =>
+	    document.querySelectorAll('table.files tbody tr').length === 100, null, { timeout: T }));
+	await page.fill('#filter', 'f-99');
+	await step('list: a filter with no match says so', () => page.waitForFunction(() =>
+	    /No file starts with that/.test(document.querySelector('p.state').textContent), null, { timeout: T }));
+	await axe(page, 'files (no match)');
+	await page.click('.crumbs a:has-text("All files")');
+	await page.waitForSelector('tr[data-key="photo.png"]', { timeout: T });
 
 	// --- 360 px
 	await page.goto(`${BASE}/#/files`);
