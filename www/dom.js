@@ -37,10 +37,13 @@ export function fmtSize(n) {
 	return `${n.toFixed(n < 10 ? 1 : 0)} ${u[i]}`;
 }
 
+// One formatter for every date: toLocaleString() builds one per call,
+// which costs more than the rest of a row.
+const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 export function fmtDate(s) {
 	if (!s) return '—';
 	const d = new Date(s);
-	return isNaN(d) ? s : d.toLocaleString();
+	return isNaN(d) ? s : DATE.format(d);
 }
 
 export function fmtDuration(s) {

@@ -7,7 +7,9 @@ import { openDialog, confirmDialog, promptDialog } from './dialog.js';
 import { openViewer, isImage } from './viewer.js';
 import { uploadPanel } from './upload.js';
 
-const PAGE = 200;
+// Rows per list request (the API's maximum): fewer round trips. The
+// tests lower it (localStorage "filestor.pageSize") to reach "load more".
+const PAGE = Number(localStorage.getItem('filestor.pageSize')) || 1000;
 
 export async function loadFolders() {
 	const out = [];
@@ -54,15 +56,16 @@ export function filesScreen(main, params) {
 	const crumbHolder = h('div');
 	const filter = h('input', { id: 'filter', type: 'search', placeholder: 'Name starts with…', autocomplete: 'off' });
 	const picker = h('input', { id: 'picker', type: 'file', multiple: true, class: 'visually-hidden' });
-	const tbody = h('tbody');
-	const table = h('table', { class: 'files' },
-	    h('caption', { class: 'visually-hidden', text: 'Files' }),
-	    h('thead', {}, h('tr', {},
-	        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: 'Preview' })),
-	        h('th', { scope: 'col', text: 'Name' }), h('th', { scope: 'col', class: 'num opt2', text: 'Size' }),
-	        h('th', { scope: 'col', class: 'opt', text: 'Type' }), h('th', { scope: 'col', class: 'opt', text: 'Modified' }),
-	        h('th', { scope: 'col', text: 'Access' }),
-	        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: 'Actions' })))),
+	// A table by ARIA roles on a grid of divs rather than <table>: each
+	// row skips layout and paint while off screen (content-visibility),
+	// which a table row cannot, so a thousand rows show at once.
+	const th = (cls, t, hidden) => h('div', { role: 'columnheader', class: cls },
+	    hidden ? h('span', { class: 'visually-hidden', text: t }) : t);
+	const tbody = h('div', { role: 'rowgroup', class: 'rows' });
+	const table = h('div', { role: 'table', class: 'files', 'aria-label': 'Files' },
+	    h('div', { role: 'rowgroup' }, h('div', { role: 'row', class: 'tr head' },
+	        th('', 'Preview', true), th('', 'Name'), th('num opt2', 'Size'), th('opt', 'Type'),
+	        th('opt', 'Modified'), th('', 'Access'), th('', 'Actions', true))),
 	    tbody);
 	const state = h('p', { class: 'state', role: 'status' });
 	const more = h('button', { type: 'button', class: 'more', hidden: true, on: { click: () => load(false) } }, 'Load more');
@@ -130,23 +133,25 @@ export function filesScreen(main, params) {
 
 	function fileRow(f) {
 		const rest = f.key.slice(prefix.length);
-		const cell = (cls, t) => h('td', { class: cls, text: t });
+		const cell = (cls, t) => h('div', { role: 'cell', class: cls, text: t });
+		const td = (cls, ...kids) => h('div', { role: 'cell', class: cls }, kids);
 		const thumb = isImage(f.contentType) ?
 		    h('img', { class: 'thumb', loading: 'lazy', alt: '', width: 40, height: 40, decoding: 'async',
 		        src: fileUrl(f.key, { width: 80, height: 80, fit: 'cover', format: 'webp' }) }) :
 		    h('span', { class: 'thumb ph', 'aria-hidden': 'true', text: (f.contentType.split('/')[1] || '?').slice(0, 4) });
-		return h('tr', { 'data-key': f.key },
-		    h('td', {}, thumb),
-		    h('td', { class: 'name' }, h('button', { type: 'button', class: 'link', on: { click: () => openViewer(f) } }, rest)),
+		return h('div', { role: 'row', class: 'tr', 'data-key': f.key },
+		    td('', thumb),
+		    td('name', h('button', { type: 'button', class: 'link', on: { click: () => openViewer(f) } }, rest)),
 		    cell('num opt2', fmtSize(f.size)), cell('opt', f.contentType), cell('opt', fmtDate(f.updatedAt)),
-		    h('td', {}, h('span', { class: `badge ${f.acl}`, text: f.acl === 'public' ? 'Public' : 'Private' })),
-		    h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Actions for ${rest}`,
+		    td('', h('span', { class: `badge ${f.acl}`, text: f.acl === 'public' ? 'Public' : 'Private' })),
+		    td('', h('button', { type: 'button', class: 'small', 'aria-label': `Actions for ${rest}`,
 		        on: { click: () => actions(f) } }, 'Actions')));
 	}
 
 	function dirRow(d) {
-		return h('tr', { class: 'dir' }, h('td', {}, h('span', { class: 'thumb ph', 'aria-hidden': 'true', text: 'dir' })),
-		    h('td', { class: 'name', colspan: 6 }, h('a', { href: hrefFor(prefix + d + '/', folderId), text: `${d}/` })));
+		return h('div', { role: 'row', class: 'tr dir' },
+		    h('div', { role: 'cell' }, h('span', { class: 'thumb ph', 'aria-hidden': 'true', text: 'dir' })),
+		    h('div', { role: 'cell', class: 'name wide' }, h('a', { href: hrefFor(prefix + d + '/', folderId), text: `${d}/` })));
 	}
 
 	// One page, or a few when a page shows next to nothing (its keys all

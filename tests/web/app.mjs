@@ -110,7 +110,7 @@ try {
 		check(`upload: progress events for ${k} end at its size`, prog[k] && prog[k].length > 0 && prog[k][prog[k].length - 1] === n,
 		    JSON.stringify(prog[k] || null));
 	await shot(page, '03-uploaded');
-	await step('files: three rows listed', () => page.waitForFunction(() => document.querySelectorAll('table.files tbody tr').length === 3, null, { timeout: T }));
+	await step('files: three rows listed', () => page.waitForFunction(() => document.querySelectorAll('div.files .rows [role=row]').length === 3, null, { timeout: T }));
 	await step('thumbnail: loads (naturalWidth > 0)', () => page.waitForFunction(() => {
 		const i = document.querySelector('img.thumb');
 		return i && i.complete && i.naturalWidth > 0;
@@ -118,7 +118,7 @@ try {
 	await axe(page, 'files (listed)');
 
 	// --- viewer: an image (zoom), a video (seek), text
-	const nameBtn = 'tr[data-key="photo.png"] td.name button';
+	const nameBtn = '[role=row][data-key="photo.png"] .name button';
 	await page.click(nameBtn);
 	await step('viewer: the image loads', () => page.waitForFunction(() => {
 		const i = document.querySelector('dialog[open] img.view-img');
@@ -132,7 +132,7 @@ try {
 	await page.keyboard.press('Escape');
 	await step('viewer: Escape closes and focus returns', () => page.waitForFunction((sel) =>
 	    !document.querySelector('dialog[open]') && document.activeElement === document.querySelector(sel), nameBtn, { timeout: T }));
-	await page.click('tr[data-key="clip.webm"] td.name button');
+	await page.click('[role=row][data-key="clip.webm"] .name button');
 	await step('viewer: the video seeks', () => page.evaluate(() => new Promise((resolve, reject) => {
 		const v = document.querySelector('dialog[open] video');
 		const to = setTimeout(() => reject(new Error(`no seek: duration ${v.duration}, state ${v.readyState}, error ${v.error && v.error.message}`)), 15000);
@@ -142,7 +142,7 @@ try {
 	})));
 	await shot(page, '05-viewer-video');
 	await page.keyboard.press('Escape');
-	await page.click('tr[data-key="notes.txt"] td.name button');
+	await page.click('[role=row][data-key="notes.txt"] .name button');
 	await step('viewer: text shows its first MiB', () => page.waitForFunction(() =>
 	    /hello from the web test/.test((document.querySelector('dialog[open] pre') || {}).textContent || ''), null, { timeout: T }));
 	await page.keyboard.press('Escape');
@@ -171,11 +171,11 @@ try {
 	});
 	await page.click('dialog[open] button:has-text("Make public")');
 	await step('actions: make public shows the badge', () => page.waitForFunction(() =>
-	    document.querySelector('tr[data-key="notes.txt"] .badge')?.textContent === 'Public', null, { timeout: T }));
+	    document.querySelector('[role=row][data-key="notes.txt"] .badge')?.textContent === 'Public', null, { timeout: T }));
 	await page.click('button[aria-label="Actions for notes.txt"]');
 	await page.click('dialog[open] button:has-text("Make private")');
 	await step('actions: make private again', () => page.waitForFunction(() =>
-	    document.querySelector('tr[data-key="notes.txt"] .badge')?.textContent === 'Private', null, { timeout: T }));
+	    document.querySelector('[role=row][data-key="notes.txt"] .badge')?.textContent === 'Private', null, { timeout: T }));
 
 	await page.click('aside button:has-text("New folder")');
 	await page.fill('dialog[open] input', 'Reports');
@@ -187,14 +187,14 @@ try {
 	await page.waitForSelector('dialog[open]', { state: 'detached', timeout: T });
 	await page.click('nav.folders a:has-text("Reports")');
 	await step('actions: moved file is in its folder', () => page.waitForFunction(() =>
-	    location.hash.includes('folder=') && document.querySelectorAll('table.files tbody tr').length === 1 &&
-	    document.querySelector('tr[data-key="notes.txt"]'), null, { timeout: T }));
+	    location.hash.includes('folder=') && document.querySelectorAll('div.files .rows [role=row]').length === 1 &&
+	    document.querySelector('[role=row][data-key="notes.txt"]'), null, { timeout: T }));
 	await shot(page, '07-folder');
 	await page.click('button[aria-label="Actions for notes.txt"]');
 	await page.click('dialog[open] button:has-text("Delete file")');
 	await page.click('dialog[open]:last-of-type button.danger:has-text("Delete")');
 	await step('actions: delete after a confirmation', () => page.waitForFunction(() =>
-	    !document.querySelector('tr[data-key="notes.txt"]'), null, { timeout: T }));
+	    !document.querySelector('[role=row][data-key="notes.txt"]'), null, { timeout: T }));
 	await page.click('button[aria-label="Delete folder Reports"]');
 	await page.click('dialog[open] button:has-text("Delete folder")');
 	await step('folders: deleted', () => page.waitForFunction(() =>
@@ -208,7 +208,7 @@ try {
 			return d;
 		});
 		await page.dispatchEvent('section.listing', 'drop', { dataTransfer: dt });
-		await page.waitForSelector('tr[data-key="dropped.txt"]', { timeout: T });
+		await page.waitForSelector('[role=row][data-key="dropped.txt"]', { timeout: T });
 	});
 	console.error(`${((Date.now() - t00) / 1000).toFixed(1)} s: (bad name)`);
 	await page.setInputFiles('#picker', [{ name: 'bad\\name.txt', mimeType: 'text/plain', buffer: Buffer.from('x') }]);
@@ -228,10 +228,10 @@ try {
 	    fetch('/api/storage?prefix=big.bin').then((r) => r.json()))).items.length === 0);
 	await page.evaluate(() => localStorage.setItem('filestor.tusMin', '1'));
 	await page.reload();
-	await page.waitForSelector('table.files tbody tr', { timeout: T });
+	await page.waitForSelector('div.files .rows [role=row]', { timeout: T });
 	await page.setInputFiles('#picker', [{ name: 'resumable.txt', mimeType: 'text/plain', buffer: Buffer.from('tus or put\n') }]);
 	await step('upload: over the tus threshold it goes up (tus, or PUT when the server has no tus)', () =>
-	    page.waitForSelector('tr[data-key="resumable.txt"]', { timeout: T }));
+	    page.waitForSelector('[role=row][data-key="resumable.txt"]', { timeout: T }));
 	await page.evaluate(() => localStorage.removeItem('filestor.tusMin'));
 
 	// --- prefix navigation, load more, the prefix filter
@@ -243,31 +243,33 @@ try {
 		return ok;
 	});
 	check('list: 205 files made under bulk/', made === 205, made);
+	await page.evaluate(() => localStorage.setItem('filestor.pageSize', '200'));
 	await page.reload();
 	await step('prefix: keys with "/" show as a directory, and the rest beside it', () => page.waitForFunction(() =>
-	    document.querySelector('tr.dir a')?.textContent === 'bulk/' && document.querySelector('tr[data-key="photo.png"]'), null, { timeout: T }));
-	await page.click('tr.dir a');
+	    document.querySelector('[role=row].dir a')?.textContent === 'bulk/' && document.querySelector('[role=row][data-key="photo.png"]'), null, { timeout: T }));
+	await page.click('[role=row].dir a');
 	await step('prefix: breadcrumbs, and one page of 200', () => page.waitForFunction(() =>
 	    document.querySelector('.crumbs [aria-current=page]')?.textContent === 'bulk' &&
-	    document.querySelectorAll('table.files tbody tr').length === 200 &&
+	    document.querySelectorAll('div.files .rows [role=row]').length === 200 &&
 	    !document.querySelector('button.more').hidden, null, { timeout: T }));
 	await page.click('button.more');
 	await step('list: load more', () => page.waitForFunction(() =>
-	    document.querySelectorAll('table.files tbody tr').length === 205 && document.querySelector('button.more').hidden, null, { timeout: T }));
+	    document.querySelectorAll('div.files .rows [role=row]').length === 205 && document.querySelector('button.more').hidden, null, { timeout: T }));
 	await page.fill('#filter', 'f-1');
 	await step('list: the prefix filter', () => page.waitForFunction(() =>
-	    document.querySelectorAll('table.files tbody tr').length === 100, null, { timeout: T }));
+	    document.querySelectorAll('div.files .rows [role=row]').length === 100, null, { timeout: T }));
 	await page.fill('#filter', 'f-99');
 	await step('list: a filter with no match says so', () => page.waitForFunction(() =>
 	    /No file starts with that/.test(document.querySelector('p.state').textContent), null, { timeout: T }));
 	await axe(page, 'files (no match)');
+	await page.evaluate(() => localStorage.removeItem('filestor.pageSize'));
 	await page.click('.crumbs a:has-text("All files")');
-	await page.waitForSelector('tr[data-key="photo.png"]', { timeout: T });
+	await page.waitForSelector('[role=row][data-key="photo.png"]', { timeout: T });
 
 	// --- 360 px
 	await page.goto(`${BASE}/#/files`);
 	await page.setViewportSize({ width: 360, height: 740 });
-	await page.waitForSelector('table.files tbody tr', { timeout: T });
+	await page.waitForSelector('div.files .rows [role=row]', { timeout: T });
 	check('layout: no horizontal scroll at 360 px', await page.evaluate(() => document.documentElement.scrollWidth <= 360),
 	    await page.evaluate(() => document.documentElement.scrollWidth));
 	await axe(page, 'files at 360 px');
