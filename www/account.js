@@ -1,6 +1,6 @@
 // account: who you are, and API keys: list, create (shown once), revoke.
 // An admin sees every key of the tenant.
-import { h, fmtDate, toast } from './dom.js';
+import { h, fmtDate, toast, tableWrap } from './dom.js';
 import { get, post, del } from './api.js';
 import { openDialog, confirmDialog } from './dialog.js';
 import { secretBox } from './secret.js';
@@ -17,9 +17,9 @@ export function accountScreen(main, params, me) {
 	        h('form', { class: 'row', on: { submit: create } },
 	            h('label', { for: 'key-name', text: 'New key name' }), name,
 	            h('button', { type: 'submit', class: 'primary' }, 'Create key')),
-	        h('table', { class: 'keys' }, h('caption', { class: 'visually-hidden', text: 'API keys' }),
+	        tableWrap('API keys', h('table', { class: 'keys' }, h('caption', { class: 'visually-hidden', text: 'API keys' }),
 	            h('thead', {}, h('tr', {}, ['Name', 'User', 'Created', 'Actions'].map((t) => h('th', { scope: 'col', text: t })))),
-	            tbody),
+	            tbody)),
 	        state));
 
 	async function refresh() {

@@ -1,7 +1,7 @@
 // agents: Storage → Agents (admins). The list, "Add agent" (an
 // enrollment token and the exact command), the Tunnel dialog (enable,
 // rotate, disable; the key shown once) and a browser of an agent's files.
-import { h, fmtDate, fmtSize, toast, keepFocus } from './dom.js';
+import { h, fmtDate, fmtSize, toast, keepFocus, tableWrap } from './dom.js';
 import { get, post, del } from './api.js';
 import { openDialog, confirmDialog } from './dialog.js';
 import { secretBox } from './secret.js';
@@ -18,7 +18,7 @@ export function agentsScreen(main) {
 	main.replaceChildren(h('section', { 'aria-labelledby': 'agents-h' },
 	    h('div', { class: 'row' }, h('h1', { id: 'agents-h', text: 'Storage → Agents' }),
 	        h('button', { type: 'button', class: 'primary', on: { click: addAgent } }, 'Add agent')),
-	    table, state));
+	    tableWrap('Agents', table), state));
 
 	async function refresh() {
 		let list;

@@ -82,3 +82,8 @@ export function keepFocus(fn) {
 		if (b) b.focus();
 	}
 }
+
+// A wide table in a box that scrolls sideways on a narrow screen (and
+// can be scrolled from the keyboard), so the page itself never does.
+export const tableWrap = (label, table) =>
+	h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-label': label }, table);

@@ -349,6 +349,18 @@ try {
 	await step('keys: revoked', () => page.waitForFunction(() =>
 	    ![...document.querySelectorAll('table.keys td')].some((t) => t.textContent === 'web test'), null, { timeout: T }));
 
+	// --- 360 px: the other screens
+	await page.setViewportSize({ width: 360, height: 740 });
+	for (const [hash, sel, name] of [['#/agents', 'tr[data-agent]', 'agents'], ['#/account', '#key-name', 'account']]) {
+		await page.evaluate((x) => { location.hash = x; }, hash);
+		await page.waitForSelector(sel, { timeout: T });
+		check(`layout: no horizontal scroll at 360 px on ${name}`, await page.evaluate(() => document.documentElement.scrollWidth <= 360),
+		    await page.evaluate(() => document.documentElement.scrollWidth));
+		await shot(page, `15-${name}-360`);
+	}
+	await axe(page, 'account at 360 px');
+	await page.setViewportSize({ width: 1280, height: 800 });
+
 	// --- sign out
 	await page.click('button:has-text("Sign out")');
 	await step('sign-out: back to sign-in', () => page.waitForSelector('#email', { timeout: T }));
