@@ -61,7 +61,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps deps-run deps-test deps-bench test unit integration run \
 	asan lint install clean bench fuzz fuzz-build fuzz-harnesses
 
-all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(POOL) $(AGENT_BIN) $(BUILD)/fake-cloudflared
+all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(POOL) $(AGENT_BIN) $(BUILD)/fake-cloudflared \
+     $(BUILD)/www/index.html
 
 # Install missing Debian packages (tools/install-deps checks first), once
 # per make, before anything is compiled (every compile and link waits for
@@ -142,6 +143,12 @@ $(BUILD)/tests/test_serve: tests/unit/test_serve.c $(AGENT_MOD) $(LIB) \
 	    $(AGENT_MOD) $(LIB) $(LDLIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
 
 # Test-only stand-in for cloudflared (tests/t07-tunnel.sh); never installed.
+# The web app (www/): copied with its assets under a content hash, which
+# the servers serve with long-lived caching (tools/build-www).
+WWW_SRC := $(shell find www -type f ! -name '.*' 2>/dev/null)
+$(BUILD)/www/index.html: $(WWW_SRC) tools/build-www
+	tools/build-www www $(BUILD)/www
+
 $(BUILD)/fake-cloudflared: tests/fake-cloudflared.c | deps
 	$(CC) $(CFLAGS) -Wno-format-truncation $(AGENT_CFLAGS) -o $@ $< $(PKG_LIBS) $(AGENT_LIBS)
 
@@ -225,6 +232,8 @@ install: all
 	install -m 0755 $(CGI_BIN) $(DESTDIR)$(PREFIX)/libexec/filestor/
 	install -m 0644 $(SQL) $(DESTDIR)$(PREFIX)/share/filestor/sql/
 	install -m 0644 lighttpd.conf $(DESTDIR)$(PREFIX)/share/filestor/
+	rm -rf $(DESTDIR)$(PREFIX)/share/filestor/www
+	cp -R $(BUILD)/www $(DESTDIR)$(PREFIX)/share/filestor/www
 	install -d $(DESTDIR)$(PREFIX)/share/filestor/apache
 	install -m 0644 apache/filestor.conf $(DESTDIR)$(PREFIX)/share/filestor/apache/
 	install -d $(DESTDIR)$(PREFIX)/share/filestor/imagemagick

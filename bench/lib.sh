@@ -36,7 +36,8 @@ bench_start() {
 	STATIC_DIR=$FILESTOR_RUN_DIR/www/bench/static
 	mkdir -p "$STATIC_DIR"
 	cat >"$BENCH_TMP/local.conf" <<EOT
-\$HTTP["url"] =~ "^/bench/" { url.access-deny = () }
+\$HTTP["url"] =~ "^/bench/" { url.access-deny = ()
+	server.document-root = "$FILESTOR_RUN_DIR/www" }
 \$HTTP["url"] == "/bench/noop" {
 	fastcgi.server = ( "/" => ( "noop" => ( "socket" => var.sock + "/bench-noop.sock",
 		"check-local" => "disable" ) ) )

@@ -34,6 +34,16 @@ copy_text(char *dst, size_t dstlen, const unsigned char *src)
 	snprintf(dst, dstlen, "%s", src != NULL ? (const char *)src : "");
 }
 
+static sqlite3_stmt *
+prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	return st;
+}
+
 /*
  * Fill p for (user, tenant) from a row of st whose columns col.. are the
  * member's email, role id, role name and admin flag.
@@ -259,6 +269,29 @@ auth_apikey_revoke(sqlite3 *db, const char *key_id)
 		goto out;
 	ret = sqlite3_changes(db) == 1 ? 0 : 1;
 out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+auth_apikey_owner(sqlite3 *db, const char *key_id, char tenant_id[37],
+    char user_id[37])
+{
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	st = prepare(db, "SELECT tenant_id, user_id FROM api_keys"
+	    " WHERE id = ? AND revoked_at IS NULL");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(tenant_id, 37, sqlite3_column_text(st, 0));
+		copy_text(user_id, 37, sqlite3_column_text(st, 1));
+		ret = 0;
+	} else if (rc == SQLITE_DONE)
+		ret = 1;
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -841,16 +874,6 @@ one_id(sqlite3_stmt *st, char out[37])
 	return rc == SQLITE_ROW ? 0 : 1;
 }
 
-static sqlite3_stmt *
-prepare(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	return st;
-}
-
 int
 auth_role_find(sqlite3 *db, const char *tenant_id, const char *ref,
     char id[37])
@@ -895,6 +918,26 @@ auth_tenant_each(sqlite3 *db, void (*fn)(void *, const char *, const char *),
 		    (const char *)sqlite3_column_text(st, 1));
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int
+auth_email_tenants(sqlite3 *db, const char *email,
+    void (*fn)(void *, const char *, const char *), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prepare(db, "SELECT t.id, t.name FROM users u JOIN memberships m"
+	    " ON m.user_id = u.id JOIN tenants t ON t.id = m.tenant_id"
+	    " WHERE u.email = ? ORDER BY t.name, t.id");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

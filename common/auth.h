@@ -54,6 +54,10 @@ int		 auth_apikey_create(sqlite3 *db, const char *tenant_id,
 		    char key_id[37]);
 /* Revoke by id: 0, 1 when no such live key, -1 on error. */
 int		 auth_apikey_revoke(sqlite3 *db, const char *key_id);
+/* The tenant and user of a live (unrevoked) key: 0, 1 when there is
+ * none, -1 on error. */
+int		 auth_apikey_owner(sqlite3 *db, const char *key_id,
+		    char tenant_id[37], char user_id[37]);
 
 /*
  * Log in. FS_OK with a new session token (malloc'd plaintext for the
@@ -93,6 +97,11 @@ enum fs_err	 auth_login(sqlite3 *db, const char *email, const char *pw,
 		    struct principal *p, const char **msg);
 /* Delete the session behind the cookie token, if any. */
 void		 auth_logout(sqlite3 *db, const char *token);
+
+/* Call fn(arg, id, name) for every tenant the user with this email
+ * belongs to, by name: 0, or -1 on error. */
+int		 auth_email_tenants(sqlite3 *db, const char *email,
+		    void (*fn)(void *, const char *, const char *), void *arg);
 
 /* The name of tenant_id into buf ("" when there is none). */
 void		 auth_tenant_name(sqlite3 *db, const char *tenant_id,

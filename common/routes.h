@@ -28,6 +28,9 @@
 	R(LOGIN,	"POST",	  "/api/auth/login",	     APP_PUBLIC, "auth") \
 	R(LOGOUT,	"POST",	  "/api/auth/logout",	     APP_PUBLIC, "auth") \
 	R(ME,		"GET",	  "/api/auth/me",	     APP_USER,	 "auth") \
+	R(KEYS,		"GET",	  "/api/auth/keys",	     APP_USER,	 "auth") \
+	R(KEY_NEW,	"POST",	  "/api/auth/keys",	     APP_USER,	 "auth") \
+	R(KEY_DELETE,	"DELETE", "/api/auth/keys/*",	     APP_USER,	 "auth") \
 	R(LIST,		"GET",	  "/api/storage",	     APP_USER,	 "list") \
 	R(GET,		"GET",	  "/api/storage/**",	     APP_TOKEN,	 "get") \
 	R(PUT,		"PUT",	  "/api/storage/**",	     APP_USER,	 "put") \

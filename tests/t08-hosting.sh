@@ -68,7 +68,7 @@ req GET "/api/auth/me%C0" "${A[@]}"
 check "an invalid byte escape in the path: JSON error ($STATUS)" is_json_error
 req GET "/api/storage/h/file.bin?x=%FF" "${A[@]}"
 check "an invalid byte in the query: JSON error ($STATUS)" is_json_error
-req GET /
+req GET /notes.txt
 check "a path outside /api: JSON error ($STATUS)" is_json_error
 if [ "${SERVER:-lighttpd}" = lighttpd ]; then
 	req POST /api/auth/logout "${A[@]}"
@@ -89,8 +89,9 @@ check "dot segments do not reach auth/me" has "404 422" "$STATUS"
 req GET "/api/storage/h/../h/file.bin" "${A[@]}"
 expect_error 422 VALIDATION "dot segment in a key refused"
 
-# --- only /api is served
-req GET /
+# --- only /api and the web app (/, /index.html, /assets/<hash>/...:
+# t18-webapp) are served
+req GET /notes.txt
 check "non-API path refused" eq "$STATUS" 403
 
 # (apache/filestor.conf passes every setting the programs read: the unit

@@ -58,6 +58,8 @@ serve_env() {
 		export FILESTOR_SOCK_DIR=$SERVE_RUNTIME/sock
 	fi
 	export FILESTOR_CGI_DIR=${FILESTOR_CGI_DIR:-$build/cgi-bin}
+	# The web app as make builds it (tools/build-www), served at /.
+	export FILESTOR_WWW_DIR=${FILESTOR_WWW_DIR:-$build/www}
 	export FILESTOR_LOG=${FILESTOR_LOG:-$FILESTOR_RUN_DIR/workers.log}
 	export FILESTORCTL=$build/filestorctl
 	# get loads Filestor's restrictive ImageMagick policy from here and
@@ -382,10 +384,12 @@ ServerTokens Prod
 ServerSignature Off
 TraceEnable off
 EOT
-	for m in mpm_event authz_core rewrite headers fcgid xsendfile; do
+	for m in mpm_event authz_core rewrite headers mime fcgid xsendfile; do
 		echo "LoadModule ${m}_module $SERVE_APACHE_MODULES/mod_$m.so"
 	done
 	cat <<EOT
+# mod_mime for the web app's types: filestor.conf names them (AddType).
+TypesConfig /dev/null
 StartServers 1
 ServerLimit 2
 ThreadsPerChild 32
@@ -426,7 +430,7 @@ serve_log() {
 serve_stage() {
 	local st=$1 u=$2
 	if serve_as_user "$u" test -r "$FILESTOR_TOP/apache/filestor.conf" -a \
-	    -x "$FILESTOR_CGI_DIR/auth" -a \
+	    -x "$FILESTOR_CGI_DIR/auth" -a -r "$FILESTOR_WWW_DIR/index.html" -a \
 	    -r "$MAGICK_CONFIGURE_PATH/policy.xml" 2>/dev/null; then
 		return 0
 	fi
@@ -436,6 +440,8 @@ serve_stage() {
 	cp "$FILESTOR_CGI_DIR"/* "$st/cgi-bin/" || return 1
 	rm -f "$st/cgi-bin"/*.o
 	cp "$MAGICK_CONFIGURE_PATH/"* "$st/imagemagick/" || return 1
+	cp -R "$FILESTOR_WWW_DIR" "$st/www" || return 1
+	export FILESTOR_WWW_DIR=$st/www
 	export FILESTOR_APACHE_CONF=$st/apache/filestor.conf
 	export FILESTOR_CGI_DIR=$st/cgi-bin
 	export MAGICK_CONFIGURE_PATH=$st/imagemagick

@@ -434,7 +434,7 @@ test_table_documented(void **state)
 	static const char *const servers[] = { "PORT", "FILESTOR_BIND",
 	    "FILESTOR_WORKERS", "FILESTOR_USER", "FILESTOR_SOCK_DIR",
 	    "FILESTOR_LIGHTTPD_USER", "FILESTOR_LIGHTTPD_LOCAL",
-	    "FILESTOR_LOG" };
+	    "FILESTOR_LOG", "FILESTOR_WWW_DIR" };
 	static char conf[128][64], readme[128][64];
 	const struct cfg_setting *t;
 	size_t i, j, n, nc, nr;

@@ -1,0 +1,403 @@
+// tests/web/app.mjs: the web app end to end in Debian's chromium, driven
+// by playwright-core, with axe-core on every screen. Run by
+// tests/t18-webapp.sh, which makes the users and reads the output: one
+// "PASS name" or "FAIL name: why" line per check.
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const env = process.env;
+const require = createRequire(join(env.NODE_MODULES, '..', 'index.js'));
+const { chromium } = require('playwright-core');
+// Evaluated, not added as a <script>: the app's CSP forbids inline script.
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const BASE = env.BASE;
+const T = 15000;
+
+let failures = 0;
+const pass = (n) => console.log(`PASS ${n}`);
+const fail = (n, why) => { failures++; console.log(`FAIL ${n}: ${String(why).split('\n')[0].slice(0, 300)}`); };
+const check = (n, ok, why = '') => (ok ? pass(n) : fail(n, why || 'false'));
+// step(name, fn): a check that passes when fn resolves.
+const t00 = Date.now();
+async function step(n, fn) {
+	console.error(`${((Date.now() - t00) / 1000).toFixed(1)} s: ${n}`);
+	try { await fn(); pass(n); return true; } catch (e) { fail(n, e.message || e); return false; }
+}
+
+const profile = mkdtempSync(join(env.WORK || '/tmp', 'chromium-'));
+const browser = await chromium.launchPersistentContext(profile, {
+	executablePath: '/usr/bin/chromium',
+	headless: true,
+	args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+	    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	viewport: { width: 1280, height: 800 },
+});
+
+// Console errors, except the network line Chromium logs for an answer
+// the app expects and handles: 401 from /api/auth/me (signed out) and
+// /api/auth/login (the wrong-password step), 422 from the login (tenant
+// choice), 404/503 from an agent's file listing (not on this server).
+const consoleErrors = [];
+const expected = (url, text) => /status of 401/.test(text) && /\/api\/auth\/(me|login)$/.test(url) ||
+    /status of 422/.test(text) && /\/api\/storage\/bad%5Cname\.txt$/.test(url) ||
+    /status of (404|405)/.test(text) && /\/api\/uploads$/.test(url) ||
+    /status of 422/.test(text) && /\/api\/auth\/login$/.test(url) ||
+    /status of (404|503)/.test(text) && /\/api\/agents\/[^/]+\/files/.test(url);
+function watch(page) {
+	page.on('console', (m) => {
+		if (m.type() !== 'error') return;
+		const url = (m.location() || {}).url || '';
+		if (!expected(url, m.text())) consoleErrors.push(`${m.text()} ${url}`);
+	});
+	page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+}
+
+async function axe(page, screen) {
+	if (!await page.evaluate(() => !!window.axe)) await page.evaluate(`${AXE}\n;0`);
+	const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+	const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+	check(`axe: no serious or critical violations on ${screen}`, !bad.length,
+	    bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 2).map((n) => n.target.join(' ')).join(', ')}`).join('; '));
+}
+const shot = (page, name) => page.screenshot({ path: join(env.SHOTS, `${name}.png`), fullPage: true });
+
+const page = browser.pages()[0] || await browser.newPage();
+watch(page);
+
+try {
+	// --- sign-in
+	await page.goto(`${BASE}/`);
+	await page.waitForSelector('#email', { timeout: T });
+	await axe(page, 'sign-in');
+	await shot(page, '01-signin');
+	await page.fill('#email', env.EMAIL);
+	await page.fill('#password', 'not-the-password');
+	await page.click('button[type=submit]');
+	await step('sign-in: a wrong password says so', () =>
+	    page.waitForFunction(() => /Wrong email or password/.test(document.querySelector('#signin-msg').textContent), null, { timeout: T }));
+	await page.fill('#password', env.PASSWORD);
+	await page.click('button[type=submit]');
+	await step('sign-in: several tenants offer a choice', () => page.waitForSelector('#tenant:visible', { timeout: T }));
+	await shot(page, '02-signin-tenant');
+	await page.selectOption('#tenant', env.TENANT);
+	await page.click('button[type=submit]');
+	await step('sign-in: signed in', () => page.waitForSelector('header.top nav', { timeout: T }));
+	await step('files: empty state', () => page.waitForFunction(() => /No files here yet/.test(document.body.textContent), null, { timeout: T }));
+	await axe(page, 'files (empty)');
+
+	// --- upload three files, with progress events
+	await page.evaluate(() => {
+		window.progress = {};
+		document.addEventListener('upload-progress', (e) => {
+			const k = e.target.querySelector('.name').textContent;
+			(window.progress[k] = window.progress[k] || []).push(e.detail);
+		});
+	});
+	const video = Buffer.from(await page.evaluate(recordWebm), 'base64');
+	const text = Buffer.from('hello from the web test\n'.repeat(20000));
+	await page.setInputFiles('#picker', [
+		{ name: 'photo.png', mimeType: 'image/png', buffer: readFileSync(env.PHOTO) },
+		{ name: 'notes.txt', mimeType: 'text/plain', buffer: text },
+		{ name: 'clip.webm', mimeType: 'video/webm', buffer: video },
+	]);
+	await step('upload: three files done', () => page.waitForFunction(() =>
+	    document.querySelectorAll('li.upload.done').length === 3 || document.querySelector('li.upload.error'), null, { timeout: 30000 })
+	    .then(async () => { const e = await page.$$eval('li.upload.error .status', (x) => x.map((y) => y.textContent)); if (e.length) throw new Error(e.join('; ')); }));
+	const prog = await page.evaluate(() => window.progress);
+	const sizes = { 'photo.png': readFileSync(env.PHOTO).length, 'notes.txt': text.length, 'clip.webm': video.length };
+	for (const [k, n] of Object.entries(sizes))
+		check(`upload: progress events for ${k} end at its size`, prog[k] && prog[k].length > 0 && prog[k][prog[k].length - 1] === n,
+		    JSON.stringify(prog[k] || null));
+	await shot(page, '03-uploaded');
+	await step('files: three rows listed', () => page.waitForFunction(() => document.querySelectorAll('div.files .rows [role=row]').length === 3, null, { timeout: T }));
+	await step('thumbnail: loads (naturalWidth > 0)', () => page.waitForFunction(() => {
+		const i = document.querySelector('img.thumb');
+		return i && i.complete && i.naturalWidth > 0;
+	}, null, { timeout: 30000 }));
+	await axe(page, 'files (listed)');
+
+	// --- viewer: an image (zoom), a video (seek), text
+	const nameBtn = '[role=row][data-key="photo.png"] .name button';
+	await page.click(nameBtn);
+	await step('viewer: the image loads', () => page.waitForFunction(() => {
+		const i = document.querySelector('dialog[open] img.view-img');
+		return i && i.complete && i.naturalWidth > 0;
+	}, null, { timeout: 30000 }));
+	await page.click('dialog[open] button[aria-label="Zoom in"]');
+	check('viewer: zoom in enlarges the image', await page.$eval('dialog[open] img.view-img', (i) => i.classList.contains('zoomed') && i.getBoundingClientRect().width > 700),
+	    await page.$eval('dialog[open] img.view-img', (i) => i.getBoundingClientRect().width));
+	await axe(page, 'viewer (image)');
+	await shot(page, '04-viewer-image');
+	await page.keyboard.press('Escape');
+	await step('viewer: Escape closes and focus returns', () => page.waitForFunction((sel) =>
+	    !document.querySelector('dialog[open]') && document.activeElement === document.querySelector(sel), nameBtn, { timeout: T }));
+	await page.click('[role=row][data-key="clip.webm"] .name button');
+	await step('viewer: the video seeks', () => page.evaluate(() => new Promise((resolve, reject) => {
+		const v = document.querySelector('dialog[open] video');
+		const to = setTimeout(() => reject(new Error(`no seek: duration ${v.duration}, state ${v.readyState}, error ${v.error && v.error.message}`)), 15000);
+		const seek = () => { v.currentTime = 1; };
+		v.addEventListener('seeked', () => { clearTimeout(to); v.currentTime > 0.5 ? resolve() : reject(new Error(`at ${v.currentTime}`)); }, { once: true });
+		if (v.readyState >= 1) seek(); else v.addEventListener('loadedmetadata', seek, { once: true });
+	})));
+	await shot(page, '05-viewer-video');
+	await page.keyboard.press('Escape');
+	await page.click('[role=row][data-key="notes.txt"] .name button');
+	await step('viewer: text shows its first MiB', () => page.waitForFunction(() =>
+	    /hello from the web test/.test((document.querySelector('dialog[open] pre') || {}).textContent || ''), null, { timeout: T }));
+	await page.keyboard.press('Escape');
+
+	// --- actions: signed link in a fresh context, public/private, move, delete
+	await page.click('button[aria-label="Actions for notes.txt"]');
+	await page.waitForSelector('dialog[open] #ttl');
+	await step('dialog: Tab stays inside', async () => {
+		for (let i = 0; i < 25; i++) await page.keyboard.press('Tab');
+		if (!await page.evaluate(() => document.querySelector('dialog[open]').contains(document.activeElement))) throw new Error('focus left the dialog');
+	});
+	await page.selectOption('#ttl', '60');
+	await page.click('dialog[open] button:has-text("Copy signed link")');
+	await page.waitForFunction(() => document.querySelector('#signed-url').value.includes('token='), null, { timeout: T });
+	const url = await page.$eval('#signed-url', (i) => i.value);
+	await axe(page, 'actions dialog');
+	await shot(page, '06-actions');
+	const fresh = await browser.browser() ? await browser.browser().newContext() : null;
+	await step('signed link: works in a fresh context without cookies', async () => {
+		const ctx = fresh || await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] }).then((b) => b.newContext());
+		const r = await ctx.request.get(url);
+		if (r.status() !== 200 || !(await r.text()).startsWith('hello from the web test')) throw new Error(`status ${r.status()}`);
+		const anon = await ctx.request.get(`${BASE}/api/storage/notes.txt`);
+		if (anon.status() !== 401) throw new Error(`without the token: ${anon.status()}`);
+		await ctx.close();
+	});
+	await page.click('dialog[open] button:has-text("Make public")');
+	await step('actions: make public shows the badge', () => page.waitForFunction(() =>
+	    document.querySelector('[role=row][data-key="notes.txt"] .badge')?.textContent === 'Public', null, { timeout: T }));
+	await page.click('button[aria-label="Actions for notes.txt"]');
+	await page.click('dialog[open] button:has-text("Make private")');
+	await step('actions: make private again', () => page.waitForFunction(() =>
+	    document.querySelector('[role=row][data-key="notes.txt"] .badge')?.textContent === 'Private', null, { timeout: T }));
+
+	await page.click('aside button:has-text("New folder")');
+	await page.fill('dialog[open] input', 'Reports');
+	await page.click('dialog[open] button[type=submit]');
+	await step('folders: created and listed', () => page.waitForSelector('nav.folders a:has-text("Reports")', { timeout: T }));
+	await page.click('button[aria-label="Actions for notes.txt"]');
+	await page.selectOption('#move-to', { label: 'Reports' });
+	await page.click('dialog[open] button:has-text("Move")');
+	await page.waitForSelector('dialog[open]', { state: 'detached', timeout: T });
+	await page.click('nav.folders a:has-text("Reports")');
+	await step('actions: moved file is in its folder', () => page.waitForFunction(() =>
+	    location.hash.includes('folder=') && document.querySelectorAll('div.files .rows [role=row]').length === 1 &&
+	    document.querySelector('[role=row][data-key="notes.txt"]'), null, { timeout: T }));
+	await shot(page, '07-folder');
+	await page.click('button[aria-label="Actions for notes.txt"]');
+	await page.click('dialog[open] button:has-text("Delete file")');
+	await page.click('dialog[open]:last-of-type button.danger:has-text("Delete")');
+	await step('actions: delete after a confirmation', () => page.waitForFunction(() =>
+	    !document.querySelector('[role=row][data-key="notes.txt"]'), null, { timeout: T }));
+	await page.click('button[aria-label="Delete folder Reports"]');
+	await page.click('dialog[open] button:has-text("Delete folder")');
+	await step('folders: deleted', () => page.waitForFunction(() =>
+	    ![...document.querySelectorAll('nav.folders a')].some((a) => a.textContent === 'Reports'), null, { timeout: T }));
+
+	// --- drag and drop, a refused file, speed and time left, cancel
+	await step('upload: drag and drop', async () => {
+		const dt = await page.evaluateHandle(() => {
+			const d = new DataTransfer();
+			d.items.add(new File(['dropped\n'], 'dropped.txt', { type: 'text/plain' }));
+			return d;
+		});
+		await page.dispatchEvent('section.listing', 'drop', { dataTransfer: dt });
+		await page.waitForSelector('[role=row][data-key="dropped.txt"]', { timeout: T });
+	});
+	console.error(`${((Date.now() - t00) / 1000).toFixed(1)} s: (bad name)`);
+	await page.setInputFiles('#picker', [{ name: 'bad\\name.txt', mimeType: 'text/plain', buffer: Buffer.from('x') }]);
+	await step('upload: a refused file says why', () => page.waitForFunction(() =>
+	    /^Refused: .*backslash/i.test(document.querySelector('li.upload.error .status')?.textContent || ''), null, { timeout: T }));
+	console.error(`${((Date.now() - t00) / 1000).toFixed(1)} s: (throttle)`);
+	const cdp = await browser.newCDPSession(page);
+	await cdp.send('Network.enable');
+	await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 128 * 1024 });
+	await page.setInputFiles('#picker', [{ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(2 << 20, 7) }]);
+	await step('upload: speed and time left while it runs', () => page.waitForFunction(() =>
+	    /\/s · .* left$/.test(document.querySelector('li.upload:last-child .status')?.textContent || ''), null, { timeout: T }));
+	await page.click('button[aria-label="Cancel upload of big.bin"]');
+	await step('upload: cancel', () => page.waitForSelector('li.upload.cancelled', { timeout: T }));
+	await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+	check('upload: nothing stored after a cancel', (await page.evaluate(() =>
+	    fetch('/api/storage?prefix=big.bin').then((r) => r.json()))).items.length === 0);
+	await page.evaluate(() => localStorage.setItem('filestor.tusMin', '1'));
+	await page.reload();
+	await page.waitForSelector('div.files .rows [role=row]', { timeout: T });
+	await page.setInputFiles('#picker', [{ name: 'resumable.txt', mimeType: 'text/plain', buffer: Buffer.from('tus or put\n') }]);
+	await step('upload: over the tus threshold it goes up (tus, or PUT when the server has no tus)', () =>
+	    page.waitForSelector('[role=row][data-key="resumable.txt"]', { timeout: T }));
+	await page.evaluate(() => localStorage.removeItem('filestor.tusMin'));
+
+	// --- prefix navigation, load more, the prefix filter
+	const made = await page.evaluate(async () => {
+		let ok = 0;
+		const put = (i) => fetch(`/api/storage/bulk/f-${String(i).padStart(3, '0')}.txt`, { method: 'PUT',
+		    headers: { 'X-Requested-With': 'test', 'Content-Type': 'text/plain' }, body: `${i}\n` }).then((r) => { ok += r.ok; });
+		for (let i = 0; i < 205; i += 15) await Promise.all(Array.from({ length: Math.min(15, 205 - i) }, (_, j) => put(i + j)));
+		return ok;
+	});
+	check('list: 205 files made under bulk/', made === 205, made);
+	await page.evaluate(() => localStorage.setItem('filestor.pageSize', '200'));
+	await page.reload();
+	await step('prefix: keys with "/" show as a directory, and the rest beside it', () => page.waitForFunction(() =>
+	    document.querySelector('[role=row].dir a')?.textContent === 'bulk/' && document.querySelector('[role=row][data-key="photo.png"]'), null, { timeout: T }));
+	await page.click('[role=row].dir a');
+	await step('prefix: breadcrumbs, and one page of 200', () => page.waitForFunction(() =>
+	    document.querySelector('.crumbs [aria-current=page]')?.textContent === 'bulk' &&
+	    document.querySelectorAll('div.files .rows [role=row]').length === 200 &&
+	    !document.querySelector('button.more').hidden, null, { timeout: T }));
+	await page.click('button.more');
+	await step('list: load more', () => page.waitForFunction(() =>
+	    document.querySelectorAll('div.files .rows [role=row]').length === 205 && document.querySelector('button.more').hidden, null, { timeout: T }));
+	await page.fill('#filter', 'f-1');
+	await step('list: the prefix filter', () => page.waitForFunction(() =>
+	    document.querySelectorAll('div.files .rows [role=row]').length === 100, null, { timeout: T }));
+	await page.fill('#filter', 'f-99');
+	await step('list: a filter with no match says so', () => page.waitForFunction(() =>
+	    /No file starts with that/.test(document.querySelector('p.state').textContent), null, { timeout: T }));
+	await axe(page, 'files (no match)');
+	await page.evaluate(() => localStorage.removeItem('filestor.pageSize'));
+	await page.click('.crumbs a:has-text("All files")');
+	await page.waitForSelector('[role=row][data-key="photo.png"]', { timeout: T });
+
+	// --- 360 px
+	await page.goto(`${BASE}/#/files`);
+	await page.setViewportSize({ width: 360, height: 740 });
+	await page.waitForSelector('div.files .rows [role=row]', { timeout: T });
+	check('layout: no horizontal scroll at 360 px', await page.evaluate(() => document.documentElement.scrollWidth <= 360),
+	    await page.evaluate(() => document.documentElement.scrollWidth));
+	await axe(page, 'files at 360 px');
+	await shot(page, '08-files-360');
+	await page.setViewportSize({ width: 1280, height: 800 });
+
+	// --- agents: enable (key shown once), rotate, disable; add; browse
+	await page.click('nav a:has-text("Agents")');
+	await page.waitForSelector('tr[data-agent]', { timeout: T });
+	await axe(page, 'agents');
+	await shot(page, '09-agents');
+	const tunnelBtn = 'button[aria-label="Tunnel of web-agent"]';
+	await page.click(tunnelBtn);
+	await page.fill('#tunnel-host', 'agent-web.example.com');
+	await page.click('dialog[open] button:has-text("Enable")');
+	await page.waitForSelector('dialog[open] .secret', { timeout: T });
+	const key1 = await page.$eval('dialog[open] .secret', (i) => i.value);
+	check('tunnel: enable shows a 43-character key', /^[A-Za-z0-9_-]{43}$/.test(key1), key1);
+	check('tunnel: the warning is shown', await page.isVisible('dialog[open] .warn'));
+	check('tunnel: the configure-tunnel command', (await page.$$eval('dialog[open] .secret', (x) => x.map((i) => i.value))).some((v) =>
+	    v === 'filestor-agent configure-tunnel --hostname agent-web.example.com --key -'));
+	await axe(page, 'tunnel dialog (key)');
+	await shot(page, '10-tunnel-key');
+	await page.click('dialog[open] button:has-text("I have copied the key")');
+	await page.waitForSelector('dialog[open]', { state: 'detached' });
+	await step('tunnel: the list shows it on', () => page.waitForFunction(() => /On · agent-web\.example\.com/.test(document.querySelector('tr[data-agent]').textContent), null, { timeout: T }));
+	check('tunnel: the key is gone from the page after closing', !(await page.content()).includes(key1) &&
+	    !(await page.evaluate((k) => [...document.querySelectorAll('input,textarea')].some((i) => i.value === k), key1)));
+	await step('tunnel: focus returned to the Tunnel button', () => page.waitForFunction((s) => document.activeElement === document.querySelector(s), tunnelBtn, { timeout: T }));
+	await page.click(tunnelBtn);
+	check('tunnel: reopening does not show the key', !(await page.content()).includes(key1));
+	await page.click('dialog[open] button:has-text("Rotate key")');
+	await page.click('dialog[open] button.primary:has-text("Rotate key")');
+	await page.waitForSelector('dialog[open] .secret', { timeout: T });
+	const key2 = await page.$eval('dialog[open] .secret', (i) => i.value);
+	check('tunnel: rotate shows a new key', /^[A-Za-z0-9_-]{43}$/.test(key2) && key2 !== key1, key2);
+	await page.keyboard.press('Escape');
+	await page.waitForSelector('dialog[open]', { state: 'detached' });
+	check('tunnel: the rotated key is gone after closing', !(await page.content()).includes(key2));
+	await page.click(tunnelBtn);
+	await page.click('dialog[open] button:has-text("Disable")');
+	check('tunnel: disable explains the relay fallback', /fall back to the relay/.test(await page.textContent('dialog[open]:last-of-type')));
+	await shot(page, '11-tunnel-disable');
+	await page.click('dialog[open] button.danger:has-text("Disable tunnel")');
+	await step('tunnel: disabled', () => page.waitForFunction(() => document.querySelector('tr[data-agent] td.tunnel').textContent === 'Off' && !document.querySelector('dialog[open]'), null, { timeout: T }));
+	await page.click('button:has-text("Add agent")');
+	await page.click('dialog[open] button[type=submit]');
+	await step('agents: add shows the exact enroll command', () => page.waitForFunction((b) => {
+		const t = document.querySelector('dialog[open] textarea.secret');
+		return t && t.value.startsWith(`filestor-agent enroll --server ${b} --token fse_`) && t.value.endsWith('--name nas-1 --allowed-roots /srv/share');
+	}, BASE, { timeout: T }));
+	await shot(page, '12-add-agent');
+	await page.keyboard.press('Escape');
+	await page.click('button[aria-label="Browse files of web-agent"]');
+	await step('agents: the browser explains a missing listing', () => page.waitForFunction(() =>
+	    /cannot browse agents yet|offline|Empty|\//.test(document.querySelector('dialog[open] .state')?.textContent || ''), null, { timeout: T }));
+	await axe(page, 'agent browser');
+	await page.keyboard.press('Escape');
+
+	// --- account: API keys
+	await page.click('nav a:has-text("Account")');
+	await page.waitForSelector('#key-name');
+	await page.fill('#key-name', 'web test');
+	await page.click('form button:has-text("Create key")');
+	await page.waitForSelector('dialog[open] .secret', { timeout: T });
+	const apiKey = await page.$eval('dialog[open] .secret', (i) => i.value);
+	check('keys: a new key is shown once', apiKey.startsWith('fs_'), apiKey);
+	await axe(page, 'account (new key)');
+	await shot(page, '13-new-key');
+	await page.keyboard.press('Escape');
+	await step('keys: listed without the secret', () => page.waitForFunction((k) =>
+	    [...document.querySelectorAll('table.keys td')].some((t) => t.textContent === 'web test') && !document.body.textContent.includes(k), apiKey, { timeout: T }));
+	await axe(page, 'account');
+	await shot(page, '14-account');
+	await page.click('button[aria-label="Revoke key web test"]');
+	await page.click('dialog[open] button.danger');
+	await step('keys: revoked', () => page.waitForFunction(() =>
+	    ![...document.querySelectorAll('table.keys td')].some((t) => t.textContent === 'web test'), null, { timeout: T }));
+
+	// --- 360 px: the other screens
+	await page.setViewportSize({ width: 360, height: 740 });
+	for (const [hash, sel, name] of [['#/agents', 'tr[data-agent]', 'agents'], ['#/account', '#key-name', 'account']]) {
+		await page.evaluate((x) => { location.hash = x; }, hash);
+		await page.waitForSelector(sel, { timeout: T });
+		check(`layout: no horizontal scroll at 360 px on ${name}`, await page.evaluate(() => document.documentElement.scrollWidth <= 360),
+		    await page.evaluate(() => document.documentElement.scrollWidth));
+		await shot(page, `15-${name}-360`);
+	}
+	await axe(page, 'account at 360 px');
+	await page.setViewportSize({ width: 1280, height: 800 });
+
+	// --- sign out
+	await page.click('button:has-text("Sign out")');
+	await step('sign-out: back to sign-in', () => page.waitForSelector('#email', { timeout: T }));
+} catch (e) {
+	fail('web: the scenario ran to its end', e.message || e);
+	console.error(e.stack || e);
+	try { await shot(page, '99-failure'); } catch { /* closed */ }
+}
+check('console: no errors on any page', !consoleErrors.length, consoleErrors.join(' | '));
+await browser.close();
+rmSync(profile, { recursive: true, force: true });
+process.exit(0);
+
+// In the page: a 2-second VP8 WebM from a canvas, as base64.
+async function recordWebm() {
+	const c = document.createElement('canvas');
+	c.width = 160; c.height = 120;
+	const g = c.getContext('2d');
+	const rec = new MediaRecorder(c.captureStream(25), { mimeType: 'video/webm;codecs=vp8' });
+	const parts = [];
+	rec.ondataavailable = (e) => parts.push(e.data);
+	const done = new Promise((r) => { rec.onstop = r; });
+	rec.start(100);
+	const t0 = performance.now();
+	await new Promise((r) => {
+		const draw = () => {
+			const t = performance.now() - t0;
+			g.fillStyle = `hsl(${t / 10 % 360} 80% 50%)`;
+			g.fillRect(0, 0, 160, 120);
+			if (t < 2200) requestAnimationFrame(draw); else r();
+		};
+		draw();
+	});
+	rec.stop();
+	await done;
+	const buf = new Uint8Array(await new Blob(parts, { type: 'video/webm' }).arrayBuffer());
+	let s = '';
+	for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+	return btoa(s);
+}
