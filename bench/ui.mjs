@@ -44,6 +44,8 @@ try {
 				document.removeEventListener('files-loaded', seen);
 				clearTimeout(to);
 				const t1 = performance.now() - t0;
+				const pm = performance.getEntriesByName('files:page').pop();
+				console.log(`api+parse at ${(pm.startTime - t0).toFixed(0)} ms`);
 				requestAnimationFrame(() => setTimeout(() => { const t2 = performance.now() - t0; console.log(`rows in ${t1.toFixed(0)} ms, shown in ${t2.toFixed(0)} ms`); resolve(t2); }));
 			};
 			document.addEventListener('files-loaded', seen);

@@ -108,6 +108,19 @@ req POST /api/auth/keys -H 'Content-Type: application/json' --data '{}' \
     -H "Cookie: filestor_session=x"
 check "keys: a bad cookie is refused" eq "$STATUS" 401
 
+# --- stored HTML and SVG never run in the app's origin (common/sget.c)
+# (in the other tenant, so that the app's listing below stays empty)
+printf '<script>parent.pwned=1</script>' >"$TEST_TMP/x.html"
+for t in text/html image/svg+xml; do
+	req PUT "/api/storage/web/active-$RANDOM" -H "Authorization: Bearer $OTHER" \
+	    -H "Content-Type: $t" --data-binary @"$TEST_TMP/x.html"
+	k=$(jqb .key)
+	req GET "/api/storage/$k" -H "Authorization: Bearer $OTHER"
+	check "download: $t is an attachment" has "$(hdr Content-Disposition)" "attachment"
+	check "download: $t is sandboxed" eq "$(hdr Content-Security-Policy)" "sandbox"
+	check "download: $t nosniff" eq "$(hdr X-Content-Type-Options)" "nosniff"
+done
+
 # --- an agent for the agents page
 ET=$("$FILESTORCTL" agent token --tenant "$TID" 2>/dev/null)
 req POST /api/agents/enroll -H 'Content-Type: application/json' \

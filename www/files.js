@@ -177,6 +177,7 @@ export function filesScreen(main, params) {
 				return;
 			}
 			if (my !== gen) return;
+			performance.mark('files:page');
 			if (first && pages === 0) tbody.replaceChildren();
 			for (const f of page.items) {
 				const rest = f.key.slice(prefix.length);
