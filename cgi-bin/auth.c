@@ -302,6 +302,7 @@ h_key_new(struct app *a, struct request *r, const struct app_caller *c)
 	k.id = id;
 	j = key_json(&k);
 	cJSON_AddStringToObject(j, "key", key);
+	app_audit(r, "key-create", id, NULL);
 	api_nostore_json(r, 201, j);
 out:
 	cry_wipe_str(key);
@@ -339,6 +340,7 @@ h_key_delete(struct app *a, struct request *r, const struct app_caller *c)
 		http_error(r, FS_INTERNAL, NULL);
 		return;
 	}
+	app_audit(r, "key-revoke", id, NULL);
 	http_add_header(r, "Cache-Control", "no-store");
 	http_status(r, 204);
 	http_begin(r);

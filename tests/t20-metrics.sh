@@ -322,6 +322,11 @@ r2 PUT /api/storage/t20/log/b.txt -b "$TEST_TMP/jar" -H 'X-Requested-With: t' --
 expect_status 201 "log: put by session"; id_sput=$n2
 r2 POST /api/auth/logout -b "$TEST_TMP/jar" -H 'X-Requested-With: t' --data ''
 expect_status 204 "log: logout"; id_lo=$n2
+# an API key made and revoked over the API
+r2 POST /api/auth/keys "${ADM[@]}" "${J[@]}" --data '{"name":"t20"}'
+expect_status 201 "log: key create"; id_kc=$n2; NKID=$(jqb .id); NKEY=$(jqb .key)
+r2 DELETE "/api/auth/keys/$NKID" "${ADM[@]}"
+expect_status 204 "log: key revoke"; id_kr=$n2
 # the rate limit: LOGIN_MAX_FAILURES=2
 rl=$(m 'filestor_rate_limited_total{what="login"}')
 for _ in 1 2 3; do
@@ -342,7 +347,7 @@ check "log: every line is a JSON object" eq "$(jq -c 'select(type == "object")' 
 check "log: ids 1..$n2, in order" eq "$(jq -r .requestId "$LOG" | tr '\n' ' ')" \
     "$(for i in $(seq 1 "$n2"); do printf 't20-%s ' "$i"; done)"
 check "log: every line has the fields" eq "$(jq -c 'select((.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z$")) and (.program | type == "string") and (.method | type == "string") and (.status | type == "number") and (.bytesIn | type == "number") and (.bytesOut | type == "number") and (.durationMs | type == "number"))' "$LOG" | wc -l)" "$n2"
-KID=$(sqlite3 "$FILESTOR_DB" "SELECT id FROM api_keys WHERE user_id = '$UADM'")
+KID=$(sqlite3 "$FILESTOR_DB" "SELECT id FROM api_keys WHERE user_id = '$UADM' AND id != '$NKID'")
 check "log: put's line" eq "$(line "t20-$id_put" | jq -c '[.program, .method, .route, .path, .status, .bytesIn, .tenant, .principal.kind, .principal.user, .principal.key]')" \
     "[\"put\",\"PUT\",\"/api/storage/**\",\"/api/storage/t20/log/a.txt\",201,3,\"$TID\",\"apikey\",\"$UADM\",\"$KID\"]"
 check "log: put create" changed "t20-$id_put" put t20/log/a.txt create
@@ -363,6 +368,8 @@ check "log: agent delete" changed "t20-$id_ad" agent-delete "$AID"
 check "log: login" changed "t20-$id_li" login "$UADM" session
 check "log: put by session" changed "t20-$id_sput" put t20/log/b.txt create
 check "log: logout" changed "t20-$id_lo" logout "$UADM"
+check "log: key create" changed "t20-$id_kc" key-create "$NKID"
+check "log: key revoke" changed "t20-$id_kr" key-revoke "$NKID"
 check "log: the session's principal" eq "$(line "t20-$id_sput" | jq -c '[.principal.kind, .principal.user, .principal.key]')" \
     "[\"session\",\"$UADM\",null]"
 check "log: the signed URL's principal" eq "$(line "t20-$id_tok" | jq -c '[.principal.kind, .tenant, .path]')" \
@@ -373,7 +380,7 @@ check "log: a 404 line" eq "$(line "t20-$id_404" | jq .status)" 404
 check "log: reads change nothing" eq "$(line "t20-$id_tok" | jq -c .changes)" null
 # No secret in any line: keys, the session, the signed URL's token, the
 # agent's and the tunnel's secrets, the enrollment token, passwords.
-for s in "$KADM" "$KUSR" "$COOKIE" "$STOK" "$ASEC" "$ET" "$TK1" "$TK2" \
+for s in "$KADM" "$KUSR" "$NKEY" "$COOKIE" "$STOK" "$ASEC" "$ET" "$TK1" "$TK2" \
     adm1n-passw0rd pw-secret-x; do
 	check "log: no secret (${s:0:6}...)" eq "$(grep -cF -- "$s" "$LOG")" 0
 done
