@@ -386,8 +386,8 @@ observe_open(struct app *a)
 	if (a->cfg.metrics_file != NULL && a->cfg.metrics_file[0] != '\0')
 		snprintf(path, sizeof(path), "%s", a->cfg.metrics_file);
 	else
-		snprintf(path, sizeof(path), "%s/%s", a->cfg.cache_dir,
-		    APP_METRICS_FILE);
+		snprintf(path, sizeof(path), "%s%s", a->cfg.db_path,
+		    APP_METRICS_SUFFIX);
 	if (metrics_open(path, a->name, err, sizeof(err)) == -1)
 		app_log(a, "%s; running without metrics", err);
 	return 0;

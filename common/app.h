@@ -101,8 +101,8 @@ struct app_caller {
 typedef void	(*app_handler)(struct app *, struct request *,
 		    const struct app_caller *);
 
-/* The metrics file below FILESTOR_CACHE_DIR, unless METRICS_FILE. */
-#define APP_METRICS_FILE	".metrics"
+/* The metrics file: FILESTOR_DB with this suffix, unless METRICS_FILE. */
+#define APP_METRICS_SUFFIX	"-metrics"
 
 /* flags for app_main */
 #define APP_READONLY	0x1	/* open the database read-only */

@@ -79,7 +79,7 @@ static const struct cfg_setting settings[] = {
 	    "file the access and audit log is appended to"),
 	BOOL("METRICS", metrics, 1, "count requests for GET /api/metrics"),
 	STR("METRICS_FILE", CFG_STR, metrics_file, NULL,
-	    "the shared counters; default FILESTOR_CACHE_DIR/.metrics"),
+	    "the shared counters; default FILESTOR_DB-metrics"),
 	BOOL("METRICS_LOOPBACK", metrics_loopback, 1,
 	    "GET /api/metrics without a key from loopback"),
 	S3("S3_BUCKET", CFG_PRINT, bucket, 0, 0, 0, NULL,

@@ -2,8 +2,9 @@
  * metrics: counters every worker process adds to, and GET /api/metrics
  * reads, without a daemon (docs/operations.md, "Metrics").
  *
- * The counters live in one file, METRICS_FILE (by default
- * <FILESTOR_CACHE_DIR>/.metrics), that every worker maps shared. Each
+ * The counters live in one file, METRICS_FILE (by default FILESTOR_DB
+ * with "-metrics" added, beside the database's -wal and -shm), that
+ * every worker maps shared. Each
  * counter is a 64-bit integer added to with a relaxed atomic add: no
  * lock on the request path, and a worker that dies loses nothing it
  * already counted. The file starts with a header (magic, layout version,
