@@ -239,6 +239,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/filestor/imagemagick
 	install -m 0644 etc/imagemagick/policy.xml $(DESTDIR)$(PREFIX)/share/filestor/imagemagick/
 	install -m 0755 spawn-fcgi/start spawn-fcgi/stop $(DESTDIR)$(PREFIX)/share/filestor/spawn-fcgi/
+	install -d $(DESTDIR)$(PREFIX)/share/filestor/logrotate.d
+	install -m 0644 etc/logrotate.d/filestor $(DESTDIR)$(PREFIX)/share/filestor/logrotate.d/
 	install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/user
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' agent/filestor-agent.service \

@@ -7,8 +7,10 @@
  * privileges, give each worker the socket as fd 0) and then supervises:
  * a worker that exits is replaced at once (after a second when it dies
  * again that fast, so a program that cannot start does not spin), its
- * death logged with the signal or status. SIGTERM, SIGINT or SIGHUP
- * stop the workers (SIGTERM, then SIGKILL after 5 s) and then the pool.
+ * death logged with the signal or status. SIGTERM or SIGINT stop the
+ * workers (SIGTERM, then SIGKILL after 5 s) and then the pool. SIGHUP is
+ * passed on to every worker (they reopen ACCESS_LOG), so that a log
+ * rotation signals the pool alone: `systemctl reload`, or the pid file.
  *
  * usage: filestor-pool -s SOCKET [-n WORKERS] [-M MODE] [-u USER]
  *	[-U SOCKET_OWNER] [-l LOGFILE] [-p PIDFILE] [-f] -- PROGRAM [ARG...]
@@ -54,6 +56,7 @@ struct slot {
 
 static volatile sig_atomic_t	 got_stop;
 static volatile sig_atomic_t	 got_child;
+static volatile sig_atomic_t	 got_hup;
 static const char		*prog;
 static int			 logfd = -1;
 
@@ -99,6 +102,13 @@ on_stop(int sig)
 {
 	(void)sig;
 	got_stop = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	got_hup = 1;
 }
 
 static void
@@ -370,8 +380,14 @@ run(int sock, int n, char **argv, int ready)
 			} else
 				write_workers(s, n);
 		}
+		if (got_hup) {
+			got_hup = 0;
+			for (i = 0; i < n; i++)
+				if (s[i].pid > 0)
+					kill(s[i].pid, SIGHUP);
+		}
 		/* SIGCHLD or SIGTERM end the wait; the timeout respawns. */
-		if (!got_child && !got_stop)
+		if (!got_child && !got_stop && !got_hup)
 			usleep(50 * 1000);
 	}
 	logf_("stopping");
@@ -459,6 +475,7 @@ set_signals(void)
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = on_child;
 	sa.sa_flags = SA_NOCLDSTOP;
