@@ -47,7 +47,12 @@
 	R(TUNNEL,	"POST",	  "/api/agents/*/tunnel",    APP_ADMIN,	 "agents") \
 	R(TUNNEL_OFF,	"DELETE", "/api/agents/*/tunnel",    APP_ADMIN,	 "agents") \
 	R(TUNNEL_ROTATE, "POST",  "/api/agents/*/tunnel/rotate", APP_ADMIN, "agents") \
-	R(FILE_CONTENT,	"GET",	  "/api/file/content",	     APP_USER,	 "file-content")
+	R(FILE_CONTENT,	"GET",	  "/api/file/content",	     APP_USER,	 "file-content") \
+	R(UPLOAD_OPTIONS, "OPTIONS", "/api/uploads",	     APP_PUBLIC, "uploads") \
+	R(UPLOAD_NEW,	"POST",	  "/api/uploads",	     APP_USER,	 "uploads") \
+	R(UPLOAD_HEAD,	"HEAD",	  "/api/uploads/*",	     APP_USER,	 "uploads") \
+	R(UPLOAD_PATCH,	"PATCH",  "/api/uploads/*",	     APP_USER,	 "uploads") \
+	R(UPLOAD_DELETE, "DELETE", "/api/uploads/*",	     APP_USER,	 "uploads")
 
 enum route {
 #define ROUTE_ID(id, method, pattern, auth, prog)	ROUTE_##id,
