@@ -2,7 +2,7 @@
 # and status of core, creation, creation-with-upload, creation-defer-
 # length, termination, expiration and checksum; PUT's permissions and
 # publish; races, cuts, expiry and gc. The real client (tus-js-client)
-# runs from t17-tus-client.js at the end.
+# runs from tus-client.js at the end.
 
 mk_two_users uploads
 TUS=(-H 'Tus-Resumable: 1.0.0')
@@ -320,3 +320,31 @@ check "gc: a live upload stays" offset_is "$FRESH" 0
 req DELETE "$FRESH" "${A[@]}" "${TUS[@]}"
 check "no stage left behind" eq "$(find "$STAGES" -type f | wc -l)" 0
 check "no upload row left behind" eq "$(rows uploads)" 0
+
+# --- the real client: tus-js-client 64 MiB in 5 MiB chunks, stopped at
+# about 20 MiB (an abort; then a killed connection), resumed by a new
+# client from the stored URL; and a stream of unknown length.
+if nm=$(tests/npm/install "${FILESTOR_CGI_DIR%/cgi-bin}"); then
+	head -c $((64 << 20)) /dev/urandom >"$TEST_TMP/big"
+	BIGSHA=$(sha256sum "$TEST_TMP/big" | cut -d' ' -f1)
+	tusjs() { NODE_PATH=$nm node tests/tus-client.js "$1" "$BASE" "$KA" "$2" "$3"; }
+	for sc in abort kill; do
+		out=$(tusjs "$sc" "tus/$sc.bin" "$TEST_TMP/big")
+		check "tus-js-client $sc: finished ($out)" eq "$(jq -r .ok <<<"$out")" true
+		at=$(jq -r '.offsetAtAbort // .offsetAtCut' <<<"$out")
+		check "tus-js-client $sc: stopped part-way ($at)" test "$at" -gt 0 -a "$at" -lt $((64 << 20))
+		check "tus-js-client $sc: sha256 of the object" eq \
+		    "$(sqlite3 "$FILESTOR_DB" "SELECT sha256 FROM files WHERE key = 'tenants/$TID/tus/$sc.bin'")" "$BIGSHA"
+		check "tus-js-client $sc: the object's bytes" obj_same "tenants/$TID/tus/$sc.bin" "$TEST_TMP/big"
+		check "tus-js-client $sc: one row" eq \
+		    "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/tus/$sc.bin%'")" 1
+	done
+	head -c $((12 << 20)) /dev/urandom >"$TEST_TMP/deferred"
+	out=$(tusjs defer tus/stream.bin "$TEST_TMP/deferred")
+	check "tus-js-client deferred length: finished ($out)" eq "$(jq -r .ok <<<"$out")" true
+	check "tus-js-client deferred length: the object" obj_same "tenants/$TID/tus/stream.bin" "$TEST_TMP/deferred"
+	check "tus-js-client: no upload left" eq "$(rows uploads)" 0
+	check "tus-js-client: no stage left" eq "$(find "$STAGES" -type f | wc -l)" 0
+else
+	fail "tus-js-client: npm install" "$nm"
+fi
