@@ -102,9 +102,11 @@ meta_pair(const char *p, size_t len, struct tus_meta *m, char *seen,
 		}
 	}
 	slot = meta_slot(m, k + 1);
-	if (slot == NULL) {
+	if (slot == NULL || *slot != NULL) {
 		free(v);
-		return 0;
+		/* contentType and its alias filetype fill one slot. */
+		*msg = "Upload-Metadata: contentType and filetype both given";
+		return slot == NULL ? 0 : -1;
 	}
 	*slot = v != NULL ? (char *)v : strdup("");
 	return *slot == NULL ? -1 : 0;
@@ -122,7 +124,9 @@ tus_meta_parse(const char *hdr, struct tus_meta *m, const char **msg)
 		*msg = "Upload-Metadata is longer than 4000 bytes";
 		return -1;
 	}
-	while (*p != '\0') {
+	if (*p == '\0')
+		return 0;
+	for (;;) {	/* an empty pair (",," or a trailing ",") is refused */
 		while (*p == ' ')
 			p++;	/* tus-js-client sends ",": tolerate ", " */
 		c = strchr(p, ',');
