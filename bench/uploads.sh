@@ -45,14 +45,8 @@ read -r tus_mbps put_mbps < <(BENCH_ROUNDS=${BENCH_UPLOAD_ROUNDS:-3} bench_pair 
 report "$MB MiB tus ($CHUNK_MB MiB PATCHes) MiB/s vs one PUT" "$tus_mbps" "$put_mbps" \
     "$(ratio "$tus_mbps" "$put_mbps")" ">= 0.8"
 
-hwm() {
-	local max=0 p v
-	for p in $(cat "$FILESTOR_SOCK_DIR/$1.pid.workers"); do
-		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
-		[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
-	done
-	echo "$max"
-}
-report "uploads worker peak RSS KiB (after $MB MiB) vs put's" "$(hwm uploads)" "$(hwm put)" \
-    "$(ratio "$(hwm uploads)" "$(hwm put)")" "< 24576"
+up_rss=$(bench_hwm uploads)
+put_rss=$(bench_hwm put)
+report "uploads worker peak RSS KiB (after $MB MiB) vs put's" "$up_rss" "$put_rss" \
+    "$(ratio "$up_rss" "$put_rss")" "< 24576"
 rm -rf "$BENCH_TMP/big.bin" "$BENCH_TMP/chunks"
