@@ -192,5 +192,14 @@ bench_rate() {
 # now_ns: a monotonic-enough wall clock for throughput.
 now_ns() { date +%s%N; }
 mbps() { awk -v bytes="$1" -v ns="$2" 'BEGIN { printf "%.1f", bytes / 1048576 / (ns / 1e9) }'; }
+# bench_hwm PROGRAM: the largest peak RSS (VmHWM, KiB) of its workers.
+bench_hwm() {
+	local max=0 p v
+	for p in $(cat "$FILESTOR_SOCK_DIR/$1.pid.workers"); do
+		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
+	done
+	echo "$max"
+}
 # report WHAT VALUE BASELINE RATIO TARGET
 report() { printf '%-58s %12s %12s %8s  %s\n' "$1" "$2" "$3" "$4" "$5"; }

@@ -26,14 +26,7 @@ x10() { is_num "$1" && awk -v r="$1" 'BEGIN{printf "%.0f", r*10}' || echo -; }
 report "10 MiB GET MiB/s vs static" "$(x10 "$g10")" "$(x10 "$s10")" "$(ratio "$g10" "$s10")" ">= 0.95"
 
 # --- PUT worker peak RSS before and after a large PUT (fresh workers)
-hwm() {
-	local max=0 p v
-	for p in $(cat "$FILESTOR_SOCK_DIR/put.pid.workers"); do
-		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null)
-		[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
-	done
-	echo "$max"
-}
+hwm() { bench_hwm put; }
 head -c 1048576 /dev/urandom >"$BENCH_TMP/1m.bin"
 for _ in 1 2 3 4; do
 	bench_code '20[01]' -H "$A" -T "$BENCH_TMP/1m.bin" "$BASE/api/storage/bench/small.bin"

@@ -11,67 +11,13 @@
 #include "app.h"
 #include "db.h"
 #include "files.h"
+#include "publish.h"
 #include "target.h"
 #include "relay.h"
 
 #define PREFIX		"/api/storage/"
 #define PUT_BUF		(256 * 1024)	/* one piece of an upload */
 #define PUT_NBUF	4		/* pieces in flight: 1 MiB */
-#define DEFAULT_CTYPE	"application/octet-stream"
-
-/*
- * What may p do to pkey? FS_OK with *exists set, FS_FORBIDDEN with msg,
- * FS_INTERNAL.
- */
-static enum fs_err
-may_write(struct app *a, const struct principal *p, const char *pkey,
-    const char *ctype, long long size, int *exists, const char **msg)
-{
-	struct file_row f;
-	enum fs_err e;
-	int rc;
-
-	e = file_load(a->db, pkey, &f);
-	file_row_free(&f);
-	if (e != FS_OK && e != FS_NOT_FOUND)
-		return FS_INTERNAL;
-	*exists = e == FS_OK;
-	if (*exists) {
-		/*
-		 * An overwrite is an update of that row (DESIGN §4). The
-		 * message is the same either way: a 403 must not tell
-		 * whether someone else's file exists at this key.
-		 */
-		rc = file_allowed(a->db, p, PERM_UPDATE, pkey);
-		*msg = "not allowed to write this file";
-	} else {
-		rc = file_create_allowed(a->db, p, pkey, ctype, size);
-		*msg = "not allowed to write this file";
-	}
-	if (rc == -1)
-		return FS_INTERNAL;
-	return rc == 1 ? FS_OK : FS_FORBIDDEN;
-}
-
-/* What to tell the client about a failed write or publish. */
-static const char *
-write_msg(enum fs_err e)
-{
-	switch (e) {
-	case FS_NO_SPACE:
-		return "no space left for this upload";
-	case FS_CONFLICT:
-		/* Local disk: a name is either a file or a directory. */
-		return "key conflicts with an existing key: on local disk a key "
-		    "cannot also be the folder part of another key (\"a\" and "
-		    "\"a/b\")";
-	case FS_VALIDATION:
-		return "a segment of the key is longer than the filesystem "
-		    "allows (255 bytes)";
-	default:
-		return err_strerror(e);
-	}
-}
 
 /* The relay's sink: its thread hands each piece to the store. */
 static int
@@ -143,30 +89,12 @@ copy_body(struct app *a, struct request *r, struct store_writer *w,
 static const char *
 request_ctype(struct request *r)
 {
-	const char *ctype;
+	const char *ctype, *msg = NULL;
 
-	ctype = http_header(r, "Content-Type");
-	if (ctype == NULL || *ctype == '\0')
-		ctype = DEFAULT_CTYPE;
-	if (!file_content_type_ok(ctype)) {
-		http_error(r, FS_VALIDATION, "Content-Type must be type/subtype "
-		    "of at most %d printable bytes", FILES_CTYPE_MAX);
-		return NULL;
-	}
-	/*
-	 * "*\/\*" says the client does not know: store the default, never
-	 * serve the wildcard back. "image/\*" is a range, not a type.
-	 */
-	switch (file_content_type_wildcard(ctype)) {
-	case 2:
-		return DEFAULT_CTYPE;
-	case 1:
-		http_error(r, FS_VALIDATION, "Content-Type must be a media "
-		    "type, not a range with \"*\"");
-		return NULL;
-	default:
-		return ctype;
-	}
+	ctype = pub_content_type(http_header(r, "Content-Type"), &msg);
+	if (ctype == NULL)
+		http_error(r, FS_VALIDATION, "Content-Type %s", msg);
+	return ctype;
 }
 
 /* Answer a failed copy_body (or a Content-Length over the limit). */
@@ -186,64 +114,6 @@ body_error(struct app *a, struct request *r, enum fs_err e)
 		app_log(a, "put: write failed");
 		http_error(r, e, NULL);
 	}
-}
-
-/*
- * Commit the row of the finished upload w, naming its temporary object
- * as pending, in one transaction under the database write lock, with the
- * checks again (DESIGN §5, docs/decisions.md "Publish and delete"): the
- * COMMIT is the point of no return. On an error the old row and object
- * stay, and *msg may say why. Then publish it.
- */
-static enum fs_err
-record(struct app *a, const struct principal *p, const char *pkey,
-    const char *ctype, struct store_writer *w, int *exists, const char **msg)
-{
-	unsigned char sha[CRY_SHA256_LEN];
-	char shahex[65], old[FILES_PENDING_MAX + 1];
-	const char *pending;
-	long long size = 0;
-	enum fs_err e;
-
-	e = store_finish(w, sha, &size);
-	pending = store_writer_pending(w);
-	if (e != FS_OK || pending == NULL)
-		return e != FS_OK ? e : FS_INTERNAL;
-	cry_hex(sha, sizeof(sha), shahex);
-	if (db_begin(a->db) != SQLITE_OK) {
-		app_log(a, "put: %s", sqlite3_errmsg(a->db));
-		return FS_INTERNAL;
-	}
-	e = may_write(a, p, pkey, ctype, size, exists, msg);
-	if (e != FS_FORBIDDEN)
-		*msg = e == FS_INTERNAL ? "database error" : NULL;
-	if (e == FS_OK)
-		e = store_writer_check(w);
-	if (e == FS_OK) {
-		e = file_upsert(a->db, p, pkey, ctype, size, shahex, pending,
-		    old);
-		if (e != FS_OK)
-			app_log(a, "put: %s", sqlite3_errmsg(a->db));
-	}
-	if (e != FS_OK) {
-		db_rollback(a->db);
-		return e;
-	}
-	e = file_commit(a->db);
-	if (e != FS_OK) {
-		app_log(a, "put: commit: %s", err_code(e));
-		return e;
-	}
-	store_writer_keep(w);
-	/* A publish of the row before ours that had not run yet. */
-	if (old[0] != '\0')
-		(void)store_drop_tmp(a->store, old);
-	/* Past the point of no return: recovery finishes what fails here. */
-	e = file_publish(a->db, a->store, pkey, pending);
-	if (e != FS_OK)
-		app_log(a, "put: publish deferred to recovery (%s)",
-		    err_code(e));
-	return FS_OK;
 }
 
 static void
@@ -275,7 +145,8 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 		goto out;
 	}
 	/* Refuse before reading a byte when the caller may not write. */
-	e = may_write(a, p, pkey, ctype, r->content_length, &exists, &msg);
+	e = pub_may_write(a, p, pkey, ctype, r->content_length, &exists,
+	    &msg);
 	if (e != FS_OK) {
 		http_error(r, e, "%s", e == FS_FORBIDDEN ? msg : "database error");
 		goto out;
@@ -283,7 +154,7 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 
 	e = store_writer_open(a->store, pkey, &w);
 	if (e != FS_OK) {
-		http_error(r, e, "%s", write_msg(e));
+		http_error(r, e, "%s", pub_write_msg(e));
 		goto out;
 	}
 	if (r->content_length >= 0)
@@ -293,11 +164,11 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 		body_error(a, r, e);
 		goto out;
 	}
-	/* The fsync in record() runs outside the write lock. */
+	/* The fsync in pub_record() runs outside the write lock. */
 	msg = NULL;
-	e = record(a, p, pkey, ctype, w, &exists, &msg);
+	e = pub_record(a, p, pkey, ctype, NULL, w, &exists, &msg);
 	if (e != FS_OK) {
-		http_error(r, e, "%s", msg != NULL ? msg : write_msg(e));
+		http_error(r, e, "%s", msg != NULL ? msg : pub_write_msg(e));
 		goto out;
 	}
 	if (file_load(a->db, pkey, &f) != FS_OK) {

@@ -40,6 +40,8 @@ static const struct cfg_setting settings[] = {
 	    "public origin for transform redirects of public rows"),
 	INT("MAX_UPLOAD_BYTES", max_upload, 0, LLONG_MAX, 5LL << 30,
 	    "larger uploads get 413"),
+	INT("UPLOAD_EXPIRY_SECONDS", upload_expiry, 60, 365LL * 86400, 86400,
+	    "a resumable (tus) upload left alone this long is removed"),
 	INT("FILESTOR_SESSION_TTL", session_ttl, 60, 365LL * 86400, 7 * 86400,
 	    "session lifetime in seconds"),
 	INT("LOGIN_MAX_FAILURES", login_max_user, 1, 1000000, 10,

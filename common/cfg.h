@@ -60,6 +60,7 @@ struct cfg {
 	char		*data_dir;	/* FILESTOR_DATA_DIR, ./.data/files */
 	char		*cache_dir;	/* FILESTOR_CACHE_DIR, ./.data/cache */
 	long long	 max_upload;	/* MAX_UPLOAD_BYTES, default 5 GiB */
+	long long	 upload_expiry;	/* UPLOAD_EXPIRY_SECONDS, default 1 day */
 	int		 sendfile;	/* FILESTOR_SENDFILE: 0 off, 1 on (default) */
 	int		 cookie_secure;	/* COOKIE_SECURE, default 1 */
 	char		*public_base;	/* PUBLIC_BASE or NULL */

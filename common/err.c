@@ -25,6 +25,12 @@ static const struct {
 	[FS_URI_TOO_LONG] =	{ 414, "URI_TOO_LONG", "request target too long" },
 	[FS_HEADERS_TOO_LARGE] = { 431, "HEADERS_TOO_LARGE",
 				  "request header fields too large" },
+	[FS_GONE] =		{ 410, "GONE", "gone" },
+	[FS_PRECONDITION] =	{ 412, "PRECONDITION_FAILED",
+				  "precondition failed" },
+	[FS_MEDIA_TYPE] =	{ 415, "UNSUPPORTED_MEDIA_TYPE",
+				  "unsupported media type" },
+	[FS_CHECKSUM] =		{ 460, "CHECKSUM_MISMATCH", "checksum mismatch" },
 };
 
 int

@@ -26,6 +26,11 @@ enum fs_err {
 	FS_INTERNAL,		/* 500 */
 	FS_URI_TOO_LONG,	/* 414 */
 	FS_HEADERS_TOO_LARGE,	/* 431 */
+	/* For the tus protocol (uploads, docs/uploads.md): */
+	FS_GONE,		/* 410 (an expired upload) */
+	FS_PRECONDITION,	/* 412 (missing or unsupported Tus-Resumable) */
+	FS_MEDIA_TYPE,		/* 415 (a PATCH that is not offset+octet-stream) */
+	FS_CHECKSUM,		/* 460 (Upload-Checksum mismatch) */
 	FS_ERR__COUNT
 };
 

@@ -656,10 +656,13 @@ reason(int status)
 		{ 307, "Temporary Redirect" }, { 400, "Bad Request" },
 		{ 401, "Unauthorized" }, { 403, "Forbidden" },
 		{ 404, "Not Found" }, { 405, "Method Not Allowed" },
-		{ 409, "Conflict" }, { 412, "Precondition Failed" },
+		{ 409, "Conflict" }, { 410, "Gone" },
+		{ 412, "Precondition Failed" },
 		{ 413, "Content Too Large" },
+		{ 415, "Unsupported Media Type" },
 		{ 416, "Range Not Satisfiable" },
 		{ 422, "Unprocessable Content" },
+		{ 460, "Checksum Mismatch" },	/* tus 1.0, checksum */
 		{ 500, "Internal Server Error" },
 		{ 503, "Service Unavailable" },
 		{ 507, "Insufficient Storage" },
@@ -745,8 +748,8 @@ hdr_is(const char *h, const char *name)
 	return ci_eqn(h, name, n) && h[n] == ':';
 }
 
-/* Remove the headers named name or, when others is set, all the others.
-   A NULL name matches no header. */
+/* Remove the headers named name or, when others is set, all the others
+   but the sticky ones. A NULL name matches no header. */
 static void
 hdr_remove(struct request *r, const char *name, int others)
 {
@@ -754,7 +757,9 @@ hdr_remove(struct request *r, const char *name, int others)
 	int match;
 
 	for (i = 0; i < r->nhdr; i++) {
-		match = name != NULL && hdr_is(r->hdr[i], name);
+		match = (name != NULL && hdr_is(r->hdr[i], name)) ||
+		    (others && r->sticky != NULL && ci_eqn(r->hdr[i],
+		    r->sticky, strlen(r->sticky)));
 		if (match != others)
 			free(r->hdr[i]);
 		else

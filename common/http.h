@@ -57,6 +57,9 @@ struct request {
 	size_t		 nhdr;
 	int		 head_sent;	/* status and headers are written */
 	int		 is_head;	/* HEAD: headers only */
+	const char	*sticky;	/* static, or NULL: headers named with
+					   this prefix stay on an error too
+					   (a protocol's own: "Tus-") */
 	/* Copies of the environment, made once. */
 	char		**env;		/* NULL terminated copy of fcgx->envp */
 	/*
@@ -149,7 +152,8 @@ int		 http_json(struct request *r, int status, const cJSON *j);
  * message is cut to HTTP_ERROR_MSG_MAX bytes and bytes that are not UTF-8
  * become '?'. Headers the handler added are dropped (an ETag or a cookie
  * must not ride on an error), except the ones the status needs: Allow on
- * 405, WWW-Authenticate on 401, Content-Range on 416. Returns -1 without
+ * 405, WWW-Authenticate on 401, Content-Range on 416, and those named
+ * with the prefix r->sticky. Returns -1 without
  * writing when the headers are already sent: the status cannot change.
  */
 int		 http_error(struct request *r, enum fs_err e, const char *fmt, ...)

@@ -51,7 +51,12 @@
 	R(TUNNEL_OFF,	"DELETE", "/api/agents/*/tunnel",    APP_ADMIN,	 "agents") \
 	R(TUNNEL_ROTATE, "POST",  "/api/agents/*/tunnel/rotate", APP_ADMIN, "agents") \
 	R(FILE_CONTENT,	"GET",	  "/api/file/content",	     APP_USER,	 "file-content") \
-	R(METRICS,	"GET",	  "/api/metrics",	     APP_LOCAL,	 "metrics")
+	R(METRICS,	"GET",	  "/api/metrics",	     APP_LOCAL,	 "metrics") \
+	R(UPLOAD_OPTIONS, "OPTIONS", "/api/uploads",	     APP_PUBLIC, "uploads") \
+	R(UPLOAD_NEW,	"POST",	  "/api/uploads",	     APP_USER,	 "uploads") \
+	R(UPLOAD_HEAD,	"HEAD",	  "/api/uploads/*",	     APP_USER,	 "uploads") \
+	R(UPLOAD_PATCH,	"PATCH",  "/api/uploads/*",	     APP_USER,	 "uploads") \
+	R(UPLOAD_DELETE, "DELETE", "/api/uploads/*",	     APP_USER,	 "uploads")
 
 enum route {
 #define ROUTE_ID(id, method, pattern, auth, prog)	ROUTE_##id,

@@ -23,6 +23,7 @@
 #include "rcache.h"
 #include "sigv4.h"
 #include "store.h"
+#include "upload.h"
 
 #define PW_MAX		1024
 
@@ -457,7 +458,8 @@ gc_store(struct ctl *c)
  * recently used first, by mtime alone: nothing records a rendition's
  * source, so one of an overwritten or deleted source simply ages out),
  * remove stale temporary files of the cache, then do the store's part
- * (gc_store) and drop expired login failure counts.
+ * (gc_store), remove expired resumable uploads (upload.h) and drop
+ * expired login failure counts.
  */
 static int
 cmd_gc(struct ctl *c, struct cli_args *ar)
@@ -476,6 +478,10 @@ cmd_gc(struct ctl *c, struct cli_args *ar)
 	    st.evicted_bytes, st.tmp_removed);
 	if (gc_store(c) != 0)
 		return 1;
+	up = upload_gc(c->db, c->cfg.data_dir, db_now());
+	if (up < 0)
+		return cli_fail("resumable uploads: gc failed");
+	printf("uploads: expired or abandoned resumable uploads %lld\n", up);
 	up = auth_login_gc(c->db);
 	if (up < 0)
 		return cli_fail("login failure counts: gc failed: %s",

@@ -1,0 +1,58 @@
+/*
+ * upload: the bytes of tus uploads in progress, and their end (publish,
+ * abort, expiry); the uploads program speaks the protocol over it
+ * (docs/uploads.md). Rows are upload_db.h's.
+ *
+ * The bytes of upload <id> wait in <data dir>/.uploads/<id> (the "stage"),
+ * on every adapter: a PATCH appends to it and fsyncs it before the row's
+ * offset moves, so the row never claims a byte that is not durable, and
+ * bytes past the row's offset (a worker killed mid-PATCH) are cut off by
+ * the next PATCH. A request works on an upload only while it holds the
+ * stage's flock (LOCK_EX | LOCK_NB): a second request gets FS_CONFLICT
+ * rather than interleaving its bytes, and a dead worker's lock goes with
+ * its process. When the last byte is in, the stage is copied through a
+ * store writer and published exactly as PUT (publish.h).
+ */
+#ifndef FS_UPLOAD_H
+#define FS_UPLOAD_H
+
+#include "app.h"
+#include "upload_db.h"
+
+#define UPLOAD_DIR	".uploads"
+
+/*
+ * Open and lock the stage of id under data_dir (creating it, exclusively,
+ * when create is set; the directory too). The fd, or -1 with *e:
+ * FS_CONFLICT (another request holds it), FS_NOT_FOUND (no stage),
+ * FS_CONFLICT also for create when it exists, FS_NO_SPACE, FS_INTERNAL.
+ */
+int		 upload_stage_open(const char *data_dir, const char *id,
+		    int create, enum fs_err *e);
+/* Remove the stage of id (its lock holder calls it); missing is fine. */
+void		 upload_stage_remove(const char *data_dir, const char *id);
+
+/*
+ * Publish the complete upload u, whose stage is open (and locked) at fd,
+ * as PUT would for p: copy it through a store writer, then pub_record.
+ * FS_OK with *exists (an overwrite), else the error and maybe *msg.
+ */
+enum fs_err	 upload_publish(struct app *a, const struct principal *p,
+		    const struct upload_row *u, int fd, int *exists,
+		    const char **msg);
+
+/*
+ * End upload id for good (termination, expiry): its stage and its row.
+ * FS_CONFLICT when a request holds it, else FS_OK or FS_INTERNAL.
+ */
+enum fs_err	 upload_abort(sqlite3 *db, const char *data_dir,
+		    const char *id);
+
+/*
+ * filestorctl gc: abort the uploads expired at now, and remove stages
+ * without a row (older than an hour: a creation in progress makes its
+ * stage just before its row). The count removed, or -1.
+ */
+long long	 upload_gc(sqlite3 *db, const char *data_dir, long long now);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * upload_db: the uploads table (sql/0007-uploads.sql): the state of the
+ * tus uploads in progress (upload.h drives them). It knows nothing of
+ * HTTP or of where the bytes are.
+ */
+#ifndef FS_UPLOAD_DB_H
+#define FS_UPLOAD_DB_H
+
+#include <sqlite3.h>
+
+#include "err.h"
+#include "files.h"
+#include "principal.h"
+
+#define UPLOAD_ID_LEN	32	/* lower-case hex of 16 random bytes */
+
+struct upload_row {
+	char		 id[UPLOAD_ID_LEN + 1];
+	char		 tenant_id[37];
+	char		 creator_id[37];
+	char		*key;		/* physical key, malloc'd */
+	long long	 length;	/* -1: deferred (not said yet) */
+	long long	 offset;	/* bytes durable */
+	long long	 expires_at;	/* epoch seconds */
+	char		*metadata;	/* Upload-Metadata as sent, malloc'd */
+	char		 content_type[FILES_CTYPE_MAX + 1];
+	char		 folder_id[37];	/* "" for none */
+	char		*store_state;	/* malloc'd, or NULL for none */
+	long long	 created_at;
+};
+
+/* 1 when s looks like an upload id (UPLOAD_ID_LEN lower-case hex). */
+int		 upload_id_ok(const char *s);
+/* Insert u (all of it). FS_OK, FS_NO_SPACE or FS_INTERNAL. */
+enum fs_err	 upload_insert(sqlite3 *db, const struct upload_row *u);
+/*
+ * Load upload id into u when p (its tenant and creator) owns it; with p
+ * NULL whoever owns it (gc). FS_OK, FS_NOT_FOUND (missing or someone
+ * else's: the same answer, DESIGN §3) or FS_INTERNAL. Free u with
+ * upload_row_free (also after an error).
+ */
+enum fs_err	 upload_load(sqlite3 *db, const char *id,
+		    const struct principal *p, struct upload_row *u);
+void		 upload_row_free(struct upload_row *u);
+/*
+ * Record progress: the new offset, store_state (NULL: none) and
+ * expires_at. FS_OK, FS_NOT_FOUND (deleted meanwhile), FS_NO_SPACE or
+ * FS_INTERNAL.
+ */
+enum fs_err	 upload_advance(sqlite3 *db, const char *id, long long offset,
+		    const char *store_state, long long expires_at);
+/* Set the length of a deferred upload. */
+enum fs_err	 upload_set_length(sqlite3 *db, const char *id,
+		    long long length);
+/* Delete the row; a missing one is FS_OK. */
+enum fs_err	 upload_delete(sqlite3 *db, const char *id);
+/*
+ * Copy into ids (up to max ids) those of uploads expired at now. The
+ * count, or -1.
+ */
+int		 upload_expired(sqlite3 *db, long long now,
+		    char ids[][UPLOAD_ID_LEN + 1], int max);
+/* 1 when a row for id exists, 0 when not, -1 on error. */
+int		 upload_exists(sqlite3 *db, const char *id);
+
+#endif
