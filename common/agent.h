@@ -149,6 +149,9 @@ struct agent_row {
 	int		 enabled;
 	long long	 created_at;
 	long long	 last_seen_at;	/* -1 when never */
+	char		*relay;		/* malloc'd: the relay holding its
+					   WebSocket ("" on this host's
+					   single relay); NULL: offline */
 };
 
 /*
@@ -218,5 +221,20 @@ int		 agent_tunnel_hostname(sqlite3 *db, const char *id,
  * 0 or -1. */
 int		 agent_seen(sqlite3 *db, const char *id, long long now,
 		    const char *hostname);
+
+
+/*
+ * The WS relay's rows (agent_relays, docs/relay.md). attach: agent id is
+ * held by relay (RELAY_PEER_ADDR, "" for a single host) on connection
+ * conn (a random id) since now. detach: drop the row of id while it is
+ * still conn's; with id NULL, every row of relay conn (a relay starting
+ * drops what its last run left). agent_tenant: the tenant of agent id:
+ * 1, 0 when there is none, -1 on error. 0 or -1.
+ */
+int		 agent_relay_attach(sqlite3 *db, const char *id,
+		    const char *relay, const char *conn, long long now);
+int		 agent_relay_detach(sqlite3 *db, const char *id,
+		    const char *conn);
+int		 agent_tenant(sqlite3 *db, const char *id, char tenant_id[37]);
 
 #endif

@@ -41,6 +41,7 @@ struct app {
 	   it returns: never in a handler's static. */
 	unsigned char	 tok_key[32];	/* storage URL key (DESIGN §6) */
 	unsigned char	 agent_kek[AGENT_KEY_LEN]; /* seals tunnel keys */
+	unsigned char	 relay_key[32];	/* asks the WS relay (rproto.h) */
 };
 
 /* Who may call a route; app_dispatch() checks it before the handler. */
