@@ -203,13 +203,28 @@ content_relay(struct app *a, struct request *r, const struct agent_row *row,
 		http_error(r, FS_INTERNAL, NULL);
 		goto out;
 	}
+	/*
+	 * The first bytes before the headers: a stream cut before any data
+	 * still gets a clean error (some servers, Apache's mod_fcgid, would
+	 * otherwise pass an empty body on as if whole).
+	 */
+	n = rcli_read(c, buf, left < RP_CHUNK_MAX ? (size_t)left :
+	    RP_CHUNK_MAX);
+	if (n <= 0) {
+		app_log(a, "agent %s: the transfer broke off", row->id);
+		http_add_headerf(r, "Retry-After", "%d", RP_RETRY_AFTER);
+		http_error(r, FS_UNAVAILABLE, "the agent broke off the "
+		    "transfer");
+		goto out;
+	}
 	http_begin(r);
-	while (left > 0) {
-		n = rcli_read(c, buf, left < RP_CHUNK_MAX ? (size_t)left :
-		    RP_CHUNK_MAX);
-		if (n <= 0 || http_write(r, buf, (size_t)n) == -1)
+	while (left > 0 && n > 0) {
+		if (http_write(r, buf, (size_t)n) == -1)
 			break;
 		left -= n;
+		if (left > 0)
+			n = rcli_read(c, buf, left < RP_CHUNK_MAX ?
+			    (size_t)left : RP_CHUNK_MAX);
 	}
 	if (left > 0)
 		app_log(a, "agent %s: the body was cut %lld bytes short",

@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "app.h"
+#include "db.h"
 #include "dynbuf.h"
 #include "rcli.h"
 #include "rproto.h"
@@ -312,6 +313,8 @@ rcli_ask(struct app *a, struct request *r, const struct agent_row *row,
 		http_error(r, FS_INTERNAL, NULL);
 		goto out;
 	}
+	/* The agent may take its time: hold no snapshot meanwhile. */
+	db_read_end(a->db);
 	if (rcli_open(a->cfg.relay.socket, addr, a->relay_key, req, c, head,
 	    err, sizeof(err)) == -1) {
 		app_log(a, "agent %s: %s", row->id, err);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -30,9 +31,12 @@ struct relay relay;
 void
 rlog(const char *fmt, ...)
 {
+	struct timespec ts;
 	va_list ap;
 
-	fprintf(stderr, "filestor-relay: ");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "%lld.%03ld filestor-relay: ", (long long)ts.tv_sec,
+	    ts.tv_nsec / 1000000);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -51,9 +55,12 @@ qbuf_add(struct qbuf *q, const void *p, size_t n)
 		q->off = 0;
 	}
 	if (q->len + n > q->alloc) {
-		want = q->alloc != 0 ? q->alloc : 4096;
-		while (want < q->len + n)
-			want *= 2;
+		/*
+		 * To the next QBUF_SLACK, not doubling: what waits is bounded
+		 * by the stream's window, and a doubled buffer would be
+		 * twice that for every slow requester.
+		 */
+		want = (q->len + n + QBUF_SLACK - 1) / QBUF_SLACK * QBUF_SLACK;
 		np = realloc(q->p, want);
 		if (np == NULL)
 			return -1;

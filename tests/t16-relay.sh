@@ -202,3 +202,85 @@ start_agent
 check "agent back online" wait_for 5 online_is "$AID" true
 content "$AID" "$R1/f.txt" "${ADM[@]}"
 expect_status 200 "serves again after a restart"
+
+# --- an agent killed mid-download: the client sees a cut, never a short
+# complete-looking body
+head -c 40000000 /dev/zero >"$R1/huge.bin"
+KURL="$BASE/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/huge.bin" '$p|@uri')"
+curl -s -o "$TEST_TMP/cut.bin" --limit-rate 4M "${ADM[@]}" "$KURL" &
+CPID=$!
+got_some() { [ "$(stat -c %s "$TEST_TMP/cut.bin" 2>/dev/null || echo 0)" -gt 100000 ]; }
+check "killed agent: the download started" wait_for 10 got_some
+kill -9 "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=
+wait "$CPID"
+CRC=$?
+check "killed agent: curl sees a cut transfer (rc $CRC)" test "$CRC" -eq 18 -o "$CRC" -eq 56
+check "killed agent: the body is short" test "$(stat -c %s "$TEST_TMP/cut.bin")" -lt 40000000
+
+# --- protocol faults from a misbehaving agent: a clean close, no crash
+FAKE16=$FILESTOR_TOP/tests/fake-relay-agent.py
+HP=${BASE#http://}
+fake() { timeout 20 python3 "$FAKE16" "${HP%:*}" "${HP#*:}" "Bearer $AID.$SECRET" "$1"; }
+check "fault: text that is not JSON: close 1002" eq "$(fake garbage | tail -n1)" "close 1002"
+check "fault: a stream id never given: close 1002" eq "$(fake neverid | tail -n1)" "close 1002"
+check "fault: a frame over 1 MiB: closed" has "$(fake toolarge | tail -n1)" "close "
+fake more >"$TEST_TMP/more.out" &
+FPID=$!
+check "fault: the fake agent is online" wait_for 15 online_is "$AID" true
+content "$AID" "$R1/f.txt" "${ADM[@]}"
+expect_error 503 UNAVAILABLE "fault: more bytes than announced: the stream is cut (503 before any byte)"
+wait "$FPID"
+check "fault: the stream is cancelled at the agent" eq "$(tail -n1 "$TEST_TMP/more.out")" cancel
+check "the relay survived the faults" kill -0 "$SERVE_RELAY_PID"
+
+# --- slow readers keep the relay's memory bounded (a window per stream)
+start_agent
+check "agent back for the slow readers" wait_for 5 online_is "$AID" true
+SLOW=()
+for i in $(seq 1 10); do
+	curl -s -o /dev/null --limit-rate 100K "${ADM[@]}" "$KURL" &
+	SLOW+=("$!")
+done
+sleep 4
+HWM=$(awk '/^VmHWM/ { print $2 }' "/proc/$SERVE_RELAY_PID/status")
+kill "${SLOW[@]}" 2>/dev/null
+wait "${SLOW[@]}" 2>/dev/null
+check "10 slow readers of 40 MB: relay peak RSS ${HWM} KiB < 40 MiB" test "$HWM" -lt 40960
+content "$AID" "$R1/f.txt" "${ADM[@]}"
+expect_status 200 "serves after the slow readers went away"
+
+# --- two hosts: two front ends on one database and data directory, each
+# with its own relay; the agent connects to the second, the download goes
+# through the first, whose program reaches the second relay over TCP
+PPORT=$(serve_free_port)
+trap 'stop_agent; stop_server2' EXIT
+if start_server2 "RELAY_PEER_ADDR=127.0.0.1:$PPORT"; then
+	pass "two hosts: second front end started"
+	stop_agent
+	jq --arg s "$BASE2" '.server = $s' "$CFG" >"$CFG.new" && chmod 600 "$CFG.new" && mv "$CFG.new" "$CFG"
+	start_agent
+	relay_is() { [ "$(sqlite3 "$FILESTOR_DB" "SELECT relay FROM agent_relays WHERE agent_id = '$AID'")" = "$1" ]; }
+	check "two hosts: the second relay holds the agent" wait_for 10 relay_is "127.0.0.1:$PPORT"
+	content "$AID" "$R1/big.bin" "${ADM[@]}"
+	expect_status 200 "two hosts: download through the other front end"
+	check "two hosts: bytes equal" cmp -s "$TEST_TMP/body" "$R1/big.bin"
+	content "$AID" "$R1/big.bin" "${ADM[@]}" -H 'Range: bytes=-100'
+	expect_status 206 "two hosts: Range"
+	files "$AID" "$R1/sub" "${ADM[@]}"
+	expect_status 200 "two hosts: listing through the other front end"
+	# The peer port wants the MAC of its challenge: a wrong one is 401.
+	exec 7<>"/dev/tcp/127.0.0.1/$PPORT"
+	read -r -t 5 hello <&7
+	printf '{"op":"read","agent":"%s","tenant":"%s","path":"%s"}\n%064d\n' "$AID" "$TID" "$R1/f.txt" 0 >&7
+	read -r -t 5 answer <&7
+	exec 7<&-
+	check "two hosts: the peer port challenges" has "$hello" "FSR1 "
+	check "two hosts: a wrong MAC is 401" eq "$(printf '%s' "$answer" | jq -r .status)" 401
+	stop_server2
+	content "$AID" "$R1/f.txt" "${ADM[@]}"
+	expect_error 503 UNAVAILABLE "two hosts: the holding relay is gone: 503"
+else
+	fail "two hosts: second front end started"
+fi
