@@ -32,6 +32,8 @@
 #include "db.h"
 #include "rcli.h"
 
+#define RELAY_BUF	(256 * 1024)	/* bytes per write to the client */
+
 /* The agent and path parameters; 0 after answering 422. */
 static int
 content_params(struct request *r, const struct http_param **pa,
@@ -198,7 +200,7 @@ content_relay(struct app *a, struct request *r, const struct agent_row *row,
 		http_begin(r);
 		goto out;
 	}
-	buf = malloc(RP_CHUNK_MAX);
+	buf = malloc(RELAY_BUF);
 	if (buf == NULL) {
 		http_error(r, FS_INTERNAL, NULL);
 		goto out;
@@ -208,8 +210,7 @@ content_relay(struct app *a, struct request *r, const struct agent_row *row,
 	 * still gets a clean error (some servers, Apache's mod_fcgid, would
 	 * otherwise pass an empty body on as if whole).
 	 */
-	n = rcli_read(c, buf, left < RP_CHUNK_MAX ? (size_t)left :
-	    RP_CHUNK_MAX);
+	n = rcli_read(c, buf, left < RELAY_BUF ? (size_t)left : RELAY_BUF);
 	if (n <= 0) {
 		app_log(a, "agent %s: the transfer broke off", row->id);
 		http_add_headerf(r, "Retry-After", "%d", RP_RETRY_AFTER);
@@ -223,8 +224,8 @@ content_relay(struct app *a, struct request *r, const struct agent_row *row,
 			break;
 		left -= n;
 		if (left > 0)
-			n = rcli_read(c, buf, left < RP_CHUNK_MAX ?
-			    (size_t)left : RP_CHUNK_MAX);
+			n = rcli_read(c, buf, left < RELAY_BUF ?
+			    (size_t)left : RELAY_BUF);
 	}
 	if (left > 0)
 		app_log(a, "agent %s: the body was cut %lld bytes short",

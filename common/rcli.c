@@ -19,7 +19,7 @@
 #include "rcli.h"
 #include "rproto.h"
 
-#define RBUF	(64 * 1024)
+#define RBUF	(256 * 1024)
 
 struct rcli {
 	int	 fd;

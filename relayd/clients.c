@@ -13,7 +13,7 @@
 #include "cry.h"
 #include "relayd.h"
 
-#define WRITE_MAX	(64 * 1024)	/* bytes per write */
+#define WRITE_MAX	(256 * 1024)	/* bytes per write */
 
 static int
 adopt(struct client *cl, struct lws *wsi)
