@@ -55,14 +55,21 @@ AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 AGENT_BIN := $(BUILD)/filestor-agent
 $(call lazy,AGENT_CFLAGS,pkg-config --cflags libmicrohttpd libcurl 2>/dev/null)
 $(call lazy,AGENT_LIBS,pkg-config --libs libmicrohttpd libcurl 2>/dev/null)
+# filestor-relay (relayd/, docs/relay.md): the agents' WebSockets, on
+# libwebsockets; the agent's side of that connection links it too.
+RELAY_SRC := $(sort $(wildcard relayd/*.c))
+RELAY_OBJ := $(RELAY_SRC:%.c=$(BUILD)/%.o)
+RELAY_BIN := $(BUILD)/filestor-relay
+$(call lazy,LWS_CFLAGS,pkg-config --cflags libwebsockets 2>/dev/null)
+$(call lazy,LWS_LIBS,pkg-config --libs libwebsockets 2>/dev/null)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-run deps-test deps-bench test unit integration run \
 	asan lint install clean bench fuzz fuzz-build fuzz-harnesses
 
-all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(POOL) $(AGENT_BIN) $(BUILD)/fake-cloudflared \
-     $(BUILD)/www/index.html
+all: deps $(LIB) $(CGI_BIN) $(TOOLS) $(POOL) $(AGENT_BIN) $(RELAY_BIN) \
+     $(BUILD)/fake-cloudflared $(BUILD)/www/index.html
 
 # Install missing Debian packages (tools/install-deps checks first), once
 # per make, before anything is compiled (every compile and link waits for
@@ -124,10 +131,18 @@ $(POOL): $(BUILD)/tools/filestor-pool.o
 
 $(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard common/*.h) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iagent $(AGENT_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -Iagent $(AGENT_CFLAGS) $(LWS_CFLAGS) -c -o $@ $<
 
 $(AGENT_BIN): $(AGENT_OBJ) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(AGENT_OBJ) $(LIB) $(LDLIBS) $(AGENT_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(AGENT_OBJ) $(LIB) $(LDLIBS) $(AGENT_LIBS) \
+	    $(LWS_LIBS)
+
+$(BUILD)/relayd/%.o: relayd/%.c relayd/relayd.h $(wildcard common/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Irelayd $(LWS_CFLAGS) -c -o $@ $<
+
+$(RELAY_BIN): $(RELAY_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(RELAY_OBJ) $(LIB) $(LDLIBS) $(LWS_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) | deps
 	@mkdir -p $(dir $@)
@@ -140,7 +155,7 @@ $(BUILD)/tests/test_serve: tests/unit/test_serve.c $(AGENT_MOD) $(LIB) \
     $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -Iagent -o $@ $< \
-	    $(AGENT_MOD) $(LIB) $(LDLIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
+	    $(AGENT_MOD) $(LIB) $(LDLIBS) $(AGENT_LIBS) $(LWS_LIBS) $(CMOCKA_LIBS)
 
 # Test-only stand-in for cloudflared (tests/t07-tunnel.sh); never installed.
 # The web app (www/): copied with its assets under a content hash, which
@@ -241,7 +256,7 @@ install: all
 	install -m 0755 spawn-fcgi/start spawn-fcgi/stop $(DESTDIR)$(PREFIX)/share/filestor/spawn-fcgi/
 	install -d $(DESTDIR)$(PREFIX)/share/filestor/logrotate.d
 	install -m 0644 etc/logrotate.d/filestor $(DESTDIR)$(PREFIX)/share/filestor/logrotate.d/
-	install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(AGENT_BIN) $(RELAY_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/user
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' agent/filestor-agent.service \
 	    >$(DESTDIR)$(PREFIX)/lib/systemd/user/filestor-agent.service

@@ -46,6 +46,7 @@
 #include "serve.h"
 #include "status.h"
 #include "supervise.h"
+#include "wsconn.h"
 
 #define STATUS_MAX	(64 * 1024)	/* bytes of /healthz read by status */
 #define STATUS_MS	3000
@@ -423,6 +424,7 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	struct run r;
 	struct server *srv = NULL;
 	struct sup *sup = NULL;
+	struct wsconn *ws = NULL;
 	sigset_t set;
 	char err[512];
 	int ret;
@@ -453,6 +455,12 @@ cmd_run(const char *cfg, int argc, char *argv[])
 	fprintf(stderr, "filestor-agent: agent %s serving %zu root(s) on "
 	    "http://%s (tunnel %s)\n", r.c.agent_id, r.c.nroots, r.listen,
 	    r.c.has_key ? r.c.origin : "not configured");
+	/* The relay connection, tunnel or not (docs/relay.md). */
+	ws = wsconn_start(&r.c, srv, err, sizeof(err));
+	if (ws == NULL && err[0] != '\0') {
+		cli_fail("refusing to start: %s", err);
+		goto out;
+	}
 	if (r.sc.enabled) {
 		sup = sup_start(&r.sc, &r.c, r.state, err, sizeof(err));
 		if (sup == NULL) {
@@ -467,6 +475,8 @@ out:
 	/* The tunnel first: it proxies to the server. */
 	sup_stop(sup);
 	conf_tunnel_free(&r.sc);
+	/* Before the server: it reads files through it. */
+	wsconn_stop(ws);
 	serve_stop(srv);
 	conf_free(&r.c);
 	return ret;
@@ -514,6 +524,14 @@ cmd_status(const char *cfg, int argc, char *argv[])
 	f.url = url;
 	code = fetch_do(&f, &b, err, sizeof(err));
 	printf("listener: %s\n", code == 200 ? "up" : "down");
+	if (code == 200) {
+		cJSON *h = cJSON_ParseWithLength(b.buf, b.len);
+		const cJSON *rs = cJSON_GetObjectItemCaseSensitive(h, "relay");
+
+		printf("relay:    %s\n", cJSON_IsString(rs) ? rs->valuestring :
+		    "not enrolled");
+		cJSON_Delete(h);
+	}
 	fetch_free(&b);
 	conf_free(&c);
 	return code == 200 ? 0 : 3;

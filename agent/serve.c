@@ -93,7 +93,22 @@ struct server {
 	struct lim_table	*peers;		/* connections per peer */
 	pthread_mutex_t		 log_mu;
 	struct logsafe_limit	 loglim;	/* under log_mu */
+	const char		*(*relay_state)(void *);
+	void			*relay_arg;
 };
+
+int
+serve_no_symlinks(const struct server *s)
+{
+	return s->no_symlinks;
+}
+
+void
+serve_relay_state(struct server *s, const char *(*fn)(void *), void *arg)
+{
+	s->relay_arg = arg;
+	s->relay_state = fn;
+}
 
 /*
  * What a request's *req_cls holds: one of these markers, or a struct
@@ -256,19 +271,20 @@ reopen_regular(int pfd, const struct stat *st, int dirfd, const char *rel,
 	struct open_how h2 = *how;
 	struct stat st2;
 	char proc[64];
-	int fd;
+	int fd, dir = S_ISDIR(st->st_mode) ? O_DIRECTORY : 0;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC | dir);
 	if (fd == -1 && (errno == ENOENT || errno == EACCES)) {
 		/* No /proc (some chroots): O_NONBLOCK in case of a race. */
-		h2.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+		h2.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | dir;
 		fd = (int)syscall(SYS_openat2, dirfd, rel, &h2, sizeof(h2));
 	}
 	if (fd == -1)
 		return -1;
 	if (fstat(fd, &st2) == -1 || st2.st_dev != st->st_dev ||
-	    st2.st_ino != st->st_ino || !S_ISREG(st2.st_mode)) {
+	    st2.st_ino != st->st_ino ||
+	    (st2.st_mode & S_IFMT) != (st->st_mode & S_IFMT)) {
 		close(fd);
 		errno = EAGAIN;	/* renamed under us: a 500, try again */
 		return -1;
@@ -276,9 +292,10 @@ reopen_regular(int pfd, const struct stat *st, int dirfd, const char *rel,
 	return fd;
 }
 
-int
-serve_open_beneath(const char *root, int rootfd, const char *path,
-    int no_symlinks, struct stat *stp)
+/* serve_open_beneath, for a regular file or (want_dir) a directory. */
+static int
+open_beneath(const char *root, int rootfd, const char *path,
+    int no_symlinks, struct stat *stp, int want_dir)
 {
 	struct open_how how;
 	struct stat st;
@@ -298,9 +315,17 @@ serve_open_beneath(const char *root, int rootfd, const char *path,
 	rel = path + (strcmp(root, "/") == 0 ? 0 : strlen(root));
 	if (*rel == '/')
 		rel++;
-	if (*rel == '\0') {
+	if (*rel == '\0' && !want_dir) {
 		errno = EISDIR;	/* the root itself */
 		return -1;
+	}
+	if (*rel == '\0') {
+		fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd != -1 && stp != NULL && fstat(fd, stp) == -1) {
+			close(fd);
+			fd = -1;
+		}
+		return fd;
 	}
 	if (dirfd == -1) {
 		dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -333,9 +358,9 @@ serve_open_beneath(const char *root, int rootfd, const char *path,
 		goto out;
 	if (fstat(pfd, &st) == -1)
 		goto out;
-	if (!S_ISREG(st.st_mode)) {
+	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
 		errno = S_ISDIR(st.st_mode) ? EISDIR : S_ISLNK(st.st_mode) ?
-		    ELOOP : ENODEV;
+		    ELOOP : want_dir ? ENOTDIR : ENODEV;
 		goto out;
 	}
 	if (no_symlinks) {
@@ -353,6 +378,13 @@ out:
 		close(dirfd);
 	errno = save;
 	return fd;
+}
+
+int
+serve_open_beneath(const char *root, int rootfd, const char *path,
+    int no_symlinks, struct stat *st)
+{
+	return open_beneath(root, rootfd, path, no_symlinks, st, 0);
 }
 
 /* --- responses */
@@ -469,6 +501,8 @@ healthz(const struct server *s, struct MHD_Connection *conn)
 
 	cJSON_AddStringToObject(j, "status", "ok");
 	cJSON_AddBoolToObject(j, "tunnelConfigured", s->conf->has_key);
+	if (s->relay_state != NULL)
+		cJSON_AddStringToObject(j, "relay", s->relay_state(s->relay_arg));
 	r = queue(s, conn, MHD_HTTP_OK, json_response(j));
 	cJSON_Delete(j);
 	return r;
@@ -694,11 +728,9 @@ static int
 content_open(struct server *s, struct MHD_Connection *conn, const char *path,
     void **req_cls, struct stat *st, enum MHD_Result *r)
 {
-	const struct conf *c = s->conf;
 	const char *msg;
 	enum fs_err e;
-	size_t i;
-	int fd = -1, err = 0;
+	int fd;
 
 	/* A token we signed holds a checked path; check again anyway. */
 	if (!agent_path_ok(path, strlen(path))) {
@@ -720,6 +752,20 @@ content_open(struct server *s, struct MHD_Connection *conn, const char *path,
 		*r = json_error(s, conn, FS_INTERNAL, "out of memory", -1);
 		return -1;
 	}
+	fd = serve_open(s, path, 0, st, &e, &msg);
+	if (fd == -1)
+		*r = json_error(s, conn, e, msg, -1);
+	return fd;
+}
+
+int
+serve_open(struct server *s, const char *path, int want_dir, struct stat *st,
+    enum fs_err *e, const char **msg)
+{
+	const struct conf *c = s->conf;
+	size_t i;
+	int fd, err = 0;
+
 	/*
 	 * Every root that holds the path is tried: with nested roots a
 	 * symlink may leave the inner one and stay in the outer one.
@@ -727,9 +773,9 @@ content_open(struct server *s, struct MHD_Connection *conn, const char *path,
 	for (i = 0; i < c->nroots; i++) {
 		if (!agent_path_under(path, c->roots[i]))
 			continue;
-		fd = serve_open_beneath(c->roots[i],
+		fd = open_beneath(c->roots[i],
 		    atomic_load_explicit(&s->roots[i].fd, memory_order_acquire),
-		    path, s->no_symlinks, st);
+		    path, s->no_symlinks, st, want_dir);
 		if (fd != -1)
 			return fd;
 		/* Report the most telling failure: an escape over "missing". */
@@ -737,13 +783,15 @@ content_open(struct server *s, struct MHD_Connection *conn, const char *path,
 			err = errno;
 	}
 	if (err == 0) {
-		*r = json_error(s, conn, FS_FORBIDDEN, "path not allowed", -1);
+		*e = FS_FORBIDDEN;
+		*msg = "path not allowed";
 		return -1;
 	}
-	e = open_error(err, &msg);
-	if (e == FS_INTERNAL || e == FS_UNAVAILABLE)
+	*e = open_error(err, msg);
+	if (want_dir && err == ENOTDIR)
+		*msg = "not a directory";
+	if (*e == FS_INTERNAL || *e == FS_UNAVAILABLE)
 		slogf(s, "open: %s", strerror(err));
-	*r = json_error(s, conn, e, msg, -1);
 	return -1;
 }
 
@@ -811,6 +859,22 @@ unreadable:
 	return NULL;
 }
 
+void
+serve_validators(const struct stat *st, char etag[SERVE_ETAG_MAX],
+    char lastmod[30])
+{
+	/*
+	 * Strong ETag from what changes with the content: inode, size and
+	 * the modification time to the nanosecond (what nginx and lighttpd
+	 * do for static files).
+	 */
+	snprintf(etag, SERVE_ETAG_MAX, "\"%llx-%llx-%llx\"",
+	    (unsigned long long)st->st_ino, (unsigned long long)st->st_size,
+	    (unsigned long long)st->st_mtim.tv_sec * 1000000000ULL +
+	    (unsigned long long)st->st_mtim.tv_nsec);
+	http_date((long long)st->st_mtim.tv_sec, lastmod);
+}
+
 /* A request header of conn, or NULL (for http_cond_request). */
 static const char *
 req_header(void *conn, const char *name)
@@ -826,7 +890,8 @@ content(struct server *s, struct MHD_Connection *conn, int head,
 	struct http_cond hc;
 	struct stat st;
 	const char *ctype, *base;
-	char *path = NULL, *disp = NULL, etag[80], lastmod[30], buf[64];
+	char *path = NULL, *disp = NULL, etag[SERVE_ETAG_MAX], lastmod[30];
+	char buf[64];
 	long long start = 0, len = 0;
 	enum http_cond_result cr;
 	enum MHD_Result r = MHD_NO;
@@ -839,16 +904,7 @@ content(struct server *s, struct MHD_Connection *conn, int head,
 	if (fd == -1)
 		goto out;
 
-	/*
-	 * Strong ETag from what changes with the content: inode, size and
-	 * the modification time to the nanosecond (what nginx and lighttpd
-	 * do for static files).
-	 */
-	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx\"",
-	    (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
-	    (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
-	    (unsigned long long)st.st_mtim.tv_nsec);
-	http_date((long long)st.st_mtim.tv_sec, lastmod);
+	serve_validators(&st, etag, lastmod);
 	http_cond_request(&hc, req_header, conn);
 	hc.etag = etag;
 	hc.mtime = (long long)st.st_mtim.tv_sec;

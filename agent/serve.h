@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "conf.h"
+#include "err.h"
 
 struct server;
 
@@ -57,5 +58,23 @@ void		 serve_stop(struct server *s);
  */
 int		 serve_open_beneath(const char *root, int rootfd,
 		    const char *path, int no_symlinks, struct stat *st);
+
+/*
+ * Open path beneath the allowed roots that hold it, as /content does
+ * (every such root is tried; symlinks as the server was started): a
+ * descriptor opened for reading of a regular file, or with want_dir of a
+ * directory (the root itself too), and *st; or -1 with the error and the
+ * message a client sees ("path not allowed" for an escape).
+ */
+int		 serve_open(struct server *s, const char *path, int want_dir,
+		    struct stat *st, enum fs_err *e, const char **msg);
+int		 serve_no_symlinks(const struct server *s);
+/* The strong ETag and Last-Modified of a file, as /content sends them. */
+#define SERVE_ETAG_MAX	80
+void		 serve_validators(const struct stat *st,
+		    char etag[SERVE_ETAG_MAX], char lastmod[30]);
+/* /healthz reports "relay": fn(arg), called from the server's threads. */
+void		 serve_relay_state(struct server *s,
+		    const char *(*fn)(void *), void *arg);
 
 #endif

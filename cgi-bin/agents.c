@@ -26,10 +26,12 @@
 #include <time.h>
 
 #include "agent.h"
+#include "agent_http.h"
 #include "api.h"
 #include "app.h"
 #include "cry.h"
 #include "db.h"
+#include "rcli.h"
 
 #define PREFIX		"/api/agents/"
 #define BODY_MAX	(16 * 1024)
@@ -492,6 +494,78 @@ out:
 }
 
 /*
+ * GET /api/agents/<id>/files?path=&cursor=&limit=: a directory of the
+ * agent, listed by the agent over its WebSocket (docs/relay.md). The
+ * permission is a download's (agent_read_allowed); path "" (or none)
+ * lists the allowed roots. The cursor is the last name, base64url.
+ */
+static void
+list_files(struct app *a, struct request *r, const struct principal *p,
+    const char *id)
+{
+	static const char *const also[] = { "path", NULL };
+	const struct http_param *pp;
+	struct agent_row row;
+	struct rcli *c = NULL;
+	unsigned char *cur = NULL;
+	const char *path = "";
+	cJSON *req = NULL, *head = NULL, *j = NULL, *items;
+	long long limit;
+	size_t curlen = 0;
+
+	memset(&row, 0, sizeof(row));
+	if (!api_page_params(r, also, RP_LIST_MAX, RP_LIST_DEFAULT, &limit) ||
+	    !api_page_cursor(r, &cur, &curlen))
+		goto out;
+	pp = http_param(r, "path");
+	if (pp != NULL)
+		path = pp->value;
+	if (pp != NULL && path[0] != '\0' && (strlen(path) != pp->value_len ||
+	    !agent_path_ok(path, pp->value_len))) {
+		http_error(r, FS_VALIDATION, "path must be empty (the roots) "
+		    "or absolute and normalized: no \"..\", \".\", \"//\", "
+		    "trailing \"/\", control bytes or backslash");
+		goto out;
+	}
+	if (cur != NULL && (curlen == 0 || curlen > 255 ||
+	    strlen((char *)cur) != curlen)) {
+		api_page_bad_cursor(r);
+		goto out;
+	}
+	if (!agent_read_allowed(a, r, p, id, path, &row))
+		goto out;
+	req = cJSON_CreateObject();
+	if (req == NULL || cJSON_AddStringToObject(req, "op", "list") == NULL ||
+	    cJSON_AddStringToObject(req, "path", path) == NULL ||
+	    cJSON_AddNumberToObject(req, "limit", (double)limit) == NULL ||
+	    (cur != NULL && cJSON_AddStringToObject(req, "cursor",
+	    (char *)cur) == NULL)) {
+		cJSON_Delete(req);
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
+	}
+	if (rcli_ask(a, r, &row, req, &c, &head) == -1)
+		goto out;
+	items = cJSON_DetachItemFromObjectCaseSensitive(head, "items");
+	j = cJSON_CreateObject();
+	if (!cJSON_IsArray(items) || j == NULL) {
+		cJSON_Delete(items);
+		app_log(a, "agent %s: a listing without items", id);
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
+	}
+	cJSON_AddItemToObject(j, "items", items);
+	http_add_header(r, "Cache-Control", "private, no-store");
+	api_page_reply(r, j, rp_str(head, "nextCursor"));
+out:
+	cJSON_Delete(j);
+	cJSON_Delete(head);
+	rcli_close(c);
+	agent_row_free(&row);
+	free(cur);
+}
+
+/*
  * The routes on one agent (routes.h). The pattern matched one segment;
  * it must still be an agent id.
  */
@@ -513,6 +587,9 @@ h_agent(struct app *a, struct request *r, const struct app_caller *c)
 	case ROUTE_TUNNEL:
 		tunnel_enable(a, r, &c->p, id);
 		break;
+	case ROUTE_AGENT_FILES:
+		list_files(a, r, &c->p, id);
+		break;
 	case ROUTE_TUNNEL_OFF:
 		agent_changed(a, r, id, agent_tunnel_disable(a->db,
 		    c->p.tenant_id, id), "tunnel disabled", "tunnel-disable");
@@ -532,4 +609,5 @@ APP_MAIN("agents", 0,
     [ROUTE_AGENT_DELETE] = h_agent,
     [ROUTE_TUNNEL] = h_agent,
     [ROUTE_TUNNEL_OFF] = h_agent,
-    [ROUTE_TUNNEL_ROTATE] = h_agent)
+    [ROUTE_TUNNEL_ROTATE] = h_agent,
+    [ROUTE_AGENT_FILES] = h_agent)

@@ -1,8 +1,11 @@
 /*
  * file-content: GET /api/file/content?agent=<id>&path=<absolute path>
- * (DESIGN §9). The bytes skip the backend: after the checks this answers
- * 302 to a five-minute signed URL at the agent's tunnel origin, and the
- * agent verifies the URL and serves the file itself.
+ * (DESIGN §9). With the agent's tunnel on, the bytes skip the backend:
+ * after the checks this answers 302 to a five-minute signed URL at the
+ * tunnel origin, and the agent verifies the URL and serves the file
+ * itself. Without it, the bytes come through the WS relay over the
+ * agent's own WebSocket (docs/relay.md), with the agent's answer as it
+ * would give it: Range, If-Range, If-None-Match, HEAD.
  *
  * Order of the checks, and why:
  *   401  no or bad credentials;
@@ -12,20 +15,24 @@
  *   404  no such agent in the caller's tenant;
  *   403  the read condition (fields agent_id, path) refuses this pair,
  *        or the path is outside the agent's allowed roots;
- *   409  the tunnel is disabled (the proxied fallback is a later issue);
  *   302  Location built only from the stored origin and our token, never
- *        from request input other than the validated path inside it.
+ *        from request input other than the validated path inside it;
+ *   503  (relay) the agent is offline, with Retry-After;
+ *   200, 206, 304, 416 and the agent's 403/404 (relay).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
+#include "agent_http.h"
 #include "api.h"
 #include "app.h"
 #include "cry.h"
 #include "db.h"
-#include "perm.h"
+#include "rcli.h"
+
+#define RELAY_BUF	(256 * 1024)	/* bytes per write to the client */
 
 /* The agent and path parameters; 0 after answering 422. */
 static int
@@ -60,79 +67,8 @@ content_params(struct request *r, const struct http_param **pa,
 }
 
 /*
- * The 403/404 checks, in the order above: the row of agent id (row,
- * caller frees) when p may read path on it; else 0 after answering.
- */
-static int
-content_allowed(struct app *a, struct request *r, const struct principal *p,
-    const char *id, const char *path, struct agent_row *row)
-{
-	struct perm_sql cond;
-	struct perm_vars v = { p->user_id, p->tenant_id };
-	const struct perm_cell cells[] = {
-		{ "agent_id", id, 0, 0 },
-		{ "path", path, 0, 0 },
-	};
-	char **roots = NULL, err[256];
-	cJSON *jroots = NULL;
-	size_t nroots = 0;
-	enum fs_err e;
-	int rc, ok = 0;
-
-	rc = perm_lookup(a->db, p->role_id, PERM_AGENT_FILES, PERM_READ, &v,
-	    &cond);
-	if (rc == -1) {
-		app_db_error(a, r, "perm lookup");
-		return 0;
-	}
-	if (rc == 0) {
-		http_error(r, FS_FORBIDDEN, "your role may not read agent "
-		    "files (agent_files.read)");
-		return 0;
-	}
-	e = agent_load(a->db, p->tenant_id, id, row);
-	if (e != FS_OK) {
-		if (e == FS_INTERNAL)
-			app_log(a, "agent load: %s", sqlite3_errmsg(a->db));
-		http_error(r, e, e == FS_NOT_FOUND ? "no such agent" : NULL);
-		goto out;
-	}
-	rc = perm_row_allowed(a->db, PERM_AGENT_FILES, cells, nitems(cells),
-	    &cond);
-	if (rc == -1) {
-		app_log(a, "condition: %s", sqlite3_errmsg(a->db));
-		goto internal;
-	}
-	if (rc == 0) {
-		http_error(r, FS_FORBIDDEN, "your role may not read this path "
-		    "on this agent");
-		goto out;
-	}
-	jroots = cJSON_Parse(row->roots_json);
-	if (agent_roots_parse(jroots, &roots, &nroots, err,
-	    sizeof(err)) == -1) {
-		app_log(a, "agent %s: stored roots: %s", row->id, err);
-		goto internal;
-	}
-	if (agent_roots_find(roots, nroots, path) == -1) {
-		http_error(r, FS_FORBIDDEN, "path not allowed: it is outside "
-		    "the agent's allowed roots");
-		goto out;
-	}
-	ok = 1;
-	goto out;
-internal:
-	http_error(r, FS_INTERNAL, NULL);
-out:
-	perm_sql_free(&cond);
-	agent_roots_free(roots, nroots);
-	cJSON_Delete(jroots);
-	return ok;
-}
-
-/*
- * The signed URL at the tunnel origin of row for path (malloc'd), valid
- * until *exp; NULL after answering 409 or 500.
+ * The signed URL at the tunnel origin of row (its tunnel on) for path
+ * (malloc'd), valid until *exp; NULL after answering 409 or 500.
  */
 static char *
 content_url(struct app *a, struct request *r, const struct agent_row *row,
@@ -143,10 +79,6 @@ content_url(struct app *a, struct request *r, const struct agent_row *row,
 	char *tok = NULL, *url = NULL;
 	size_t n;
 
-	if (!row->enabled || !row->has_key || row->hostname == NULL) {
-		http_error(r, FS_CONFLICT, "tunnel is disabled for this agent");
-		return NULL;
-	}
 	if (agent_hostname_parse(row->hostname, norm, origin, err,
 	    sizeof(err)) == -1) {
 		app_log(a, "agent %s: stored hostname: %s", row->id, err);
@@ -178,6 +110,132 @@ out:
 	return url;
 }
 
+/* The request headers the agent decides on, into the read request. */
+static int
+relay_conditions(struct request *r, cJSON *req)
+{
+	static const char *const map[][2] = {
+		{ "Range", "range" },
+		{ "If-Range", "ifRange" },
+		{ "If-None-Match", "ifNoneMatch" },
+		{ "If-Modified-Since", "ifModifiedSince" },
+	};
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < nitems(map); i++) {
+		v = http_header(r, map[i][0]);
+		if (v != NULL && cJSON_AddStringToObject(req, map[i][1],
+		    v) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* The agent's header h as response headers (status st, not sent). */
+static void
+relay_headers(struct request *r, const cJSON *h, long long st)
+{
+	static const char *const map[][2] = {
+		{ "etag", "ETag" },
+		{ "lastModified", "Last-Modified" },
+		{ "contentType", "Content-Type" },
+		{ "disposition", "Content-Disposition" },
+	};
+	long long start, len, size;
+	const char *v;
+	size_t i;
+
+	http_status(r, (int)st);
+	for (i = 0; i < nitems(map); i++) {
+		if (st == 304 && i >= 2)
+			break;
+		v = rp_str(h, map[i][0]);
+		if (v != NULL)
+			http_add_header(r, map[i][1], v);
+	}
+	http_add_header(r, "Accept-Ranges", "bytes");
+	http_add_header(r, "Cache-Control", "private, no-store");
+	http_add_header(r, "X-Content-Type-Options", "nosniff");
+	http_add_header(r, "Referrer-Policy", "no-referrer");
+	if (st == 304 || rp_num(h, "length", 0, 1LL << 53, &len) == -1)
+		return;
+	http_add_headerf(r, "Content-Length", "%lld", len);
+	if (st == 206 && rp_num(h, "start", 0, 1LL << 53, &start) == 0 &&
+	    rp_num(h, "size", 0, 1LL << 53, &size) == 0)
+		http_add_headerf(r, "Content-Range", "bytes %lld-%lld/%lld",
+		    start, start + len - 1, size);
+}
+
+/*
+ * Stream path of agent row through the relay. A body the relay cuts
+ * short stays short: the web server then cuts the connection, so the
+ * client never takes it for the whole file.
+ */
+static void
+content_relay(struct app *a, struct request *r, const struct agent_row *row,
+    const char *path)
+{
+	struct rcli *c = NULL;
+	cJSON *req, *head = NULL;
+	long long st = 0, left = 0;
+	char *buf = NULL;
+	ssize_t n;
+
+	req = cJSON_CreateObject();
+	if (req == NULL || cJSON_AddStringToObject(req, "op", "read") == NULL ||
+	    cJSON_AddStringToObject(req, "path", path) == NULL ||
+	    cJSON_AddBoolToObject(req, "head", r->is_head) == NULL ||
+	    relay_conditions(r, req) == -1) {
+		cJSON_Delete(req);
+		http_error(r, FS_INTERNAL, NULL);
+		return;
+	}
+	if (rcli_ask(a, r, row, req, &c, &head) == -1)
+		return;
+	rp_num(head, "status", 200, 599, &st);
+	relay_headers(r, head, st);
+	if (st == 304 || r->is_head ||
+	    rp_num(head, "length", 0, 1LL << 53, &left) == -1 || left == 0) {
+		http_begin(r);
+		goto out;
+	}
+	buf = malloc(RELAY_BUF);
+	if (buf == NULL) {
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
+	}
+	/*
+	 * The first bytes before the headers: a stream cut before any data
+	 * still gets a clean error (some servers, Apache's mod_fcgid, would
+	 * otherwise pass an empty body on as if whole).
+	 */
+	n = rcli_read(c, buf, left < RELAY_BUF ? (size_t)left : RELAY_BUF);
+	if (n <= 0) {
+		app_log(a, "agent %s: the transfer broke off", row->id);
+		http_add_headerf(r, "Retry-After", "%d", RP_RETRY_AFTER);
+		http_error(r, FS_UNAVAILABLE, "the agent broke off the "
+		    "transfer");
+		goto out;
+	}
+	http_begin(r);
+	while (left > 0 && n > 0) {
+		if (http_write(r, buf, (size_t)n) == -1)
+			break;
+		left -= n;
+		if (left > 0)
+			n = rcli_read(c, buf, left < RELAY_BUF ?
+			    (size_t)left : RELAY_BUF);
+	}
+	if (left > 0)
+		app_log(a, "agent %s: the body was cut %lld bytes short",
+		    row->id, left);
+out:
+	free(buf);
+	rcli_close(c);
+	cJSON_Delete(head);
+}
+
 static void
 h_content(struct app *a, struct request *r, const struct app_caller *c)
 {
@@ -190,8 +248,12 @@ h_content(struct app *a, struct request *r, const struct app_caller *c)
 
 	memset(&row, 0, sizeof(row));
 	if (!content_params(r, &pa, &pp) ||
-	    !content_allowed(a, r, p, pa->value, pp->value, &row))
+	    !agent_read_allowed(a, r, p, pa->value, pp->value, &row))
 		goto out;
+	if (!row.enabled || !row.has_key || row.hostname == NULL) {
+		content_relay(a, r, &row, pp->value);
+		goto out;
+	}
 	url = content_url(a, r, &row, pp->value, &exp);
 	if (url == NULL)
 		goto out;

@@ -28,7 +28,7 @@ h_metrics(struct app *a, struct request *r, const struct app_caller *c)
 		    "METRICS_FILE could not be mapped: see the error log)");
 		goto out;
 	}
-	if (agent_count(a->db, db_now(), &total, &online) == -1) {
+	if (agent_count(a->db, &total, &online) == -1) {
 		app_db_error(a, r, "metrics");
 		goto out;
 	}

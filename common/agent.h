@@ -149,6 +149,9 @@ struct agent_row {
 	int		 enabled;
 	long long	 created_at;
 	long long	 last_seen_at;	/* -1 when never */
+	char		*relay;		/* malloc'd: the relay holding its
+					   WebSocket ("" on this host's
+					   single relay); NULL: offline */
 };
 
 /*
@@ -220,16 +223,24 @@ int		 agent_seen(sqlite3 *db, const char *id, long long now,
 		    const char *hostname);
 
 /*
- * Seconds since its last heartbeat for which an agent counts as online:
- * three of the agent's one-minute heartbeats (agent/supervise.c).
+ * The agents of every tenant (*total) and those online (*online: a relay
+ * holds its WebSocket, as GET /api/agents says), for GET /api/metrics.
+ * 0 or -1.
  */
-#define AGENT_ONLINE_WINDOW	180
+int		 agent_count(sqlite3 *db, long long *total, long long *online);
+
 /*
- * The agents of every tenant (*total) and those online at now (*online),
- * for GET /api/metrics. The one place that defines "online" for it. 0
- * or -1.
+ * The WS relay's rows (agent_relays, docs/relay.md). attach: agent id is
+ * held by relay (RELAY_PEER_ADDR, "" for a single host) on connection
+ * conn (a random id) since now. detach: drop the row of id while it is
+ * still conn's; with id NULL, every row of relay conn (a relay starting
+ * drops what its last run left). agent_tenant: the tenant of agent id:
+ * 1, 0 when there is none, -1 on error. 0 or -1.
  */
-int		 agent_count(sqlite3 *db, long long now, long long *total,
-		    long long *online);
+int		 agent_relay_attach(sqlite3 *db, const char *id,
+		    const char *relay, const char *conn, long long now);
+int		 agent_relay_detach(sqlite3 *db, const char *id,
+		    const char *conn);
+int		 agent_tenant(sqlite3 *db, const char *id, char tenant_id[37]);
 
 #endif

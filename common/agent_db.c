@@ -16,7 +16,9 @@
 #define TOKEN_MAX	128	/* bytes of an enrollment token we look at */
 
 #define AGENT_COLS	"id, tenant_id, name, allowed_roots, tunnel_hostname," \
-			" tunnel_key, tunnel_enabled, created_at, last_seen_at"
+			" tunnel_key, tunnel_enabled, created_at, last_seen_at," \
+			" (SELECT relay FROM agent_relays r" \
+			" WHERE r.agent_id = agents.id)"
 
 int
 agent_enroll_token_create(sqlite3 *db, const char *tenant_id, long long ttl,
@@ -165,6 +167,7 @@ agent_row_free(struct agent_row *a)
 	free(a->name);
 	free(a->roots_json);
 	free(a->hostname);
+	free(a->relay);
 	cry_wipe(a->sealed, sizeof(a->sealed));
 	memset(a, 0, sizeof(*a));
 }
@@ -205,6 +208,11 @@ agent_row_from_stmt(sqlite3_stmt *st, struct agent_row *a)
 	a->created_at = sqlite3_column_int64(st, 7);
 	a->last_seen_at = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 :
 	    sqlite3_column_int64(st, 8);
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+		a->relay = col_dup(st, 9);
+		if (a->relay == NULL)
+			goto fail;
+	}
 	return 0;
 fail:
 	agent_row_free(a);
@@ -307,6 +315,7 @@ agent_json(const struct agent_row *a)
 	}
 	db_iso8601(a->created_at, when);
 	cJSON_AddStringToObject(j, "createdAt", when);
+	cJSON_AddBoolToObject(j, "online", a->relay != NULL);
 	return j;
 }
 
@@ -471,21 +480,85 @@ out:
 }
 
 int
-agent_count(sqlite3 *db, long long now, long long *total, long long *online)
+agent_count(sqlite3 *db, long long *total, long long *online)
 {
 	sqlite3_stmt *st;
 	int rc = -1;
 
 	*total = *online = 0;
-	st = db_stmt(db, "SELECT count(*), count(CASE WHEN last_seen_at >= ?"
-	    " THEN 1 END) FROM agents");
+	/* Online: its WebSocket is held by a relay (agent_relays). */
+	st = db_stmt(db, "SELECT count(*), count(r.agent_id) FROM agents a"
+	    " LEFT JOIN agent_relays r ON r.agent_id = a.id");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, now - AGENT_ONLINE_WINDOW);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*total = sqlite3_column_int64(st, 0);
 		*online = sqlite3_column_int64(st, 1);
 		rc = 0;
+	}
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+agent_relay_attach(sqlite3 *db, const char *id, const char *relay,
+    const char *conn, long long now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(db, "INSERT INTO agent_relays (agent_id, relay, conn,"
+	    " connected_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (agent_id)"
+	    " DO UPDATE SET relay = ?2, conn = ?3, connected_at = ?4");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, relay, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, conn, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, now);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+agent_relay_detach(sqlite3 *db, const char *id, const char *conn)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(db, id != NULL ?
+	    "DELETE FROM agent_relays WHERE agent_id = ?1 AND conn = ?2" :
+	    "DELETE FROM agent_relays WHERE relay = ?2");
+	if (st == NULL)
+		return -1;
+	if (id != NULL)
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, conn, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+agent_tenant(sqlite3 *db, const char *id, char tenant_id[37])
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	st = db_stmt(db, "SELECT tenant_id FROM agents WHERE id = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		snprintf(tenant_id, 37, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
 	}
 	db_stmt_done(st);
 	return rc;

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "files.h"
 #include "metrics.h"
+#include "rproto.h"
 #include "tok.h"
 
 void
@@ -471,6 +472,7 @@ app_main(const char *name, int argc, char *argv[],
 		goto out;
 	tok_storage_key(a.cfg.auth_secret, a.cfg.auth_secret_len, a.tok_key);
 	agent_kek(a.cfg.auth_secret, a.cfg.auth_secret_len, a.agent_kek);
+	rp_peer_key(a.cfg.auth_secret, a.cfg.auth_secret_len, a.relay_key);
 	/* A client that hangs up must not kill the worker. */
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, 0) != 0) {
@@ -511,6 +513,7 @@ out:
 	store_close(a.store);
 	cry_wipe(a.tok_key, sizeof(a.tok_key));
 	cry_wipe(a.agent_kek, sizeof(a.agent_kek));
+	cry_wipe(a.relay_key, sizeof(a.relay_key));
 	db_close(a.db);
 	cfg_free(&a.cfg);
 	return ret;

@@ -56,6 +56,7 @@ struct app {
 	unsigned char	 tok_key[32];	/* storage URL key (DESIGN §6) */
 	unsigned char	 agent_kek[AGENT_KEY_LEN]; /* seals tunnel keys */
 	struct app_req	 req;		/* the request being served */
+	unsigned char	 relay_key[32];	/* asks the WS relay (rproto.h) */
 };
 
 /* Who may call a route; app_dispatch() checks it before the handler. */

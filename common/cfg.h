@@ -53,6 +53,13 @@ struct cfg_transform {
 	char		*magick_tmp;	/* MAGICK_TEMPORARY_PATH or NULL */
 };
 
+/* The WS relay (docs/relay.md). */
+struct cfg_relay {
+	char		*socket;	/* RELAY_SOCKET, ./.data/relay.sock */
+	char		*agent_socket;	/* RELAY_AGENT_SOCKET */
+	char		*peer_addr;	/* RELAY_PEER_ADDR host:port or NULL */
+};
+
 struct cfg {
 	unsigned char	*auth_secret;	/* AUTH_SECRET bytes, wiped by cfg_free */
 	size_t		 auth_secret_len;
@@ -75,6 +82,7 @@ struct cfg {
 	int		 metrics_loopback; /* METRICS_LOOPBACK, default 1 */
 	struct s3_cfg	 s3;
 	struct cfg_transform transform;
+	struct cfg_relay relay;
 };
 
 enum cfg_type {

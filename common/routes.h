@@ -50,6 +50,7 @@
 	R(TUNNEL,	"POST",	  "/api/agents/*/tunnel",    APP_ADMIN,	 "agents") \
 	R(TUNNEL_OFF,	"DELETE", "/api/agents/*/tunnel",    APP_ADMIN,	 "agents") \
 	R(TUNNEL_ROTATE, "POST",  "/api/agents/*/tunnel/rotate", APP_ADMIN, "agents") \
+	R(AGENT_FILES,	"GET",	  "/api/agents/*/files",     APP_USER,	 "agents") \
 	R(FILE_CONTENT,	"GET",	  "/api/file/content",	     APP_USER,	 "file-content") \
 	R(METRICS,	"GET",	  "/api/metrics",	     APP_LOCAL,	 "metrics") \
 	R(UPLOAD_OPTIONS, "OPTIONS", "/api/uploads",	     APP_PUBLIC, "uploads") \

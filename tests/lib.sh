@@ -139,11 +139,12 @@ start_server2() {
 		# Its own log: a test may kill its workers on purpose, which
 		# must not count as a crash of the suite's server (tests/run).
 		export FILESTOR_LOG=$RUN2/workers.log
-		unset FILESTOR_SOCK_DIR
+		unset FILESTOR_SOCK_DIR RELAY_SOCKET RELAY_AGENT_SOCKET
 		serve_env "$FILESTOR_BUILD" "$FILESTOR_STATE" "$port" || exit 1
 		echo "$FILESTOR_SOCK_DIR" >"$RUN2.sock"
 		serve_start || exit 1
 		echo "$SERVE_PID" >"$RUN2.pid"
+		echo "$SERVE_RELAY_PID" >"$RUN2.relay"
 	) || return 1
 	BASE2="http://127.0.0.1:$port"
 }
@@ -157,13 +158,22 @@ stop_server2() {
 			sleep 0.1
 		done
 	fi
+	# Its relay (tools/serve.sh), which outlived the subshell.
+	if [ -s "$RUN2.relay" ]; then
+		pid=$(cat "$RUN2.relay")
+		kill "$pid" 2>/dev/null
+		for i in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
 	if [ -s "$RUN2.sock" ]; then
 		FILESTOR_SOCK_DIR=$(cat "$RUN2.sock") "$FILESTOR_TOP/spawn-fcgi/stop"
 		case $(cat "$RUN2.sock") in
 		*/filestor-*/sock) rm -rf "$(dirname "$(cat "$RUN2.sock")")" ;;
 		esac
 	fi
-	rm -f "$RUN2.pid" "$RUN2.sock"
+	rm -f "$RUN2.pid" "$RUN2.sock" "$RUN2.relay"
 }
 # shellcheck source=tools/serve.sh
 . "$FILESTOR_TOP/tools/serve.sh"

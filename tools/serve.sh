@@ -57,6 +57,9 @@ serve_env() {
 		SERVE_RUNTIME=$(serve_runtime_dir) || return 1
 		export FILESTOR_SOCK_DIR=$SERVE_RUNTIME/sock
 	fi
+	# The relay's sockets (docs/relay.md) beside the workers'.
+	export RELAY_SOCKET=${RELAY_SOCKET:-$FILESTOR_SOCK_DIR/relay.sock}
+	export RELAY_AGENT_SOCKET=${RELAY_AGENT_SOCKET:-$FILESTOR_SOCK_DIR/relay-agents.sock}
 	export FILESTOR_CGI_DIR=${FILESTOR_CGI_DIR:-$build/cgi-bin}
 	# The web app as make builds it (tools/build-www), served at /.
 	export FILESTOR_WWW_DIR=${FILESTOR_WWW_DIR:-$build/www}
@@ -104,7 +107,7 @@ serve_runtime_dir() {
 # A unix socket path longer than 107 bytes cannot be bound; say so now,
 # by name, rather than let lighttpd or spawn-fcgi fail later.
 serve_check_sock_len() {
-	local p=$FILESTOR_SOCK_DIR/file-content.sock
+	local p=$FILESTOR_SOCK_DIR/relay-agents.sock
 	if [ "${#p}" -gt 107 ]; then
 		echo "serve: the socket path $p is ${#p} bytes; a unix socket" \
 		    "allows 107. Set FILESTOR_SOCK_DIR to a shorter directory." >&2
@@ -267,6 +270,7 @@ serve_start() {
 	if [ "$(id -u)" -eq 0 ]; then
 		serve_prepare_user || return 1
 	fi
+	serve_start_relay || return 1
 	if [ "$SERVER" = apache ]; then
 		serve_start_apache
 		return
@@ -291,7 +295,41 @@ serve_start() {
 	fi
 }
 
+# serve_start_relay: filestor-relay (docs/relay.md) in the background,
+# as FILESTOR_USER when root; waits for its sockets. Sets SERVE_RELAY_PID.
+serve_start_relay() {
+	local i log=$FILESTOR_RUN_DIR/relay.log
+	local -a asuser=()
+	SERVE_RELAY_PID=
+	rm -f "$RELAY_SOCKET" "$RELAY_AGENT_SOCKET"
+	: >>"$log"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown "$FILESTOR_USER:" "$log" || return 1
+		asuser=(setpriv --reuid="$FILESTOR_USER" --regid="$FILESTOR_USER" --init-groups --)
+	fi
+	"${asuser[@]}" "$FILESTOR_BUILD/filestor-relay" 2>>"$log" &
+	SERVE_RELAY_PID=$!
+	for i in $(seq 1 100); do
+		[ -S "$RELAY_SOCKET" ] && [ -S "$RELAY_AGENT_SOCKET" ] && return 0
+		serve_running "$SERVE_RELAY_PID" || break
+		sleep 0.05
+	done
+	echo "serve: filestor-relay did not start:" >&2
+	tail -n 5 "$log" >&2
+	serve_stop_relay
+	return 1
+}
+
+serve_stop_relay() {
+	if [ -n "${SERVE_RELAY_PID:-}" ]; then
+		kill "$SERVE_RELAY_PID" 2>/dev/null
+		wait "$SERVE_RELAY_PID" 2>/dev/null
+		SERVE_RELAY_PID=
+	fi
+}
+
 serve_stop() {
+	serve_stop_relay
 	if [ "${SERVER:-lighttpd}" = apache ]; then
 		if [ -n "${SERVE_PID:-}" ]; then
 			kill "$SERVE_PID" 2>/dev/null
@@ -384,7 +422,8 @@ ServerTokens Prod
 ServerSignature Off
 TraceEnable off
 EOT
-	for m in mpm_event authz_core rewrite headers mime fcgid xsendfile; do
+	for m in mpm_event authz_core rewrite headers mime fcgid xsendfile \
+	    proxy proxy_http proxy_wstunnel; do
 		echo "LoadModule ${m}_module $SERVE_APACHE_MODULES/mod_$m.so"
 	done
 	cat <<EOT
