@@ -47,7 +47,17 @@
 	R(TUNNEL,	"POST",	  "/api/agents/*/tunnel",    APP_ADMIN,	 "agents") \
 	R(TUNNEL_OFF,	"DELETE", "/api/agents/*/tunnel",    APP_ADMIN,	 "agents") \
 	R(TUNNEL_ROTATE, "POST",  "/api/agents/*/tunnel/rotate", APP_ADMIN, "agents") \
-	R(FILE_CONTENT,	"GET",	  "/api/file/content",	     APP_USER,	 "file-content")
+	R(FILE_CONTENT,	"GET",	  "/api/file/content",	     APP_USER,	 "file-content") \
+	/* S3 (docs/s3api.md): SigV4, which the program checks itself. */ \
+	R(S3_SERVICE,	"GET",	  "/s3",		     APP_PUBLIC, "s3") \
+	R(S3_BUCKET,	"GET",	  "/s3/*",		     APP_PUBLIC, "s3") \
+	R(S3_BUCKET_PUT, "PUT",	  "/s3/*",		     APP_PUBLIC, "s3") \
+	R(S3_BUCKET_DELETE, "DELETE", "/s3/*",		     APP_PUBLIC, "s3") \
+	R(S3_BUCKET_POST, "POST", "/s3/*",		     APP_PUBLIC, "s3") \
+	R(S3_OBJECT,	"GET",	  "/s3/*/**",		     APP_PUBLIC, "s3") \
+	R(S3_OBJECT_PUT, "PUT",	  "/s3/*/**",		     APP_PUBLIC, "s3") \
+	R(S3_OBJECT_DELETE, "DELETE", "/s3/*/**",	     APP_PUBLIC, "s3") \
+	R(S3_OBJECT_POST, "POST", "/s3/*/**",		     APP_PUBLIC, "s3")
 
 enum route {
 #define ROUTE_ID(id, method, pattern, auth, prog)	ROUTE_##id,
