@@ -288,6 +288,15 @@ s3_authenticate(struct s3req *q)
 	    http_header(r, "X-Amz-Content-Sha256");
 	e = s3auth_verify(&q->au, q->secret, r->method, r->raw_path, cq,
 	    header_of, r, ph);
+	/*
+	 * s3cmd signs the path without the endpoint's own path (/s3): the
+	 * same request for the same object, so a signature over the path
+	 * without it holds too (docs/s3api.md, "Clients").
+	 */
+	if (e == S3AUTH_MISMATCH && strncmp(r->raw_path, PREFIX "/",
+	    strlen(PREFIX) + 1) == 0)
+		e = s3auth_verify(&q->au, q->secret, r->method,
+		    r->raw_path + strlen(PREFIX), cq, header_of, r, ph);
 	if (e == S3AUTH_OK)
 		ok = 1;
 	else if (e == S3AUTH_MALFORMED)
