@@ -1460,48 +1460,92 @@ delete_one(struct s3req *q, struct s3xml *x, const char *key, int quiet)
 	free(pkey);
 }
 
+/*
+ * The keys of a DeleteObjects body (1 to 1000 <Object> with a <Key>),
+ * all parsed before any is deleted: malloc'd into keys[], *n of them.
+ * 0, or -1 when malformed.
+ */
+static int
+delete_keys(const char *body, size_t len, char **keys, int *n)
+{
+	const char *in, *kin;
+	size_t pos = 0, kpos, inlen, klen;
+	int rc;
+
+	*n = 0;
+	while ((rc = s3xml_elem(body, len, "Object", &pos, &in, &inlen)) ==
+	    1) {
+		kpos = 0;
+		if (*n == 1000 || s3xml_elem(in, inlen, "Key", &kpos, &kin,
+		    &klen) != 1 || (keys[*n] = s3xml_decode(kin, klen)) == NULL)
+			return -1;
+		(*n)++;
+	}
+	return rc == 0 && *n > 0 ? 0 : -1;
+}
+
 static void
 delete_objects(struct s3req *q)
 {
 	struct s3xml x;
-	const char *in, *kin;
-	char *body, *key, *quiet;
-	size_t len = 0, pos = 0, kpos, inlen, klen;
-	int n = 0, rc, qt = 0;
+	const char *in;
+	char *body, *quiet, **keys = NULL;
+	size_t len = 0, pos = 0, inlen;
+	int n = 0, i, qt = 0;
 
 	body = read_xml_body(q, &len);
 	if (body == NULL)
 		return;
+	keys = calloc(1000, sizeof(*keys));
+	if (keys == NULL) {
+		s3_fail(q->r, FS_INTERNAL, NULL);
+		goto out;
+	}
+	if (delete_keys(body, len, keys, &n) == -1) {
+		s3_error(q->r, 400, "MalformedXML", "The XML you provided was "
+		    "not well-formed or did not validate against our published "
+		    "schema (1 to 1000 <Object> with a <Key>)");
+		goto out;
+	}
 	if (s3xml_elem(body, len, "Quiet", &pos, &in, &inlen) == 1) {
 		quiet = s3xml_decode(in, inlen);
 		qt = quiet != NULL && strcmp(quiet, "true") == 0;
 		free(quiet);
 	}
 	s3xml_begin(&x, "DeleteResult");
-	pos = 0;
-	while ((rc = s3xml_elem(body, len, "Object", &pos, &in, &inlen)) == 1) {
-		kpos = 0;
-		if (++n > 1000 || s3xml_elem(in, inlen, "Key", &kpos, &kin,
-		    &klen) != 1 || (key = s3xml_decode(kin, klen)) == NULL) {
-			rc = -1;
-			break;
-		}
-		delete_one(q, &x, key, qt);
-		free(key);
-	}
+	for (i = 0; i < n; i++)
+		delete_one(q, &x, keys[i], qt);
 	s3xml_close(&x, "DeleteResult");
-	if (rc == -1 || n == 0)
-		s3_error(q->r, 400, "MalformedXML", "The XML you provided was "
-		    "not well-formed or did not validate against our published "
-		    "schema (1 to 1000 <Object> with a <Key>)");
-	else
-		s3_send(q->r, 200, &x);
+	s3_send(q->r, 200, &x);
 	s3xml_free(&x);
+out:
+	for (i = 0; keys != NULL && i < 1000 && keys[i] != NULL; i++)
+		free(keys[i]);
+	free(keys);
 	free(body);
 }
 
 /* ------------------------------------------------------------------ */
 /* Copies */
+
+/*
+ * The store copies read from while they write through a->store: a second
+ * handle, because an S3 adapter handle runs one transfer at a time.
+ * Opened once per worker, like a->store; NULL after a logged failure.
+ */
+static struct store *
+source_store(struct app *a)
+{
+	static struct store *s;
+	char err[256];
+
+	if (s == NULL) {
+		s = store_open(&a->cfg, err, sizeof(err));
+		if (s == NULL)
+			app_log(a, "s3: second store handle: %s", err);
+	}
+	return s;
+}
 
 static ssize_t
 store_src(void *arg, void *buf, size_t len)
@@ -1626,7 +1670,8 @@ copy_object(struct s3req *q)
 	if (!copy_source(q, &f, &logical) ||
 	    copy_meta(q, &f, &ctype, &meta) == -1)
 		goto out;
-	e = store_reader_open_row(q->a->store, f.key, f.pending, 0, -1, &rd);
+	e = source_store(q->a) == NULL ? FS_INTERNAL : store_reader_open_row(
+	    source_store(q->a), f.key, f.pending, 0, -1, &rd);
 	if (e == FS_OK)
 		e = body_init(&b, q, 0) == 0 ? FS_OK : FS_INTERNAL;
 	if (e != FS_OK) {
@@ -1780,7 +1825,8 @@ part_copy_reader(struct s3req *q, struct store_reader **rd, long long *size)
 		return 0;
 	if (copy_range(q, f.size, &off, &len) == -1)
 		goto out;
-	e = store_reader_open_row(q->a->store, f.key, f.pending, off, len, rd);
+	e = source_store(q->a) == NULL ? FS_INTERNAL : store_reader_open_row(
+	    source_store(q->a), f.key, f.pending, off, len, rd);
 	if (e != FS_OK) {
 		s3_fail(q->r, e == FS_NOT_FOUND ? FS_INTERNAL : e, NULL);
 		goto out;
@@ -1918,8 +1964,10 @@ concat_read(void *arg, void *buf, size_t len)
 		if (c->i == c->n)
 			return 0;
 		if (c->rd == NULL) {
-			if (store_reader_open_row(c->q->a->store, c->pkey,
-			    c->parts[c->i]->pending, 0, -1, &c->rd) != FS_OK)
+			if (source_store(c->q->a) == NULL ||
+			    store_reader_open_row(source_store(c->q->a),
+			    c->pkey, c->parts[c->i]->pending, 0, -1,
+			    &c->rd) != FS_OK)
 				return -1;
 			c->got = 0;
 		}
