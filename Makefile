@@ -120,7 +120,9 @@ $(BUILD)/common/img.o: private CFLAGS += $(MAGICK_CFLAGS) \
 	-DIMG_POLICY_DIR_INSTALLED='"$(PREFIX)/share/filestor/imagemagick"'
 $(BUILD)/common/imgdec.o: private CFLAGS += $(DEC_CFLAGS)
 $(BUILD)/tests/test_img $(BUILD)/cgi-bin/transform.o: private CFLAGS += $(MAGICK_CFLAGS)
-$(BUILD)/cgi-bin/get $(BUILD)/cgi-bin/transform $(BUILD)/tests/test_img: private LDLIBS += \
+# s3 serves reads through sget, which links the transform code.
+$(BUILD)/cgi-bin/get $(BUILD)/cgi-bin/transform $(BUILD)/cgi-bin/s3 \
+    $(BUILD)/tests/test_img: private LDLIBS += \
 	$(MAGICK_LIBS) $(DEC_LIBS)
 
 $(BUILD)/filestorctl: $(BUILD)/tools/filestorctl.o $(LIB)

@@ -609,11 +609,12 @@ h_create(struct app *a, struct request *r, const struct app_caller *c)
 	char loc[sizeof(PREFIX) + UPLOAD_ID_LEN];
 	struct upload_row u;
 	struct chunk ch;
-	const char *msg = NULL;
+	struct pub pu;
 	enum fs_err e;
-	int exists = 0, fd = -1;
+	int fd = -1;
 
 	memset(&u, 0, sizeof(u));
+	memset(&pu, 0, sizeof(pu));
 	memset(&ch, 0, sizeof(ch));
 	if (!tus_begin(r) || !creation_length(a, r, &u.length) ||
 	    !creation_meta(a, r, &c->p, &u))
@@ -623,10 +624,13 @@ h_create(struct app *a, struct request *r, const struct app_caller *c)
 	    !chunk_checksum(r, &ch)))
 		goto out;
 	/* Refuse now what the publish would refuse (and again then). */
-	e = pub_may_write(a, &c->p, u.key, u.content_type, u.length, &exists,
-	    &msg);
+	pu.a = a;
+	pu.p = &c->p;
+	pu.pkey = u.key;
+	pu.ctype = u.content_type;
+	e = pub_may_write(&pu, u.length);
 	if (e != FS_OK) {
-		http_error(r, e, "%s", e == FS_FORBIDDEN ? msg :
+		http_error(r, e, "%s", e == FS_FORBIDDEN ? pu.msg :
 		    "database error");
 		goto out;
 	}

@@ -100,6 +100,28 @@ out:
 	return e;
 }
 
+enum fs_err
+auth_member_principal(sqlite3 *db, const char *user_id, const char *tenant_id,
+    struct principal *p)
+{
+	return load_principal(db, user_id, tenant_id, AUTH_APIKEY, p);
+}
+
+int
+auth_tenant_named(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(db, "SELECT 1 FROM tenants WHERE name = ?");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	db_stmt_done(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /*
  * Run st (from db_stmt; NULL is an error) with the hash of secret bound
  * to ?1, and the time to ?2 when it has one: FS_OK on a row,

@@ -102,6 +102,15 @@ void		 auth_logout(sqlite3 *db, const char *token);
  * belongs to, by name: 0, or -1 on error. */
 int		 auth_email_tenants(sqlite3 *db, const char *email,
 		    void (*fn)(void *, const char *, const char *), void *arg);
+/*
+ * The principal of a member, for a credential kept elsewhere (an S3 key,
+ * s3key.h), as for an API key: FS_OK, FS_UNAUTHORIZED when the user is
+ * no member of the tenant, FS_INTERNAL.
+ */
+enum fs_err	 auth_member_principal(sqlite3 *db, const char *user_id,
+		    const char *tenant_id, struct principal *p);
+/* 1 when some tenant is named name, 0 when none, -1 on error. */
+int		 auth_tenant_named(sqlite3 *db, const char *name);
 
 /* The name of tenant_id into buf ("" when there is none). */
 void		 auth_tenant_name(sqlite3 *db, const char *tenant_id,

@@ -14,7 +14,7 @@
 
 #define ROW_COLS "key, tenant_id, size, content_type, sha256, acl," \
 	" IFNULL(owner_id, ''), IFNULL(folder_id, ''), created_at," \
-	" updated_at, IFNULL(pending, '')"
+	" updated_at, IFNULL(pending, ''), IFNULL(md5, '')"
 
 static void
 col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
@@ -41,6 +41,7 @@ row_from_stmt(sqlite3_stmt *st, struct file_row *f)
 	f->created_at = sqlite3_column_int64(st, 8);
 	f->updated_at = sqlite3_column_int64(st, 9);
 	col_text(st, 10, f->pending, sizeof(f->pending));
+	col_text(st, 11, f->md5, sizeof(f->md5));
 	return 0;
 }
 
@@ -522,7 +523,9 @@ file_pending_kept(void *db, const char *pending)
 	sqlite3_stmt *st;
 	int rc;
 
-	st = db_stmt(db, "SELECT 1 FROM files WHERE pending = ?");
+	/* An S3 multipart part (sql/0008) is a kept temporary object too. */
+	st = db_stmt(db, "SELECT 1 FROM files WHERE pending = ?1"
+	    " UNION ALL SELECT 1 FROM s3_parts WHERE pending = ?1");
 	if (st == NULL)
 		return 1;	/* in doubt, keep it */
 	sqlite3_bind_text(st, 1, pending, -1, SQLITE_TRANSIENT);
@@ -694,6 +697,44 @@ file_next_row(sqlite3 *db, const char *after, struct file_row *f)
 	    " ORDER BY key LIMIT 1", after, &st);
 	if (e == FS_OK && row_from_stmt(st, f) != 0)
 		e = FS_INTERNAL;
+	db_stmt_done(st);
+	return e;
+}
+
+enum fs_err
+file_s3_set(sqlite3 *db, const char *pkey, const char *md5, const char *meta)
+{
+	sqlite3_stmt *st;
+	enum fs_err e = FS_INTERNAL;
+
+	st = db_stmt(db, "UPDATE files SET md5 = ?2, meta = ?3 WHERE key = ?1");
+	if (st == NULL)
+		return db_err(db);
+	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, md5, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, meta, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		e = FS_OK;
+	else
+		e = db_err(db);
+	db_stmt_done(st);
+	return e;
+}
+
+enum fs_err
+file_s3_meta(sqlite3 *db, const char *pkey, char **meta)
+{
+	sqlite3_stmt *st;
+	const unsigned char *t;
+	enum fs_err e;
+
+	*meta = NULL;
+	e = key_lookup(db, "SELECT meta FROM files WHERE key = ?", pkey, &st);
+	if (e == FS_OK) {
+		t = sqlite3_column_text(st, 0);
+		if (t != NULL && (*meta = strdup((const char *)t)) == NULL)
+			e = FS_INTERNAL;
+	}
 	db_stmt_done(st);
 	return e;
 }

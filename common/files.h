@@ -24,6 +24,7 @@ struct store;
 #define FILES_LIST_DEFAULT	100
 #define FILES_CTYPE_MAX		255
 #define FILES_PENDING_MAX	63	/* a store's temporary name (32) */
+#define FILES_MD5_MAX		40	/* "<32 hex>-<parts up to 10000>" */
 
 struct file_row {
 	char		*key;		/* physical key, malloc'd */
@@ -37,6 +38,7 @@ struct file_row {
 	long long	 created_at;
 	long long	 updated_at;
 	char		 pending[FILES_PENDING_MAX + 1]; /* "": none */
+	char		 md5[FILES_MD5_MAX + 1];	/* S3 ETag; "": none */
 };
 
 /* Load the row of pkey: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */
@@ -149,5 +151,16 @@ int		 file_orphans(sqlite3 *db, struct store *s,
  */
 enum fs_err	 file_next_row(sqlite3 *db, const char *after,
 		    struct file_row *f);
+
+/*
+ * The S3 side of a row (sql/0008): file_s3_set sets its S3 ETag (md5,
+ * unquoted) and x-amz-meta-* (meta: a JSON object, or NULL) inside the
+ * caller's write transaction, after file_upsert; any later update of the
+ * bytes clears both. file_s3_meta: *meta malloc'd (NULL: none); FS_OK,
+ * FS_NOT_FOUND, FS_INTERNAL.
+ */
+enum fs_err	 file_s3_set(sqlite3 *db, const char *pkey, const char *md5,
+		    const char *meta);
+enum fs_err	 file_s3_meta(sqlite3 *db, const char *pkey, char **meta);
 
 #endif

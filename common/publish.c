@@ -1,40 +1,42 @@
 /*
- * publish: PUT's publish path (publish.h), moved out of put so that the
- * tus uploads program publishes exactly as PUT does.
+ * upload: stream, check, commit and publish one object (upload.h).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "files.h"
+#include "relay.h"
 #include "publish.h"
 
+#define PUT_BUF		(256 * 1024)	/* one piece of an upload */
+#define PUT_NBUF	4		/* pieces in flight: 1 MiB */
 #define DEFAULT_CTYPE	"application/octet-stream"
 
 enum fs_err
-pub_may_write(struct app *a, const struct principal *p, const char *pkey,
-    const char *ctype, long long size, int *exists, const char **msg)
+pub_may_write(struct pub *u, long long size)
 {
 	struct file_row f;
 	enum fs_err e;
 	int rc;
 
-	e = file_load(a->db, pkey, &f);
+	e = file_load(u->a->db, u->pkey, &f);
 	file_row_free(&f);
 	if (e != FS_OK && e != FS_NOT_FOUND)
 		return FS_INTERNAL;
-	*exists = e == FS_OK;
-	if (*exists) {
-		/*
-		 * An overwrite is an update of that row (DESIGN §4). The
-		 * message is the same either way: a 403 must not tell
-		 * whether someone else's file exists at this key.
-		 */
-		rc = file_allowed(a->db, p, PERM_UPDATE, pkey);
-		*msg = "not allowed to write this file";
-	} else {
-		rc = file_create_allowed(a->db, p, pkey, ctype, size);
-		*msg = "not allowed to write this file";
-	}
+	u->exists = e == FS_OK;
+	/*
+	 * An overwrite is an update of that row (DESIGN §4). The message is
+	 * the same either way: a 403 must not tell whether someone else's
+	 * file exists at this key.
+	 */
+	if (u->exists)
+		rc = file_allowed(u->a->db, u->p, PERM_UPDATE, u->pkey);
+	else
+		rc = file_create_allowed(u->a->db, u->p, u->pkey, u->ctype,
+		    size);
+	u->msg = "not allowed to write this file";
 	if (rc == -1)
 		return FS_INTERNAL;
 	return rc == 1 ? FS_OK : FS_FORBIDDEN;
@@ -59,10 +61,132 @@ pub_write_msg(enum fs_err e)
 	}
 }
 
+struct sink {
+	struct pub		*u;
+	struct store_writer	*w;
+};
+
+/* The relay's sink: its thread hands each piece to the tap and store. */
+static int
+sink_write(void *arg, const void *buf, size_t len)
+{
+	struct sink *s = arg;
+
+	if (s->u->tap != NULL)
+		s->u->tap(s->u->tap_arg, buf, len);
+	return (int)store_write(s->w, buf, len);
+}
+
+static ssize_t
+body_read(struct pub *u, struct request *r, void *buf, size_t len)
+{
+	if (u->read != NULL)
+		return u->read(u->read_arg, buf, len);
+	return http_read(r, buf, len);
+}
+
+/*
+ * A body over one piece goes through a relay, so that reading the next
+ * piece from the web server overlaps hashing and writing the last one.
+ */
 enum fs_err
-pub_record(struct app *a, const struct principal *p, const char *pkey,
-    const char *ctype, const char *folder_id, struct store_writer *w,
-    int *exists, const char **msg)
+pub_body(struct pub *u, struct request *r, struct store_writer *w,
+    long long *total)
+{
+	static char one[PUT_BUF];
+	struct sink s = { u, w };
+	struct relay *rl = NULL;
+	enum fs_err e = FS_OK;
+	size_t cap;
+	ssize_t n;
+	char *buf;
+	int rc;
+
+	*total = 0;
+	if (r->content_length < 0 || r->content_length > PUT_BUF)
+		rl = relay_sink(sink_write, &s, PUT_NBUF, PUT_BUF);
+	for (;;) {
+		buf = one;
+		cap = sizeof(one);
+		if (rl != NULL) {
+			buf = relay_buf(rl, &cap);
+			if (buf == NULL)
+				break;	/* the store failed: relay_finish says */
+		}
+		n = body_read(u, r, buf, cap);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			e = FS_BAD_REQUEST;
+			break;
+		}
+		*total += n;
+		if (*total > u->a->cfg.max_upload) {
+			e = FS_TOO_LARGE;
+			break;
+		}
+		if (rl != NULL) {
+			relay_push(rl, (size_t)n);
+			continue;
+		}
+		e = (enum fs_err)sink_write(&s, buf, (size_t)n);
+		if (e != FS_OK)
+			break;
+	}
+	if (rl != NULL && e == FS_OK) {
+		rc = relay_finish(rl);
+		if (rc != 0)
+			e = (enum fs_err)rc;
+	}
+	relay_free(rl);	/* after an error: stops the writes at once */
+	return e;
+}
+
+/* The row, its checks and the caller's additions, in one transaction. */
+static enum fs_err
+write_row(struct pub *u, struct store_writer *w, const char *shahex,
+    long long size, const char *pending, char *old)
+{
+	struct app *a = u->a;
+	enum fs_err e;
+
+	if (db_begin(a->db) != SQLITE_OK) {
+		app_log(a, "publish: %s", sqlite3_errmsg(a->db));
+		return FS_INTERNAL;
+	}
+	e = pub_may_write(u, size);
+	if (e != FS_FORBIDDEN)
+		u->msg = e == FS_INTERNAL ? "database error" : NULL;
+	if (e == FS_OK)
+		e = store_writer_check(w);
+	if (e == FS_OK) {
+		e = file_upsert(a->db, u->p, u->pkey, u->ctype, size, shahex,
+		    pending, old);
+		if (e == FS_OK && u->folder_id != NULL)
+			e = file_patch(a->db, u->pkey, NULL, 1, u->folder_id);
+		if (e != FS_OK)
+			app_log(a, "publish: %s", sqlite3_errmsg(a->db));
+	}
+	if (e == FS_OK && u->in_txn != NULL)
+		e = u->in_txn(u->hook_arg, a->db, u->pkey);
+	if (e != FS_OK) {
+		db_rollback(a->db);
+		return e;
+	}
+	e = file_commit(a->db);
+	if (e != FS_OK)
+		app_log(a, "publish: commit: %s", err_code(e));
+	return e;
+}
+
+/*
+ * Commit the row of the finished upload w, naming its temporary object
+ * as pending, in one transaction under the database write lock, with the
+ * checks again (DESIGN §5, docs/decisions.md "Publish and delete"): the
+ * COMMIT is the point of no return. Then publish it.
+ */
+enum fs_err
+pub_record(struct pub *u, struct store_writer *w)
 {
 	unsigned char sha[CRY_SHA256_LEN];
 	char shahex[65], old[FILES_PENDING_MAX + 1];
@@ -70,49 +194,56 @@ pub_record(struct app *a, const struct principal *p, const char *pkey,
 	long long size = 0;
 	enum fs_err e;
 
+	u->msg = NULL;
 	e = store_finish(w, sha, &size);
 	pending = store_writer_pending(w);
 	if (e != FS_OK || pending == NULL)
 		return e != FS_OK ? e : FS_INTERNAL;
-	cry_hex(sha, sizeof(sha), shahex);
-	if (db_begin(a->db) != SQLITE_OK) {
-		app_log(a, "publish: %s", sqlite3_errmsg(a->db));
-		return FS_INTERNAL;
-	}
-	e = pub_may_write(a, p, pkey, ctype, size, exists, msg);
-	if (e != FS_FORBIDDEN)
-		*msg = e == FS_INTERNAL ? "database error" : NULL;
-	if (e == FS_OK)
-		e = store_writer_check(w);
-	if (e == FS_OK) {
-		e = file_upsert(a->db, p, pkey, ctype, size, shahex, pending,
-		    old);
-		if (e == FS_OK && folder_id != NULL)
-			e = file_patch(a->db, pkey, NULL, 1, folder_id);
+	if (u->check != NULL) {
+		e = u->check(u->hook_arg, sha, size);
 		if (e != FS_OK)
-			app_log(a, "publish: %s", sqlite3_errmsg(a->db));
+			return e;
 	}
-	if (e != FS_OK) {
-		db_rollback(a->db);
+	cry_hex(sha, sizeof(sha), shahex);
+	e = write_row(u, w, shahex, size, pending, old);
+	if (e != FS_OK)
 		return e;
-	}
-	e = file_commit(a->db);
-	if (e != FS_OK) {
-		app_log(a, "publish: commit: %s", err_code(e));
-		return e;
-	}
 	store_writer_keep(w);
 	/* A publish of the row before ours that had not run yet. */
 	if (old[0] != '\0')
-		(void)store_drop_tmp(a->store, old);
+		(void)store_drop_tmp(u->a->store, old);
 	/* Past the point of no return: recovery finishes what fails here. */
-	e = file_publish(a->db, a->store, pkey, pending);
+	e = file_publish(u->a->db, u->a->store, u->pkey, pending);
 	if (e != FS_OK)
-		app_log(a, "publish: deferred to recovery (%s)",
+		app_log(u->a, "publish: publish deferred to recovery (%s)",
 		    err_code(e));
 	return FS_OK;
 }
 
+enum fs_err
+pub_remove(struct app *a, const char *pkey)
+{
+	char pending[FILES_PENDING_MAX + 1];
+	enum fs_err e;
+
+	/*
+	 * The row goes first, in its own transaction: the point of no
+	 * return (docs/decisions.md, "Publish and delete"). Then the object,
+	 * under the write lock, unless a PUT made a row for the key again
+	 * meanwhile. A crash between the two leaves bytes without a row,
+	 * which filestorctl gc removes.
+	 */
+	e = file_delete_row(a->db, pkey, pending);
+	if (e != FS_OK) {
+		app_log(a, "delete: %s", sqlite3_errmsg(a->db));
+		return e;
+	}
+	e = file_remove_object(a->db, a->store, pkey, pending);
+	if (e != FS_OK)
+		app_log(a, "delete: object left for filestorctl gc (%s)",
+		    err_code(e));
+	return FS_OK;
+}
 
 const char *
 pub_content_type(const char *ct, const char **msg)

@@ -57,7 +57,17 @@
 	R(UPLOAD_NEW,	"POST",	  "/api/uploads",	     APP_USER,	 "uploads") \
 	R(UPLOAD_HEAD,	"HEAD",	  "/api/uploads/*",	     APP_USER,	 "uploads") \
 	R(UPLOAD_PATCH,	"PATCH",  "/api/uploads/*",	     APP_USER,	 "uploads") \
-	R(UPLOAD_DELETE, "DELETE", "/api/uploads/*",	     APP_USER,	 "uploads")
+	R(UPLOAD_DELETE, "DELETE", "/api/uploads/*",	     APP_USER,	 "uploads") \
+	/* S3 (docs/s3api.md): SigV4, which the program checks itself. */ \
+	R(S3_SERVICE,	"GET",	  "/s3",		     APP_PUBLIC, "s3") \
+	R(S3_BUCKET,	"GET",	  "/s3/*",		     APP_PUBLIC, "s3") \
+	R(S3_BUCKET_PUT, "PUT",	  "/s3/*",		     APP_PUBLIC, "s3") \
+	R(S3_BUCKET_DELETE, "DELETE", "/s3/*",		     APP_PUBLIC, "s3") \
+	R(S3_BUCKET_POST, "POST", "/s3/*",		     APP_PUBLIC, "s3") \
+	R(S3_OBJECT,	"GET",	  "/s3/*/**",		     APP_PUBLIC, "s3") \
+	R(S3_OBJECT_PUT, "PUT",	  "/s3/*/**",		     APP_PUBLIC, "s3") \
+	R(S3_OBJECT_DELETE, "DELETE", "/s3/*/**",	     APP_PUBLIC, "s3") \
+	R(S3_OBJECT_POST, "POST", "/s3/*/**",		     APP_PUBLIC, "s3")
 
 enum route {
 #define ROUTE_ID(id, method, pattern, auth, prog)	ROUTE_##id,

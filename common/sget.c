@@ -159,12 +159,13 @@ out:
 static int
 original_headers(struct request *r, const struct file_row *f,
     const char *logical, const char *etag, const char *lastmod,
-    enum http_cond_result cr)
+    enum http_cond_result cr, const struct sget_opts *o)
 {
 	char *disp;
 	int rc;
 
-	http_add_header(r, "Content-Type", f->content_type);
+	http_add_header(r, "Content-Type", o->ctype != NULL ? o->ctype :
+	    f->content_type);
 	http_add_header(r, "ETag", etag);
 	http_add_header(r, "Last-Modified", lastmod);
 	/*
@@ -175,11 +176,17 @@ original_headers(struct request *r, const struct file_row *f,
 	 */
 	http_add_header(r, "Accept-Ranges", cr == HTTP_COND_IGNORED ?
 	    "none" : "bytes");
-	http_add_header(r, "Cache-Control", "private, no-cache");
+	http_add_header(r, "Cache-Control", o->cache_control != NULL ?
+	    o->cache_control : "private, no-cache");
 	http_add_header(r, "X-Content-Type-Options", "nosniff");
 	/* Served from the API origin: never let stored content script it. */
 	http_add_header(r, "Content-Security-Policy", "sandbox");
-	if (!file_type_is_active(f->content_type))
+	/* Asked for by a signed S3 request (response-content-disposition). */
+	if (o->disposition != NULL)
+		return http_add_header(r, "Content-Disposition",
+		    o->disposition) == -1 ? -1 : 0;
+	if (!file_type_is_active(f->content_type) &&
+	    (o->ctype == NULL || !file_type_is_active(o->ctype)))
 		return 0;
 	disp = http_disposition(logical, 1);
 	rc = disp != NULL ? http_add_header(r, "Content-Disposition", disp) :
@@ -201,6 +208,15 @@ static void
 serve_original(struct app *a, struct request *r, const struct file_row *f,
     const char *logical)
 {
+	static const struct sget_opts rest;
+
+	sget_original(a, r, f, logical, &rest);
+}
+
+void
+sget_original(struct app *a, struct request *r, const struct file_row *f,
+    const char *logical, const struct sget_opts *o)
+{
 	struct http_cond c;
 	char etag[70], lastmod[30];
 	long long start, len;
@@ -209,11 +225,14 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	/* Every read is done: a long download must not pin the snapshot. */
 	db_read_end(a->db);
 	if (a->cfg.s3.bucket != NULL && a->cfg.s3.redirect && !r->is_head &&
-	    f->pending[0] == '\0') {
+	    f->pending[0] == '\0' && !o->no_redirect) {
 		redirect_to_bucket(a, r, f);
 		return;
 	}
-	snprintf(etag, sizeof(etag), "\"%s\"", f->sha256);
+	if (o->etag != NULL)
+		snprintf(etag, sizeof(etag), "%s", o->etag);
+	else
+		snprintf(etag, sizeof(etag), "\"%s\"", f->sha256);
 	http_date(f->updated_at, lastmod);
 	http_cond_request(&c, header_of, r);
 	c.etag = etag;
@@ -230,11 +249,14 @@ serve_original(struct app *a, struct request *r, const struct file_row *f,
 	}
 	if (cr == HTTP_COND_UNSATISFIABLE) {
 		http_add_headerf(r, "Content-Range", "bytes */%lld", f->size);
-		http_error(r, FS_RANGE, "range not satisfiable for %lld bytes",
-		    f->size);
+		if (o->range_error != NULL)
+			o->range_error(r, f->size);
+		else
+			http_error(r, FS_RANGE, "range not satisfiable for "
+			    "%lld bytes", f->size);
 		return;
 	}
-	if (original_headers(r, f, logical, etag, lastmod, cr) == -1)
+	if (original_headers(r, f, logical, etag, lastmod, cr, o) == -1)
 		return;
 	/*
 	 * The web server applies a Range to what it sends by X-Sendfile,

@@ -28,4 +28,34 @@ enum sget_mode {
  */
 int	 sget_main(const char *name, enum sget_mode m, int argc, char *argv[]);
 
+struct app;
+struct request;
+struct file_row;
+
+/*
+ * How the S3 endpoint (cgi-bin/s3.c) changes an original's answer; all
+ * zero (NULL) for the storage GET's own.
+ */
+struct sget_opts {
+	const char	*etag;		/* quoted ETag to send and match;
+					   NULL: the row's sha256 */
+	const char	*ctype;		/* Content-Type instead of the row's */
+	const char	*cache_control;	/* instead of "private, no-cache" */
+	const char	*disposition;	/* Content-Disposition to send */
+	int		 no_redirect;	/* never 302 to the bucket */
+	/* Answers an unsatisfiable Range (Content-Range is set). */
+	void		(*range_error)(struct request *r, long long size);
+};
+
+/*
+ * Serve the bytes of row f (GET or HEAD), readable by the caller: the
+ * conditional GET (If-None-Match, If-Modified-Since, Range, If-Range),
+ * then X-Sendfile, a stream from the store, or a 302 to the bucket
+ * (S3_REDIRECT). Headers the caller added before stay on a 200, 206 or
+ * 304. Ends the read snapshot.
+ */
+void	 sget_original(struct app *a, struct request *r,
+	    const struct file_row *f, const char *logical,
+	    const struct sget_opts *o);
+
 #endif

@@ -87,43 +87,53 @@ sigv4_parse_amz_date(const char *s, time_t *t)
 	return 0;
 }
 
+void
+sigv4_signing_key(const struct sigv4_creds *c, const char *amz_date,
+    unsigned char key[CRY_SHA256_LEN])
+{
+	unsigned char k[CRY_SHA256_LEN];
+	char *first = NULL;
+	size_t flen;
+
+	flen = strlen(c->secret_key) + 4;
+	first = malloc(flen + 1);
+	if (first == NULL) {
+		/* A key nobody can sign with: every signature mismatches. */
+		cry_random(key, CRY_SHA256_LEN);
+		return;
+	}
+	memcpy(first, "AWS4", 4);
+	memcpy(first + 4, c->secret_key, flen - 4 + 1);
+	cry_hmac_sha256(first, flen, amz_date, 8, key);
+	cry_hmac_sha256(key, CRY_SHA256_LEN, c->region, strlen(c->region), k);
+	cry_hmac_sha256(k, sizeof(k), c->service, strlen(c->service), key);
+	cry_hmac_sha256(key, CRY_SHA256_LEN, "aws4_request", 12, k);
+	memcpy(key, k, sizeof(k));
+	cry_wipe(first, flen);
+	cry_wipe(k, sizeof(k));
+	free(first);
+}
+
 /* Hex signature of string_to_sign with the key derived for the day. */
 static void
 sign(const struct sigv4_creds *c, const char *amz_date, const char *sts,
     char hex[2 * CRY_SHA256_LEN + 1])
 {
-	unsigned char k[CRY_SHA256_LEN], k2[CRY_SHA256_LEN];
-	char day[9], *first = NULL;
-	size_t flen;
+	unsigned char k[CRY_SHA256_LEN], mac[CRY_SHA256_LEN];
 
-	memcpy(day, amz_date, 8);
-	day[8] = '\0';
-	flen = strlen(c->secret_key) + 4;
-	first = malloc(flen + 1);
-	if (first == NULL) {
-		hex[0] = '\0';
-		return;
-	}
-	memcpy(first, "AWS4", 4);
-	memcpy(first + 4, c->secret_key, flen - 4 + 1);
-	cry_hmac_sha256(first, flen, day, 8, k);
-	cry_hmac_sha256(k, sizeof(k), c->region, strlen(c->region), k2);
-	cry_hmac_sha256(k2, sizeof(k2), c->service, strlen(c->service), k);
-	cry_hmac_sha256(k, sizeof(k), "aws4_request", 12, k2);
-	cry_hmac_sha256(k2, sizeof(k2), sts, strlen(sts), k);
-	cry_hex(k, sizeof(k), hex);
-	cry_wipe(first, flen);
-	cry_wipe(k2, sizeof(k2));
+	sigv4_signing_key(c, amz_date, k);
+	cry_hmac_sha256(k, sizeof(k), sts, strlen(sts), mac);
+	cry_hex(mac, sizeof(mac), hex);
 	cry_wipe(k, sizeof(k));
-	free(first);
+	cry_wipe(mac, sizeof(mac));
 }
 
 /*
  * The canonical request, then the string to sign, then the signature
  * (hex, "" on failure).
  */
-static void
-signature(const struct sigv4_creds *c, const char *method, const char *uri,
+void
+sigv4_signature(const struct sigv4_creds *c, const char *method, const char *uri,
     const char *query, const struct sigv4_header *h, size_t nh,
     const char *signed_headers, const char *payload_hash,
     const char *amz_date, char hex[2 * CRY_SHA256_LEN + 1])
@@ -176,8 +186,8 @@ sigv4_authorization(const struct sigv4_creds *c, const char *method,
 		fprintf(f, "%s%s", i > 0 ? ";" : "", h[i].name);
 	if (fclose(f) != 0)
 		goto out;
-	signature(c, method, uri, query, h, nh, sh, payload_hash, amz_date,
-	    hex);
+	sigv4_signature(c, method, uri, query, h, nh, sh, payload_hash,
+	    amz_date, hex);
 	if (hex[0] == '\0')
 		goto out;
 	if (asprintf(&out, ALGO " Credential=%s/%.8s/%s/%s/aws4_request,"
@@ -215,7 +225,7 @@ sigv4_presign_query(const struct sigv4_creds *c, const char *method,
 		q = NULL;
 		goto out;
 	}
-	signature(c, method, uri, q, &h, 1, "host", "UNSIGNED-PAYLOAD",
+	sigv4_signature(c, method, uri, q, &h, 1, "host", "UNSIGNED-PAYLOAD",
 	    amz_date, hex);
 	if (hex[0] == '\0')
 		goto out;

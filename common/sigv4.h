@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "cry.h"
+
 #define SIGV4_DATE_LEN	16	/* "20130524T000000Z" */
 
 struct sigv4_creds {
@@ -38,6 +40,26 @@ char	*sigv4_uri_encode(const char *s, int keep_slash);
 void	 sigv4_amz_date(time_t t, char out[SIGV4_DATE_LEN + 1]);
 /* Parse that form; -1 when malformed. */
 int	 sigv4_parse_amz_date(const char *s, time_t *t);
+
+/*
+ * The key of the day amz_date (its first 8 bytes) for c: HMAC-SHA256
+ * down "AWS4" secret, date, region, service, "aws4_request". A secret;
+ * the caller wipes it.
+ */
+void	 sigv4_signing_key(const struct sigv4_creds *c, const char *amz_date,
+	    unsigned char key[CRY_SHA256_LEN]);
+
+/*
+ * The signature (hex; "" on failure) of one request: its canonical
+ * request (method, uri and query already canonical, h sorted, with
+ * their names joined by ';' in signed_headers), then the string to sign
+ * for amz_date. Signing a request and checking one (s3auth.h) both come
+ * here, so the two cannot drift.
+ */
+void	 sigv4_signature(const struct sigv4_creds *c, const char *method,
+	    const char *uri, const char *query, const struct sigv4_header *h,
+	    size_t nh, const char *signed_headers, const char *payload_hash,
+	    const char *amz_date, char hex[2 * CRY_SHA256_LEN + 1]);
 
 /*
  * The Authorization header value for a request. uri: the canonical,

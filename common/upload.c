@@ -137,19 +137,25 @@ upload_publish(struct app *a, const struct principal *p,
     const struct upload_row *u, int fd, int *exists, const char **msg)
 {
 	struct store_writer *w = NULL;
+	struct pub pu;
 	enum fs_err e;
 
-	*msg = NULL;
+	memset(&pu, 0, sizeof(pu));
+	pu.a = a;
+	pu.p = p;
+	pu.pkey = u->key;
+	pu.ctype = u->content_type;
+	pu.folder_id = u->folder_id[0] != '\0' ? u->folder_id : NULL;
 	e = store_writer_open(a->store, u->key, &w);
 	if (e == FS_OK) {
 		store_writer_size_hint(w, u->length);
 		e = copy_stage(fd, u->length, w);
 	}
 	if (e == FS_OK)
-		e = pub_record(a, p, u->key, u->content_type,
-		    u->folder_id[0] != '\0' ? u->folder_id : NULL, w, exists,
-		    msg);
+		e = pub_record(&pu, w);
 	store_writer_free(w);	/* aborts unless the row took it */
+	*exists = pu.exists;
+	*msg = pu.msg;
 	return e;
 }
 

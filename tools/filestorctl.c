@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "cli.h"
 #include "cry.h"
+#include "s3key.h"
 #include "db.h"
 #include "files.h"
 #include "http_parse.h"
@@ -208,6 +209,31 @@ cmd_user_set_role(struct ctl *c, struct cli_args *ar)
 	return 0;
 }
 
+/*
+ * An S3 key (docs/s3api.md): "<access key id>\t<secret>" on stdout. The
+ * secret is sealed under a key derived from AUTH_SECRET, as tunnel keys.
+ */
+static int
+s3key_new(struct ctl *c, const char *tid, const char *uid, const char *name)
+{
+	unsigned char kek[AGENT_KEY_LEN];
+	char id[S3KEY_ID_LEN + 1], *secret = NULL;
+	int rc;
+
+	agent_kek(c->cfg.auth_secret, c->cfg.auth_secret_len, kek);
+	rc = s3key_create(c->db, kek, tid, uid, name, id, &secret);
+	cry_wipe(kek, sizeof(kek));
+	if (rc == 1)
+		return cli_fail("user is not a member of tenant %s", tid);
+	if (rc != 0)
+		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+	printf("%s\t", id);
+	show_secret(secret);
+	fprintf(stderr, "filestorctl: S3 key created: access key id %s, then "
+	    "its secret (on stdout), shown only once: store it now\n", id);
+	return 0;
+}
+
 static int
 cmd_apikey_create(struct ctl *c, struct cli_args *ar)
 {
@@ -222,6 +248,8 @@ cmd_apikey_create(struct ctl *c, struct cli_args *ar)
 		return 1;
 	if (name != NULL && strlen(name) > 200)
 		return cli_fail("--name is longer than 200 bytes");
+	if (cli_opt(ar, "--s3") != NULL)
+		return s3key_new(c, tid, uid, name);
 	rc = auth_apikey_create(c->db, tid, uid, name, &key, id);
 	if (rc == 1)
 		return cli_fail("user is not a member of tenant %s", tid);
@@ -240,6 +268,13 @@ cmd_apikey_revoke(struct ctl *c, struct cli_args *ar)
 
 	if (ar->npos != 1)
 		return usage_fail(c);
+	if (s3key_id_ok(ar->pos[0])) {
+		rc = s3key_revoke(c->db, ar->pos[0]);
+		if (rc == 1)
+			return cli_fail("no live S3 key %s", ar->pos[0]);
+		return rc == 0 ? 0 : cli_fail("database: %s",
+		    sqlite3_errmsg(c->db));
+	}
 	if (!need_uuid(ar->pos[0], "KEY_ID"))
 		return 1;
 	rc = auth_apikey_revoke(c->db, ar->pos[0]);
@@ -650,6 +685,7 @@ static const char *const o_user[] = { "--tenant", "--role", NULL };
 static const char *const f_user[] = { "--password-stdin", NULL };
 static const char *const o_key[] = { "--tenant", "--user", "--name", NULL };
 static const char *const f_admin[] = { "--admin", NULL };
+static const char *const f_key[] = { "--s3", NULL };
 static const char *const o_perm[] = { "--tenant", "--condition", NULL };
 static const char *const o_agent[] = { "--tenant", "--ttl", NULL };
 static const char *const o_presign[] = { "--expires", "--at", NULL };
@@ -663,11 +699,11 @@ static const struct cmd cmds[] = {
 	    o_user, f_user, cmd_user_create },
 	{ "user", "set-role", "USER_ID --tenant TID --role ROLE", o_user,
 	    no_opts, cmd_user_set_role },
-	{ "apikey", "create", "--tenant TID --user UID [--name N]", o_key,
-	    no_opts, cmd_apikey_create },
+	{ "apikey", "create", "--tenant TID --user UID [--name N] [--s3]",
+	    o_key, f_key, cmd_apikey_create },
 	{ "apikey", "list", "--tenant TID", o_tenant, no_opts,
 	    cmd_apikey_list },
-	{ "apikey", "revoke", "KEY_ID", no_opts, no_opts, cmd_apikey_revoke },
+	{ "apikey", "revoke", "KEY_ID|S3_ACCESS_KEY_ID", no_opts, no_opts, cmd_apikey_revoke },
 	{ "role", "create", "NAME --tenant TID [--admin]", o_tenant, f_admin,
 	    cmd_role_create },
 	{ "permission", "add", "ROLE COLLECTION ACTION [--condition JSON] "

@@ -1,0 +1,263 @@
+/*
+ * s3mp: multipart uploads (s3mp.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cry.h"
+#include "db.h"
+#include "s3mp.h"
+
+static enum fs_err
+db_fail(sqlite3 *db)
+{
+	return (sqlite3_errcode(db) & 0xff) == SQLITE_FULL ? FS_NO_SPACE :
+	    FS_INTERNAL;
+}
+
+static void
+text(sqlite3_stmt *st, int i, char *dst, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
+}
+
+static char *
+text_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+enum fs_err
+s3mp_create(sqlite3 *db, const char *tenant_id, const char *user_id,
+    const char *pkey, const char *ctype, const char *meta,
+    char id[S3MP_ID_LEN + 1])
+{
+	unsigned char raw[S3MP_ID_LEN / 2];
+	sqlite3_stmt *st;
+	enum fs_err e;
+
+	if (cry_random(raw, sizeof(raw)) == -1)
+		return FS_INTERNAL;
+	cry_hex(raw, sizeof(raw), id);
+	st = db_stmt(db, "INSERT INTO s3_uploads (id, tenant_id, user_id,"
+	    " key, content_type, meta, created_at) VALUES (?,?,?,?,?,?,?)");
+	if (st == NULL)
+		return db_fail(db);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, user_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, pkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, ctype, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, meta, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, db_now());
+	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_fail(db);
+	db_stmt_done(st);
+	return e;
+}
+
+#define UPLOAD_COLS "id, tenant_id, user_id, key, content_type, meta," \
+	" created_at"
+
+static int
+upload_from(sqlite3_stmt *st, struct s3mp_upload *u)
+{
+	memset(u, 0, sizeof(*u));
+	text(st, 0, u->id, sizeof(u->id));
+	text(st, 1, u->tenant_id, sizeof(u->tenant_id));
+	text(st, 2, u->user_id, sizeof(u->user_id));
+	u->key = text_dup(st, 3);
+	text(st, 4, u->ctype, sizeof(u->ctype));
+	u->meta = text_dup(st, 5);
+	u->created_at = sqlite3_column_int64(st, 6);
+	return u->key == NULL ? -1 : 0;
+}
+
+enum fs_err
+s3mp_load(sqlite3 *db, const char *tenant_id, const char *id,
+    struct s3mp_upload *u)
+{
+	sqlite3_stmt *st;
+	enum fs_err e = FS_INTERNAL;
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	st = db_stmt(db, "SELECT " UPLOAD_COLS " FROM s3_uploads"
+	    " WHERE id = ? AND tenant_id = ?");
+	if (st == NULL)
+		return FS_INTERNAL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		e = FS_NOT_FOUND;
+	else if (rc == SQLITE_ROW && upload_from(st, u) == 0)
+		e = FS_OK;
+	db_stmt_done(st);
+	return e;
+}
+
+void
+s3mp_upload_free(struct s3mp_upload *u)
+{
+	if (u == NULL)
+		return;
+	free(u->key);
+	free(u->meta);
+	u->key = u->meta = NULL;
+}
+
+/* The pending name of part n of id into old ("" for none). */
+static enum fs_err
+part_pending(sqlite3 *db, const char *id, int n, char *old, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	old[0] = '\0';
+	st = db_stmt(db, "SELECT pending FROM s3_parts"
+	    " WHERE upload_id = ? AND part_number = ?");
+	if (st == NULL)
+		return FS_INTERNAL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, n);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		text(st, 0, old, len);
+	db_stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? FS_OK : FS_INTERNAL;
+}
+
+enum fs_err
+s3mp_part_put(sqlite3 *db, const char *id, const struct s3mp_part *p,
+    char old[FILES_PENDING_MAX + 1])
+{
+	sqlite3_stmt *st = NULL;
+	enum fs_err e;
+
+	old[0] = '\0';
+	if (db_begin(db) != SQLITE_OK)
+		return db_fail(db);
+	e = part_pending(db, id, p->number, old, FILES_PENDING_MAX + 1);
+	if (e != FS_OK)
+		goto out;
+	st = db_stmt(db, "INSERT OR REPLACE INTO s3_parts (upload_id,"
+	    " part_number, size, md5, pending, created_at)"
+	    " SELECT id, ?2, ?3, ?4, ?5, ?6 FROM s3_uploads WHERE id = ?1");
+	if (st == NULL) {
+		e = db_fail(db);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, p->number);
+	sqlite3_bind_int64(st, 3, p->size);
+	sqlite3_bind_text(st, 4, p->md5, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, p->pending, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 6, db_now());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		e = db_fail(db);
+	else if (sqlite3_changes(db) == 0)
+		e = FS_NOT_FOUND;	/* aborted or completed meanwhile */
+out:
+	db_stmt_done(st);
+	if (e == FS_OK && db_commit(db) != SQLITE_OK)
+		e = db_fail(db);
+	if (e != FS_OK) {
+		db_rollback(db);
+		old[0] = '\0';
+	}
+	return e;
+}
+
+enum fs_err
+s3mp_parts(sqlite3 *db, const char *id, struct s3mp_part **parts, size_t *n)
+{
+	struct s3mp_part *v = NULL, *nv;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*parts = NULL;
+	*n = 0;
+	st = db_stmt(db, "SELECT part_number, size, md5, pending, created_at"
+	    " FROM s3_parts WHERE upload_id = ? ORDER BY part_number");
+	if (st == NULL)
+		return FS_INTERNAL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			nv = reallocarray(v, cap, sizeof(*v));
+			if (nv == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		memset(&v[*n], 0, sizeof(v[*n]));
+		v[*n].number = sqlite3_column_int(st, 0);
+		v[*n].size = sqlite3_column_int64(st, 1);
+		text(st, 2, v[*n].md5, sizeof(v[*n].md5));
+		text(st, 3, v[*n].pending, sizeof(v[*n].pending));
+		v[*n].created_at = sqlite3_column_int64(st, 4);
+		(*n)++;
+	}
+	db_stmt_done(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		*n = 0;
+		return FS_INTERNAL;
+	}
+	*parts = v;
+	return FS_OK;
+}
+
+enum fs_err
+s3mp_delete(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *st;
+	enum fs_err e;
+
+	st = db_stmt(db, "DELETE FROM s3_uploads WHERE id = ?");
+	if (st == NULL)
+		return db_fail(db);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_fail(db);
+	db_stmt_done(st);
+	return e;
+}
+
+int
+s3mp_each(sqlite3 *db, const char *tenant_id, const char *user_id,
+    const char *pkey_prefix, void (*fn)(void *, const struct s3mp_upload *),
+    void *arg)
+{
+	struct s3mp_upload u;
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_stmt(db, "SELECT " UPLOAD_COLS " FROM s3_uploads"
+	    " WHERE tenant_id = ?1 AND (?2 IS NULL OR user_id = ?2)"
+	    " AND substr(key, 1, length(?3)) = ?3"
+	    " ORDER BY key, created_at LIMIT 1000");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, pkey_prefix, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (upload_from(st, &u) == -1) {
+			s3mp_upload_free(&u);
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		fn(arg, &u);
+		s3mp_upload_free(&u);
+	}
+	db_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
