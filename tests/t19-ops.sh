@@ -61,7 +61,7 @@ if [ "${STORE:-local}" = local ] && [ "${SERVER:-lighttpd}" = lighttpd ]; then
 	    PREFIX="$PFX" install >"$W/install.out" 2>&1
 	check "make install into a temporary prefix" eq "$?" 0
 	for u in filestor.target filestor-pool@.service filestor-lighttpd.service \
-	    filestor-gc.service filestor-gc.timer; do
+	    filestor-relay.service filestor-gc.service filestor-gc.timer; do
 		check "installed: $u" test -f "$SD/$u"
 	done
 	check "installed: the man pages" test -f "$PFX/share/man/man8/filestorctl.8" -a \
@@ -72,14 +72,15 @@ if [ "${STORE:-local}" = local ] && [ "${SERVER:-lighttpd}" = lighttpd ]; then
 	# Each unit is verified as systemd would load it: the ExecStart
 	# binaries are the installed ones, Documentation= the installed pages.
 	for u in filestor.target filestor-pool@get.service filestor-lighttpd.service \
-	    filestor-gc.service filestor-gc.timer; do
+	    filestor-relay.service filestor-gc.service filestor-gc.timer; do
 		check "systemd-analyze verify: $u" eq \
 		    "$(cd "$SD" && MANPATH=$PFX/share/man systemd-analyze verify "$u" 2>&1)" ""
 	done
 	sed 's/^ExecStart=.*/ExecStart=\/nonexistent\/filestor-pool/' "$SD/filestor-pool@.service" >"$W/bad@.service"
 	check "systemd-analyze verify: a unit with a missing binary fails" neq \
 	    "$(cd "$W" && MANPATH=$PFX/share/man systemd-analyze verify bad@get.service 2>&1)" ""
-	for u in filestor-pool@.service filestor-lighttpd.service filestor-gc.service; do
+	for u in filestor-pool@.service filestor-lighttpd.service filestor-relay.service \
+	    filestor-gc.service; do
 		for k in "User" "StateDirectory" "EnvironmentFile" "ProtectSystem" "PrivateTmp" \
 		    "NoNewPrivileges" "RestrictAddressFamilies" "SystemCallFilter"; do
 			[ -n "$(unit_get "$SD/$u" "$k")" ] || echo "$u: no $k="
@@ -87,9 +88,9 @@ if [ "${STORE:-local}" = local ] && [ "${SERVER:-lighttpd}" = lighttpd ]; then
 	done >"$W/hard"
 	check "every service: User=, StateDirectory=, EnvironmentFile=, the hardening" eq "$(cat "$W/hard")" \
 	    "filestor-lighttpd.service: no StateDirectory="
-	check "the pool and lighttpd: RuntimeDirectory= and Restart=on-failure" eq \
-	    "$(unit_get "$SD/filestor-pool@.service" RuntimeDirectory):$(unit_get "$SD/filestor-pool@.service" Restart):$(unit_get "$SD/filestor-lighttpd.service" Restart)" \
-	    "filestor:on-failure:on-failure"
+	check "the pool, lighttpd and the relay: RuntimeDirectory= and Restart=on-failure" eq \
+	    "$(unit_get "$SD/filestor-pool@.service" RuntimeDirectory):$(unit_get "$SD/filestor-pool@.service" Restart):$(unit_get "$SD/filestor-lighttpd.service" Restart):$(unit_get "$SD/filestor-relay.service" RuntimeDirectory):$(unit_get "$SD/filestor-relay.service" Restart)" \
+	    "filestor:on-failure:on-failure:filestor:on-failure"
 	check "the settings file of the units" eq "$(unit_get "$SD/filestor-pool@.service" EnvironmentFile)" /etc/filestor/filestor.env
 	check "unprivileged users" eq "$(unit_get "$SD/filestor-pool@.service" User):$(unit_get "$SD/filestor-lighttpd.service" User)" \
 	    "filestor:www-data"
