@@ -708,7 +708,9 @@ check "per address: accepted again once they close" wait_for 5 from2 200
 # The background probes (see above).
 wait "$HDR_PID" "$BODY_PID"
 HMS=$(cat "$TEST_TMP/hdr.ms" 2>/dev/null)
-check "headers stalled: closed after about 10 s (${HMS:-none} ms)" eq "$(( ${HMS:-0} >= 8000 && ${HMS:-0} < 14000 ))" 1
+# (At least the 10 s limit; well under the 60 s a stuck server would
+# take, with room for a loaded machine.)
+check "headers stalled: closed after about 10 s (${HMS:-none} ms)" eq "$(( ${HMS:-0} >= 8000 && ${HMS:-0} < 30000 ))" 1
 BB=$(cat "$TEST_TMP/body.bytes" 2>/dev/null)
 check "a body not read for 13 s still arrives whole (${BB:-none} bytes)" eq "$(( ${BB:-0} > 67108864 ))" 1
 stop_agent

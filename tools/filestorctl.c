@@ -703,7 +703,7 @@ static const struct cmd cmds[] = {
 	    o_key, f_key, cmd_apikey_create },
 	{ "apikey", "list", "--tenant TID", o_tenant, no_opts,
 	    cmd_apikey_list },
-	{ "apikey", "revoke", "KEY_ID|S3_ACCESS_KEY_ID", no_opts, no_opts, cmd_apikey_revoke },
+	{ "apikey", "revoke", "KEY_ID", no_opts, no_opts, cmd_apikey_revoke },
 	{ "role", "create", "NAME --tenant TID [--admin]", o_tenant, f_admin,
 	    cmd_role_create },
 	{ "permission", "add", "ROLE COLLECTION ACTION [--condition JSON] "
