@@ -28,6 +28,7 @@
 #include "agent_http.h"
 #include "api.h"
 #include "app.h"
+#include "metrics.h"
 #include "cry.h"
 #include "db.h"
 #include "rcli.h"
@@ -178,7 +179,7 @@ content_relay(struct app *a, struct request *r, const struct agent_row *row,
 {
 	struct rcli *c = NULL;
 	cJSON *req, *head = NULL;
-	long long st = 0, left = 0;
+	long long st = 0, left = 0, sent = 0, t0 = metrics_now_us();
 	char *buf = NULL;
 	ssize_t n;
 
@@ -191,8 +192,10 @@ content_relay(struct app *a, struct request *r, const struct agent_row *row,
 		http_error(r, FS_INTERNAL, NULL);
 		return;
 	}
-	if (rcli_ask(a, r, row, req, &c, &head) == -1)
+	if (rcli_ask(a, r, row, req, &c, &head) == -1) {
+		metrics_inc(METRIC_RELAY_REQUESTS_FAILED);
 		return;
+	}
 	rp_num(head, "status", 200, 599, &st);
 	relay_headers(r, head, st);
 	if (st == 304 || r->is_head ||
@@ -223,6 +226,7 @@ content_relay(struct app *a, struct request *r, const struct agent_row *row,
 		if (http_write(r, buf, (size_t)n) == -1)
 			break;
 		left -= n;
+		sent += n;
 		if (left > 0)
 			n = rcli_read(c, buf, left < RELAY_BUF ?
 			    (size_t)left : RELAY_BUF);
@@ -231,6 +235,10 @@ content_relay(struct app *a, struct request *r, const struct agent_row *row,
 		app_log(a, "agent %s: the body was cut %lld bytes short",
 		    row->id, left);
 out:
+	metrics_add(METRIC_RELAY_BYTES, (unsigned long long)sent);
+	metrics_inc(left == 0 ? METRIC_RELAY_REQUESTS_OK :
+	    METRIC_RELAY_REQUESTS_FAILED);
+	metrics_time(METRIC_TIME_RELAY, metrics_now_us() - t0);
 	free(buf);
 	rcli_close(c);
 	cJSON_Delete(head);

@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "cry.h"
 #include "db.h"
+#include "metrics.h"
 #include "relayd.h"
 
 /* Write a JSON error as the HTTP answer to wsi; 1 (lws: answered). */
@@ -422,6 +423,7 @@ established(struct aconn *ac, struct lws *wsi)
 	ac->live = 1;
 	ac->next = relay.agents;
 	relay.agents = ac;
+	metrics_inc(METRIC_RELAY_CONNECTS);
 	rlog("agent %s connected", ac->id);
 	return 0;
 }
@@ -444,6 +446,7 @@ closed(struct aconn *ac)
 	dynbuf_free(&ac->rx);
 	if (agent_relay_detach(relay.db, ac->id, ac->conn) == -1)
 		rlog("agent %s: %s", ac->id, sqlite3_errmsg(relay.db));
+	metrics_inc(METRIC_RELAY_DISCONNECTS);
 	rlog("agent %s disconnected", ac->id);
 	ac->live = 0;
 }

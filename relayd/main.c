@@ -21,6 +21,7 @@
 #include "cry.h"
 #include "db.h"
 #include "http_parse.h"
+#include "metrics.h"
 #include "relayd.h"
 
 #define TICK_US		(1000 * 1000)
@@ -170,6 +171,20 @@ start(char *err, size_t errlen)
 		snprintf(err, errlen, "the database is not migrated (run "
 		    "filestorctl migrate)");
 		return -1;
+	}
+	/* The counters the programs share (GET /api/metrics), as they do. */
+	if (relay.cfg.metrics) {
+		char mpath[4096], merr[512];
+
+		if (relay.cfg.metrics_file != NULL &&
+		    relay.cfg.metrics_file[0] != '\0')
+			snprintf(mpath, sizeof(mpath), "%s",
+			    relay.cfg.metrics_file);
+		else
+			snprintf(mpath, sizeof(mpath), "%s-metrics",
+			    relay.cfg.db_path);
+		if (metrics_open(mpath, "relay", merr, sizeof(merr)) == -1)
+			rlog("%s; running without metrics", merr);
 	}
 	/* Rows our last run left: none of those agents is connected. */
 	if (agent_relay_detach(relay.db, NULL, relay.self) == -1) {

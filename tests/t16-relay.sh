@@ -64,8 +64,20 @@ check "agent comes online" wait_for 5 online_is "$AID" true
 check "status shows the relay connected" eq "$(relay_state)" connected
 
 # --- downloads through the relay (no tunnel)
+# rmetric SERIES: its value in GET /api/metrics (loopback), 0 when absent.
+rmetric() {
+	curl -s "$BASE/api/metrics" |
+	    awk -v s="$1" 'index($0, s " ") == 1 { print $2; f = 1 } END { if (!f) print 0 }'
+}
+check "metrics: the relay counted the connection" test \
+    "$(rmetric 'filestor_relay_connections_total{event="connected"}')" -ge 1
+RQ0=$(rmetric 'filestor_relay_requests_total{result="ok"}')
+RB0=$(rmetric filestor_relay_bytes_total)
 content "$AID" "$R1/f.txt" "${ADM[@]}"
 expect_status 200 "relay download"
+check "metrics: a relayed download counted" eq \
+    "$(rmetric 'filestor_relay_requests_total{result="ok"}')" $((RQ0 + 1))
+check "metrics: its bytes counted" eq "$(rmetric filestor_relay_bytes_total)" $((RB0 + $(stat -c %s "$R1/f.txt")))
 check "relay body" eq "$(body)" "relay bytes"
 check "relay Cache-Control" eq "$(hdr Cache-Control)" "private, no-store"
 check "relay Content-Type" has "$(hdr Content-Type)" "text/plain"
