@@ -413,7 +413,12 @@ if start_server2 TRANSFORM_TIMEOUT_MS=100 FILESTOR_CACHE_DIR="$TEST_TMP/cache3";
 	expect_error 422 VALIDATION "transform over TRANSFORM_TIMEOUT_MS: 422"
 	check "time limit: message" has "$(jqb .error.message)" "longer than 100 ms"
 	check "time limit: aborted early (${ms} ms)" le "$ms" 3000
-	req GET "$BASE2$S/p/photo.jpg?width=64" "${A[@]}"
+	# A thumbnail fits in 100 ms (up to three tries: on a loaded machine
+	# one may be descheduled past the limit; a wedged worker never is 200).
+	for _ in 1 2 3; do
+		req GET "$BASE2$S/p/photo.jpg?width=64" "${A[@]}"
+		[ "$STATUS" = 200 ] && break
+	done
 	expect_status 200 "time limit: the worker still transforms"
 	stop_server2
 else

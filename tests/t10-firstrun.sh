@@ -48,7 +48,7 @@ fr_ctrl_c() {
 	local procs
 	procs=$(fr_procs "$1")
 	kill -INT -- "-$FR_PID"
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 200); do
 		[ "$(fr_alive "$procs")" -eq 0 ] && break
 		sleep 0.1
 	done
