@@ -101,7 +101,9 @@ if start_server2; then
 	wait "$loader"
 	total=$(wc -l <"$TEST_TMP/load")
 	bad=$(awk '$2 !~ /^[24]/' "$TEST_TMP/load" | wc -l)
-	check "supervise: the load ran ($total requests)" test "$total" -ge 50
+	# (A quiet machine makes 200 or more; make test's three passes at once
+	# on two cores, about 45. The check that matters is the next one.)
+	check "supervise: the load ran ($total requests)" test "$total" -ge 20
 	check "supervise: at most the requests in flight were lost ($bad of $total, $killed workers killed)" \
 	    test "$bad" -le "$killed"
 	if [ "$SERVER" = lighttpd ]; then
