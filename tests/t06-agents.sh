@@ -688,21 +688,32 @@ release
 check "per client: served again once they end" wait_for 5 client_gets 203.0.113.7 206
 
 # Connections per address (not the tunnel's 127.0.0.1): at most 64. They
-# come from 127.0.0.2 and send nothing.
-mkfifo "$TEST_TMP/idle.in"
-exec 6<>"$TEST_TMP/idle.in"
-IDLE=()
-for _ in $(seq 1 64); do
-	curl -s --interface 127.0.0.2 "telnet://127.0.0.1:$APORT" <"$TEST_TMP/idle.in" >/dev/null 2>&1 &
-	IDLE+=("$!")
-done
+# come from 127.0.0.2 and send nothing. One process opens them all at
+# once: 64 curls forked on a loaded machine spread over seconds, and the
+# agent closes a silent connection after 10 s.
+cat >"$TEST_TMP/hold.py" <<'EOT'
+import socket, sys
+conns = []
+for _ in range(int(sys.argv[2])):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    conns.append(s)
+print("ready", flush=True)
+sys.stdin.read()
+EOT
+mkfifo "$TEST_TMP/hold.in"
+python3 "$TEST_TMP/hold.py" "$APORT" 64 <"$TEST_TMP/hold.in" >"$TEST_TMP/hold.out" 2>&1 &
+HOLD_PID=$!
+exec 6>"$TEST_TMP/hold.in"
+held() { grep -q ready "$TEST_TMP/hold.out"; }
 from2() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --interface 127.0.0.2 "$AORIGIN/healthz")" = "$1" ]; }
+check "per address: 64 silent connections from 127.0.0.2 are open" wait_for 10 held
 check "per address: the 65th connection from 127.0.0.2 is refused" wait_for 5 from2 000
 req GET "$AORIGIN/healthz"
 expect_status 200 "per address: 127.0.0.1 still answers"
-kill "${IDLE[@]}" 2>/dev/null
-wait "${IDLE[@]}" 2>/dev/null
-exec 6<&-
+exec 6>&-
+wait "$HOLD_PID" 2>/dev/null
 check "per address: accepted again once they close" wait_for 5 from2 200
 
 # The background probes (see above).

@@ -43,14 +43,19 @@ fr_wait() {
 	return 1
 }
 # fr_ctrl_c RUNDIR: SIGINT to the run's group, as a terminal sends it;
-# prints how many of its processes still run after up to 10 s.
+# prints how many of its processes still run after up to 30 s (make run
+# gives the workers 7 s and its watchdog then looks again; three test
+# passes on two cores slow all of that). Those left are named on stderr.
 fr_ctrl_c() {
-	local procs
+	local procs p
 	procs=$(fr_procs "$1")
 	kill -INT -- "-$FR_PID"
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 300); do
 		[ "$(fr_alive "$procs")" -eq 0 ] && break
 		sleep 0.1
+	done
+	for p in $procs; do
+		serve_running "$p" && ps -o pid=,stat=,etime=,args= -p "$p" >&2
 	done
 	fr_alive "$procs"
 }
