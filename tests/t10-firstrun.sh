@@ -16,22 +16,10 @@ fr_procs() { # RUNDIR
 	grep -lzx "FILESTOR_RUN_DIR=$1" /proc/[0-9]*/environ 2>/dev/null |
 	    sed 's|/proc/||; s|/environ||' | tr '\n' ' '
 }
-# fr_snap PIDS: each as PID:START (its start time, /proc/PID/stat field
-# 22), so that fr_alive does not count a pid the kernel gave to another
-# process since (pid_max is 32768 here, and a loaded machine wraps it in
-# seconds).
-fr_start_time() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
-fr_snap() { local p; for p in $1; do echo "$p:$(fr_start_time "$p")"; done | tr '\n' ' '; }
-# fr_alive PIDS: how many still run (PID, or PID:START from fr_snap).
+# fr_alive PIDS: how many still run (PID, or PID:START from serve_snap).
 fr_alive() {
 	local p n=0
-	for p in $1; do
-		case "$p" in *:*)
-			[ "$(fr_start_time "${p%%:*}")" = "${p#*:}" ] || continue
-			p=${p%%:*} ;;
-		esac
-		serve_running "$p" && n=$((n + 1))
-	done
+	for p in $1; do serve_running "$p" && n=$((n + 1)); done
 	echo "$n"
 }
 
@@ -65,7 +53,7 @@ fr_wait() {
 # passes on two cores slow all of that). Those left are named on stderr.
 fr_ctrl_c() {
 	local procs p
-	procs=$(fr_snap "$(fr_procs "$1")")
+	procs=$(serve_snap "$(fr_procs "$1")")
 	kill -INT -- "-$FR_PID"
 	for _ in $(seq 1 300); do
 		[ "$(fr_alive "$procs")" -eq 0 ] && break
@@ -115,7 +103,7 @@ if fr_wait; then
 
 	# --- a crash: kill -9 of make run, its server and its watchdog;
 	# only the workers, in their own sessions, live on.
-	workers=$(fr_snap "$(cat "$sockdir"/*.pid "$sockdir"/*.pid.workers 2>/dev/null)")
+	workers=$(serve_snap "$(cat "$sockdir"/*.pid "$sockdir"/*.pid.workers 2>/dev/null)")
 	kill -9 -- "-$FR_PID" 2>/dev/null
 	wait "$FR_PID" 2>/dev/null
 	for p in $procs; do

@@ -536,6 +536,7 @@ if [ "$SERVER" = lighttpd ]; then
 		PIDS="$PIDS $(cat "$f")"
 	done
 	check "stop: the programs were running" eq "$(($(wc -w <<<"$PIDS") >= 30))" 1
+	PIDS=$(serve_snap "$LPID $PIDS")
 	t12_systemctl stop filestor
 	alive=""
 	# (A zombie has exited: here pid 1 may be slow to reap the pools,
@@ -544,7 +545,7 @@ if [ "$SERVER" = lighttpd ]; then
 	# machine ten seconds for the last to go.)
 	for _ in $(seq 1 100); do
 		alive=""
-		for p in $LPID $PIDS; do serve_running "$p" && alive="$alive $p"; done
+		for p in $PIDS; do serve_running "$p" && alive="$alive ${p%%:*}"; done
 		[ -z "$alive" ] && break
 		sleep 0.1
 	done

@@ -132,9 +132,21 @@ serve_reap() {
 
 # serve_running PID: the process exists and has not exited (a zombie
 # has: in a container pid 1 may be slow to reap an orphan).
+# serve_running PID, or PID:START from serve_snap: the process runs (a
+# zombie has exited), and with :START it is still the one listed (pid_max
+# is 32768 here, and a loaded machine reuses a pid within seconds).
 serve_running() {
-	kill -0 "$1" 2>/dev/null &&
-	    [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
+	local p=${1%%:*}
+	kill -0 "$p" 2>/dev/null &&
+	    [ "$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)" != Z ] || return 1
+	case "$1" in *:*) [ "$(serve_start_time "$p")" = "${1#*:}" ] ;; esac
+}
+# serve_start_time PID: its start time (/proc/PID/stat field 22).
+serve_start_time() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+# serve_snap PIDS: each as PID:START, for serve_running.
+serve_snap() {
+	local p
+	for p in $1; do echo "$p:$(serve_start_time "$p")"; done | tr '\n' ' '
 }
 
 # serve_kill_env ERE: stop (SIGTERM, SIGKILL after 5 s) every process with
