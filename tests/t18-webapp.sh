@@ -141,7 +141,7 @@ else
 	mkdir -p "$shots"
 	NODE_MODULES=$nm EMAIL=$EMAIL PASSWORD=$PW TENANT=$TID TENANT2=$TID2 \
 	    AGENT_ID=$AGENT_ID SHOTS=$shots PHOTO=$TEST_TMP/photo.png \
-	    WORK=$TEST_TMP timeout -k 5 150 node tests/web/app.mjs 2>"$TEST_TMP/node.err" |
+	    WORK=$TEST_TMP timeout -k 5 240 node tests/web/app.mjs 2>"$TEST_TMP/node.err" |
 	while IFS= read -r line; do
 		case $line in
 		"PASS "*) pass "web: ${line#PASS }" ;;
@@ -156,4 +156,8 @@ else
 		fail "web: the browser script finished" "exit $rc"
 		tail -n 20 "$TEST_TMP/node.err" >&2
 	fi
+	for k in big50.bin resume24.bin; do
+		check "tus: one row for $k" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/$k'")" 1
+	done
+	check "tus: no unfinished upload left" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM uploads WHERE tenant_id = '$TID'")" 0
 fi
