@@ -121,12 +121,31 @@ for t in text/html image/svg+xml; do
 	check "download: $t nosniff" eq "$(hdr X-Content-Type-Options)" "nosniff"
 done
 
-# --- an agent for the agents page
+# --- a real filestor-agent for the agents page, connected to the relay,
+# with an allowed root holding files to browse and download; stopped on
+# success, failure and Ctrl-C (the EXIT trap here, and tests/run's sweep
+# of everything started under its FILESTOR_RUN_DIR).
+AGENT_BIN=$FILESTOR_BUILD/filestor-agent
+AGENT_PID=
+APORT=$(serve_free_port)
+AORIGIN="http://127.0.0.1:$APORT"
+export XDG_CONFIG_HOME=$TEST_TMP/xdg18
+trap stop_agent EXIT
+ROOT=$TEST_TMP/share18
+mkdir -p "$ROOT/docs"
+for n in a b c; do printf '%s\n' "$n" >"$ROOT/$n.txt"; done
+head -c 300000 /dev/urandom >"$ROOT/docs/report.bin"
 ET=$("$FILESTORCTL" agent token --tenant "$TID" 2>/dev/null)
-req POST /api/agents/enroll -H 'Content-Type: application/json' \
-    --data "{\"token\":\"$ET\",\"name\":\"web-agent\",\"allowedRoots\":[\"/srv/share\"]}"
-check "agents: one enrolled for the page" has "200 201" "$STATUS"
-AGENT_ID=$(sqlite3 "$FILESTOR_DB" "SELECT id FROM agents WHERE tenant_id = '$TID' LIMIT 1")
+AGENT_ID=$("$AGENT_BIN" enroll --server "$BASE" --token "$ET" --name web-agent \
+    --allowed-roots "$ROOT" 2>>"$TEST_TMP/agent18.log")
+check "agents: one enrolled for the page" eq "$(printf '%s' "$AGENT_ID" | grep -cE '^[0-9a-f-]{36}$')" 1
+"$AGENT_BIN" run --listen "127.0.0.1:$APORT" 2>>"$TEST_TMP/agent18.log" &
+AGENT_PID=$!
+agent_online() {
+	req GET /api/agents "${ADM[@]}"
+	[ "$(jqb --arg id "$AGENT_ID" '.items[] | select(.id == $id) | .online')" = true ]
+}
+check "agents: the agent runs and is online" wait_for 15 agent_online
 
 # --- the app in chromium
 nm=$(tests/npm/install "$FILESTOR_BUILD")
@@ -140,8 +159,8 @@ else
 	shots=$FILESTOR_BUILD/web-screens/$SERVER-$STORE
 	mkdir -p "$shots"
 	NODE_MODULES=$nm EMAIL=$EMAIL PASSWORD=$PW TENANT=$TID TENANT2=$TID2 \
-	    AGENT_ID=$AGENT_ID SHOTS=$shots PHOTO=$TEST_TMP/photo.png \
-	    WORK=$TEST_TMP timeout -k 5 150 node tests/web/app.mjs 2>"$TEST_TMP/node.err" |
+	    AGENT_ID=$AGENT_ID AGENT_ROOT=$ROOT SHOTS=$shots PHOTO=$TEST_TMP/photo.png \
+	    WORK=$TEST_TMP timeout -k 5 240 node tests/web/app.mjs 2>"$TEST_TMP/node.err" |
 	while IFS= read -r line; do
 		case $line in
 		"PASS "*) pass "web: ${line#PASS }" ;;
@@ -156,4 +175,9 @@ else
 		fail "web: the browser script finished" "exit $rc"
 		tail -n 20 "$TEST_TMP/node.err" >&2
 	fi
+	for k in big50.bin resume24.bin; do
+		check "tus: one row for $k" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/$k'")" 1
+	done
+	check "tus: no unfinished upload left" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM uploads WHERE tenant_id = '$TID'")" 0
 fi
+stop_agent

@@ -105,36 +105,59 @@ export function agentsScreen(main) {
 		body.querySelector('button').focus();
 	}
 
+	// The agent's allowed roots, then their directories, a page at a
+	// time ("Load more"); Up goes back where the last directory was
+	// entered from. Files download through /api/file/content (a 302 to
+	// the agent's tunnel, or the bytes relayed).
 	function browse(a) {
-		const list = h('ul', { class: 'agent-files' });
-		const where = h('p', { class: 'muted' });
+		const limit = Number(localStorage.getItem('filestor.agentPageSize')) || 100;
+		const list = h('ul', { class: 'agent-files', 'aria-label': 'Files' });
+		const where = h('p', { class: 'muted where' });
 		const state2 = h('p', { class: 'state', role: 'status' });
-		openDialog({ title: `Files on ${a.name}`, wide: true, body: [where, list, state2] });
-		const go = async (path) => {
-			where.textContent = path || '(allowed roots)';
+		const up = h('button', { type: 'button', class: 'link up', hidden: true, on: { click: () => go(trail.pop() || '') } }, '↑ Up');
+		const more = h('button', { type: 'button', class: 'more', hidden: true, on: { click: () => load(true) } }, 'Load more');
+		const trail = [];
+		let cur = '';
+		let cursor = null;
+		openDialog({ title: `Files on ${a.name}`, wide: true, body: [where, up, list, more, state2] });
+		// A root's name is its absolute path; a directory's entries are
+		// names inside it.
+		const full = (it) => (cur ? `${cur.replace(/\/$/, '')}/${it.name}` : it.name);
+		const entry = (it) => {
+			const dir = it.type === 'dir';
+			const p = full(it);
+			return h('li', {}, dir ?
+			    h('button', { type: 'button', class: 'link', on: { click: () => { trail.push(cur); go(p); } } }, cur ? `${it.name}/` : it.name) :
+			    h('a', { href: `/api/file/content?${new URLSearchParams({ agent: a.id, path: p })}`, download: it.name }, it.name),
+			    dir ? null : h('span', { class: 'muted', text: ` ${fmtSize(it.size)}` }));
+		};
+		async function load(append) {
+			const q = new URLSearchParams({ limit });
+			if (cur) q.set('path', cur);
+			if (append && cursor) q.set('cursor', cursor);
 			state2.className = 'state';
 			state2.textContent = 'Loading…';
-			list.replaceChildren();
+			more.hidden = true;
 			let r;
-			try { r = await get(`/api/agents/${a.id}/files${path ? `?${new URLSearchParams({ path })}` : ''}`); } catch (e) {
+			try { r = await get(`/api/agents/${a.id}/files?${q}`); } catch (e) {
 				state2.className = 'state error';
-				state2.textContent = e.status === 404 ? 'This Filestor cannot browse agents yet (no agent file listing on the server).' :
-				    e.status === 503 ? 'The agent is offline or not reachable right now.' : `Cannot list: ${e.message}`;
+				state2.textContent = e.status === 503 ? 'The agent is offline or not reachable right now.' :
+				    e.status === 404 ? `Not found: ${e.message}` : `Cannot list: ${e.message}`;
 				return;
 			}
-			const items = r.items || r.entries || [];
-			state2.textContent = items.length ? '' : 'Empty.';
-			const base = r.path || path || '';
-			if (path) list.append(h('li', {}, h('button', { type: 'button', class: 'link', on: { click: () => go(base.replace(/\/[^/]*\/?$/, '') || '') } }, '↑ Up')));
-			for (const it of items) {
-				const full = it.path || `${base.replace(/\/$/, '')}/${it.name}`;
-				const dir = it.type === 'dir' || it.type === 'directory' || it.isDir;
-				list.append(h('li', {}, dir ?
-				    h('button', { type: 'button', class: 'link', on: { click: () => go(full) } }, `${it.name}/`) :
-				    h('a', { href: `/api/file/content?${new URLSearchParams({ agent: a.id, path: full })}`, download: it.name }, it.name),
-				    it.size !== undefined && !dir ? h('span', { class: 'muted', text: ` ${fmtSize(it.size)}` }) : null));
-			}
-		};
+			const items = r.items || [];
+			if (append) list.append(...items.map(entry)); else list.replaceChildren(...items.map(entry));
+			cursor = r.nextCursor || null;
+			more.hidden = !cursor;
+			state2.textContent = list.children.length ? '' : 'Empty.';
+		}
+		function go(path) {
+			cur = path;
+			cursor = null;
+			where.textContent = path || 'Allowed roots';
+			up.hidden = !path;
+			load(false).then(() => (list.querySelector('button, a') || up).focus());
+		}
 		go('');
 	}
 	refresh();

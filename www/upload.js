@@ -60,19 +60,38 @@ async function tusAvailable() {
 	return tusOffered;
 }
 
+// A tus upload's URL is kept in localStorage under its fingerprint (the
+// key, size and modification time of the file), so that choosing the
+// same file again, after a dropped connection or a page reload, resumes
+// it; the value also names it for the list of unfinished uploads.
+const MEM = 'filestor-tus:';
+const fingerprint = (key, f) => `${MEM}${key}:${f.size}:${f.lastModified}`;
+function remembered(mem) {
+	try { return JSON.parse(localStorage.getItem(mem)); } catch { return null; }
+}
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+const TUS = { 'Tus-Resumable': '1.0.0' };
+
+// The server's offset of an upload, or the failure of the HEAD.
+async function tusOffset(url, job) {
+	const x = await send('HEAD', url, TUS, null, null, job);
+	return Number(x.getResponseHeader('Upload-Offset'));
+}
+
 // tus 1.0: create (or find the stored URL of this file), then PATCH
-// chunks from the server's offset; after a failure ask HEAD for the
-// offset and go on, a few times with a growing pause.
+// chunks from the server's offset. After a lost connection (or a 409:
+// another request still held the upload) ask HEAD for the offset and go
+// on, up to 6 times in a row with a growing pause.
 async function tusUpload(job, progress) {
 	const f = job.file;
-	const mem = `filestor-tus:${job.key}:${f.size}:${f.lastModified}`;
-	const tus = { 'Tus-Resumable': '1.0.0' };
-	let url = localStorage.getItem(mem);
+	const mem = fingerprint(job.key, f);
+	const old = remembered(mem);
+	let url = old && old.url;
 	let offset = 0;
 	if (url) {
 		try {
-			const x = await send('HEAD', url, tus, null, null, job);
-			offset = Number(x.getResponseHeader('Upload-Offset'));
+			offset = await tusOffset(url, job);
+			job.note(`Resuming at ${fmtSize(offset)}…`);
 		} catch (e) {
 			if (e.status === -1) throw e;
 			url = null;
@@ -81,29 +100,65 @@ async function tusUpload(job, progress) {
 	if (!url) {
 		const meta = [`key ${b64(job.key)}`, `contentType ${b64(f.type || 'application/octet-stream')}`];
 		if (job.folderId) meta.push(`folderId ${b64(job.folderId)}`);
-		const x = await send('POST', '/api/uploads', { ...tus, 'Upload-Length': String(f.size),
+		const x = await send('POST', '/api/uploads', { ...TUS, 'Upload-Length': String(f.size),
 		    'Upload-Metadata': meta.join(',') }, null, null, job);
 		url = new URL(x.getResponseHeader('Location'), location.href).pathname;
-		localStorage.setItem(mem, url);
+		localStorage.setItem(mem, JSON.stringify({ url, key: job.key, size: f.size }));
 	}
 	let tries = 0;
 	while (offset < f.size) {
 		const end = Math.min(offset + TUS_CHUNK, f.size);
 		try {
-			const x = await send('PATCH', url, { ...tus, 'Upload-Offset': String(offset),
+			const x = await send('PATCH', url, { ...TUS, 'Upload-Offset': String(offset),
 			    'Content-Type': 'application/offset+octet-stream' }, f.slice(offset, end),
 			    (n) => progress(offset + n), job);
 			offset = Number(x.getResponseHeader('Upload-Offset'));
 			tries = 0;
+			continue;
 		} catch (e) {
-			if (e.status === -1 || (e.status >= 400 && e.status !== 409) || ++tries > 5) throw e;
+			if (e.status === -1 || (e.status > 0 && e.status !== 409)) throw e;
+		}
+		for (;;) {
+			if (++tries > 6) throw { status: 0, message: explain(0) };
 			job.note(`Connection lost; resuming (try ${tries})…`);
-			await new Promise((r) => setTimeout(r, 500 * 2 ** tries));
-			const x = await send('HEAD', url, tus, null, null, job);
-			offset = Number(x.getResponseHeader('Upload-Offset'));
+			await pause(500 * 2 ** tries);
+			try { offset = await tusOffset(url, job); break; } catch (e) {
+				if (e.status !== 0) throw e;
+			}
 		}
 	}
 	localStorage.removeItem(mem);
+}
+
+// The uploads a page reload (or a closed tab) left unfinished: each
+// says how far it got, resumes when its file is chosen again, and can
+// be discarded (DELETE, tus termination).
+function unfinished(list) {
+	for (let i = 0; i < localStorage.length; i++) {
+		const mem = localStorage.key(i);
+		const u = mem.startsWith(MEM) && remembered(mem);
+		if (!u || !u.url) continue;
+		const status = h('span', { class: 'status', text: `Unfinished: choose ${u.key.slice(u.key.lastIndexOf('/') + 1)} again to resume.` });
+		const bar = h('progress', { max: Math.max(u.size, 1), value: 0, 'aria-label': `Unfinished upload of ${u.key}` });
+		const li = h('li', { class: 'upload unfinished', 'data-mem': mem }, h('span', { class: 'name', text: u.key }), bar, status,
+		    h('button', { type: 'button', class: 'small', 'aria-label': `Discard upload of ${u.key}`, on: { click: () => {
+		        fetch(u.url, { method: 'DELETE', headers: { ...HEADERS, ...TUS } }).catch(() => {});
+		        localStorage.removeItem(mem);
+		        li.remove();
+		        list.dispatchEvent(new Event('change'));
+		    } } }, 'Discard'));
+		list.append(li);
+		fetch(u.url, { method: 'HEAD', headers: { ...HEADERS, ...TUS }, cache: 'no-store' }).then((r) => {
+			if (r.status === 404 || r.status === 410) {
+				localStorage.removeItem(mem);
+				li.remove();
+				list.dispatchEvent(new Event('change'));
+			} else if (r.ok) {
+				bar.value = Number(r.headers.get('Upload-Offset')) || 0;
+				status.textContent = `Unfinished: ${fmtSize(bar.value)} of ${fmtSize(u.size)}; choose the file again to resume.`;
+			}
+		}).catch(() => {});
+	}
 }
 
 async function putUpload(job, progress) {
@@ -125,6 +180,9 @@ export function uploadPanel(onDone) {
 	    list);
 	const queue = [];
 	let running = 0;
+	list.addEventListener('change', () => { panel.hidden = !list.children.length; });
+	unfinished(list);
+	panel.hidden = !list.children.length;
 
 	function pump() {
 		while (running < PARALLEL && queue.length) {
@@ -172,6 +230,7 @@ export function uploadPanel(onDone) {
 				cancel.remove();
 				job.note(t);
 			};
+			list.querySelector(`li.unfinished[data-mem="${CSS.escape(fingerprint(job.key, file))}"]`)?.remove();
 			list.append(job.li);
 			queue.push(job);
 		}
