@@ -12,6 +12,7 @@ check "app: index.html is no-cache" eq "$(hdr Cache-Control)" "no-cache"
 CSP=$(hdr Content-Security-Policy)
 check "app: CSP default-src 'self'" has "$CSP" "default-src 'self'"
 check "app: CSP frame-ancestors 'none'" has "$CSP" "frame-ancestors 'none'"
+check "app: CSP frames only blob: (the PDF viewer)" has "$CSP" "frame-src blob:;"
 check "app: CSP allows no inline script or style" eq "$(printf '%s' "$CSP" | grep -c "unsafe-inline\|unsafe-eval")" 0
 check "app: nosniff" eq "$(hdr X-Content-Type-Options)" "nosniff"
 JS=$(grep -o '/assets/[0-9a-f]\{12\}/app\.js' "$TEST_TMP/body")

@@ -1,12 +1,15 @@
 // viewer: one file in a dialog. Images through a transform sized to the
 // viewport (with zoom), video and audio in the native elements (they
-// seek with Range), PDF in a frame, text up to its first MiB, and a
-// download link for everything.
+// seek with Range), PDF in a frame of a blob: URL (a stored file is
+// served with "Content-Security-Policy: sandbox", where no PDF viewer
+// runs; the app's CSP allows frame-src blob: for this alone), text up to
+// its first MiB, and a download link for everything.
 import { h, fmtSize } from './dom.js';
 import { fileUrl, HEADERS } from './api.js';
 import { openDialog } from './dialog.js';
 
 const TEXT_MAX = 1024 * 1024;
+const PDF_MAX = 64 * 1024 * 1024;
 
 export const isImage = (t) => /^image\/(jpeg|png|webp|gif|avif|heic|heif)$/.test(t);
 const isText = (t) => /^text\/|^application\/(json|xml|x-yaml|yaml|javascript)/.test(t);
@@ -47,25 +50,49 @@ function textView(f) {
 	return [pre, note];
 }
 
-function bodyFor(f) {
+// The PDF's bytes as a blob: URL in a frame, revoked when the viewer
+// closes (cleanups).
+function pdfView(f, cleanups) {
+	const name = baseName(f.key);
+	const frame = h('iframe', { class: 'view-pdf', title: `PDF: ${name}` });
+	const note = h('p', { class: 'muted', role: 'status', text: 'Loading…' });
+	if (f.size > PDF_MAX) {
+		note.textContent = `This PDF is ${fmtSize(f.size)}: download it to read it.`;
+		return [note];
+	}
+	let url = null;
+	cleanups.push(() => { if (url) URL.revokeObjectURL(url); url = null; });
+	fetch(fileUrl(f.key), { headers: HEADERS, credentials: 'same-origin' })
+	    .then(async (r) => {
+		if (!r.ok) throw new Error(`${r.status}`);
+		const b = await r.arrayBuffer();
+		if (!frame.isConnected) return;
+		url = URL.createObjectURL(new Blob([b], { type: 'application/pdf' }));
+		frame.src = url;
+		note.textContent = '';
+	    }).catch((e) => { frame.remove(); note.textContent = `Cannot load the PDF (${e.message}): download it instead.`; });
+	return [frame, note];
+}
+
+function bodyFor(f, cleanups) {
 	const t = f.contentType || '';
 	if (isImage(t)) return imageView(f);
 	if (t.startsWith('video/'))
 		return [h('video', { class: 'view-media', controls: true, preload: 'metadata', src: fileUrl(f.key), 'aria-label': baseName(f.key) })];
 	if (t.startsWith('audio/'))
-		return [h('audio', { controls: true, preload: 'metadata', src: fileUrl(f.key), 'aria-label': baseName(f.key) })];
-	if (t === 'application/pdf')
-		return [h('iframe', { class: 'view-pdf', src: fileUrl(f.key), title: `PDF: ${baseName(f.key)}` }),
-		    h('p', { class: 'muted', text: 'If the PDF does not show here, download it.' })];
+		return [h('audio', { class: 'view-audio', controls: true, preload: 'metadata', src: fileUrl(f.key), 'aria-label': baseName(f.key) })];
+	if (t === 'application/pdf') return pdfView(f, cleanups);
 	if (isText(t)) return textView(f);
 	return [h('p', { text: `No preview for ${t || 'this type'}.` })];
 }
 
 export function openViewer(f) {
+	const cleanups = [];
 	const d = openDialog({
 		title: baseName(f.key),
 		wide: true,
-		body: [h('p', { class: 'muted', text: `${f.key} · ${f.contentType} · ${fmtSize(f.size)}` }), bodyFor(f)],
+		onClose: () => cleanups.forEach((c) => c()),
+		body: [h('p', { class: 'muted', text: `${f.key} · ${f.contentType} · ${fmtSize(f.size)}` }), bodyFor(f, cleanups)],
 		actions: [h('a', { class: 'button', href: fileUrl(f.key), download: baseName(f.key) }, 'Download')],
 	});
 	d.el.classList.add('viewer');

@@ -183,6 +183,49 @@ try {
 	    /hello from the web test/.test((document.querySelector('dialog[open] pre') || {}).textContent || ''), null, { timeout: T }));
 	await page.keyboard.press('Escape');
 
+	// --- viewer: a PDF (in a frame of a blob: URL) and audio
+	await page.setInputFiles('#picker', [
+		{ name: 'doc.pdf', mimeType: 'application/pdf', buffer: makePdf('Filestor PDF viewer test') },
+		{ name: 'tone.wav', mimeType: 'audio/wav', buffer: makeWav(2) },
+	]);
+	await page.waitForSelector('[role=row][data-key="tone.wav"]', { timeout: T });
+	await page.waitForSelector('[role=row][data-key="doc.pdf"]', { timeout: T });
+	await page.click('[role=row][data-key="doc.pdf"] .name button');
+	await step('viewer: the PDF shows in Chromium\'s PDF viewer', async () => {
+		await page.waitForFunction(() => /^blob:/.test(document.querySelector('dialog[open] iframe.view-pdf')?.src || ''), null, { timeout: T });
+		// Chromium's viewer: the blob: frame holds its plugin's <embed>,
+		// and the viewer's own frame loads inside.
+		const end = Date.now() + T;
+		let found = '';
+		while (Date.now() < end && !found) {
+			for (const fr of page.frames().filter((x) => x.url().startsWith('blob:'))) {
+				if (await fr.$('embed[type="application/x-google-chrome-pdf"]').catch(() => null) &&
+				    page.frames().some((x) => /^chrome-extension:\/\/[a-p]{32}\/index\.html/.test(x.url()))) found = fr.url();
+			}
+			if (!found) await page.waitForTimeout(100);
+		}
+		if (!found) throw new Error(`no PDF viewer in the frames: ${page.frames().map((x) => x.url()).join(' ')}`);
+	});
+	await axe(page, 'viewer (PDF)');
+	await page.waitForTimeout(500);
+	await shot(page, '05d-viewer-pdf');
+	await page.keyboard.press('Escape');
+	await page.waitForSelector('dialog[open]', { state: 'detached', timeout: T });
+	await page.click('[role=row][data-key="tone.wav"] .name button');
+	await step('viewer: the audio plays its length and seeks', () => page.evaluate(() => new Promise((resolve, reject) => {
+		const a = document.querySelector('dialog[open] audio');
+		const to = setTimeout(() => reject(new Error(`no seek: duration ${a.duration}, state ${a.readyState}, error ${a.error && a.error.message}`)), 15000);
+		const seek = () => {
+			if (Math.abs(a.duration - 2) > 0.05) { clearTimeout(to); reject(new Error(`duration ${a.duration}`)); return; }
+			a.currentTime = 1.5;
+		};
+		a.addEventListener('seeked', () => { clearTimeout(to); a.currentTime > 1 ? resolve() : reject(new Error(`at ${a.currentTime}`)); }, { once: true });
+		if (a.readyState >= 1) seek(); else a.addEventListener('loadedmetadata', seek, { once: true });
+	})));
+	await axe(page, 'viewer (audio)');
+	await shot(page, '05e-viewer-audio');
+	await page.keyboard.press('Escape');
+
 	// --- actions: signed link in a fresh context, public/private, move, delete
 	await page.click('button[aria-label="Actions for notes.txt"]');
 	await page.waitForSelector('dialog[open] #ttl');
@@ -527,6 +570,32 @@ async function tusSteps() {
 		rmSync(join(env.WORK, 'big50.bin'), { force: true });
 		rmSync(join(env.WORK, 'resume24.bin'), { force: true });
 	}
+}
+
+// A one-page PDF that shows text, its xref offsets counted.
+function makePdf(text) {
+	const objs = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+	    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>'];
+	const stream = `BT /F1 18 Tf 20 70 Td (${text}) Tj ET`;
+	objs.push(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`, '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>');
+	let out = '%PDF-1.4\n';
+	const offs = objs.map((o, i) => { const at = out.length; out += `${i + 1} 0 obj\n${o}\nendobj\n`; return at; });
+	const xref = out.length;
+	out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offs.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+	out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+	return Buffer.from(out, 'latin1');
+}
+
+// SECONDS of a 440 Hz tone, 8 kHz mono 16-bit PCM WAV.
+function makeWav(seconds) {
+	const rate = 8000, n = rate * seconds;
+	const b = Buffer.alloc(44 + n * 2);
+	b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVEfmt ', 8);
+	b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+	b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
+	b.write('data', 36); b.writeUInt32LE(n * 2, 40);
+	for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8000 * Math.sin(2 * Math.PI * 440 * i / rate)), 44 + i * 2);
+	return b;
 }
 
 // In the page: a 2-second VP8 WebM from a canvas, as base64.
