@@ -31,7 +31,8 @@ bench_start() {
 	# All of serve_env's defaults, so that a second start in the same
 	# shell (bench/transform.sh) gets fresh ones.
 	unset FILESTOR_DB FILESTOR_DATA_DIR FILESTOR_CACHE_DIR FILESTOR_RUN_DIR \
-	    FILESTOR_SOCK_DIR FILESTOR_CGI_DIR FILESTOR_LOG
+	    FILESTOR_SOCK_DIR FILESTOR_CGI_DIR FILESTOR_LOG RELAY_SOCKET \
+	    RELAY_AGENT_SOCKET
 	serve_env "$BENCH_BUILD" "$BENCH_TMP/state" "$(serve_free_port)"
 	STATIC_DIR=$FILESTOR_RUN_DIR/www/bench/static
 	mkdir -p "$STATIC_DIR"

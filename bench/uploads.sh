@@ -1,22 +1,18 @@
 # Resumable uploads (issue 16): 1 GiB through tus in 8 MiB PATCHes vs one
-# streamed PUT of the same file, on the same server and disk (median of
+# streamed PUT of the same file, and vs the same bytes in as many 8 MiB
+# PUTs (each PATCH is fsync'd before it is answered, as each PUT is: the
+# fairer baseline), on the same server and disk (median of
 # BENCH_UPLOAD_ROUNDS, 3, interleaved); and the uploads worker's peak RSS.
+# Then the same on S3 (s3rver; BENCH_UPLOAD_S3_MB, 256 MiB, one round),
+# where the target is the peak RSS: under 24 MiB plus one part.
 set -uo pipefail
 . ./lib.sh
-trap bench_stop EXIT
-bench_start || { echo "bench: server did not start" >&2; exit 1; }
-MB=${BENCH_UPLOAD_MB:-1024}
+. "$BENCH_TOP/tests/s3.sh"
+S3_DIR=
+bench_up_stop() { bench_stop; s3_stop; [ -z "$S3_DIR" ] || rm -rf "$S3_DIR"; }
+trap bench_up_stop EXIT
 CHUNK_MB=8
-A="Authorization: Bearer $KEY"
 T="Tus-Resumable: 1.0.0"
-
-report "what" "value" "baseline" "ratio" "target"
-
-head -c $((MB * 1048576)) /dev/urandom >"$BENCH_TMP/big.bin"
-mkdir -p "$BENCH_TMP/chunks"
-split -b "${CHUNK_MB}M" -d -a 4 "$BENCH_TMP/big.bin" "$BENCH_TMP/chunks/c"
-cat "$BENCH_TMP/big.bin" >/dev/null	# both sides read from the page cache
-meta="key $(printf 'bench/tus.bin' | base64 -w0)"
 
 # One tus upload of the file: creation, then a PATCH per chunk. Prints
 # the status of the last answer, as bench_rate wants.
@@ -35,18 +31,55 @@ tus_upload() {
 	done
 	echo 204
 }
+# The same chunks as PUTs of their own, one after the other.
+puts_upload() {
+	local c code
+	for c in "$BENCH_TMP"/chunks/c*; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' -H "$A" -T "$c" \
+		    "$BASE/api/storage/bench/chunks/${c##*/}")
+		[[ $code =~ ^2 ]] || { echo "$code"; return; }
+	done
+	echo 201
+}
 tus_run() { sync; bench_rate $((MB * 1048576)) tus_upload; }
+puts_run() { sync; bench_rate $((MB * 1048576)) puts_upload; }
 put_run() {
 	sync
 	bench_rate $((MB * 1048576)) curl -s -o /dev/null -w '%{http_code}' \
 	    -H "$A" -T "$BENCH_TMP/big.bin" "$BASE/api/storage/bench/put.bin"
 }
-read -r tus_mbps put_mbps < <(BENCH_ROUNDS=${BENCH_UPLOAD_ROUNDS:-3} bench_pair tus_run put_run)
-report "$MB MiB tus ($CHUNK_MB MiB PATCHes) MiB/s vs one PUT" "$tus_mbps" "$put_mbps" \
-    "$(ratio "$tus_mbps" "$put_mbps")" ">= 0.8"
 
-up_rss=$(bench_hwm uploads)
-put_rss=$(bench_hwm put)
-report "uploads worker peak RSS KiB (after $MB MiB) vs put's" "$up_rss" "$put_rss" \
-    "$(ratio "$up_rss" "$put_rss")" "< 24576"
-rm -rf "$BENCH_TMP/big.bin" "$BENCH_TMP/chunks"
+# measure STORE-NAME ROUNDS: start, upload, report, stop.
+measure() {
+	local name=$1 rounds=$2 tus_mbps put_mbps t2 puts_mbps up_rss put_rss
+	bench_start || { echo "bench: server did not start" >&2; return 1; }
+	A="Authorization: Bearer $KEY"
+	head -c $((MB * 1048576)) /dev/urandom >"$BENCH_TMP/big.bin"
+	mkdir -p "$BENCH_TMP/chunks"
+	split -b "${CHUNK_MB}M" -d -a 4 "$BENCH_TMP/big.bin" "$BENCH_TMP/chunks/c"
+	cat "$BENCH_TMP/big.bin" >/dev/null	# both sides read from the page cache
+	meta="key $(printf 'bench/tus.bin' | base64 -w0)"
+	read -r tus_mbps put_mbps < <(BENCH_ROUNDS=$rounds bench_pair tus_run put_run)
+	read -r t2 puts_mbps < <(BENCH_ROUNDS=$rounds bench_pair tus_run puts_run)
+	report "$name: $MB MiB tus ($CHUNK_MB MiB PATCHes) MiB/s vs one PUT" "$tus_mbps" "$put_mbps" \
+	    "$(ratio "$tus_mbps" "$put_mbps")" ">= 0.8"
+	report "$name: the same vs $((MB / CHUNK_MB)) PUTs of $CHUNK_MB MiB" "$t2" "$puts_mbps" \
+	    "$(ratio "$t2" "$puts_mbps")" "(fsync per chunk on both)"
+	up_rss=$(bench_hwm uploads)
+	put_rss=$(bench_hwm put)
+	report "$name: uploads worker peak RSS KiB vs put's" "$up_rss" "$put_rss" \
+	    "$(ratio "$up_rss" "$put_rss")" "< $3"
+	rm -rf "$BENCH_TMP/big.bin" "$BENCH_TMP/chunks"
+	bench_stop
+}
+
+report "what" "value" "baseline" "ratio" "target"
+MB=${BENCH_UPLOAD_MB:-1024}
+measure disk "${BENCH_UPLOAD_ROUNDS:-3}" 24576
+[ "${BENCH_UPLOAD_S3:-1}" = 1 ] || exit 0
+export FILESTOR_S3RVER=$BENCH_BUILD/s3rver/node_modules/.bin/s3rver
+S3_DIR=$(mktemp -d "${TMPDIR:-/var/tmp}/filestor-bench-s3.XXXXXX")
+s3_install "$BENCH_BUILD" || exit 1
+s3_start "$S3_DIR/data" "$(serve_free_port)" || exit 1
+MB=${BENCH_UPLOAD_S3_MB:-256}
+measure "s3 (part $((${S3_PART_BYTES:-8388608} >> 20)) MiB)" 1 $((24576 + ${S3_PART_BYTES:-8388608} / 1024))

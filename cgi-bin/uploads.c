@@ -22,6 +22,7 @@
 #include "key.h"
 #include "metrics.h"
 #include "publish.h"
+#include "shastate.h"
 #include "tus.h"
 #include "upload.h"
 
@@ -38,6 +39,7 @@ struct chunk {
 	int		 has_sum;	/* Upload-Checksum was sent */
 	unsigned char	 sum[CRY_SHA256_LEN];
 	long long	 got;		/* bytes kept */
+	struct shastate	*run;	/* the upload's hash, or NULL (none kept) */
 };
 
 /*
@@ -153,7 +155,7 @@ stage_cut(int fd, long long off)
 /*
  * Read the body onto the stage at fd, from ch->offset (where fd stands),
  * at most cap bytes, counting them in ch->got and hashing them into md
- * (may be NULL).
+ * (the chunk's checksum, may be NULL) and ch->run (may be NULL).
  */
 static enum fs_err
 body_to_stage(struct request *r, int fd, long long cap, EVP_MD_CTX *md,
@@ -176,6 +178,8 @@ body_to_stage(struct request *r, int fd, long long cap, EVP_MD_CTX *md,
 			    FS_NO_SPACE : FS_INTERNAL;
 		if (md != NULL && EVP_DigestUpdate(md, buf, (size_t)n) != 1)
 			return FS_INTERNAL;
+		if (ch->run != NULL)
+			shastate_update(ch->run, buf, (size_t)n);
 		ch->got += n;
 		/* Start writeback as it comes: the fsync has less to do. */
 		if (ch->got - kicked >= KICK_STEP) {
@@ -256,6 +260,42 @@ append_error(struct app *a, struct request *r, enum fs_err e, long long cap)
 }
 
 /*
+ * Record what append kept: the new offset, the running hash and expiry,
+ * then (S3) send the parts it completed. 0, or -1 after answering.
+ */
+static int
+advance(struct app *a, struct request *r, struct upload_row *u,
+    struct chunk *ch, int fd, long long expires)
+{
+	char text[SHASTATE_LEN + 1];
+	char *dup = NULL;
+
+	if (ch->run != NULL) {
+		shastate_save(ch->run, text);
+		dup = strdup(text);
+		if (dup == NULL) {
+			http_error(r, FS_INTERNAL, NULL);
+			return -1;
+		}
+	}
+	if (upload_advance(a->db, u->id, ch->offset + ch->got, dup,
+	    expires) != FS_OK) {
+		free(dup);
+		app_db_error(a, r, "uploads: advance");
+		return -1;
+	}
+	free(u->sha_state);
+	u->sha_state = dup;
+	u->offset = ch->offset + ch->got;
+	metrics_add(METRIC_UPLOAD_BYTES, (unsigned long long)ch->got);
+	/* The bytes are durable on the stage: a failed part waits there. */
+	if (upload_flush(a, u, fd) != FS_OK)
+		app_log(a, "uploads: a part did not go to the store; the next "
+		    "PATCH tries again");
+	return 0;
+}
+
+/*
  * Take the body of r onto upload u, whose stage is locked at fd: append,
  * record the new offset, and publish when it is the last byte. Answers
  * the request: 204 (or 201 with Location for a creation, loc not NULL).
@@ -274,18 +314,17 @@ take_body(struct app *a, struct request *r, const struct principal *p,
 		append_error(a, r, FS_TOO_LARGE, cap);
 		return;
 	}
+	/* The running hash, unless the row is older than it (sql/0009). */
+	if (u->sha_state != NULL || u->offset == 0) {
+		ch->run = shastate_new(u->sha_state);
+		if (ch->run == NULL)
+			app_log(a, "uploads: %s: the running hash is lost; the "
+			    "stage will be read whole", u->id);
+	}
 	ea = r->content_length == 0 ? FS_OK : append(r, fd, cap, ch);
 	expires = db_now() + a->cfg.upload_expiry;
-	if (ch->got > 0) {
-		e = upload_advance(a->db, u->id, ch->offset + ch->got, NULL,
-		    expires);
-		if (e != FS_OK) {
-			app_db_error(a, r, "uploads: advance");
-			return;
-		}
-		u->offset = ch->offset + ch->got;
-		metrics_add(METRIC_UPLOAD_BYTES, (unsigned long long)ch->got);
-	}
+	if (ch->got > 0 && advance(a, r, u, ch, fd, expires) == -1)
+		return;
 	if (ea != FS_OK) {
 		append_error(a, r, ea, cap);
 		return;
@@ -417,6 +456,7 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 out:
 	if (fd != -1)
 		close(fd);	/* drops the lock */
+	shastate_free(ch.run);
 	upload_row_free(&u);
 }
 
@@ -453,9 +493,12 @@ h_delete(struct app *a, struct request *r, const struct app_caller *c)
 	memset(&u, 0, sizeof(u));
 	if (!tus_begin(r) || !load(a, r, &c->p, &u))
 		goto out;
-	e = upload_abort(a->db, a->cfg.data_dir, u.id);
+	e = upload_abort(a->db, a->store, a->cfg.data_dir, u.id);
 	if (e == FS_CONFLICT)
 		http_error(r, e, "a request is writing to this upload");
+	else if (e == FS_UNAVAILABLE)
+		http_error(r, e, "the storage backend did not answer; try "
+		    "again");
 	else if (e != FS_OK)
 		app_db_error(a, r, "uploads: delete");
 	else {
@@ -644,6 +687,7 @@ h_create(struct app *a, struct request *r, const struct app_caller *c)
 out:
 	if (fd != -1)
 		close(fd);
+	shastate_free(ch.run);
 	upload_row_free(&u);
 }
 

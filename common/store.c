@@ -243,3 +243,61 @@ store_walk(struct store *s, store_walk_fn fn, void *arg)
 		return -1;
 	return s->ops->walk(s, fn, arg);
 }
+
+enum fs_err
+store_writer_adopt(struct store *s, const char *pkey, int dirfd,
+    const char *name, int fd, const unsigned char sha256[CRY_SHA256_LEN],
+    long long size, struct store_writer **w)
+{
+	*w = NULL;
+	if (s == NULL || s->ops->adopt == NULL)
+		return FS_INTERNAL;
+	return s->ops->adopt(s, pkey, dirfd, name, fd, sha256, size, w);
+}
+
+int
+store_has_mp(struct store *s)
+{
+	return s != NULL && s->ops->mp_begin != NULL;
+}
+
+enum fs_err
+store_mp_begin(struct store *s, char **state)
+{
+	*state = NULL;
+	if (!store_has_mp(s))
+		return FS_INTERNAL;
+	return s->ops->mp_begin(s, state);
+}
+
+enum fs_err
+store_mp_part(struct store *s, const char *state, int number, int fd,
+    long long off, long long len, char etag[STORE_ETAG_MAX + 1])
+{
+	if (!store_has_mp(s) || state == NULL || number < 1 ||
+	    number > STORE_MP_PARTS || off < 0 || len < 0)
+		return FS_INTERNAL;
+	return s->ops->mp_part(s, state, number, fd, off, len, etag);
+}
+
+enum fs_err
+store_mp_complete(struct store *s, const char *state,
+    const struct store_part *parts, int n, const char *pkey,
+    const unsigned char sha256[CRY_SHA256_LEN], long long size,
+    struct store_writer **w)
+{
+	*w = NULL;
+	if (!store_has_mp(s) || state == NULL || n < 1 ||
+	    n > STORE_MP_PARTS)
+		return FS_INTERNAL;
+	return s->ops->mp_complete(s, state, parts, n, pkey, sha256, size, w);
+}
+
+enum fs_err
+store_mp_abort(struct store *s, const char *state,
+    const struct store_part *parts, int n)
+{
+	if (!store_has_mp(s) || state == NULL || n < 0 || n > STORE_MP_PARTS)
+		return FS_INTERNAL;
+	return s->ops->mp_abort(s, state, parts, n);
+}

@@ -105,6 +105,60 @@ enum fs_err	 store_publish(struct store *s, const char *pending,
 enum fs_err	 store_drop_tmp(struct store *s, const char *pending);
 
 /*
+ * Adopt a finished file as a writer (disk only: FS_INTERNAL elsewhere),
+ * for uploads staged across requests (upload.h). The file name, in the
+ * directory open at dirfd, gets a second name in the temporary area
+ * (linkat: the same inode, no copy) and that name is made durable; fd is
+ * the caller's open (and flock'd) descriptor of it, which the writer
+ * duplicates to hold the lock. The caller vouches for sha256 and size
+ * (the file is cut to size when longer; FS_INTERNAL when shorter). Then
+ * the writer is as after store_finish: pending, check, keep and publish
+ * as any other; the caller still owns name and fd.
+ */
+enum fs_err	 store_writer_adopt(struct store *s, const char *pkey,
+		    int dirfd, const char *name, int fd,
+		    const unsigned char sha256[CRY_SHA256_LEN], long long size,
+		    struct store_writer **w);
+
+/*
+ * Multipart uploads that span requests (S3 only; store_has_mp says): tus
+ * uploads send each part as soon as it is whole (upload.h).
+ * store_mp_begin starts one on a new temporary object; *state (malloc'd,
+ * caller frees; printable, under STORE_MP_STATE_MAX bytes) names it for
+ * the calls below and is what the caller keeps between requests.
+ * store_mp_part sends len bytes of fd from off as part number (1 to
+ * STORE_MP_PARTS) and fills its etag; memory stays at the transfer's
+ * buffers, whatever len is. store_mp_complete makes the temporary object
+ * whole from parts (in number order) and returns a writer as after
+ * store_finish, with the caller's sha256 and size, to publish through a
+ * row (above). store_mp_abort drops the upload and its parts; an upload
+ * already gone is FS_OK. It is given the parts sent: a backend without
+ * AbortMultipartUpload (s3rver) gets the upload completed and its object
+ * deleted instead.
+ */
+#define STORE_MP_STATE_MAX	1024
+#define STORE_MP_PARTS		10000
+#define STORE_ETAG_MAX		128
+
+struct store_part {
+	int		 number;
+	long long	 size;
+	char		 etag[STORE_ETAG_MAX + 1];
+};
+
+int		 store_has_mp(struct store *s);
+enum fs_err	 store_mp_begin(struct store *s, char **state);
+enum fs_err	 store_mp_part(struct store *s, const char *state, int number,
+		    int fd, long long off, long long len,
+		    char etag[STORE_ETAG_MAX + 1]);
+enum fs_err	 store_mp_complete(struct store *s, const char *state,
+		    const struct store_part *parts, int n, const char *pkey,
+		    const unsigned char sha256[CRY_SHA256_LEN], long long size,
+		    struct store_writer **w);
+enum fs_err	 store_mp_abort(struct store *s, const char *state,
+		    const struct store_part *parts, int n);
+
+/*
  * Reader of [off, off+len) (len -1: to the end). FS_NOT_FOUND when the
  * object is missing, or is not a plain file reachable without a symlink;
  * FS_RANGE for off < 0 or len < -1. A range past the end reads 0 bytes

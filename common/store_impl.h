@@ -48,6 +48,19 @@ struct store_ops {
 	enum fs_err	(*tmp_reader_open)(struct store *, const char *,
 			    long long, long long, struct store_reader **);
 	int		(*walk)(struct store *, store_walk_fn, void *);
+	/* NULL when the adapter cannot (store.h, adopt and multipart). */
+	enum fs_err	(*adopt)(struct store *, const char *, int,
+			    const char *, int, const unsigned char *,
+			    long long, struct store_writer **);
+	enum fs_err	(*mp_begin)(struct store *, char **);
+	enum fs_err	(*mp_part)(struct store *, const char *, int, int,
+			    long long, long long, char *);
+	enum fs_err	(*mp_complete)(struct store *, const char *,
+			    const struct store_part *, int, const char *,
+			    const unsigned char *, long long,
+			    struct store_writer **);
+	enum fs_err	(*mp_abort)(struct store *, const char *,
+			    const struct store_part *, int);
 };
 
 /*

@@ -1124,6 +1124,79 @@ local_walk(struct store *bs, store_walk_fn fn, void *arg)
  */
 static const struct store_ops local_ops;
 
+/*
+ * store_writer_adopt: a second name in .tmp for the caller's finished file
+ * (linkat: no byte is copied, and the file keeps its first name until its
+ * owner drops it, so a crash anywhere leaves the upload whole), durable
+ * before a row may name it. The duplicate of fd holds the caller's lock,
+ * so the orphan sweep leaves the new name alone.
+ */
+static enum fs_err
+local_adopt(struct store *bs, const char *pkey, int srcdir, const char *name,
+    int fd, const unsigned char *sha256, long long size,
+    struct store_writer **wp)
+{
+	struct lstore	*s = (struct lstore *)bs;
+	struct lwriter	*w = NULL;
+	unsigned char	 rnd[TMP_RAND_LEN];
+	struct stat	 st;
+	enum fs_err	 rc = FS_INTERNAL;
+	int		 i;
+
+	*wp = NULL;
+	if (!pkey_ok(pkey))
+		return FS_VALIDATION;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size < size)
+		return FS_INTERNAL;
+	if (st.st_size > size && ftruncate(fd, size) == -1)
+		return write_err(errno);
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		goto out;
+	w->base.ops = &local_ops;
+	w->s = s;
+	w->fd = -1;
+	w->dirfd = -1;
+	w->lockfd = -1;
+	w->pkey = strdup(pkey);
+	if (w->pkey == NULL)
+		goto out;
+	rc = open_parent(s, pkey, &w->dirfd);
+	if (rc != FS_OK)
+		goto out;
+	rc = FS_INTERNAL;
+	for (i = 0; i < RETRIES; i++) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			goto out;
+		cry_hex(rnd, sizeof(rnd), w->tmpname);
+		if (linkat(srcdir, name, s->tmpfd, w->tmpname, 0) == 0)
+			break;
+		w->tmpname[0] = '\0';
+		if (errno != EEXIST) {
+			rc = write_err(errno);
+			goto out;
+		}
+	}
+	if (w->tmpname[0] == '\0')
+		goto out;
+	w->lockfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (w->lockfd == -1)
+		goto out;
+	if (fsync(s->tmpfd) == -1) {
+		rc = write_err(errno);
+		goto out;
+	}
+	memcpy(w->digest, sha256, CRY_SHA256_LEN);
+	w->size = size;
+	w->finished = 1;
+	*wp = &w->base;
+	w = NULL;
+	rc = FS_OK;
+out:
+	local_writer_free(&w->base);
+	return rc;
+}
+
 static enum fs_err
 op_writer_open(struct store *s, const char *pkey, struct store_writer **wp)
 {
@@ -1206,6 +1279,7 @@ static const struct store_ops local_ops = {
 	.drop_tmp = local_drop_tmp,
 	.tmp_reader_open = op_tmp_reader_open,
 	.walk = local_walk,
+	.adopt = local_adopt,
 };
 
 struct store *

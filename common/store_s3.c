@@ -21,11 +21,13 @@
  *
  * Nothing here logs; no URL, header or credential leaves through an error.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -867,25 +869,39 @@ s3_writer_open(struct store *bs, const char *pkey, struct store_writer **wp)
 	return FS_OK;
 }
 
+/* CreateMultipartUpload of key: its upload id into *id (malloc'd). */
 static enum fs_err
-start_multipart(struct s3writer *w)
+mp_create(struct s3store *s, const char *key, char **id)
 {
 	struct s3req q;
 	enum fs_err e;
 
+	*id = NULL;
 	memset(&q, 0, sizeof(q));
 	q.method = "POST";
-	q.pkey = w->pkey;
+	q.pkey = key;
 	q.query = "uploads=";
-	e = req_run(w->s, &q);
+	e = req_run(s, &q);
 	if (e == FS_OK) {
-		w->upload_id = xml_text(dynbuf_ptr(&q.resp), "UploadId");
-		if (w->upload_id != NULL)
-			w->upload_id_enc = sigv4_uri_encode(w->upload_id, 0);
-		if (w->upload_id_enc == NULL)
+		*id = xml_text(dynbuf_ptr(&q.resp), "UploadId");
+		if (*id == NULL)
 			e = FS_INTERNAL;
 	}
 	req_free(&q);
+	return e;
+}
+
+static enum fs_err
+start_multipart(struct s3writer *w)
+{
+	enum fs_err e;
+
+	e = mp_create(w->s, w->pkey, &w->upload_id);
+	if (e == FS_OK) {
+		w->upload_id_enc = sigv4_uri_encode(w->upload_id, 0);
+		if (w->upload_id_enc == NULL)
+			e = FS_INTERNAL;
+	}
 	return e;
 }
 
@@ -1161,8 +1177,15 @@ fail:
 	return FS_INTERNAL;
 }
 
+/*
+ * CompleteMultipartUpload of upload id_enc (URI-encoded) of key, from n
+ * parts: part i is numbers[i] (i + 1 when numbers is NULL) with the ETag
+ * etag(arg, i).
+ */
 static enum fs_err
-complete_multipart(struct s3writer *w)
+mp_complete_req(struct s3store *s, const char *key, const char *id_enc,
+    int n, const char *(*etag)(const void *, int), const void *arg,
+    const int *numbers)
 {
 	struct s3req q;
 	char *xml = NULL, *query = NULL;
@@ -1175,23 +1198,24 @@ complete_multipart(struct s3writer *w)
 	if (f == NULL)
 		return FS_INTERNAL;
 	fputs("<CompleteMultipartUpload>", f);
-	for (i = 0; i < w->nparts; i++)
+	for (i = 0; i < n; i++)
 		fprintf(f, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag>"
-		    "</Part>", i + 1, w->etags[i]);
+		    "</Part>", numbers != NULL ? numbers[i] : i + 1,
+		    etag(arg, i));
 	fputs("</CompleteMultipartUpload>", f);
 	if (fclose(f) != 0)
 		goto out;
-	if (asprintf(&query, "uploadId=%s", w->upload_id_enc) == -1) {
+	if (asprintf(&query, "uploadId=%s", id_enc) == -1) {
 		query = NULL;
 		goto out;
 	}
 	memset(&q, 0, sizeof(q));
 	q.method = "POST";
-	q.pkey = w->pkey;
+	q.pkey = key;
 	q.query = query;
 	q.body = xml;
 	q.body_len = xlen;
-	e = req_run(w->s, &q);
+	e = req_run(s, &q);
 	/* S3 may answer 200 and report an error in the body. */
 	if (e == FS_OK && strstr(dynbuf_ptr(&q.resp), "<Error>") != NULL)
 		e = FS_UNAVAILABLE;
@@ -1200,6 +1224,45 @@ out:
 	free(xml);
 	free(query);
 	return e;
+}
+
+/*
+ * AbortMultipartUpload: the parts sent so far are dropped by the bucket.
+ * *status (may be NULL) gets the HTTP status.
+ */
+static enum fs_err
+mp_abort_req(struct s3store *s, const char *key, const char *id_enc,
+    long *status)
+{
+	struct s3req q;
+	char *query = NULL;
+	enum fs_err e;
+
+	if (asprintf(&query, "uploadId=%s", id_enc) == -1)
+		return FS_INTERNAL;
+	memset(&q, 0, sizeof(q));
+	q.method = "DELETE";
+	q.pkey = key;
+	q.query = query;
+	e = req_run(s, &q);
+	if (status != NULL)
+		*status = q.status;
+	req_free(&q);
+	free(query);
+	return e;
+}
+
+static const char *
+writer_etag(const void *arg, int i)
+{
+	return ((const struct s3writer *)arg)->etags[i];
+}
+
+static enum fs_err
+complete_multipart(struct s3writer *w)
+{
+	return mp_complete_req(w->s, w->pkey, w->upload_id_enc, w->nparts,
+	    writer_etag, w, NULL);
 }
 
 /* Make the temporary object whole: one PUT, or complete the multipart. */
@@ -1285,23 +1348,12 @@ static void
 s3_writer_free(struct store_writer *bw)
 {
 	struct s3writer *w = (struct s3writer *)bw;
-	struct s3req q;
-	char *query = NULL;
 
 	part_end(w);
 	if (w->remote && !w->kept && !w->committed)
 		(void)s3_drop_tmp(&w->s->base, w->tmpname);
-	if (w->upload_id != NULL && !w->remote && w->upload_id_enc != NULL &&
-	    asprintf(&query, "uploadId=%s", w->upload_id_enc) != -1) {
-		/* Abort: the parts sent so far are dropped by the bucket. */
-		memset(&q, 0, sizeof(q));
-		q.method = "DELETE";
-		q.pkey = w->pkey;
-		q.query = query;
-		(void)req_run(w->s, &q);
-		req_free(&q);
-		free(query);
-	}
+	if (w->upload_id != NULL && !w->remote && w->upload_id_enc != NULL)
+		(void)mp_abort_req(w->s, w->pkey, w->upload_id_enc, NULL);
 	EVP_MD_CTX_free(w->md);
 	free(w->buf);
 	free(w->etags);
@@ -1310,6 +1362,242 @@ s3_writer_free(struct store_writer *bw)
 	free(w->pkey);
 	free(w->dest);
 	free(w);
+}
+
+/*
+ * Multipart uploads across requests (store.h). The state is
+ * "<temporary name> <upload id>": the object .tmp/<name> is what
+ * Complete makes, and what a row then names as pending.
+ */
+struct mp_ref {
+	char	 key[sizeof(TMP_PREFIX) + TMP_NAME_LEN];
+	char	*id_enc;	/* malloc'd */
+};
+
+static enum fs_err
+mp_ref(const char *state, struct mp_ref *m)
+{
+	char name[TMP_NAME_LEN + 1];
+	const char *id;
+
+	m->id_enc = NULL;
+	if (state == NULL || strlen(state) < TMP_NAME_LEN + 2 ||
+	    state[TMP_NAME_LEN] != ' ')
+		return FS_INTERNAL;
+	memcpy(name, state, TMP_NAME_LEN);
+	name[TMP_NAME_LEN] = '\0';
+	id = state + TMP_NAME_LEN + 1;
+	if (!tmp_name_ok(name) || strpbrk(id, " \r\n") != NULL)
+		return FS_INTERNAL;
+	snprintf(m->key, sizeof(m->key), "%s%s", TMP_PREFIX, name);
+	m->id_enc = sigv4_uri_encode(id, 0);
+	return m->id_enc == NULL ? FS_INTERNAL : FS_OK;
+}
+
+static enum fs_err
+s3_mp_begin(struct store *bs, char **state)
+{
+	struct s3store *s = (struct s3store *)bs;
+	unsigned char rnd[TMP_RAND_LEN];
+	char key[sizeof(TMP_PREFIX) + TMP_NAME_LEN], *id = NULL;
+	enum fs_err e;
+	int i;
+
+	*state = NULL;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return FS_INTERNAL;
+	memcpy(key, TMP_PREFIX, strlen(TMP_PREFIX));
+	for (i = 0; i < TMP_RAND_LEN; i++)
+		snprintf(key + strlen(TMP_PREFIX) + 2 * i, 3, "%02x", rnd[i]);
+	e = mp_create(s, key, &id);
+	if (e != FS_OK)
+		return e;
+	if (strlen(id) + TMP_NAME_LEN + 2 > STORE_MP_STATE_MAX ||
+	    strpbrk(id, " \r\n") != NULL ||
+	    asprintf(state, "%s %s", key + strlen(TMP_PREFIX), id) == -1) {
+		*state = NULL;
+		e = FS_INTERNAL;
+	}
+	free(id);
+	return e;
+}
+
+/* A part's body, pulled by libcurl from a file: one buffer, no more. */
+struct fd_body {
+	int		 fd;
+	long long	 off, left;
+};
+
+static size_t
+on_fd_read(char *dst, size_t sz, size_t n, void *arg)
+{
+	struct fd_body *b = arg;
+	size_t k = sz * n;
+	ssize_t r;
+
+	if ((long long)k > b->left)
+		k = (size_t)b->left;
+	if (k == 0)
+		return 0;
+	do
+		r = pread(b->fd, dst, k, b->off);
+	while (r == -1 && errno == EINTR);
+	if (r <= 0)
+		return CURL_READFUNC_ABORT;	/* shorter than it should be */
+	b->off += r;
+	b->left -= r;
+	return (size_t)r;
+}
+
+static enum fs_err
+s3_mp_part(struct store *bs, const char *state, int number, int fd,
+    long long off, long long len, char *etag)
+{
+	struct s3store *s = (struct s3store *)bs;
+	struct fd_body b = { fd, off, len };
+	struct mp_ref m;
+	struct s3req q;
+	char *query = NULL;
+	enum fs_err e;
+
+	e = mp_ref(state, &m);
+	if (e != FS_OK)
+		return e;
+	if (asprintf(&query, "partNumber=%d&uploadId=%s", number,
+	    m.id_enc) == -1) {
+		free(m.id_enc);
+		return FS_INTERNAL;
+	}
+	memset(&q, 0, sizeof(q));
+	q.method = "PUT";
+	q.pkey = m.key;
+	q.query = query;
+	q.rfn = on_fd_read;
+	q.rarg = &b;
+	q.upload_len = len;
+	e = req_run(s, &q);
+	if (e == FS_OK && (b.left != 0 || q.etag[0] == '\0' ||
+	    strlen(q.etag) > STORE_ETAG_MAX || strpbrk(q.etag, "<>&") != NULL))
+		e = FS_INTERNAL;
+	if (e == FS_OK)
+		snprintf(etag, STORE_ETAG_MAX + 1, "%s", q.etag);
+	req_free(&q);
+	free(query);
+	free(m.id_enc);
+	return e;
+}
+
+static const char *
+part_etag(const void *arg, int i)
+{
+	return ((const struct store_part *)arg)[i].etag;
+}
+
+static enum fs_err
+s3_mp_complete(struct store *bs, const char *state,
+    const struct store_part *parts, int n, const char *pkey,
+    const unsigned char *sha256, long long size, struct store_writer **wp)
+{
+	struct s3store *s = (struct s3store *)bs;
+	struct s3writer *w = NULL;
+	struct mp_ref m;
+	int *numbers = NULL, i;
+	enum fs_err e;
+
+	*wp = NULL;
+	if (!pkey_ok(pkey))
+		return FS_VALIDATION;
+	e = mp_ref(state, &m);
+	if (e != FS_OK)
+		return e;
+	e = FS_INTERNAL;
+	numbers = calloc((size_t)n, sizeof(*numbers));
+	w = calloc(1, sizeof(*w));
+	if (numbers == NULL || w == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		numbers[i] = parts[i].number;
+	w->base.ops = s->base.ops;
+	w->s = s;
+	w->hint = -1;
+	w->pkey = strdup(m.key);
+	w->dest = strdup(pkey);
+	if (w->pkey == NULL || w->dest == NULL)
+		goto out;
+	w->tmpname = w->pkey + strlen(TMP_PREFIX);
+	e = mp_complete_req(s, m.key, m.id_enc, n, part_etag, parts, numbers);
+	if (e != FS_OK) {
+		if (e == FS_NOT_FOUND)
+			e = FS_INTERNAL;
+		goto out;
+	}
+	/* Whole, under its temporary key: a row may name it now. */
+	w->remote = 1;
+	w->finished = 1;
+	w->size = size;
+	memcpy(w->digest, sha256, CRY_SHA256_LEN);
+	*wp = &w->base;
+	w = NULL;
+out:
+	if (w != NULL)
+		s3_writer_free(&w->base);
+	free(numbers);
+	free(m.id_enc);
+	return e;
+}
+
+/*
+ * A backend without AbortMultipartUpload (s3rver answers 405) still
+ * loses the upload: completed into its temporary object (with an empty
+ * part 1 when none went), which is then deleted.
+ */
+static enum fs_err
+mp_drop(struct s3store *s, const char *state, const struct mp_ref *m,
+    const struct store_part *parts, int n)
+{
+	struct store_part none;
+	int *numbers = NULL, i;
+	enum fs_err e = FS_OK;
+
+	if (n == 0) {
+		memset(&none, 0, sizeof(none));
+		none.number = 1;
+		e = s3_mp_part(&s->base, state, 1, -1, 0, 0, none.etag);
+		parts = &none;
+		n = 1;
+	}
+	numbers = calloc((size_t)n, sizeof(*numbers));
+	if (e != FS_OK || numbers == NULL) {
+		free(numbers);
+		return e != FS_OK ? e : FS_INTERNAL;
+	}
+	for (i = 0; i < n; i++)
+		numbers[i] = parts[i].number;
+	e = mp_complete_req(s, m->key, m->id_enc, n, part_etag, parts,
+	    numbers);
+	free(numbers);
+	if (e == FS_OK)
+		e = del_key(s, m->key);
+	return e;
+}
+
+static enum fs_err
+s3_mp_abort(struct store *bs, const char *state,
+    const struct store_part *parts, int n)
+{
+	struct s3store *s = (struct s3store *)bs;
+	struct mp_ref m;
+	enum fs_err e;
+	long status = 0;
+
+	e = mp_ref(state, &m);
+	if (e != FS_OK)
+		return e;
+	e = mp_abort_req(s, m.key, m.id_enc, &status);
+	if (e == FS_INTERNAL && (status == 405 || status == 501))
+		e = mp_drop(s, state, &m, parts, n);
+	free(m.id_enc);
+	return e == FS_NOT_FOUND ? FS_OK : e;
 }
 
 /* Reader */
@@ -1461,6 +1749,10 @@ static const struct store_ops s3_ops = {
 	.drop_tmp = s3_drop_tmp,
 	.tmp_reader_open = s3_tmp_reader_open,
 	.walk = s3_walk,
+	.mp_begin = s3_mp_begin,
+	.mp_part = s3_mp_part,
+	.mp_complete = s3_mp_complete,
+	.mp_abort = s3_mp_abort,
 };
 
 struct store *

@@ -14,6 +14,7 @@
 
 #include "db.h"
 #include "publish.h"
+#include "shastate.h"
 #include "upload.h"
 
 #define DIR_MODE	0750
@@ -132,11 +133,135 @@ copy_stage(int fd, long long len, struct store_writer *w)
 	return e;
 }
 
+/*
+ * Send the len bytes of the stage at fd after u's parts as the next part
+ * of its multipart upload (begun here for the first), record it, and
+ * free those bytes of the stage: the stage keeps its size, with a hole
+ * where the parts were (a crash before the punch only leaves the bytes).
+ */
+static enum fs_err
+part_send(struct app *a, struct upload_row *u, int fd, long long len)
+{
+	struct store_part pt;
+	char *state = NULL;
+	enum fs_err e;
+
+	if (u->nparts >= STORE_MP_PARTS)
+		return FS_TOO_LARGE;
+	if (u->store_state == NULL) {
+		e = store_mp_begin(a->store, &state);
+		if (e != FS_OK)
+			return e;
+		e = upload_set_store_state(a->db, u->id, state);
+		if (e != FS_OK) {
+			(void)store_mp_abort(a->store, state, NULL, 0);
+			free(state);
+			return e;
+		}
+		u->store_state = state;
+	}
+	memset(&pt, 0, sizeof(pt));
+	pt.number = u->nparts + 1;
+	pt.size = len;
+	e = store_mp_part(a->store, u->store_state, pt.number, fd,
+	    u->parts_bytes, len, pt.etag);
+	if (e == FS_OK)
+		e = upload_part_add(a->db, u->id, &pt);
+	if (e != FS_OK)
+		return e;
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	    u->parts_bytes, len) == -1)
+		app_log(a, "uploads: cannot free the stage's sent part (%s)",
+		    strerror(errno));
+	u->nparts++;
+	u->parts_bytes += len;
+	return FS_OK;
+}
+
+enum fs_err
+upload_flush(struct app *a, struct upload_row *u, int fd)
+{
+	long long part = a->cfg.s3.part_size;
+	enum fs_err e = FS_OK;
+
+	/* Parts need the running hash: without it the stage is read whole. */
+	if (!store_has_mp(a->store) || u->sha_state == NULL)
+		return FS_OK;
+	while (e == FS_OK && u->offset - u->parts_bytes >= part)
+		e = part_send(a, u, fd, part);
+	return e;
+}
+
+/*
+ * The writer of u on S3 once parts went: the rest of the stage as the
+ * last part, then CompleteMultipartUpload.
+ */
+static enum fs_err
+mp_writer(struct app *a, struct upload_row *u, int fd,
+    const unsigned char *sha, struct store_writer **w)
+{
+	struct store_part *parts = NULL;
+	long long sum = 0;
+	enum fs_err e = FS_OK;
+	int n = 0, i;
+
+	if (u->length > u->parts_bytes)
+		e = part_send(a, u, fd, u->length - u->parts_bytes);
+	if (e == FS_OK)
+		e = upload_parts(a->db, u->id, &parts, &n);
+	for (i = 0; e == FS_OK && i < n; i++) {
+		if (parts[i].number != i + 1)
+			e = FS_INTERNAL;
+		sum += parts[i].size;
+	}
+	if (e == FS_OK && sum != u->length)
+		e = FS_INTERNAL;
+	if (e == FS_OK)
+		e = store_mp_complete(a->store, u->store_state, parts, n,
+		    u->key, sha, u->length, w);
+	free(parts);
+	return e;
+}
+
+/* The stage at fd, taken as it is by the disk adapter (no copy). */
+static enum fs_err
+adopt_writer(struct app *a, const struct upload_row *u, int fd,
+    const unsigned char *sha, struct store_writer **w)
+{
+	enum fs_err e;
+	int dfd;
+
+	dfd = stage_dir(a->cfg.data_dir, 0);
+	if (dfd == -1)
+		return FS_INTERNAL;
+	e = store_writer_adopt(a->store, u->key, dfd, u->id, fd, sha,
+	    u->length, w);
+	close(dfd);
+	return e;
+}
+
+/* The stage at fd copied through a new writer: rows without a hash. */
+static enum fs_err
+copy_writer(struct app *a, const struct upload_row *u, int fd,
+    struct store_writer **w)
+{
+	enum fs_err e;
+
+	e = store_writer_open(a->store, u->key, w);
+	if (e == FS_OK) {
+		store_writer_size_hint(*w, u->length);
+		e = copy_stage(fd, u->length, *w);
+	}
+	return e;
+}
+
 enum fs_err
 upload_publish(struct app *a, const struct principal *p,
-    const struct upload_row *u, int fd, int *exists, const char **msg)
+    struct upload_row *u, int fd, int *exists, const char **msg)
 {
 	struct store_writer *w = NULL;
+	struct shastate *h = NULL;
+	unsigned char sha[CRY_SHA256_LEN];
 	struct pub pu;
 	enum fs_err e;
 
@@ -146,30 +271,55 @@ upload_publish(struct app *a, const struct principal *p,
 	pu.pkey = u->key;
 	pu.ctype = u->content_type;
 	pu.folder_id = u->folder_id[0] != '\0' ? u->folder_id : NULL;
-	e = store_writer_open(a->store, u->key, &w);
-	if (e == FS_OK) {
-		store_writer_size_hint(w, u->length);
-		e = copy_stage(fd, u->length, w);
-	}
+	/* The running hash: none for rows older than it (sql/0009). */
+	if (u->sha_state != NULL || u->offset == 0)
+		h = shastate_new(u->sha_state);
+	if (h != NULL)
+		shastate_digest(h, sha);
+	if (h != NULL && store_has_mp(a->store) && u->store_state != NULL &&
+	    u->length > 0)
+		e = mp_writer(a, u, fd, sha, &w);
+	else if (h != NULL && !store_has_mp(a->store))
+		e = adopt_writer(a, u, fd, sha, &w);
+	else
+		e = copy_writer(a, u, fd, &w);
 	if (e == FS_OK)
 		e = pub_record(&pu, w);
 	store_writer_free(w);	/* aborts unless the row took it */
+	shastate_free(h);
 	*exists = pu.exists;
 	*msg = pu.msg;
 	return e;
 }
 
 enum fs_err
-upload_abort(sqlite3 *db, const char *data_dir, const char *id)
+upload_abort(sqlite3 *db, struct store *s, const char *data_dir,
+    const char *id)
 {
+	struct store_part *parts = NULL;
+	struct upload_row u;
 	enum fs_err e;
-	int fd;
+	int fd, n = 0;
 
 	fd = upload_stage_open(data_dir, id, 0, &e);
 	if (fd == -1 && e != FS_NOT_FOUND)
 		return e;
-	/* The row first: a stage without a row is gc's to remove. */
-	e = upload_delete(db, id);
+	/*
+	 * The multipart upload first: its row keeps naming it until it is
+	 * aborted, so a failure here is retried by the next gc.
+	 */
+	e = upload_load(db, id, NULL, &u);
+	if (e == FS_OK && u.store_state != NULL)
+		e = upload_parts(db, id, &parts, &n);
+	if (e == FS_OK && u.store_state != NULL)
+		e = store_mp_abort(s, u.store_state, parts, n);
+	free(parts);
+	upload_row_free(&u);
+	if (e == FS_NOT_FOUND)
+		e = FS_OK;
+	/* The row, then the stage: a stage without a row is gc's. */
+	if (e == FS_OK)
+		e = upload_delete(db, id);
 	if (e == FS_OK && fd != -1)
 		upload_stage_remove(data_dir, id);
 	if (fd != -1)
@@ -213,7 +363,7 @@ gc_orphans(sqlite3 *db, const char *data_dir, long long now)
 }
 
 long long
-upload_gc(sqlite3 *db, const char *data_dir, long long now)
+upload_gc(sqlite3 *db, struct store *s, const char *data_dir, long long now)
 {
 	char ids[GC_BATCH][UPLOAD_ID_LEN + 1];
 	long long n = 0, orphans;
@@ -226,7 +376,7 @@ upload_gc(sqlite3 *db, const char *data_dir, long long now)
 		done = 0;
 		for (i = 0; i < got; i++) {
 			/* A request holds it: the next gc takes it. */
-			if (upload_abort(db, data_dir, ids[i]) == FS_OK)
+			if (upload_abort(db, s, data_dir, ids[i]) == FS_OK)
 				done++;
 		}
 		n += done;

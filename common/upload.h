@@ -10,8 +10,15 @@
  * the next PATCH. A request works on an upload only while it holds the
  * stage's flock (LOCK_EX | LOCK_NB): a second request gets FS_CONFLICT
  * rather than interleaving its bytes, and a dead worker's lock goes with
- * its process. When the last byte is in, the stage is copied through a
- * store writer and published exactly as PUT (publish.h).
+ * its process. The row keeps the running SHA-256 of the bytes (shastate.h).
+ *
+ * On disk, the stage is the object: at the last byte the disk adapter
+ * adopts it (store_writer_adopt, no copy) and it is published exactly as
+ * PUT (publish.h). On S3, each S3_PART_BYTES of it goes up as a part of
+ * a multipart upload as soon as it is whole (upload_flush) and is punched
+ * out of the stage, which so holds less than a part between PATCHes; the
+ * last byte sends the rest and completes the multipart upload, which is
+ * then published as PUT.
  */
 #ifndef FS_UPLOAD_H
 #define FS_UPLOAD_H
@@ -33,26 +40,37 @@ int		 upload_stage_open(const char *data_dir, const char *id,
 void		 upload_stage_remove(const char *data_dir, const char *id);
 
 /*
+ * On S3, send the whole parts of the stage at fd (locked) of u, whose
+ * offset is recorded: each is recorded in u and its row. FS_OK on disk.
+ * A failure leaves the bytes on the stage for the next PATCH.
+ */
+enum fs_err	 upload_flush(struct app *a, struct upload_row *u, int fd);
+
+/*
  * Publish the complete upload u, whose stage is open (and locked) at fd,
- * as PUT would for p: copy it through a store writer, then pub_record.
- * FS_OK with *exists (an overwrite), else the error and maybe *msg.
+ * as PUT would for p: through the store writer the adapter takes it with
+ * (above; a row without a running hash is copied through a new writer),
+ * then pub_record. FS_OK with *exists (an overwrite), else the error and
+ * maybe *msg.
  */
 enum fs_err	 upload_publish(struct app *a, const struct principal *p,
-		    const struct upload_row *u, int fd, int *exists,
+		    struct upload_row *u, int fd, int *exists,
 		    const char **msg);
 
 /*
- * End upload id for good (termination, expiry): its stage and its row.
- * FS_CONFLICT when a request holds it, else FS_OK or FS_INTERNAL.
+ * End upload id for good (termination, expiry): its multipart upload on
+ * s, its stage and its row. FS_CONFLICT when a request holds it, else
+ * FS_OK, FS_UNAVAILABLE (S3) or FS_INTERNAL.
  */
-enum fs_err	 upload_abort(sqlite3 *db, const char *data_dir,
-		    const char *id);
+enum fs_err	 upload_abort(sqlite3 *db, struct store *s,
+		    const char *data_dir, const char *id);
 
 /*
  * filestorctl gc: abort the uploads expired at now, and remove stages
  * without a row (older than an hour: a creation in progress makes its
  * stage just before its row). The count removed, or -1.
  */
-long long	 upload_gc(sqlite3 *db, const char *data_dir, long long now);
+long long	 upload_gc(sqlite3 *db, struct store *s, const char *data_dir,
+		    long long now);
 
 #endif

@@ -10,7 +10,11 @@
 
 #define UPLOAD_COLS	"id, tenant_id, creator_id, key, IFNULL(length, -1)," \
 			" upload_offset, expires_at, metadata, content_type," \
-			" IFNULL(folder_id, ''), store_state, created_at"
+			" IFNULL(folder_id, ''), store_state, created_at," \
+			" sha_state, (SELECT count(*) FROM upload_parts" \
+			" WHERE upload_id = uploads.id), (SELECT" \
+			" IFNULL(SUM(size), 0) FROM upload_parts" \
+			" WHERE upload_id = uploads.id)"
 
 static enum fs_err
 db_err(sqlite3 *db)
@@ -59,9 +63,12 @@ row_from_stmt(sqlite3_stmt *st, struct upload_row *u)
 	col_text(st, 8, u->content_type, sizeof(u->content_type));
 	col_text(st, 9, u->folder_id, sizeof(u->folder_id));
 	u->created_at = sqlite3_column_int64(st, 11);
+	u->nparts = sqlite3_column_int(st, 13);
+	u->parts_bytes = sqlite3_column_int64(st, 14);
 	if (col_dup(st, 3, &u->key) == -1 || u->key == NULL ||
 	    col_dup(st, 7, &u->metadata) == -1 || u->metadata == NULL ||
-	    col_dup(st, 10, &u->store_state) == -1)
+	    col_dup(st, 10, &u->store_state) == -1 ||
+	    col_dup(st, 12, &u->sha_state) == -1)
 		return -1;
 	return 0;
 }
@@ -133,7 +140,8 @@ upload_row_free(struct upload_row *u)
 	free(u->key);
 	free(u->metadata);
 	free(u->store_state);
-	u->key = u->metadata = u->store_state = NULL;
+	free(u->sha_state);
+	u->key = u->metadata = u->store_state = u->sha_state = NULL;
 }
 
 /* Run st (bound, from db_stmt) as a change of one row of uploads. */
@@ -151,20 +159,96 @@ change(sqlite3 *db, sqlite3_stmt *st)
 
 enum fs_err
 upload_advance(sqlite3 *db, const char *id, long long offset,
-    const char *store_state, long long expires_at)
+    const char *sha_state, long long expires_at)
 {
 	sqlite3_stmt *st;
 
 	st = db_stmt(db, "UPDATE uploads SET upload_offset = ?1,"
-	    " store_state = ?2, expires_at = ?3 WHERE id = ?4");
+	    " sha_state = ?2, expires_at = ?3 WHERE id = ?4");
 	if (st == NULL)
 		return db_err(db);
 	sqlite3_bind_int64(st, 1, offset);
-	if (store_state != NULL)
-		sqlite3_bind_text(st, 2, store_state, -1, SQLITE_TRANSIENT);
+	if (sha_state != NULL)
+		sqlite3_bind_text(st, 2, sha_state, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, expires_at);
 	sqlite3_bind_text(st, 4, id, -1, SQLITE_TRANSIENT);
 	return change(db, st);
+}
+
+enum fs_err
+upload_set_store_state(sqlite3 *db, const char *id, const char *state)
+{
+	sqlite3_stmt *st;
+
+	st = db_stmt(db, "UPDATE uploads SET store_state = ?1 WHERE id = ?2");
+	if (st == NULL)
+		return db_err(db);
+	if (state != NULL)
+		sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	return change(db, st);
+}
+
+enum fs_err
+upload_part_add(sqlite3 *db, const char *id, const struct store_part *p)
+{
+	sqlite3_stmt *st;
+	enum fs_err e;
+
+	st = db_stmt(db, "INSERT OR REPLACE INTO upload_parts (upload_id,"
+	    " part_number, size, etag) SELECT ?1, ?2, ?3, ?4"
+	    " WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?1)");
+	if (st == NULL)
+		return db_err(db);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, p->number);
+	sqlite3_bind_int64(st, 3, p->size);
+	sqlite3_bind_text(st, 4, p->etag, -1, SQLITE_TRANSIENT);
+	e = change(db, st);
+	return e;
+}
+
+enum fs_err
+upload_parts(sqlite3 *db, const char *id, struct store_part **parts,
+    int *n)
+{
+	sqlite3_stmt *st;
+	struct store_part *v = NULL, *nv;
+	int cap = 0, rc;
+	enum fs_err e = FS_OK;
+
+	*parts = NULL;
+	*n = 0;
+	st = db_stmt(db, "SELECT part_number, size, etag FROM upload_parts"
+	    " WHERE upload_id = ?1 ORDER BY part_number");
+	if (st == NULL)
+		return db_err(db);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 64 : 2 * cap;
+			nv = reallocarray(v, (size_t)cap, sizeof(*v));
+			if (nv == NULL) {
+				e = FS_INTERNAL;
+				break;
+			}
+			v = nv;
+		}
+		v[*n].number = sqlite3_column_int(st, 0);
+		v[*n].size = sqlite3_column_int64(st, 1);
+		col_text(st, 2, v[*n].etag, sizeof(v[*n].etag));
+		(*n)++;
+	}
+	if (e == FS_OK && rc != SQLITE_DONE)
+		e = db_err(db);
+	db_stmt_done(st);
+	if (e != FS_OK) {
+		free(v);
+		v = NULL;
+		*n = 0;
+	}
+	*parts = v;
+	return e;
 }
 
 enum fs_err
@@ -187,6 +271,7 @@ upload_delete(sqlite3 *db, const char *id)
 	sqlite3_stmt *st;
 	enum fs_err e;
 
+	/* Its upload_parts go with it (ON DELETE CASCADE). */
 	st = db_stmt(db, "DELETE FROM uploads WHERE id = ?1");
 	if (st == NULL)
 		return db_err(db);

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "files.h"
 #include "principal.h"
+#include "store.h"
 
 #define UPLOAD_ID_LEN	32	/* lower-case hex of 16 random bytes */
 
@@ -27,6 +28,9 @@ struct upload_row {
 	char		 folder_id[37];	/* "" for none */
 	char		*store_state;	/* malloc'd, or NULL for none */
 	long long	 created_at;
+	char		*sha_state;	/* shastate.h text, malloc'd, or NULL */
+	int		 nparts;	/* parts sent (upload_parts) */
+	long long	 parts_bytes;	/* their bytes: the stage's start */
 };
 
 /* 1 when s looks like an upload id (UPLOAD_ID_LEN lower-case hex). */
@@ -43,12 +47,21 @@ enum fs_err	 upload_load(sqlite3 *db, const char *id,
 		    const struct principal *p, struct upload_row *u);
 void		 upload_row_free(struct upload_row *u);
 /*
- * Record progress: the new offset, store_state (NULL: none) and
- * expires_at. FS_OK, FS_NOT_FOUND (deleted meanwhile), FS_NO_SPACE or
- * FS_INTERNAL.
+ * Record progress: the new offset, the running hash of the bytes up to it
+ * (sha_state, NULL: none) and expires_at. FS_OK, FS_NOT_FOUND (deleted
+ * meanwhile), FS_NO_SPACE or FS_INTERNAL.
  */
 enum fs_err	 upload_advance(sqlite3 *db, const char *id, long long offset,
-		    const char *store_state, long long expires_at);
+		    const char *sha_state, long long expires_at);
+/* Name the store's multipart upload (store_mp_begin's state). */
+enum fs_err	 upload_set_store_state(sqlite3 *db, const char *id,
+		    const char *state);
+/* Record a part sent (replacing one of that number). */
+enum fs_err	 upload_part_add(sqlite3 *db, const char *id,
+		    const struct store_part *p);
+/* The parts of id by number, malloc'd into *parts (caller frees). */
+enum fs_err	 upload_parts(sqlite3 *db, const char *id,
+		    struct store_part **parts, int *n);
 /* Set the length of a deferred upload. */
 enum fs_err	 upload_set_length(sqlite3 *db, const char *id,
 		    long long length);

@@ -209,8 +209,9 @@ obj_absent() {
 		test ! -e "$FILESTOR_DATA_DIR/$1"
 	fi
 }
-# s3_uploads: multipart uploads s3rver holds in progress (its part files).
-s3_uploads() { find "$S3_TEST_DIR" -name '*_S3rver_part*' -o -path '*multipart*' -type f 2>/dev/null | wc -l; }
+# s3_uploads: multipart uploads s3rver holds in progress (it keeps each in
+# <dir>/<bucket>/._S3rver_uploads/<upload id>/ until it is completed).
+s3_uploads() { find "$S3_TEST_DIR/$S3_BUCKET/._S3rver_uploads" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l; }
 
 # wait_for SECONDS CMD...: poll until CMD succeeds; 1 after SECONDS.
 wait_for() {

@@ -32,7 +32,7 @@ s3_install() {
 
 s3_start() {
 	local dir=$1 port=$2 i
-	S3_TEST_DIR=$dir
+	export S3_TEST_DIR=$dir
 	mkdir -p "$dir"
 	node "$FILESTOR_S3RVER" -d "$dir" -a 127.0.0.1 -p "$port" \
 	    --no-vhost-buckets --configure-bucket "$S3_TEST_BUCKET" \

@@ -313,6 +313,73 @@ patch "$LOC" "$OFF" "$TEST_TMP/rest"
 expect_status 204 "cut PATCH: resume from HEAD's offset"
 check "cut PATCH: the object is whole" obj_same "tenants/$TID/up/cut" "$TEST_TMP/cut"
 
+# --- parts: on S3 each S3_PART_BYTES goes up as soon as it is whole, and
+# the stage keeps only the rest (a hole where the part was); on disk the
+# stage is published as it is. The running sha256 spans the PATCHes.
+P=${S3_PART_BYTES:-5242880}
+LEN=$((2 * P + 100000))
+head -c "$LEN" /dev/urandom >"$TEST_TMP/parts"
+head -c $((P + 50000)) "$TEST_TMP/parts" >"$TEST_TMP/parts.1"
+tail -c +$((P + 50001)) "$TEST_TMP/parts" | head -c "$P" >"$TEST_TMP/parts.2"
+tail -c +$((2 * P + 50001)) "$TEST_TMP/parts" >"$TEST_TMP/parts.3"
+parts_of() { sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM upload_parts WHERE upload_id = '${1##*/}'"; }
+stage_alloc() { echo $(($(stat -c '%b * %B' "$(stage_of "$1")"))); }
+mp_open() { if [ "${STORE:-local}" = s3 ]; then s3_uploads; else echo 0; fi; }
+create "$(meta up/parts.bin)" "$LEN"
+patch "$LOC" 0 "$TEST_TMP/parts.1"
+expect_status 204 "parts: first PATCH, a part and more"
+if [ "${STORE:-local}" = s3 ]; then
+	check "parts: one part went to S3" eq "$(parts_of "$LOC")" 1
+	check "parts: S3 holds the multipart upload" eq "$(s3_uploads)" 1
+	check "parts: the stage keeps less than a part ($(stage_alloc "$LOC") bytes)" \
+	    test "$(stage_alloc "$LOC")" -lt "$P"
+else
+	check "parts: none on disk" eq "$(parts_of "$LOC")" 0
+	check "parts: the stage holds it all" test "$(stage_alloc "$LOC")" -ge $((P + 50000))
+fi
+check "parts: HEAD tells the offset" offset_is "$LOC" $((P + 50000))
+check "parts: the stage keeps its size" eq "$(stat -c %s "$(stage_of "$LOC")")" $((P + 50000))
+patch "$LOC" $((P + 50000)) "$TEST_TMP/parts.2"
+expect_status 204 "parts: second PATCH"
+if [ "${STORE:-local}" = s3 ]; then
+	check "parts: two parts" eq "$(parts_of "$LOC")" 2
+fi
+patch "$LOC" $((2 * P + 50000)) "$TEST_TMP/parts.3"
+expect_status 204 "parts: last PATCH publishes"
+check "parts: the object is whole" obj_same "tenants/$TID/up/parts.bin" "$TEST_TMP/parts"
+check "parts: its sha256, from the running hash" eq \
+    "$(sqlite3 "$FILESTOR_DB" "SELECT sha256 FROM files WHERE key = 'tenants/$TID/up/parts.bin'")" \
+    "$(sha256sum "$TEST_TMP/parts" | cut -d' ' -f1)"
+check "parts: no multipart upload left open" eq "$(mp_open)" 0
+check "parts: no part rows left" eq "$(rows upload_parts)" 0
+check "parts: no stage left" test ! -e "$(stage_of "$LOC")"
+# A row from before the running hash (sql/0009) is read whole at the end,
+# and sends no part before.
+head -c 100 "$TEST_TMP/parts" >"$TEST_TMP/parts.a"
+tail -c +101 "$TEST_TMP/parts" >"$TEST_TMP/parts.b"
+create "$(meta up/legacy.bin)" "$LEN"
+patch "$LOC" 0 "$TEST_TMP/parts.a"
+sqlite3 "$FILESTOR_DB" "UPDATE uploads SET sha_state = NULL WHERE id = '${LOC##*/}'"
+patch "$LOC" 100 "$TEST_TMP/parts.b"
+expect_status 204 "legacy row: last PATCH publishes"
+check "legacy row: the object is whole" obj_same "tenants/$TID/up/legacy.bin" "$TEST_TMP/parts"
+check "legacy row: its sha256" eq \
+    "$(sqlite3 "$FILESTOR_DB" "SELECT sha256 FROM files WHERE key = 'tenants/$TID/up/legacy.bin'")" \
+    "$(sha256sum "$TEST_TMP/parts" | cut -d' ' -f1)"
+# Termination drops the multipart upload with the stage.
+create "$(meta up/parts-del.bin)" "$LEN"
+patch "$LOC" 0 "$TEST_TMP/parts.1"
+req DELETE "$LOC" "${A[@]}" "${TUS[@]}"
+expect_status 204 "parts: DELETE terminates"
+check "parts: DELETE leaves no multipart upload open" eq "$(mp_open)" 0
+check "parts: DELETE leaves no part rows" eq "$(rows upload_parts)" 0
+check "parts: DELETE leaves no stage" test ! -e "$(stage_of "$LOC")"
+# Expiry and gc drop it too (below, with the rest).
+create "$(meta up/parts-old.bin)" "$LEN"
+patch "$LOC" 0 "$TEST_TMP/parts.1"
+PARTS_OLD=$LOC
+sqlite3 "$FILESTOR_DB" "UPDATE uploads SET expires_at = 1 WHERE id = '${LOC##*/}'"
+
 # --- expiry and gc
 create "$(meta up/fresh)" 11
 FRESH=$LOC
@@ -328,6 +395,10 @@ check "gc: runs" grep -q "uploads: expired or abandoned" "$TEST_TMP/gc.out"
 check "gc: the expired row is gone" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM uploads WHERE id = '${LOC##*/}'")" 0
 check "gc: the expired stage is gone" test ! -e "$(stage_of "$LOC")"
 check "gc: a live upload stays" offset_is "$FRESH" 0
+check "gc: the expired upload with parts is gone" test ! -e "$(stage_of "$PARTS_OLD")"
+check "gc: no multipart upload left open" eq "$(mp_open)" 0
+check "gc: no part rows left" eq "$(rows upload_parts)" 0
+check "gc: no temporary object left" eq "$(find "$FILESTOR_DATA_DIR/.tmp" -type f 2>/dev/null | wc -l)" 0
 req DELETE "$FRESH" "${A[@]}" "${TUS[@]}"
 check "no stage left behind" eq "$(find "$STAGES" -type f | wc -l)" 0
 check "no upload row left behind" eq "$(rows uploads)" 0

@@ -500,7 +500,9 @@ static int
 cmd_gc(struct ctl *c, struct cli_args *ar)
 {
 	struct rcache_stats st;
+	struct store *s;
 	long long up;
+	char err[512];
 
 	if (ar->npos != 0)
 		return usage_fail(c);
@@ -513,7 +515,12 @@ cmd_gc(struct ctl *c, struct cli_args *ar)
 	    st.evicted_bytes, st.tmp_removed);
 	if (gc_store(c) != 0)
 		return 1;
-	up = upload_gc(c->db, c->cfg.data_dir, db_now());
+	s = store_open(&c->cfg, err, sizeof(err));
+	if (s == NULL)
+		return cli_fail("%s", err);
+	/* Aborts the multipart uploads of expired ones too (S3). */
+	up = upload_gc(c->db, s, c->cfg.data_dir, db_now());
+	store_close(s);
 	if (up < 0)
 		return cli_fail("resumable uploads: gc failed");
 	printf("uploads: expired or abandoned resumable uploads %lld\n", up);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1189,6 +1190,64 @@ test_walk(void **state)
 	assert_int_equal(n, 3);
 }
 
+/*
+ * store_writer_adopt: a finished file (a tus stage) becomes the pending
+ * object without a copy: the same inode under .tmp, held by the caller's
+ * lock, cut to the size vouched for, published as any other.
+ */
+static void
+test_adopt(void **state)
+{
+	struct fx		*f = *state;
+	struct store_writer	*w = NULL;
+	unsigned char		 sha[CRY_SHA256_LEN], got[CRY_SHA256_LEN];
+	char			 name[64], p[256], tp[300], buf[64];
+	struct stat		 a, b;
+	long long		 size = 0;
+	int			 dfd, fd;
+
+	memset(sha, 0x5a, sizeof(sha));
+	dfd = open(f->root, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd != -1);
+	fd = openat(dfd, "stage", O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, "adopted bytes and more", 22), 22);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	/* Shorter than vouched for: refused. */
+	assert_int_equal(store_writer_adopt(f->s, T "a/v", dfd, "stage", fd,
+	    sha, 100, &w), FS_INTERNAL);
+	assert_null(w);
+	assert_int_equal(store_writer_adopt(f->s, "../x", dfd, "stage", fd,
+	    sha, 13, &w), FS_VALIDATION);
+	assert_int_equal(store_writer_adopt(f->s, T "a/v", dfd, "stage", fd,
+	    sha, 13, &w), FS_OK);
+	snprintf(name, sizeof(name), "%s", store_writer_pending(w));
+	assert_int_equal(strlen(name), 32);
+	snprintf(tp, sizeof(tp), "%s/%s", dpath(f, ".tmp", p, sizeof(p)), name);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(stat(tp, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_size == 13);
+	assert_int_equal(store_finish(w, got, &size), FS_OK);
+	assert_memory_equal(got, sha, sizeof(sha));
+	assert_int_equal(size, 13);
+	/* The caller's lock holds it: the orphan sweep leaves it. */
+	assert_int_equal(store_gc_orphans(f->s, NULL, NULL), 0);
+	store_writer_keep(w);
+	store_writer_free(w);
+	assert_int_equal(store_publish(f->s, name, T "a/v"), FS_OK);
+	get_row(f->s, T "a/v", NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "adopted bytes");
+	assert_true(exists(tp) == 0);
+	/* Not kept: free drops the second name, the caller's stays. */
+	assert_int_equal(store_writer_adopt(f->s, T "a/w", dfd, "stage", fd,
+	    sha, 13, &w), FS_OK);
+	store_writer_free(w);
+	assert_int_equal(tmp_count(f), 0);
+	assert_int_equal(fstatat(dfd, "stage", &b, 0), 0);
+	close(fd);
+	close(dfd);
+}
+
 #define STORE_TEST(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1217,6 +1276,7 @@ main(void)
 		STORE_TEST(test_open_errors),
 		STORE_TEST(test_publish_pending),
 		STORE_TEST(test_walk),
+		STORE_TEST(test_adopt),
 	};
 	int	 failed;
 
