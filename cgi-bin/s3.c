@@ -254,13 +254,67 @@ parse_credential(struct s3req *q)
 	return 0;
 }
 
+/*
+ * Whether r came to the S3 host (S3API_DOMAIN, docs/s3api.md "Own
+ * host"): -1 no; 0 the domain itself, path-style at the root of the
+ * host; 1 <bucket>.<domain>, virtual-host style, with the bucket in
+ * bucket[size]. The port is not compared; the web server routed the
+ * host here.
+ */
+static int
+s3_host(const struct app *a, const struct request *r, char *bucket,
+    size_t size)
+{
+	const char *d = a->cfg.s3api_domain, *h, *colon;
+	size_t hlen, dlen, blen, i;
+
+	if (d == NULL || *d == '\0' || (h = http_header(r, "Host")) == NULL)
+		return -1;
+	colon = strchr(h, ':');
+	hlen = colon != NULL ? (size_t)(colon - h) : strlen(h);
+	dlen = strlen(d);
+	if (hlen == dlen && strncasecmp(h, d, dlen) == 0)
+		return 0;
+	if (hlen < dlen + 2 || h[hlen - dlen - 1] != '.' ||
+	    strncasecmp(h + hlen - dlen, d, dlen) != 0)
+		return -1;
+	blen = hlen - dlen - 1;
+	if (blen >= size)
+		return -1;
+	for (i = 0; i < blen; i++) {
+		if (!isalnum((unsigned char)h[i]) && h[i] != '.' &&
+		    h[i] != '-' && h[i] != '_')
+			return -1;
+		bucket[i] = (char)tolower((unsigned char)h[i]);
+	}
+	bucket[blen] = '\0';
+	return 1;
+}
+
+/*
+ * The path the client signed: as sent. On the S3 host, s3_prepare put
+ * /s3 (and /<bucket>) in front of it for the routes; take them off.
+ */
+static const char *
+signed_path(const struct s3req *q)
+{
+	char b[sizeof(q->bucket)];
+	const char *p = q->r->raw_path;
+	int vh = s3_host(q->a, q->r, b, sizeof(b));
+
+	if (vh < 0)
+		return p;
+	p += strlen(PREFIX) + (vh == 1 ? 1 + strlen(b) : 0);
+	return *p != '\0' ? p : "/";
+}
+
 /* Authenticate q->r: 1 with q->p, q->au, q->pl set; 0 after answering. */
 static int
 s3_authenticate(struct s3req *q)
 {
 	struct request *r = q->r;
 	char *cq = NULL;
-	const char *ph;
+	const char *ph, *path;
 	enum fs_err fe;
 	enum s3auth_err e;
 	int ok = 0;
@@ -286,15 +340,16 @@ s3_authenticate(struct s3req *q)
 	}
 	ph = q->au.expires >= 0 ? "UNSIGNED-PAYLOAD" :
 	    http_header(r, "X-Amz-Content-Sha256");
-	e = s3auth_verify(&q->au, q->secret, r->method, r->raw_path, cq,
+	path = signed_path(q);
+	e = s3auth_verify(&q->au, q->secret, r->method, path, cq,
 	    header_of, r, ph);
 	/*
 	 * s3cmd signs the path without the endpoint's own path (/s3): the
 	 * same request for the same object, so a signature over the path
 	 * without it holds too (docs/s3api.md, "Clients").
 	 */
-	if (e == S3AUTH_MISMATCH && strncmp(r->raw_path, PREFIX "/",
-	    strlen(PREFIX) + 1) == 0)
+	if (e == S3AUTH_MISMATCH && path == r->raw_path &&
+	    strncmp(r->raw_path, PREFIX "/", strlen(PREFIX) + 1) == 0)
 		e = s3auth_verify(&q->au, q->secret, r->method,
 		    r->raw_path + strlen(PREFIX), cq, header_of, r, ph);
 	if (e == S3AUTH_OK)
@@ -727,6 +782,41 @@ list_buckets(struct s3req *q)
 	s3xml_free(&x);
 }
 
+/*
+ * GetBucketAcl, GetObjectAcl: ACLs are not kept (permissions are
+ * Filestor's roles), so the answer is what they amount to for the
+ * caller: the caller owns it with FULL_CONTROL, and a public row (a REST
+ * PATCH acl=public) is readable by everyone, S3's AllUsers READ.
+ */
+static void
+acl_policy(struct s3req *q, struct s3xml *x, int public)
+{
+	s3xml_begin(x, "AccessControlPolicy");
+	s3xml_open(x, "Owner");
+	s3xml_text(x, "ID", q->p.user_id);
+	s3xml_close(x, "Owner");
+	s3xml_open(x, "AccessControlList");
+	s3xml_open(x, "Grant");
+	s3xml_open(x, "Grantee xmlns:xsi=\"http://www.w3.org/2001/"
+	    "XMLSchema-instance\" xsi:type=\"CanonicalUser\"");
+	s3xml_text(x, "ID", q->p.user_id);
+	s3xml_close(x, "Grantee");
+	s3xml_text(x, "Permission", "FULL_CONTROL");
+	s3xml_close(x, "Grant");
+	if (public) {
+		s3xml_open(x, "Grant");
+		s3xml_open(x, "Grantee xmlns:xsi=\"http://www.w3.org/2001/"
+		    "XMLSchema-instance\" xsi:type=\"Group\"");
+		s3xml_text(x, "URI", "http://acs.amazonaws.com/groups/global/"
+		    "AllUsers");
+		s3xml_close(x, "Grantee");
+		s3xml_text(x, "Permission", "READ");
+		s3xml_close(x, "Grant");
+	}
+	s3xml_close(x, "AccessControlList");
+	s3xml_close(x, "AccessControlPolicy");
+}
+
 /* A bucket subresource we answer as S3 does for an unconfigured one. */
 static int
 bucket_config(struct s3req *q)
@@ -758,15 +848,9 @@ bucket_config(struct s3req *q)
 	} else if (has_param(q->r, "versioning")) {
 		s3xml_begin(&x, "VersioningConfiguration");
 		s3xml_close(&x, "VersioningConfiguration");
-	} else if (has_param(q->r, "acl")) {
-		s3xml_begin(&x, "AccessControlPolicy");
-		s3xml_open(&x, "Owner");
-		s3xml_text(&x, "ID", q->p.user_id);
-		s3xml_close(&x, "Owner");
-		s3xml_open(&x, "AccessControlList");
-		s3xml_close(&x, "AccessControlList");
-		s3xml_close(&x, "AccessControlPolicy");
-	} else
+	} else if (has_param(q->r, "acl"))
+		acl_policy(q, &x, 0);
+	else
 		return 0;
 	s3_send(q->r, 200, &x);
 	s3xml_free(&x);
@@ -1327,6 +1411,7 @@ get_object(struct s3req *q)
 {
 	struct sget_opts o;
 	struct file_row f;
+	struct s3xml x;
 	char etag[72];
 	enum fs_err e;
 
@@ -1335,6 +1420,12 @@ get_object(struct s3req *q)
 	if (e != FS_OK) {
 		s3_fail(q->r, e, NULL);
 		return;
+	}
+	if (has_param(q->r, "acl") && !q->r->is_head) {	/* GetObjectAcl */
+		acl_policy(q, &x, strcmp(f.acl, "public") == 0);
+		s3_send(q->r, 200, &x);
+		s3xml_free(&x);
+		goto out;
 	}
 	row_etag(&f, etag);
 	if (preconditions(q, &f, etag) == -1 || overrides(q, &o) == -1)
@@ -2374,7 +2465,58 @@ out:
 	free(q.pkey);
 }
 
-APP_MAIN("s3", APP_STORE,
+/*
+ * Requests to the S3 host (S3API_DOMAIN) come with the bucket in the
+ * host or at the root of the path: put them under /s3/<bucket> for the
+ * routes and resolve_path. signed_path() takes the prefix off again.
+ */
+static void
+s3_prepare(struct app *a, struct request *r)
+{
+	char b[256], *path = NULL, *raw = NULL;
+	const char *rest, *rawrest;
+	size_t pre, restlen;
+	int vh = s3_host(a, r, b, sizeof(b)), ok = 0;
+
+	if (vh < 0)
+		return;
+	rest = r->path;
+	restlen = r->path_len;
+	rawrest = r->raw_path;
+	if (strcmp(r->raw_path, "/") == 0) {
+		rest = rawrest = "";
+		restlen = 0;
+	}
+	if (vh == 0)
+		b[0] = '\0';
+	pre = strlen(PREFIX) + (vh == 1 ? 1 + strlen(b) : 0);
+	if (asprintf(&raw, "%s%s%s%s", PREFIX, vh == 1 ? "/" : "", b,
+	    rawrest) == -1) {
+		raw = NULL;
+		goto out;
+	}
+	/* The decoded path may hold a NUL (resolve_path refuses it). */
+	path = malloc(pre + restlen + 1);
+	if (path == NULL)
+		goto out;
+	memcpy(path, raw, pre);
+	memcpy(path + pre, rest, restlen);
+	path[pre + restlen] = '\0';
+	free(r->raw_path);
+	free(r->path);
+	r->raw_path = raw;
+	r->path = path;
+	r->path_len = pre + restlen;
+	raw = path = NULL;
+	ok = 1;
+out:
+	if (!ok)
+		s3_fail(r, FS_INTERNAL, NULL);
+	free(raw);
+	free(path);
+}
+
+APP_MAIN_PREPARE("s3", APP_STORE, s3_prepare,
     [ROUTE_S3_SERVICE] = h_s3,
     [ROUTE_S3_BUCKET] = h_s3,
     [ROUTE_S3_BUCKET_PUT] = h_s3,

@@ -421,6 +421,13 @@ int
 app_main(const char *name, int argc, char *argv[],
     const app_handler *serve, int flags)
 {
+	return app_main_prepare(name, argc, argv, serve, flags, NULL);
+}
+
+int
+app_main_prepare(const char *name, int argc, char *argv[],
+    const app_handler *serve, int flags, app_prepare prepare)
+{
 	struct app a;
 	FCGX_Request fcgx;
 	char err[512];
@@ -491,8 +498,13 @@ app_main(const char *name, int argc, char *argv[],
 		if (e != FS_OK)
 			http_error(&r, e, "%s", msg != NULL ? msg :
 			    err_strerror(e));
-		else
-			app_dispatch(&a, &r, app_routes, ROUTE__MAX, serve);
+		else {
+			if (prepare != NULL)
+				prepare(&a, &r);
+			if (!r.head_sent)
+				app_dispatch(&a, &r, app_routes, ROUTE__MAX,
+				    serve);
+		}
 		if (!r.head_sent)
 			http_error(&r, FS_INTERNAL, NULL);
 		if (input_drained(&r))

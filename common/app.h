@@ -102,6 +102,15 @@ struct app_caller {
 typedef void	(*app_handler)(struct app *, struct request *,
 		    const struct app_caller *);
 
+/*
+ * A program's look at each request before it is routed (APP_MAIN_PREPARE):
+ * it may replace r->path and r->raw_path (malloc'd; it frees the old ones),
+ * which the route is then chosen from, or answer the request itself, and
+ * then nothing is dispatched. The s3 program maps its own host name
+ * (S3API_DOMAIN) onto its /s3 routes this way.
+ */
+typedef void	(*app_prepare)(struct app *, struct request *);
+
 /* The metrics file: FILESTOR_DB with this suffix, unless METRICS_FILE. */
 #define APP_METRICS_SUFFIX	"-metrics"
 
@@ -115,6 +124,9 @@ typedef void	(*app_handler)(struct app *, struct request *,
  */
 int	 app_main(const char *name, int argc, char *argv[],
 	    const app_handler *serve, int flags);
+/* app_main with a prepare hook (NULL: none). */
+int	 app_main_prepare(const char *name, int argc, char *argv[],
+	    const app_handler *serve, int flags, app_prepare prepare);
 
 /*
  * Dispatch one request on routes[0..nroutes) with handlers serve[] (used
@@ -167,6 +179,17 @@ int									\
 main(int argc, char *argv[])						\
 {									\
 	return app_main(name, argc, argv, serve, flags);		\
+}
+
+/* APP_MAIN with an app_prepare hook run before each request is routed. */
+#define APP_MAIN_PREPARE(name, flags, prepare, ...)			\
+static const app_handler serve[ROUTE__MAX] = { __VA_ARGS__ };		\
+									\
+int									\
+main(int argc, char *argv[])						\
+{									\
+	return app_main_prepare(name, argc, argv, serve, flags,		\
+	    prepare);							\
 }
 
 #endif

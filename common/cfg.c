@@ -91,6 +91,8 @@ static const struct cfg_setting settings[] = {
 	    "where the web server passes agents' WebSockets to the relay"),
 	STR("RELAY_PEER_ADDR", CFG_PRINT, relay.peer_addr, NULL,
 	    "host:port the other hosts reach this relay at; unset: one host"),
+	STR("S3API_DOMAIN", CFG_PRINT, s3api_domain, NULL,
+	    "host name of the S3 endpoint at a host's root; unset: off"),
 	S3("S3_BUCKET", CFG_PRINT, bucket, 0, 0, 0, NULL,
 	    "S3-compatible storage instead of the local disk"),
 	S3("S3_REGION", CFG_PRINT, region, 0, 0, 0, "us-east-1",
@@ -215,6 +217,26 @@ oom:
 	return -1;
 }
 
+/* A lower-case DNS name: labels of [a-z0-9-], none empty. */
+static int
+domain_ok(const char *v)
+{
+	size_t label = 0;
+
+	for (; *v != '\0'; v++) {
+		if (*v == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((*v >= 'a' && *v <= 'z') || (*v >= '0' &&
+		    *v <= '9') || *v == '-')
+			label++;
+		else
+			return 0;
+	}
+	return label > 0;
+}
+
 /* What the table cannot say: relations between settings. */
 static int
 load_check(struct cfg *c, int need_secret, char *err, size_t errlen)
@@ -234,6 +256,12 @@ load_check(struct cfg *c, int need_secret, char *err, size_t errlen)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->transform.concurrency = n < 1 ? 1 : n > TSLOT_MAX ?
 		    TSLOT_MAX : n;
+	}
+	if (c->s3api_domain != NULL && c->s3api_domain[0] != '\0' &&
+	    !domain_ok(c->s3api_domain)) {
+		snprintf(err, errlen, "S3API_DOMAIN must be a host name "
+		    "(lower-case letters, digits, '-' and '.'), without a port");
+		return -1;
 	}
 	if (s->bucket == NULL)
 		return 0;	/* local disk */

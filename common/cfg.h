@@ -71,6 +71,7 @@ struct cfg {
 	int		 sendfile;	/* FILESTOR_SENDFILE: 0 off, 1 on (default) */
 	int		 cookie_secure;	/* COOKIE_SECURE, default 1 */
 	char		*public_base;	/* PUBLIC_BASE or NULL */
+	char		*s3api_domain;	/* S3API_DOMAIN; NULL or "": off */
 	long long	 session_ttl;	/* FILESTOR_SESSION_TTL seconds, 7 days */
 	/* Failed logins allowed per window before 429 (auth_login_allowed). */
 	long long	 login_max_user; /* LOGIN_MAX_FAILURES, per email+tenant, 10 */

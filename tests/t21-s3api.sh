@@ -1,5 +1,6 @@
 # The S3 endpoint (docs/s3api.md) with real clients from Debian: awscli,
-# boto3 (tests/s3api_boto.py), rclone and s3cmd, path-style at $BASE/s3.
+# boto3 (tests/s3api_boto.py), rclone and s3cmd, path-style at $BASE/s3,
+# and s3cmd on the endpoint's own host (S3API_DOMAIN).
 # A bucket is a tenant, named by its name.
 
 # The test's own convert runs with the system policy (as in t05).
@@ -159,6 +160,64 @@ check "... the deletion reached the bucket" eq "$(jqb '[.items[].key] | join(","
 check "rclone sync down" rcl sync "fs:$S3T/rc" "$TEST_TMP/rc2"
 check "rclone check down" rcl check "fs:$S3T/rc" "$TEST_TMP/rc2"
 check "... same tree" diff -r "$TEST_TMP/rc" "$TEST_TMP/rc2"
+
+mark "s3cmd"
+# --- s3cmd: on the endpoint's own host (S3API_DOMAIN=s3.localhost, set
+# by tests/run), virtual-host style (<bucket>.s3.localhost) and
+# path-style at the host's root; s3cmd cannot use an endpoint with a path.
+HP=${BASE##*:}
+s3cfg() {
+	cat <<CONF
+[default]
+access_key = $AKA
+secret_key = $SKA
+host_base = s3.localhost:$HP
+host_bucket = $1
+use_https = False
+signature_v2 = False
+bucket_location = us-east-1
+multipart_chunk_size_mb = 5
+CONF
+}
+s3cfg "%(bucket)s.s3.localhost:$HP" >"$TEST_TMP/s3cfg.vhost"
+s3cfg "s3.localhost:$HP" >"$TEST_TMP/s3cfg.path"
+s3c() { "$PY" tests/s3cmd-localhost.py -c "$TEST_TMP/s3cfg.$1" "${@:2}"; }
+printf 's3cmd was here' >"$TEST_TMP/c.txt"
+check "s3cmd put (virtual host)" s3c vhost -q put "$TEST_TMP/c.txt" "s3://$S3T/s3cmd/c.txt"
+req GET /api/storage/s3cmd/c.txt "${A[@]}"
+check "... the object over REST" eq "$STATUS $(body)" "200 s3cmd was here"
+head -c $((12 << 20)) /dev/urandom >"$TEST_TMP/c.big"
+check "s3cmd put 12 MiB (multipart, 5 MiB parts)" s3c vhost -q put \
+    "$TEST_TMP/c.big" "s3://$S3T/s3cmd/c.big"
+check "... in three parts (its ETag)" eq "$(sqlite3 "$FILESTOR_DB" \
+    "SELECT substr(md5, 33) FROM files WHERE key = 'tenants/$TID/s3cmd/c.big'")" "-3"
+check "s3cmd ls (path-style at the host's root)" eq \
+    "$(s3c path ls "s3://$S3T/s3cmd/" | awk '{print $3, $4}' | tr '\n' ' ')" \
+    "12582912 s3://$S3T/s3cmd/c.big 14 s3://$S3T/s3cmd/c.txt "
+check "s3cmd get (path-style)" s3c path -q get "s3://$S3T/s3cmd/c.big" "$TEST_TMP/c.big2"
+check "... same bytes" cmp -s "$TEST_TMP/c.big" "$TEST_TMP/c.big2"
+check "s3cmd get (virtual host)" s3c vhost -q get "s3://$S3T/s3cmd/c.txt" "$TEST_TMP/c2.txt"
+check "... same bytes" cmp -s "$TEST_TMP/c.txt" "$TEST_TMP/c2.txt"
+s3c vhost info "s3://$S3T/s3cmd/c.txt" >"$TEST_TMP/info.out" 2>&1
+check "s3cmd info: the MD5" grep -q "MD5 sum: *$(md5sum <"$TEST_TMP/c.txt" | cut -c1-32)" "$TEST_TMP/info.out"
+check "s3cmd info: the ACL (GetObjectAcl)" grep -q "ACL: .*: FULL_CONTROL" "$TEST_TMP/info.out"
+check "s3cmd info: no public URL for a private object" eval '! grep -q "URL:" "$TEST_TMP/info.out"'
+req PATCH /api/storage/s3cmd/c.txt "${A[@]}" -H 'Content-Type: application/json' -d '{"acl":"public"}'
+s3c vhost info "s3://$S3T/s3cmd/c.txt" >"$TEST_TMP/info.out" 2>&1
+check "s3cmd info: a public row is AllUsers READ" grep -q "ACL: .*\*anon\*: READ" "$TEST_TMP/info.out"
+s3c vhost info "s3://$S3T" >"$TEST_TMP/info.out" 2>&1
+check "s3cmd info (bucket)" grep -q "ACL: .*: FULL_CONTROL" "$TEST_TMP/info.out"
+check "s3cmd del" s3c vhost -q del "s3://$S3T/s3cmd/c.txt" "s3://$S3T/s3cmd/c.big"
+req GET /api/storage/s3cmd/c.txt "${A[@]}"
+check "... gone over REST" eq "$STATUS" 404
+sed -i "s/^secret_key = .*/secret_key = $SKB/" "$TEST_TMP/s3cfg.vhost"
+s3c vhost ls "s3://$S3T/" >"$TEST_TMP/bad.out" 2>&1
+check "s3cmd with a wrong secret: SignatureDoesNotMatch" grep -q SignatureDoesNotMatch "$TEST_TMP/bad.out"
+req GET / -H "Host: $S3T.s3.localhost:$HP"
+check "the bucket's host, unsigned: 403 AccessDenied in XML" eq "$STATUS $(grep -o \
+    '<Code>[A-Za-z]*' "$TEST_TMP/body")" "403 <Code>AccessDenied"
+req GET /api/auth/me -H "Host: 127.0.0.1:$HP"
+check "the API's own host still serves the API" eq "$STATUS" 401
 
 mark "awscli removes"
 # --- awscli removes the tree

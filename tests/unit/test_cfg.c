@@ -116,6 +116,12 @@ test_malformed(void **state)
 		{ "COOKIE_SECURE", "2", "COOKIE_SECURE" },
 		{ "FILESTOR_SESSION_TTL", "59", "FILESTOR_SESSION_TTL" },
 		{ "PUBLIC_BASE", "https://x\r\nSet-Cookie: a=b", "PUBLIC_BASE" },
+		{ "S3API_DOMAIN", "s3.example.com:8080", "S3API_DOMAIN" },
+		{ "S3API_DOMAIN", "S3.Example.com", "S3API_DOMAIN" },
+		{ "S3API_DOMAIN", "s3..example.com", "S3API_DOMAIN" },
+		{ "S3API_DOMAIN", ".example.com", "S3API_DOMAIN" },
+		{ "S3API_DOMAIN", "example.com.", "S3API_DOMAIN" },
+		{ "S3API_DOMAIN", "http://s3", "S3API_DOMAIN" },
 	};
 	size_t i;
 
@@ -139,7 +145,9 @@ test_values(void **state)
 	setenv("FILESTOR_SENDFILE", "off", 1);
 	setenv("COOKIE_SECURE", "0", 1);
 	setenv("PUBLIC_BASE", "https://cdn.example.com", 1);
+	setenv("S3API_DOMAIN", "s3.files-1.example", 1);
 	load_ok(&c);
+	assert_string_equal(c.s3api_domain, "s3.files-1.example");
 	assert_int_equal(c.max_upload, 1000);
 	assert_int_equal(c.sendfile, 0);
 	assert_int_equal(c.cookie_secure, 0);
