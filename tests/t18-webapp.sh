@@ -176,6 +176,29 @@ else
 		fail "web: the browser script finished" "exit $rc"
 		tail -n 20 "$TEST_TMP/node.err" >&2
 	fi
+	# Firefox too ("current Chromium and Firefox"), in the lighttpd pass
+	# only: Debian's firefox-esr over WebDriver BiDi (tests/web/firefox.mjs).
+	if [ "$SERVER" = lighttpd ] && [ "$STORE" = local ]; then
+		if [ ! -x /usr/bin/firefox-esr ]; then
+			fail "web: /usr/bin/firefox-esr is missing (tools/install-deps test)"
+		else
+			EMAIL=$EMAIL PASSWORD=$PW TENANT=$TID SHOTS=$shots WORK=$TEST_TMP \
+			    timeout -k 5 120 node --experimental-websocket tests/web/firefox.mjs 2>"$TEST_TMP/firefox.err" |
+			while IFS= read -r line; do
+				case $line in
+				"PASS "*) pass "web: ${line#PASS }" ;;
+				"FAIL "*) fail "web: ${line#FAIL }" ;;
+				esac
+			done
+			rc=${PIPESTATUS[0]}
+			if [ "$rc" -eq 0 ]; then
+				pass "web: the Firefox script finished"
+			else
+				fail "web: the Firefox script finished" "exit $rc"
+				tail -n 20 "$TEST_TMP/firefox.err" >&2
+			fi
+		fi
+	fi
 	for k in big50.bin resume24.bin; do
 		check "tus: one row for $k" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/$k'")" 1
 	done
