@@ -9,20 +9,13 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { reporter } from './report.mjs';
 
 const env = process.env;
 const BASE = env.BASE;
 const T = 20000;
 
-let failures = 0;
-const pass = (n) => console.log(`PASS ${n}`);
-const fail = (n, why) => { failures++; console.log(`FAIL ${n}: ${String(why).split('\n')[0].slice(0, 300)}`); };
-const check = (n, ok, why = '') => (ok ? pass(n) : fail(n, why || 'false'));
-const t00 = Date.now();
-async function step(n, fn) {
-	console.error(`${((Date.now() - t00) / 1000).toFixed(1)} s: firefox: ${n}`);
-	try { await fn(); pass(`firefox: ${n}`); return true; } catch (e) { fail(`firefox: ${n}`, e.message || e); return false; }
-}
+const { pass, fail, check, step } = reporter('firefox: ');
 
 // A fresh profile that reaches nothing but this machine: automation's
 // quiet defaults, no updates, telemetry, safe browsing, remote settings,
@@ -124,7 +117,7 @@ function startFirefox(profile) {
 }
 
 if (typeof WebSocket !== 'function') {
-	fail('firefox: node has a WebSocket client', 'node 22, or node 20 with --experimental-websocket');
+	fail('node has a WebSocket client', 'node 22, or node 20 with --experimental-websocket');
 	process.exit(0);
 }
 const profile = mkdtempSync(join(env.WORK || '/tmp', 'firefox-'));
@@ -167,7 +160,7 @@ try {
 	b = new Bidi(`${await url}/session`);
 	await b.open();
 	await b.send('session.new', { capabilities: {} });
-	pass('firefox: a WebDriver BiDi session');
+	pass('a WebDriver BiDi session');
 	await b.send('session.subscribe', { events: ['log.entryAdded'] });
 	b.listeners.push((d) => {
 		if (d.method === 'log.entryAdded' && d.params.level === 'error')
@@ -189,18 +182,18 @@ try {
 	await step('signed in', () => waitFor("document.querySelector('header.top nav')", 'the app'));
 	await step('the file list loads', () => waitFor("document.querySelectorAll('div.files .rows [role=row]').length > 0", 'rows'));
 	await step('a thumbnail loads', () => waitFor("[...document.querySelectorAll('img.thumb')].some((i) => i.complete && i.naturalWidth > 0)", 'a thumbnail'));
-	check('firefox: no horizontal scroll at 360 px on files', await noScroll() <= 360, await noScroll());
+	check('no horizontal scroll at 360 px on files', await noScroll() <= 360, await noScroll());
 	await shot('20-firefox-files-360');
 	for (const [hash, sel, name] of [['#/agents', 'tr[data-agent]', 'agents'], ['#/account', '#key-name', 'account']]) {
 		await js(`location.hash = ${S(hash)}`);
 		await step(`${name} loads`, () => waitFor(`document.querySelector(${S(sel)})`, name));
-		check(`firefox: no horizontal scroll at 360 px on ${name}`, await noScroll() <= 360, await noScroll());
+		check(`no horizontal scroll at 360 px on ${name}`, await noScroll() <= 360, await noScroll());
 		await shot(`21-firefox-${name}-360`);
 	}
 } catch (e) {
-	fail('firefox: the scenario ran to its end', e.message || e);
+	fail('the scenario ran to its end', e.message || e);
 }
-check('firefox: no console errors', !errors.length, errors.join(' | '));
+check('no console errors', !errors.length, errors.join(' | '));
 try { await b.send('session.end'); } catch { /* gone */ }
 stop();
 await new Promise((r) => { if (ff.exitCode !== null || ff.signalCode) r(); else ff.on('exit', r); });
