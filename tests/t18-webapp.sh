@@ -129,7 +129,6 @@ done
 AGENT_BIN=$FILESTOR_BUILD/filestor-agent
 AGENT_PID=
 APORT=$(serve_free_port)
-AORIGIN="http://127.0.0.1:$APORT"
 export XDG_CONFIG_HOME=$TEST_TMP/xdg18
 trap stop_agent EXIT
 ROOT=$TEST_TMP/share18
