@@ -129,7 +129,6 @@ done
 AGENT_BIN=$FILESTOR_BUILD/filestor-agent
 AGENT_PID=
 APORT=$(serve_free_port)
-AORIGIN="http://127.0.0.1:$APORT"
 export XDG_CONFIG_HOME=$TEST_TMP/xdg18
 trap stop_agent EXIT
 ROOT=$TEST_TMP/share18
@@ -149,6 +148,28 @@ agent_online() {
 check "agents: the agent runs and is online" wait_for 15 agent_online
 
 # --- the app in chromium
+# web_script WHAT ERRFILE CMD...: run a browser script; each of its
+# "PASS name" / "FAIL name: why" lines is a check, and WHAT one more
+# that it exited 0 (else the tail of its stderr, ERRFILE, is shown).
+web_script() {
+	local what=$1 err=$2 rc line
+	shift 2
+	"$@" 2>"$err" |
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*) pass "web: ${line#PASS }" ;;
+		"FAIL "*) fail "web: ${line#FAIL }" ;;
+		*) printf '  %s\n' "$line" >&2 ;;
+		esac
+	done
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -eq 0 ]; then
+		pass "web: $what"
+	else
+		fail "web: $what" "exit $rc"
+		tail -n 20 "$err" >&2
+	fi
+}
 nm=$(tests/npm/install "$FILESTOR_BUILD")
 if [ ! -d "$nm" ]; then
 	fail "web: npm packages" "$nm"
@@ -159,22 +180,20 @@ else
 	env -u MAGICK_CONFIGURE_PATH convert -size 640x480 gradient:blue-yellow "$TEST_TMP/photo.png"
 	shots=$FILESTOR_BUILD/web-screens/$SERVER-$STORE
 	mkdir -p "$shots"
-	NODE_MODULES=$nm EMAIL=$EMAIL PASSWORD=$PW TENANT=$TID TENANT2=$TID2 \
-	    AGENT_ID=$AGENT_ID AGENT_ROOT=$ROOT SHOTS=$shots PHOTO=$TEST_TMP/photo.png \
-	    WORK=$TEST_TMP timeout -k 5 240 node tests/web/app.mjs 2>"$TEST_TMP/node.err" |
-	while IFS= read -r line; do
-		case $line in
-		"PASS "*) pass "web: ${line#PASS }" ;;
-		"FAIL "*) fail "web: ${line#FAIL }" ;;
-		*) printf '  %s\n' "$line" >&2 ;;
-		esac
-	done
-	rc=${PIPESTATUS[0]}
-	if [ "$rc" -eq 0 ]; then
-		pass "web: the browser script finished"
+	web_script "the browser script finished" "$TEST_TMP/node.err" env NODE_MODULES="$nm" \
+	    EMAIL="$EMAIL" PASSWORD="$PW" TENANT="$TID" TENANT2="$TID2" AGENT_ID="$AGENT_ID" \
+	    AGENT_ROOT="$ROOT" SHOTS="$shots" PHOTO="$TEST_TMP/photo.png" WORK="$TEST_TMP" \
+	    timeout -k 5 240 node tests/web/app.mjs
+	# Firefox too ("current Chromium and Firefox"), in the lighttpd pass
+	# only: Debian's firefox-esr over WebDriver BiDi (tests/web/firefox.mjs).
+	if [ "$SERVER" != lighttpd ] || [ "$STORE" != local ]; then
+		:
+	elif [ ! -x /usr/bin/firefox-esr ]; then
+		fail "web: /usr/bin/firefox-esr is missing (tools/install-deps test)"
 	else
-		fail "web: the browser script finished" "exit $rc"
-		tail -n 20 "$TEST_TMP/node.err" >&2
+		web_script "the Firefox script finished" "$TEST_TMP/firefox.err" env \
+		    EMAIL="$EMAIL" PASSWORD="$PW" TENANT="$TID" SHOTS="$shots" WORK="$TEST_TMP" \
+		    timeout -k 5 120 node --experimental-websocket tests/web/firefox.mjs
 	fi
 	for k in big50.bin resume24.bin; do
 		check "tus: one row for $k" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/$k'")" 1

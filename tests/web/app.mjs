@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { reporter } from './report.mjs';
 
 const env = process.env;
 const require = createRequire(join(env.NODE_MODULES, '..', 'index.js'));
@@ -16,16 +17,7 @@ const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const BASE = env.BASE;
 const T = 15000;
 
-let failures = 0;
-const pass = (n) => console.log(`PASS ${n}`);
-const fail = (n, why) => { failures++; console.log(`FAIL ${n}: ${String(why).split('\n')[0].slice(0, 300)}`); };
-const check = (n, ok, why = '') => (ok ? pass(n) : fail(n, why || 'false'));
-// step(name, fn): a check that passes when fn resolves.
-const t00 = Date.now();
-async function step(n, fn) {
-	console.error(`${((Date.now() - t00) / 1000).toFixed(1)} s: ${n}`);
-	try { await fn(); pass(n); return true; } catch (e) { fail(n, e.message || e); return false; }
-}
+const { pass, fail, check, step, note } = reporter();
 
 const profile = mkdtempSync(join(env.WORK || '/tmp', 'chromium-'));
 const browser = await chromium.launchPersistentContext(profile, {
@@ -289,11 +281,11 @@ try {
 		await page.dispatchEvent('section.listing', 'drop', { dataTransfer: dt });
 		await page.waitForSelector('[role=row][data-key="dropped.txt"]', { timeout: T });
 	});
-	console.error(`${((Date.now() - t00) / 1000).toFixed(1)} s: (bad name)`);
+	note('(bad name)');
 	await page.setInputFiles('#picker', [{ name: 'bad\\name.txt', mimeType: 'text/plain', buffer: Buffer.from('x') }]);
 	await step('upload: a refused file says why', () => page.waitForFunction(() =>
 	    /^Refused: .*backslash/i.test(document.querySelector('li.upload.error .status')?.textContent || ''), null, { timeout: T }));
-	console.error(`${((Date.now() - t00) / 1000).toFixed(1)} s: (throttle)`);
+	note('(throttle)');
 	const cdp = await browser.newCDPSession(page);
 	await cdp.send('Network.enable');
 	await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 128 * 1024 });
