@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #define CRY_SHA256_LEN	32
+#define CRY_SHA256_BLOCK 64	/* its block: HMAC's pad length */
 
 /* Fill buf with n bytes from the CSPRNG. 0 or -1. */
 int	 cry_random(void *buf, size_t n);

@@ -296,12 +296,70 @@ trim_value(const char *v)
 	return out;
 }
 
+/*
+ * The day's signing keys of the last few access keys: deriving one is
+ * four HMACs, as much as the rest of a GetObject's check, and a client
+ * signs every request of a day with the same one. An entry is found by
+ * the access key id, the day, the region and the SHA-256 of the secret,
+ * so a secret other than the one it was made from never finds it. The
+ * keys are as secret as the secrets: they live in the worker's memory
+ * only, like the secret each request opens. Not thread-safe: the s3
+ * program serves one request at a time.
+ */
+#define KEY_CACHE	8
+
+static struct key_entry {
+	char		 akid[S3AUTH_AKID_MAX + 1];
+	char		 day[9];
+	char		 region[64];
+	unsigned char	 secret_sha[CRY_SHA256_LEN];
+	unsigned char	 key[CRY_SHA256_LEN];
+	unsigned long	 used;		/* 0: empty */
+} key_cache[KEY_CACHE];
+static unsigned long key_tick;
+
+static void
+signing_key(const struct s3auth *au, const char *secret,
+    unsigned char key[CRY_SHA256_LEN])
+{
+	struct sigv4_creds c = { au->akid, secret, au->region, "s3", NULL };
+	struct key_entry *e, *victim = &key_cache[0];
+	unsigned char sha[CRY_SHA256_LEN];
+	size_t i;
+
+	cry_sha256(secret, strlen(secret), sha);
+	for (i = 0; i < KEY_CACHE; i++) {
+		e = &key_cache[i];
+		if (e->used != 0 && strcmp(e->akid, au->akid) == 0 &&
+		    strncmp(e->day, au->amz_date, 8) == 0 &&
+		    strcmp(e->region, au->region) == 0 &&
+		    cry_eq(e->secret_sha, sha, sizeof(sha))) {
+			e->used = ++key_tick;
+			memcpy(key, e->key, CRY_SHA256_LEN);
+			goto out;
+		}
+		if (e->used < victim->used)
+			victim = e;
+	}
+	sigv4_signing_key(&c, au->amz_date, key);
+	cry_wipe(victim, sizeof(*victim));
+	snprintf(victim->akid, sizeof(victim->akid), "%s", au->akid);
+	memcpy(victim->day, au->amz_date, 8);
+	snprintf(victim->region, sizeof(victim->region), "%s", au->region);
+	memcpy(victim->secret_sha, sha, sizeof(sha));
+	memcpy(victim->key, key, CRY_SHA256_LEN);
+	victim->used = ++key_tick;
+out:
+	cry_wipe(sha, sizeof(sha));
+}
+
 enum s3auth_err
 s3auth_verify(const struct s3auth *au, const char *secret,
     const char *method, const char *uri, const char *cquery,
     s3auth_header_fn get, void *arg, const char *payload_hash)
 {
-	struct sigv4_creds c = { au->akid, secret, au->region, "s3" };
+	unsigned char key[CRY_SHA256_LEN];
+	struct sigv4_creds c = { au->akid, secret, au->region, "s3", key };
 	struct sigv4_header h[S3AUTH_NSH];
 	char names[S3AUTH_SH_MAX + 1], hex[2 * CRY_SHA256_LEN + 1];
 	enum s3auth_err e = S3AUTH_MALFORMED;
@@ -324,6 +382,7 @@ s3auth_verify(const struct s3auth *au, const char *secret,
 		if (h[nh - 1].value == NULL)
 			goto out;
 	}
+	signing_key(au, secret, key);
 	sigv4_signature(&c, method, uri, cquery, h, nh, au->signed_headers,
 	    payload_hash, au->amz_date, hex);
 	e = strlen(hex) == 64 && cry_eq(hex, au->signature, 64) ?
@@ -332,6 +391,7 @@ out:
 	for (i = 0; i < nh; i++)
 		free((char *)h[i].value);
 	cry_wipe(hex, sizeof(hex));
+	cry_wipe(key, sizeof(key));
 	return e;
 }
 
@@ -457,14 +517,12 @@ int
 s3chunk_init(struct s3chunk *c, enum s3chunk_mode mode,
     const struct s3auth *au, const char *secret, enum s3sum_algo trailer_algo)
 {
-	struct sigv4_creds cr = { au->akid, secret, au->region, "s3" };
-
 	memset(c, 0, sizeof(*c));
 	c->mode = mode;
 	c->state = CH_HEAD;
 	if (mode == S3CHUNK_UNSIGNED_TRAILER)
 		return s3sum_init(&c->sum, trailer_algo);
-	sigv4_signing_key(&cr, au->amz_date, c->key);
+	signing_key(au, secret, c->key);
 	snprintf(c->scope_sts, sizeof(c->scope_sts),
 	    "%s\n%.8s/%s/s3/aws4_request\n", au->amz_date, au->amz_date,
 	    au->region);

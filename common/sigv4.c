@@ -121,7 +121,10 @@ sign(const struct sigv4_creds *c, const char *amz_date, const char *sts,
 {
 	unsigned char k[CRY_SHA256_LEN], mac[CRY_SHA256_LEN];
 
-	sigv4_signing_key(c, amz_date, k);
+	if (c->signing_key != NULL)
+		memcpy(k, c->signing_key, sizeof(k));
+	else
+		sigv4_signing_key(c, amz_date, k);
 	cry_hmac_sha256(k, sizeof(k), sts, strlen(sts), mac);
 	cry_hex(mac, sizeof(mac), hex);
 	cry_wipe(k, sizeof(k));

@@ -21,6 +21,9 @@ struct sigv4_creds {
 	const char	*secret_key;
 	const char	*region;	/* "us-east-1" */
 	const char	*service;	/* "s3" */
+	/* The day's signing key (sigv4_signing_key) when the caller has
+	   it for the amz_date it signs with, else NULL: derived. */
+	const unsigned char *signing_key;
 };
 
 /* One header to sign: name lower-case, value trimmed. */

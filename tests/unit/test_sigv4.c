@@ -24,6 +24,7 @@ static const struct sigv4_creds ex = {
 	"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 	"us-east-1",
 	"s3",
+	NULL,
 };
 
 #define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
