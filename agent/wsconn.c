@@ -760,29 +760,38 @@ drop_all(struct wsconn *w)
 	dynbuf_free(&w->rx);
 }
 
+long long
+wsconn_backoff_ms(int tries, unsigned r, double scale)
+{
+	long long ms = BACKOFF_MIN_MS;
+	int i;
+
+	for (i = 0; i < tries && ms < BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	/* Up to a quarter less, so agents cut off together spread out. */
+	if (r > 65535)
+		r = 65535;
+	ms -= ms / 4 * (long long)r / 65535;
+	ms = (long long)llround((double)ms * scale);
+	return ms < 1 ? 1 : ms;
+}
+
 /* The next try after a jittered backoff: 1 s doubling to 60 s. */
 static void
 retry_later(struct wsconn *w)
 {
-	long long ms = BACKOFF_MIN_MS;
 	unsigned short r = 0;
-	int i;
+	long long ms;
 
 	w->wsi = NULL;
 	atomic_store(&w->state, ST_WAITING);
 	drop_all(w);
-	for (i = 0; i < w->tries && ms < BACKOFF_MAX_MS; i++)
-		ms *= 2;
-	if (ms > BACKOFF_MAX_MS)
-		ms = BACKOFF_MAX_MS;
+	(void)cry_random(&r, sizeof(r));
+	ms = wsconn_backoff_ms(w->tries, r, w->scale);
 	if (w->tries < 16)
 		w->tries++;
-	/* Up to a quarter less, so agents cut off together spread out. */
-	(void)cry_random(&r, sizeof(r));
-	ms -= ms / 4 * r / 65535;
-	ms = (long long)llround((double)ms * w->scale);
-	if (ms < 1)
-		ms = 1;
 	lws_sul_schedule(w->ctx, 0, &w->sul, connect_now,
 	    (lws_usec_t)ms * 1000);
 }
