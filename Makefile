@@ -153,8 +153,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) | deps
 # The agent's path check below its roots (agent/serve.c) on its own.
 # (with the agent's other modules, all but main.o).
 AGENT_MOD := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
-$(BUILD)/tests/test_serve: tests/unit/test_serve.c $(AGENT_MOD) $(LIB) \
-    $(wildcard tests/unit/*.h)
+# test_wsconn: the relay connection's backoff (agent/wsconn.c), likewise.
+$(BUILD)/tests/test_serve $(BUILD)/tests/test_wsconn: $(BUILD)/tests/%: \
+    tests/unit/%.c $(AGENT_MOD) $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -Iagent -o $@ $< \
 	    $(AGENT_MOD) $(LIB) $(LDLIBS) $(AGENT_LIBS) $(LWS_LIBS) $(CMOCKA_LIBS)

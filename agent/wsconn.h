@@ -27,6 +27,12 @@ struct wsconn	*wsconn_start(const struct conf *c, struct server *srv,
 		    char *err, size_t errlen);
 /* Stop and free; NULL is fine. */
 void		 wsconn_stop(struct wsconn *w);
+/*
+ * The wait in ms before the next try after tries failed ones in a row:
+ * 1 s doubling to 60 s, up to a quarter less as r (0..65535, random)
+ * says, times scale (FILESTOR_AGENT_TIME_SCALE, tests); at least 1.
+ */
+long long	 wsconn_backoff_ms(int tries, unsigned r, double scale);
 /* "connected", "connecting" or "waiting" (backoff); any thread. */
 const char	*wsconn_state(void *w);
 

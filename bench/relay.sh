@@ -2,6 +2,7 @@
 # file straight from the agent's own HTTP server, in the same run.
 #   - 256 MiB through the relay vs straight from the agent      >= 0.7
 #   - 4 KiB downloads per second, relay vs agent                >= 0.5
+#     (and, for scale, vs bench/noop behind the same lighttpd)
 #   - relay peak RSS, 50 concurrent 256 MiB downloads to slow
 #     readers                                                    <= 64 MiB
 set -uo pipefail
@@ -71,6 +72,10 @@ report "$BIG_MB MiB MiB/s: relay vs the agent's own server" "$(mib "$rs")" "$(mi
 # --- 4 KiB downloads per second
 read -r r4 d4 < <(bench_wrk_pair "$r4k" "$A" "$u4k" "")
 report "4 KiB rps: relay vs the agent's own server" "$r4" "$d4" "$(ratio "$r4" "$d4")" ">= 0.5"
+# The fairer floor: a program that does nothing behind the same lighttpd
+# (every relayed request is a FastCGI request first).
+read -r r4n n4 < <(bench_wrk_pair "$r4k" "$A" "$BASE/bench/noop" "")
+report "4 KiB rps: relay vs a do-nothing FastCGI program" "$r4n" "$n4" "$(ratio "$r4n" "$n4")" "-"
 
 # --- relay memory: 50 slow readers of the big file
 base_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVE_RELAY_PID/status")

@@ -11,6 +11,7 @@
 #include "cfg.h"
 #include "cry.h"
 #include "http.h"
+#include "rproto.h"
 #include "tslot.h"
 
 #define OFF(f)	offsetof(struct cfg, f)
@@ -91,6 +92,8 @@ static const struct cfg_setting settings[] = {
 	    "where the web server passes agents' WebSockets to the relay"),
 	STR("RELAY_PEER_ADDR", CFG_PRINT, relay.peer_addr, NULL,
 	    "host:port the other hosts reach this relay at; unset: one host"),
+	INT("RELAY_STALL_SECONDS", relay.stall_secs, 1, 3600, RP_STALL_SECS,
+	    "a relayed stream the agent leaves idle this long is cut"),
 	STR("S3API_DOMAIN", CFG_PRINT, s3api_domain, NULL,
 	    "host name of the S3 endpoint at a host's root; unset: off"),
 	S3("S3_BUCKET", CFG_PRINT, bucket, 0, 0, 0, NULL,

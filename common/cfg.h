@@ -58,6 +58,7 @@ struct cfg_relay {
 	char		*socket;	/* RELAY_SOCKET, ./.data/relay.sock */
 	char		*agent_socket;	/* RELAY_AGENT_SOCKET */
 	char		*peer_addr;	/* RELAY_PEER_ADDR host:port or NULL */
+	long long	 stall_secs;	/* RELAY_STALL_SECONDS, 30 */
 };
 
 struct cfg {

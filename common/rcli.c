@@ -3,6 +3,7 @@
  */
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -19,7 +20,13 @@
 #include "rcli.h"
 #include "rproto.h"
 
-#define RBUF	(256 * 1024)
+/*
+ * Room for the challenge and the header line's start; a longer header
+ * (a listing: up to RP_TEXT_MAX) is read through it. The body is read
+ * straight into the caller's buffer once this one is empty, so a
+ * request allocates little and copies nothing twice.
+ */
+#define RBUF	(16 * 1024)
 
 struct rcli {
 	int	 fd;
@@ -28,10 +35,9 @@ struct rcli {
 };
 
 static int
-set_timeouts(int fd)
+set_timeouts(int fd, long long stall_secs)
 {
-	struct timeval tv = { RCLI_TIMEOUT_MS / 1000,
-	    (RCLI_TIMEOUT_MS % 1000) * 1000 };
+	struct timeval tv = { (time_t)(stall_secs + RCLI_SLACK_SECS), 0 };
 
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
@@ -40,7 +46,7 @@ set_timeouts(int fd)
 }
 
 static int
-dial_unix(const char *path)
+dial_unix(const char *path, long long stall_secs)
 {
 	struct sockaddr_un sun;
 	int fd;
@@ -55,7 +61,7 @@ dial_unix(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	if (set_timeouts(fd) == -1 ||
+	if (set_timeouts(fd, stall_secs) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		close(fd);
 		return -1;
@@ -65,7 +71,7 @@ dial_unix(const char *path)
 
 /* addr is host:port (a bracketed IPv6 literal too). */
 static int
-dial_tcp(const char *addr)
+dial_tcp(const char *addr, long long stall_secs)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char host[256];
@@ -94,7 +100,7 @@ dial_tcp(const char *addr)
 		    ai->ai_protocol);
 		if (fd == -1)
 			continue;
-		if (set_timeouts(fd) == 0 &&
+		if (set_timeouts(fd, stall_secs) == 0 &&
 		    connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		close(fd);
@@ -146,19 +152,30 @@ read_line(struct rcli *c, struct dynbuf *d)
 	}
 }
 
+/* All of iov[0..n) (changed on the way). 0 or -1. */
 static int
-write_all(int fd, const char *p, size_t n)
+writev_all(int fd, struct iovec *iov, int n)
 {
+	struct msghdr mh;
+	size_t done;
 	ssize_t w;
+	int i = 0;
 
-	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
+	while (i < n) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov + i;
+		mh.msg_iovlen = (size_t)(n - i);
+		w = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			return -1;
-		p += w;
-		n -= (size_t)w;
+		for (done = (size_t)w; i < n && done >= iov[i].iov_len; i++)
+			done -= iov[i].iov_len;
+		if (i < n) {
+			iov[i].iov_base = (char *)iov[i].iov_base + done;
+			iov[i].iov_len -= done;
+		}
 	}
 	return 0;
 }
@@ -169,7 +186,9 @@ ask(struct rcli *c, const unsigned char key[32], const cJSON *req)
 {
 	char mac[RP_MAC_HEX + 2], *s = NULL;
 	struct dynbuf d;
+	struct iovec iov[3];
 	const char *nonce;
+	size_t n;
 	int rc = -1;
 
 	dynbuf_init(&d, 5 + RP_NONCE_HEX);
@@ -180,11 +199,17 @@ ask(struct rcli *c, const unsigned char key[32], const cJSON *req)
 	s = cJSON_PrintUnformatted(req);
 	if (s == NULL || strlen(s) > RP_REQ_MAX)
 		goto out;
-	rp_mac(key, nonce, s, strlen(s), mac);
+	n = strlen(s);
+	rp_mac(key, nonce, s, n, mac);
 	mac[RP_MAC_HEX] = '\n';
-	if (write_all(c->fd, s, strlen(s)) == 0 &&
-	    write_all(c->fd, "\n", 1) == 0 &&
-	    write_all(c->fd, mac, RP_MAC_HEX + 1) == 0)
+	/* One write: each would wake the relay. */
+	iov[0].iov_base = s;
+	iov[0].iov_len = n;
+	iov[1].iov_base = (void *)(uintptr_t)"\n";
+	iov[1].iov_len = 1;
+	iov[2].iov_base = mac;
+	iov[2].iov_len = RP_MAC_HEX + 1;
+	if (writev_all(c->fd, iov, 3) == 0)
 		rc = 0;
 out:
 	free(s);
@@ -193,9 +218,9 @@ out:
 }
 
 int
-rcli_open(const char *sock, const char *addr, const unsigned char key[32],
-    const cJSON *req, struct rcli **cp, cJSON **head, char *err,
-    size_t errlen)
+rcli_open(const char *sock, const char *addr, long long stall_secs,
+    const unsigned char key[32], const cJSON *req, struct rcli **cp,
+    cJSON **head, char *err, size_t errlen)
 {
 	struct rcli *c;
 	struct dynbuf d;
@@ -210,7 +235,8 @@ rcli_open(const char *sock, const char *addr, const unsigned char key[32],
 		return -1;
 	}
 	c->off = c->len = 0;
-	c->fd = local ? dial_unix(sock) : dial_tcp(addr);
+	c->fd = local ? dial_unix(sock, stall_secs) :
+	    dial_tcp(addr, stall_secs);
 	if (c->fd == -1) {
 		snprintf(err, errlen, "cannot reach the relay at %s: %s",
 		    local ? sock : addr, strerror(errno));
@@ -243,10 +269,11 @@ rcli_read(struct rcli *c, void *buf, size_t n)
 	ssize_t got;
 
 	if (c->off == c->len) {
-		c->off = c->len = 0;
-		got = fill(c);
-		if (got <= 0)
-			return got;
+		/* Nothing buffered: straight into the caller's buffer. */
+		do
+			got = read(c->fd, buf, n);
+		while (got == -1 && errno == EINTR);
+		return got;
 	}
 	if (n > c->len - c->off)
 		n = c->len - c->off;
@@ -315,8 +342,8 @@ rcli_ask(struct app *a, struct request *r, const struct agent_row *row,
 	}
 	/* The agent may take its time: hold no snapshot meanwhile. */
 	db_read_end(a->db);
-	if (rcli_open(a->cfg.relay.socket, addr, a->relay_key, req, c, head,
-	    err, sizeof(err)) == -1) {
+	if (rcli_open(a->cfg.relay.socket, addr, a->cfg.relay.stall_secs,
+	    a->relay_key, req, c, head, err, sizeof(err)) == -1) {
 		app_log(a, "agent %s: %s", row->id, err);
 		offline(r, "the agent's relay cannot be reached");
 		goto out;

@@ -18,7 +18,9 @@ struct app;
 struct request;
 struct agent_row;
 
-#define RCLI_TIMEOUT_MS	((RP_STALL_SECS + 10) * 1000) /* per read/write */
+/* Per read or write, beyond the relay's own stall limit (whose 503 or
+   cut then comes first). */
+#define RCLI_SLACK_SECS	10
 
 struct rcli;
 
@@ -27,10 +29,12 @@ struct rcli;
  * when addr is NULL or "", send req (op, agent, tenant...) and read the
  * relay's header line into *head (caller deletes). 0 with *c open for the
  * body (rcli_close it), or -1 with err when the relay cannot be reached
- * or breaks the protocol. key: rp_peer_key's.
+ * or breaks the protocol. key: rp_peer_key's. A read or write that waits
+ * stall_secs + RCLI_SLACK_SECS fails (RELAY_STALL_SECONDS).
  */
 int		 rcli_open(const char *sock, const char *addr,
-		    const unsigned char key[32], const cJSON *req,
+		    long long stall_secs, const unsigned char key[32],
+		    const cJSON *req,
 		    struct rcli **c, cJSON **head, char *err, size_t errlen);
 /* Up to n body bytes: > 0, 0 at the relay's end, -1 on an error. */
 ssize_t		 rcli_read(struct rcli *c, void *buf, size_t n);

@@ -34,8 +34,9 @@
 #define RP_MAC_HEX	64
 #define RP_LIST_DEFAULT	100
 #define RP_LIST_MAX	1000
-#define RP_STALL_SECS	30	/* a stream the agent leaves idle this long
-				   while it holds credit is cut */
+#define RP_STALL_SECS	30	/* RELAY_STALL_SECONDS' default: a stream
+				   the agent leaves idle this long while it
+				   holds credit is cut */
 #define RP_RETRY_AFTER	5	/* seconds, in the 503 for an offline agent */
 
 /* K = HMAC-SHA256(AUTH_SECRET, "filestor relay-peer v1"). */

@@ -234,7 +234,7 @@ agents_tick(time_t now)
 	for (ac = relay.agents; ac != NULL; ac = ac->next)
 		for (st = ac->streams; st != NULL; st = next) {
 			next = st->next;
-			if (now - st->progress <= RP_STALL_SECS)
+			if (now - st->progress <= relay.cfg.relay.stall_secs)
 				continue;
 			/* Only the agent's silence counts, not a slow
 			   requester's (the agent then has no credit). */
@@ -451,11 +451,44 @@ closed(struct aconn *ac)
 	ac->live = 0;
 }
 
+/*
+ * The queued messages go out together, framed here (RFC 6455 §5.2: FIN,
+ * text, unmasked from a server) and written with LWS_WRITE_RAW, which
+ * libwebsockets passes through as it is: one write, and one wakeup of
+ * the web server and of the agent, for the requests of a whole turn
+ * rather than one for each. A message larger than the batch goes alone
+ * through lws_write.
+ */
+#define TX_BATCH	(64 * 1024)
+
+/* The header of an unmasked text frame of n bytes at h: its size. */
+static size_t
+text_head(unsigned char *h, size_t n)
+{
+	size_t k = 2, i;
+
+	h[0] = 0x80 | 0x1;
+	if (n < 126) {
+		h[1] = (unsigned char)n;
+	} else if (n < 65536) {
+		h[1] = 126;
+		h[k++] = (unsigned char)(n >> 8);
+		h[k++] = (unsigned char)n;
+	} else {
+		h[1] = 127;
+		for (i = 0; i < 8; i++)
+			h[k++] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+	}
+	return k;
+}
+
 static int
 writeable(struct aconn *ac, struct lws *wsi)
 {
 	static const char why[] = "protocol error";
+	static unsigned char batch[TX_BATCH];
 	struct rp_msg *m = ac->txq.head;
+	size_t off = 0;
 
 	if (ac->closing) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR,
@@ -464,10 +497,22 @@ writeable(struct aconn *ac, struct lws *wsi)
 	}
 	if (m == NULL)
 		return 0;
-	if (lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) <
-	    (int)m->len)
-		return -1;
-	rp_queue_pop(&ac->txq);
+	if (10 + m->len > sizeof(batch)) {
+		if (lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) <
+		    (int)m->len)
+			return -1;
+		rp_queue_pop(&ac->txq);
+	} else {
+		while ((m = ac->txq.head) != NULL &&
+		    off + 10 + m->len <= sizeof(batch)) {
+			off += text_head(batch + off, m->len);
+			memcpy(batch + off, m->buf + LWS_PRE, m->len);
+			off += m->len;
+			rp_queue_pop(&ac->txq);
+		}
+		if (lws_write(wsi, batch, off, LWS_WRITE_RAW) < (int)off)
+			return -1;
+	}
 	if (ac->txq.head != NULL)
 		lws_callback_on_writable(wsi);
 	return 0;
@@ -505,6 +550,6 @@ cb_agent(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 const struct lws_protocols relay_agent_protocol = {
-	RP_SUBPROTOCOL, cb_agent, sizeof(struct aconn), RP_CHUNK_MAX + 64,
+	RP_SUBPROTOCOL, cb_agent, sizeof(struct aconn), RELAY_READ_BUF,
 	0, NULL, 0
 };

@@ -193,6 +193,12 @@ start(char *err, size_t errlen)
 	}
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	/*
+	 * What one read of a socket takes (lws: 4 KiB by default). Data
+	 * comes from the agents in 64 KiB frames, several to a write: 4 KiB
+	 * reads cost a wakeup and three system calls every 4 KiB.
+	 */
+	info.pt_serv_buf_size = RELAY_READ_BUF;
 	info.gid = -1;
 	info.uid = -1;
 	relay.ctx = lws_create_context(&info);

@@ -31,6 +31,7 @@
 
 #define RELAY_STREAMS_MAX	512	/* streams at once per agent */
 #define RELAY_HELLO_SECS	10	/* a requester must ask within this */
+#define RELAY_READ_BUF		(128 * 1024)	/* bytes per socket read */
 
 /* An output queue: bytes from off to len wait to be written. */
 struct qbuf {

@@ -4,7 +4,11 @@
 # the protocol (docs/relay.md) as SCENARIO says, and prints what the
 # relay did. Test-only; never installed.
 #   fake-relay-agent.py HOST PORT "Bearer ID.SECRET" SCENARIO
-# SCENARIO: garbage | neverid | toolarge | more
+# SCENARIO: garbage | neverid | toolarge | more | stall | gone
+#   gone: answers a read of 1 GB with data as fast as the relay credits
+#   it, until the relay cancels the stream; prints "cancel"
+#   stall: answers a first read with a header and 4 of its 10 bytes, and
+#   a second with nothing at all, then prints each cancel the relay sends
 import base64, json, os, socket, struct, sys
 
 def send(s, op, data):
@@ -83,6 +87,52 @@ def main():
         while True:
             op, data = recv(s)
             if op == 1 and json.loads(data).get('op') == 'cancel':
+                print('cancel', flush=True)
+                return 0
+    elif scen == 'stall':
+        reads = 0
+        cancels = 0
+        while cancels < 2:
+            op, data = recv(s)
+            if op != 1:
+                continue
+            m = json.loads(data)
+            if m.get('op') == 'read':
+                reads += 1
+                if reads == 1:
+                    send(s, 1, json.dumps({'op': 'head', 'id': m['id'],
+                                           'status': 200, 'size': 10,
+                                           'start': 0,
+                                           'length': 10}).encode())
+                    send(s, 2, struct.pack('!I', m['id']) + b'z' * 4)
+                print('read', flush=True)
+            elif m.get('op') == 'cancel':
+                cancels += 1
+                print('cancel', flush=True)
+        return 0
+    elif scen == 'gone':
+        while True:
+            op, data = recv(s)
+            if op == 1 and json.loads(data).get('op') == 'read':
+                break
+        sid = json.loads(data)['id']
+        size = 1 << 30
+        credit = json.loads(data).get('window', 0)
+        send(s, 1, json.dumps({'op': 'head', 'id': sid, 'status': 200,
+                               'size': size, 'start': 0,
+                               'length': size}).encode())
+        chunk = struct.pack('!I', sid) + b'g' * 65536
+        while True:
+            while credit >= 65536:
+                send(s, 2, chunk)
+                credit -= 65536
+            op, data = recv(s)
+            if op != 1:
+                continue
+            m = json.loads(data)
+            if m.get('op') == 'credit':
+                credit += m['bytes']
+            elif m.get('op') == 'cancel':
                 print('cancel', flush=True)
                 return 0
     print('close %d' % close_code(s), flush=True)

@@ -245,6 +245,16 @@ content "$AID" "$R1/f.txt" "${ADM[@]}"
 expect_error 503 UNAVAILABLE "fault: more bytes than announced: the stream is cut (503 before any byte)"
 wait "$FPID"
 check "fault: the stream is cancelled at the agent" eq "$(tail -n1 "$TEST_TMP/more.out")" cancel
+# A browser that goes away cancels its stream at the agent.
+fake gone >"$TEST_TMP/gone.out" &
+FPID=$!
+check "gone: the fake agent is online" wait_for 15 online_is "$AID" true
+GURL="$BASE/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/f.txt" '$p|@uri')"
+curl -s -o /dev/null --max-time 2 "${ADM[@]}" "$GURL"
+GRC=$?
+check "gone: the browser gave up mid-body (rc $GRC)" eq "$GRC" 28
+wait "$FPID"
+check "gone: the stream is cancelled at the agent" eq "$(tail -n1 "$TEST_TMP/gone.out")" cancel
 check "the relay survived the faults" kill -0 "$SERVE_RELAY_PID"
 
 # --- slow readers keep the relay's memory bounded (a window per stream)
@@ -268,7 +278,7 @@ expect_status 200 "serves after the slow readers went away"
 # through the first, whose program reaches the second relay over TCP
 PPORT=$(serve_free_port)
 trap 'stop_agent; stop_server2' EXIT
-if start_server2 "RELAY_PEER_ADDR=127.0.0.1:$PPORT"; then
+if start_server2 "RELAY_PEER_ADDR=127.0.0.1:$PPORT" RELAY_STALL_SECONDS=2; then
 	pass "two hosts: second front end started"
 	stop_agent
 	jq --arg s "$BASE2" '.server = $s' "$CFG" >"$CFG.new" && chmod 600 "$CFG.new" && mv "$CFG.new" "$CFG"
@@ -290,6 +300,29 @@ if start_server2 "RELAY_PEER_ADDR=127.0.0.1:$PPORT"; then
 	exec 7<&-
 	check "two hosts: the peer port challenges" has "$hello" "FSR1 "
 	check "two hosts: a wrong MAC is 401" eq "$(printf '%s' "$answer" | jq -r .status)" 401
+	# A stalled stream is closed (RELAY_STALL_SECONDS=2 on that host):
+	# the one with a header and 4 of its 10 bytes is cut, the one with
+	# nothing gets 503, and the agent is told to forget both.
+	stop_agent
+	HP2=${BASE2#http://}
+	timeout 20 python3 "$FAKE16" "${HP2%:*}" "${HP2#*:}" "Bearer $AID.$SECRET" stall \
+	    >"$TEST_TMP/stall.out" &
+	FPID=$!
+	check "stall: the fake agent is online" wait_for 15 online_is "$AID" true
+	SURL="$BASE2/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/f.txt" '$p|@uri')"
+	T0=$SECONDS
+	curl -s -o "$TEST_TMP/stall1.bin" "${ADM[@]}" "$SURL" &
+	S1=$!
+	first_read() { grep -q read "$TEST_TMP/stall.out"; }
+	wait_for 10 first_read
+	SCODE=$(curl -s -o /dev/null -w '%{http_code}' "${ADM[@]}" "$SURL")
+	wait "$S1"
+	SRC=$?
+	check "stall: header then silence: a cut transfer (rc $SRC)" test "$SRC" -eq 18 -o "$SRC" -eq 56
+	check "stall: no header: 503" eq "$SCODE" 503
+	check "stall: closed in $((SECONDS - T0)) s (limit 2 s)" test $((SECONDS - T0)) -le 12
+	wait "$FPID"
+	check "stall: both streams cancelled at the agent" eq "$(grep -c cancel "$TEST_TMP/stall.out")" 2
 	stop_server2
 	content "$AID" "$R1/f.txt" "${ADM[@]}"
 	expect_error 503 UNAVAILABLE "two hosts: the holding relay is gone: 503"

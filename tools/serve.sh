@@ -287,7 +287,9 @@ serve_start() {
 		serve_start_apache
 		return
 	fi
-	if ! "$FILESTOR_TOP/spawn-fcgi/start"; then
+	# The relay is ours (serve_start_relay, for Apache too), not the
+	# start script's.
+	if ! FILESTOR_RELAY=none "$FILESTOR_TOP/spawn-fcgi/start"; then
 		echo "serve: the workers did not start (log: $FILESTOR_LOG)" >&2
 		serve_stop
 		return 1
