@@ -102,7 +102,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sigv4_header h[4];
-	struct sigv4_creds c;
+	struct sigv4_creds c = { 0 };
 	char *s, *f[NFIELDS], *ekey, *eup, *uri = NULL, *query = NULL, *auth;
 	char *p;
 	time_t t;
