@@ -14,32 +14,36 @@ trap bench_up_stop EXIT
 CHUNK_MB=8
 T="Tus-Resumable: 1.0.0"
 
-# One tus upload of the file: creation, then a PATCH per chunk. Prints
-# the status of the last answer, as bench_rate wants.
+# One tus upload of the file: creation, then a PATCH per chunk, all from
+# one curl over one kept-alive connection (as a tus client does). Prints
+# the status of the last answer, or the first that failed, as bench_rate
+# wants.
 tus_upload() {
-	local loc off=0 c code
+	local loc off=0 c
+	local -a args=()
 	loc=$(curl -s -D - -o /dev/null -X POST -H "$A" -H "$T" -H 'Content-Length: 0' \
 	    -H "Upload-Length: $((MB * 1048576))" -H "Upload-Metadata: $meta" \
 	    "$BASE/api/uploads" | tr -d '\r' | awk -F': ' 'tolower($1) == "location" { print $2 }')
 	[ -n "$loc" ] || { echo 000; return; }
 	for c in "$BENCH_TMP"/chunks/c*; do
-		code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "$A" -H "$T" \
-		    -H 'Content-Type: application/offset+octet-stream' \
+		[ "$off" = 0 ] || args+=(--next)
+		args+=(-s -o /dev/null -w '%{http_code}\n' -X PATCH -H "$A" -H "$T"
+		    -H 'Content-Type: application/offset+octet-stream'
 		    -H "Upload-Offset: $off" -T "$c" "$BASE$loc")
-		[ "$code" = 204 ] || { echo "$code"; return; }
 		off=$((off + $(stat -c %s "$c")))
 	done
-	echo 204
+	curl "${args[@]}" | awk '$0 != 204 { print; bad = 1; exit } END { if (!bad) print 204 }'
 }
-# The same chunks as PUTs of their own, one after the other.
+# The same chunks as PUTs of their own, one after the other, the same way.
 puts_upload() {
-	local c code
+	local c
+	local -a args=()
 	for c in "$BENCH_TMP"/chunks/c*; do
-		code=$(curl -s -o /dev/null -w '%{http_code}' -H "$A" -T "$c" \
+		[ ${#args[@]} = 0 ] || args+=(--next)
+		args+=(-s -o /dev/null -w '%{http_code}\n' -H "$A" -T "$c"
 		    "$BASE/api/storage/bench/chunks/${c##*/}")
-		[[ $code =~ ^2 ]] || { echo "$code"; return; }
 	done
-	echo 201
+	curl "${args[@]}" | awk '!/^2/ { print; bad = 1; exit } END { if (!bad) print 201 }'
 }
 tus_run() { sync; bench_rate $((MB * 1048576)) tus_upload; }
 puts_run() { sync; bench_rate $((MB * 1048576)) puts_upload; }

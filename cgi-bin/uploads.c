@@ -22,12 +22,14 @@
 #include "key.h"
 #include "metrics.h"
 #include "publish.h"
+#include "relay.h"
 #include "shastate.h"
 #include "tus.h"
 #include "upload.h"
 
 #define PREFIX		"/api/uploads/"
 #define UP_BUF		(256 * 1024)	/* one read of a PATCH body */
+#define UP_NBUF		4		/* reads in flight: 1 MiB */
 #define KICK_STEP	(8LL * 1024 * 1024)	/* see append() */
 #define OCTET		"application/offset+octet-stream"
 #define EXTENSIONS	"creation,creation-with-upload,creation-defer-length," \
@@ -152,42 +154,100 @@ stage_cut(int fd, long long off)
 	return FS_OK;
 }
 
+/* Where the relay's thread puts a PATCH's bytes (stage_sink). */
+struct sink {
+	int		 fd;		/* the stage, standing at its end */
+	long long	 start;		/* the chunk's offset */
+	long long	 written, kicked;
+	EVP_MD_CTX	*md;		/* the chunk's checksum, or NULL */
+	struct shastate	*run;		/* the upload's hash, or NULL */
+};
+
+/*
+ * Append one piece to the stage and hash it: 0, or an fs_err. Runs in
+ * the relay's thread, which alone touches the sink until relay_finish.
+ */
+static int
+stage_sink(void *arg, const void *buf, size_t len)
+{
+	struct sink *k = arg;
+
+	if (fio_write_all(k->fd, buf, len) == -1)
+		return errno == ENOSPC || errno == EDQUOT ? FS_NO_SPACE :
+		    FS_INTERNAL;
+	if (k->md != NULL && EVP_DigestUpdate(k->md, buf, len) != 1)
+		return FS_INTERNAL;
+	if (k->run != NULL)
+		shastate_update(k->run, buf, len);
+	k->written += (long long)len;
+	/* Start writeback as it comes: the fsync has less to do. */
+	if (k->written - k->kicked >= KICK_STEP) {
+		(void)sync_file_range(k->fd, k->start + k->kicked,
+		    k->written - k->kicked, SYNC_FILE_RANGE_WRITE);
+		k->kicked = k->written;
+	}
+	return FS_OK;
+}
+
 /*
  * Read the body onto the stage at fd, from ch->offset (where fd stands),
  * at most cap bytes, counting them in ch->got and hashing them into md
- * (the chunk's checksum, may be NULL) and ch->run (may be NULL).
+ * (the chunk's checksum, may be NULL) and ch->run (may be NULL). Through
+ * a relay, as PUT's body (publish.c): reading the next piece from the
+ * web server overlaps writing and hashing the last. On FS_OK or
+ * FS_BAD_REQUEST (a body cut short) every byte counted is on the stage.
  */
 static enum fs_err
 body_to_stage(struct request *r, int fd, long long cap, EVP_MD_CTX *md,
     struct chunk *ch)
 {
-	static unsigned char buf[UP_BUF];
-	long long kicked = 0;
+	static unsigned char one[UP_BUF];
+	struct sink k = { fd, ch->offset, 0, 0, md, ch->run };
+	struct relay *rl;
+	enum fs_err e = FS_OK;
+	unsigned char *buf;
+	size_t bcap;
 	ssize_t n;
+	int rc;
 
+	rl = relay_sink(stage_sink, &k, UP_NBUF, UP_BUF);
 	for (;;) {
-		n = http_read(r, buf, sizeof(buf));
+		buf = one;
+		bcap = sizeof(one);
+		if (rl != NULL) {
+			buf = relay_buf(rl, &bcap);
+			if (buf == NULL)
+				break;	/* the sink failed: relay_finish says */
+		}
+		n = http_read(r, buf, bcap);
 		if (n == 0)
-			return FS_OK;
-		if (n < 0)
-			return FS_BAD_REQUEST;
-		if (n > cap - ch->got)
-			return FS_TOO_LARGE;
-		if (fio_write_all(fd, buf, (size_t)n) == -1)
-			return errno == ENOSPC || errno == EDQUOT ?
-			    FS_NO_SPACE : FS_INTERNAL;
-		if (md != NULL && EVP_DigestUpdate(md, buf, (size_t)n) != 1)
-			return FS_INTERNAL;
-		if (ch->run != NULL)
-			shastate_update(ch->run, buf, (size_t)n);
+			break;
+		if (n < 0) {
+			e = FS_BAD_REQUEST;
+			break;
+		}
+		if (n > cap - ch->got) {
+			e = FS_TOO_LARGE;
+			break;
+		}
 		ch->got += n;
-		/* Start writeback as it comes: the fsync has less to do. */
-		if (ch->got - kicked >= KICK_STEP) {
-			(void)sync_file_range(fd, ch->offset + kicked,
-			    ch->got - kicked, SYNC_FILE_RANGE_WRITE);
-			kicked = ch->got;
+		if (rl != NULL) {
+			relay_push(rl, (size_t)n);
+			continue;
+		}
+		rc = stage_sink(&k, buf, (size_t)n);
+		if (rc != FS_OK) {
+			e = (enum fs_err)rc;
+			break;
 		}
 	}
+	if (rl != NULL && (e == FS_OK || e == FS_BAD_REQUEST)) {
+		rc = relay_finish(rl);
+		if (rc != 0)
+			e = (enum fs_err)rc;
+	}
+	relay_free(rl);	/* after an error: stops the writes at once */
+	return e;
 }
 
 /*

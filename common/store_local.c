@@ -511,20 +511,23 @@ local_close(struct store *bs)
 	free(s);
 }
 
+/*
+ * A writer for pkey with its parent directory open (made now rather than
+ * at commit, so that a key that cannot exist on disk fails before a body
+ * is streamed), and no temp file yet. Freed with local_writer_free.
+ */
 static enum fs_err
-local_writer_open(struct lstore *s, const char *pkey, struct lwriter **wp)
+writer_new(struct lstore *s, const char *pkey, struct lwriter **wp)
 {
 	struct lwriter	*w = NULL;
-	enum fs_err		 rc = FS_INTERNAL;
+	enum fs_err	 rc = FS_INTERNAL;
 
 	*wp = NULL;
-	if (!pkey_ok(pkey)) {
-		rc = FS_VALIDATION;
-		goto out;
-	}
+	if (!pkey_ok(pkey))
+		return FS_VALIDATION;
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
-		goto out;
+		return FS_INTERNAL;
 	w->s = s;
 	w->fd = -1;
 	w->dirfd = -1;
@@ -532,15 +535,29 @@ local_writer_open(struct lstore *s, const char *pkey, struct lwriter **wp)
 	w->pkey = strdup(pkey);
 	if (w->pkey == NULL)
 		goto out;
-	w->md = EVP_MD_CTX_new();
-	if (w->md == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
-		goto out;
-	/*
-	 * Create the directories now rather than at commit, so that a key
-	 * that cannot exist on disk fails before the body is streamed.
-	 */
 	rc = open_parent(s, pkey, &w->dirfd);
 	if (rc != FS_OK)
+		goto out;
+	*wp = w;
+	w = NULL;
+out:
+	local_writer_free(&w->base);
+	return rc;
+}
+
+static enum fs_err
+local_writer_open(struct lstore *s, const char *pkey, struct lwriter **wp)
+{
+	struct lwriter	*w = NULL;
+	enum fs_err		 rc;
+
+	*wp = NULL;
+	rc = writer_new(s, pkey, &w);
+	if (rc != FS_OK)
+		return rc;
+	rc = FS_INTERNAL;
+	w->md = EVP_MD_CTX_new();
+	if (w->md == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
 		goto out;
 	rc = tmp_create(s, w->tmpname, &w->fd);
 	if (rc != FS_OK)
@@ -1150,20 +1167,10 @@ local_adopt(struct store *bs, const char *pkey, int srcdir, const char *name,
 		return FS_INTERNAL;
 	if (st.st_size > size && ftruncate(fd, size) == -1)
 		return write_err(errno);
-	w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		goto out;
-	w->base.ops = &local_ops;
-	w->s = s;
-	w->fd = -1;
-	w->dirfd = -1;
-	w->lockfd = -1;
-	w->pkey = strdup(pkey);
-	if (w->pkey == NULL)
-		goto out;
-	rc = open_parent(s, pkey, &w->dirfd);
+	rc = writer_new(s, pkey, &w);
 	if (rc != FS_OK)
-		goto out;
+		return rc;
+	w->base.ops = &local_ops;
 	rc = FS_INTERNAL;
 	for (i = 0; i < RETRIES; i++) {
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
