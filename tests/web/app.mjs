@@ -26,7 +26,24 @@ const browser = await chromium.launchPersistentContext(profile, {
 	args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
 	    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 	viewport: { width: 1280, height: 800 },
+	// Its temporary files (PulseAudio's runtime directory, once media
+	// plays) in the profile, which is removed at the end.
+	env: { ...env, TMPDIR: profile },
+	// Ctrl-C and TERM: ours below, so that the exit status says so.
+	handleSIGINT: false,
+	handleSIGTERM: false,
 });
+// Closes the browser and exits 130 (INT) or 143 (TERM): tests/t18-webapp.sh
+// stops on those rather than going on against a stopped server.
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+	process.on(sig, () => {
+		setTimeout(() => process.exit(code), 5000).unref();
+		browser.close().catch(() => {}).finally(() => {
+			rmSync(profile, { recursive: true, force: true });
+			process.exit(code);
+		});
+	});
+}
 
 // Console errors, except the network line Chromium logs for an answer
 // the app expects and handles: 401 from /api/auth/me (signed out) and
