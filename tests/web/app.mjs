@@ -23,8 +23,11 @@ const profile = mkdtempSync(join(env.WORK || '/tmp', 'chromium-'));
 const browser = await chromium.launchPersistentContext(profile, {
 	executablePath: '/usr/bin/chromium',
 	headless: true,
+	// Nothing but this machine: no name is resolved (no DNS query) but
+	// the loopback address the tests use.
 	args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-	    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+	    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', '--disable-domain-reliability'],
 	viewport: { width: 1280, height: 800 },
 	// Its temporary files (PulseAudio's runtime directory, once media
 	// plays) in the profile, which is removed at the end.
