@@ -14,7 +14,8 @@ const profile = mkdtempSync(join(env.TMPDIR || tmpdir(), 'chromium-'));
 const ctx = await chromium.launchPersistentContext(profile, {
 	executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1280, height: 800 },
 	args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-	    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+	    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', '--disable-domain-reliability'],
 });
 try {
 	const page = ctx.pages()[0] || await ctx.newPage();

@@ -148,6 +148,11 @@ agent_online() {
 check "agents: the agent runs and is online" wait_for 15 agent_online
 
 # --- the app in chromium
+# Ctrl-C: the browser scripts run in the foreground of this process group
+# (timeout --foreground), so that they get it and close their browsers;
+# they then exit 130 (143 for TERM), which bash takes as handled: this
+# file stops on that too (its EXIT trap stops the agent) rather than going
+# on against a stopped server.
 # web_script WHAT ERRFILE CMD...: run a browser script; each of its
 # "PASS name" / "FAIL name: why" lines is a check, and WHAT one more
 # that it exited 0 (else the tail of its stderr, ERRFILE, is shown).
@@ -168,6 +173,7 @@ web_script() {
 	else
 		fail "web: $what" "exit $rc"
 		tail -n 20 "$err" >&2
+		case $rc in 130 | 143) exit "$rc" ;; esac
 	fi
 }
 nm=$(tests/npm/install "$FILESTOR_BUILD")
@@ -183,7 +189,7 @@ else
 	web_script "the browser script finished" "$TEST_TMP/node.err" env NODE_MODULES="$nm" \
 	    EMAIL="$EMAIL" PASSWORD="$PW" TENANT="$TID" TENANT2="$TID2" AGENT_ID="$AGENT_ID" \
 	    AGENT_ROOT="$ROOT" SHOTS="$shots" PHOTO="$TEST_TMP/photo.png" WORK="$TEST_TMP" \
-	    timeout -k 5 240 node tests/web/app.mjs
+	    timeout --foreground -k 5 240 node tests/web/app.mjs
 	# Firefox too ("current Chromium and Firefox"), in the lighttpd pass
 	# only: Debian's firefox-esr over WebDriver BiDi (tests/web/firefox.mjs).
 	if [ "$SERVER" != lighttpd ] || [ "$STORE" != local ]; then
@@ -193,7 +199,7 @@ else
 	else
 		web_script "the Firefox script finished" "$TEST_TMP/firefox.err" env \
 		    EMAIL="$EMAIL" PASSWORD="$PW" TENANT="$TID" SHOTS="$shots" WORK="$TEST_TMP" \
-		    timeout -k 5 120 node --experimental-websocket tests/web/firefox.mjs
+		    timeout --foreground -k 5 120 node --experimental-websocket tests/web/firefox.mjs
 	fi
 	for k in big50.bin resume24.bin; do
 		check "tus: one row for $k" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/$k'")" 1

@@ -23,10 +23,30 @@ const profile = mkdtempSync(join(env.WORK || '/tmp', 'chromium-'));
 const browser = await chromium.launchPersistentContext(profile, {
 	executablePath: '/usr/bin/chromium',
 	headless: true,
+	// Nothing but this machine: no name is resolved (no DNS query) but
+	// the loopback address the tests use.
 	args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-	    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+	    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', '--disable-domain-reliability'],
 	viewport: { width: 1280, height: 800 },
+	// Its temporary files (PulseAudio's runtime directory, once media
+	// plays) in the profile, which is removed at the end.
+	env: { ...env, TMPDIR: profile },
+	// Ctrl-C and TERM: ours below, so that the exit status says so.
+	handleSIGINT: false,
+	handleSIGTERM: false,
 });
+// Closes the browser and exits 130 (INT) or 143 (TERM): tests/t18-webapp.sh
+// stops on those rather than going on against a stopped server.
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+	process.on(sig, () => {
+		setTimeout(() => process.exit(code), 5000).unref();
+		browser.close().catch(() => {}).finally(() => {
+			rmSync(profile, { recursive: true, force: true });
+			process.exit(code);
+		});
+	});
+}
 
 // Console errors, except the network line Chromium logs for an answer
 // the app expects and handles: 401 from /api/auth/me (signed out) and

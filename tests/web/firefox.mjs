@@ -131,7 +131,8 @@ function stop() {
 	ff.kill('SIGTERM');
 	setTimeout(() => ff.kill('SIGKILL'), 5000).unref();
 }
-for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => { stop(); process.exit(1); });
+// Ctrl-C and TERM: exit 130 or 143, which tests/t18-webapp.sh stops on.
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.on(sig, () => { stop(); process.exit(code); });
 
 const errors = [];
 let b;
