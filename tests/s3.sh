@@ -46,6 +46,13 @@ s3_start() {
 	export S3_SECRET_ACCESS_KEY=S3RVER
 	for i in $(seq 1 100); do
 		if [ "$(s3_curl -o /dev/null -w '%{http_code}' "$S3_ENDPOINT/$S3_BUCKET/")" = 200 ]; then
+			# s3rver removes a directory when its last object is
+			# deleted, racing with an upload into it (ENOENT, and
+			# s3rver dies): every PUT passes through .tmp/ (then a
+			# copy and a delete), so that directory never empties.
+			# Its listings show only objects, not this file.
+			mkdir -p "$dir/$S3_TEST_BUCKET/.tmp" &&
+			    : >"$dir/$S3_TEST_BUCKET/.tmp/.keep"
 			return 0
 		fi
 		kill -0 "$S3_PID" 2>/dev/null || break
