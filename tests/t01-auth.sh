@@ -214,11 +214,12 @@ if start_server2 LOGIN_MAX_FAILURES=3 LOGIN_MAX_FAILURES_PER_ADDR=8 LOGIN_WINDOW
 	check "limits: the message says to wait" has "$(jqb .error.message)" "try again"
 	check "limits: the count is in the database" eq \
 	    "$(sqlite3 "$FILESTOR_DB" "SELECT failures FROM login_failures WHERE scope LIKE 'u%limit@example.com%'")" 3
+	# (Right after the 429, well inside the window on a loaded machine.)
+	login LIMIT@example.com wrong
+	expect_error 429 TOO_MANY_REQUESTS "limits: the email's case does not matter"
 	for i in 1 2 3; do login nobody@example.com wrong; done
 	login nobody@example.com wrong
 	expect_error 429 TOO_MANY_REQUESTS "limits: an unknown email is limited the same way"
-	login LIMIT@example.com wrong
-	expect_error 429 TOO_MANY_REQUESTS "limits: the email's case does not matter"
 	sleep 8.2
 	login limit@example.com right-passw0rd
 	expect_status 200 "limits: after the window the right password works"

@@ -407,9 +407,17 @@ convert -size 6000x5000 gradient:red-blue "$T/big.png"
 put p/big.png "$T/big.png" image/png
 expect_status 201 "put big.png"
 if start_server2 TRANSFORM_TIMEOUT_MS=100 FILESTOR_CACHE_DIR="$TEST_TMP/cache3"; then
-	start=$(date +%s%N)
-	req GET "$BASE2$S/p/big.png?width=100&format=png" "${A[@]}"
-	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	# The quickest of up to three (a loaded machine can deschedule the
+	# worker for seconds; one that ignored its limit is never quick).
+	best=999999
+	for _ in 1 2 3; do
+		start=$(date +%s%N)
+		req GET "$BASE2$S/p/big.png?width=100&format=png" "${A[@]}"
+		ms=$(( ($(date +%s%N) - start) / 1000000 ))
+		[ "$ms" -lt "$best" ] && best=$ms
+		[ "$STATUS" = 422 ] && [ "$ms" -le 3000 ] && break
+	done
+	ms=$best
 	expect_error 422 VALIDATION "transform over TRANSFORM_TIMEOUT_MS: 422"
 	check "time limit: message" has "$(jqb .error.message)" "longer than 100 ms"
 	check "time limit: aborted early (${ms} ms)" le "$ms" 3000
