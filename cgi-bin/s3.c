@@ -2336,14 +2336,55 @@ out:
 }
 
 /*
- * Complete without a copy: the assembly file (fd, locked) cut to size
- * is the object, hashed in one read pass, made durable and published
- * through the temporary area as any other.
+ * The chosen parts of mu that are in their own objects (re-uploads)
+ * copied to their ranges of the assembly file fd: FS_OK, or an error.
+ */
+static enum fs_err
+asm_patch(struct s3req *q, const struct s3mp_upload *mu,
+    struct s3mp_part *const *parts, size_t n, int fd)
+{
+	enum { BUF = 1 << 20 };
+	struct store_reader *rd = NULL;
+	unsigned char *buf;
+	long long at;
+	enum fs_err e = FS_OK;
+	ssize_t got;
+	size_t i;
+
+	buf = malloc(BUF);
+	if (buf == NULL)
+		return FS_INTERNAL;
+	for (i = 0; i < n && e == FS_OK; i++) {
+		if (strcmp(parts[i]->pending, mu->assembly) == 0)
+			continue;
+		e = store_reader_open_row(q->a->store, mu->key,
+		    parts[i]->pending, 0, parts[i]->size, &rd);
+		at = (long long)i * mu->part_size;
+		while (e == FS_OK && (got = store_read(rd, buf, BUF)) > 0) {
+			if (pwrite(fd, buf, (size_t)got, at) != got)
+				e = FS_INTERNAL;
+			at += got;
+		}
+		if (e == FS_OK && at != (long long)i * mu->part_size +
+		    parts[i]->size)
+			e = FS_INTERNAL;	/* not the part's bytes */
+		store_reader_free(rd);
+		rd = NULL;
+	}
+	free(buf);
+	return e;
+}
+
+/*
+ * Complete without a copy: the assembly file (fd, locked) with its
+ * re-uploaded parts copied in, cut to size, is the object, hashed in
+ * one read pass, made durable and published through the temporary area
+ * as any other.
  */
 static enum fs_err
 complete_in_place(struct s3req *q, struct body *b,
-    const struct s3mp_upload *mu, int fd, long long size, int *exists,
-    const char **msg)
+    const struct s3mp_upload *mu, struct s3mp_part *const *parts, size_t n,
+    int fd, long long size, int *exists, const char **msg)
 {
 	struct pub u;
 	struct store_writer *w = NULL;
@@ -2357,6 +2398,9 @@ complete_in_place(struct s3req *q, struct body *b,
 		*msg = e == FS_FORBIDDEN ? "Access Denied" : NULL;
 		return e;
 	}
+	e = asm_patch(q, mu, parts, n, fd);
+	if (e != FS_OK)
+		return e;
 	if (ftruncate(fd, size) == -1 || fsync(fd) == -1 ||
 	    fd_sha256(fd, size, sha) == -1)
 		return FS_INTERNAL;
@@ -2414,7 +2458,8 @@ complete_upload(struct s3req *q)
 	b.upload_id = mu.id;
 	if (asmfd != -1 && s3mp_in_place(&mu, c.parts, c.n, have, nhave,
 	    &total))
-		e = complete_in_place(q, &b, &mu, asmfd, total, &exists, &msg);
+		e = complete_in_place(q, &b, &mu, c.parts, c.n, asmfd, total,
+		    &exists, &msg);
 	else
 		e = write_object(q, &b, mu.key, mu.ctype, &src, &exists,
 		    &msg);

@@ -298,10 +298,11 @@ s3mp_in_place(const struct s3mp_upload *u, struct s3mp_part *const *chosen,
 		return 0;
 	for (i = 0; i < n; i++) {
 		p = chosen[i];
-		if ((size_t)p->number != i + 1 ||
-		    strcmp(p->pending, u->assembly) != 0 ||
-		    p->offset != (long long)i * ps || p->size > ps ||
-		    (i + 1 < n && p->size != ps))
+		/* One in its own object (a re-upload) is copied there. */
+		if ((size_t)p->number != i + 1 || p->size > ps ||
+		    (i + 1 < n && p->size != ps) ||
+		    (strcmp(p->pending, u->assembly) == 0 &&
+		    p->offset != (long long)i * ps))
 			return 0;
 		*total += p->size;
 	}

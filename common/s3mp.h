@@ -69,10 +69,12 @@ enum fs_err	 s3mp_claim(sqlite3 *db, const char *id, int number,
 /* Drop the claim of part number (a write that failed). */
 void		 s3mp_unclaim(sqlite3 *db, const char *id, int number);
 /*
- * Whether the n parts Complete chose are the assembly file of the upload
- * as it stands: parts 1..n, each at (N-1) * S in it, all of size S but
- * the last (no larger), and no other part of have (all the upload's
- * parts) in the file past them. 1 with *total (the object's size), or 0.
+ * Whether the n parts Complete chose make the assembly file of the
+ * upload: parts 1..n, all of size S but the last (no larger), each at
+ * (N-1) * S in it or in its own object (a re-upload, which Complete
+ * then copies to (N-1) * S: no row names that range any more), and no
+ * other part of have (all the upload's parts) in the file past them.
+ * 1 with *total (the object's size), or 0.
  */
 int		 s3mp_in_place(const struct s3mp_upload *u,
 		    struct s3mp_part *const *chosen, size_t n,

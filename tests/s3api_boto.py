@@ -237,7 +237,9 @@ def mp_check(name, key, sends, chosen, in_place):
 A, B, C = b"A" * MIB5, b"B" * MIB5, b"C" * MIB5
 mp_check("mp out of order", "m/ooo.bin", [(2, B), (3, b"tail"), (1, A)], [1, 2, 3], True)
 mp_check("mp re-uploaded part", "m/again.bin", [(1, A), (2, B), (1, C), (3, b"end")],
-         [1, 2, 3], False)
+         [1, 2, 3], True)
+mp_check("mp re-uploaded part, other size", "m/again2.bin",
+         [(1, A), (2, B), (2, B + b"x"), (3, b"end")], [1, 2, 3], False)
 mp_check("mp non-uniform sizes", "m/uneven.bin", [(1, A), (2, B + b"more"), (3, b"end")],
          [1, 2, 3], False)
 mp_check("mp subset of parts", "m/subset.bin", [(1, A), (2, B), (3, C)], [1, 2], False)

@@ -160,7 +160,8 @@ test_in_place(void **state)
 	in_place_case(num, full, at, in, 3, 1, 0, 0);	/* part 2, 3 cut */
 	in_place_case(num, short1, at, in, 3, 3, 0, 0);	/* a short middle */
 	in_place_case(num, full, off1, in, 3, 3, 0, 0);	/* not at (N-1)*S */
-	in_place_case(num, full, at, aside, 3, 3, 0, 0); /* a part aside */
+	in_place_case(num, full, at, aside, 3, 3, 1, 24); /* copied in */
+	in_place_case(num, short1, at, aside, 3, 3, 0, 0); /* not S aside */
 	in_place_case(gap, full, at, in, 2, 2, 0, 0);	/* 1, 3: a gap */
 }
 
