@@ -12,12 +12,15 @@
  * (files.h, perm.h). Writes go through upload.h and reads through
  * sget.h, as the REST programs do. Errors are S3's XML.
  */
+#include <sys/file.h>
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -1247,6 +1250,23 @@ struct source {
  * stream, check, commit, publish. FS_OK with *exists, or an error that
  * body_fail answers (with *msg).
  */
+/* The publish of an object of the S3 API: its checks and row hooks. */
+static void
+pub_of(struct s3req *q, struct body *b, const char *pkey, const char *ctype,
+    struct pub *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->a = q->a;
+	u->p = &q->p;
+	u->pkey = pkey;
+	u->ctype = ctype;
+	u->tap = body_tap;
+	u->tap_arg = b;
+	u->check = body_check;
+	u->in_txn = body_in_txn;
+	u->hook_arg = b;
+}
+
 static enum fs_err
 write_object(struct s3req *q, struct body *b, const char *pkey,
     const char *ctype, const struct source *src, int *exists,
@@ -1257,16 +1277,7 @@ write_object(struct s3req *q, struct body *b, const char *pkey,
 	long long total = 0;
 	enum fs_err e;
 
-	memset(&u, 0, sizeof(u));
-	u.a = q->a;
-	u.p = &q->p;
-	u.pkey = pkey;
-	u.ctype = ctype;
-	u.tap = body_tap;
-	u.tap_arg = b;
-	u.check = body_check;
-	u.in_txn = body_in_txn;
-	u.hook_arg = b;
+	pub_of(q, b, pkey, ctype, &u);
 	if (src->read != NULL) {
 		u.read = src->read;
 		u.read_arg = src->arg;
@@ -1833,9 +1844,11 @@ create_upload(struct s3req *q)
 	struct pub u;
 	struct s3xml x;
 	const char *ctype;
-	char *meta = NULL, id[S3MP_ID_LEN + 1];
+	char *meta = NULL, id[S3MP_ID_LEN + 1], name[FILES_PENDING_MAX + 1];
 	enum fs_err e;
+	int fd = -1;
 
+	name[0] = '\0';
 	ctype = request_ctype(q);
 	if (ctype == NULL || request_meta(q, &meta) == -1)
 		return;
@@ -1846,9 +1859,16 @@ create_upload(struct s3req *q)
 	u.ctype = ctype;
 	/* Checked now, and again when Complete publishes. */
 	e = pub_may_write(&u, -1);
+	/* On disk, the file the parts are written into (s3mp.h). */
+	if (e == FS_OK && store_has_asm(q->a->store))
+		e = store_asm_create(q->a->store, name, &fd);
 	if (e == FS_OK)
 		e = s3mp_create(q->a->db, q->p.tenant_id, q->p.user_id,
-		    q->pkey, ctype, meta, id);
+		    q->pkey, ctype, meta, name[0] != '\0' ? name : NULL, id);
+	if (fd != -1)
+		close(fd);	/* its row keeps it now, or it goes */
+	if (e != FS_OK && name[0] != '\0')
+		(void)store_drop_tmp(q->a->store, name);
 	if (e != FS_OK) {
 		s3_fail(q->r, e, NULL);
 		goto out;
@@ -1934,7 +1954,36 @@ out:
 	return ok;
 }
 
-/* Stream one part into a kept temporary object and record it. */
+/*
+ * The writer of part number of mu: into its range of the assembly file
+ * when it fits (*off set, *asmfd open and share-locked against Complete
+ * until the caller closes it), else into its own temporary object.
+ */
+static enum fs_err
+part_writer(struct s3req *q, const struct s3mp_upload *mu, int number,
+    long long size, int *asmfd, long long *off, struct store_writer **w)
+{
+	enum fs_err e = FS_CONFLICT;
+
+	*off = -1;
+	if (mu->assembly[0] != '\0' && size > 0 &&
+	    store_asm_open(q->a->store, mu->assembly, asmfd) == FS_OK) {
+		if (flock(*asmfd, LOCK_SH) == -1)
+			return FS_INTERNAL;
+		e = s3mp_claim(q->a->db, mu->id, number, size, off);
+		/* Claimed: the caller drops the claim if the part fails. */
+		if (e == FS_OK)
+			return store_writer_open_at(q->a->store, *asmfd, *off,
+			    size, w);
+		*off = -1;
+		if (e != FS_CONFLICT)
+			return e;
+	}
+	return store_writer_open(q->a->store, mu->key, w);
+}
+
+/* Stream one part into the assembly file or a kept temporary object,
+   and record it. */
 static enum fs_err
 store_part(struct s3req *q, struct body *b, const struct s3mp_upload *mu,
     int number, const struct source *src)
@@ -1944,9 +1993,10 @@ store_part(struct s3req *q, struct body *b, const struct s3mp_upload *mu,
 	struct s3mp_part part;
 	unsigned char sha[CRY_SHA256_LEN];
 	char old[FILES_PENDING_MAX + 1];
-	long long total = 0;
+	long long total = 0, off = -1;
 	const char *pending;
 	enum fs_err e;
+	int asmfd = -1;
 
 	memset(&u, 0, sizeof(u));
 	memset(&part, 0, sizeof(part));
@@ -1959,7 +2009,7 @@ store_part(struct s3req *q, struct body *b, const struct s3mp_upload *mu,
 	u.read = src->read != NULL ? src->read : b->chunked ? chunk_read :
 	    NULL;
 	u.read_arg = src->read != NULL ? src->arg : b;
-	e = store_writer_open(q->a->store, mu->key, &w);
+	e = part_writer(q, mu, number, src->size, &asmfd, &off, &w);
 	if (e != FS_OK)
 		goto out;
 	if (src->size >= 0)
@@ -1969,20 +2019,27 @@ store_part(struct s3req *q, struct body *b, const struct s3mp_upload *mu,
 		e = store_finish(w, sha, &part.size);
 	if (e == FS_OK)
 		e = body_check(b, sha, part.size);
-	pending = store_writer_pending(w);
+	pending = off >= 0 ? mu->assembly : store_writer_pending(w);
 	if (e != FS_OK || pending == NULL)
 		goto out;
 	part.number = number;
+	part.offset = off >= 0 ? off : 0;
 	memcpy(part.md5, b->md5hex, sizeof(part.md5));
 	snprintf(part.pending, sizeof(part.pending), "%s", pending);
 	e = s3mp_part_put(q->a->db, mu->id, &part, old);
 	if (e != FS_OK)
 		goto out;
-	store_writer_keep(w);
-	if (old[0] != '\0')
+	if (off < 0)
+		store_writer_keep(w);
+	/* The part it replaces: its own object, never the assembly. */
+	if (old[0] != '\0' && strcmp(old, mu->assembly) != 0)
 		(void)store_drop_tmp(q->a->store, old);
 out:
+	if (e != FS_OK && off >= 0)
+		s3mp_unclaim(q->a->db, mu->id, number);
 	store_writer_free(w);	/* aborts unless the part's row took it */
+	if (asmfd != -1)
+		close(asmfd);	/* and its lock */
 	return e;
 }
 
@@ -2061,7 +2118,8 @@ concat_read(void *arg, void *buf, size_t len)
 		if (c->rd == NULL) {
 			if (source_store(c->q->a) == NULL ||
 			    store_reader_open_row(source_store(c->q->a),
-			    c->pkey, c->parts[c->i]->pending, 0, -1,
+			    c->pkey, c->parts[c->i]->pending,
+			    c->parts[c->i]->offset, c->parts[c->i]->size,
 			    &c->rd) != FS_OK)
 				return -1;
 			c->got = 0;
@@ -2190,14 +2248,19 @@ out:
 	return rc;
 }
 
-/* Drop the temporary objects of parts (after Complete or Abort). */
+/* Drop the temporary objects of the parts and the assembly file of mu
+   (after Complete or Abort). */
 static void
-drop_parts(struct s3req *q, const struct s3mp_part *p, size_t n)
+drop_parts(struct s3req *q, const struct s3mp_upload *mu,
+    const struct s3mp_part *p, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		(void)store_drop_tmp(q->a->store, p[i].pending);
+		if (strcmp(p[i].pending, mu->assembly) != 0)
+			(void)store_drop_tmp(q->a->store, p[i].pending);
+	if (mu->assembly[0] != '\0')
+		(void)store_drop_tmp(q->a->store, mu->assembly);
 }
 
 static void
@@ -2215,6 +2278,145 @@ complete_result(struct s3req *q, const char *etag)
 	s3xml_free(&x);
 }
 
+/*
+ * Lock the assembly file of mu against part writers (they hold it
+ * shared while they write): its fd into *fd, and mu's part size as it
+ * stands once they are done. -1 when it has none or is gone.
+ */
+static void
+asm_lock(struct s3req *q, struct s3mp_upload *mu, int *fd)
+{
+	struct s3mp_upload now;
+
+	*fd = -1;
+	if (mu->assembly[0] == '\0' ||
+	    store_asm_open(q->a->store, mu->assembly, fd) != FS_OK)
+		return;
+	if (flock(*fd, LOCK_EX) == -1 ||
+	    s3mp_load(q->a->db, q->p.tenant_id, mu->id, &now) != FS_OK) {
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	mu->part_size = now.part_size;
+	s3mp_upload_free(&now);
+}
+
+/* The SHA-256 of the first size bytes of fd; 0, or -1. */
+static int
+fd_sha256(int fd, long long size, unsigned char sha[CRY_SHA256_LEN])
+{
+	enum { BUF = 1 << 20 };
+	unsigned char *buf;
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+	long long pos = 0;
+	ssize_t n;
+	int rc = -1;
+
+	buf = malloc(BUF);
+	ctx = EVP_MD_CTX_new();
+	if (buf == NULL || ctx == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while (pos < size) {
+		n = pread(fd, buf, size - pos < BUF ? (size_t)(size - pos) :
+		    BUF, pos);
+		if (n <= 0 || EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+		pos += n;
+	}
+	if (EVP_DigestFinal_ex(ctx, sha, &mdlen) == 1 &&
+	    mdlen == CRY_SHA256_LEN)
+		rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+/*
+ * The chosen parts of mu that are in their own objects (re-uploads)
+ * copied to their ranges of the assembly file fd: FS_OK, or an error.
+ */
+static enum fs_err
+asm_patch(struct s3req *q, const struct s3mp_upload *mu,
+    struct s3mp_part *const *parts, size_t n, int fd)
+{
+	enum { BUF = 1 << 20 };
+	struct store_reader *rd = NULL;
+	unsigned char *buf;
+	long long at;
+	enum fs_err e = FS_OK;
+	ssize_t got;
+	size_t i;
+
+	buf = malloc(BUF);
+	if (buf == NULL)
+		return FS_INTERNAL;
+	for (i = 0; i < n && e == FS_OK; i++) {
+		if (strcmp(parts[i]->pending, mu->assembly) == 0)
+			continue;
+		e = store_reader_open_row(q->a->store, mu->key,
+		    parts[i]->pending, 0, parts[i]->size, &rd);
+		at = (long long)i * mu->part_size;
+		while (e == FS_OK && (got = store_read(rd, buf, BUF)) > 0) {
+			if (pwrite(fd, buf, (size_t)got, at) != got)
+				e = FS_INTERNAL;
+			at += got;
+		}
+		if (e == FS_OK && at != (long long)i * mu->part_size +
+		    parts[i]->size)
+			e = FS_INTERNAL;	/* not the part's bytes */
+		store_reader_free(rd);
+		rd = NULL;
+	}
+	free(buf);
+	return e;
+}
+
+/*
+ * Complete without a copy: the assembly file (fd, locked) with its
+ * re-uploaded parts copied in, cut to size, is the object, hashed in
+ * one read pass, made durable and published through the temporary area
+ * as any other.
+ */
+static enum fs_err
+complete_in_place(struct s3req *q, struct body *b,
+    const struct s3mp_upload *mu, struct s3mp_part *const *parts, size_t n,
+    int fd, long long size, int *exists, const char **msg)
+{
+	struct pub u;
+	struct store_writer *w = NULL;
+	unsigned char sha[CRY_SHA256_LEN];
+	enum fs_err e;
+
+	pub_of(q, b, mu->key, mu->ctype, &u);
+	*msg = NULL;
+	e = pub_may_write(&u, size);
+	if (e != FS_OK) {
+		*msg = e == FS_FORBIDDEN ? "Access Denied" : NULL;
+		return e;
+	}
+	e = asm_patch(q, mu, parts, n, fd);
+	if (e != FS_OK)
+		return e;
+	if (ftruncate(fd, size) == -1 || fsync(fd) == -1 ||
+	    fd_sha256(fd, size, sha) == -1)
+		return FS_INTERNAL;
+	e = store_asm_adopt(q->a->store, mu->key, mu->assembly, fd, sha,
+	    size, &w);
+	if (e == FS_OK)
+		e = pub_record(&u, w);
+	if (e == FS_OK)
+		app_audit(q->r, "s3-put", mu->key, u.exists ? "overwrite" :
+		    "create");
+	*msg = u.msg;
+	*exists = u.exists;
+	store_writer_free(w);	/* aborts unless the row took it */
+	return e;
+}
+
 static void
 complete_upload(struct s3req *q)
 {
@@ -2226,8 +2428,9 @@ complete_upload(struct s3req *q)
 	const char *msg = NULL;
 	char *xml = NULL;
 	size_t len = 0, nhave = 0, i;
+	long long total = 0;
 	enum fs_err e;
-	int exists = 0;
+	int exists = 0, asmfd = -1;
 
 	memset(&c, 0, sizeof(c));
 	memset(&b, 0, sizeof(b));
@@ -2236,6 +2439,7 @@ complete_upload(struct s3req *q)
 	xml = read_xml_body(q, &len);
 	if (xml == NULL)
 		goto out;
+	asm_lock(q, &mu, &asmfd);
 	if (s3mp_parts(q->a->db, mu.id, &have, &nhave) != FS_OK) {
 		s3_fail(q->r, FS_INTERNAL, NULL);
 		goto out;
@@ -2252,13 +2456,19 @@ complete_upload(struct s3req *q)
 		src.size += c.parts[i]->size;
 	b.meta = mu.meta;
 	b.upload_id = mu.id;
-	e = write_object(q, &b, mu.key, mu.ctype, &src, &exists, &msg);
+	if (asmfd != -1 && s3mp_in_place(&mu, c.parts, c.n, have, nhave,
+	    &total))
+		e = complete_in_place(q, &b, &mu, c.parts, c.n, asmfd, total,
+		    &exists, &msg);
+	else
+		e = write_object(q, &b, mu.key, mu.ctype, &src, &exists,
+		    &msg);
 	if (e != FS_OK) {
 		body_fail(q, &b, e, msg);
 		goto out;
 	}
 	/* The upload's rows went with the publish: now its parts. */
-	drop_parts(q, have, nhave);
+	drop_parts(q, &mu, have, nhave);
 	complete_result(q, b.etag);
 out:
 	store_reader_free(c.rd);
@@ -2266,6 +2476,8 @@ out:
 	body_free(&b);
 	free(have);
 	free(xml);
+	if (asmfd != -1)
+		close(asmfd);	/* and its lock */
 	s3mp_upload_free(&mu);
 }
 
@@ -2285,7 +2497,7 @@ abort_upload(struct s3req *q)
 	if (e != FS_OK)
 		s3_fail(q->r, e, NULL);
 	else {
-		drop_parts(q, have, nhave);
+		drop_parts(q, &mu, have, nhave);
 		s3_empty(q->r, 204);
 	}
 	free(have);

@@ -523,9 +523,11 @@ file_pending_kept(void *db, const char *pending)
 	sqlite3_stmt *st;
 	int rc;
 
-	/* An S3 multipart part (sql/0008) is a kept temporary object too. */
+	/* An S3 multipart part (sql/0008), or the assembly file of an
+	   upload (sql/0010), is a kept temporary object too. */
 	st = db_stmt(db, "SELECT 1 FROM files WHERE pending = ?1"
-	    " UNION ALL SELECT 1 FROM s3_parts WHERE pending = ?1");
+	    " UNION ALL SELECT 1 FROM s3_parts WHERE pending = ?1"
+	    " UNION ALL SELECT 1 FROM s3_uploads WHERE assembly = ?1");
 	if (st == NULL)
 		return 1;	/* in doubt, keep it */
 	sqlite3_bind_text(st, 1, pending, -1, SQLITE_TRANSIENT);

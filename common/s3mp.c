@@ -1,6 +1,7 @@
 /*
  * s3mp: multipart uploads (s3mp.h).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ text_dup(sqlite3_stmt *st, int i)
 enum fs_err
 s3mp_create(sqlite3 *db, const char *tenant_id, const char *user_id,
     const char *pkey, const char *ctype, const char *meta,
-    char id[S3MP_ID_LEN + 1])
+    const char *assembly, char id[S3MP_ID_LEN + 1])
 {
 	unsigned char raw[S3MP_ID_LEN / 2];
 	sqlite3_stmt *st;
@@ -45,7 +46,8 @@ s3mp_create(sqlite3 *db, const char *tenant_id, const char *user_id,
 		return FS_INTERNAL;
 	cry_hex(raw, sizeof(raw), id);
 	st = db_stmt(db, "INSERT INTO s3_uploads (id, tenant_id, user_id,"
-	    " key, content_type, meta, created_at) VALUES (?,?,?,?,?,?,?)");
+	    " key, content_type, meta, created_at, assembly)"
+	    " VALUES (?,?,?,?,?,?,?,?)");
 	if (st == NULL)
 		return db_fail(db);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
@@ -55,13 +57,14 @@ s3mp_create(sqlite3 *db, const char *tenant_id, const char *user_id,
 	sqlite3_bind_text(st, 5, ctype, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 6, meta, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 7, db_now());
+	sqlite3_bind_text(st, 8, assembly, -1, SQLITE_TRANSIENT);
 	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_fail(db);
 	db_stmt_done(st);
 	return e;
 }
 
 #define UPLOAD_COLS "id, tenant_id, user_id, key, content_type, meta," \
-	" created_at"
+	" created_at, assembly, part_size"
 
 static int
 upload_from(sqlite3_stmt *st, struct s3mp_upload *u)
@@ -74,6 +77,8 @@ upload_from(sqlite3_stmt *st, struct s3mp_upload *u)
 	text(st, 4, u->ctype, sizeof(u->ctype));
 	u->meta = text_dup(st, 5);
 	u->created_at = sqlite3_column_int64(st, 6);
+	text(st, 7, u->assembly, sizeof(u->assembly));
+	u->part_size = sqlite3_column_int64(st, 8);
 	return u->key == NULL ? -1 : 0;
 }
 
@@ -146,8 +151,8 @@ s3mp_part_put(sqlite3 *db, const char *id, const struct s3mp_part *p,
 	if (e != FS_OK)
 		goto out;
 	st = db_stmt(db, "INSERT OR REPLACE INTO s3_parts (upload_id,"
-	    " part_number, size, md5, pending, created_at)"
-	    " SELECT id, ?2, ?3, ?4, ?5, ?6 FROM s3_uploads WHERE id = ?1");
+	    " part_number, size, md5, pending, created_at, part_offset)"
+	    " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7 FROM s3_uploads WHERE id = ?1");
 	if (st == NULL) {
 		e = db_fail(db);
 		goto out;
@@ -158,6 +163,7 @@ s3mp_part_put(sqlite3 *db, const char *id, const struct s3mp_part *p,
 	sqlite3_bind_text(st, 4, p->md5, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, p->pending, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 6, db_now());
+	sqlite3_bind_int64(st, 7, p->offset);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		e = db_fail(db);
 	else if (sqlite3_changes(db) == 0)
@@ -173,6 +179,140 @@ out:
 	return e;
 }
 
+/* The step of st, then st done: FS_OK when it ran to the end. */
+static enum fs_err
+run(sqlite3 *db, sqlite3_stmt *st)
+{
+	enum fs_err e;
+
+	if (st == NULL)
+		return db_fail(db);
+	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_fail(db);
+	db_stmt_done(st);
+	return e;
+}
+
+/* The assembly and part size of upload id (after fixing it to size). */
+static enum fs_err
+claim_size(sqlite3 *db, const char *id, long long size,
+    char pending[FILES_PENDING_MAX + 1], long long *ps)
+{
+	sqlite3_stmt *st;
+	enum fs_err e;
+	int rc;
+
+	st = db_stmt(db, "UPDATE s3_uploads SET part_size = ?2"
+	    " WHERE id = ?1 AND part_size IS NULL AND assembly IS NOT NULL");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, size);
+	}
+	e = run(db, st);
+	if (e != FS_OK)
+		return e;
+	st = db_stmt(db, "SELECT assembly, part_size FROM s3_uploads"
+	    " WHERE id = ?");
+	if (st == NULL)
+		return db_fail(db);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	e = rc == SQLITE_ROW ? FS_OK : rc == SQLITE_DONE ? FS_NOT_FOUND :
+	    db_fail(db);
+	if (rc == SQLITE_ROW) {
+		text(st, 0, pending, FILES_PENDING_MAX + 1);
+		*ps = sqlite3_column_int64(st, 1);
+	}
+	db_stmt_done(st);
+	return e;
+}
+
+enum fs_err
+s3mp_claim(sqlite3 *db, const char *id, int number, long long size,
+    long long *off)
+{
+	char pending[FILES_PENDING_MAX + 1];
+	sqlite3_stmt *st;
+	long long ps = 0, at = 0;
+	enum fs_err e;
+
+	*off = -1;
+	if (size <= 0)
+		return FS_CONFLICT;
+	if (db_begin(db) != SQLITE_OK)
+		return db_fail(db);
+	e = claim_size(db, id, size, pending, &ps);
+	if (e == FS_OK && (pending[0] == '\0' || ps <= 0 || size > ps ||
+	    (long long)(number - 1) > (LLONG_MAX - ps) / ps))
+		e = FS_CONFLICT;
+	if (e != FS_OK)
+		goto out;
+	at = (long long)(number - 1) * ps;
+	st = db_stmt(db, "INSERT OR IGNORE INTO s3_parts (upload_id,"
+	    " part_number, size, md5, pending, created_at, part_offset)"
+	    " VALUES (?1, ?2, ?3, '', ?4, ?5, ?6)");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, number);
+		sqlite3_bind_int64(st, 3, size);
+		sqlite3_bind_text(st, 4, pending, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 5, db_now());
+		sqlite3_bind_int64(st, 6, at);
+	}
+	e = run(db, st);
+	if (e == FS_OK && sqlite3_changes(db) == 0)
+		e = FS_CONFLICT;	/* part number has a row already */
+out:
+	if (e == FS_OK && db_commit(db) != SQLITE_OK)
+		e = db_fail(db);
+	if (e != FS_OK)
+		db_rollback(db);
+	else
+		*off = at;
+	return e;
+}
+
+void
+s3mp_unclaim(sqlite3 *db, const char *id, int number)
+{
+	sqlite3_stmt *st;
+
+	st = db_stmt(db, "DELETE FROM s3_parts WHERE upload_id = ?"
+	    " AND part_number = ? AND md5 = ''");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, number);
+	}
+	(void)run(db, st);
+}
+
+int
+s3mp_in_place(const struct s3mp_upload *u, struct s3mp_part *const *chosen,
+    size_t n, const struct s3mp_part *have, size_t nhave, long long *total)
+{
+	const struct s3mp_part *p;
+	long long ps = u->part_size;
+	size_t i;
+
+	*total = 0;
+	if (u->assembly[0] == '\0' || ps <= 0 || n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		p = chosen[i];
+		/* One in its own object (a re-upload) is copied there. */
+		if ((size_t)p->number != i + 1 || p->size > ps ||
+		    (i + 1 < n && p->size != ps) ||
+		    (strcmp(p->pending, u->assembly) == 0 &&
+		    p->offset != (long long)i * ps))
+			return 0;
+		*total += p->size;
+	}
+	for (i = 0; i < nhave; i++)
+		if (have[i].number > (int)n &&
+		    strcmp(have[i].pending, u->assembly) == 0)
+			return 0;	/* cut off with the file's tail */
+	return 1;
+}
+
 enum fs_err
 s3mp_parts(sqlite3 *db, const char *id, struct s3mp_part **parts, size_t *n)
 {
@@ -183,8 +323,9 @@ s3mp_parts(sqlite3 *db, const char *id, struct s3mp_part **parts, size_t *n)
 
 	*parts = NULL;
 	*n = 0;
-	st = db_stmt(db, "SELECT part_number, size, md5, pending, created_at"
-	    " FROM s3_parts WHERE upload_id = ? ORDER BY part_number");
+	st = db_stmt(db, "SELECT part_number, size, md5, pending, created_at,"
+	    " part_offset FROM s3_parts WHERE upload_id = ? AND md5 != ''"
+	    " ORDER BY part_number");
 	if (st == NULL)
 		return FS_INTERNAL;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
@@ -204,6 +345,7 @@ s3mp_parts(sqlite3 *db, const char *id, struct s3mp_part **parts, size_t *n)
 		text(st, 2, v[*n].md5, sizeof(v[*n].md5));
 		text(st, 3, v[*n].pending, sizeof(v[*n].pending));
 		v[*n].created_at = sqlite3_column_int64(st, 4);
+		v[*n].offset = sqlite3_column_int64(st, 5);
 		(*n)++;
 	}
 	db_stmt_done(st);

@@ -24,6 +24,8 @@ struct s3mp_upload {
 	char		 ctype[FILES_CTYPE_MAX + 1];
 	char		*meta;		/* JSON object or NULL, malloc'd */
 	long long	 created_at;
+	char		 assembly[FILES_PENDING_MAX + 1];	/* "": none */
+	long long	 part_size;	/* of the assembly; 0: not yet */
 };
 
 struct s3mp_part {
@@ -31,13 +33,16 @@ struct s3mp_part {
 	long long	 size;
 	char		 md5[33];	/* hex */
 	char		 pending[FILES_PENDING_MAX + 1];
+	long long	 offset;	/* of its bytes in pending */
 	long long	 created_at;
 };
 
-/* A new upload: FS_OK with id, or FS_INTERNAL / FS_NO_SPACE. */
+/* A new upload (assembly: its assembly file, or NULL): FS_OK with id,
+   or FS_INTERNAL / FS_NO_SPACE. */
 enum fs_err	 s3mp_create(sqlite3 *db, const char *tenant_id,
 		    const char *user_id, const char *pkey, const char *ctype,
-		    const char *meta, char id[S3MP_ID_LEN + 1]);
+		    const char *meta, const char *assembly,
+		    char id[S3MP_ID_LEN + 1]);
 /* The upload id of tenant_id: FS_OK, FS_NOT_FOUND, FS_INTERNAL. */
 enum fs_err	 s3mp_load(sqlite3 *db, const char *tenant_id, const char *id,
 		    struct s3mp_upload *u);
@@ -49,7 +54,34 @@ void		 s3mp_upload_free(struct s3mp_upload *u);
  */
 enum fs_err	 s3mp_part_put(sqlite3 *db, const char *id,
 		    const struct s3mp_part *p, char old[FILES_PENDING_MAX + 1]);
-/* The parts of id by number, malloc'd into *parts (caller frees). */
+/*
+ * Claim the range of part number (size bytes) in the assembly file of
+ * upload id, in one transaction: the first claim fixes the upload's part
+ * size S, and part N goes at (N-1) * S when size <= S. FS_OK with *off
+ * and a row (md5 '') that s3mp_part_put replaces or s3mp_unclaim drops;
+ * FS_CONFLICT when the part must go to its own object instead (no
+ * assembly, larger than S, or part N already has a row: a re-upload
+ * never touches bytes a row vouches for); FS_NOT_FOUND when the upload
+ * is gone.
+ */
+enum fs_err	 s3mp_claim(sqlite3 *db, const char *id, int number,
+		    long long size, long long *off);
+/* Drop the claim of part number (a write that failed). */
+void		 s3mp_unclaim(sqlite3 *db, const char *id, int number);
+/*
+ * Whether the n parts Complete chose make the assembly file of the
+ * upload: parts 1..n, all of size S but the last (no larger), each at
+ * (N-1) * S in it or in its own object (a re-upload, which Complete
+ * then copies to (N-1) * S: no row names that range any more), and no
+ * other part of have (all the upload's parts) in the file past them.
+ * 1 with *total (the object's size), or 0.
+ */
+int		 s3mp_in_place(const struct s3mp_upload *u,
+		    struct s3mp_part *const *chosen, size_t n,
+		    const struct s3mp_part *have, size_t nhave,
+		    long long *total);
+/* The parts of id by number (written ones: not claims), malloc'd into
+   *parts (caller frees). */
 enum fs_err	 s3mp_parts(sqlite3 *db, const char *id,
 		    struct s3mp_part **parts, size_t *n);
 /* Delete the upload and its parts' rows (in the caller's transaction

@@ -256,6 +256,52 @@ store_writer_adopt(struct store *s, const char *pkey, int dirfd,
 }
 
 int
+store_has_asm(struct store *s)
+{
+	return s != NULL && s->ops->asm_create != NULL;
+}
+
+enum fs_err
+store_asm_create(struct store *s, char name[33], int *fd)
+{
+	*fd = -1;
+	name[0] = '\0';
+	if (!store_has_asm(s))
+		return FS_INTERNAL;
+	return s->ops->asm_create(s, name, fd);
+}
+
+enum fs_err
+store_asm_open(struct store *s, const char *name, int *fd)
+{
+	*fd = -1;
+	if (!store_has_asm(s))
+		return FS_INTERNAL;
+	return s->ops->asm_open(s, name, fd);
+}
+
+enum fs_err
+store_writer_open_at(struct store *s, int fd, long long off,
+    long long len, struct store_writer **w)
+{
+	*w = NULL;
+	if (!store_has_asm(s))
+		return FS_INTERNAL;
+	return s->ops->writer_at(s, fd, off, len, w);
+}
+
+enum fs_err
+store_asm_adopt(struct store *s, const char *pkey, const char *name,
+    int fd, const unsigned char sha256[CRY_SHA256_LEN], long long size,
+    struct store_writer **w)
+{
+	*w = NULL;
+	if (!store_has_asm(s))
+		return FS_INTERNAL;
+	return s->ops->asm_adopt(s, pkey, name, fd, sha256, size, w);
+}
+
+int
 store_has_mp(struct store *s)
 {
 	return s != NULL && s->ops->mp_begin != NULL;

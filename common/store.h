@@ -121,6 +121,31 @@ enum fs_err	 store_writer_adopt(struct store *s, const char *pkey,
 		    struct store_writer **w);
 
 /*
+ * Assembly files (disk only; store_has_asm says): one temporary file
+ * that the parts of an S3 multipart upload are written into at their
+ * final offsets, so that Complete publishes it without copying a byte.
+ * store_asm_create makes one (its name, [0-9a-f]{32}, goes to name; fd
+ * is its descriptor, holding the upload lock until the caller closes it,
+ * after a row names it: the orphan sweep spares a locked file, and gc a
+ * file keep keeps). store_asm_open opens it read-write (FS_NOT_FOUND when
+ * gone). store_writer_open_at is a writer of up to len bytes into fd at off
+ * (more is an error, the range untouched past len): write,
+ * finish (fsync, SHA-256 and size of what it wrote) and free, nothing
+ * else (no pending, no publish; free leaves the bytes). store_asm_adopt
+ * is store_writer_adopt of the assembly file name of the temporary area.
+ * The caller serializes writers and Complete with flock(2) on fd.
+ */
+int		 store_has_asm(struct store *s);
+enum fs_err	 store_asm_create(struct store *s, char name[33], int *fd);
+enum fs_err	 store_asm_open(struct store *s, const char *name, int *fd);
+enum fs_err	 store_writer_open_at(struct store *s, int fd, long long off,
+		    long long len, struct store_writer **w);
+enum fs_err	 store_asm_adopt(struct store *s, const char *pkey,
+		    const char *name, int fd,
+		    const unsigned char sha256[CRY_SHA256_LEN], long long size,
+		    struct store_writer **w);
+
+/*
  * Multipart uploads that span requests (S3 only; store_has_mp says): tus
  * uploads send each part as soon as it is whole (upload.h).
  * store_mp_begin starts one on a new temporary object; *state (malloc'd,

@@ -52,6 +52,13 @@ struct store_ops {
 	enum fs_err	(*adopt)(struct store *, const char *, int,
 			    const char *, int, const unsigned char *,
 			    long long, struct store_writer **);
+	enum fs_err	(*asm_create)(struct store *, char *, int *);
+	enum fs_err	(*asm_open)(struct store *, const char *, int *);
+	enum fs_err	(*writer_at)(struct store *, int, long long,
+			    long long, struct store_writer **);
+	enum fs_err	(*asm_adopt)(struct store *, const char *,
+			    const char *, int, const unsigned char *,
+			    long long, struct store_writer **);
 	enum fs_err	(*mp_begin)(struct store *, char **);
 	enum fs_err	(*mp_part)(struct store *, const char *, int, int,
 			    long long, long long, char *);

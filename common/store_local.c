@@ -82,6 +82,9 @@ struct lwriter {
 	int		 published;	/* renamed into place: nothing to undo */
 	int		 kept;		/* a row names the temp file */
 	int		 lockfd;	/* after finish: the upload lock */
+	int		 at;		/* writes into fd from at_off on */
+	long long	 at_off;
+	long long	 at_len;	/* the most it may write */
 };
 
 struct lreader {
@@ -591,10 +594,13 @@ local_write(struct store_writer *bw, const void *buf, size_t len)
 		return FS_INTERNAL;
 	if (len == 0)
 		return FS_OK;
-	if (len > (unsigned long long)(LLONG_MAX - w->size))
+	if (len > (unsigned long long)(LLONG_MAX - w->size) ||
+	    (w->at && (long long)len > w->at_len - w->size))
 		goto out;
 	while (off < len) {
-		n = write(w->fd, p + off, len - off);
+		n = w->at ? pwrite(w->fd, p + off, len - off,
+		    w->at_off + w->size + (long long)off) :
+		    write(w->fd, p + off, len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -615,8 +621,8 @@ local_write(struct store_writer *bw, const void *buf, size_t len)
 	 * has little left to do. Asynchronous; an error shows at fsync.
 	 */
 	if (w->size - w->kicked >= WRITEBACK_STEP) {
-		(void)sync_file_range(w->fd, w->kicked, w->size - w->kicked,
-		    SYNC_FILE_RANGE_WRITE);
+		(void)sync_file_range(w->fd, w->at_off + w->kicked,
+		    w->size - w->kicked, SYNC_FILE_RANGE_WRITE);
 		w->kicked = w->size;
 	}
 	rc = FS_OK;
@@ -647,6 +653,9 @@ local_finish(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
 		rc = write_err(errno);
 		goto out;
 	}
+	/* A writer into someone's file: its range is durable, that is all. */
+	if (w->at)
+		goto digest;
 	/* Removed by store_gc_tmp (a stalled upload): no row may name it. */
 	if (fstat(w->fd, &st) == -1 || st.st_nlink == 0)
 		goto out;
@@ -671,6 +680,7 @@ local_finish(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
 		rc = write_err(errno);
 		goto out;
 	}
+digest:
 	if (EVP_DigestFinal_ex(w->md, md, &mdlen) != 1 ||
 	    mdlen != CRY_SHA256_LEN)
 		goto out;
@@ -1204,6 +1214,76 @@ out:
 	return rc;
 }
 
+/* store_asm_create: a temp file, locked until the caller closes fd. */
+static enum fs_err
+local_asm_create(struct store *bs, char *name, int *fdp)
+{
+	return tmp_create((struct lstore *)bs, name, fdp);
+}
+
+static enum fs_err
+local_asm_open(struct store *bs, const char *name, int *fdp)
+{
+	struct lstore	*s = (struct lstore *)bs;
+	int		 fd;
+
+	*fdp = -1;
+	if (!tmp_name_ok(name))
+		return FS_VALIDATION;
+	fd = openat(s->tmpfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? FS_NOT_FOUND : FS_INTERNAL;
+	if (plain_file(fd) != FS_OK) {
+		close(fd);
+		return FS_INTERNAL;
+	}
+	*fdp = fd;
+	return FS_OK;
+}
+
+/* store_writer_open_at: pwrite into a duplicate of fd from off on. */
+static enum fs_err
+local_writer_at(struct store *bs, int fd, long long off, long long len,
+    struct store_writer **wp)
+{
+	struct lwriter	*w;
+
+	*wp = NULL;
+	if (off < 0 || len < 0)
+		return FS_INTERNAL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return FS_INTERNAL;
+	w->base.ops = &local_ops;
+	w->s = (struct lstore *)bs;
+	w->dirfd = w->lockfd = -1;
+	w->at = 1;
+	w->at_off = off;
+	w->at_len = len;
+	w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	w->md = EVP_MD_CTX_new();
+	if (w->fd == -1 || w->md == NULL ||
+	    EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
+		local_writer_free(&w->base);
+		return FS_INTERNAL;
+	}
+	*wp = &w->base;
+	return FS_OK;
+}
+
+/* store_asm_adopt: the adoption of a file of the temporary area. */
+static enum fs_err
+local_asm_adopt(struct store *bs, const char *pkey, const char *name,
+    int fd, const unsigned char *sha256, long long size,
+    struct store_writer **wp)
+{
+	*wp = NULL;
+	if (!tmp_name_ok(name))
+		return FS_VALIDATION;
+	return local_adopt(bs, pkey, ((struct lstore *)bs)->tmpfd, name, fd,
+	    sha256, size, wp);
+}
+
 static enum fs_err
 op_writer_open(struct store *s, const char *pkey, struct store_writer **wp)
 {
@@ -1256,7 +1336,8 @@ local_pending(struct store_writer *w)
 {
 	struct lwriter *lw = (struct lwriter *)w;
 
-	return lw->finished && !lw->published ? lw->tmpname : NULL;
+	return lw->finished && !lw->published && !lw->at ? lw->tmpname :
+	    NULL;
 }
 
 static void
@@ -1287,6 +1368,10 @@ static const struct store_ops local_ops = {
 	.tmp_reader_open = op_tmp_reader_open,
 	.walk = local_walk,
 	.adopt = local_adopt,
+	.asm_create = local_asm_create,
+	.asm_open = local_asm_open,
+	.writer_at = local_writer_at,
+	.asm_adopt = local_asm_adopt,
 };
 
 struct store *
