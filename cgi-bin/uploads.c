@@ -356,6 +356,31 @@ advance(struct app *a, struct request *r, struct upload_row *u,
 }
 
 /*
+ * Publish upload u, all of whose bytes came, from its stage locked at
+ * fd, and end it. 0, or -1 after answering the error.
+ */
+static int
+finish(struct app *a, struct request *r, const struct principal *p,
+    struct upload_row *u, int fd)
+{
+	const char *msg = NULL;
+	enum fs_err e;
+	int exists = 0;
+
+	e = upload_publish(a, p, u, fd, &exists, &msg);
+	if (e != FS_OK) {
+		http_error(r, e, "%s", msg != NULL ? msg : pub_write_msg(e));
+		return -1;
+	}
+	metrics_inc(METRIC_UPLOADS_COMPLETED);
+	app_audit(r, "put", u->key, exists ? "overwrite" : "create");
+	/* Published: the upload is over (a failed delete is gc's). */
+	if (upload_delete(a->db, u->id) == FS_OK)
+		upload_stage_remove(a->cfg.data_dir, u->id);
+	return 0;
+}
+
+/*
  * Take the body of r onto upload u, whose stage is locked at fd: append,
  * record the new offset, and publish when it is the last byte. Answers
  * the request: 204 (or 201 with Location for a creation, loc not NULL).
@@ -365,9 +390,7 @@ take_body(struct app *a, struct request *r, const struct principal *p,
     struct upload_row *u, int fd, struct chunk *ch, const char *loc)
 {
 	long long cap, expires;
-	const char *msg = NULL;
-	enum fs_err e, ea;
-	int exists = 0;
+	enum fs_err ea;
 
 	cap = (u->length >= 0 ? u->length : a->cfg.max_upload) - ch->offset;
 	if (r->content_length > cap) {
@@ -395,17 +418,8 @@ take_body(struct app *a, struct request *r, const struct principal *p,
 		reply_offset(r, loc != NULL ? 201 : 204, u->offset, expires);
 		return;
 	}
-	e = upload_publish(a, p, u, fd, &exists, &msg);
-	if (e != FS_OK) {
-		http_error(r, e, "%s", msg != NULL ? msg : pub_write_msg(e));
-		return;
-	}
-	metrics_inc(METRIC_UPLOADS_COMPLETED);
-	app_audit(r, "put", u->key, exists ? "overwrite" : "create");
-	/* Published: the upload is over (a failed delete is gc's). */
-	if (upload_delete(a->db, u->id) == FS_OK)
-		upload_stage_remove(a->cfg.data_dir, u->id);
-	reply_offset(r, loc != NULL ? 201 : 204, u->offset, 0);
+	if (finish(a, r, p, u, fd) == 0)
+		reply_offset(r, loc != NULL ? 201 : 204, u->offset, 0);
 }
 
 /*
@@ -524,10 +538,27 @@ static void
 h_head(struct app *a, struct request *r, const struct app_caller *c)
 {
 	struct upload_row u;
+	enum fs_err e;
+	int fd = -1;
 
 	memset(&u, 0, sizeof(u));
 	if (!tus_begin(r) || !load(a, r, &c->p, &u))
 		goto out;
+	/*
+	 * All bytes came but the upload was not published (its worker died
+	 * first, docs/uploads.md): a client that sees Upload-Offset equal
+	 * Upload-Length stops here, so publish it now, under the lock.
+	 */
+	if (u.length >= 0 && u.offset == u.length) {
+		db_read_end(a->db);	/* HEAD's snapshot (app.c): it writes */
+		fd = upload_stage_open(a->cfg.data_dir, u.id, 0, &e);
+		upload_row_free(&u);
+		if (fd != -1 && (!load(a, r, &c->p, &u) ||
+		    (u.offset == u.length && finish(a, r, &c->p, &u, fd) == -1)))
+			goto out;
+		if (fd == -1 && !load(a, r, &c->p, &u))
+			goto out;
+	}
 	/* tus 1.0, HEAD: never cached, or a resume starts from a stale offset. */
 	http_add_header(r, "Cache-Control", "no-store");
 	http_add_headerf(r, "Upload-Offset", "%lld", u.offset);
@@ -541,6 +572,8 @@ h_head(struct app *a, struct request *r, const struct app_caller *c)
 	http_status(r, 200);
 	http_begin(r);
 out:
+	if (fd != -1)
+		close(fd);
 	upload_row_free(&u);
 }
 

@@ -83,6 +83,7 @@ struct s3req {
 	struct dynbuf		 resp;		/* body, at most RESP_MAX */
 	int			 resp_over;	/* it was longer: an error */
 	char			 etag[130];
+	long long		 clen;	/* Content-Length, or -1 */
 	/* streaming reader, or NULL */
 	struct s3reader		*rd;
 };
@@ -192,6 +193,8 @@ on_header(char *b, size_t sz, size_t n, void *arg)
 	v[vlen] = '\0';
 	if (strncasecmp(b, "etag:", 5) == 0)
 		memcpy(q->etag, v, vlen + 1);
+	if (strncasecmp(b, "content-length:", 15) == 0)
+		q->clen = strtoll(v, NULL, 10);
 	return len;
 }
 
@@ -274,6 +277,7 @@ req_setup(struct s3store *s, struct s3req *q)
 	dynbuf_init(&q->resp, RESP_MAX);
 	q->resp_over = 0;
 	q->etag[0] = '\0';
+	q->clen = -1;
 	uri = obj_uri(s, q->pkey != NULL ? q->pkey : "");
 	if (uri == NULL)
 		goto out;
@@ -339,7 +343,9 @@ req_setup(struct s3store *s, struct s3req *q)
 	curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, q);
-	if (strcmp(q->method, "GET") != 0)
+	if (strcmp(q->method, "HEAD") == 0)
+		curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L);
+	else if (strcmp(q->method, "GET") != 0)
 		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, q->method);
 	if (q->rfn != NULL) {
 		curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);
@@ -476,19 +482,34 @@ s3_close(struct store *bs)
 	free(s);
 }
 
-/* DELETE of one key, which needs no pkey_ok; a missing one is FS_OK. */
+/*
+ * A request of method on one key, without a body; *clen (may be NULL)
+ * gets the answer's Content-Length, or -1.
+ */
 static enum fs_err
-del_key(struct s3store *s, const char *key)
+key_req(struct s3store *s, const char *method, const char *key,
+    long long *clen)
 {
 	struct s3req q;
 	enum fs_err e;
 
 	memset(&q, 0, sizeof(q));
-	q.method = "DELETE";
+	q.method = method;
 	q.pkey = key;
 	q.query = "";
 	e = req_run(s, &q);
+	if (clen != NULL)
+		*clen = q.clen;
 	req_free(&q);
+	return e;
+}
+
+/* DELETE of one key, which needs no pkey_ok; a missing one is FS_OK. */
+static enum fs_err
+del_key(struct s3store *s, const char *key)
+{
+	enum fs_err e = key_req(s, "DELETE", key, NULL);
+
 	return e == FS_NOT_FOUND ? FS_OK : e;
 }
 
@@ -1487,6 +1508,15 @@ s3_mp_part(struct store *bs, const char *state, int number, int fd,
 	return e;
 }
 
+/* The size of the object key: HEAD's Content-Length. */
+static enum fs_err
+obj_size(struct s3store *s, const char *key, long long *size)
+{
+	enum fs_err e = key_req(s, "HEAD", key, size);
+
+	return e == FS_OK && *size < 0 ? FS_INTERNAL : e;
+}
+
 static const char *
 part_etag(const void *arg, int i)
 {
@@ -1501,6 +1531,7 @@ s3_mp_complete(struct store *bs, const char *state,
 	struct s3store *s = (struct s3store *)bs;
 	struct s3writer *w = NULL;
 	struct mp_ref m;
+	long long have = -1;
 	int *numbers = NULL, i;
 	enum fs_err e;
 
@@ -1526,6 +1557,16 @@ s3_mp_complete(struct store *bs, const char *state,
 		goto out;
 	w->tmpname = w->pkey + strlen(TMP_PREFIX);
 	e = mp_complete_req(s, m.key, m.id_enc, n, part_etag, parts, numbers);
+	/*
+	 * NoSuchUpload (s3rver: 500), or an answer lost: Complete may have
+	 * been done already, by a worker that died before its row or by
+	 * this request (docs/uploads.md). The temporary name is this
+	 * upload's alone, and only Complete makes it: whole when it has
+	 * the upload's size.
+	 */
+	if (e != FS_OK &&
+	    obj_size(s, m.key, &have) == FS_OK && have == size)
+		e = FS_OK;
 	if (e != FS_OK) {
 		if (e == FS_NOT_FOUND)
 			e = FS_INTERNAL;

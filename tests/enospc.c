@@ -13,6 +13,10 @@
  *   "dir ENOSPC" on directories there; empty or missing, nothing fails.
  *   EIO is what a failing disk reports; ENOSPC what a thin volume or NFS
  *   reports when the space runs out only at writeback.
+ * - A worker dies (_exit) when it prepares an SQL statement that holds
+ *   $FILESTOR_TEST_DIE_AT_SQL, as a crash at that point would: used by
+ *   tests/t17-uploads.sh to die after CompleteMultipartUpload, before
+ *   the file row.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -28,6 +32,8 @@
 ssize_t	write(int, const void *, size_t);
 int	fsync(int);
 int	fdatasync(int);
+int	sqlite3_prepare_v3(void *, const char *, int, unsigned int, void **,
+	    const char **);
 
 static long long written;
 
@@ -134,4 +140,22 @@ fdatasync(int fd)
 	static int (*real)(int);
 
 	return sync_call(fd, "fdatasync", &real);
+}
+
+int
+sqlite3_prepare_v3(void *db, const char *sql, int len, unsigned int flags,
+    void **st, const char **tail)
+{
+	static int (*real)(void *, const char *, int, unsigned int, void **,
+	    const char **);
+	const char *die = getenv("FILESTOR_TEST_DIE_AT_SQL");
+
+	if (die != NULL && *die != '\0' && sql != NULL &&
+	    strstr(sql, die) != NULL)
+		_exit(70);
+	if (real == NULL)
+		real = (int (*)(void *, const char *, int, unsigned int,
+		    void **, const char **))dlsym(RTLD_NEXT,
+		    "sqlite3_prepare_v3");
+	return real(db, sql, len, flags, st, tail);
 }
