@@ -324,13 +324,17 @@ tail -c +$((P + 50001)) "$TEST_TMP/parts" | head -c "$P" >"$TEST_TMP/parts.2"
 tail -c +$((2 * P + 50001)) "$TEST_TMP/parts" >"$TEST_TMP/parts.3"
 parts_of() { sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM upload_parts WHERE upload_id = '${1##*/}'"; }
 stage_alloc() { echo $(($(stat -c '%b * %B' "$(stage_of "$1")"))); }
-mp_open() { if [ "${STORE:-local}" = s3 ]; then s3_uploads; else echo 0; fi; }
+# Open multipart uploads since here: s3rver cannot abort one, so those an
+# earlier file of the pass left (t04 kills PUTs mid-upload) stay open.
+MP0=0
+[ "${STORE:-local}" = s3 ] && MP0=$(s3_uploads)
+mp_open() { if [ "${STORE:-local}" = s3 ]; then echo $(($(s3_uploads) - MP0)); else echo 0; fi; }
 create "$(meta up/parts.bin)" "$LEN"
 patch "$LOC" 0 "$TEST_TMP/parts.1"
 expect_status 204 "parts: first PATCH, a part and more"
 if [ "${STORE:-local}" = s3 ]; then
 	check "parts: one part went to S3" eq "$(parts_of "$LOC")" 1
-	check "parts: S3 holds the multipart upload" eq "$(s3_uploads)" 1
+	check "parts: S3 holds the multipart upload" eq "$(mp_open)" 1
 	check "parts: the stage keeps less than a part ($(stage_alloc "$LOC") bytes)" \
 	    test "$(stage_alloc "$LOC")" -lt "$P"
 else
@@ -380,7 +384,7 @@ crash_retry() {
 	check "crash after Complete ($how): the worker died ($STATUS)" test "$STATUS" -ge 500
 	check "crash after Complete ($how): no row yet" eq \
 	    "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/$k'")" 0
-	check "crash after Complete ($how): the bucket has no upload open" eq "$(s3_uploads)" 0
+	check "crash after Complete ($how): the bucket has no upload open" eq "$(mp_open)" 0
 	if [ "$how" = patch ]; then
 		: >"$TEST_TMP/empty"
 		patch "$LOC" "$LEN" "$TEST_TMP/empty"
