@@ -217,7 +217,10 @@ objects_restore() {
 		aws2 s3 rm --recursive --only-show-errors "s3://filestor-t19/tenants/"
 		aws2 s3 cp --recursive --only-show-errors "$BK/files/tenants/" "s3://filestor-t19/tenants/"
 	else
-		rsync -a --delete --exclude=/.tmp "$BK/files/" "$W/state/files/"
+		# (--checksum: an object changed in place within the second
+		# its backup was taken, at the same size, looks the same to
+		# rsync's size-and-time test and was not put back.)
+		rsync -a --checksum --delete --exclude=/.tmp "$BK/files/" "$W/state/files/"
 	fi
 }
 objects_backup
