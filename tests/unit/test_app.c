@@ -20,6 +20,7 @@
 #include "key.h"
 #include "tok.h"
 #include "tio.h"
+#include "udb.h"
 
 #define AID	"0b8e1d5e-7c55-4f6e-9a53-1f0c2d3e4f50"	/* a well-formed id */
 
@@ -279,9 +280,7 @@ setup_db(void **state)
 	(void)state;
 	memset(&app, 0, sizeof(app));
 	app.name = "test";
-	app.db = db_open(":memory:", 1, err, sizeof(err));
-	if (app.db == NULL || db_migrate(app.db, err, sizeof(err)) < 0 ||
-	    auth_tenant_create(app.db, "t", tid, err, sizeof(err)) == -1)
+	if ((app.db = unit_db(tid)) == NULL)
 		return -1;
 	memset(app.tok_key, 7, sizeof(app.tok_key));
 	if (auth_user_create(app.db, "admin@x", tid, "admin", "password-1",

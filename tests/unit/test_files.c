@@ -22,6 +22,7 @@
 #include "files.h"
 #include "folder_db.h"
 #include "target.h"
+#include "udb.h"
 
 static void
 test_content_type(void **state)
@@ -102,13 +103,10 @@ test_url_path(void **state)
 static int
 setup_db(void **state)
 {
-	char err[256], id[37];
+	char id[37];
 	sqlite3 *db;
 
-	db = db_open(":memory:", 1, err, sizeof(err));
-	if (db == NULL || db_migrate(db, err, sizeof(err)) < 0)
-		return -1;
-	if (auth_tenant_create(db, "t", id, err, sizeof(err)) == -1)
+	if ((db = unit_db(id)) == NULL)
 		return -1;
 	/* Give the tenant a fixed id, so physical keys are predictable. */
 	if (db_exec(db, "PRAGMA foreign_keys=OFF") != SQLITE_OK)

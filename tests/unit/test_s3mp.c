@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "db.h"
 #include "s3mp.h"
+#include "udb.h"
 
 #define ASM	"0123456789abcdef0123456789abcdef"
 #define UA	"aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
@@ -24,15 +25,9 @@
 static int
 setup_db(void **state)
 {
-	char err[256], tid[37];
-	sqlite3 *db;
+	char tid[37];
 
-	db = db_open(":memory:", 1, err, sizeof(err));
-	if (db == NULL || db_migrate(db, err, sizeof(err)) < 0 ||
-	    auth_tenant_create(db, "t", tid, err, sizeof(err)) == -1)
-		return -1;
-	*state = db;
-	return 0;
+	return (*state = unit_db(tid)) == NULL ? -1 : 0;
 }
 
 static int
