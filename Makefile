@@ -193,9 +193,9 @@ integration: deps all $(BUILD)/tests/enospc.so
 run: deps all
 	@SERVER=$(SERVER) tools/run $(BUILD)
 
-$(BUILD)/bench/noop: bench/noop.c | deps
+$(BUILD)/bench/noop: bench/noop.c $(LIB) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(PKG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 bench: deps all $(BUILD)/bench/noop
 	@bench/run $(BUILD)

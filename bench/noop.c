@@ -5,12 +5,51 @@
  * the same lighttpd. It reads and drops any request body, so that a PUT
  * to it measures what the web server and FastCGI cost an upload before
  * any storage. Not installed.
+ *
+ * With the query "mib=N" (1..4096) it streams N MiB from memory instead,
+ * 256 KiB at a time through http_fcgx_write: the FastCGI records and
+ * writes the programs use for a large body (file-content's relay path
+ * among them), so that bench/relay.sh can set a relayed download beside
+ * what lighttpd and FastCGI alone cost the same bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <fcgiapp.h>
+
+#include "http.h"
+
+#define STREAM_BUF	(256 * 1024)	/* as file-content's RELAY_BUF */
+#define STREAM_MIB_MAX	4096
+
+/* N of a query "mib=N" (1..STREAM_MIB_MAX), else 0. */
+static long long
+stream_mib(const char *q)
+{
+	long long n;
+
+	if (q == NULL || strncmp(q, "mib=", 4) != 0 ||
+	    http_parse_ll(q + 4, 1, STREAM_MIB_MAX, &n) == -1)
+		return 0;
+	return n;
+}
+
+static void
+stream(FCGX_Request *req, const char *buf, long long mib)
+{
+	long long left = mib * 1048576;
+
+	FCGX_FPrintF(req->out, "Status: 200\r\nContent-Type: "
+	    "application/octet-stream\r\nContent-Length: %lld\r\n\r\n", left);
+	while (left > 0) {
+		size_t n = left < STREAM_BUF ? (size_t)left : STREAM_BUF;
+
+		if (http_fcgx_write(req, buf, n) == -1)
+			break;
+		left -= (long long)n;
+	}
+}
 
 int
 main(void)
@@ -19,24 +58,34 @@ main(void)
 	FCGX_Request req;
 	const char *env = getenv("BENCH_NOOP_BYTES");
 	long n = env != NULL ? strtol(env, NULL, 10) : 4096;
-	char *body;
+	long long mib;
+	char *body, *big;
 
 	if (n < 0 || n > (1L << 24))
 		n = 4096;
 	body = malloc((size_t)n + 1);
-	if (body == NULL)
+	big = malloc(STREAM_BUF);
+	if (body == NULL || big == NULL)
 		return 1;
 	memset(body, 'x', (size_t)n);
+	memset(big, 'y', STREAM_BUF);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0)
 		return 1;
 	while (FCGX_Accept_r(&req) >= 0) {
 		while (FCGX_GetStr(drop, (int)sizeof(drop), req.in) > 0)
 			;
-		FCGX_FPrintF(req.out, "Status: 200\r\nContent-Type: "
-		    "application/octet-stream\r\nContent-Length: %ld\r\n\r\n", n);
-		FCGX_PutStr(body, (int)n, req.out);
+		mib = stream_mib(FCGX_GetParam("QUERY_STRING", req.envp));
+		if (mib > 0) {
+			stream(&req, big, mib);
+		} else {
+			FCGX_FPrintF(req.out, "Status: 200\r\nContent-Type: "
+			    "application/octet-stream\r\nContent-Length: "
+			    "%ld\r\n\r\n", n);
+			FCGX_PutStr(body, (int)n, req.out);
+		}
 		FCGX_Finish_r(&req);
 	}
+	free(big);
 	free(body);
 	return 0;
 }

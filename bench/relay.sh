@@ -1,6 +1,8 @@
 # WS relay benchmarks (issue 15, docs/relay.md): ratios against the same
 # file straight from the agent's own HTTP server, in the same run.
 #   - 256 MiB through the relay vs straight from the agent      >= 0.7
+#     (and, for scale, vs the same bytes from bench/noop's memory
+#     behind the same lighttpd, written as file-content writes them)
 #   - 4 KiB downloads per second, relay vs agent                >= 0.5
 #     (and, for scale, vs bench/noop behind the same lighttpd)
 #   - relay peak RSS, 50 concurrent 256 MiB downloads to slow
@@ -68,6 +70,13 @@ read -r rs ds < <(BENCH_ROUNDS=${BENCH_ROUNDS:-3} bench_pair "speed '$rbig' -H '
 mib() { is_num "$1" && awk -v s="$1" 'BEGIN { printf "%.0f", s / 1048576 }' || echo -; }
 report "$BIG_MB MiB MiB/s: relay vs the agent's own server" "$(mib "$rs")" "$(mib "$ds")" \
     "$(ratio "$(mib "$rs")" "$(mib "$ds")")" ">= 0.7"
+# The fairer floor: lighttpd and FastCGI alone, a program that streams
+# the bytes from memory in file-content's records (every relayed byte
+# takes that hop last, after the agent's WebSocket through lighttpd).
+read -r rs2 ns < <(BENCH_ROUNDS=${BENCH_ROUNDS:-3} bench_pair "speed '$rbig' -H '$A'" \
+    "speed '$BASE/bench/noop?mib=$BIG_MB'")
+report "$BIG_MB MiB MiB/s: relay vs lighttpd+FastCGI from memory" "$(mib "$rs2")" "$(mib "$ns")" \
+    "$(ratio "$(mib "$rs2")" "$(mib "$ns")")" "-"
 
 # --- 4 KiB downloads per second
 read -r r4 d4 < <(bench_wrk_pair "$r4k" "$A" "$u4k" "")

@@ -104,9 +104,8 @@ fcgx_read(void *arg, void *buf, size_t len)
 #define FCGI_VERSION_1		1
 
 /*
- * len bytes of buf as FCGI_STDOUT records of request f, written to its
- * socket. libfcgi's own buffer is flushed first, so the order holds.
- * ipcFd is below libfcgi's "don't use" line, but it has been the
+ * len bytes of p as FCGI_STDOUT records of f (http_fcgx_write). ipcFd is
+ * below libfcgi's "don't use" line, but it has been the
  * connection's descriptor in every version, and the records are the
  * protocol's (FastCGI 1.0 §3.3, §5.3): the web server cannot tell them
  * from libfcgi's. 0, or -1 on a write error.
@@ -160,10 +159,9 @@ fcgx_write_direct(FCGX_Request *f, const char *p, size_t len)
 	return 0;
 }
 
-static int
-fcgx_write(void *arg, const void *buf, size_t len)
+int
+http_fcgx_write(FCGX_Request *f, const void *buf, size_t len)
 {
-	FCGX_Request *f = arg;
 	const char *p = buf;
 	size_t chunk;
 
@@ -177,6 +175,12 @@ fcgx_write(void *arg, const void *buf, size_t len)
 		len -= chunk;
 	}
 	return 0;
+}
+
+static int
+fcgx_write(void *arg, const void *buf, size_t len)
+{
+	return http_fcgx_write(arg, buf, len);
 }
 
 static const struct http_io fcgx_io = { fcgx_read, fcgx_write };

@@ -144,6 +144,14 @@ int		 http_add_headerf(struct request *r, const char *name,
 int		 http_begin(struct request *r);
 /* Write body bytes (begins first if needed; ignored for HEAD). */
 int		 http_write(struct request *r, const void *buf, size_t len);
+/*
+ * len bytes of buf to f's stdout, as http_write sends a body: from 16 KiB
+ * on, straight to the web server's socket in FastCGI records of 32 KiB,
+ * several to a writev (libfcgi's buffer flushed first, so the order
+ * holds); smaller through libfcgi's buffer. 0, or -1 on a write error.
+ * For bench/noop, whose streamed baseline must write as the programs do.
+ */
+int		 http_fcgx_write(FCGX_Request *f, const void *buf, size_t len);
 /* Send a JSON document with status. Does not take ownership of j. */
 int		 http_json(struct request *r, int status, const cJSON *j);
 /*
