@@ -273,6 +273,24 @@ check "10 slow readers of 40 MB: relay peak RSS ${HWM} KiB < 40 MiB" test "$HWM"
 content "$AID" "$R1/f.txt" "${ADM[@]}"
 expect_status 200 "serves after the slow readers went away"
 
+# --- the relay itself dies and comes back: the agent reconnects by itself
+# (its backoff, scaled down here) and serves again, bytes equal
+kill -9 "$SERVE_RELAY_PID"
+wait "$SERVE_RELAY_PID" 2>/dev/null
+SERVE_RELAY_PID=
+relay_not_connected() { [ "$(relay_state)" != connected ]; }
+check "relay killed: the agent sees its connection gone" wait_for 5 relay_not_connected
+content "$AID" "$R1/f.txt" "${ADM[@]}"
+expect_error 503 UNAVAILABLE "relay down: 503"
+check "relay down: Retry-After" test -n "$(hdr Retry-After)"
+serve_start_relay
+check "relay restarted as tools/serve.sh starts it" test -n "$SERVE_RELAY_PID"
+relay_holds() { [ "$(relay_state)" = connected ] && online_is "$AID" true; }
+check "relay restarted: the agent reconnects" wait_for 10 relay_holds
+content "$AID" "$R1/big.bin" "${ADM[@]}"
+expect_status 200 "relay restarted: the agent serves again"
+check "relay restarted: bytes equal" cmp -s "$TEST_TMP/body" "$R1/big.bin"
+
 # --- two hosts: two front ends on one database and data directory, each
 # with its own relay; the agent connects to the second, the download goes
 # through the first, whose program reaches the second relay over TCP
