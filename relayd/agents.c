@@ -340,58 +340,80 @@ out:
 	cJSON_Delete(m);
 }
 
+/*
+ * A piece of a data message, passed on as it comes rather than gathered
+ * first (one copy of every byte less; lws has unmasked it in place). The
+ * stream id is its first four bytes; then what this piece and the rest
+ * of its frame would bring (lws_remaining_packet_payload) is checked, so
+ * that a frame over the size limit, the announced length or the credit is
+ * refused before any of it goes on. The agent sends a message as one
+ * frame; one in several frames is checked frame by frame as it comes.
+ */
 static void
-on_binary(struct aconn *ac, const unsigned char *p, size_t n)
+on_data(struct aconn *ac, struct lws *wsi, const unsigned char *p, size_t n)
 {
 	struct stream *st;
-	long long len;
+	long long more;
+	size_t k;
 	int bad;
 
-	if (n < 4) {
-		fail(ac, "a data frame without a stream id");
-		return;
-	}
-	st = stream_of(ac, rp_get32(p), &bad);
+	k = sizeof(ac->rx_id) - ac->rx_idlen;
+	if (k > n)
+		k = n;
+	memcpy(ac->rx_id + ac->rx_idlen, p, k);
+	ac->rx_idlen += k;
+	p += k;
+	n -= k;
+	if (ac->rx_idlen < sizeof(ac->rx_id))
+		return;	/* on_receive fails a message that ends here */
+	st = stream_of(ac, rp_get32(ac->rx_id), &bad);
 	if (bad) {
 		fail(ac, "data for a stream id never given");
 		return;
 	}
-	if (st == NULL)
+	more = (long long)n + (long long)lws_remaining_packet_payload(wsi);
+	if (ac->rx_data + more > RP_CHUNK_MAX) {
+		fail(ac, "a frame too large");
 		return;
-	len = (long long)n - 4;
-	if (!st->have_head || st->got + len > st->expect ||
-	    st->got + len > st->granted) {
+	}
+	if (st == NULL)
+		return;	/* over here; the agent had not heard yet */
+	if (!st->have_head || st->got + more > st->expect ||
+	    st->got + more > st->granted) {
 		rlog("agent %s: stream %u: more data than %s", ac->id, st->id,
-		    st->got + len > st->expect ? "announced" : "credited");
+		    st->got + more > st->expect ? "announced" : "credited");
 		stream_end(st, 1, 1);
 		return;
 	}
-	st->got += len;
+	ac->rx_data += (long long)n;
+	st->got += (long long)n;
 	st->progress = time(NULL);
-	if (len > 0 && clients_data(st->cl, p + 4, (size_t)len) == -1)
+	if (n > 0 && clients_data(st->cl, p, n) == -1)
 		stream_end(st, 1, 1);
 }
 
-/* A fragment of a message from the agent; whole messages dispatched. */
+/* A fragment of a message from the agent: text is reassembled and
+   dispatched whole, data passed on piece by piece. */
 static void
 on_receive(struct aconn *ac, struct lws *wsi, const void *in, size_t len)
 {
 	if (lws_is_first_fragment(wsi)) {
 		ac->rx_binary = lws_frame_is_binary(wsi);
 		dynbuf_reset(&ac->rx);
-		ac->rx.cap = ac->rx_binary ? RP_CHUNK_MAX + 4 : RP_TEXT_MAX;
+		ac->rx.cap = RP_TEXT_MAX;
+		ac->rx_idlen = 0;
+		ac->rx_data = 0;
 	}
-	if (len > 0 && dynbuf_add(&ac->rx, in, len) != FS_OK) {
-		fail(ac, "a frame too large");
-		return;
-	}
-	if (!lws_is_final_fragment(wsi))
-		return;
 	if (ac->rx_binary)
-		on_binary(ac, (const unsigned char *)dynbuf_ptr(&ac->rx),
-		    dynbuf_len(&ac->rx));
-	else
+		on_data(ac, wsi, in, len);
+	else if (len > 0 && dynbuf_add(&ac->rx, in, len) != FS_OK)
+		fail(ac, "a frame too large");
+	if (ac->closing || !lws_is_final_fragment(wsi))
+		return;
+	if (!ac->rx_binary)
 		on_text(ac, dynbuf_ptr(&ac->rx), dynbuf_len(&ac->rx));
+	else if (ac->rx_idlen < sizeof(ac->rx_id))
+		fail(ac, "a data frame without a stream id");
 	dynbuf_reset(&ac->rx);
 }
 

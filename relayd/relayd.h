@@ -66,8 +66,11 @@ struct aconn {
 	char		 conn[33];	/* agent_relays.conn */
 	int		 live;		/* established and registered */
 	int		 closing;	/* a protocol error: hang up */
-	struct dynbuf	 rx;		/* one message, being reassembled */
+	struct dynbuf	 rx;		/* one text message, reassembled */
 	int		 rx_binary;
+	unsigned char	 rx_id[4];	/* a data message's stream id... */
+	size_t		 rx_idlen;	/* ...and how much of it came */
+	long long	 rx_data;	/* its data bytes passed on so far */
 	struct rp_queue	 txq;		/* text frames for the agent */
 	struct stream	*streams;
 	uint32_t	 last_id;	/* the highest stream id given */
