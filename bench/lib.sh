@@ -1,6 +1,7 @@
 # bench/lib.sh: shared by the bench/*.sh scripts (bash). Starts Filestor
 # on a free port with a temporary state dir, plus the bench extras: a
-# no-op FastCGI responder at /bench/noop and static files under
+# no-op FastCGI responder at /bench/noop (and a do-nothing S3 endpoint
+# under /bench/s3/, bench/noop.c) and static files under
 # /bench/static/ served by the same lighttpd.
 #
 #   bench_start      -> BASE, KEY (admin API key), TID, STATIC_DIR
@@ -39,10 +40,10 @@ bench_start() {
 	cat >"$BENCH_TMP/local.conf" <<EOT
 \$HTTP["url"] =~ "^/bench/" { url.access-deny = ()
 	server.document-root = "$FILESTOR_RUN_DIR/www" }
-\$HTTP["url"] == "/bench/noop" {
-	fastcgi.server = ( "/" => ( "noop" => ( "socket" => var.sock + "/bench-noop.sock",
-		"check-local" => "disable" ) ) )
-}
+var.noop = ( "/" => ( "noop" => ( "socket" => var.sock + "/bench-noop.sock",
+	"check-local" => "disable" ) ) )
+\$HTTP["url"] == "/bench/noop" { fastcgi.server = var.noop }
+\$HTTP["url"] =^ "/bench/s3/" { fastcgi.server = var.noop }
 EOT
 	export FILESTOR_LIGHTTPD_LOCAL=$BENCH_TMP/local.conf
 	local -a own=()
@@ -144,21 +145,25 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 # bench_pair CMD_A CMD_B: each command prints one number, or nothing
 # when it failed (it says why). A side with a failed round is "-" and is
 # not run again.
-bench_pair() {
-	local a="" b="" x fa=0 fb=0
+bench_pair() { bench_rounds "$@"; }
+# bench_rounds CMD...: as bench_pair, for any number of commands, run in
+# turn each round; prints their medians in order.
+bench_rounds() {
+	local -a got=() failed=()
+	local i x out=""
 	for _ in $(seq 1 "${BENCH_ROUNDS:-5}"); do
-		if [ "$fa" = 0 ]; then
-			x=$(eval "$1")
-			if is_num "$x"; then a="$a $x"; else fa=1; fi
-		fi
-		if [ "$fb" = 0 ]; then
-			x=$(eval "$2")
-			if is_num "$x"; then b="$b $x"; else fb=1; fi
-		fi
+		for ((i = 1; i <= $#; i++)); do
+			[ "${failed[i]:-0}" = 0 ] || continue
+			x=$(eval "${!i}")
+			if is_num "$x"; then got[i]="${got[i]:-} $x"; else failed[i]=1; fi
+		done
 	done
-	[ "$fa" = 0 ] && a=$(median $a) || a=-
-	[ "$fb" = 0 ] && b=$(median $b) || b=-
-	echo "$a $b"
+	for ((i = 1; i <= $#; i++)); do
+		# shellcheck disable=SC2086 # the figures, one word each
+		if [ "${failed[i]:-0}" = 0 ]; then x=$(median ${got[i]}); else x=-; fi
+		out="$out${out:+ }$x"
+	done
+	echo "$out"
 }
 # bench_wrk_pair A_URL A_HDR B_URL B_HDR: requests per second, rounds of
 # BENCH_SECS_ROUND (2) seconds each.

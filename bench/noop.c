@@ -11,6 +11,13 @@
  * writes the programs use for a large body (file-content's relay path
  * among them), so that bench/relay.sh can set a relayed download beside
  * what lighttpd and FastCGI alone cost the same bytes.
+ *
+ * Under /bench/s3/ it is a do-nothing S3 endpoint (path-style, any
+ * bucket), just enough for "aws s3 cp" to upload: PutObject and the
+ * multipart calls (Create, UploadPart, Complete, Abort) answer what S3
+ * would, with fixed ids and ETags, after reading and dropping the body.
+ * bench/s3api.sh measures awscli against it, so that the client's own
+ * cost on the same machine is in the same run as Filestor's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +29,8 @@
 
 #define STREAM_BUF	(256 * 1024)	/* as file-content's RELAY_BUF */
 #define STREAM_MIB_MAX	4096
+#define S3_PREFIX	"/bench/s3/"
+#define S3_ETAG		"\"d41d8cd98f00b204e9800998ecf8427e\""
 
 /* N of a query "mib=N" (1..STREAM_MIB_MAX), else 0. */
 static long long
@@ -51,12 +60,64 @@ stream(FCGX_Request *req, const char *buf, long long mib)
 	}
 }
 
+static int
+has_param(const char *query, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = query;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, name, n) == 0 && (p[n] == '\0' || p[n] == '=' ||
+		    p[n] == '&'))
+			return 1;
+		p = strchr(p, '&');
+		if (p != NULL)
+			p++;
+	}
+	return 0;
+}
+
+/* The do-nothing S3 answer to the request (its body already dropped). */
+static void
+s3_answer(FCGX_Request *req)
+{
+	const char *method = FCGX_GetParam("REQUEST_METHOD", req->envp);
+	const char *query = FCGX_GetParam("QUERY_STRING", req->envp);
+	const char *xml = NULL;
+	int status = 200;
+
+	if (method == NULL)
+		method = "";
+	if (query == NULL)
+		query = "";
+	if (strcmp(method, "POST") == 0 && has_param(query, "uploads"))
+		xml = "<InitiateMultipartUploadResult><Bucket>bench</Bucket>"
+		    "<Key>k</Key><UploadId>noop</UploadId>"
+		    "</InitiateMultipartUploadResult>";
+	else if (strcmp(method, "POST") == 0 && has_param(query, "uploadId"))
+		xml = "<CompleteMultipartUploadResult><Bucket>bench</Bucket>"
+		    "<Key>k</Key><ETag>\"d41d8cd98f00b204e9800998ecf8427e-1\""
+		    "</ETag></CompleteMultipartUploadResult>";
+	else if (strcmp(method, "DELETE") == 0)
+		status = 204;
+	else if (strcmp(method, "PUT") != 0)
+		status = 501;
+	if (xml != NULL)
+		FCGX_FPrintF(req->out, "Status: 200\r\nContent-Type: "
+		    "application/xml\r\nContent-Length: %lu\r\n\r\n%s",
+		    (unsigned long)strlen(xml), xml);
+	else
+		FCGX_FPrintF(req->out, "Status: %d\r\nETag: %s\r\n"
+		    "Content-Length: 0\r\n\r\n", status, S3_ETAG);
+}
+
 int
 main(void)
 {
 	static char drop[256 * 1024];
 	FCGX_Request req;
 	const char *env = getenv("BENCH_NOOP_BYTES");
+	const char *uri;
 	long n = env != NULL ? strtol(env, NULL, 10) : 4096;
 	long long mib;
 	char *body, *big;
@@ -74,8 +135,12 @@ main(void)
 	while (FCGX_Accept_r(&req) >= 0) {
 		while (FCGX_GetStr(drop, (int)sizeof(drop), req.in) > 0)
 			;
+		uri = FCGX_GetParam("REQUEST_URI", req.envp);
 		mib = stream_mib(FCGX_GetParam("QUERY_STRING", req.envp));
-		if (mib > 0) {
+		if (uri != NULL && strncmp(uri, S3_PREFIX,
+		    strlen(S3_PREFIX)) == 0)
+			s3_answer(&req);
+		else if (mib > 0) {
 			stream(&req, big, mib);
 		} else {
 			FCGX_FPrintF(req.out, "Status: 200\r\nContent-Type: "

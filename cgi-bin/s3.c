@@ -15,6 +15,7 @@
 #include <sys/file.h>
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1982,6 +1983,8 @@ part_writer(struct s3req *q, const struct s3mp_upload *mu, int number,
 	return store_writer_open(q->a->store, mu->key, w);
 }
 
+static void asm_chain(struct s3req *, const char *, int);
+
 /* Stream one part into the assembly file or a kept temporary object,
    and record it. */
 static enum fs_err
@@ -2031,6 +2034,8 @@ store_part(struct s3req *q, struct body *b, const struct s3mp_upload *mu,
 		goto out;
 	if (off < 0)
 		store_writer_keep(w);
+	else
+		asm_chain(q, mu->id, asmfd);
 	/* The part it replaces: its own object, never the assembly. */
 	if (old[0] != '\0' && strcmp(old, mu->assembly) != 0)
 		(void)store_drop_tmp(q->a->store, old);
@@ -2299,39 +2304,122 @@ asm_lock(struct s3req *q, struct s3mp_upload *mu, int *fd)
 		return;
 	}
 	mu->part_size = now.part_size;
+	mu->hash_off = now.hash_off;
+	memcpy(mu->hash_state, now.hash_state, sizeof(mu->hash_state));
 	s3mp_upload_free(&now);
 }
 
-/* The SHA-256 of the first size bytes of fd; 0, or -1. */
+/* Bytes [from, to) of fd into h, read in large pieces; 0, or -1. */
 static int
-fd_sha256(int fd, long long size, unsigned char sha[CRY_SHA256_LEN])
+fd_hash(int fd, struct shastate *h, long long from, long long to)
 {
 	enum { BUF = 1 << 20 };
 	unsigned char *buf;
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx;
-	long long pos = 0;
 	ssize_t n;
 	int rc = -1;
 
 	buf = malloc(BUF);
-	ctx = EVP_MD_CTX_new();
-	if (buf == NULL || ctx == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	while (pos < size) {
-		n = pread(fd, buf, size - pos < BUF ? (size_t)(size - pos) :
-		    BUF, pos);
-		if (n <= 0 || EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+	if (buf == NULL)
+		return -1;
+	while (from < to) {
+		n = pread(fd, buf, to - from < BUF ? (size_t)(to - from) : BUF,
+		    from);
+		if (n <= 0)
 			goto out;
-		pos += n;
+		shastate_update(h, buf, (size_t)n);
+		from += n;
 	}
-	if (EVP_DigestFinal_ex(ctx, sha, &mdlen) == 1 &&
-	    mdlen == CRY_SHA256_LEN)
-		rc = 0;
+	rc = 0;
 out:
-	EVP_MD_CTX_free(ctx);
 	free(buf);
+	return rc;
+}
+
+/*
+ * Extend the hash of upload id's assembly file fd (sql/0011) over the
+ * full parts now in place after it, in order, read back from the page
+ * cache: called by a part's writer once its part is recorded, so that
+ * Complete hashes only what is left (the last part, and any a writer
+ * skipped) instead of the whole object at the end, while the client
+ * waits. Best effort: a failure leaves the hash where it was. One
+ * writer extends it at a time (an OFD lock; the others go on, and the
+ * holder or a later writer takes their parts); the writers' shared
+ * flock keeps Complete out meanwhile.
+ */
+static void
+asm_chain(struct s3req *q, const char *id, int fd)
+{
+	struct flock lk;
+	struct s3mp_upload mu;
+	struct s3mp_part *have = NULL, *p;
+	struct shastate *h = NULL;
+	char text[SHASTATE_LEN + 1];
+	size_t nhave = 0;
+	long long off;
+
+	memset(&mu, 0, sizeof(mu));
+	memset(&lk, 0, sizeof(lk));
+	lk.l_type = F_WRLCK;
+	lk.l_whence = SEEK_SET;
+	lk.l_len = 1;
+	if (fcntl(fd, F_OFD_SETLK, &lk) == -1)
+		return;
+	if (s3mp_load(q->a->db, q->p.tenant_id, id, &mu) != FS_OK ||
+	    mu.part_size <= 0 || mu.hash_off % mu.part_size != 0 ||
+	    (mu.hash_state[0] == '\0') != (mu.hash_off == 0) ||
+	    s3mp_parts(q->a->db, id, &have, &nhave) != FS_OK)
+		goto out;
+	h = shastate_new(mu.hash_off > 0 ? mu.hash_state : NULL);
+	if (h == NULL)
+		goto out;
+	for (off = mu.hash_off;; off += mu.part_size) {
+		p = find_part(have, nhave, off / mu.part_size + 1);
+		if (p == NULL || strcmp(p->pending, mu.assembly) != 0 ||
+		    p->offset != off || p->size != mu.part_size)
+			break;
+		if (fd_hash(fd, h, off, off + mu.part_size) == -1)
+			goto out;
+	}
+	if (off > mu.hash_off) {
+		shastate_save(h, text);
+		(void)s3mp_hash_set(q->a->db, id, mu.hash_off, off, text);
+	}
+out:
+	lk.l_type = F_UNLCK;
+	(void)fcntl(fd, F_OFD_SETLK, &lk);
+	shastate_free(h);
+	free(have);
+	s3mp_upload_free(&mu);
+}
+
+/*
+ * The SHA-256 of the object, the first size bytes of the assembly file
+ * fd (locked): from the hash the part writers left (asm_chain), when
+ * the bytes it covers are still those of the chosen parts (asm_patch
+ * rewrote none of them), else from the start. 0, or -1.
+ */
+static int
+asm_digest(const struct s3mp_upload *mu, struct s3mp_part *const *parts,
+    size_t n, int fd, long long size, unsigned char sha[CRY_SHA256_LEN])
+{
+	struct shastate *h;
+	long long from = 0;
+	size_t i;
+	int rc = -1;
+
+	if (mu->hash_state[0] != '\0' && mu->part_size > 0 &&
+	    mu->hash_off <= size && mu->hash_off % mu->part_size == 0) {
+		from = mu->hash_off;
+		for (i = 0; i < n && (long long)i * mu->part_size < from; i++)
+			if (strcmp(parts[i]->pending, mu->assembly) != 0)
+				from = 0;
+	}
+	h = shastate_new(from > 0 ? mu->hash_state : NULL);
+	if (h != NULL && fd_hash(fd, h, from, size) == 0) {
+		shastate_digest(h, sha);
+		rc = 0;
+	}
+	shastate_free(h);
 	return rc;
 }
 
@@ -2402,7 +2490,7 @@ complete_in_place(struct s3req *q, struct body *b,
 	if (e != FS_OK)
 		return e;
 	if (ftruncate(fd, size) == -1 || fsync(fd) == -1 ||
-	    fd_sha256(fd, size, sha) == -1)
+	    asm_digest(mu, parts, n, fd, size, sha) == -1)
 		return FS_INTERNAL;
 	e = store_asm_adopt(q->a->store, mu->key, mu->assembly, fd, sha,
 	    size, &w);

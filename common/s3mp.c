@@ -64,7 +64,7 @@ s3mp_create(sqlite3 *db, const char *tenant_id, const char *user_id,
 }
 
 #define UPLOAD_COLS "id, tenant_id, user_id, key, content_type, meta," \
-	" created_at, assembly, part_size"
+	" created_at, assembly, part_size, hash_off, hash_state"
 
 static int
 upload_from(sqlite3_stmt *st, struct s3mp_upload *u)
@@ -79,6 +79,8 @@ upload_from(sqlite3_stmt *st, struct s3mp_upload *u)
 	u->created_at = sqlite3_column_int64(st, 6);
 	text(st, 7, u->assembly, sizeof(u->assembly));
 	u->part_size = sqlite3_column_int64(st, 8);
+	u->hash_off = sqlite3_column_int64(st, 9);
+	text(st, 10, u->hash_state, sizeof(u->hash_state));
 	return u->key == NULL ? -1 : 0;
 }
 
@@ -102,6 +104,26 @@ s3mp_load(sqlite3 *db, const char *tenant_id, const char *id,
 		e = FS_NOT_FOUND;
 	else if (rc == SQLITE_ROW && upload_from(st, u) == 0)
 		e = FS_OK;
+	db_stmt_done(st);
+	return e;
+}
+
+enum fs_err
+s3mp_hash_set(sqlite3 *db, const char *id, long long from_off, long long off,
+    const char *state)
+{
+	sqlite3_stmt *st;
+	enum fs_err e;
+
+	st = db_stmt(db, "UPDATE s3_uploads SET hash_off = ?, hash_state = ?"
+	    " WHERE id = ? AND hash_off = ?");
+	if (st == NULL)
+		return FS_INTERNAL;
+	sqlite3_bind_int64(st, 1, off);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, from_off);
+	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_fail(db);
 	db_stmt_done(st);
 	return e;
 }

@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "files.h"
+#include "shastate.h"
 
 #define S3MP_ID_LEN	32	/* hex */
 #define S3MP_PARTS_MAX	10000
@@ -26,6 +27,10 @@ struct s3mp_upload {
 	long long	 created_at;
 	char		 assembly[FILES_PENDING_MAX + 1];	/* "": none */
 	long long	 part_size;	/* of the assembly; 0: not yet */
+	/* The SHA-256 of the assembly's first hash_off bytes, in progress
+	   (shastate.h); "": none yet. */
+	long long	 hash_off;
+	char		 hash_state[SHASTATE_LEN + 1];
 };
 
 struct s3mp_part {
@@ -66,6 +71,13 @@ enum fs_err	 s3mp_part_put(sqlite3 *db, const char *id,
  */
 enum fs_err	 s3mp_claim(sqlite3 *db, const char *id, int number,
 		    long long size, long long *off);
+/*
+ * Move the hash of upload id's assembly from from_off to off, with
+ * state: only if it is still at from_off (another writer may have moved
+ * it). FS_OK (moved or not), or FS_INTERNAL.
+ */
+enum fs_err	 s3mp_hash_set(sqlite3 *db, const char *id, long long from_off,
+		    long long off, const char *state);
 /* Drop the claim of part number (a write that failed). */
 void		 s3mp_unclaim(sqlite3 *db, const char *id, int number);
 /*

@@ -29,6 +29,12 @@
 	"us-east-1/s3/aws4_request,SignedHeaders=content-encoding;" \
 	"content-length;host;x-amz-content-sha256;x-amz-date;" \
 	"x-amz-decoded-content-length;x-amz-storage-class,Signature=" SEED
+/* checksums(): the pattern's CRC32 and CRC32C, base64 as S3 sends them. */
+#define CRC32_BIG	"eGWUrw=="
+#define CRC32C_BIG	"Yx9CFw=="
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 static const struct strpair example_headers[] = {
 	{ "content-encoding", "aws-chunked" },
@@ -224,6 +230,55 @@ trailers(void **state)
 	    5);
 }
 
+/* One s3sum of body fed in pieces of step bytes: does it match want? */
+static int
+sum_ok(enum s3sum_algo algo, const unsigned char *body, size_t len,
+    size_t step, const char *want)
+{
+	struct s3sum sum;
+	size_t off, n;
+
+	assert_int_equal(s3sum_init(&sum, algo), 0);
+	snprintf(sum.want, sizeof(sum.want), "%s", want);
+	for (off = 0; off < len; off += n) {
+		n = len - off < step ? len - off : step;
+		s3sum_update(&sum, body + off, n);
+	}
+	return s3sum_final_ok(&sum);
+}
+
+/*
+ * The check values of the two CRCs ("123456789": CBF43926 and
+ * E3069283), and 100,003 bytes of a pattern whose digests come from
+ * Python's zlib.crc32 and a bitwise CRC32C, fed whole and in odd
+ * pieces (the word-at-a-time paths and their byte tails).
+ */
+static void
+checksums(void **state)
+{
+	static const size_t steps[] = { 1, 7, 8, 13, 4096, 100003 };
+	const unsigned char *nine = (const unsigned char *)"123456789";
+	unsigned char *big;
+	size_t i;
+
+	(void)state;
+	assert_true(sum_ok(S3SUM_CRC32, nine, 9, 9, "y/Q5Jg=="));
+	assert_true(sum_ok(S3SUM_CRC32C, nine, 9, 9, "4waSgw=="));
+	assert_false(sum_ok(S3SUM_CRC32, nine, 8, 9, "y/Q5Jg=="));
+	assert_false(sum_ok(S3SUM_CRC32C, nine, 9, 9, "y/Q5Jg=="));
+	big = malloc(100003);
+	assert_non_null(big);
+	for (i = 0; i < 100003; i++)
+		big[i] = (unsigned char)(i * 131 + i / 251);
+	for (i = 0; i < nitems(steps); i++) {
+		assert_true(sum_ok(S3SUM_CRC32, big, 100003, steps[i],
+		    CRC32_BIG));
+		assert_true(sum_ok(S3SUM_CRC32C, big, 100003, steps[i],
+		    CRC32C_BIG));
+	}
+	free(big);
+}
+
 static void
 header_refusals(void **state)
 {
@@ -289,5 +344,6 @@ UNIT_MAIN(NULL, NULL,
     cmocka_unit_test(seed_signature),
     cmocka_unit_test(chunked_example),
     cmocka_unit_test(trailers),
+    cmocka_unit_test(checksums),
     cmocka_unit_test(header_refusals),
     cmocka_unit_test(presign_limits))
