@@ -17,20 +17,25 @@ T="Tus-Resumable: 1.0.0"
 # One tus upload of the file: creation, then a PATCH per chunk, all from
 # one curl over one kept-alive connection (as a tus client does). Prints
 # the status of the last answer, or the first that failed, as bench_rate
-# wants.
+# wants. Nothing in here but the two curls may start a process: this is
+# timed, and a fork costs milliseconds on a busy machine (a stat per
+# chunk once cost 1.7 s of a 5.7 s gigabyte, which PUT never paid).
 tus_upload() {
-	local loc off=0 c
+	local loc="" off=0 c k v
 	local -a args=()
-	loc=$(curl -s -D - -o /dev/null -X POST -H "$A" -H "$T" -H 'Content-Length: 0' \
+	while IFS=': ' read -r k v; do
+		[ "${k,,}" != location ] || loc=${v%$'\r'}
+	done < <(curl -s -D - -o /dev/null -X POST -H "$A" -H "$T" -H 'Content-Length: 0' \
 	    -H "Upload-Length: $((MB * 1048576))" -H "Upload-Metadata: $meta" \
-	    "$BASE/api/uploads" | tr -d '\r' | awk -F': ' 'tolower($1) == "location" { print $2 }')
+	    "$BASE/api/uploads")
 	[ -n "$loc" ] || { echo 000; return; }
+	# split -b makes every chunk but the last CHUNK_MB MiB.
 	for c in "$BENCH_TMP"/chunks/c*; do
 		[ "$off" = 0 ] || args+=(--next)
 		args+=(-s -o /dev/null -w '%{http_code}\n' -X PATCH -H "$A" -H "$T"
 		    -H 'Content-Type: application/offset+octet-stream'
 		    -H "Upload-Offset: $off" -T "$c" "$BASE$loc")
-		off=$((off + $(stat -c %s "$c")))
+		off=$((off + CHUNK_MB * 1048576))
 	done
 	curl "${args[@]}" | awk '$0 != 204 { print; bad = 1; exit } END { if (!bad) print 204 }'
 }

@@ -30,7 +30,6 @@
 #define PREFIX		"/api/uploads/"
 #define UP_BUF		(256 * 1024)	/* one read of a PATCH body */
 #define UP_NBUF		4		/* reads in flight: 1 MiB */
-#define KICK_STEP	(8LL * 1024 * 1024)	/* see append() */
 #define OCTET		"application/offset+octet-stream"
 #define EXTENSIONS	"creation,creation-with-upload,creation-defer-length," \
 			"termination,expiration,checksum"
@@ -157,8 +156,7 @@ stage_cut(int fd, long long off)
 /* Where the relay's thread puts a PATCH's bytes (stage_sink). */
 struct sink {
 	int		 fd;		/* the stage, standing at its end */
-	long long	 start;		/* the chunk's offset */
-	long long	 written, kicked;
+	long long	 written, synced;	/* bytes; see fio_sync_step */
 	EVP_MD_CTX	*md;		/* the chunk's checksum, or NULL */
 	struct shastate	*run;		/* the upload's hash, or NULL */
 };
@@ -180,12 +178,10 @@ stage_sink(void *arg, const void *buf, size_t len)
 	if (k->run != NULL)
 		shastate_update(k->run, buf, len);
 	k->written += (long long)len;
-	/* Start writeback as it comes: the fsync has less to do. */
-	if (k->written - k->kicked >= KICK_STEP) {
-		(void)sync_file_range(k->fd, k->start + k->kicked,
-		    k->written - k->kicked, SYNC_FILE_RANGE_WRITE);
-		k->kicked = k->written;
-	}
+	/* Durable as it comes: the fdatasync in append has little left. */
+	if (fio_sync_step(k->fd, k->written, &k->synced) == -1)
+		return errno == ENOSPC || errno == EDQUOT ? FS_NO_SPACE :
+		    FS_INTERNAL;
 	return FS_OK;
 }
 
@@ -202,7 +198,7 @@ body_to_stage(struct request *r, int fd, long long cap, EVP_MD_CTX *md,
     struct chunk *ch)
 {
 	static unsigned char one[UP_BUF];
-	struct sink k = { fd, ch->offset, 0, 0, md, ch->run };
+	struct sink k = { fd, 0, 0, md, ch->run };
 	struct relay *rl;
 	enum fs_err e = FS_OK;
 	unsigned char *buf;
@@ -280,8 +276,9 @@ append(struct request *r, int fd, long long cap, struct chunk *ch)
 	if (e == FS_OK && ctx != NULL && (EVP_DigestFinal_ex(ctx, md, NULL)
 	    != 1 || !cry_eq(md, ch->sum, CRY_SHA256_LEN)))
 		e = FS_CHECKSUM;
+	/* fdatasync: the size is part of what it makes durable. */
 	if ((e == FS_OK || (e == FS_BAD_REQUEST && ctx == NULL)) &&
-	    fsync(fd) == -1)
+	    fdatasync(fd) == -1)
 		e = errno == ENOSPC || errno == EDQUOT ? FS_NO_SPACE :
 		    FS_INTERNAL;
 out:

@@ -26,6 +26,17 @@ fio_write_all(int fd, const void *buf, size_t len)
 }
 
 int
+fio_sync_step(int fd, long long written, long long *synced)
+{
+	if (written - *synced < FIO_SYNC_STEP)
+		return 0;
+	if (fdatasync(fd) == -1)
+		return -1;
+	*synced = written;
+	return 0;
+}
+
+int
 fio_publish(int fd, const char *tmp, const char *path)
 {
 	if (close(fd) == -1)

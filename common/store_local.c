@@ -36,10 +36,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "fio.h"
 #include "store.h"
 #include "store_impl.h"
 
-#define WRITEBACK_STEP	(8LL * 1024 * 1024)	/* see store_write */
 #define TMP_DIR		".tmp"
 #define TMP_RAND_LEN	16			/* random bytes in a temp name */
 #define TMP_NAME_LEN	(2 * TMP_RAND_LEN)	/* hex characters */
@@ -77,7 +77,7 @@ struct lwriter {
 	long long	 size;
 	int		 failed;	/* a write failed: refuse to commit */
 	int		 finished;	/* store_finish done: data durable */
-	long long	 kicked;	/* bytes handed to writeback so far */
+	long long	 synced;	/* bytes made durable so far */
 	unsigned char	 digest[CRY_SHA256_LEN];
 	int		 published;	/* renamed into place: nothing to undo */
 	int		 kept;		/* a row names the temp file */
@@ -615,15 +615,10 @@ local_write(struct store_writer *bw, const void *buf, size_t len)
 	if (EVP_DigestUpdate(w->md, buf, len) != 1)
 		goto out;
 	w->size += (long long)len;
-	/*
-	 * Start writeback of each full WRITEBACK_STEP as it is written, so
-	 * the disk works while the rest arrives and the fsync at the end
-	 * has little left to do. Asynchronous; an error shows at fsync.
-	 */
-	if (w->size - w->kicked >= WRITEBACK_STEP) {
-		(void)sync_file_range(w->fd, w->at_off + w->kicked,
-		    w->size - w->kicked, SYNC_FILE_RANGE_WRITE);
-		w->kicked = w->size;
+	/* Durable as it comes: the fsync in local_finish has little left. */
+	if (fio_sync_step(w->fd, w->size, &w->synced) == -1) {
+		rc = write_err(errno);
+		goto out;
 	}
 	rc = FS_OK;
 out:

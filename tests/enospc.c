@@ -11,6 +11,9 @@
  *   says, read at each call so that a test can switch it: "file EIO" or
  *   "file ENOSPC" fails them on regular files there, "dir EIO" or
  *   "dir ENOSPC" on directories there; empty or missing, nothing fails.
+ *   A third word "once" fails only the next such call, and empties the
+ *   file (which the server must be able to write): Linux reports a
+ *   writeback error to one fsync only, so a later one succeeds.
  *   EIO is what a failing disk reports; ENOSPC what a thin volume or NFS
  *   reports when the space runs out only at writeback.
  * - A worker dies (_exit) when it prepares an SQL statement that holds
@@ -86,28 +89,31 @@ static int
 sync_error(int fd)
 {
 	const char *ctl = getenv("FILESTOR_TEST_FSYNC_CTL");
-	char what[16] = "", err[16] = "";
+	char what[16] = "", err[16] = "", when[16] = "";
 	FILE *f;
-	int n;
+	int n, e = 0;
 
 	if (ctl == NULL)
 		return 0;
 	f = fopen(ctl, "re");
 	if (f == NULL)
 		return 0;
-	n = fscanf(f, "%15s %15s", what, err);
+	n = fscanf(f, "%15s %15s %15s", what, err, when);
 	fclose(f);
-	if (n != 2)
+	if (n < 2)
 		return 0;
 	if (!watched(fd, strcmp(what, "dir") == 0))
 		return 0;
 	if (strcmp(what, "file") != 0 && strcmp(what, "dir") != 0)
 		return 0;
 	if (strcmp(err, "EIO") == 0)
-		return EIO;
-	if (strcmp(err, "ENOSPC") == 0)
-		return ENOSPC;
-	return 0;
+		e = EIO;
+	else if (strcmp(err, "ENOSPC") == 0)
+		e = ENOSPC;
+	/* Should it fail, the error comes again: the test sees that. */
+	if (e != 0 && strcmp(when, "once") == 0 && truncate(ctl, 0) == -1)
+		return e;
+	return e;
 }
 
 /* The shared body of fsync and fdatasync: the injected error, or the

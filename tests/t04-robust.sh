@@ -216,6 +216,25 @@ file ENOSPC 507 INSUFFICIENT_STORAGE
 dir EIO 500 INTERNAL
 dir ENOSPC 507 INSUFFICIENT_STORAGE
 CASES
+		# A body over 2 MiB meets the fault at the first fdatasync that
+		# makes it durable as it comes (fio.h, FIO_SYNC_STEP), failed
+		# once as Linux reports a writeback error: the PUT must fail
+		# then, for the fsync at its end succeeds.
+		chmod a+w "$ctl"	# the server empties it
+		head -c 3000000 /dev/urandom >"$TEST_TMP/v3"
+		while read -r err status code; do
+			echo "file $err once" >"$ctl"
+			req PUT "$BASE2/api/storage/sync/v.bin" "${A[@]}" --data-binary @"$TEST_TMP/v3"
+			expect_error "$status" "$code" "fsync $err mid-way: $status"
+			check "fsync $err mid-way: the fault was met" eq "$(cat "$ctl")" ""
+			: >"$ctl"
+			check "fsync $err mid-way: the old bytes stay" obj_same "tenants/$TID/sync/v.bin" "$TEST_TMP/v1"
+			check "fsync $err mid-way: the old row stays" eq "$(vrow)" "$v1row"
+			check "fsync $err mid-way: no temp file" tmp_empty
+		done <<'CASES'
+EIO 500 INTERNAL
+ENOSPC 507 INSUFFICIENT_STORAGE
+CASES
 		req PUT "$BASE2/api/storage/sync/v.bin" "${A[@]}" --data-binary 'version two'
 		expect_status 200 "fsync: a PUT succeeds again once the disk does"
 		stop_server2

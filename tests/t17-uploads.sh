@@ -313,6 +313,48 @@ patch "$LOC" "$OFF" "$TEST_TMP/rest"
 expect_status 204 "cut PATCH: resume from HEAD's offset"
 check "cut PATCH: the object is whole" obj_same "tenants/$TID/up/cut" "$TEST_TMP/cut"
 
+# --- a PATCH whose bytes cannot be made durable keeps none of them, and
+# HEAD still says the offset before it. The shim fails the next fsync or
+# fdatasync on the data dir (EIO from a failing disk, ENOSPC from a thin
+# volume), once, as Linux reports a writeback error: a small body fails
+# at its last fdatasync; one over 2 MiB at the first of those that make
+# it durable as it comes (fio.h, FIO_SYNC_STEP), and the PATCH must fail
+# then, for the last one succeeds.
+ctl=$TEST_TMP/fsync.ctl
+: >"$ctl"
+chmod a+w "$ctl"	# the server empties it
+head -c 3000000 /dev/urandom >"$TEST_TMP/sync"
+head -c 100 "$TEST_TMP/sync" >"$TEST_TMP/sync.a"
+tail -c +101 "$TEST_TMP/sync" >"$TEST_TMP/sync.b"
+if start_server2 LD_PRELOAD="$FILESTOR_BUILD/tests/enospc.so" \
+    FILESTOR_TEST_ENOSPC_DIR="$FILESTOR_DATA_DIR" FILESTOR_TEST_FSYNC_CTL="$ctl"; then
+	create "$(meta up/sync.bin)" 3000000
+	while read -r err status code f off; do
+		[ "$err" = none ] || echo "file $err once" >"$ctl"
+		patch "$BASE2$LOC" "$off" "$TEST_TMP/$f"
+		if [ "$err" = none ]; then
+			expect_status "$status" "fsync: PATCH of $f once the disk works"
+			continue
+		fi
+		expect_error "$status" "$code" "fsync $err, PATCH of $f at $off: $status"
+		check "fsync $err, PATCH of $f: the fault was met" eq "$(cat "$ctl")" ""
+		check "fsync $err, PATCH of $f: HEAD says $off" offset_is "$LOC" "$off"
+		check "fsync $err, PATCH of $f: the stage is cut back" \
+		    eq "$(stat -c %s "$(stage_of "$LOC")")" "$off"
+	done <<'CASES'
+EIO 500 INTERNAL sync.a 0
+ENOSPC 507 INSUFFICIENT_STORAGE sync 0
+none 204 - sync.a 0
+EIO 500 INTERNAL sync.b 100
+ENOSPC 507 INSUFFICIENT_STORAGE sync.b 100
+none 204 - sync.b 100
+CASES
+	check "fsync: the object is whole" obj_same "tenants/$TID/up/sync.bin" "$TEST_TMP/sync"
+	stop_server2
+else
+	fail "server with the fsync shim started"
+fi
+
 # --- parts: on S3 each S3_PART_BYTES goes up as soon as it is whole, and
 # the stage keeps only the rest (a hole where the part was); on disk the
 # stage is published as it is. The running sha256 spans the PATCHes.

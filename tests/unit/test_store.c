@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "deny_openat2.h"
+#include "fio.h"
 #include "rmtree.h"
 #include "store.h"
 
@@ -525,6 +526,48 @@ test_sync_order(void **state)
 	assert_int_equal(stat(dpath(f, T "mk", p, sizeof(p)), &dir), 0);
 	assert_true(io_find(0, IO_SYNC, &dir) != -1);
 	store_writer_free(w);
+}
+
+/*
+ * A long body is made durable as it is written: the file is synced after
+ * each FIO_SYNC_STEP bytes, so that the sync at the end has little left.
+ * A sync that fails there fails the write at once, and the writer for
+ * good: Linux reports a writeback error to one fsync only, so the one at
+ * the end would succeed.
+ */
+static void
+test_sync_as_written(void **state)
+{
+	static char		 piece[256 * 1024];
+	struct fx		*f = *state;
+	struct store_writer	*w = NULL;
+	long long		 n;
+	size_t			 i, syncs = 0;
+
+	assert_int_equal(store_writer_open(f->s, T "s/long", &w), FS_OK);
+	io_nlog = 0;
+	for (n = 0; n < 5 * FIO_SYNC_STEP / 2; n += (long long)sizeof(piece))
+		assert_int_equal(store_write(w, piece, sizeof(piece)), FS_OK);
+	for (i = 0; i < io_nlog; i++)
+		syncs += io_log[i].kind == IO_SYNC && !io_log[i].dir;
+	assert_int_equal(syncs, 2);
+	assert_int_equal(store_commit(w, NULL, NULL), FS_OK);
+	store_writer_free(w);
+
+	put(f->s, T "s/v", "version one");
+	assert_int_equal(store_writer_open(f->s, T "s/v", &w), FS_OK);
+	for (n = 0; n + (long long)sizeof(piece) < FIO_SYNC_STEP;
+	    n += (long long)sizeof(piece))
+		assert_int_equal(store_write(w, piece, sizeof(piece)), FS_OK);
+	io_fail_file = ENOSPC;
+	assert_int_equal(store_write(w, piece, sizeof(piece)), FS_NO_SPACE);
+	io_fail_file = 0;
+	assert_int_equal(store_write(w, piece, sizeof(piece)), FS_INTERNAL);
+	assert_int_equal(store_commit(w, NULL, NULL), FS_INTERNAL);
+	store_writer_free(w);
+	assert_int_equal(obj_size(f->s, T "s/v", &n), FS_OK);
+	assert_int_equal(n, 11);
+	assert_int_equal(tmp_count(f), 0);
 }
 
 /*
@@ -1259,6 +1302,7 @@ main(void)
 		STORE_TEST(test_abort),
 		STORE_TEST(test_write_error),
 		STORE_TEST(test_sync_order),
+		STORE_TEST(test_sync_as_written),
 		STORE_TEST(test_sync_error),
 		STORE_TEST(test_range),
 		STORE_TEST(test_reader_sees),
