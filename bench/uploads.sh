@@ -2,8 +2,8 @@
 # streamed PUT of the same file, and vs the same bytes in as many 8 MiB
 # PUTs (each PATCH is fsync'd before it is answered, as each PUT is: the
 # fairer baseline), on the same server and disk (median of
-# BENCH_UPLOAD_ROUNDS, 5, interleaved: with 3, the first ratio moved
-# from 0.76 to 0.84 between runs of one build on this virtual disk); the
+# BENCH_UPLOAD_ROUNDS, 5, interleaved: with 3, two runs of one build on
+# this virtual disk gave 0.79 and 0.91 against the 8 MiB PUTs); the
 # same bytes both ways to bench/noop, what the web server alone costs 128
 # requests instead of one; and the uploads worker's peak RSS.
 # Then the same on S3 (s3rver; BENCH_UPLOAD_S3_MB, 256 MiB, one round),
