@@ -161,6 +161,9 @@ MPORT=$(serve_free_port)
 set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"cloudflare\":{\"mode\":\"named\",\"token\":\"\${CLOUDFLARE_TUNNEL_TOKEN}\",\"hostname\":\"agent.example.com\",\"cloudflared_path\":\"$FAKE\",\"protocol\":\"http2\",\"edge_ip_version\":\"4\",\"retries\":3,\"metrics_port\":$MPORT,\"grace_period_secs\":2,\"health_url_override\":\"$AORIGIN/healthz\"}}"
 sqlite3 "$FILESTOR_DB" "UPDATE agents SET tunnel_hostname = 'agent.example.com', last_seen_at = 1 WHERE id = '$AID'"
 check "named: agent starts" start_agent named.log FILESTOR_AGENT_TIME_SCALE=0.1 CLOUDFLARE_TUNNEL_TOKEN="$TOKEN"
+# The state file still holds the quick-mode agent's good health until
+# this agent writes its own: wait for this agent's cloudflared too.
+check "named: cloudflared started" wait_for 5 starts_ge 1
 check "named: ready" wait_for 5 healthy
 ARGV=$(head -n1 "$TRACE" | jq -c '.argv[1:]')
 check "named: tunnel flags before run, protocol after" eq "$ARGV" "[\"tunnel\",\"--no-autoupdate\",\"--loglevel\",\"info\",\"--edge-ip-version\",\"4\",\"--retries\",\"3\",\"--grace-period\",\"2s\",\"--metrics\",\"127.0.0.1:$MPORT\",\"run\",\"--protocol\",\"http2\",\"--url\",\"http://127.0.0.1:$APORT\"]"
