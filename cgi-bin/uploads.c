@@ -171,8 +171,7 @@ stage_sink(void *arg, const void *buf, size_t len)
 	struct sink *k = arg;
 
 	if (fio_write_all(k->fd, buf, len) == -1)
-		return errno == ENOSPC || errno == EDQUOT ? FS_NO_SPACE :
-		    FS_INTERNAL;
+		return err_io(errno);
 	if (k->md != NULL && EVP_DigestUpdate(k->md, buf, len) != 1)
 		return FS_INTERNAL;
 	if (k->run != NULL)
@@ -180,8 +179,7 @@ stage_sink(void *arg, const void *buf, size_t len)
 	k->written += (long long)len;
 	/* Durable as it comes: the fdatasync in append has little left. */
 	if (fio_sync_step(k->fd, k->written, &k->synced) == -1)
-		return errno == ENOSPC || errno == EDQUOT ? FS_NO_SPACE :
-		    FS_INTERNAL;
+		return err_io(errno);
 	return FS_OK;
 }
 
@@ -279,8 +277,7 @@ append(struct request *r, int fd, long long cap, struct chunk *ch)
 	/* fdatasync: the size is part of what it makes durable. */
 	if ((e == FS_OK || (e == FS_BAD_REQUEST && ctx == NULL)) &&
 	    fdatasync(fd) == -1)
-		e = errno == ENOSPC || errno == EDQUOT ? FS_NO_SPACE :
-		    FS_INTERNAL;
+		e = err_io(errno);
 out:
 	if (e != FS_OK && !(e == FS_BAD_REQUEST && ctx == NULL))
 		ch->got = 0;

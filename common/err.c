@@ -1,6 +1,8 @@
 /*
  * err: the table that maps the error vocabulary to HTTP (DESIGN §3).
  */
+#include <errno.h>
+
 #include "err.h"
 
 static const struct {
@@ -55,4 +57,10 @@ err_strerror(enum fs_err e)
 	if ((unsigned)e >= FS_ERR__COUNT)
 		return "internal error";
 	return errs[e].msg;
+}
+
+enum fs_err
+err_io(int e)
+{
+	return e == ENOSPC || e == EDQUOT ? FS_NO_SPACE : FS_INTERNAL;
 }

@@ -40,5 +40,8 @@ int		 err_status(enum fs_err e);
 const char	*err_code(enum fs_err e);
 /* Generic human message, used when the caller has nothing better. */
 const char	*err_strerror(enum fs_err e);
+/* The error a failed write or sync with errno e is: FS_NO_SPACE for
+   ENOSPC and EDQUOT, else FS_INTERNAL. */
+enum fs_err	 err_io(int e);
 
 #endif

@@ -113,14 +113,6 @@ pkey_ok(const char *p)
 	return 1;
 }
 
-static enum fs_err
-write_err(int e)
-{
-	if (e == ENOSPC || e == EDQUOT)
-		return FS_NO_SPACE;
-	return FS_INTERNAL;
-}
-
 /*
  * An errno from resolving a key for reading. Anything that means "there is
  * no plain file there that we may serve" (a symlink, an escape, a file
@@ -319,7 +311,7 @@ open_parent(struct lstore *s, const char *pkey, int *dirfd)
 		return FS_CONFLICT;
 	if (errno == ENAMETOOLONG)
 		return FS_VALIDATION;
-	return write_err(errno);
+	return err_io(errno);
 }
 
 /*
@@ -398,7 +390,7 @@ tmp_create(struct lstore *s, char name[TMP_NAME_LEN + 1], int *fdp)
 	}
 	if (fd == -1) {
 		name[0] = '\0';
-		return write_err(errno);
+		return err_io(errno);
 	}
 	/*
 	 * Held until the upload's descriptor is closed: a temp file nobody
@@ -604,7 +596,7 @@ local_write(struct store_writer *bw, const void *buf, size_t len)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			rc = write_err(errno);
+			rc = err_io(errno);
 			goto out;
 		}
 		/* A regular file never accepts 0 bytes of a non-empty write. */
@@ -617,7 +609,7 @@ local_write(struct store_writer *bw, const void *buf, size_t len)
 	w->size += (long long)len;
 	/* Durable as it comes: the fsync in local_finish has little left. */
 	if (fio_sync_step(w->fd, w->size, &w->synced) == -1) {
-		rc = write_err(errno);
+		rc = err_io(errno);
 		goto out;
 	}
 	rc = FS_OK;
@@ -645,7 +637,7 @@ local_finish(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
 		return FS_INTERNAL;
 	/* The data must be on disk before the name points at it. */
 	if (fsync(w->fd) == -1) {
-		rc = write_err(errno);
+		rc = err_io(errno);
 		goto out;
 	}
 	/* A writer into someone's file: its range is durable, that is all. */
@@ -667,12 +659,12 @@ local_finish(struct store_writer *bw, unsigned char sha256[CRY_SHA256_LEN],
 	fd = w->fd;
 	w->fd = -1;
 	if (close(fd) == -1) {
-		rc = write_err(errno);
+		rc = err_io(errno);
 		goto out;
 	}
 	/* A row may name the file once finished: its name must be durable. */
 	if (fsync(w->s->tmpfd) == -1) {
-		rc = write_err(errno);
+		rc = err_io(errno);
 		goto out;
 	}
 digest:
@@ -731,13 +723,13 @@ local_publish(struct store *bs, const char *name, const char *pkey)
 		 * directory between open_parent and the rename; again.
 		 */
 		if (e != ENOENT || i + 1 >= RETRIES) {
-			rc = write_err(e);
+			rc = err_io(e);
 			goto out;
 		}
 		close(dirfd);
 		dirfd = -1;
 	}
-	rc = fsync(dirfd) == -1 ? write_err(errno) : FS_OK;
+	rc = fsync(dirfd) == -1 ? err_io(errno) : FS_OK;
 out:
 	close(dirfd);
 	return rc;
@@ -1171,7 +1163,7 @@ local_adopt(struct store *bs, const char *pkey, int srcdir, const char *name,
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size < size)
 		return FS_INTERNAL;
 	if (st.st_size > size && ftruncate(fd, size) == -1)
-		return write_err(errno);
+		return err_io(errno);
 	rc = writer_new(s, pkey, &w);
 	if (rc != FS_OK)
 		return rc;
@@ -1185,7 +1177,7 @@ local_adopt(struct store *bs, const char *pkey, int srcdir, const char *name,
 			break;
 		w->tmpname[0] = '\0';
 		if (errno != EEXIST) {
-			rc = write_err(errno);
+			rc = err_io(errno);
 			goto out;
 		}
 	}
@@ -1195,7 +1187,7 @@ local_adopt(struct store *bs, const char *pkey, int srcdir, const char *name,
 	if (w->lockfd == -1)
 		goto out;
 	if (fsync(s->tmpfd) == -1) {
-		rc = write_err(errno);
+		rc = err_io(errno);
 		goto out;
 	}
 	memcpy(w->digest, sha256, CRY_SHA256_LEN);

@@ -23,12 +23,6 @@
 #define ORPHAN_SECS	3600		/* a stage without a row this old goes */
 #define GC_BATCH	100
 
-static enum fs_err
-io_err(int e)
-{
-	return e == ENOSPC || e == EDQUOT ? FS_NO_SPACE : FS_INTERNAL;
-}
-
 /* The stage directory, made when missing: an fd, or -1. */
 static int
 stage_dir(const char *data_dir, int create)
@@ -60,7 +54,7 @@ upload_stage_open(const char *data_dir, const char *id, int create,
 		return -1;
 	dfd = stage_dir(data_dir, create);
 	if (dfd == -1) {
-		*e = create ? io_err(errno) : FS_NOT_FOUND;
+		*e = create ? err_io(errno) : FS_NOT_FOUND;
 		return -1;
 	}
 	if (create)
@@ -68,7 +62,7 @@ upload_stage_open(const char *data_dir, const char *id, int create,
 	fd = openat(dfd, id, flags, FILE_MODE);
 	if (fd == -1) {
 		*e = errno == ENOENT ? FS_NOT_FOUND : errno == EEXIST ?
-		    FS_CONFLICT : io_err(errno);
+		    FS_CONFLICT : err_io(errno);
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -79,7 +73,7 @@ upload_stage_open(const char *data_dir, const char *id, int create,
 	}
 	/* Its name must outlive a crash before the row says it exists. */
 	if (create && fsync(dfd) == -1) {
-		*e = io_err(errno);
+		*e = err_io(errno);
 		(void)unlinkat(dfd, id, 0);
 		close(fd);
 		fd = -1;
