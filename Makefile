@@ -43,6 +43,8 @@ COMMON_SRC := $(sort $(wildcard common/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/migrations.o
 LIB	   := $(BUILD)/libcommon.a
 SQL	   := $(sort $(wildcard sql/*.sql))
+# The same migrations for PostgreSQL (issue 18), in step with SQL.
+PG_SQL	   := $(sort $(wildcard sql/pg/*.sql))
 
 CGI_SRC	:= $(sort $(wildcard cgi-bin/*.c))
 CGI_BIN	:= $(CGI_SRC:cgi-bin/%.c=$(BUILD)/cgi-bin/%)
@@ -99,9 +101,9 @@ $(BUILD)/%.o: %.c $(wildcard common/*.h) | $(BUILD)/migrations.c deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/migrations.c: $(SQL) tools/embed-sql | deps
+$(BUILD)/migrations.c: $(SQL) $(PG_SQL) tools/embed-sql | deps
 	@mkdir -p $(BUILD)
-	tools/embed-sql $(SQL) > $@.tmp && mv $@.tmp $@
+	tools/embed-sql $(SQL) --pg $(PG_SQL) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/migrations.o: $(BUILD)/migrations.c
 	$(CC) $(CFLAGS) -c -o $@ $<
