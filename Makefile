@@ -5,7 +5,8 @@ DESTDIR	?=
 BUILD	?= build
 CC	?= cc
 
-PKGS	 = fcgi libcrypto sqlite3 libcjson libcurl zlib
+# libpq: PostgreSQL, the second database engine (issue 18).
+PKGS	 = fcgi libcrypto sqlite3 libpq libcjson libcurl zlib
 # The flags are asked of pkg-config when first used, not when make reads
 # this file: on a fresh machine the `deps` prerequisite installs the
 # packages first, and a value computed at parse time (:=) would be empty
