@@ -87,7 +87,7 @@ h_enroll(struct app *a, struct request *r, const struct app_caller *c)
 		goto out;
 	}
 	if (e != FS_OK) {
-		app_log(a, "enroll: %s", sqlite3_errmsg(a->db));
+		app_log(a, "enroll: %s", db_errmsg(a->db));
 		goto internal;
 	}
 	app_log(a, "enrolled agent %s", id);

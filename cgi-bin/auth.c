@@ -91,7 +91,7 @@ tenant_choice(struct app *a, struct request *r, const char *email,
 	cJSON_AddStringToObject(e, "message", msg);
 	list = cJSON_AddArrayToObject(e, "tenants");
 	if (auth_email_tenants(a->db, email, add_tenant, list) == -1) {
-		app_log(a, "login: %s", sqlite3_errmsg(a->db));
+		app_log(a, "login: %s", db_errmsg(a->db));
 		http_error(r, FS_INTERNAL, NULL);
 	} else
 		api_nostore_json(r, err_status(FS_VALIDATION), j);
@@ -146,7 +146,7 @@ h_login(struct app *a, struct request *r, const struct app_caller *c)
 		goto out;
 	}
 	if (e != FS_OK) {
-		app_log(a, "login: %s", sqlite3_errmsg(a->db));
+		app_log(a, "login: %s", db_errmsg(a->db));
 		http_error(r, e, NULL);
 		goto out;
 	}
@@ -155,7 +155,7 @@ h_login(struct app *a, struct request *r, const struct app_caller *c)
 	if ((e == FS_OK || e == FS_UNAUTHORIZED) &&
 	    auth_login_note(a->db, &lim, email, tid, addr, e == FS_OK) == -1)
 		app_log(a, "login: cannot count the attempt: %s",
-		    sqlite3_errmsg(a->db));
+		    db_errmsg(a->db));
 	if (e == FS_UNAUTHORIZED)
 		metrics_inc(METRIC_LOGIN_FAILURES);
 	if (e == FS_VALIDATION && tid == NULL) {
@@ -164,7 +164,7 @@ h_login(struct app *a, struct request *r, const struct app_caller *c)
 	}
 	if (e != FS_OK) {
 		if (e == FS_INTERNAL)
-			app_log(a, "login: %s", sqlite3_errmsg(a->db));
+			app_log(a, "login: %s", db_errmsg(a->db));
 		http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
 		goto out;
 	}
@@ -270,7 +270,7 @@ h_keys(struct app *a, struct request *r, const struct app_caller *c)
 	j = cJSON_CreateObject();
 	l.items = cJSON_AddArrayToObject(j, "items");
 	if (auth_apikey_each(a->db, c->p.tenant_id, add_key, &l) == -1) {
-		app_log(a, "keys: %s", sqlite3_errmsg(a->db));
+		app_log(a, "keys: %s", db_errmsg(a->db));
 		http_error(r, FS_INTERNAL, NULL);
 	} else
 		api_nostore_json(r, 200, j);
@@ -295,7 +295,7 @@ h_key_new(struct app *a, struct request *r, const struct app_caller *c)
 		goto out;
 	if (auth_apikey_create(a->db, c->p.tenant_id, c->p.user_id, k.name,
 	    &key, id) == -1) {
-		app_log(a, "keys: %s", sqlite3_errmsg(a->db));
+		app_log(a, "keys: %s", db_errmsg(a->db));
 		http_error(r, FS_INTERNAL, NULL);
 		goto out;
 	}
@@ -336,7 +336,7 @@ h_key_delete(struct app *a, struct request *r, const struct app_caller *c)
 		return;
 	}
 	if (rc == -1) {
-		app_log(a, "keys: %s", sqlite3_errmsg(a->db));
+		app_log(a, "keys: %s", db_errmsg(a->db));
 		http_error(r, FS_INTERNAL, NULL);
 		return;
 	}

@@ -77,7 +77,7 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 	    folder != NULL, folder != NULL && cJSON_IsString(folder) ?
 	    folder->valuestring : NULL);
 	if (e != FS_OK) {
-		app_log(a, "patch: %s", sqlite3_errmsg(a->db));
+		app_log(a, "patch: %s", db_errmsg(a->db));
 		http_error(r, e, NULL);
 		goto out;
 	}

@@ -333,7 +333,7 @@ s3_authenticate(struct s3req *q)
 		return 0;
 	}
 	if (fe != FS_OK) {
-		app_log(q->a, "s3 key lookup: %s", sqlite3_errmsg(q->a->db));
+		app_log(q->a, "s3 key lookup: %s", db_errmsg(q->a->db));
 		s3_fail(r, FS_INTERNAL, NULL);
 		return 0;
 	}
@@ -559,8 +559,8 @@ list_row(struct s3xml *x, struct listing *l, const char *logical,
 	list_text(x, l, "Prefix", cp);
 	s3xml_close(x, "CommonPrefixes");
 	l->count++;
-	/* Keys are UTF-8, which never holds 0xff: past every key under cp. */
-	if (set_str(&l->after, cp, "\xff") == 0 && set_str(&l->last, cp,
+	/* Past every key under cp. */
+	if (set_str(&l->after, cp, KEY_PAST) == 0 && set_str(&l->last, cp,
 	    "") == 0)
 		rc = 0;
 	*skip = 1;
@@ -574,7 +574,7 @@ list_walk(struct s3req *q, struct s3xml *x, struct listing *l,
     const struct perm_sql *cond)
 {
 	struct file_row f;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	const char *logical;
 	int rc, skip = 1, got;
 
@@ -585,25 +585,25 @@ list_walk(struct s3req *q, struct s3xml *x, struct listing *l,
 		    l->after, cond, l->max - l->count);
 		if (st == NULL)
 			return -1;
-		while (!skip && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while (!skip && (rc = db_step(st)) == DB_ROW) {
 			if (file_row_from_stmt(st, &f) == -1) {
-				rc = SQLITE_NOMEM;
+				rc = DB_NOMEM;
 				break;
 			}
 			got++;
 			logical = key_logical(q->p.tenant_id, f.key);
 			if (l->count == l->max) {
 				l->truncated = 1;
-				rc = SQLITE_DONE;
+				rc = DB_DONE;
 			} else if (logical == NULL ||
 			    list_row(x, l, logical, &f, &skip) == -1)
-				rc = SQLITE_NOMEM;
+				rc = DB_NOMEM;
 			file_row_free(&f);
-			if (l->truncated || rc == SQLITE_NOMEM)
+			if (l->truncated || rc == DB_NOMEM)
 				break;
 		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		db_finalize(st);
+		if (rc != DB_DONE && rc != DB_ROW)
 			return -1;
 		if (l->truncated || got == 0)
 			break;
@@ -1011,7 +1011,7 @@ body_check(void *arg, const unsigned char *sha256, long long size)
 
 /* The in_txn of upload.h: the row's S3 side. */
 static enum fs_err
-body_in_txn(void *arg, sqlite3 *db, const char *pkey)
+body_in_txn(void *arg, struct db *db, const char *pkey)
 {
 	struct body *b = arg;
 	enum fs_err e;

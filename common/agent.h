@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
+#include "db.h"
 
 #include "err.h"
 
@@ -159,7 +159,7 @@ struct agent_row {
  * *token is the plaintext "fse_..." (malloc'd, show once); only its hash
  * is stored. 0 or -1 with err.
  */
-int		 agent_enroll_token_create(sqlite3 *db, const char *tenant_id,
+int		 agent_enroll_token_create(struct db *db, const char *tenant_id,
 		    long long ttl, char **token, long long *expires_at,
 		    char *err, size_t errlen);
 /*
@@ -168,7 +168,7 @@ int		 agent_enroll_token_create(sqlite3 *db, const char *tenant_id,
  * FS_UNAUTHORIZED when the token is unknown, spent or expired (one
  * answer for all three); FS_INTERNAL on a database error.
  */
-enum fs_err	 agent_enroll(sqlite3 *db, const char *token,
+enum fs_err	 agent_enroll(struct db *db, const char *token,
 		    const char *name, const char *roots_json, char id[37],
 		    char **secret);
 /*
@@ -178,10 +178,10 @@ enum fs_err	 agent_enroll(sqlite3 *db, const char *token,
  * FS_OK with id filled; FS_UNAUTHORIZED with *msg (one answer for an
  * unknown id and a wrong secret); FS_INTERNAL on a database error.
  */
-enum fs_err	 agent_authenticate(sqlite3 *db, const char *authorization,
+enum fs_err	 agent_authenticate(struct db *db, const char *authorization,
 		    char id[37], const char **msg);
 /* Load agent id of tenant_id: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */
-enum fs_err	 agent_load(sqlite3 *db, const char *tenant_id,
+enum fs_err	 agent_load(struct db *db, const char *tenant_id,
 		    const char *id, struct agent_row *a);
 void		 agent_row_free(struct agent_row *a);
 /*
@@ -193,7 +193,7 @@ cJSON		*agent_json(const struct agent_row *a);
  * Call fn for each agent of tenant_id, by creation (the row lives for
  * the call). 0, or -1 on a database error or when fn returns -1.
  */
-int		 agent_each(sqlite3 *db, const char *tenant_id,
+int		 agent_each(struct db *db, const char *tenant_id,
 		    int (*fn)(void *, const struct agent_row *), void *arg);
 /*
  * Store sealed, a new tunnel key, for agent id of tenant_id: with
@@ -201,25 +201,25 @@ int		 agent_each(sqlite3 *db, const char *tenant_id,
  * (rotate) only while the tunnel is on. 1 done, 0 no such agent (or,
  * rotating, the tunnel is off), -1 on error.
  */
-int		 agent_key_store(sqlite3 *db, const char *tenant_id,
+int		 agent_key_store(struct db *db, const char *tenant_id,
 		    const char *id, const char *hostname,
 		    const unsigned char sealed[AGENT_SEALED_LEN]);
 /* Delete agent id of tenant_id, or turn its tunnel off and drop its key:
  * 1 done, 0 no such agent, -1 on error. */
-int		 agent_delete(sqlite3 *db, const char *tenant_id,
+int		 agent_delete(struct db *db, const char *tenant_id,
 		    const char *id);
-int		 agent_tunnel_disable(sqlite3 *db, const char *tenant_id,
+int		 agent_tunnel_disable(struct db *db, const char *tenant_id,
 		    const char *id);
 /*
  * The stored tunnel hostname of agent id into *hostname (malloc'd, or
  * NULL when it has none): 1, 0 when there is no such agent (or the
  * lookup failed), -1 when no statement could be made.
  */
-int		 agent_tunnel_hostname(sqlite3 *db, const char *id,
+int		 agent_tunnel_hostname(struct db *db, const char *id,
 		    char **hostname);
 /* A heartbeat at now: last_seen_at, and the tunnel hostname unless NULL.
  * 0 or -1. */
-int		 agent_seen(sqlite3 *db, const char *id, long long now,
+int		 agent_seen(struct db *db, const char *id, long long now,
 		    const char *hostname);
 
 /*
@@ -227,7 +227,7 @@ int		 agent_seen(sqlite3 *db, const char *id, long long now,
  * holds its WebSocket, as GET /api/agents says), for GET /api/metrics.
  * 0 or -1.
  */
-int		 agent_count(sqlite3 *db, long long *total, long long *online);
+int		 agent_count(struct db *db, long long *total, long long *online);
 
 /*
  * The WS relay's rows (agent_relays, docs/relay.md). attach: agent id is
@@ -237,10 +237,10 @@ int		 agent_count(sqlite3 *db, long long *total, long long *online);
  * drops what its last run left). agent_tenant: the tenant of agent id:
  * 1, 0 when there is none, -1 on error. 0 or -1.
  */
-int		 agent_relay_attach(sqlite3 *db, const char *id,
+int		 agent_relay_attach(struct db *db, const char *id,
 		    const char *relay, const char *conn, long long now);
-int		 agent_relay_detach(sqlite3 *db, const char *id,
+int		 agent_relay_detach(struct db *db, const char *id,
 		    const char *conn);
-int		 agent_tenant(sqlite3 *db, const char *id, char tenant_id[37]);
+int		 agent_tenant(struct db *db, const char *id, char tenant_id[37]);
 
 #endif

@@ -21,11 +21,11 @@
 			" WHERE r.agent_id = agents.id)"
 
 int
-agent_enroll_token_create(sqlite3 *db, const char *tenant_id, long long ttl,
+agent_enroll_token_create(struct db *db, const char *tenant_id, long long ttl,
     char **token, long long *expires_at, char *err, size_t errlen)
 {
 	unsigned char h[CRY_SHA256_LEN];
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char *tok = NULL;
 	long long now = db_now();
 	int rc = -1;
@@ -42,18 +42,17 @@ agent_enroll_token_create(sqlite3 *db, const char *tenant_id, long long ttl,
 		goto out;
 	}
 	cry_sha256(tok, strlen(tok), h);
-	if (sqlite3_prepare_v2(db, "INSERT INTO agent_enroll_tokens"
+	if (db_prepare(db, "INSERT INTO agent_enroll_tokens"
 	    " (token_hash, tenant_id, created_at, expires_at)"
-	    " SELECT ?1, id, ?3, ?4 FROM tenants WHERE id = ?2", -1, &st,
-	    NULL) != SQLITE_OK)
+	    " SELECT ?1, id, ?3, ?4 FROM tenants WHERE id = ?2", &st) != DB_OK)
 		goto dberr;
-	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, now + ttl);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_blob(st, 1, h, sizeof(h));
+	db_bind_text(st, 2, tenant_id, -1);
+	db_bind_int64(st, 3, now);
+	db_bind_int64(st, 4, now + ttl);
+	if (db_step(st) != DB_DONE)
 		goto dberr;
-	if (sqlite3_changes(db) != 1) {
+	if (db_changes(db) != 1) {
 		snprintf(err, errlen, "no such tenant");
 		goto out;
 	}
@@ -64,19 +63,19 @@ agent_enroll_token_create(sqlite3 *db, const char *tenant_id, long long ttl,
 	rc = 0;
 	goto out;
 dberr:
-	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+	snprintf(err, errlen, "database: %s", db_errmsg(db));
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	free(tok);
 	return rc;
 }
 
 enum fs_err
-agent_enroll(sqlite3 *db, const char *token, const char *name,
+agent_enroll(struct db *db, const char *token, const char *name,
     const char *roots_json, char id[37], char **secret)
 {
 	unsigned char th[CRY_SHA256_LEN], sh[CRY_SHA256_LEN];
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char tenant[37], *sec = NULL;
 	long long now = db_now();
 	enum fs_err e = FS_INTERNAL;
@@ -95,7 +94,7 @@ agent_enroll(sqlite3 *db, const char *token, const char *name,
 	if (sec == NULL)
 		goto out;
 	cry_sha256(sec, strlen(sec), sh);
-	if (db_begin(db) != SQLITE_OK)
+	if (db_begin(db) != DB_OK)
 		goto out;
 	began = 1;
 	/*
@@ -103,56 +102,56 @@ agent_enroll(sqlite3 *db, const char *token, const char *name,
 	 * racing on one token serialize here, and only one sees used_at
 	 * still NULL.
 	 */
-	if (sqlite3_prepare_v2(db, "UPDATE agent_enroll_tokens SET used_at = ?2"
+	if (db_prepare(db, "UPDATE agent_enroll_tokens SET used_at = ?2"
 	    " WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2"
-	    " RETURNING tenant_id", -1, &st, NULL) != SQLITE_OK)
+	    " RETURNING tenant_id", &st) != DB_OK)
 		goto out;
-	sqlite3_bind_blob(st, 1, th, sizeof(th), SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, now);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
+	db_bind_blob(st, 1, th, sizeof(th));
+	db_bind_int64(st, 2, now);
+	switch (db_step(st)) {
+	case DB_ROW:
 		snprintf(tenant, sizeof(tenant), "%s",
-		    (const char *)sqlite3_column_text(st, 0));
+		    (const char *)db_col_text(st, 0));
 		break;
-	case SQLITE_DONE:
+	case DB_DONE:
 		e = FS_UNAUTHORIZED;
 		goto out;
 	default:
 		goto out;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(db, "INSERT INTO agents (id, tenant_id, name,"
+	if (db_prepare(db, "INSERT INTO agents (id, tenant_id, name,"
 	    " secret_hash, allowed_roots, created_at, last_seen_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)", -1, &st, NULL) != SQLITE_OK)
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)", &st) != DB_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, tenant, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 4, sh, sizeof(sh), SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, roots_json, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 6, now);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_text(st, 1, id, -1);
+	db_bind_text(st, 2, tenant, -1);
+	db_bind_text(st, 3, name, -1);
+	db_bind_blob(st, 4, sh, sizeof(sh));
+	db_bind_text(st, 5, roots_json, -1);
+	db_bind_int64(st, 6, now);
+	if (db_step(st) != DB_DONE)
 		goto out;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(db, "UPDATE agent_enroll_tokens SET agent_id = ?2"
-	    " WHERE token_hash = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (db_prepare(db, "UPDATE agent_enroll_tokens SET agent_id = ?2"
+	    " WHERE token_hash = ?1", &st) != DB_OK)
 		goto out;
-	sqlite3_bind_blob(st, 1, th, sizeof(th), SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_blob(st, 1, th, sizeof(th));
+	db_bind_text(st, 2, id, -1);
+	if (db_step(st) != DB_DONE)
 		goto out;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
-	if (db_commit(db) != SQLITE_OK)
+	if (db_commit(db) != DB_OK)
 		goto out;
 	began = 0;
 	*secret = sec;
 	sec = NULL;
 	e = FS_OK;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (began)
 		db_rollback(db);
 	cry_wipe_str(sec);
@@ -173,42 +172,42 @@ agent_row_free(struct agent_row *a)
 }
 
 static char *
-col_dup(sqlite3_stmt *st, int i)
+col_dup(struct db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_col_text(st, i);
 
 	return t != NULL ? strdup((const char *)t) : NULL;
 }
 
 static int
-agent_row_from_stmt(sqlite3_stmt *st, struct agent_row *a)
+agent_row_from_stmt(struct db_stmt *st, struct agent_row *a)
 {
 	const void *blob;
 
 	memset(a, 0, sizeof(*a));
 	snprintf(a->id, sizeof(a->id), "%s",
-	    (const char *)sqlite3_column_text(st, 0));
+	    (const char *)db_col_text(st, 0));
 	snprintf(a->tenant_id, sizeof(a->tenant_id), "%s",
-	    (const char *)sqlite3_column_text(st, 1));
+	    (const char *)db_col_text(st, 1));
 	a->name = col_dup(st, 2);
 	a->roots_json = col_dup(st, 3);
 	if (a->name == NULL || a->roots_json == NULL)
 		goto fail;
-	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+	if (db_col_type(st, 4) != DB_NULL) {
 		a->hostname = col_dup(st, 4);
 		if (a->hostname == NULL)
 			goto fail;
 	}
-	blob = sqlite3_column_blob(st, 5);
-	if (blob != NULL && sqlite3_column_bytes(st, 5) == AGENT_SEALED_LEN) {
+	blob = db_col_blob(st, 5);
+	if (blob != NULL && db_col_bytes(st, 5) == AGENT_SEALED_LEN) {
 		memcpy(a->sealed, blob, AGENT_SEALED_LEN);
 		a->has_key = 1;
 	}
-	a->enabled = sqlite3_column_int(st, 6) != 0;
-	a->created_at = sqlite3_column_int64(st, 7);
-	a->last_seen_at = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 :
-	    sqlite3_column_int64(st, 8);
-	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+	a->enabled = db_col_int(st, 6) != 0;
+	a->created_at = db_col_int64(st, 7);
+	a->last_seen_at = db_col_type(st, 8) == DB_NULL ? -1 :
+	    db_col_int64(st, 8);
+	if (db_col_type(st, 9) != DB_NULL) {
 		a->relay = col_dup(st, 9);
 		if (a->relay == NULL)
 			goto fail;
@@ -220,10 +219,10 @@ fail:
 }
 
 enum fs_err
-agent_load(sqlite3 *db, const char *tenant_id, const char *id,
+agent_load(struct db *db, const char *tenant_id, const char *id,
     struct agent_row *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	enum fs_err e = FS_INTERNAL;
 
 	memset(a, 0, sizeof(*a));
@@ -232,14 +231,14 @@ agent_load(sqlite3 *db, const char *tenant_id, const char *id,
 	    " WHERE id = ? AND tenant_id = ?");
 	if (st == NULL)
 		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
+	db_bind_text(st, 1, id, -1);
+	db_bind_text(st, 2, tenant_id, -1);
+	switch (db_step(st)) {
+	case DB_ROW:
 		if (agent_row_from_stmt(st, a) == 0)
 			e = FS_OK;
 		break;
-	case SQLITE_DONE:
+	case DB_DONE:
 		/* Another tenant's agent is as missing as no agent. */
 		e = FS_NOT_FOUND;
 		break;
@@ -252,19 +251,18 @@ out:
 }
 
 int
-agent_each(sqlite3 *db, const char *tenant_id,
+agent_each(struct db *db, const char *tenant_id,
     int (*fn)(void *, const struct agent_row *), void *arg)
 {
 	struct agent_row a;
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int rc, ret = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT " AGENT_COLS " FROM agents"
-	    " WHERE tenant_id = ? ORDER BY created_at, id", -1, &st,
-	    NULL) != SQLITE_OK)
+	if (db_prepare(db, "SELECT " AGENT_COLS " FROM agents"
+	    " WHERE tenant_id = ? ORDER BY created_at, id", &st) != DB_OK)
 		return -1;
-	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, tenant_id, -1);
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (agent_row_from_stmt(st, &a) == -1)
 			goto out;
 		rc = fn(arg, &a);
@@ -272,10 +270,10 @@ agent_each(sqlite3 *db, const char *tenant_id,
 		if (rc == -1)
 			goto out;
 	}
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		ret = 0;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return ret;
 }
 
@@ -322,34 +320,34 @@ agent_json(const struct agent_row *a)
 /* Step st (from db_stmt) once and give it back: 1 when it changed one
  * row, 0 when none, -1 on error. */
 static int
-change_one(sqlite3 *db, sqlite3_stmt *st)
+change_one(struct db *db, struct db_stmt *st)
 {
 	int rc = -1;
 
-	if (sqlite3_step(st) == SQLITE_DONE)
-		rc = sqlite3_changes(db) == 1;
+	if (db_step(st) == DB_DONE)
+		rc = db_changes(db) == 1;
 	db_stmt_done(st);
 	return rc;
 }
 
 /* A statement on agent id of tenant_id: ?1 is id, ?2 tenant_id. */
-static sqlite3_stmt *
-on_agent(sqlite3 *db, const char *sql, const char *tenant_id, const char *id)
+static struct db_stmt *
+on_agent(struct db *db, const char *sql, const char *tenant_id, const char *id)
 {
-	sqlite3_stmt *st = db_stmt(db, sql);
+	struct db_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
+	db_bind_text(st, 1, id, -1);
+	db_bind_text(st, 2, tenant_id, -1);
 	return st;
 }
 
 int
-agent_key_store(sqlite3 *db, const char *tenant_id, const char *id,
+agent_key_store(struct db *db, const char *tenant_id, const char *id,
     const char *hostname, const unsigned char sealed[AGENT_SEALED_LEN])
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	/* Rotate: only a tunnel that is on has a key to replace. */
 	st = on_agent(db, hostname != NULL ? "UPDATE agents SET"
@@ -360,15 +358,15 @@ agent_key_store(sqlite3 *db, const char *tenant_id, const char *id,
 	if (st == NULL)
 		return -1;
 	if (hostname != NULL)
-		sqlite3_bind_text(st, 3, hostname, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 4, sealed, AGENT_SEALED_LEN, SQLITE_TRANSIENT);
+		db_bind_text(st, 3, hostname, -1);
+	db_bind_blob(st, 4, sealed, AGENT_SEALED_LEN);
 	return change_one(db, st);
 }
 
 int
-agent_delete(sqlite3 *db, const char *tenant_id, const char *id)
+agent_delete(struct db *db, const char *tenant_id, const char *id)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = on_agent(db, "DELETE FROM agents WHERE id = ?1 AND tenant_id = ?2",
 	    tenant_id, id);
@@ -376,9 +374,9 @@ agent_delete(sqlite3 *db, const char *tenant_id, const char *id)
 }
 
 int
-agent_tunnel_disable(sqlite3 *db, const char *tenant_id, const char *id)
+agent_tunnel_disable(struct db *db, const char *tenant_id, const char *id)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	/* The key goes too: a later enable makes a new one. */
 	st = on_agent(db, "UPDATE agents SET tunnel_enabled = 0,"
@@ -387,19 +385,19 @@ agent_tunnel_disable(sqlite3 *db, const char *tenant_id, const char *id)
 }
 
 int
-agent_tunnel_hostname(sqlite3 *db, const char *id, char **hostname)
+agent_tunnel_hostname(struct db *db, const char *id, char **hostname)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int found = 0;
 
 	*hostname = NULL;
 	st = db_stmt(db, "SELECT tunnel_hostname FROM agents WHERE id = ?1");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_text(st, 1, id, -1);
+	if (db_step(st) == DB_ROW) {
 		found = 1;
-		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		if (db_col_type(st, 0) != DB_NULL) {
 			*hostname = col_dup(st, 0);
 			if (*hostname == NULL)
 				found = -1;
@@ -410,9 +408,9 @@ agent_tunnel_hostname(sqlite3 *db, const char *id, char **hostname)
 }
 
 int
-agent_seen(sqlite3 *db, const char *id, long long now, const char *hostname)
+agent_seen(struct db *db, const char *id, long long now, const char *hostname)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	st = db_stmt(db, hostname != NULL ?
@@ -421,21 +419,21 @@ agent_seen(sqlite3 *db, const char *id, long long now, const char *hostname)
 	    "UPDATE agents SET last_seen_at = ?2 WHERE id = ?1");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, now);
+	db_bind_text(st, 1, id, -1);
+	db_bind_int64(st, 2, now);
 	if (hostname != NULL)
-		sqlite3_bind_text(st, 3, hostname, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		db_bind_text(st, 3, hostname, -1);
+	rc = db_step(st) == DB_DONE ? 0 : -1;
 	db_stmt_done(st);
 	return rc;
 }
 
 enum fs_err
-agent_authenticate(sqlite3 *db, const char *authorization, char id[37],
+agent_authenticate(struct db *db, const char *authorization, char id[37],
     const char **msg)
 {
 	unsigned char sh[CRY_SHA256_LEN];
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	const char *cred, *secret;
 	const void *hash;
 	enum fs_err e = FS_UNAUTHORIZED;
@@ -457,20 +455,20 @@ agent_authenticate(sqlite3 *db, const char *authorization, char id[37],
 	if (!cry_is_uuid(id))
 		goto out;
 	cry_sha256(secret, strlen(secret), sh);
-	if (sqlite3_prepare_v2(db, "SELECT secret_hash FROM agents WHERE"
-	    " id = ?1", -1, &st, NULL) != SQLITE_OK) {
+	if (db_prepare(db, "SELECT secret_hash FROM agents WHERE"
+	    " id = ?1", &st) != DB_OK) {
 		e = FS_INTERNAL;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		hash = sqlite3_column_blob(st, 0);
-		if (hash != NULL && sqlite3_column_bytes(st, 0) ==
+	db_bind_text(st, 1, id, -1);
+	if (db_step(st) == DB_ROW) {
+		hash = db_col_blob(st, 0);
+		if (hash != NULL && db_col_bytes(st, 0) ==
 		    (int)sizeof(sh) && cry_eq(hash, sh, sizeof(sh)))
 			e = FS_OK;
 	}
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (e != FS_OK) {
 		id[0] = '\0';
 		if (e == FS_INTERNAL)
@@ -480,9 +478,9 @@ out:
 }
 
 int
-agent_count(sqlite3 *db, long long *total, long long *online)
+agent_count(struct db *db, long long *total, long long *online)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = -1;
 
 	*total = *online = 0;
@@ -491,9 +489,9 @@ agent_count(sqlite3 *db, long long *total, long long *online)
 	    " LEFT JOIN agent_relays r ON r.agent_id = a.id");
 	if (st == NULL)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*total = sqlite3_column_int64(st, 0);
-		*online = sqlite3_column_int64(st, 1);
+	if (db_step(st) == DB_ROW) {
+		*total = db_col_int64(st, 0);
+		*online = db_col_int64(st, 1);
 		rc = 0;
 	}
 	db_stmt_done(st);
@@ -501,10 +499,10 @@ agent_count(sqlite3 *db, long long *total, long long *online)
 }
 
 int
-agent_relay_attach(sqlite3 *db, const char *id, const char *relay,
+agent_relay_attach(struct db *db, const char *id, const char *relay,
     const char *conn, long long now)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	st = db_stmt(db, "INSERT INTO agent_relays (agent_id, relay, conn,"
@@ -512,19 +510,19 @@ agent_relay_attach(sqlite3 *db, const char *id, const char *relay,
 	    " DO UPDATE SET relay = ?2, conn = ?3, connected_at = ?4");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, relay, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, conn, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, now);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	db_bind_text(st, 1, id, -1);
+	db_bind_text(st, 2, relay, -1);
+	db_bind_text(st, 3, conn, -1);
+	db_bind_int64(st, 4, now);
+	rc = db_step(st) == DB_DONE ? 0 : -1;
 	db_stmt_done(st);
 	return rc;
 }
 
 int
-agent_relay_detach(sqlite3 *db, const char *id, const char *conn)
+agent_relay_detach(struct db *db, const char *id, const char *conn)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	st = db_stmt(db, id != NULL ?
@@ -533,30 +531,30 @@ agent_relay_detach(sqlite3 *db, const char *id, const char *conn)
 	if (st == NULL)
 		return -1;
 	if (id != NULL)
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, conn, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		db_bind_text(st, 1, id, -1);
+	db_bind_text(st, 2, conn, -1);
+	rc = db_step(st) == DB_DONE ? 0 : -1;
 	db_stmt_done(st);
 	return rc;
 }
 
 int
-agent_tenant(sqlite3 *db, const char *id, char tenant_id[37])
+agent_tenant(struct db *db, const char *id, char tenant_id[37])
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = -1;
 
 	st = db_stmt(db, "SELECT tenant_id FROM agents WHERE id = ?1");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
+	db_bind_text(st, 1, id, -1);
+	switch (db_step(st)) {
+	case DB_ROW:
 		snprintf(tenant_id, 37, "%s",
-		    (const char *)sqlite3_column_text(st, 0));
+		    (const char *)db_col_text(st, 0));
 		rc = 1;
 		break;
-	case SQLITE_DONE:
+	case DB_DONE:
 		rc = 0;
 		break;
 	}

@@ -42,14 +42,14 @@ agent_read_allowed(struct app *a, struct request *r, const struct principal *p,
 	e = agent_load(a->db, p->tenant_id, id, row);
 	if (e != FS_OK) {
 		if (e == FS_INTERNAL)
-			app_log(a, "agent load: %s", sqlite3_errmsg(a->db));
+			app_log(a, "agent load: %s", db_errmsg(a->db));
 		http_error(r, e, e == FS_NOT_FOUND ? "no such agent" : NULL);
 		goto out;
 	}
 	rc = perm_row_allowed(a->db, PERM_AGENT_FILES, cells, nitems(cells),
 	    &cond);
 	if (rc == -1) {
-		app_log(a, "condition: %s", sqlite3_errmsg(a->db));
+		app_log(a, "condition: %s", db_errmsg(a->db));
 		goto internal;
 	}
 	if (rc == 0) {

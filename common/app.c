@@ -36,7 +36,7 @@ app_log(const struct app *a, const char *fmt, ...)
 void
 app_db_error(struct app *a, struct request *r, const char *what)
 {
-	app_log(a, "%s: %s", what, sqlite3_errmsg(a->db));
+	app_log(a, "%s: %s", what, db_errmsg(a->db));
 	http_error(r, FS_INTERNAL, NULL);
 }
 
@@ -128,7 +128,7 @@ require_user(struct app *a, struct request *r, struct principal *p)
 	if (e == FS_OK)
 		return 1;
 	if (e == FS_INTERNAL)
-		app_log(a, "auth: %s", sqlite3_errmsg(a->db));
+		app_log(a, "auth: %s", db_errmsg(a->db));
 	/* RFC 9110 §11.6.1: a 401 names the scheme it wants. */
 	if (e == FS_UNAUTHORIZED)
 		http_add_header(r, "WWW-Authenticate", "Bearer realm=\"filestor\"");
@@ -172,7 +172,7 @@ require_agent(struct app *a, struct request *r, struct app_caller *c)
 	if (e == FS_OK)
 		return 1;
 	if (e == FS_INTERNAL)
-		app_log(a, "agent auth: %s", sqlite3_errmsg(a->db));
+		app_log(a, "agent auth: %s", db_errmsg(a->db));
 	http_error(r, e, "%s", msg != NULL ? msg : err_strerror(e));
 	return 0;
 }
@@ -277,6 +277,11 @@ app_dispatch(struct app *a, struct request *r, const struct app_route *routes,
 	memset(&c, 0, sizeof(c));
 	c.route = (enum route)hit;
 	a->req.route = (int)hit;
+	/* PostgreSQL: reconnect after a drop, or say so (503). */
+	if (db_ping(a->db) != DB_OK) {
+		http_error(r, FS_INTERNAL, NULL);
+		return;
+	}
 	/* A read-only request sees one snapshot, locked once. */
 	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
 		db_read_begin(a->db);
@@ -384,11 +389,7 @@ observe_open(struct app *a)
 	}
 	if (!a->cfg.metrics)
 		return 0;
-	if (a->cfg.metrics_file != NULL && a->cfg.metrics_file[0] != '\0')
-		snprintf(path, sizeof(path), "%s", a->cfg.metrics_file);
-	else
-		snprintf(path, sizeof(path), "%s%s", a->cfg.db_path,
-		    APP_METRICS_SUFFIX);
+	cfg_metrics_path(&a->cfg, path, sizeof(path));
 	if (metrics_open(path, a->name, err, sizeof(err)) == -1)
 		app_log(a, "%s; running without metrics", err);
 	return 0;
@@ -401,6 +402,13 @@ observe_open(struct app *a)
  * into a reset; that wait costs a round trip of the server's event loop on
  * every request. FCGX_Detach is how libfcgi is told to skip it.
  */
+/* http_error_unavailable's question: did the database go away? */
+static int
+db_lost(void *db)
+{
+	return db_unavailable(db);
+}
+
 static int
 input_drained(struct request *r)
 {
@@ -445,7 +453,7 @@ app_main_prepare(const char *name, int argc, char *argv[],
 		app_log(&a, "refusing to start: %s", err);
 		return 1;
 	}
-	a.db = db_open(a.cfg.db_path, 0, err, sizeof(err));
+	a.db = db_open(a.cfg.db_path, cfg_db_flags(&a.cfg), err, sizeof(err));
 	if (a.db == NULL) {
 		app_log(&a, "refusing to start: %s", err);
 		goto out;
@@ -482,6 +490,7 @@ app_main_prepare(const char *name, int argc, char *argv[],
 	rp_peer_key(a.cfg.auth_secret, a.cfg.auth_secret_len, a.relay_key);
 	/* A client that hangs up must not kill the worker. */
 	signal(SIGPIPE, SIG_IGN);
+	http_error_unavailable(db_lost, a.db);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, 0) != 0) {
 		app_log(&a, "cannot initialise FastCGI");
 		goto out;

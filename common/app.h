@@ -19,7 +19,7 @@
 #define FS_APP_H
 
 #include <stddef.h>
-#include <sqlite3.h>
+#include "db.h"
 
 #include "agent.h"
 #include "auth.h"
@@ -49,7 +49,7 @@ struct app_req {
 struct app {
 	const char	*name;		/* program name, for logs */
 	struct cfg	 cfg;
-	sqlite3		*db;
+	struct db		*db;
 	struct store	*store;		/* with APP_STORE, else NULL */
 	/* Keys derived from AUTH_SECRET once, in app_main, and wiped when
 	   it returns: never in a handler's static. */
@@ -112,7 +112,6 @@ typedef void	(*app_handler)(struct app *, struct request *,
 typedef void	(*app_prepare)(struct app *, struct request *);
 
 /* The metrics file: FILESTOR_DB with this suffix, unless METRICS_FILE. */
-#define APP_METRICS_SUFFIX	"-metrics"
 
 /* flags for app_main */
 #define APP_READONLY	0x1	/* open the database read-only */

@@ -34,12 +34,33 @@ copy_text(char *dst, size_t dstlen, const unsigned char *src)
 	snprintf(dst, dstlen, "%s", src != NULL ? (const char *)src : "");
 }
 
-static sqlite3_stmt *
-prepare(sqlite3 *db, const char *sql)
+/*
+ * Bind an email to match lower(email): users.email compares as SQLite's
+ * NOCASE, ASCII letters only. Lowered here, not by lower(?) in the SQL,
+ * whose folding on PostgreSQL follows the database's locale.
+ */
+static void
+bind_email(struct db_stmt *st, int i, const char *email)
 {
-	sqlite3_stmt *st = NULL;
+	char *low, *c;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if ((low = strdup(email)) == NULL) {
+		db_bind_null(st, i);
+		return;
+	}
+	for (c = low; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c += 'a' - 'A';
+	db_bind_text(st, i, low, -1);
+	free(low);
+}
+
+static struct db_stmt *
+prepare(struct db *db, const char *sql)
+{
+	struct db_stmt *st = NULL;
+
+	if (db_prepare(db, sql, &st) != DB_OK)
 		return NULL;
 	return st;
 }
@@ -50,18 +71,18 @@ prepare(sqlite3 *db, const char *sql)
  */
 static void
 fill_principal(struct principal *p, enum auth_via via, const char *user_id,
-    const char *tenant_id, sqlite3_stmt *st, int col)
+    const char *tenant_id, struct db_stmt *st, int col)
 {
 	memset(p, 0, sizeof(*p));
 	p->via = via;
 	snprintf(p->user_id, sizeof(p->user_id), "%s", user_id);
 	snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", tenant_id);
-	copy_text(p->email, sizeof(p->email), sqlite3_column_text(st, col));
+	copy_text(p->email, sizeof(p->email), db_col_text(st, col));
 	copy_text(p->role_id, sizeof(p->role_id),
-	    sqlite3_column_text(st, col + 1));
+	    db_col_text(st, col + 1));
 	copy_text(p->role_name, sizeof(p->role_name),
-	    sqlite3_column_text(st, col + 2));
-	p->admin = sqlite3_column_int(st, col + 3) != 0;
+	    db_col_text(st, col + 2));
+	p->admin = db_col_int(st, col + 3) != 0;
 }
 
 /*
@@ -69,10 +90,10 @@ fill_principal(struct principal *p, enum auth_via via, const char *user_id,
  * FS_UNAUTHORIZED when the user is no longer a member, FS_INTERNAL.
  */
 static enum fs_err
-load_principal(sqlite3 *db, const char *user_id, const char *tenant_id,
+load_principal(struct db *db, const char *user_id, const char *tenant_id,
     enum auth_via via, struct principal *p)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	enum fs_err e = FS_INTERNAL;
 	int rc;
 
@@ -84,14 +105,14 @@ load_principal(sqlite3 *db, const char *user_id, const char *tenant_id,
 	    " WHERE m.user_id = ? AND m.tenant_id = ?");
 	if (st == NULL)
 		goto out;
-	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
+	db_bind_text(st, 1, user_id, -1);
+	db_bind_text(st, 2, tenant_id, -1);
+	rc = db_step(st);
+	if (rc == DB_DONE) {
 		e = FS_UNAUTHORIZED;
 		goto out;
 	}
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		goto out;
 	fill_principal(p, via, user_id, tenant_id, st, 0);
 	e = FS_OK;
@@ -101,25 +122,25 @@ out:
 }
 
 enum fs_err
-auth_member_principal(sqlite3 *db, const char *user_id, const char *tenant_id,
+auth_member_principal(struct db *db, const char *user_id, const char *tenant_id,
     struct principal *p)
 {
 	return load_principal(db, user_id, tenant_id, AUTH_APIKEY, p);
 }
 
 int
-auth_tenant_named(sqlite3 *db, const char *name)
+auth_tenant_named(struct db *db, const char *name)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	st = db_stmt(db, "SELECT 1 FROM tenants WHERE name = ?");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
+	db_bind_text(st, 1, name, -1);
+	rc = db_step(st);
 	db_stmt_done(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
 }
 
 /*
@@ -128,7 +149,7 @@ auth_tenant_named(sqlite3 *db, const char *name)
  * FS_UNAUTHORIZED on none, FS_INTERNAL.
  */
 static enum fs_err
-step_by_hash(sqlite3_stmt *st, const char *secret)
+step_by_hash(struct db_stmt *st, const char *secret)
 {
 	unsigned char h[CRY_SHA256_LEN];
 	int rc;
@@ -136,20 +157,20 @@ step_by_hash(sqlite3_stmt *st, const char *secret)
 	if (st == NULL)
 		return FS_INTERNAL;
 	hash_secret(secret, h);
-	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
-	if (sqlite3_bind_parameter_count(st) > 1)
-		sqlite3_bind_int64(st, 2, db_now());
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_blob(st, 1, h, sizeof(h));
+	if (db_bind_count(st) > 1)
+		db_bind_int64(st, 2, db_now());
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		return FS_OK;
-	return rc == SQLITE_DONE ? FS_UNAUTHORIZED : FS_INTERNAL;
+	return rc == DB_DONE ? FS_UNAUTHORIZED : FS_INTERNAL;
 }
 
 enum fs_err
-auth_key_principal(sqlite3 *db, const char *key, struct principal *p,
+auth_key_principal(struct db *db, const char *key, struct principal *p,
     const char **msg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char user[37], tenant[37];
 	enum fs_err e;
 
@@ -173,20 +194,20 @@ auth_key_principal(sqlite3 *db, const char *key, struct principal *p,
 	e = step_by_hash(st, key);
 	if (e != FS_OK)
 		goto out;
-	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+	if (db_col_type(st, 0) != DB_NULL) {
 		*msg = "API key has been revoked";
 		e = FS_UNAUTHORIZED;
 		goto out;
 	}
-	if (sqlite3_column_int(st, 7) == 0) {
+	if (db_col_int(st, 7) == 0) {
 		*msg = "API key's user is no longer a member of its tenant";
 		e = FS_UNAUTHORIZED;
 		goto out;
 	}
-	copy_text(user, sizeof(user), sqlite3_column_text(st, 1));
-	copy_text(tenant, sizeof(tenant), sqlite3_column_text(st, 2));
+	copy_text(user, sizeof(user), db_col_text(st, 1));
+	copy_text(tenant, sizeof(tenant), db_col_text(st, 2));
 	fill_principal(p, AUTH_APIKEY, user, tenant, st, 3);
-	copy_text(p->key_id, sizeof(p->key_id), sqlite3_column_text(st, 8));
+	copy_text(p->key_id, sizeof(p->key_id), db_col_text(st, 8));
 	e = FS_OK;
 out:
 	db_stmt_done(st);
@@ -194,10 +215,10 @@ out:
 }
 
 enum fs_err
-auth_session_principal(sqlite3 *db, const char *token, struct principal *p,
+auth_session_principal(struct db *db, const char *token, struct principal *p,
     const char **msg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char user[37], tenant[37];
 	enum fs_err e;
 
@@ -210,8 +231,8 @@ auth_session_principal(sqlite3 *db, const char *token, struct principal *p,
 	e = step_by_hash(st, token);
 	if (e != FS_OK)
 		goto out;
-	copy_text(user, sizeof(user), sqlite3_column_text(st, 0));
-	copy_text(tenant, sizeof(tenant), sqlite3_column_text(st, 1));
+	copy_text(user, sizeof(user), db_col_text(st, 0));
+	copy_text(tenant, sizeof(tenant), db_col_text(st, 1));
 	e = load_principal(db, user, tenant, AUTH_SESSION, p);
 out:
 	db_stmt_done(st);
@@ -219,26 +240,26 @@ out:
 }
 
 void
-auth_tenant_name(sqlite3 *db, const char *tenant_id, char *buf, size_t len)
+auth_tenant_name(struct db *db, const char *tenant_id, char *buf, size_t len)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	buf[0] = '\0';
 	st = db_stmt(db, "SELECT name FROM tenants WHERE id = ?");
 	if (st == NULL)
 		return;
-	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		copy_text(buf, len, sqlite3_column_text(st, 0));
+	db_bind_text(st, 1, tenant_id, -1);
+	if (db_step(st) == DB_ROW)
+		copy_text(buf, len, db_col_text(st, 0));
 	db_stmt_done(st);
 }
 
 int
-auth_apikey_create(sqlite3 *db, const char *tenant_id, const char *user_id,
+auth_apikey_create(struct db *db, const char *tenant_id, const char *user_id,
     const char *name, char **key_out, char key_id[37])
 {
 	unsigned char h[CRY_SHA256_LEN];
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char *key = NULL;
 	int ret = -1;
 
@@ -249,21 +270,21 @@ auth_apikey_create(sqlite3 *db, const char *tenant_id, const char *user_id,
 	if (key == NULL)
 		goto out;
 	hash_secret(key, h);
-	if (sqlite3_prepare_v2(db, "INSERT INTO api_keys (id, tenant_id,"
+	if (db_prepare(db, "INSERT INTO api_keys (id, tenant_id,"
 	    " user_id, name, key_hash, created_at)"
 	    " SELECT ?, m.tenant_id, m.user_id, ?, ?, ? FROM memberships m"
-	    " WHERE m.tenant_id = ? AND m.user_id = ?", -1, &st, NULL)
-	    != SQLITE_OK)
+	    " WHERE m.tenant_id = ? AND m.user_id = ?", &st)
+	    != DB_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, name != NULL ? name : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 3, h, sizeof(h), SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, db_now());
-	sqlite3_bind_text(st, 5, tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 6, user_id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_text(st, 1, key_id, -1);
+	db_bind_text(st, 2, name != NULL ? name : "", -1);
+	db_bind_blob(st, 3, h, sizeof(h));
+	db_bind_int64(st, 4, db_now());
+	db_bind_text(st, 5, tenant_id, -1);
+	db_bind_text(st, 6, user_id, -1);
+	if (db_step(st) != DB_DONE)
 		goto out;
-	if (sqlite3_changes(db) != 1) {
+	if (db_changes(db) != 1) {
 		ret = 1;	/* no such membership */
 		goto out;
 	}
@@ -272,49 +293,49 @@ auth_apikey_create(sqlite3 *db, const char *tenant_id, const char *user_id,
 	ret = 0;
 out:
 	cry_wipe_str(key);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return ret;
 }
 
 int
-auth_apikey_revoke(sqlite3 *db, const char *key_id)
+auth_apikey_revoke(struct db *db, const char *key_id)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int ret = -1;
 
-	if (sqlite3_prepare_v2(db, "UPDATE api_keys SET revoked_at = ?"
-	    " WHERE id = ? AND revoked_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+	if (db_prepare(db, "UPDATE api_keys SET revoked_at = ?"
+	    " WHERE id = ? AND revoked_at IS NULL", &st) != DB_OK)
 		goto out;
-	sqlite3_bind_int64(st, 1, db_now());
-	sqlite3_bind_text(st, 2, key_id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_int64(st, 1, db_now());
+	db_bind_text(st, 2, key_id, -1);
+	if (db_step(st) != DB_DONE)
 		goto out;
-	ret = sqlite3_changes(db) == 1 ? 0 : 1;
+	ret = db_changes(db) == 1 ? 0 : 1;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return ret;
 }
 
 int
-auth_apikey_owner(sqlite3 *db, const char *key_id, char tenant_id[37],
+auth_apikey_owner(struct db *db, const char *key_id, char tenant_id[37],
     char user_id[37])
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc, ret = -1;
 
 	st = prepare(db, "SELECT tenant_id, user_id FROM api_keys"
 	    " WHERE id = ? AND revoked_at IS NULL");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(tenant_id, 37, sqlite3_column_text(st, 0));
-		copy_text(user_id, 37, sqlite3_column_text(st, 1));
+	db_bind_text(st, 1, key_id, -1);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		copy_text(tenant_id, 37, db_col_text(st, 0));
+		copy_text(user_id, 37, db_col_text(st, 1));
 		ret = 0;
-	} else if (rc == SQLITE_DONE)
+	} else if (rc == DB_DONE)
 		ret = 1;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return ret;
 }
 
@@ -333,31 +354,31 @@ dummy_hash(void)
 }
 
 enum fs_err
-auth_login(sqlite3 *db, const char *email, const char *pw,
+auth_login(struct db *db, const char *email, const char *pw,
     const char *tenant_id, long long ttl, char **token, struct principal *p,
     const char **msg)
 {
 	unsigned char h[CRY_SHA256_LEN];
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char user[37] = "", tenant[37] = "", *stored = NULL, *tok = NULL;
 	enum fs_err e = FS_INTERNAL;
 	int rc, ok, n;
 
 	*token = NULL;
 	*msg = "invalid email or password";
-	rc = sqlite3_prepare_v2(db, "SELECT id, password_hash FROM users"
-	    " WHERE email = ?", -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	rc = db_prepare(db, "SELECT id, password_hash FROM users"
+	    " WHERE lower(email) = ?", &st);
+	if (rc != DB_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(user, sizeof(user), sqlite3_column_text(st, 0));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			stored = strdup((const char *)sqlite3_column_text(st, 1));
-	} else if (rc != SQLITE_DONE)
+	bind_email(st, 1, email);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		copy_text(user, sizeof(user), db_col_text(st, 0));
+		if (db_col_type(st, 1) != DB_NULL)
+			stored = strdup((const char *)db_col_text(st, 1));
+	} else if (rc != DB_DONE)
 		goto out;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
 
 	ok = cry_password_verify(pw, stored != NULL ? stored : dummy_hash());
@@ -369,17 +390,17 @@ auth_login(sqlite3 *db, const char *email, const char *pw,
 	if (tenant_id != NULL) {
 		snprintf(tenant, sizeof(tenant), "%s", tenant_id);
 	} else {
-		rc = sqlite3_prepare_v2(db, "SELECT tenant_id FROM memberships"
-		    " WHERE user_id = ? LIMIT 2", -1, &st, NULL);
-		if (rc != SQLITE_OK)
+		rc = db_prepare(db, "SELECT tenant_id FROM memberships"
+		    " WHERE user_id = ? LIMIT 2", &st);
+		if (rc != DB_OK)
 			goto out;
-		sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
-		for (n = 0; (rc = sqlite3_step(st)) == SQLITE_ROW; n++)
+		db_bind_text(st, 1, user, -1);
+		for (n = 0; (rc = db_step(st)) == DB_ROW; n++)
 			copy_text(tenant, sizeof(tenant),
-			    sqlite3_column_text(st, 0));
-		if (rc != SQLITE_DONE)
+			    db_col_text(st, 0));
+		if (rc != DB_DONE)
 			goto out;
-		sqlite3_finalize(st);
+		db_finalize(st);
 		st = NULL;
 		if (n == 0) {
 			e = FS_UNAUTHORIZED;
@@ -402,25 +423,24 @@ auth_login(sqlite3 *db, const char *email, const char *pw,
 		goto out;
 	hash_secret(tok, h);
 	/* Drop this user's expired sessions while we are here. */
-	rc = sqlite3_prepare_v2(db, "DELETE FROM sessions WHERE user_id = ?"
-	    " AND expires_at <= ?", -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	rc = db_prepare(db, "DELETE FROM sessions WHERE user_id = ?"
+	    " AND expires_at <= ?", &st);
+	if (rc != DB_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, db_now());
-	(void)sqlite3_step(st);
-	sqlite3_finalize(st);
-	rc = sqlite3_prepare_v2(db, "INSERT INTO sessions (token_hash, user_id,"
-	    " tenant_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)", -1,
-	    &st, NULL);
-	if (rc != SQLITE_OK)
+	db_bind_text(st, 1, user, -1);
+	db_bind_int64(st, 2, db_now());
+	(void)db_step(st);
+	db_finalize(st);
+	rc = db_prepare(db, "INSERT INTO sessions (token_hash, user_id,"
+	    " tenant_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)", &st);
+	if (rc != DB_OK)
 		goto out;
-	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, user, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, tenant, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, db_now());
-	sqlite3_bind_int64(st, 5, db_now() + ttl);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_blob(st, 1, h, sizeof(h));
+	db_bind_text(st, 2, user, -1);
+	db_bind_text(st, 3, tenant, -1);
+	db_bind_int64(st, 4, db_now());
+	db_bind_int64(st, 5, db_now() + ttl);
+	if (db_step(st) != DB_DONE)
 		goto out;
 	*token = tok;
 	tok = NULL;
@@ -431,25 +451,25 @@ out:
 		*msg = NULL;
 	cry_wipe_str(tok);
 	free(stored);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return e;
 }
 
 void
-auth_logout(sqlite3 *db, const char *token)
+auth_logout(struct db *db, const char *token)
 {
 	unsigned char h[CRY_SHA256_LEN];
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
 	if (token == NULL || strlen(token) > SESSION_MAX_LEN)
 		return;
 	hash_secret(token, h);
-	if (sqlite3_prepare_v2(db, "DELETE FROM sessions WHERE token_hash = ?",
-	    -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_TRANSIENT);
-		(void)sqlite3_step(st);
+	if (db_prepare(db, "DELETE FROM sessions WHERE token_hash = ?",
+	    &st) == DB_OK) {
+		db_bind_blob(st, 1, h, sizeof(h));
+		(void)db_step(st);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* Text from outside that goes into names: bounded, no control bytes. */
@@ -481,63 +501,63 @@ email_ok(const char *s)
 }
 
 static int
-exec_bind(sqlite3 *db, const char *sql, const char *a, const char *b,
+exec_bind(struct db *db, const char *sql, const char *a, const char *b,
     const char *c, long long n)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	rc = db_prepare(db, sql, &st);
+	if (rc != DB_OK)
 		return rc;	/* st is NULL */
 	if (a != NULL)
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 1, a, -1);
 	if (b != NULL)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 2, b, -1);
 	if (c != NULL)
-		sqlite3_bind_text(st, 3, c, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 3, c, -1);
 	if (n >= 0)
-		sqlite3_bind_int64(st, 4, n);
+		db_bind_int64(st, 4, n);
 	return db_run(st);
 }
 
-/* Insert a role: the SQLite result (SQLITE_OK, a constraint...). */
+/* Insert a role: the SQLite result (DB_OK, a constraint...). */
 static int
-insert_role(sqlite3 *db, const char *tenant_id, const char *name, int admin,
+insert_role(struct db *db, const char *tenant_id, const char *name, int admin,
     char id[37])
 {
 	char sql[160];
 
 	if (cry_uuid(id) == -1)
-		return SQLITE_ERROR;
+		return DB_ERROR;
 	snprintf(sql, sizeof(sql), "INSERT INTO roles (id, tenant_id, name,"
 	    " admin_access, created_at) VALUES (?, ?, ?, %d, ?4)", admin != 0);
 	return exec_bind(db, sql, id, tenant_id, name, db_now());
 }
 
 static int
-seed_role(sqlite3 *db, const char *tenant_id, const char *name, int admin,
+seed_role(struct db *db, const char *tenant_id, const char *name, int admin,
     char id[37])
 {
-	return insert_role(db, tenant_id, name, admin, id) == SQLITE_OK ? 0 :
+	return insert_role(db, tenant_id, name, admin, id) == DB_OK ? 0 :
 	    -1;
 }
 
 enum fs_err
-auth_role_create(sqlite3 *db, const char *tenant_id, const char *name,
+auth_role_create(struct db *db, const char *tenant_id, const char *name,
     int admin, char id[37])
 {
 	int rc = insert_role(db, tenant_id, name, admin, id);
 
-	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+	if (rc == DB_CONSTRAINT_UNIQUE)
 		return FS_CONFLICT;
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+	if (rc == DB_CONSTRAINT_FOREIGNKEY)
 		return FS_NOT_FOUND;
-	return rc == SQLITE_OK ? FS_OK : FS_INTERNAL;
+	return rc == DB_OK ? FS_OK : FS_INTERNAL;
 }
 
 int
-auth_tenant_create(sqlite3 *db, const char *name, char id[37], char *err,
+auth_tenant_create(struct db *db, const char *name, char id[37], char *err,
     size_t errlen)
 {
 	char admin[37], authd[37];
@@ -548,10 +568,10 @@ auth_tenant_create(sqlite3 *db, const char *name, char id[37], char *err,
 		    "without control characters");
 		return -1;
 	}
-	if (cry_uuid(id) == -1 || db_begin(db) != SQLITE_OK)
+	if (cry_uuid(id) == -1 || db_begin(db) != DB_OK)
 		goto dberr;
 	if (exec_bind(db, "INSERT INTO tenants (id, name, created_at)"
-	    " VALUES (?1, ?2, ?4)", id, name, NULL, db_now()) != SQLITE_OK)
+	    " VALUES (?1, ?2, ?4)", id, name, NULL, db_now()) != DB_OK)
 		goto dberr;
 	if (seed_role(db, id, "admin", 1, admin) == -1 ||
 	    seed_role(db, id, "authenticated", 0, authd) == -1)
@@ -570,43 +590,43 @@ auth_tenant_create(sqlite3 *db, const char *name, char id[37], char *err,
 			if (perm_grant(db, authd, c, act, act == PERM_CREATE ?
 			    NULL : OWNER_ONLY) == -1)
 				goto dberr;
-	if (db_commit(db) != SQLITE_OK)
+	if (db_commit(db) != DB_OK)
 		goto dberr;
 	return 0;
 dberr:
-	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+	snprintf(err, errlen, "database: %s", db_errmsg(db));
 	db_rollback(db);
 	return -1;
 }
 
 /* Role id of name in tenant into id; 0 found, 1 missing, -1 error. */
 static int
-find_role(sqlite3 *db, const char *tenant_id, const char *name, char id[37])
+find_role(struct db *db, const char *tenant_id, const char *name, char id[37])
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int rc, ret = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT id FROM roles WHERE tenant_id = ?"
-	    " AND name = ?", -1, &st, NULL) != SQLITE_OK)
+	if (db_prepare(db, "SELECT id FROM roles WHERE tenant_id = ?"
+	    " AND name = ?", &st) != DB_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(id, 37, sqlite3_column_text(st, 0));
+	db_bind_text(st, 1, tenant_id, -1);
+	db_bind_text(st, 2, name, -1);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		copy_text(id, 37, db_col_text(st, 0));
 		ret = 0;
-	} else if (rc == SQLITE_DONE)
+	} else if (rc == DB_DONE)
 		ret = 1;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return ret;
 }
 
 int
-auth_user_create(sqlite3 *db, const char *email, const char *tenant_id,
+auth_user_create(struct db *db, const char *email, const char *tenant_id,
     const char *role, const char *pw, char id[37], char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char role_id[37], *hash = NULL;
 	int rc, ret = -1, exists = 0;
 
@@ -614,7 +634,7 @@ auth_user_create(sqlite3 *db, const char *email, const char *tenant_id,
 		snprintf(err, errlen, "not a valid email address");
 		return -1;
 	}
-	if (db_begin(db) != SQLITE_OK)
+	if (db_begin(db) != DB_OK)
 		goto dberr;
 	rc = find_role(db, tenant_id, role, role_id);
 	if (rc == 1) {
@@ -624,17 +644,17 @@ auth_user_create(sqlite3 *db, const char *email, const char *tenant_id,
 	}
 	if (rc == -1)
 		goto dberr;
-	if (sqlite3_prepare_v2(db, "SELECT id FROM users WHERE email = ?", -1,
-	    &st, NULL) != SQLITE_OK)
+	if (db_prepare(db, "SELECT id FROM users WHERE"
+	    " lower(email) = ?", &st) != DB_OK)
 		goto dberr;
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(id, 37, sqlite3_column_text(st, 0));
+	bind_email(st, 1, email);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		copy_text(id, 37, db_col_text(st, 0));
 		exists = 1;
-	} else if (rc != SQLITE_DONE)
+	} else if (rc != DB_DONE)
 		goto dberr;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
 
 	if (!exists) {
@@ -647,18 +667,17 @@ auth_user_create(sqlite3 *db, const char *email, const char *tenant_id,
 		}
 		if (cry_uuid(id) == -1)
 			goto dberr;
-		if (sqlite3_prepare_v2(db, "INSERT INTO users (id, email,"
-		    " password_hash, created_at) VALUES (?, ?, ?, ?)", -1, &st,
-		    NULL) != SQLITE_OK)
+		if (db_prepare(db, "INSERT INTO users (id, email,"
+		    " password_hash, created_at) VALUES (?, ?, ?, ?)", &st) != DB_OK)
 			goto dberr;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, email, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 1, id, -1);
+		db_bind_text(st, 2, email, -1);
 		/* No password: a NULL hash binds SQL NULL. */
-		sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 4, db_now());
-		if (sqlite3_step(st) != SQLITE_DONE)
+		db_bind_text(st, 3, hash, -1);
+		db_bind_int64(st, 4, db_now());
+		if (db_step(st) != DB_DONE)
 			goto dberr;
-		sqlite3_finalize(st);
+		db_finalize(st);
 		st = NULL;
 	} else if (pw != NULL) {
 		snprintf(err, errlen, "user %.254s exists; its password is not "
@@ -668,29 +687,29 @@ auth_user_create(sqlite3 *db, const char *email, const char *tenant_id,
 	rc = exec_bind(db, "INSERT INTO memberships (user_id, tenant_id,"
 	    " role_id, created_at) VALUES (?1, ?2, ?3, ?4)", id, tenant_id,
 	    role_id, db_now());
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+	if (rc == DB_CONSTRAINT_PRIMARYKEY) {
 		snprintf(err, errlen, "user %.254s is already a member of "
 		    "tenant %.40s", email, tenant_id);
 		goto fail;
 	}
-	if (rc != SQLITE_OK)
+	if (rc != DB_OK)
 		goto dberr;
-	if (db_commit(db) != SQLITE_OK)
+	if (db_commit(db) != DB_OK)
 		goto dberr;
 	ret = 0;
 	goto out;
 dberr:
-	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+	snprintf(err, errlen, "database: %s", db_errmsg(db));
 fail:
 	db_rollback(db);
 out:
 	cry_wipe_str(hash);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return ret;
 }
 
 int
-auth_user_set_role(sqlite3 *db, const char *user_id, const char *tenant_id,
+auth_user_set_role(struct db *db, const char *user_id, const char *tenant_id,
     const char *role, char *err, size_t errlen)
 {
 	char role_id[37];
@@ -706,16 +725,16 @@ auth_user_set_role(sqlite3 *db, const char *user_id, const char *tenant_id,
 		goto dberr;
 	if (exec_bind(db, "UPDATE memberships SET role_id = ?3 WHERE"
 	    " user_id = ?1 AND tenant_id = ?2", user_id, tenant_id, role_id,
-	    -1) != SQLITE_OK)
+	    -1) != DB_OK)
 		goto dberr;
-	if (sqlite3_changes(db) != 1) {
+	if (db_changes(db) != 1) {
 		snprintf(err, errlen, "user %.40s is not a member of tenant "
 		    "%.40s", user_id, tenant_id);
 		return -1;
 	}
 	return 0;
 dberr:
-	snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+	snprintf(err, errlen, "database: %s", db_errmsg(db));
 	return -1;
 }
 
@@ -751,10 +770,10 @@ scope_addr(const char *addr)
 
 /* 1 and *retry when scope is locked, 0 when not, -1 on error. */
 static int
-scope_locked(sqlite3 *db, const char *scope, long long max, long long window,
+scope_locked(struct db *db, const char *scope, long long max, long long window,
     long long now, long long *retry)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long long start, n;
 	int rc, locked = 0;
 
@@ -762,24 +781,24 @@ scope_locked(sqlite3 *db, const char *scope, long long max, long long window,
 	    " WHERE scope = ?");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, scope, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		start = sqlite3_column_int64(st, 0);
-		n = sqlite3_column_int64(st, 1);
+	db_bind_text(st, 1, scope, -1);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		start = db_col_int64(st, 0);
+		n = db_col_int64(st, 1);
 		if (n >= max && start + window > now) {
 			locked = 1;
 			if (start + window - now > *retry)
 				*retry = start + window - now;
 		}
-	} else if (rc != SQLITE_DONE)
+	} else if (rc != DB_DONE)
 		locked = -1;
 	db_stmt_done(st);
 	return locked;
 }
 
 enum fs_err
-auth_login_allowed(sqlite3 *db, const struct auth_limits *l,
+auth_login_allowed(struct db *db, const struct auth_limits *l,
     const char *email, const char *tenant_id, const char *addr,
     long long *retry)
 {
@@ -807,32 +826,34 @@ out:
 
 /* One more failure in scope: a new window when the last one has ended. */
 static int
-scope_fail(sqlite3 *db, const char *scope, long long window, long long now)
+scope_fail(struct db *db, const char *scope, long long window, long long now)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
+	/* The row's own columns named with the table: PostgreSQL would
+	 * not know them from excluded's. */
 	st = db_stmt(db, "INSERT INTO login_failures (scope, window_start,"
 	    " failures) VALUES (?1, ?2, 1) ON CONFLICT (scope) DO UPDATE SET"
-	    " failures = CASE WHEN window_start <= ?2 - ?3 THEN 1"
-	    " ELSE failures + 1 END,"
-	    " window_start = CASE WHEN window_start <= ?2 - ?3 THEN ?2"
-	    " ELSE window_start END");
+	    " failures = CASE WHEN login_failures.window_start <= ?2 - ?3"
+	    " THEN 1 ELSE login_failures.failures + 1 END,"
+	    " window_start = CASE WHEN login_failures.window_start <= ?2 - ?3"
+	    " THEN ?2 ELSE login_failures.window_start END");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, scope, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, window);
-	rc = sqlite3_step(st);
+	db_bind_text(st, 1, scope, -1);
+	db_bind_int64(st, 2, now);
+	db_bind_int64(st, 3, window);
+	rc = db_step(st);
 	db_stmt_done(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
-auth_login_note(sqlite3 *db, const struct auth_limits *l, const char *email,
+auth_login_note(struct db *db, const struct auth_limits *l, const char *email,
     const char *tenant_id, const char *addr, int ok)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char *su = NULL, *sa = NULL;
 	long long now = db_now();
 	int ret = -1;
@@ -845,8 +866,8 @@ auth_login_note(sqlite3 *db, const struct auth_limits *l, const char *email,
 		st = db_stmt(db, "DELETE FROM login_failures WHERE scope = ?");
 		if (st == NULL)
 			goto out;
-		sqlite3_bind_text(st, 1, su, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		db_bind_text(st, 1, su, -1);
+		if (db_step(st) != DB_DONE)
 			goto out;
 		ret = 0;
 		goto out;
@@ -864,18 +885,18 @@ out:
 }
 
 long long
-auth_login_gc(sqlite3 *db)
+auth_login_gc(struct db *db)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long long n = -1;
 
 	/* No window is longer than a day (LOGIN_WINDOW_SECONDS). */
 	st = db_stmt(db, "DELETE FROM login_failures WHERE window_start < ?");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, db_now() - 86400);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		n = sqlite3_changes(db);
+	db_bind_int64(st, 1, db_now() - 86400);
+	if (db_step(st) == DB_DONE)
+		n = db_changes(db);
 	db_stmt_done(st);
 	return n;
 }
@@ -883,107 +904,107 @@ auth_login_gc(sqlite3 *db)
 /* The one text column of the row of st (bound by the caller) into out:
  * 0 found, 1 no row (or a failed step), -1 when st is NULL. */
 static int
-one_id(sqlite3_stmt *st, char out[37])
+one_id(struct db_stmt *st, char out[37])
 {
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		copy_text(out, 37, sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : 1;
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		copy_text(out, 37, db_col_text(st, 0));
+	db_finalize(st);
+	return rc == DB_ROW ? 0 : 1;
 }
 
 int
-auth_role_find(sqlite3 *db, const char *tenant_id, const char *ref,
+auth_role_find(struct db *db, const char *tenant_id, const char *ref,
     char id[37])
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (tenant_id == NULL) {
 		st = prepare(db, "SELECT id FROM roles WHERE id=?");
 		if (st != NULL)
-			sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+			db_bind_text(st, 1, ref, -1);
 		return one_id(st, id);
 	}
 	return find_role(db, tenant_id, ref, id);
 }
 
 int
-auth_member_role(sqlite3 *db, const char *tenant_id, const char *user_id,
+auth_member_role(struct db *db, const char *tenant_id, const char *user_id,
     char role_id[37])
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = prepare(db, "SELECT role_id FROM memberships WHERE tenant_id = ?"
 	    " AND user_id = ?");
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, user_id, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 1, tenant_id, -1);
+		db_bind_text(st, 2, user_id, -1);
 	}
 	return one_id(st, role_id);
 }
 
 int
-auth_tenant_each(sqlite3 *db, void (*fn)(void *, const char *, const char *),
+auth_tenant_each(struct db *db, void (*fn)(void *, const char *, const char *),
     void *arg)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = prepare(db, "SELECT id, name FROM tenants ORDER BY created_at, id");
 	if (st == NULL)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		fn(arg, (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1));
-	sqlite3_finalize(st);
+	while (db_step(st) == DB_ROW)
+		fn(arg, (const char *)db_col_text(st, 0),
+		    (const char *)db_col_text(st, 1));
+	db_finalize(st);
 	return 0;
 }
 
 int
-auth_email_tenants(sqlite3 *db, const char *email,
+auth_email_tenants(struct db *db, const char *email,
     void (*fn)(void *, const char *, const char *), void *arg)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	st = prepare(db, "SELECT t.id, t.name FROM users u JOIN memberships m"
 	    " ON m.user_id = u.id JOIN tenants t ON t.id = m.tenant_id"
-	    " WHERE u.email = ? ORDER BY t.name, t.id");
+	    " WHERE lower(u.email) = ? ORDER BY t.name, t.id");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fn(arg, (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1));
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	bind_email(st, 1, email);
+	while ((rc = db_step(st)) == DB_ROW)
+		fn(arg, (const char *)db_col_text(st, 0),
+		    (const char *)db_col_text(st, 1));
+	db_finalize(st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
-auth_apikey_each(sqlite3 *db, const char *tenant_id,
+auth_apikey_each(struct db *db, const char *tenant_id,
     void (*fn)(void *, const struct auth_apikey_row *), void *arg)
 {
 	struct auth_apikey_row k;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = prepare(db, "SELECT k.id, k.user_id, u.email, k.name,"
 	    " k.created_at, k.revoked_at FROM api_keys k JOIN users u"
-	    " ON u.id = k.user_id WHERE k.tenant_id = ? ORDER BY k.rowid");
+	    " ON u.id = k.user_id WHERE k.tenant_id = ? ORDER BY k.created_at, k.id");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		k.id = (const char *)sqlite3_column_text(st, 0);
-		k.user_id = (const char *)sqlite3_column_text(st, 1);
-		k.email = (const char *)sqlite3_column_text(st, 2);
-		k.name = (const char *)sqlite3_column_text(st, 3);
-		k.created_at = sqlite3_column_int64(st, 4);
-		k.revoked = sqlite3_column_type(st, 5) != SQLITE_NULL;
+	db_bind_text(st, 1, tenant_id, -1);
+	while (db_step(st) == DB_ROW) {
+		k.id = (const char *)db_col_text(st, 0);
+		k.user_id = (const char *)db_col_text(st, 1);
+		k.email = (const char *)db_col_text(st, 2);
+		k.name = (const char *)db_col_text(st, 3);
+		k.created_at = db_col_int64(st, 4);
+		k.revoked = db_col_type(st, 5) != DB_NULL;
 		fn(arg, &k);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return 0;
 }

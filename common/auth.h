@@ -10,7 +10,7 @@
 #ifndef FS_AUTH_H
 #define FS_AUTH_H
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "err.h"
 #include "principal.h"
@@ -28,7 +28,7 @@ struct request;		/* http.h */
  * state-changing request fails the CSRF check; FS_INTERNAL on a database
  * error.
  */
-enum fs_err	 auth_resolve(sqlite3 *db, struct request *r,
+enum fs_err	 auth_resolve(struct db *db, struct request *r,
 		    struct principal *p, const char **msg);
 
 /*
@@ -36,9 +36,9 @@ enum fs_err	 auth_resolve(sqlite3 *db, struct request *r,
  * FS_OK with p filled; FS_UNAUTHORIZED with *msg for an unknown, revoked
  * or expired one, or one whose user left the tenant; FS_INTERNAL.
  */
-enum fs_err	 auth_key_principal(sqlite3 *db, const char *key,
+enum fs_err	 auth_key_principal(struct db *db, const char *key,
 		    struct principal *p, const char **msg);
-enum fs_err	 auth_session_principal(sqlite3 *db, const char *token,
+enum fs_err	 auth_session_principal(struct db *db, const char *token,
 		    struct principal *p, const char **msg);
 
 /* CSRF: 1 when the request passes (safe method, Origin matching Host, or
@@ -49,14 +49,14 @@ int		 auth_csrf_ok(const struct request *r);
  * Create an API key for (tenant, user). On success returns 0, *key_out is
  * the plaintext "fs_..." (malloc'd, show once) and key_id[37] its id.
  */
-int		 auth_apikey_create(sqlite3 *db, const char *tenant_id,
+int		 auth_apikey_create(struct db *db, const char *tenant_id,
 		    const char *user_id, const char *name, char **key_out,
 		    char key_id[37]);
 /* Revoke by id: 0, 1 when no such live key, -1 on error. */
-int		 auth_apikey_revoke(sqlite3 *db, const char *key_id);
+int		 auth_apikey_revoke(struct db *db, const char *key_id);
 /* The tenant and user of a live (unrevoked) key: 0, 1 when there is
  * none, -1 on error. */
-int		 auth_apikey_owner(sqlite3 *db, const char *key_id,
+int		 auth_apikey_owner(struct db *db, const char *key_id,
 		    char tenant_id[37], char user_id[37]);
 
 /*
@@ -77,7 +77,7 @@ struct auth_limits {
 	long long	 window;	/* seconds */
 };
 /* FS_OK; FS_TOO_MANY with the seconds to wait in *retry; FS_INTERNAL. */
-enum fs_err	 auth_login_allowed(sqlite3 *db, const struct auth_limits *l,
+enum fs_err	 auth_login_allowed(struct db *db, const struct auth_limits *l,
 		    const char *email, const char *tenant_id, const char *addr,
 		    long long *retry);
 /*
@@ -85,44 +85,44 @@ enum fs_err	 auth_login_allowed(sqlite3 *db, const struct auth_limits *l,
  * success clears the email's (not the address's: one good account must
  * not buy more guesses at others). 0, or -1 on a database error.
  */
-int		 auth_login_note(sqlite3 *db, const struct auth_limits *l,
+int		 auth_login_note(struct db *db, const struct auth_limits *l,
 		    const char *email, const char *tenant_id, const char *addr,
 		    int ok);
 
 /* Delete counts whose window ended long ago: the count, or -1. */
-long long	 auth_login_gc(sqlite3 *db);
+long long	 auth_login_gc(struct db *db);
 
-enum fs_err	 auth_login(sqlite3 *db, const char *email, const char *pw,
+enum fs_err	 auth_login(struct db *db, const char *email, const char *pw,
 		    const char *tenant_id, long long ttl, char **token,
 		    struct principal *p, const char **msg);
 /* Delete the session behind the cookie token, if any. */
-void		 auth_logout(sqlite3 *db, const char *token);
+void		 auth_logout(struct db *db, const char *token);
 
 /* Call fn(arg, id, name) for every tenant the user with this email
  * belongs to, by name: 0, or -1 on error. */
-int		 auth_email_tenants(sqlite3 *db, const char *email,
+int		 auth_email_tenants(struct db *db, const char *email,
 		    void (*fn)(void *, const char *, const char *), void *arg);
 /*
  * The principal of a member, for a credential kept elsewhere (an S3 key,
  * s3key.h), as for an API key: FS_OK, FS_UNAUTHORIZED when the user is
  * no member of the tenant, FS_INTERNAL.
  */
-enum fs_err	 auth_member_principal(sqlite3 *db, const char *user_id,
+enum fs_err	 auth_member_principal(struct db *db, const char *user_id,
 		    const char *tenant_id, struct principal *p);
 /* 1 when some tenant is named name, 0 when none, -1 on error. */
-int		 auth_tenant_named(sqlite3 *db, const char *name);
+int		 auth_tenant_named(struct db *db, const char *name);
 
 /* The name of tenant_id into buf ("" when there is none). */
-void		 auth_tenant_name(sqlite3 *db, const char *tenant_id,
+void		 auth_tenant_name(struct db *db, const char *tenant_id,
 		    char *buf, size_t len);
 
 /* Tenant and user admin (filestorctl). Return 0 or -1 with err. */
-int		 auth_tenant_create(sqlite3 *db, const char *name, char id[37],
+int		 auth_tenant_create(struct db *db, const char *name, char id[37],
 		    char *err, size_t errlen);
-int		 auth_user_create(sqlite3 *db, const char *email,
+int		 auth_user_create(struct db *db, const char *email,
 		    const char *tenant_id, const char *role, const char *pw,
 		    char id[37], char *err, size_t errlen);
-int		 auth_user_set_role(sqlite3 *db, const char *user_id,
+int		 auth_user_set_role(struct db *db, const char *user_id,
 		    const char *tenant_id, const char *role, char *err,
 		    size_t errlen);
 
@@ -134,11 +134,11 @@ int		 auth_user_set_role(sqlite3 *db, const char *user_id,
  * auth_member_role: the role of user_id in tenant_id. Both 0 found, 1
  * not, -1 on error.
  */
-enum fs_err	 auth_role_create(sqlite3 *db, const char *tenant_id,
+enum fs_err	 auth_role_create(struct db *db, const char *tenant_id,
 		    const char *name, int admin, char id[37]);
-int		 auth_role_find(sqlite3 *db, const char *tenant_id,
+int		 auth_role_find(struct db *db, const char *tenant_id,
 		    const char *ref, char id[37]);
-int		 auth_member_role(sqlite3 *db, const char *tenant_id,
+int		 auth_member_role(struct db *db, const char *tenant_id,
 		    const char *user_id, char role_id[37]);
 
 /* One API key as a listing shows it; the strings live for the call. */
@@ -152,9 +152,9 @@ struct auth_apikey_row {
 };
 /* Call fn for every tenant (id, name) by creation, or every API key of
  * tenant_id in the order made. 0 or -1 on error. */
-int		 auth_tenant_each(sqlite3 *db,
+int		 auth_tenant_each(struct db *db,
 		    void (*fn)(void *, const char *, const char *), void *arg);
-int		 auth_apikey_each(sqlite3 *db, const char *tenant_id,
+int		 auth_apikey_each(struct db *db, const char *tenant_id,
 		    void (*fn)(void *, const struct auth_apikey_row *),
 		    void *arg);
 

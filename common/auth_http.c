@@ -44,7 +44,7 @@ auth_csrf_ok(const struct request *r)
 }
 
 enum fs_err
-auth_resolve(sqlite3 *db, struct request *r, struct principal *p,
+auth_resolve(struct db *db, struct request *r, struct principal *p,
     const char **msg)
 {
 	const char *authz;

@@ -121,7 +121,7 @@ manifest(const struct cfg *c, const char *path, struct backup_summary *sum,
     cJSON **out, char *err, size_t errlen)
 {
 	cJSON *m = NULL, *rows, *dbj, *f;
-	sqlite3 *copy = NULL;
+	struct db *copy = NULL;
 	char when[32];
 	int ret = -1;
 
@@ -131,8 +131,10 @@ manifest(const struct cfg *c, const char *path, struct backup_summary *sum,
 		    strerror(errno));
 		return -1;
 	}
-	if (sqlite3_open_v2(path, &copy, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK || (sum->schema = db_schema_version(copy)) < 0)
+	copy = db_open(path, DB_OPEN_READONLY, err, errlen);
+	if (copy == NULL)
+		return -1;
+	if ((sum->schema = db_schema_version(copy)) < 0)
 		goto dberr;
 	db_iso8601(db_now(), when);
 	m = cJSON_CreateObject();
@@ -158,13 +160,13 @@ manifest(const struct cfg *c, const char *path, struct backup_summary *sum,
 	goto out;
 dberr:
 	snprintf(err, errlen, "cannot read the copy %s: %s", path,
-	    copy != NULL ? sqlite3_errmsg(copy) : "out of memory");
+	    copy != NULL ? db_errmsg(copy) : "out of memory");
 	goto out;
 nomem:
 	snprintf(err, errlen, "out of memory");
 out:
 	cJSON_Delete(m);
-	sqlite3_close(copy);
+	db_close(copy);
 	return ret;
 }
 
@@ -236,7 +238,7 @@ backup_dir(const char *dir, char *err, size_t errlen)
 }
 
 int
-backup_make(sqlite3 *db, const struct cfg *c, const char *dir,
+backup_make(struct db *db, const struct cfg *c, const char *dir,
     struct backup_summary *sum, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX], path[PATH_MAX];
@@ -332,7 +334,7 @@ verify_orphan(void *arg, const char *pkey)
 }
 
 int
-backup_verify(sqlite3 *db, struct store *s, backup_problem_fn fn, void *arg,
+backup_verify(struct db *db, struct store *s, backup_problem_fn fn, void *arg,
     struct backup_report *r)
 {
 	struct orphan_arg o;

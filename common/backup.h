@@ -33,7 +33,7 @@
 #define FS_BACKUP_H
 
 #include <stddef.h>
-#include <sqlite3.h>
+#include "db.h"
 
 struct cfg;
 struct store;
@@ -49,7 +49,7 @@ struct backup_summary {
 	long long	 files;		/* rows of files */
 };
 
-int	 backup_make(sqlite3 *db, const struct cfg *c, const char *dir,
+int	 backup_make(struct db *db, const struct cfg *c, const char *dir,
 	    struct backup_summary *sum, char *err, size_t errlen);
 
 struct backup_report {
@@ -65,7 +65,7 @@ struct backup_report {
 typedef void	(*backup_problem_fn)(void *arg, const char *what,
 		    const char *pkey, const char *detail);
 
-int	 backup_verify(sqlite3 *db, struct store *s, backup_problem_fn fn,
+int	 backup_verify(struct db *db, struct store *s, backup_problem_fn fn,
 	    void *arg, struct backup_report *r);
 /* The problems in r (all but rows and ok). */
 long long backup_problems(const struct backup_report *r);

@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "cry.h"
+#include "db.h"
 #include "http.h"
 #include "rproto.h"
 #include "tslot.h"
@@ -32,7 +33,9 @@ static const struct cfg_setting settings[] = {
 	{ "AUTH_SECRET", CFG_SECRET, OFF(auth_secret), CFG_SECRET_MIN, 0, 0,
 	    NULL, 0, "signs storage URLs and sessions" },
 	STR("FILESTOR_DB", CFG_STR, db_path, "./.data/filestor.db",
-	    "SQLite database (WAL mode)"),
+	    "SQLite database path, or a postgresql:// URI"),
+	BOOL("FILESTOR_PG_PREPARE", pg_prepare, 1,
+	    "PostgreSQL: prepared statements (0 for an old PgBouncer)"),
 	STR("FILESTOR_DATA_DIR", CFG_STR, data_dir, "./.data/files",
 	    "object storage root"),
 	STR("FILESTOR_CACHE_DIR", CFG_STR, cache_dir, "./.data/cache",
@@ -82,7 +85,8 @@ static const struct cfg_setting settings[] = {
 	    "file the access and audit log is appended to"),
 	BOOL("METRICS", metrics, 1, "count requests for GET /api/metrics"),
 	STR("METRICS_FILE", CFG_STR, metrics_file, NULL,
-	    "the shared counters; default FILESTOR_DB-metrics"),
+	    "the shared counters; default FILESTOR_DB-metrics"
+	    " (PostgreSQL: FILESTOR_DATA_DIR/.metrics)"),
 	BOOL("METRICS_LOOPBACK", metrics_loopback, 1,
 	    "GET /api/metrics without a key from loopback"),
 	STR("RELAY_SOCKET", CFG_STR, relay.socket, "./.data/relay.sock",
@@ -318,6 +322,23 @@ cfg_load(struct cfg *c, int need_secret, char *err, size_t errlen)
 fail:
 	cfg_free(c);
 	return -1;
+}
+
+int
+cfg_db_flags(const struct cfg *c)
+{
+	return c->pg_prepare ? 0 : DB_OPEN_NO_PREPARE;
+}
+
+void
+cfg_metrics_path(const struct cfg *c, char *out, size_t len)
+{
+	if (c->metrics_file != NULL && c->metrics_file[0] != '\0')
+		snprintf(out, len, "%s", c->metrics_file);
+	else if (db_is_pg_uri(c->db_path))
+		snprintf(out, len, "%s/.metrics", c->data_dir);
+	else
+		snprintf(out, len, "%s-metrics", c->db_path);
 }
 
 void

@@ -65,6 +65,7 @@ struct cfg {
 	unsigned char	*auth_secret;	/* AUTH_SECRET bytes, wiped by cfg_free */
 	size_t		 auth_secret_len;
 	char		*db_path;	/* FILESTOR_DB, ./.data/filestor.db */
+	int		 pg_prepare;	/* FILESTOR_PG_PREPARE, 1 */
 	char		*data_dir;	/* FILESTOR_DATA_DIR, ./.data/files */
 	char		*cache_dir;	/* FILESTOR_CACHE_DIR, ./.data/cache */
 	long long	 max_upload;	/* MAX_UPLOAD_BYTES, default 5 GiB */
@@ -118,6 +119,14 @@ const struct cfg_setting *cfg_settings(size_t *n);
 int	 cfg_load(struct cfg *c, int need_secret, char *err, size_t errlen);
 /* Release c; wipes the secret. c may be zeroed or half-filled. */
 void	 cfg_free(struct cfg *c);
+/*
+ * The file of this host's shared counters: METRICS_FILE, else
+ * FILESTOR_DB + "-metrics" beside a SQLite file, else (PostgreSQL) in
+ * the data directory, "<FILESTOR_DATA_DIR>/.metrics".
+ */
+void	 cfg_metrics_path(const struct cfg *c, char *out, size_t len);
+/* db_open's flags for c (DB_OPEN_NO_PREPARE). */
+int	 cfg_db_flags(const struct cfg *c);
 
 
 #endif

@@ -13,33 +13,33 @@
 #include "store.h"
 
 #define ROW_COLS "key, tenant_id, size, content_type, sha256, acl," \
-	" IFNULL(owner_id, ''), IFNULL(folder_id, ''), created_at," \
-	" updated_at, IFNULL(pending, ''), IFNULL(md5, '')"
+	" COALESCE(owner_id, ''), COALESCE(folder_id, ''), created_at," \
+	" updated_at, COALESCE(pending, ''), COALESCE(md5, '')"
 
 static void
-col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
+col_text(struct db_stmt *st, int i, char *dst, size_t len)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_col_text(st, i);
 
 	snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
 }
 
 static int
-row_from_stmt(sqlite3_stmt *st, struct file_row *f)
+row_from_stmt(struct db_stmt *st, struct file_row *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->key = strdup((const char *)sqlite3_column_text(st, 0));
+	f->key = strdup((const char *)db_col_text(st, 0));
 	if (f->key == NULL)
 		return -1;
 	col_text(st, 1, f->tenant_id, sizeof(f->tenant_id));
-	f->size = sqlite3_column_int64(st, 2);
+	f->size = db_col_int64(st, 2);
 	col_text(st, 3, f->content_type, sizeof(f->content_type));
 	col_text(st, 4, f->sha256, sizeof(f->sha256));
 	col_text(st, 5, f->acl, sizeof(f->acl));
 	col_text(st, 6, f->owner_id, sizeof(f->owner_id));
 	col_text(st, 7, f->folder_id, sizeof(f->folder_id));
-	f->created_at = sqlite3_column_int64(st, 8);
-	f->updated_at = sqlite3_column_int64(st, 9);
+	f->created_at = db_col_int64(st, 8);
+	f->updated_at = db_col_int64(st, 9);
 	col_text(st, 10, f->pending, sizeof(f->pending));
 	col_text(st, 11, f->md5, sizeof(f->md5));
 	return 0;
@@ -51,24 +51,25 @@ row_from_stmt(sqlite3_stmt *st, struct file_row *f)
  * with db_stmt_done in every case.
  */
 static enum fs_err
-key_lookup(sqlite3 *db, const char *sql, const char *pkey, sqlite3_stmt **st)
+key_lookup(struct db *db, const char *sql, const char *pkey,
+    struct db_stmt **st)
 {
 	int rc;
 
 	*st = db_stmt(db, sql);
 	if (*st == NULL)
 		return FS_INTERNAL;
-	sqlite3_bind_text(*st, 1, pkey, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(*st);
-	if (rc == SQLITE_ROW)
+	db_bind_text(*st, 1, pkey, -1);
+	rc = db_step(*st);
+	if (rc == DB_ROW)
 		return FS_OK;
-	return rc == SQLITE_DONE ? FS_NOT_FOUND : FS_INTERNAL;
+	return rc == DB_DONE ? FS_NOT_FOUND : FS_INTERNAL;
 }
 
 enum fs_err
-file_load(sqlite3 *db, const char *pkey, struct file_row *f)
+file_load(struct db *db, const char *pkey, struct file_row *f)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
 	memset(f, 0, sizeof(*f));
@@ -90,14 +91,14 @@ file_row_free(struct file_row *f)
 }
 
 int
-file_allowed(sqlite3 *db, const struct principal *p, enum perm_action action,
+file_allowed(struct db *db, const struct principal *p, enum perm_action action,
     const char *pkey)
 {
 	return perm_allowed(db, p, PERM_FILES, action, "key", pkey);
 }
 
 int
-file_create_allowed(sqlite3 *db, const struct principal *p, const char *pkey,
+file_create_allowed(struct db *db, const struct principal *p, const char *pkey,
     const char *content_type, long long size)
 {
 	long long now = db_now();
@@ -223,29 +224,28 @@ file_type_is_active(const char *ct)
 	return n >= 4 && strncasecmp(ct + n - 4, "+xml", 4) == 0;
 }
 
-sqlite3_stmt *
-file_list_stmt(sqlite3 *db, const char *tenant_id, const char *prefix,
+struct db_stmt *
+file_list_stmt(struct db *db, const char *tenant_id, const char *prefix,
     const char *after, const struct perm_sql *cond, int limit)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char *lo = NULL, *hi = NULL, *cur = NULL;
 	const char *args[3];
 	size_t n;
 
 	/*
-	 * A prefix is the half-open key range [lo, hi): hi is lo with its
-	 * last byte incremented. Keys are valid UTF-8, whose bytes never
-	 * reach 0xff, so the increment cannot overflow; BINARY collation
-	 * compares bytes. This is a range scan of the primary key.
+	 * A prefix is the half-open key range [lo, hi): hi is lo followed
+	 * by KEY_PAST, past every key that starts with lo. Both engines
+	 * compare keys bytewise (BINARY, COLLATE "C"). This is a range scan
+	 * of the primary key.
 	 */
 	n = strlen("tenants/") + strlen(tenant_id) + 1 + strlen(prefix) + 1;
 	lo = malloc(n);
-	hi = malloc(n);
+	hi = malloc(n + strlen(KEY_PAST));
 	if (lo == NULL || hi == NULL)
 		goto fail;
 	snprintf(lo, n, "tenants/%s/%s", tenant_id, prefix);
-	memcpy(hi, lo, n);
-	hi[strlen(hi) - 1]++;
+	snprintf(hi, n + strlen(KEY_PAST), "%s%s", lo, KEY_PAST);
 	/* With no cursor, "after" the bare tenant prefix is every key. */
 	n = strlen("tenants/") + strlen(tenant_id) + 1 + strlen(after) + 1;
 	cur = malloc(n);
@@ -264,10 +264,10 @@ file_list_stmt(sqlite3 *db, const char *tenant_id, const char *prefix,
 	    args, 3);
 	if (st == NULL)
 		goto fail;
-	sqlite3_bind_int(st, sqlite3_bind_parameter_count(st), limit + 1);
+	db_bind_int(st, db_bind_count(st), limit + 1);
 	goto out;
 fail:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
 out:
 	free(lo);
@@ -277,19 +277,19 @@ out:
 }
 
 int
-file_row_from_stmt(sqlite3_stmt *st, struct file_row *f)
+file_row_from_stmt(struct db_stmt *st, struct file_row *f)
 {
 	return row_from_stmt(st, f);
 }
 
 int
-file_page(sqlite3 *db, const struct principal *p, const char *prefix,
+file_page(struct db *db, const struct principal *p, const char *prefix,
     const char *after, int limit, cJSON *items, const char **last)
 {
 	struct perm_sql cond;
 	struct perm_vars v = { p->user_id, p->tenant_id };
 	struct file_row f;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	cJSON *it;
 	int rc, n = 0, more = 0;
 
@@ -302,7 +302,7 @@ file_page(sqlite3 *db, const struct principal *p, const char *prefix,
 	if (st == NULL)
 		return -1;
 	memset(&f, 0, sizeof(f));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (n == limit && *last != NULL) {
 			/* One row more than asked: there is a next page. */
 			more = 1;
@@ -310,7 +310,7 @@ file_page(sqlite3 *db, const struct principal *p, const char *prefix,
 		}
 		file_row_free(&f);
 		if (row_from_stmt(st, &f) == -1) {
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 			break;
 		}
 		it = file_json(&f);
@@ -319,8 +319,8 @@ file_page(sqlite3 *db, const struct principal *p, const char *prefix,
 		n++;
 	}
 	file_row_free(&f);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? more : -1;
+	db_finalize(st);
+	return rc == DB_ROW || rc == DB_DONE ? more : -1;
 }
 
 /*
@@ -330,17 +330,17 @@ file_page(sqlite3 *db, const struct principal *p, const char *prefix,
 
 /* What a failed statement or COMMIT means for the client. */
 static enum fs_err
-db_err(sqlite3 *db)
+db_err(struct db *db)
 {
-	return (sqlite3_errcode(db) & 0xff) == SQLITE_FULL ? FS_NO_SPACE :
+	return (db_errcode(db) & 0xff) == DB_FULL ? FS_NO_SPACE :
 	    FS_INTERNAL;
 }
 
 /* COMMIT, or ROLLBACK with the error the failure means. */
 static enum fs_err
-commit_or_rollback(sqlite3 *db, enum fs_err e)
+commit_or_rollback(struct db *db, enum fs_err e)
 {
-	if (e == FS_OK && db_commit(db) != SQLITE_OK)
+	if (e == FS_OK && db_commit(db) != DB_OK)
 		e = db_err(db);
 	if (e != FS_OK)
 		db_rollback(db);
@@ -349,29 +349,29 @@ commit_or_rollback(sqlite3 *db, enum fs_err e)
 
 /* Run sql, whose one parameter is pkey, to its end. */
 static enum fs_err
-key_stmt(sqlite3 *db, const char *sql, const char *pkey)
+key_stmt(struct db *db, const char *sql, const char *pkey)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
 	st = db_stmt(db, sql);
 	if (st == NULL)
 		return db_err(db);
-	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
-	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_err(db);
+	db_bind_text(st, 1, pkey, -1);
+	e = db_step(st) == DB_DONE ? FS_OK : db_err(db);
 	db_stmt_done(st);
 	return e;
 }
 
 /* The pending name of pkey's row into out ("" for none). */
 static enum fs_err
-pending_of(sqlite3 *db, const char *pkey, char out[FILES_PENDING_MAX + 1])
+pending_of(struct db *db, const char *pkey, char out[FILES_PENDING_MAX + 1])
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
 	out[0] = '\0';
-	e = key_lookup(db, "SELECT IFNULL(pending, '') FROM files WHERE key = ?",
+	e = key_lookup(db, "SELECT COALESCE(pending, '') FROM files WHERE key = ?",
 	    pkey, &st);
 	if (e == FS_OK)
 		col_text(st, 0, out, FILES_PENDING_MAX + 1);
@@ -385,11 +385,11 @@ pending_of(sqlite3 *db, const char *pkey, char out[FILES_PENDING_MAX + 1])
  * none.
  */
 static enum fs_err
-begin_pending(sqlite3 *db, const char *pkey, char cur[FILES_PENDING_MAX + 1])
+begin_pending(struct db *db, const char *pkey, char cur[FILES_PENDING_MAX + 1])
 {
 	enum fs_err e;
 
-	if (db_begin(db) != SQLITE_OK)
+	if (db_begin(db) != DB_OK)
 		return db_err(db);
 	e = pending_of(db, pkey, cur);
 	if (e != FS_OK && e != FS_NOT_FOUND)
@@ -398,11 +398,11 @@ begin_pending(sqlite3 *db, const char *pkey, char cur[FILES_PENDING_MAX + 1])
 }
 
 enum fs_err
-file_upsert(sqlite3 *db, const struct principal *p, const char *pkey,
+file_upsert(struct db *db, const struct principal *p, const char *pkey,
     const char *ctype, long long size, const char *sha256, const char *pending,
     char old_pending[FILES_PENDING_MAX + 1])
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 	int rc;
 
@@ -418,22 +418,22 @@ file_upsert(sqlite3 *db, const struct principal *p, const char *pkey,
 	    " updated_at = excluded.updated_at, pending = excluded.pending");
 	if (st == NULL)
 		return db_err(db);
-	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, p->tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, size);
-	sqlite3_bind_text(st, 4, ctype, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, sha256, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 6, p->user_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 7, db_now());
-	sqlite3_bind_text(st, 8, pending, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	e = rc == SQLITE_DONE ? FS_OK : db_err(db);
+	db_bind_text(st, 1, pkey, -1);
+	db_bind_text(st, 2, p->tenant_id, -1);
+	db_bind_int64(st, 3, size);
+	db_bind_text(st, 4, ctype, -1);
+	db_bind_text(st, 5, sha256, -1);
+	db_bind_text(st, 6, p->user_id, -1);
+	db_bind_int64(st, 7, db_now());
+	db_bind_text(st, 8, pending, -1);
+	rc = db_step(st);
+	e = rc == DB_DONE ? FS_OK : db_err(db);
 	db_stmt_done(st);
 	return e;
 }
 
 enum fs_err
-file_commit(sqlite3 *db)
+file_commit(struct db *db)
 {
 	return commit_or_rollback(db, FS_OK);
 }
@@ -442,11 +442,11 @@ file_commit(sqlite3 *db)
  * A store step on the object of pkey, in a transaction that holds its row:
  * cur is the row's pending name, NULL when there is no row.
  */
-typedef enum fs_err (*pending_step)(sqlite3 *, struct store *,
+typedef enum fs_err (*pending_step)(struct db *, struct store *,
     const char *pkey, const char *cur, const char *pending);
 
 static enum fs_err
-with_pending(sqlite3 *db, struct store *s, const char *pkey,
+with_pending(struct db *db, struct store *s, const char *pkey,
     const char *pending, pending_step step)
 {
 	char cur[FILES_PENDING_MAX + 1];
@@ -460,7 +460,7 @@ with_pending(sqlite3 *db, struct store *s, const char *pkey,
 }
 
 static enum fs_err
-publish_step(sqlite3 *db, struct store *s, const char *pkey,
+publish_step(struct db *db, struct store *s, const char *pkey,
     const char *cur, const char *pending)
 {
 	enum fs_err e;
@@ -477,17 +477,17 @@ publish_step(sqlite3 *db, struct store *s, const char *pkey,
 }
 
 enum fs_err
-file_publish(sqlite3 *db, struct store *s, const char *pkey,
+file_publish(struct db *db, struct store *s, const char *pkey,
     const char *pending)
 {
 	return with_pending(db, s, pkey, pending, publish_step);
 }
 
 long long
-file_recover(sqlite3 *db, struct store *s, long long *failed)
+file_recover(struct db *db, struct store *s, long long *failed)
 {
 	char *key = NULL, pending[FILES_PENDING_MAX + 1] = "";
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long long n = 0;
 	int rc;
 
@@ -498,14 +498,14 @@ file_recover(sqlite3 *db, struct store *s, long long *failed)
 		    " pending > ? ORDER BY pending LIMIT 1");
 		if (st == NULL)
 			return -1;
-		sqlite3_bind_text(st, 1, pending, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			key = strdup((const char *)sqlite3_column_text(st, 0));
+		db_bind_text(st, 1, pending, -1);
+		rc = db_step(st);
+		if (rc == DB_ROW) {
+			key = strdup((const char *)db_col_text(st, 0));
 			col_text(st, 1, pending, sizeof(pending));
 		}
 		db_stmt_done(st);
-		if (rc != SQLITE_ROW || key == NULL)
+		if (rc != DB_ROW || key == NULL)
 			break;
 		if (file_publish(db, s, key, pending) == FS_OK)
 			n++;
@@ -514,13 +514,13 @@ file_recover(sqlite3 *db, struct store *s, long long *failed)
 		free(key);
 		key = NULL;
 	}
-	return rc == SQLITE_DONE ? n : -1;
+	return rc == DB_DONE ? n : -1;
 }
 
 int
 file_pending_kept(void *db, const char *pending)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	/* An S3 multipart part (sql/0008), or the assembly file of an
@@ -530,14 +530,14 @@ file_pending_kept(void *db, const char *pending)
 	    " UNION ALL SELECT 1 FROM s3_uploads WHERE assembly = ?1");
 	if (st == NULL)
 		return 1;	/* in doubt, keep it */
-	sqlite3_bind_text(st, 1, pending, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
+	db_bind_text(st, 1, pending, -1);
+	rc = db_step(st);
 	db_stmt_done(st);
-	return rc != SQLITE_DONE;
+	return rc != DB_DONE;
 }
 
 enum fs_err
-file_delete_row(sqlite3 *db, const char *pkey,
+file_delete_row(struct db *db, const char *pkey,
     char pending[FILES_PENDING_MAX + 1])
 {
 	enum fs_err e;
@@ -550,7 +550,7 @@ file_delete_row(sqlite3 *db, const char *pkey,
 }
 
 static enum fs_err
-remove_step(sqlite3 *db, struct store *s, const char *pkey,
+remove_step(struct db *db, struct store *s, const char *pkey,
     const char *cur, const char *pending)
 {
 	enum fs_err e = FS_OK;
@@ -565,32 +565,32 @@ remove_step(sqlite3 *db, struct store *s, const char *pkey,
 }
 
 enum fs_err
-file_remove_object(sqlite3 *db, struct store *s, const char *pkey,
+file_remove_object(struct db *db, struct store *s, const char *pkey,
     const char *pending)
 {
 	return with_pending(db, s, pkey, pending, remove_step);
 }
 
 enum fs_err
-file_patch(sqlite3 *db, const char *pkey, const char *acl, int set_folder,
+file_patch(struct db *db, const char *pkey, const char *acl, int set_folder,
     const char *folder_id)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
 	st = db_stmt(db, "UPDATE files SET acl = COALESCE(?1, acl),"
-	    " folder_id = CASE WHEN ?2 THEN ?3 ELSE folder_id END,"
+	    " folder_id = CASE WHEN ?2 <> 0 THEN ?3 ELSE folder_id END,"
 	    " updated_at = ?4 WHERE key = ?5");
 	if (st == NULL)
 		return db_err(db);
 	if (acl != NULL)
-		sqlite3_bind_text(st, 1, acl, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, set_folder);
+		db_bind_text(st, 1, acl, -1);
+	db_bind_int(st, 2, set_folder);
 	if (folder_id != NULL)
-		sqlite3_bind_text(st, 3, folder_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, db_now());
-	sqlite3_bind_text(st, 5, pkey, -1, SQLITE_TRANSIENT);
-	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_err(db);
+		db_bind_text(st, 3, folder_id, -1);
+	db_bind_int64(st, 4, db_now());
+	db_bind_text(st, 5, pkey, -1);
+	e = db_step(st) == DB_DONE ? FS_OK : db_err(db);
 	db_stmt_done(st);
 	return e;
 }
@@ -599,10 +599,10 @@ file_patch(sqlite3 *db, const char *pkey, const char *acl, int set_folder,
  * The objects no row names, for gc and verify: fn(arg, db, s, pkey) for
  * each object store_walk finds that has no row (and no pending row).
  */
-typedef int	(*orphan_fn)(void *, sqlite3 *, struct store *, const char *);
+typedef int	(*orphan_fn)(void *, struct db *, struct store *, const char *);
 
 struct orphans {
-	sqlite3		*db;
+	struct db		*db;
 	struct store	*s;
 	orphan_fn	 fn;
 	void		*arg;
@@ -622,7 +622,7 @@ orphan_object(void *arg, const char *pkey)
 }
 
 static int
-walk_orphans(sqlite3 *db, struct store *s, orphan_fn fn, void *arg)
+walk_orphans(struct db *db, struct store *s, orphan_fn fn, void *arg)
 {
 	struct orphans o;
 
@@ -635,7 +635,7 @@ walk_orphans(sqlite3 *db, struct store *s, orphan_fn fn, void *arg)
 
 /* Remove pkey's object if no row names it, checked under the write lock. */
 static int
-gc_object(void *arg, sqlite3 *db, struct store *s, const char *pkey)
+gc_object(void *arg, struct db *db, struct store *s, const char *pkey)
 {
 	long long *n = arg;
 	char cur[FILES_PENDING_MAX + 1];
@@ -653,7 +653,7 @@ gc_object(void *arg, sqlite3 *db, struct store *s, const char *pkey)
 }
 
 long long
-file_gc_objects(sqlite3 *db, struct store *s)
+file_gc_objects(struct db *db, struct store *s)
 {
 	long long n = 0;
 
@@ -668,7 +668,7 @@ struct orphan_cb {
 };
 
 static int
-orphan_report(void *arg, sqlite3 *db, struct store *s, const char *pkey)
+orphan_report(void *arg, struct db *db, struct store *s, const char *pkey)
 {
 	struct orphan_cb *cb = arg;
 
@@ -678,7 +678,7 @@ orphan_report(void *arg, sqlite3 *db, struct store *s, const char *pkey)
 }
 
 int
-file_orphans(sqlite3 *db, struct store *s, int (*fn)(void *, const char *),
+file_orphans(struct db *db, struct store *s, int (*fn)(void *, const char *),
     void *arg)
 {
 	struct orphan_cb cb;
@@ -689,9 +689,9 @@ file_orphans(sqlite3 *db, struct store *s, int (*fn)(void *, const char *),
 }
 
 enum fs_err
-file_next_row(sqlite3 *db, const char *after, struct file_row *f)
+file_next_row(struct db *db, const char *after, struct file_row *f)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
 	memset(f, 0, sizeof(*f));
@@ -704,18 +704,18 @@ file_next_row(sqlite3 *db, const char *after, struct file_row *f)
 }
 
 enum fs_err
-file_s3_set(sqlite3 *db, const char *pkey, const char *md5, const char *meta)
+file_s3_set(struct db *db, const char *pkey, const char *md5, const char *meta)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e = FS_INTERNAL;
 
 	st = db_stmt(db, "UPDATE files SET md5 = ?2, meta = ?3 WHERE key = ?1");
 	if (st == NULL)
 		return db_err(db);
-	sqlite3_bind_text(st, 1, pkey, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, md5, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, meta, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_DONE)
+	db_bind_text(st, 1, pkey, -1);
+	db_bind_text(st, 2, md5, -1);
+	db_bind_text(st, 3, meta, -1);
+	if (db_step(st) == DB_DONE)
 		e = FS_OK;
 	else
 		e = db_err(db);
@@ -724,16 +724,16 @@ file_s3_set(sqlite3 *db, const char *pkey, const char *md5, const char *meta)
 }
 
 enum fs_err
-file_s3_meta(sqlite3 *db, const char *pkey, char **meta)
+file_s3_meta(struct db *db, const char *pkey, char **meta)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	const unsigned char *t;
 	enum fs_err e;
 
 	*meta = NULL;
 	e = key_lookup(db, "SELECT meta FROM files WHERE key = ?", pkey, &st);
 	if (e == FS_OK) {
-		t = sqlite3_column_text(st, 0);
+		t = db_col_text(st, 0);
 		if (t != NULL && (*meta = strdup((const char *)t)) == NULL)
 			e = FS_INTERNAL;
 	}

@@ -12,7 +12,7 @@
 #define FS_FILES_H
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
+#include "db.h"
 
 #include "err.h"
 #include "perm.h"
@@ -42,20 +42,20 @@ struct file_row {
 };
 
 /* Load the row of pkey: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */
-enum fs_err	 file_load(sqlite3 *db, const char *pkey, struct file_row *f);
+enum fs_err	 file_load(struct db *db, const char *pkey, struct file_row *f);
 void		 file_row_free(struct file_row *f);
 
 /*
  * May p do action on the existing row pkey? 1 yes, 0 no (no permission
  * row, or the condition excludes this row, or no such row), -1 error.
  */
-int		 file_allowed(sqlite3 *db, const struct principal *p,
+int		 file_allowed(struct db *db, const struct principal *p,
 		    enum perm_action action, const char *pkey);
 /*
  * May p create a row with these values? The create condition is checked
  * against the would-be row. 1, 0 or -1.
  */
-int		 file_create_allowed(sqlite3 *db, const struct principal *p,
+int		 file_create_allowed(struct db *db, const struct principal *p,
 		    const char *pkey, const char *content_type, long long size);
 
 /* The API form of a row (logical key, ISO times, "etag"). Caller deletes. */
@@ -80,7 +80,7 @@ int		 file_type_is_active(const char *ct);
  * "filestorctl debug list-plan", so the plan a test sees is the plan the
  * program runs. Returns a prepared statement or NULL.
  */
-sqlite3_stmt	*file_list_stmt(sqlite3 *db, const char *tenant_id,
+struct db_stmt	*file_list_stmt(struct db *db, const char *tenant_id,
 		    const char *prefix, const char *after,
 		    const struct perm_sql *cond, int limit);
 
@@ -90,12 +90,12 @@ sqlite3_stmt	*file_list_stmt(sqlite3 *db, const char *tenant_id,
  * the key of the last one (pointing into items). 1 when a next page
  * follows, 0 when not (also when p may read none), -1 on error.
  */
-int		 file_page(sqlite3 *db, const struct principal *p,
+int		 file_page(struct db *db, const struct principal *p,
 		    const char *prefix, const char *after, int limit,
 		    cJSON *items, const char **last);
 
 /* Fill f from a row of file_list_stmt(). 0 or -1 (out of memory). */
-int		 file_row_from_stmt(sqlite3_stmt *st, struct file_row *f);
+int		 file_row_from_stmt(struct db_stmt *st, struct file_row *f);
 
 /*
  * Publish and delete (docs/decisions.md, "Publish and delete"). A put
@@ -113,35 +113,35 @@ int		 file_row_from_stmt(sqlite3_stmt *st, struct file_row *f);
  * file_remove_object: under the write lock, the object goes only when no
  * row for pkey exists again. file_patch changes acl (when not NULL) and,
  * with set_folder, folder_id (NULL: none). Errors: FS_NO_SPACE when the
- * database is full (SQLITE_FULL), FS_INTERNAL, or the store's.
+ * database is full (DB_FULL), FS_INTERNAL, or the store's.
  */
-enum fs_err	 file_upsert(sqlite3 *db, const struct principal *p,
+enum fs_err	 file_upsert(struct db *db, const struct principal *p,
 		    const char *pkey, const char *ctype, long long size,
 		    const char *sha256, const char *pending,
 		    char old_pending[FILES_PENDING_MAX + 1]);
-enum fs_err	 file_commit(sqlite3 *db);
-enum fs_err	 file_publish(sqlite3 *db, struct store *s, const char *pkey,
+enum fs_err	 file_commit(struct db *db);
+enum fs_err	 file_publish(struct db *db, struct store *s, const char *pkey,
 		    const char *pending);
-long long	 file_recover(sqlite3 *db, struct store *s, long long *failed);
+long long	 file_recover(struct db *db, struct store *s, long long *failed);
 int		 file_pending_kept(void *db, const char *pending);
-enum fs_err	 file_delete_row(sqlite3 *db, const char *pkey,
+enum fs_err	 file_delete_row(struct db *db, const char *pkey,
 		    char pending[FILES_PENDING_MAX + 1]);
-enum fs_err	 file_remove_object(sqlite3 *db, struct store *s,
+enum fs_err	 file_remove_object(struct db *db, struct store *s,
 		    const char *pkey, const char *pending);
-enum fs_err	 file_patch(sqlite3 *db, const char *pkey, const char *acl,
+enum fs_err	 file_patch(struct db *db, const char *pkey, const char *acl,
 		    int set_folder, const char *folder_id);
 /*
  * Remove every stored object no row names (a crash between a delete's
  * row and its object), each checked again under the write lock, so that
  * a publish cannot interleave. The count, or -1. filestorctl gc.
  */
-long long	 file_gc_objects(sqlite3 *db, struct store *s);
+long long	 file_gc_objects(struct db *db, struct store *s);
 /*
  * The same walk for filestorctl verify, which only reports: fn(arg, pkey)
  * for every stored object no row names, until it returns -1. 0, or -1
  * on failure or when fn stopped.
  */
-int		 file_orphans(sqlite3 *db, struct store *s,
+int		 file_orphans(struct db *db, struct store *s,
 		    int (*fn)(void *, const char *), void *arg);
 /*
  * Every row in key order, one at a time, without holding a read across
@@ -149,7 +149,7 @@ int		 file_orphans(sqlite3 *db, struct store *s,
  * the first) into f (file_row_free it). FS_OK, FS_NOT_FOUND after the
  * last, or FS_INTERNAL.
  */
-enum fs_err	 file_next_row(sqlite3 *db, const char *after,
+enum fs_err	 file_next_row(struct db *db, const char *after,
 		    struct file_row *f);
 
 /*
@@ -159,8 +159,8 @@ enum fs_err	 file_next_row(sqlite3 *db, const char *after,
  * bytes clears both. file_s3_meta: *meta malloc'd (NULL: none); FS_OK,
  * FS_NOT_FOUND, FS_INTERNAL.
  */
-enum fs_err	 file_s3_set(sqlite3 *db, const char *pkey, const char *md5,
+enum fs_err	 file_s3_set(struct db *db, const char *pkey, const char *md5,
 		    const char *meta);
-enum fs_err	 file_s3_meta(sqlite3 *db, const char *pkey, char **meta);
+enum fs_err	 file_s3_meta(struct db *db, const char *pkey, char **meta);
 
 #endif

@@ -8,43 +8,43 @@
 #include "db.h"
 #include "folder_db.h"
 
-#define FOLDER_COLS	"id, name, IFNULL(owner_id, ''), created_at, updated_at"
+#define FOLDER_COLS	"id, name, COALESCE(owner_id, ''), created_at, updated_at"
 
 static void
-col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
+col_text(struct db_stmt *st, int i, char *dst, size_t len)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_col_text(st, i);
 
 	snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
 }
 
 void
-folder_row_from_stmt(sqlite3_stmt *st, struct folder_row *f)
+folder_row_from_stmt(struct db_stmt *st, struct folder_row *f)
 {
 	memset(f, 0, sizeof(*f));
 	col_text(st, 0, f->id, sizeof(f->id));
 	col_text(st, 1, f->name, sizeof(f->name));
 	col_text(st, 2, f->owner_id, sizeof(f->owner_id));
-	f->created_at = sqlite3_column_int64(st, 3);
-	f->updated_at = sqlite3_column_int64(st, 4);
+	f->created_at = db_col_int64(st, 3);
+	f->updated_at = db_col_int64(st, 4);
 }
 
 enum fs_err
-folder_load(sqlite3 *db, const char *id, struct folder_row *f)
+folder_load(struct db *db, const char *id, struct folder_row *f)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e = FS_INTERNAL;
 	int rc;
 
 	st = db_stmt(db, "SELECT " FOLDER_COLS " FROM folders WHERE id = ?");
 	if (st == NULL)
 		return FS_INTERNAL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(st, 1, id, -1);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		folder_row_from_stmt(st, f);
 		e = FS_OK;
-	} else if (rc == SQLITE_DONE)
+	} else if (rc == DB_DONE)
 		e = FS_NOT_FOUND;
 	db_stmt_done(st);
 	return e;
@@ -72,14 +72,15 @@ folder_json(const struct folder_row *f)
 }
 
 int
-folder_allowed(sqlite3 *db, const struct principal *p, enum perm_action action,
+folder_allowed(struct db *db, const struct principal *p,
+    enum perm_action action,
     const char *id)
 {
 	return perm_allowed(db, p, PERM_FOLDERS, action, "id", id);
 }
 
 int
-folder_create_allowed(sqlite3 *db, const struct principal *p, const char *id,
+folder_create_allowed(struct db *db, const struct principal *p, const char *id,
     const char *name)
 {
 	long long now = db_now();
@@ -96,12 +97,12 @@ folder_create_allowed(sqlite3 *db, const struct principal *p, const char *id,
 	    sizeof(row) / sizeof(row[0]));
 }
 
-sqlite3_stmt *
-folder_list_stmt(sqlite3 *db, const char *tenant_id, const char *after_name,
+struct db_stmt *
+folder_list_stmt(struct db *db, const char *tenant_id, const char *after_name,
     const char *after_id, const struct perm_sql *cond, long long limit)
 {
 	const char *args[3] = { tenant_id, after_name, after_id };
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	/* The cursor is the last (name, id) of the previous page. */
 	st = perm_prepare(db, "SELECT " FOLDER_COLS " FROM folders"
@@ -109,20 +110,20 @@ folder_list_stmt(sqlite3 *db, const char *tenant_id, const char *after_name,
 	    " ORDER BY name, id LIMIT CAST(? AS INTEGER)", args, 3);
 	/* LIMIT's "?" follows the condition's parameters. */
 	if (st != NULL)
-		sqlite3_bind_int64(st, sqlite3_bind_parameter_count(st),
+		db_bind_int64(st, db_bind_count(st),
 		    limit + 1);
 	return st;
 }
 
 int
-folder_page(sqlite3 *db, const struct principal *p, const char *after_name,
+folder_page(struct db *db, const struct principal *p, const char *after_name,
     const char *after_id, long long limit, cJSON *items,
     struct folder_row *last)
 {
 	struct perm_sql cond;
 	struct perm_vars v = { p->user_id, p->tenant_id };
 	struct folder_row f;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long long n = 0;
 	int rc, more = 0;
 
@@ -134,7 +135,7 @@ folder_page(sqlite3 *db, const struct principal *p, const char *after_name,
 	perm_sql_free(&cond);
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (n == limit) {
 			/* One row more than asked: a next page. */
 			more = 1;
@@ -145,8 +146,8 @@ folder_page(sqlite3 *db, const struct principal *p, const char *after_name,
 		*last = f;
 		n++;
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? more : -1;
+	db_finalize(st);
+	return rc == DB_ROW || rc == DB_DONE ? more : -1;
 }
 
 /*
@@ -155,31 +156,31 @@ folder_page(sqlite3 *db, const struct principal *p, const char *after_name,
  * unique index; a delete on the files that still point at the folder.
  */
 static enum fs_err
-folder_write(sqlite3 *db, const char *sql, const char *const *texts,
+folder_write(struct db *db, const char *sql, const char *const *texts,
     int ntexts, int stamp, int deleting)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int i, rc;
 
 	st = db_stmt(db, sql);
 	if (st == NULL)
 		return FS_INTERNAL;
 	for (i = 0; i < ntexts; i++)
-		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT);
+		db_bind_text(st, i + 1, texts[i], -1);
 	if (stamp)
-		sqlite3_bind_int64(st, ntexts + 1, db_now());
-	rc = sqlite3_step(st);
+		db_bind_int64(st, ntexts + 1, db_now());
+	rc = db_step(st);
 	db_stmt_done(st);
-	if (!deleting && rc == SQLITE_CONSTRAINT_UNIQUE)
+	if (!deleting && rc == DB_CONSTRAINT_UNIQUE)
 		return FS_CONFLICT;
-	if (deleting && (rc == SQLITE_CONSTRAINT_FOREIGNKEY ||
-	    rc == SQLITE_CONSTRAINT_TRIGGER))
+	if (deleting && (rc == DB_CONSTRAINT_FOREIGNKEY ||
+	    rc == DB_CONSTRAINT_TRIGGER))
 		return FS_CONFLICT;
-	return rc == SQLITE_DONE ? FS_OK : FS_INTERNAL;
+	return rc == DB_DONE ? FS_OK : FS_INTERNAL;
 }
 
 enum fs_err
-folder_create(sqlite3 *db, const char *id, const char *tenant_id,
+folder_create(struct db *db, const char *id, const char *tenant_id,
     const char *name, const char *owner_id)
 {
 	const char *t[4] = { id, tenant_id, name, owner_id };
@@ -190,7 +191,7 @@ folder_create(sqlite3 *db, const char *id, const char *tenant_id,
 }
 
 enum fs_err
-folder_rename(sqlite3 *db, const char *id, const char *name)
+folder_rename(struct db *db, const char *id, const char *name)
 {
 	const char *t[2] = { name, id };
 
@@ -199,7 +200,7 @@ folder_rename(sqlite3 *db, const char *id, const char *name)
 }
 
 enum fs_err
-folder_delete(sqlite3 *db, const char *id)
+folder_delete(struct db *db, const char *id)
 {
 	/* The foreign key refuses while files point here: the conflict. */
 	return folder_write(db, "DELETE FROM folders WHERE id = ?", &id, 1, 0,

@@ -7,7 +7,7 @@
 #define FS_FOLDER_DB_H
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
+#include "db.h"
 
 #include "err.h"
 #include "perm.h"
@@ -24,7 +24,7 @@ struct folder_row {
 };
 
 /* Load folder id: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */
-enum fs_err	 folder_load(sqlite3 *db, const char *id,
+enum fs_err	 folder_load(struct db *db, const char *id,
 		    struct folder_row *f);
 /* The API form of a row. Caller deletes. */
 cJSON		*folder_json(const struct folder_row *f);
@@ -33,30 +33,30 @@ cJSON		*folder_json(const struct folder_row *f);
  * May p do action on folder id of its tenant? 1 yes, 0 no (no permission
  * row, the condition excludes it, or no such folder), -1 error.
  */
-int		 folder_allowed(sqlite3 *db, const struct principal *p,
+int		 folder_allowed(struct db *db, const struct principal *p,
 		    enum perm_action action, const char *id);
 /* May p create folder id named name? The create condition over the
  * would-be row: 1, 0 or -1. */
-int		 folder_create_allowed(sqlite3 *db, const struct principal *p,
+int		 folder_create_allowed(struct db *db, const struct principal *p,
 		    const char *id, const char *name);
 
 /*
  * The list statement: folders of tenant_id after (after_name, after_id)
  * (both "" for the first page), filtered by the read condition, ordered
  * by name then id, at most limit + 1 rows. Step it and read each row with
- * folder_row_from_stmt(); sqlite3_finalize() it. NULL on error.
+ * folder_row_from_stmt(); db_finalize() it. NULL on error.
  */
-sqlite3_stmt	*folder_list_stmt(sqlite3 *db, const char *tenant_id,
+struct db_stmt	*folder_list_stmt(struct db *db, const char *tenant_id,
 		    const char *after_name, const char *after_id,
 		    const struct perm_sql *cond, long long limit);
-void		 folder_row_from_stmt(sqlite3_stmt *st, struct folder_row *f);
+void		 folder_row_from_stmt(struct db_stmt *st, struct folder_row *f);
 /*
  * One page of the folders p may read after (after_name, after_id): at
  * most limit of them added to items (their API form), the last in *last.
  * 1 when a next page follows, 0 when not (also when p may read none), -1
  * on error.
  */
-int		 folder_page(sqlite3 *db, const struct principal *p,
+int		 folder_page(struct db *db, const struct principal *p,
 		    const char *after_name, const char *after_id,
 		    long long limit, cJSON *items, struct folder_row *last);
 
@@ -64,10 +64,10 @@ int		 folder_page(sqlite3 *db, const struct principal *p,
  * Writes. FS_OK; FS_CONFLICT when the name is taken (create, rename) or
  * files still point at the folder (delete); FS_INTERNAL.
  */
-enum fs_err	 folder_create(sqlite3 *db, const char *id,
+enum fs_err	 folder_create(struct db *db, const char *id,
 		    const char *tenant_id, const char *name,
 		    const char *owner_id);
-enum fs_err	 folder_rename(sqlite3 *db, const char *id, const char *name);
-enum fs_err	 folder_delete(sqlite3 *db, const char *id);
+enum fs_err	 folder_rename(struct db *db, const char *id, const char *name);
+enum fs_err	 folder_delete(struct db *db, const char *id);
 
 #endif

@@ -984,6 +984,16 @@ http_utf8_scrub(char *s)
 	}
 }
 
+static int	(*unavailable_fn)(void *);
+static void	*unavailable_arg;
+
+void
+http_error_unavailable(int (*fn)(void *), void *arg)
+{
+	unavailable_fn = fn;
+	unavailable_arg = arg;
+}
+
 int
 http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 {
@@ -995,7 +1005,13 @@ http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 
 	if (r->head_sent)
 		goto out;
-	if (fmt != NULL) {
+	if (e == FS_INTERNAL && unavailable_fn != NULL &&
+	    unavailable_fn(unavailable_arg)) {
+		e = FS_UNAVAILABLE;
+		n = snprintf(msg, sizeof(msg), "the database is unavailable");
+		if (hdr_set(r, "Retry-After", "1") == -1)
+			goto out;
+	} else if (fmt != NULL) {
 		va_start(ap, fmt);
 		n = vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);

@@ -166,6 +166,11 @@ int		 http_json(struct request *r, int status, const cJSON *j);
  */
 int		 http_error(struct request *r, enum fs_err e, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
+/*
+ * A 500 that fn(arg) says was the database going away is a 503, with
+ * Retry-After, instead (common/app.c): the client may try again.
+ */
+void		 http_error_unavailable(int (*fn)(void *), void *arg);
 /* 405 with Allow (replacing any earlier Allow). */
 int		 http_method_not_allowed(struct request *r, const char *allow);
 

@@ -32,6 +32,27 @@
 
 static const char	msg_long[] = "key must be at most 1024 bytes";
 
+static int
+has_nonchar(const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s, *end = p + len;
+	ucs4_t uc;
+	int n;
+
+	/*
+	 * U+FDD0..U+FDEF and the last two of every plane: Unicode keeps
+	 * them out of interchange, and KEY_PAST (U+10FFFF) is one, so no
+	 * key reaches it.
+	 */
+	while (p < end) {
+		n = u8_mbtouc(&uc, p, (size_t)(end - p));
+		if ((uc >= 0xfdd0 && uc <= 0xfdef) || (uc & 0xfffe) == 0xfffe)
+			return 1;
+		p += n > 0 ? n : 1;
+	}
+	return 0;
+}
+
 /*
  * The byte-level rules: NUL, control bytes, backslash, UTF-8. Returns NULL
  * or the message naming the first problem.
@@ -58,6 +79,8 @@ check_bytes(const char *s, size_t len)
 		return "key must be valid UTF-8";
 	if (key_has_c1(s, len))
 		return "key must not contain control characters";
+	if (has_nonchar(s, len))
+		return "key must not contain Unicode noncharacters";
 	return NULL;
 }
 

@@ -9,6 +9,12 @@
 
 #define KEY_MAX		1024	/* bytes of a logical key, after NFC */
 #define KEY_TENANT_PREFIX_LEN 45 /* "tenants/" + uuid + "/" */
+/*
+ * U+10FFFF, a noncharacter no key holds: in byte order, P KEY_PAST is
+ * past every key that starts with P, and is valid UTF-8 (PostgreSQL's
+ * text refuses the 0xff SQLite would take).
+ */
+#define KEY_PAST	"\xf4\x8f\xbf\xbf"
 
 /*
  * Validate a logical key of len bytes (it may contain a NUL, which is
@@ -16,7 +22,8 @@
  * with a static message naming the problem in *msg. Refused: empty, over
  * KEY_MAX, a "tenants/" start, an empty, "." or ".." segment, a leading
  * or trailing "/", NUL, control characters (0x00-0x1f, 0x7f and the C1
- * controls U+0080-U+009F), a backslash, invalid UTF-8.
+ * controls U+0080-U+009F), a backslash, invalid UTF-8, Unicode
+ * noncharacters (U+FDD0-U+FDEF, U+xFFFE and U+xFFFF).
  */
 int	 key_validate(const char *in, size_t len, char **out, const char **msg);
 

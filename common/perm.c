@@ -3,16 +3,24 @@
  *
  * The compiler walks the cJSON tree once and writes SQL into a growable
  * buffer. Everything it writes comes from this file: column expressions
- * from the allowlist tables below, operators, parentheses, "?" and the
- * literals "0" and "1". Field names and values from the condition never
- * reach the SQL text; values travel only as bound parameters. The unit
- * test checks that by tokenizing every fragment it generates.
+ * from the allowlist tables below, operators, parentheses, "?", CAST and
+ * the literals TRUE and FALSE. Field names and values from the condition
+ * never reach the SQL text; values travel only as bound parameters. The
+ * unit test checks that by tokenizing every fragment it generates.
+ *
+ * One SQL text for both engines (SQLite and PostgreSQL, common/db.h): the
+ * fragment uses only what both accept and mean alike, and it compares a
+ * column only with values of the column's own type, converted here the way
+ * SQLite's comparison would convert them (value_as), so that PostgreSQL,
+ * which has no such conversions and refuses to compare text with bigint,
+ * selects the rows SQLite selects.
  *
  * The collections' fields are an allowlist rather than "any column" so that
  * a condition cannot filter on a column nobody may read (sha256, say):
  * a filter on a hidden field is an oracle for its value (anchors §4.7,
  * directus/directus#23894).
  */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,6 +29,8 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <unistr.h>
 
 #include "db.h"
 #include "dynbuf.h"
@@ -72,8 +82,10 @@ static const struct perm_field agent_files_fields[] = {
 };
 
 /*
- * The INTEGER columns of the collections; the rest are TEXT. A would-be
- * row casts these, so that they compare as the stored column would.
+ * The INTEGER columns of the collections (BIGINT on PostgreSQL); the rest
+ * are TEXT. A value compared with one of these becomes an integer, with
+ * any other column text (value_as); a would-be row casts these to BIGINT
+ * and the rest to TEXT, so that they compare as the stored columns would.
  */
 static const char *const int_cols[] = { "size", "created_at", "updated_at" };
 
@@ -427,6 +439,158 @@ out:
 	return rc;
 }
 
+/* SQLite's white space around a number in text (sqlite3Isspace). */
+static int
+sqlite_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' ||
+	    c == '\f' || c == '\r';
+}
+
+/*
+ * Is s, compared with an INTEGER column, equal to some integer, and to
+ * which? SQLite gives the text numeric affinity first: text that is a
+ * whole decimal number ("5", " +5 ", "007", "5.0", "5.", "5e0", ".5e1";
+ * white space around it allowed, no hex) becomes that number, any other
+ * text stays text and equals no integer. A number out of the int64 range
+ * or with a fraction equals no integer either. 1 and *out, or 0.
+ */
+static int
+text_as_int(const char *s, long long *out)
+{
+	const char	*p, *num;
+	char		*end;
+	double		 d;
+	long long	 i;
+	int		 digits = 0, real = 0;
+
+	for (p = s; sqlite_space(*p); p++)
+		;
+	num = p;
+	if (*p == '+' || *p == '-')
+		p++;
+	for (; *p >= '0' && *p <= '9'; p++)
+		digits++;
+	if (*p == '.') {
+		real = 1;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			digits++;
+	}
+	if (digits == 0)
+		return 0;
+	if (*p == 'e' || *p == 'E') {
+		real = 1;
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (*p < '0' || *p > '9')
+			return 0;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	while (sqlite_space(*p))
+		p++;
+	if (*p != '\0')
+		return 0;
+	errno = 0;
+	if (!real) {
+		/* A whole number past int64 is a REAL beyond them all. */
+		i = strtoll(num, &end, 10);
+		if (errno != 0)
+			return 0;
+		*out = i;
+		return 1;
+	}
+	d = strtod(num, &end);
+	if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) ||
+	    d != trunc(d))
+		return 0;
+	*out = (long long)d;
+	return 1;
+}
+
+/*
+ * The text SQLite makes of a REAL when it compares one with a TEXT column
+ * (and for CAST(r AS TEXT)): its own printf's "%!.15g", "%.15g" with ".0"
+ * added to a mantissa without a point ("1.0e+300", "2.0"). SQLite's
+ * printf, not the C library's: its digits differ from a correctly rounded
+ * %.15g in the last place for some large numbers (-7.02632653289699e+284,
+ * where glibc says -7.026326532897e+284), and the text must be SQLite's.
+ */
+static void
+real_text(double d, char *buf, size_t len)
+{
+	sqlite3_snprintf((int)len, buf, "%!.15g", d);
+}
+
+/*
+ * Give *v the type of the column it is compared with (an INTEGER one when
+ * isint, else TEXT), as SQLite's comparison converts it:
+ *   INTEGER column: a number stays a whole number (a REAL that is one
+ *     becomes INTEGER); a string becomes the integer text_as_int reads.
+ *   TEXT column: a number becomes its text ("5", "1.5", "1.0e+300"; a
+ *     boolean, 1 or 0, becomes "1" or "0").
+ * Returns 1 with *v converted, 0 when no value of the column can equal
+ * it (*v cleared), -1 out of memory. PostgreSQL compares only like with
+ * like, and this is what makes the one SQL text select the same rows on
+ * both engines.
+ */
+static int
+value_as(struct cc *cc, int isint, struct perm_value *v)
+{
+	char		 buf[64];
+	long long	 i;
+
+	if (isint) {
+		switch (v->type) {
+		case PERM_V_INT:
+			return 1;
+		case PERM_V_REAL:
+			if (!(v->d >= -9223372036854775808.0 &&
+			    v->d < 9223372036854775808.0) ||
+			    v->d != trunc(v->d))
+				break;
+			i = (long long)v->d;
+			value_clear(v);
+			v->type = PERM_V_INT;
+			v->i = i;
+			return 1;
+		case PERM_V_TEXT:
+			if (!text_as_int(v->text, &i))
+				break;
+			value_clear(v);
+			v->type = PERM_V_INT;
+			v->i = i;
+			return 1;
+		default:
+			break;
+		}
+		value_clear(v);
+		return 0;
+	}
+	switch (v->type) {
+	case PERM_V_TEXT:
+		return 1;
+	case PERM_V_INT:
+		snprintf(buf, sizeof(buf), "%lld", v->i);
+		break;
+	case PERM_V_REAL:
+		real_text(v->d, buf, sizeof(buf));
+		break;
+	default:
+		value_clear(v);
+		return 0;
+	}
+	value_clear(v);
+	v->text = strdup(buf);
+	if (v->text == NULL) {
+		cc_err(cc, "out of memory");
+		return -1;
+	}
+	v->type = PERM_V_TEXT;
+	return 1;
+}
+
 /* The one operator member of opobj, or NULL with the error set. */
 static const cJSON *
 cmp_operator(struct cc *cc, const struct perm_field *f, const cJSON *opobj,
@@ -511,19 +675,41 @@ static int
 cmp_write(struct cc *cc, const struct perm_field *f, int op,
     struct perm_value *vals, size_t nvals)
 {
-	size_t	 i;
+	size_t	 i, n;
+	int	 isint = is_int_col(f->name), rc;
 
+	if (op == OP_STARTS) {
+		/* Its one value is a string (value_from, texts_only). */
+		return sql_add(cc, isint ? "(substr(CAST(" : "(substr(") == -1 ||
+		    sql_add(cc, f->sql) == -1 ||
+		    (isint && sql_add(cc, " AS TEXT)") == -1) ||
+		    sql_add(cc, ", 1, length(CAST(? AS TEXT))) = ?)") == -1 ||
+		    param_copy(cc, &vals[0]) == -1 ||
+		    param_take(cc, &vals[0]) == -1 ? -1 : 0;
+	}
+	/* The values the column can equal, in order; the others go. */
+	for (i = n = 0; i < nvals; i++) {
+		rc = value_as(cc, isint, &vals[i]);
+		if (rc == -1)
+			return -1;
+		if (rc == 0)
+			continue;
+		if (n != i) {
+			vals[n] = vals[i];
+			vals[i].text = NULL;
+			value_clear(&vals[i]);
+		}
+		n++;
+	}
+	if (n == 0)
+		return sql_add(cc, op == OP_EQ || op == OP_IN ?
+		    "(FALSE)" : "(TRUE)");
 	switch (op) {
 	case OP_EQ:
 	case OP_NEQ:
 		return sql_add(cc, "(") == -1 || sql_add(cc, f->sql) == -1 ||
-		    sql_add(cc, op == OP_EQ ? " = ?)" : " IS NOT ?)") == -1 ||
-		    param_take(cc, &vals[0]) == -1 ? -1 : 0;
-	case OP_STARTS:
-		return sql_add(cc, "(substr(") == -1 ||
-		    sql_add(cc, f->sql) == -1 ||
-		    sql_add(cc, ", 1, length(?)) = ?)") == -1 ||
-		    param_copy(cc, &vals[0]) == -1 ||
+		    sql_add(cc, op == OP_EQ ? " = ?)" :
+		    " IS DISTINCT FROM ?)") == -1 ||
 		    param_take(cc, &vals[0]) == -1 ? -1 : 0;
 	default:	/* OP_IN, OP_NIN */
 		if (sql_add(cc, "(") == -1)
@@ -534,7 +720,7 @@ cmp_write(struct cc *cc, const struct perm_field *f, int op,
 		if (sql_add(cc, f->sql) == -1 ||
 		    sql_add(cc, op == OP_IN ? " IN (" : " NOT IN (") == -1)
 			return -1;
-		for (i = 0; i < nvals; i++)
+		for (i = 0; i < n; i++)
 			if (sql_add(cc, i ? ",?" : "?") == -1 ||
 			    param_take(cc, &vals[i]) == -1)
 				return -1;
@@ -545,20 +731,31 @@ cmp_write(struct cc *cc, const struct perm_field *f, int op,
 /*
  * One comparison: field `f` with the operator object `opobj`.
  *
- * SQL forms, and why:
+ * SQL forms, and why (one text for SQLite and PostgreSQL):
  *   _eq           (col = ?)
- *   _neq          (col IS NOT ?)  a NULL column counts as "not equal",
- *                                 which is what a reader of the condition
- *                                 expects; "col <> ?" would drop it.
+ *   _neq          (col IS DISTINCT FROM ?)  a NULL column counts as "not
+ *                                 equal", which is what a reader of the
+ *                                 condition expects; "col <> ?" would drop
+ *                                 it. (SQLite's "IS NOT ?" means the same
+ *                                 but PostgreSQL has no such form.)
  *   _in           (col IN (?,...))
  *   _nin          (col IS NULL OR col NOT IN (?,...))  same reason.
- *   _starts_with  (substr(col, 1, length(?)) = ?)  no LIKE, so '%' and
- *                                 '_' in the value are literal and the
- *                                 match is case-sensitive.
+ *   _starts_with  (substr(col, 1, length(CAST(? AS TEXT))) = ?)  no LIKE,
+ *                                 so '%' and '_' in the value are literal
+ *                                 and the match is case-sensitive. The
+ *                                 CAST gives PostgreSQL the parameter's
+ *                                 type; an INTEGER column is compared as
+ *                                 its text, CAST(col AS TEXT), which is
+ *                                 what SQLite's substr reads.
  *   _null         (col IS NULL)
  *   _nnull        (col IS NOT NULL)
+ * Values take the column's type first (value_as): "5" compared with size
+ * is 5, 5 compared with content_type is "5". A value no row's column can
+ * equal ("abc" or 1.5 for size) drops out of the comparison: _eq with it
+ * is (FALSE), _neq (TRUE), and an _in or _nin left with no values is
+ * (FALSE) or (TRUE), as SQLite would answer for every row.
  * A comparison that names a variable with no value for this request
- * (say $CURRENT_USER for an anonymous caller) compiles to (0): false.
+ * (say $CURRENT_USER for an anonymous caller) compiles to (FALSE).
  * Binding NULL instead would make _neq and _nin true for every row.
  */
 static int
@@ -589,7 +786,7 @@ compile_cmp(struct cc *cc, const struct perm_field *f, const cJSON *opobj)
 	if (cmp_values(cc, op, opj, vals, &nvals, &anyunset) == -1)
 		goto out;
 	if (anyunset)
-		rc = sql_add(cc, "(0)");
+		rc = sql_add(cc, "(FALSE)");
 	else
 		rc = cmp_write(cc, f, op, vals, nvals);
 out:
@@ -782,6 +979,17 @@ perm_compile(enum perm_coll c, const char *condition,
 		cc_err(&cc, "condition contains a NUL character");
 		goto out;
 	}
+	/*
+	 * JSON is UTF-8 (RFC 8259 §8.1), and PostgreSQL refuses a text
+	 * parameter that is not, where SQLite would compare the bytes: refuse
+	 * it here, so a condition means the same on both engines. cJSON
+	 * copies raw bytes as they are and writes its \u escapes as valid
+	 * UTF-8, so checking the text checks every string in it.
+	 */
+	if (u8_check((const uint8_t *)condition, len) != NULL) {
+		cc_err(&cc, "condition is not valid UTF-8");
+		goto out;
+	}
 	if (len > 0) {
 		/* len + 1 takes in the NUL, so cJSON can check that nothing
 		 * but white space follows the value. */
@@ -795,7 +1003,7 @@ perm_compile(enum perm_coll c, const char *condition,
 	/* No condition: "", JSON null, and an empty top-level object. */
 	if (root == NULL || cJSON_IsNull(root) ||
 	    (cJSON_IsObject(root) && root->child == NULL)) {
-		if (sql_add(&cc, "1") == -1)
+		if (sql_add(&cc, PERM_WHERE_ALL) == -1)
 			goto out;
 	} else if (!cJSON_IsObject(root)) {
 		cc_err(&cc, "condition must be a JSON object");
@@ -864,12 +1072,12 @@ or_append(struct cc *cc, struct perm_sql *f, int first)
 }
 
 int
-perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
+perm_lookup(struct db *db, const char *role_id, enum perm_coll c,
     enum perm_action a, const struct perm_vars *vars, struct perm_sql *out)
 {
 	static const char q[] = "SELECT condition FROM permissions "
 	    "WHERE role_id = ? AND collection = ? AND action = ? ORDER BY id";
-	sqlite3_stmt	*st = NULL;
+	struct db_stmt	*st = NULL;
 	struct perm_sql	 f;
 	struct cc	 cc;
 	const char	*cond;
@@ -885,12 +1093,12 @@ perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 	st = db_stmt(db, q);
 	if (st == NULL)
 		goto out;
-	if (sqlite3_bind_text(st, 1, role_id, -1, SQLITE_TRANSIENT) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, colls[c].name, -1, SQLITE_STATIC) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_text(st, 3, actions[a], -1, SQLITE_STATIC) !=
-	    SQLITE_OK)
+	if (db_bind_text(st, 1, role_id, -1) !=
+	    DB_OK ||
+	    db_bind_text(st, 2, colls[c].name, -1) !=
+	    DB_OK ||
+	    db_bind_text(st, 3, actions[a], -1) !=
+	    DB_OK)
 		goto out;
 
 	/*
@@ -898,31 +1106,31 @@ perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 	 * condition that no longer compiles is a broken policy, and a broken
 	 * policy fails closed instead of hiding behind another row.
 	 */
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((src = db_step(st)) == DB_ROW) {
 		nrows++;
-		type = sqlite3_column_type(st, 0);
-		if (type == SQLITE_NULL) {
+		type = db_col_type(st, 0);
+		if (type == DB_NULL) {
 			always = 1;
 			continue;
 		}
-		if (type != SQLITE_TEXT)
+		if (type != DB_TEXT)
 			goto out;
-		cond = (const char *)sqlite3_column_text(st, 0);
+		cond = (const char *)db_col_text(st, 0);
 		if (cond == NULL)
 			goto out;
 		/* A NUL inside the TEXT would hide the rest of it. */
-		if ((size_t)sqlite3_column_bytes(st, 0) != strlen(cond))
+		if ((size_t)db_col_bytes(st, 0) != strlen(cond))
 			goto out;
 		if (perm_compile(c, cond, vars, &f, NULL, 0) == -1)
 			goto out;
-		if (strcmp(f.where, "1") == 0)
+		if (strcmp(f.where, PERM_WHERE_ALL) == 0)
 			always = 1;
 		else if (!always &&
 		    or_append(&cc, &f, dynbuf_len(&cc.sql) == 0) == -1)
 			goto out;
 		perm_sql_free(&f);
 	}
-	if (src != SQLITE_DONE)
+	if (src != DB_DONE)
 		goto out;
 	if (nrows == 0) {
 		rc = 0;
@@ -930,7 +1138,7 @@ perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
 	}
 	if (always) {
 		cc_free(&cc);
-		if (sql_add(&cc, "1") == -1)
+		if (sql_add(&cc, PERM_WHERE_ALL) == -1)
 			goto out;
 	} else if (sql_add(&cc, ")") == -1)
 		goto out;
@@ -947,31 +1155,30 @@ out:
 }
 
 int
-perm_bind(sqlite3_stmt *stmt, int first, const struct perm_sql *s)
+perm_bind(struct db_stmt *stmt, int first, const struct perm_sql *s)
 {
 	const struct perm_value	*v;
 	size_t			 i;
-	int			 rc = SQLITE_OK, idx;
+	int			 rc = DB_OK, idx;
 
 	if (stmt == NULL || s == NULL || first < 1 ||
 	    s->nparams > (size_t)(INT_MAX - first))
-		return SQLITE_MISUSE;
-	for (i = 0; i < s->nparams && rc == SQLITE_OK; i++) {
+		return DB_MISUSE;
+	for (i = 0; i < s->nparams && rc == DB_OK; i++) {
 		v = &s->params[i];
 		idx = first + (int)i;
 		switch (v->type) {
 		case PERM_V_TEXT:
-			rc = sqlite3_bind_text(stmt, idx, v->text, -1,
-			    SQLITE_TRANSIENT);
+			rc = db_bind_text(stmt, idx, v->text, -1);
 			break;
 		case PERM_V_INT:
-			rc = sqlite3_bind_int64(stmt, idx, v->i);
+			rc = db_bind_int64(stmt, idx, v->i);
 			break;
 		case PERM_V_REAL:
-			rc = sqlite3_bind_double(stmt, idx, v->d);
+			rc = db_bind_double(stmt, idx, v->d);
 			break;
 		default:
-			rc = sqlite3_bind_null(stmt, idx);
+			rc = db_bind_null(stmt, idx);
 			break;
 		}
 	}
@@ -983,11 +1190,11 @@ perm_bind(sqlite3_stmt *stmt, int first, const struct perm_sql *s)
  * first, step it once and give it back: 1 row, 0 none, -1 error.
  */
 static int
-exists_with(sqlite3_stmt *st, int first, const struct perm_sql *cond)
+exists_with(struct db_stmt *st, int first, const struct perm_sql *cond)
 {
 	int ret = -1;
 
-	if (st != NULL && perm_bind(st, first, cond) == SQLITE_OK)
+	if (st != NULL && perm_bind(st, first, cond) == DB_OK)
 		ret = db_exists(st);
 	db_stmt_done(st);
 	return ret;
@@ -999,10 +1206,10 @@ exists_with(sqlite3_stmt *st, int first, const struct perm_sql *cond)
  * or -1 on error.
  */
 static int
-perm_exists(sqlite3 *db, const char *from, const char *head,
+perm_exists(struct db *db, const char *from, const char *head,
     const char *const *args, int nargs, const struct perm_sql *cond)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char *sql = NULL;
 	size_t n;
 	int i;
@@ -1017,17 +1224,17 @@ perm_exists(sqlite3 *db, const char *from, const char *head,
 	if (st == NULL)
 		goto out;
 	for (i = 0; i < nargs; i++)
-		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+		db_bind_text(st, i + 1, args[i], -1);
 out:
 	free(sql);
 	return exists_with(st, nargs + 1, cond);
 }
 
-sqlite3_stmt *
-perm_prepare(sqlite3 *db, const char *head, const struct perm_sql *cond,
+struct db_stmt *
+perm_prepare(struct db *db, const char *head, const struct perm_sql *cond,
     const char *tail, const char *const *args, int nargs)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char *sql;
 	size_t n;
 	int i;
@@ -1037,12 +1244,11 @@ perm_prepare(sqlite3 *db, const char *head, const struct perm_sql *cond,
 	if (sql == NULL)
 		return NULL;
 	snprintf(sql, n, "%s(%s)%s", head, cond->where, tail);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+	if (db_prepare(db, sql, &st) == DB_OK) {
 		for (i = 0; i < nargs; i++)
-			sqlite3_bind_text(st, i + 1, args[i], -1,
-			    SQLITE_TRANSIENT);
-		if (perm_bind(st, nargs + 1, cond) != SQLITE_OK) {
-			sqlite3_finalize(st);
+			db_bind_text(st, i + 1, args[i], -1);
+		if (perm_bind(st, nargs + 1, cond) != DB_OK) {
+			db_finalize(st);
 			st = NULL;
 		}
 	}
@@ -1051,31 +1257,38 @@ perm_prepare(sqlite3 *db, const char *head, const struct perm_sql *cond,
 }
 
 /*
- * The would-be row is "(SELECT ? AS <field>, ...)" over every field of c,
- * in table order: a field's name is its column's (the expression the
- * fragment writes for it reads that column), INTEGER columns go through
- * CAST, and a column no cell names is NULL.
+ * The would-be row is "(SELECT CAST(? AS TEXT) AS <field>, ...) AS r" over
+ * every field of c, in table order: a field's name is its column's (the
+ * expression the fragment writes for it reads that column), INTEGER
+ * columns are CAST(? AS BIGINT) (SQLite: INTEGER affinity), the others
+ * TEXT, as stored, and a column no cell names is NULL. The CASTs also give
+ * PostgreSQL the parameters' types, which a bare "? AS x" does not.
  */
 int
-perm_row_allowed(sqlite3 *db, enum perm_coll c, const struct perm_cell *cells,
+perm_row_allowed(struct db *db, enum perm_coll c, const struct perm_cell *cells,
     size_t ncells, const struct perm_sql *cond)
 {
 	const struct perm_field *f;
 	const struct perm_cell *v;
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char *sql = NULL;
 	size_t i, k, n, len;
 
 	if ((unsigned)c >= PERM_COLL__COUNT)
 		return -1;
 	/* No condition: nothing to ask the database. */
-	if (strcmp(cond->where, "1") == 0)
+	if (strcmp(cond->where, PERM_WHERE_ALL) == 0)
 		return 1;
 	for (k = 0; k < ncells; k++) {
 		for (i = 0; i < colls[c].nfields; i++)
 			if (strcmp(cells[k].col, colls[c].fields[i].name) == 0)
 				break;
 		if (i == colls[c].nfields)
+			return -1;
+		/* Text cast to an integer is not the same on both engines
+		 * (SQLite reads a prefix, PostgreSQL fails): refused. */
+		if (is_int_col(cells[k].col) && !cells[k].integer &&
+		    cells[k].text != NULL)
 			return -1;
 	}
 	n = strlen(cond->where) + 64 + colls[c].nfields * 64;
@@ -1085,11 +1298,11 @@ perm_row_allowed(sqlite3 *db, enum perm_coll c, const struct perm_cell *cells,
 	len = (size_t)snprintf(sql, n, "SELECT 1 FROM (SELECT");
 	for (i = 0; i < colls[c].nfields; i++) {
 		f = &colls[c].fields[i];
-		len += (size_t)snprintf(sql + len, n - len, "%s %s AS %s",
-		    i > 0 ? "," : "", is_int_col(f->name) ?
-		    "CAST(? AS INTEGER)" : "?", f->name);
+		len += (size_t)snprintf(sql + len, n - len,
+		    "%s CAST(? AS %s) AS %s", i > 0 ? "," : "",
+		    is_int_col(f->name) ? "BIGINT" : "TEXT", f->name);
 	}
-	snprintf(sql + len, n - len, ") WHERE (%s)", cond->where);
+	snprintf(sql + len, n - len, ") AS r WHERE (%s)", cond->where);
 	st = db_stmt(db, sql);
 	if (st == NULL)
 		goto out;
@@ -1101,10 +1314,9 @@ perm_row_allowed(sqlite3 *db, enum perm_coll c, const struct perm_cell *cells,
 		if (v == cells + ncells || (!v->integer && v->text == NULL))
 			continue;	/* stays NULL */
 		if (v->integer)
-			sqlite3_bind_int64(st, (int)i + 1, v->i);
+			db_bind_int64(st, (int)i + 1, v->i);
 		else
-			sqlite3_bind_text(st, (int)i + 1, v->text, -1,
-			    SQLITE_TRANSIENT);
+			db_bind_text(st, (int)i + 1, v->text, -1);
 	}
 out:
 	free(sql);
@@ -1119,7 +1331,7 @@ vars_of(const struct principal *p, struct perm_vars *v)
 }
 
 int
-perm_allowed(sqlite3 *db, const struct principal *p, enum perm_coll c,
+perm_allowed(struct db *db, const struct principal *p, enum perm_coll c,
     enum perm_action a, const char *idcol, const char *id)
 {
 	struct perm_sql cond;
@@ -1142,7 +1354,7 @@ perm_allowed(sqlite3 *db, const struct principal *p, enum perm_coll c,
 }
 
 int
-perm_create_allowed(sqlite3 *db, const struct principal *p, enum perm_coll c,
+perm_create_allowed(struct db *db, const struct principal *p, enum perm_coll c,
     const struct perm_cell *cells, size_t ncells)
 {
 	struct perm_sql cond;
@@ -1159,46 +1371,46 @@ perm_create_allowed(sqlite3 *db, const struct principal *p, enum perm_coll c,
 }
 
 long long
-perm_grant(sqlite3 *db, const char *role_id, enum perm_coll c,
+perm_grant(struct db *db, const char *role_id, enum perm_coll c,
     enum perm_action a, const char *condition)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	long long id = -1;
 
 	if ((unsigned)c >= PERM_COLL__COUNT ||
 	    (unsigned)a >= PERM_ACTION__COUNT ||
-	    sqlite3_prepare_v2(db, "INSERT INTO permissions (role_id,"
-	    " collection, action, condition) VALUES (?, ?, ?, ?)", -1, &st,
-	    NULL) != SQLITE_OK)
+	    db_prepare(db, "INSERT INTO permissions (role_id,"
+	    " collection, action, condition) VALUES (?, ?, ?, ?) RETURNING id",
+	    &st) != DB_OK)
 		return -1;
-	sqlite3_bind_text(st, 1, role_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, colls[c].name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, actions[a], -1, SQLITE_STATIC);
-	/* A NULL condition binds SQL NULL (sqlite3_bind_text's contract). */
-	sqlite3_bind_text(st, 4, condition, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		id = (long long)sqlite3_last_insert_rowid(db);
-	sqlite3_finalize(st);
+	db_bind_text(st, 1, role_id, -1);
+	db_bind_text(st, 2, colls[c].name, -1);
+	db_bind_text(st, 3, actions[a], -1);
+	/* A NULL condition binds SQL NULL (db_bind_text's contract). */
+	db_bind_text(st, 4, condition, -1);
+	if (db_step(st) == DB_ROW)
+		id = db_col_int64(st, 0);
+	db_finalize(st);
 	return id;
 }
 
 int
-perm_grants(sqlite3 *db, const char *role_id,
+perm_grants(struct db *db, const char *role_id,
     void (*fn)(void *, long long, const char *, const char *, const char *),
     void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 
-	if (sqlite3_prepare_v2(db, "SELECT id, collection, action,"
-	    " IFNULL(condition, '') FROM permissions WHERE role_id = ?"
-	    " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	if (db_prepare(db, "SELECT id, collection, action,"
+	    " COALESCE(condition, '') FROM permissions WHERE role_id = ?"
+	    " ORDER BY id", &st) != DB_OK)
 		return -1;
-	sqlite3_bind_text(st, 1, role_id, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		fn(arg, (long long)sqlite3_column_int64(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    (const char *)sqlite3_column_text(st, 2),
-		    (const char *)sqlite3_column_text(st, 3));
-	sqlite3_finalize(st);
+	db_bind_text(st, 1, role_id, -1);
+	while (db_step(st) == DB_ROW)
+		fn(arg, (long long)db_col_int64(st, 0),
+		    (const char *)db_col_text(st, 1),
+		    (const char *)db_col_text(st, 2),
+		    (const char *)db_col_text(st, 3));
+	db_finalize(st);
 	return 0;
 }

@@ -9,10 +9,15 @@
  * parameterized SQL WHERE fragment over the columns of one collection.
  * Field names come from a per-collection allowlist and are never copied
  * from input into SQL: the fragment only holds names from that table,
- * operators, parentheses, "?" placeholders and the literals 0 and 1.
- * A comparison that names a variable whose value is NULL (no user, say)
- * compiles to (0), false, whatever the operator. The SQL form of each
- * operator, and why, is written above compile_cmp() in perm.c.
+ * operators, parentheses, "?" placeholders, CAST and the literals TRUE
+ * and FALSE. A comparison that names a variable whose value is NULL (no
+ * user, say) compiles to (FALSE), whatever the operator. The SQL form of
+ * each operator, and why, is written above compile_cmp() in perm.c.
+ *
+ * The fragment is one SQL text for both engines (SQLite, PostgreSQL) and
+ * selects the same rows on both: a value compared with a column of the
+ * other type is converted when compiled, as SQLite would compare it
+ * ("5" equals the integer 5, "abc" no integer; 5 equals the text "5").
  *
  * The same fragment checks one row ("SELECT 1 FROM files WHERE key=? AND
  * (<frag>)") and filters a list, so a list never shows a row that a
@@ -22,7 +27,7 @@
 #define FS_PERM_H
 
 #include <stddef.h>
-#include <sqlite3.h>
+#include "db.h"
 
 #include "principal.h"
 
@@ -61,7 +66,10 @@ struct perm_value {
 	double		 d;
 };
 
-/* A compiled fragment: where is "1" for "no condition", never empty. */
+/* A compiled fragment: where is PERM_WHERE_ALL for "no condition", never
+ * empty. */
+#define PERM_WHERE_ALL	"TRUE"
+
 struct perm_sql {
 	char		*where;		/* malloc'd SQL */
 	struct perm_value *params;	/* malloc'd array */
@@ -93,19 +101,19 @@ void	 perm_sql_free(struct perm_sql *s);
  * untouched), -1 on a database error or a stored condition that no longer
  * compiles.
  */
-int	 perm_lookup(sqlite3 *db, const char *role_id, enum perm_coll c,
+int	 perm_lookup(struct db *db, const char *role_id, enum perm_coll c,
 	    enum perm_action a, const struct perm_vars *vars,
 	    struct perm_sql *out);
 
-/* Bind s->params to stmt starting at index first. SQLITE_OK or an error. */
-int	 perm_bind(sqlite3_stmt *stmt, int first, const struct perm_sql *s);
+/* Bind s->params to stmt starting at index first. DB_OK or an error. */
+int	 perm_bind(struct db_stmt *stmt, int first, const struct perm_sql *s);
 
 /*
  * A statement that filters by cond: "<head>(<cond>)<tail>", prepared
  * afresh (the caller finalizes it), with the nargs texts of args bound
  * from ?1 and cond's parameters after them. NULL on error.
  */
-sqlite3_stmt *perm_prepare(sqlite3 *db, const char *head,
+struct db_stmt *perm_prepare(struct db *db, const char *head,
 	    const struct perm_sql *cond, const char *tail,
 	    const char *const *args, int nargs);
 
@@ -126,9 +134,9 @@ struct perm_cell {
  * condition may name, typed as stored), the columns from cells and NULL
  * where no cell names one, so the fragment that filters stored rows
  * judges it the same way. 1, 0, or -1 on error (also for a cell naming a
- * column c has no field for).
+ * column c has no field for, and for a text cell of an INTEGER column).
  */
-int	 perm_row_allowed(sqlite3 *db, enum perm_coll c,
+int	 perm_row_allowed(struct db *db, enum perm_coll c,
 	    const struct perm_cell *cells, size_t ncells,
 	    const struct perm_sql *cond);
 
@@ -138,12 +146,12 @@ int	 perm_row_allowed(sqlite3 *db, enum perm_coll c,
  * tenant? 1 yes, 0 no (no permission row, the condition excludes the
  * row, or no such row), -1 error.
  */
-int	 perm_allowed(sqlite3 *db, const struct principal *p,
+int	 perm_allowed(struct db *db, const struct principal *p,
 	    enum perm_coll c, enum perm_action a, const char *idcol,
 	    const char *id);
 /* May p create the row of c that cells describe? perm_row_allowed()
  * under p's create permission: 1, 0 or -1. */
-int	 perm_create_allowed(sqlite3 *db, const struct principal *p,
+int	 perm_create_allowed(struct db *db, const struct principal *p,
 	    enum perm_coll c, const struct perm_cell *cells, size_t ncells);
 
 /*
@@ -152,9 +160,9 @@ int	 perm_create_allowed(sqlite3 *db, const struct principal *p,
  * perm_grants calls fn(arg, id, collection, action, condition or "") for
  * the rows of role_id in order: 0 or -1.
  */
-long long perm_grant(sqlite3 *db, const char *role_id, enum perm_coll c,
+long long perm_grant(struct db *db, const char *role_id, enum perm_coll c,
 	    enum perm_action a, const char *condition);
-int	 perm_grants(sqlite3 *db, const char *role_id,
+int	 perm_grants(struct db *db, const char *role_id,
 	    void (*fn)(void *, long long, const char *, const char *,
 	    const char *), void *arg);
 

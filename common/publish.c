@@ -150,8 +150,8 @@ write_row(struct pub *u, struct store_writer *w, const char *shahex,
 	struct app *a = u->a;
 	enum fs_err e;
 
-	if (db_begin(a->db) != SQLITE_OK) {
-		app_log(a, "publish: %s", sqlite3_errmsg(a->db));
+	if (db_begin(a->db) != DB_OK) {
+		app_log(a, "publish: %s", db_errmsg(a->db));
 		return FS_INTERNAL;
 	}
 	e = pub_may_write(u, size);
@@ -165,7 +165,7 @@ write_row(struct pub *u, struct store_writer *w, const char *shahex,
 		if (e == FS_OK && u->folder_id != NULL)
 			e = file_patch(a->db, u->pkey, NULL, 1, u->folder_id);
 		if (e != FS_OK)
-			app_log(a, "publish: %s", sqlite3_errmsg(a->db));
+			app_log(a, "publish: %s", db_errmsg(a->db));
 	}
 	if (e == FS_OK && u->in_txn != NULL)
 		e = u->in_txn(u->hook_arg, a->db, u->pkey);
@@ -235,7 +235,7 @@ pub_remove(struct app *a, const char *pkey)
 	 */
 	e = file_delete_row(a->db, pkey, pending);
 	if (e != FS_OK) {
-		app_log(a, "delete: %s", sqlite3_errmsg(a->db));
+		app_log(a, "delete: %s", db_errmsg(a->db));
 		return e;
 	}
 	e = file_remove_object(a->db, a->store, pkey, pending);

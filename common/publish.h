@@ -35,7 +35,7 @@ struct pub {
 			    long long size);
 	const char	*folder_id;	/* put the file in it (tus), or NULL */
 	/* Inside the transaction, after the row is written. */
-	enum fs_err	(*in_txn)(void *arg, sqlite3 *db, const char *pkey);
+	enum fs_err	(*in_txn)(void *arg, struct db *db, const char *pkey);
 	void		*hook_arg;	/* for check and in_txn */
 	/* Results. */
 	int		 exists;	/* the key had a row */

@@ -51,13 +51,13 @@ new_id(char id[S3KEY_ID_LEN + 1])
 }
 
 int
-s3key_create(sqlite3 *db, const unsigned char *kek, const char *tenant_id,
+s3key_create(struct db *db, const unsigned char *kek, const char *tenant_id,
     const char *user_id, const char *name, char id[S3KEY_ID_LEN + 1],
     char **secret)
 {
 	unsigned char raw[AGENT_KEY_LEN], sealed[AGENT_SEALED_LEN];
 	char aad[AAD_MAX], *hex = NULL;
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int ret = -1;
 
 	*secret = NULL;
@@ -69,22 +69,21 @@ s3key_create(sqlite3 *db, const unsigned char *kek, const char *tenant_id,
 	if (agent_key_seal(kek, aad, raw, sealed) == -1)
 		goto out;
 	cry_hex(raw, sizeof(raw), hex);
-	if (sqlite3_prepare_v2(db, "INSERT INTO s3_keys (access_key_id,"
+	if (db_prepare(db, "INSERT INTO s3_keys (access_key_id,"
 	    " tenant_id, user_id, name, secret_sealed, created_at)"
 	    " SELECT ?, m.tenant_id, m.user_id, ?, ?, ? FROM memberships m"
-	    " WHERE m.tenant_id = ? AND m.user_id = ?", -1, &st, NULL)
-	    != SQLITE_OK)
+	    " WHERE m.tenant_id = ? AND m.user_id = ?", &st)
+	    != DB_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, name != NULL ? name : "", -1,
-	    SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 3, sealed, sizeof(sealed), SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, db_now());
-	sqlite3_bind_text(st, 5, tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 6, user_id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_text(st, 1, id, -1);
+	db_bind_text(st, 2, name != NULL ? name : "", -1);
+	db_bind_blob(st, 3, sealed, sizeof(sealed));
+	db_bind_int64(st, 4, db_now());
+	db_bind_text(st, 5, tenant_id, -1);
+	db_bind_text(st, 6, user_id, -1);
+	if (db_step(st) != DB_DONE)
 		goto out;
-	if (sqlite3_changes(db) != 1) {
+	if (db_changes(db) != 1) {
 		ret = 1;	/* no such membership */
 		goto out;
 	}
@@ -94,37 +93,36 @@ s3key_create(sqlite3 *db, const unsigned char *kek, const char *tenant_id,
 out:
 	cry_wipe(raw, sizeof(raw));
 	cry_wipe_str(hex);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return ret;
 }
 
 int
-s3key_revoke(sqlite3 *db, const char *id)
+s3key_revoke(struct db *db, const char *id)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int ret = -1;
 
-	if (sqlite3_prepare_v2(db, "UPDATE s3_keys SET revoked_at = ?"
-	    " WHERE access_key_id = ? AND revoked_at IS NULL", -1, &st,
-	    NULL) != SQLITE_OK)
+	if (db_prepare(db, "UPDATE s3_keys SET revoked_at = ?"
+	    " WHERE access_key_id = ? AND revoked_at IS NULL", &st) != DB_OK)
 		goto out;
-	sqlite3_bind_int64(st, 1, db_now());
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_int64(st, 1, db_now());
+	db_bind_text(st, 2, id, -1);
+	if (db_step(st) != DB_DONE)
 		goto out;
-	ret = sqlite3_changes(db) == 1 ? 0 : 1;
+	ret = db_changes(db) == 1 ? 0 : 1;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return ret;
 }
 
 enum fs_err
-s3key_lookup(sqlite3 *db, const unsigned char *kek, const char *id,
+s3key_lookup(struct db *db, const unsigned char *kek, const char *id,
     char secret[S3KEY_SECRET_MAX + 1], struct principal *p)
 {
 	unsigned char raw[AGENT_KEY_LEN];
 	char aad[AAD_MAX], user[37], tenant[37];
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	enum fs_err e = FS_UNAUTHORIZED;
 	int rc;
 
@@ -135,19 +133,19 @@ s3key_lookup(sqlite3 *db, const unsigned char *kek, const char *id,
 	    " FROM s3_keys WHERE access_key_id = ? AND revoked_at IS NULL");
 	if (st == NULL)
 		return FS_INTERNAL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		e = rc == SQLITE_DONE ? FS_UNAUTHORIZED : FS_INTERNAL;
+	db_bind_text(st, 1, id, -1);
+	rc = db_step(st);
+	if (rc != DB_ROW) {
+		e = rc == DB_DONE ? FS_UNAUTHORIZED : FS_INTERNAL;
 		goto out;
 	}
-	snprintf(user, sizeof(user), "%s", sqlite3_column_text(st, 0));
-	snprintf(tenant, sizeof(tenant), "%s", sqlite3_column_text(st, 1));
+	snprintf(user, sizeof(user), "%s", db_col_text(st, 0));
+	snprintf(tenant, sizeof(tenant), "%s", db_col_text(st, 1));
 	aad_of(id, aad);
 	/* A secret that does not open: AUTH_SECRET changed, or tampering. */
 	e = FS_INTERNAL;
-	if (agent_key_open(kek, aad, sqlite3_column_blob(st, 2),
-	    (size_t)sqlite3_column_bytes(st, 2), raw) == -1)
+	if (agent_key_open(kek, aad, db_col_blob(st, 2),
+	    (size_t)db_col_bytes(st, 2), raw) == -1)
 		goto out;
 	cry_hex(raw, sizeof(raw), secret);
 	cry_wipe(raw, sizeof(raw));

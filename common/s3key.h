@@ -7,7 +7,7 @@
 #ifndef FS_S3KEY_H
 #define FS_S3KEY_H
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "agent.h"
 #include "err.h"
@@ -21,18 +21,18 @@
  * id and the secret (malloc'd; the caller shows it once, wipes and frees
  * it) in *secret; 1 when the user is no member of the tenant; -1.
  */
-int		 s3key_create(sqlite3 *db, const unsigned char *kek,
+int		 s3key_create(struct db *db, const unsigned char *kek,
 		    const char *tenant_id, const char *user_id,
 		    const char *name, char id[S3KEY_ID_LEN + 1], char **secret);
 /* Revoke by access key id: 0, 1 when no such live key, -1. */
-int		 s3key_revoke(sqlite3 *db, const char *id);
+int		 s3key_revoke(struct db *db, const char *id);
 /*
  * The live key id: its secret (into secret, NUL terminated; the caller
  * wipes it) and the principal of its member. FS_OK, FS_UNAUTHORIZED
  * (no such key, revoked, or no longer a member: InvalidAccessKeyId),
  * FS_INTERNAL (also a secret that does not open).
  */
-enum fs_err	 s3key_lookup(sqlite3 *db, const unsigned char *kek,
+enum fs_err	 s3key_lookup(struct db *db, const unsigned char *kek,
 		    const char *id, char secret[S3KEY_SECRET_MAX + 1],
 		    struct principal *p);
 /* 1 when id has the form of an access key id, else 0. */

@@ -11,35 +11,35 @@
 #include "s3mp.h"
 
 static enum fs_err
-db_fail(sqlite3 *db)
+db_fail(struct db *db)
 {
-	return (sqlite3_errcode(db) & 0xff) == SQLITE_FULL ? FS_NO_SPACE :
+	return (db_errcode(db) & 0xff) == DB_FULL ? FS_NO_SPACE :
 	    FS_INTERNAL;
 }
 
 static void
-text(sqlite3_stmt *st, int i, char *dst, size_t len)
+text(struct db_stmt *st, int i, char *dst, size_t len)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_col_text(st, i);
 
 	snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
 }
 
 static char *
-text_dup(sqlite3_stmt *st, int i)
+text_dup(struct db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_col_text(st, i);
 
 	return t != NULL ? strdup((const char *)t) : NULL;
 }
 
 enum fs_err
-s3mp_create(sqlite3 *db, const char *tenant_id, const char *user_id,
+s3mp_create(struct db *db, const char *tenant_id, const char *user_id,
     const char *pkey, const char *ctype, const char *meta,
     const char *assembly, char id[S3MP_ID_LEN + 1])
 {
 	unsigned char raw[S3MP_ID_LEN / 2];
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
 	if (cry_random(raw, sizeof(raw)) == -1)
@@ -50,15 +50,15 @@ s3mp_create(sqlite3 *db, const char *tenant_id, const char *user_id,
 	    " VALUES (?,?,?,?,?,?,?,?)");
 	if (st == NULL)
 		return db_fail(db);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, user_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, pkey, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, ctype, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 6, meta, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 7, db_now());
-	sqlite3_bind_text(st, 8, assembly, -1, SQLITE_TRANSIENT);
-	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_fail(db);
+	db_bind_text(st, 1, id, -1);
+	db_bind_text(st, 2, tenant_id, -1);
+	db_bind_text(st, 3, user_id, -1);
+	db_bind_text(st, 4, pkey, -1);
+	db_bind_text(st, 5, ctype, -1);
+	db_bind_text(st, 6, meta, -1);
+	db_bind_int64(st, 7, db_now());
+	db_bind_text(st, 8, assembly, -1);
+	e = db_step(st) == DB_DONE ? FS_OK : db_fail(db);
 	db_stmt_done(st);
 	return e;
 }
@@ -67,7 +67,7 @@ s3mp_create(sqlite3 *db, const char *tenant_id, const char *user_id,
 	" created_at, assembly, part_size, hash_off, hash_state"
 
 static int
-upload_from(sqlite3_stmt *st, struct s3mp_upload *u)
+upload_from(struct db_stmt *st, struct s3mp_upload *u)
 {
 	memset(u, 0, sizeof(*u));
 	text(st, 0, u->id, sizeof(u->id));
@@ -76,19 +76,19 @@ upload_from(sqlite3_stmt *st, struct s3mp_upload *u)
 	u->key = text_dup(st, 3);
 	text(st, 4, u->ctype, sizeof(u->ctype));
 	u->meta = text_dup(st, 5);
-	u->created_at = sqlite3_column_int64(st, 6);
+	u->created_at = db_col_int64(st, 6);
 	text(st, 7, u->assembly, sizeof(u->assembly));
-	u->part_size = sqlite3_column_int64(st, 8);
-	u->hash_off = sqlite3_column_int64(st, 9);
+	u->part_size = db_col_int64(st, 8);
+	u->hash_off = db_col_int64(st, 9);
 	text(st, 10, u->hash_state, sizeof(u->hash_state));
 	return u->key == NULL ? -1 : 0;
 }
 
 enum fs_err
-s3mp_load(sqlite3 *db, const char *tenant_id, const char *id,
+s3mp_load(struct db *db, const char *tenant_id, const char *id,
     struct s3mp_upload *u)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e = FS_INTERNAL;
 	int rc;
 
@@ -97,33 +97,33 @@ s3mp_load(sqlite3 *db, const char *tenant_id, const char *id,
 	    " WHERE id = ? AND tenant_id = ?");
 	if (st == NULL)
 		return FS_INTERNAL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
+	db_bind_text(st, 1, id, -1);
+	db_bind_text(st, 2, tenant_id, -1);
+	rc = db_step(st);
+	if (rc == DB_DONE)
 		e = FS_NOT_FOUND;
-	else if (rc == SQLITE_ROW && upload_from(st, u) == 0)
+	else if (rc == DB_ROW && upload_from(st, u) == 0)
 		e = FS_OK;
 	db_stmt_done(st);
 	return e;
 }
 
 enum fs_err
-s3mp_hash_set(sqlite3 *db, const char *id, long long from_off, long long off,
+s3mp_hash_set(struct db *db, const char *id, long long from_off, long long off,
     const char *state)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
 	st = db_stmt(db, "UPDATE s3_uploads SET hash_off = ?, hash_state = ?"
 	    " WHERE id = ? AND hash_off = ?");
 	if (st == NULL)
 		return FS_INTERNAL;
-	sqlite3_bind_int64(st, 1, off);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, from_off);
-	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_fail(db);
+	db_bind_int64(st, 1, off);
+	db_bind_text(st, 2, state, -1);
+	db_bind_text(st, 3, id, -1);
+	db_bind_int64(st, 4, from_off);
+	e = db_step(st) == DB_DONE ? FS_OK : db_fail(db);
 	db_stmt_done(st);
 	return e;
 }
@@ -140,9 +140,9 @@ s3mp_upload_free(struct s3mp_upload *u)
 
 /* The pending name of part n of id into old ("" for none). */
 static enum fs_err
-part_pending(sqlite3 *db, const char *id, int n, char *old, size_t len)
+part_pending(struct db *db, const char *id, int n, char *old, size_t len)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	old[0] = '\0';
@@ -150,49 +150,53 @@ part_pending(sqlite3 *db, const char *id, int n, char *old, size_t len)
 	    " WHERE upload_id = ? AND part_number = ?");
 	if (st == NULL)
 		return FS_INTERNAL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, n);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_text(st, 1, id, -1);
+	db_bind_int(st, 2, n);
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		text(st, 0, old, len);
 	db_stmt_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? FS_OK : FS_INTERNAL;
+	return rc == DB_ROW || rc == DB_DONE ? FS_OK : FS_INTERNAL;
 }
 
 enum fs_err
-s3mp_part_put(sqlite3 *db, const char *id, const struct s3mp_part *p,
+s3mp_part_put(struct db *db, const char *id, const struct s3mp_part *p,
     char old[FILES_PENDING_MAX + 1])
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	enum fs_err e;
 
 	old[0] = '\0';
-	if (db_begin(db) != SQLITE_OK)
+	if (db_begin(db) != DB_OK)
 		return db_fail(db);
 	e = part_pending(db, id, p->number, old, FILES_PENDING_MAX + 1);
 	if (e != FS_OK)
 		goto out;
-	st = db_stmt(db, "INSERT OR REPLACE INTO s3_parts (upload_id,"
+	st = db_stmt(db, "INSERT INTO s3_parts (upload_id,"
 	    " part_number, size, md5, pending, created_at, part_offset)"
-	    " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7 FROM s3_uploads WHERE id = ?1");
+	    " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7 FROM s3_uploads WHERE id = ?1"
+	    " ON CONFLICT (upload_id, part_number) DO UPDATE SET"
+	    " size = excluded.size, md5 = excluded.md5,"
+	    " pending = excluded.pending, created_at = excluded.created_at,"
+	    " part_offset = excluded.part_offset");
 	if (st == NULL) {
 		e = db_fail(db);
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, p->number);
-	sqlite3_bind_int64(st, 3, p->size);
-	sqlite3_bind_text(st, 4, p->md5, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, p->pending, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 6, db_now());
-	sqlite3_bind_int64(st, 7, p->offset);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_text(st, 1, id, -1);
+	db_bind_int(st, 2, p->number);
+	db_bind_int64(st, 3, p->size);
+	db_bind_text(st, 4, p->md5, -1);
+	db_bind_text(st, 5, p->pending, -1);
+	db_bind_int64(st, 6, db_now());
+	db_bind_int64(st, 7, p->offset);
+	if (db_step(st) != DB_DONE)
 		e = db_fail(db);
-	else if (sqlite3_changes(db) == 0)
+	else if (db_changes(db) == 0)
 		e = FS_NOT_FOUND;	/* aborted or completed meanwhile */
 out:
 	db_stmt_done(st);
-	if (e == FS_OK && db_commit(db) != SQLITE_OK)
+	if (e == FS_OK && db_commit(db) != DB_OK)
 		e = db_fail(db);
 	if (e != FS_OK) {
 		db_rollback(db);
@@ -203,31 +207,31 @@ out:
 
 /* The step of st, then st done: FS_OK when it ran to the end. */
 static enum fs_err
-run(sqlite3 *db, sqlite3_stmt *st)
+run(struct db *db, struct db_stmt *st)
 {
 	enum fs_err e;
 
 	if (st == NULL)
 		return db_fail(db);
-	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_fail(db);
+	e = db_step(st) == DB_DONE ? FS_OK : db_fail(db);
 	db_stmt_done(st);
 	return e;
 }
 
 /* The assembly and part size of upload id (after fixing it to size). */
 static enum fs_err
-claim_size(sqlite3 *db, const char *id, long long size,
+claim_size(struct db *db, const char *id, long long size,
     char pending[FILES_PENDING_MAX + 1], long long *ps)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 	int rc;
 
 	st = db_stmt(db, "UPDATE s3_uploads SET part_size = ?2"
 	    " WHERE id = ?1 AND part_size IS NULL AND assembly IS NOT NULL");
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, size);
+		db_bind_text(st, 1, id, -1);
+		db_bind_int64(st, 2, size);
 	}
 	e = run(db, st);
 	if (e != FS_OK)
@@ -236,31 +240,31 @@ claim_size(sqlite3 *db, const char *id, long long size,
 	    " WHERE id = ?");
 	if (st == NULL)
 		return db_fail(db);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	e = rc == SQLITE_ROW ? FS_OK : rc == SQLITE_DONE ? FS_NOT_FOUND :
+	db_bind_text(st, 1, id, -1);
+	rc = db_step(st);
+	e = rc == DB_ROW ? FS_OK : rc == DB_DONE ? FS_NOT_FOUND :
 	    db_fail(db);
-	if (rc == SQLITE_ROW) {
+	if (rc == DB_ROW) {
 		text(st, 0, pending, FILES_PENDING_MAX + 1);
-		*ps = sqlite3_column_int64(st, 1);
+		*ps = db_col_int64(st, 1);
 	}
 	db_stmt_done(st);
 	return e;
 }
 
 enum fs_err
-s3mp_claim(sqlite3 *db, const char *id, int number, long long size,
+s3mp_claim(struct db *db, const char *id, int number, long long size,
     long long *off)
 {
 	char pending[FILES_PENDING_MAX + 1];
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long long ps = 0, at = 0;
 	enum fs_err e;
 
 	*off = -1;
 	if (size <= 0)
 		return FS_CONFLICT;
-	if (db_begin(db) != SQLITE_OK)
+	if (db_begin(db) != DB_OK)
 		return db_fail(db);
 	e = claim_size(db, id, size, pending, &ps);
 	if (e == FS_OK && (pending[0] == '\0' || ps <= 0 || size > ps ||
@@ -269,22 +273,22 @@ s3mp_claim(sqlite3 *db, const char *id, int number, long long size,
 	if (e != FS_OK)
 		goto out;
 	at = (long long)(number - 1) * ps;
-	st = db_stmt(db, "INSERT OR IGNORE INTO s3_parts (upload_id,"
+	st = db_stmt(db, "INSERT INTO s3_parts (upload_id,"
 	    " part_number, size, md5, pending, created_at, part_offset)"
-	    " VALUES (?1, ?2, ?3, '', ?4, ?5, ?6)");
+	    " VALUES (?1, ?2, ?3, '', ?4, ?5, ?6) ON CONFLICT DO NOTHING");
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 2, number);
-		sqlite3_bind_int64(st, 3, size);
-		sqlite3_bind_text(st, 4, pending, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 5, db_now());
-		sqlite3_bind_int64(st, 6, at);
+		db_bind_text(st, 1, id, -1);
+		db_bind_int(st, 2, number);
+		db_bind_int64(st, 3, size);
+		db_bind_text(st, 4, pending, -1);
+		db_bind_int64(st, 5, db_now());
+		db_bind_int64(st, 6, at);
 	}
 	e = run(db, st);
-	if (e == FS_OK && sqlite3_changes(db) == 0)
+	if (e == FS_OK && db_changes(db) == 0)
 		e = FS_CONFLICT;	/* part number has a row already */
 out:
-	if (e == FS_OK && db_commit(db) != SQLITE_OK)
+	if (e == FS_OK && db_commit(db) != DB_OK)
 		e = db_fail(db);
 	if (e != FS_OK)
 		db_rollback(db);
@@ -294,15 +298,15 @@ out:
 }
 
 void
-s3mp_unclaim(sqlite3 *db, const char *id, int number)
+s3mp_unclaim(struct db *db, const char *id, int number)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = db_stmt(db, "DELETE FROM s3_parts WHERE upload_id = ?"
 	    " AND part_number = ? AND md5 = ''");
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 2, number);
+		db_bind_text(st, 1, id, -1);
+		db_bind_int(st, 2, number);
 	}
 	(void)run(db, st);
 }
@@ -336,10 +340,10 @@ s3mp_in_place(const struct s3mp_upload *u, struct s3mp_part *const *chosen,
 }
 
 enum fs_err
-s3mp_parts(sqlite3 *db, const char *id, struct s3mp_part **parts, size_t *n)
+s3mp_parts(struct db *db, const char *id, struct s3mp_part **parts, size_t *n)
 {
 	struct s3mp_part *v = NULL, *nv;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	size_t cap = 0;
 	int rc;
 
@@ -350,28 +354,28 @@ s3mp_parts(sqlite3 *db, const char *id, struct s3mp_part **parts, size_t *n)
 	    " ORDER BY part_number");
 	if (st == NULL)
 		return FS_INTERNAL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, id, -1);
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (*n == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
 			nv = reallocarray(v, cap, sizeof(*v));
 			if (nv == NULL) {
-				rc = SQLITE_NOMEM;
+				rc = DB_NOMEM;
 				break;
 			}
 			v = nv;
 		}
 		memset(&v[*n], 0, sizeof(v[*n]));
-		v[*n].number = sqlite3_column_int(st, 0);
-		v[*n].size = sqlite3_column_int64(st, 1);
+		v[*n].number = db_col_int(st, 0);
+		v[*n].size = db_col_int64(st, 1);
 		text(st, 2, v[*n].md5, sizeof(v[*n].md5));
 		text(st, 3, v[*n].pending, sizeof(v[*n].pending));
-		v[*n].created_at = sqlite3_column_int64(st, 4);
-		v[*n].offset = sqlite3_column_int64(st, 5);
+		v[*n].created_at = db_col_int64(st, 4);
+		v[*n].offset = db_col_int64(st, 5);
 		(*n)++;
 	}
 	db_stmt_done(st);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		free(v);
 		*n = 0;
 		return FS_INTERNAL;
@@ -381,27 +385,27 @@ s3mp_parts(sqlite3 *db, const char *id, struct s3mp_part **parts, size_t *n)
 }
 
 enum fs_err
-s3mp_delete(sqlite3 *db, const char *id)
+s3mp_delete(struct db *db, const char *id)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
 	st = db_stmt(db, "DELETE FROM s3_uploads WHERE id = ?");
 	if (st == NULL)
 		return db_fail(db);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_fail(db);
+	db_bind_text(st, 1, id, -1);
+	e = db_step(st) == DB_DONE ? FS_OK : db_fail(db);
 	db_stmt_done(st);
 	return e;
 }
 
 int
-s3mp_each(sqlite3 *db, const char *tenant_id, const char *user_id,
+s3mp_each(struct db *db, const char *tenant_id, const char *user_id,
     const char *pkey_prefix, void (*fn)(void *, const struct s3mp_upload *),
     void *arg)
 {
 	struct s3mp_upload u;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	st = db_stmt(db, "SELECT " UPLOAD_COLS " FROM s3_uploads"
@@ -410,18 +414,18 @@ s3mp_each(sqlite3 *db, const char *tenant_id, const char *user_id,
 	    " ORDER BY key, created_at LIMIT 1000");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, pkey_prefix, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, tenant_id, -1);
+	db_bind_text(st, 2, user_id, -1);
+	db_bind_text(st, 3, pkey_prefix, -1);
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (upload_from(st, &u) == -1) {
 			s3mp_upload_free(&u);
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 			break;
 		}
 		fn(arg, &u);
 		s3mp_upload_free(&u);
 	}
 	db_stmt_done(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }

@@ -8,7 +8,7 @@
 #ifndef FS_S3MP_H
 #define FS_S3MP_H
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "err.h"
 #include "files.h"
@@ -44,12 +44,12 @@ struct s3mp_part {
 
 /* A new upload (assembly: its assembly file, or NULL): FS_OK with id,
    or FS_INTERNAL / FS_NO_SPACE. */
-enum fs_err	 s3mp_create(sqlite3 *db, const char *tenant_id,
+enum fs_err	 s3mp_create(struct db *db, const char *tenant_id,
 		    const char *user_id, const char *pkey, const char *ctype,
 		    const char *meta, const char *assembly,
 		    char id[S3MP_ID_LEN + 1]);
 /* The upload id of tenant_id: FS_OK, FS_NOT_FOUND, FS_INTERNAL. */
-enum fs_err	 s3mp_load(sqlite3 *db, const char *tenant_id, const char *id,
+enum fs_err	 s3mp_load(struct db *db, const char *tenant_id, const char *id,
 		    struct s3mp_upload *u);
 void		 s3mp_upload_free(struct s3mp_upload *u);
 /*
@@ -57,7 +57,7 @@ void		 s3mp_upload_free(struct s3mp_upload *u);
  * of that number (whose pending name goes to old, "" for none; the caller
  * drops it). FS_NOT_FOUND when the upload is gone.
  */
-enum fs_err	 s3mp_part_put(sqlite3 *db, const char *id,
+enum fs_err	 s3mp_part_put(struct db *db, const char *id,
 		    const struct s3mp_part *p, char old[FILES_PENDING_MAX + 1]);
 /*
  * Claim the range of part number (size bytes) in the assembly file of
@@ -69,17 +69,17 @@ enum fs_err	 s3mp_part_put(sqlite3 *db, const char *id,
  * never touches bytes a row vouches for); FS_NOT_FOUND when the upload
  * is gone.
  */
-enum fs_err	 s3mp_claim(sqlite3 *db, const char *id, int number,
+enum fs_err	 s3mp_claim(struct db *db, const char *id, int number,
 		    long long size, long long *off);
 /*
  * Move the hash of upload id's assembly from from_off to off, with
  * state: only if it is still at from_off (another writer may have moved
  * it). FS_OK (moved or not), or FS_INTERNAL.
  */
-enum fs_err	 s3mp_hash_set(sqlite3 *db, const char *id, long long from_off,
+enum fs_err	 s3mp_hash_set(struct db *db, const char *id, long long from_off,
 		    long long off, const char *state);
 /* Drop the claim of part number (a write that failed). */
-void		 s3mp_unclaim(sqlite3 *db, const char *id, int number);
+void		 s3mp_unclaim(struct db *db, const char *id, int number);
 /*
  * Whether the n parts Complete chose make the assembly file of the
  * upload: parts 1..n, all of size S but the last (no larger), each at
@@ -94,16 +94,16 @@ int		 s3mp_in_place(const struct s3mp_upload *u,
 		    long long *total);
 /* The parts of id by number (written ones: not claims), malloc'd into
    *parts (caller frees). */
-enum fs_err	 s3mp_parts(sqlite3 *db, const char *id,
+enum fs_err	 s3mp_parts(struct db *db, const char *id,
 		    struct s3mp_part **parts, size_t *n);
 /* Delete the upload and its parts' rows (in the caller's transaction
    when one is open). */
-enum fs_err	 s3mp_delete(sqlite3 *db, const char *id);
+enum fs_err	 s3mp_delete(struct db *db, const char *id);
 /*
  * Call fn for each upload of tenant_id (of user_id only, unless NULL)
  * whose key starts with pkey_prefix, by key then creation. 0, or -1.
  */
-int		 s3mp_each(sqlite3 *db, const char *tenant_id,
+int		 s3mp_each(struct db *db, const char *tenant_id,
 		    const char *user_id, const char *pkey_prefix,
 		    void (*fn)(void *, const struct s3mp_upload *), void *arg);
 

@@ -287,7 +287,7 @@ upload_publish(struct app *a, const struct principal *p,
 }
 
 enum fs_err
-upload_abort(sqlite3 *db, struct store *s, const char *data_dir,
+upload_abort(struct db *db, struct store *s, const char *data_dir,
     const char *id)
 {
 	struct store_part *parts = NULL;
@@ -323,7 +323,7 @@ upload_abort(sqlite3 *db, struct store *s, const char *data_dir,
 
 /* Remove the stages of data_dir that no row names, ORPHAN_SECS old. */
 static long long
-gc_orphans(sqlite3 *db, const char *data_dir, long long now)
+gc_orphans(struct db *db, const char *data_dir, long long now)
 {
 	struct dirent *de;
 	struct stat st;
@@ -357,7 +357,7 @@ gc_orphans(sqlite3 *db, const char *data_dir, long long now)
 }
 
 long long
-upload_gc(sqlite3 *db, struct store *s, const char *data_dir, long long now)
+upload_gc(struct db *db, struct store *s, const char *data_dir, long long now)
 {
 	char ids[GC_BATCH][UPLOAD_ID_LEN + 1];
 	long long n = 0, orphans;

@@ -62,7 +62,7 @@ enum fs_err	 upload_publish(struct app *a, const struct principal *p,
  * s, its stage and its row. FS_CONFLICT when a request holds it, else
  * FS_OK, FS_UNAVAILABLE (S3) or FS_INTERNAL.
  */
-enum fs_err	 upload_abort(sqlite3 *db, struct store *s,
+enum fs_err	 upload_abort(struct db *db, struct store *s,
 		    const char *data_dir, const char *id);
 
 /*
@@ -70,7 +70,7 @@ enum fs_err	 upload_abort(sqlite3 *db, struct store *s,
  * without a row (older than an hour: a creation in progress makes its
  * stage just before its row). The count removed, or -1.
  */
-long long	 upload_gc(sqlite3 *db, struct store *s, const char *data_dir,
+long long	 upload_gc(struct db *db, struct store *s, const char *data_dir,
 		    long long now);
 
 #endif

@@ -8,34 +8,34 @@
 #include "db.h"
 #include "upload_db.h"
 
-#define UPLOAD_COLS	"id, tenant_id, creator_id, key, IFNULL(length, -1)," \
+#define UPLOAD_COLS	"id, tenant_id, creator_id, key, COALESCE(length, -1)," \
 			" upload_offset, expires_at, metadata, content_type," \
-			" IFNULL(folder_id, ''), store_state, created_at," \
+			" COALESCE(folder_id, ''), store_state, created_at," \
 			" sha_state, (SELECT count(*) FROM upload_parts" \
 			" WHERE upload_id = uploads.id), (SELECT" \
-			" IFNULL(SUM(size), 0) FROM upload_parts" \
+			" COALESCE(SUM(size), 0) FROM upload_parts" \
 			" WHERE upload_id = uploads.id)"
 
 static enum fs_err
-db_err(sqlite3 *db)
+db_err(struct db *db)
 {
-	return (sqlite3_errcode(db) & 0xff) == SQLITE_FULL ? FS_NO_SPACE :
+	return (db_errcode(db) & 0xff) == DB_FULL ? FS_NO_SPACE :
 	    FS_INTERNAL;
 }
 
 static void
-col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
+col_text(struct db_stmt *st, int i, char *dst, size_t len)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_col_text(st, i);
 
 	snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
 }
 
 /* A malloc'd copy of column i, NULL for NULL; -1 when out of memory. */
 static int
-col_dup(sqlite3_stmt *st, int i, char **out)
+col_dup(struct db_stmt *st, int i, char **out)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_col_text(st, i);
 
 	*out = NULL;
 	if (t == NULL)
@@ -52,19 +52,19 @@ upload_id_ok(const char *s)
 }
 
 static int
-row_from_stmt(sqlite3_stmt *st, struct upload_row *u)
+row_from_stmt(struct db_stmt *st, struct upload_row *u)
 {
 	col_text(st, 0, u->id, sizeof(u->id));
 	col_text(st, 1, u->tenant_id, sizeof(u->tenant_id));
 	col_text(st, 2, u->creator_id, sizeof(u->creator_id));
-	u->length = sqlite3_column_int64(st, 4);
-	u->offset = sqlite3_column_int64(st, 5);
-	u->expires_at = sqlite3_column_int64(st, 6);
+	u->length = db_col_int64(st, 4);
+	u->offset = db_col_int64(st, 5);
+	u->expires_at = db_col_int64(st, 6);
 	col_text(st, 8, u->content_type, sizeof(u->content_type));
 	col_text(st, 9, u->folder_id, sizeof(u->folder_id));
-	u->created_at = sqlite3_column_int64(st, 11);
-	u->nparts = sqlite3_column_int(st, 13);
-	u->parts_bytes = sqlite3_column_int64(st, 14);
+	u->created_at = db_col_int64(st, 11);
+	u->nparts = db_col_int(st, 13);
+	u->parts_bytes = db_col_int64(st, 14);
 	if (col_dup(st, 3, &u->key) == -1 || u->key == NULL ||
 	    col_dup(st, 7, &u->metadata) == -1 || u->metadata == NULL ||
 	    col_dup(st, 10, &u->store_state) == -1 ||
@@ -74,9 +74,9 @@ row_from_stmt(sqlite3_stmt *st, struct upload_row *u)
 }
 
 enum fs_err
-upload_insert(sqlite3 *db, const struct upload_row *u)
+upload_insert(struct db *db, const struct upload_row *u)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
 	st = db_stmt(db, "INSERT INTO uploads (id, tenant_id, creator_id,"
@@ -85,31 +85,31 @@ upload_insert(sqlite3 *db, const struct upload_row *u)
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 	if (st == NULL)
 		return db_err(db);
-	sqlite3_bind_text(st, 1, u->id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, u->tenant_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, u->creator_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, u->key, -1, SQLITE_TRANSIENT);
+	db_bind_text(st, 1, u->id, -1);
+	db_bind_text(st, 2, u->tenant_id, -1);
+	db_bind_text(st, 3, u->creator_id, -1);
+	db_bind_text(st, 4, u->key, -1);
 	if (u->length >= 0)
-		sqlite3_bind_int64(st, 5, u->length);
-	sqlite3_bind_int64(st, 6, u->offset);
-	sqlite3_bind_int64(st, 7, u->expires_at);
-	sqlite3_bind_text(st, 8, u->metadata, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 9, u->content_type, -1, SQLITE_TRANSIENT);
+		db_bind_int64(st, 5, u->length);
+	db_bind_int64(st, 6, u->offset);
+	db_bind_int64(st, 7, u->expires_at);
+	db_bind_text(st, 8, u->metadata, -1);
+	db_bind_text(st, 9, u->content_type, -1);
 	if (u->folder_id[0] != '\0')
-		sqlite3_bind_text(st, 10, u->folder_id, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 10, u->folder_id, -1);
 	if (u->store_state != NULL)
-		sqlite3_bind_text(st, 11, u->store_state, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 12, u->created_at);
-	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_err(db);
+		db_bind_text(st, 11, u->store_state, -1);
+	db_bind_int64(st, 12, u->created_at);
+	e = db_step(st) == DB_DONE ? FS_OK : db_err(db);
 	db_stmt_done(st);
 	return e;
 }
 
 enum fs_err
-upload_load(sqlite3 *db, const char *id, const struct principal *p,
+upload_load(struct db *db, const char *id, const struct principal *p,
     struct upload_row *u)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e = FS_INTERNAL;
 	int rc;
 
@@ -118,15 +118,15 @@ upload_load(sqlite3 *db, const char *id, const struct principal *p,
 	    " AND (?2 IS NULL OR (tenant_id = ?2 AND creator_id = ?3))");
 	if (st == NULL)
 		return FS_INTERNAL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	db_bind_text(st, 1, id, -1);
 	if (p != NULL) {
-		sqlite3_bind_text(st, 2, p->tenant_id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, p->user_id, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 2, p->tenant_id, -1);
+		db_bind_text(st, 3, p->user_id, -1);
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		e = row_from_stmt(st, u) == 0 ? FS_OK : FS_INTERNAL;
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		e = FS_NOT_FOUND;
 	db_stmt_done(st);
 	return e;
@@ -146,73 +146,75 @@ upload_row_free(struct upload_row *u)
 
 /* Run st (bound, from db_stmt) as a change of one row of uploads. */
 static enum fs_err
-change(sqlite3 *db, sqlite3_stmt *st)
+change(struct db *db, struct db_stmt *st)
 {
 	enum fs_err e;
 
-	e = sqlite3_step(st) == SQLITE_DONE ? FS_OK : db_err(db);
-	if (e == FS_OK && sqlite3_changes(db) == 0)
+	e = db_step(st) == DB_DONE ? FS_OK : db_err(db);
+	if (e == FS_OK && db_changes(db) == 0)
 		e = FS_NOT_FOUND;
 	db_stmt_done(st);
 	return e;
 }
 
 enum fs_err
-upload_advance(sqlite3 *db, const char *id, long long offset,
+upload_advance(struct db *db, const char *id, long long offset,
     const char *sha_state, long long expires_at)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = db_stmt(db, "UPDATE uploads SET upload_offset = ?1,"
 	    " sha_state = ?2, expires_at = ?3 WHERE id = ?4");
 	if (st == NULL)
 		return db_err(db);
-	sqlite3_bind_int64(st, 1, offset);
+	db_bind_int64(st, 1, offset);
 	if (sha_state != NULL)
-		sqlite3_bind_text(st, 2, sha_state, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, expires_at);
-	sqlite3_bind_text(st, 4, id, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 2, sha_state, -1);
+	db_bind_int64(st, 3, expires_at);
+	db_bind_text(st, 4, id, -1);
 	return change(db, st);
 }
 
 enum fs_err
-upload_set_store_state(sqlite3 *db, const char *id, const char *state)
+upload_set_store_state(struct db *db, const char *id, const char *state)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = db_stmt(db, "UPDATE uploads SET store_state = ?1 WHERE id = ?2");
 	if (st == NULL)
 		return db_err(db);
 	if (state != NULL)
-		sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, 1, state, -1);
+	db_bind_text(st, 2, id, -1);
 	return change(db, st);
 }
 
 enum fs_err
-upload_part_add(sqlite3 *db, const char *id, const struct store_part *p)
+upload_part_add(struct db *db, const char *id, const struct store_part *p)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
-	st = db_stmt(db, "INSERT OR REPLACE INTO upload_parts (upload_id,"
+	st = db_stmt(db, "INSERT INTO upload_parts (upload_id,"
 	    " part_number, size, etag) SELECT ?1, ?2, ?3, ?4"
-	    " WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?1)");
+	    " WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?1)"
+	    " ON CONFLICT (upload_id, part_number) DO UPDATE SET"
+	    " size = excluded.size, etag = excluded.etag");
 	if (st == NULL)
 		return db_err(db);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, p->number);
-	sqlite3_bind_int64(st, 3, p->size);
-	sqlite3_bind_text(st, 4, p->etag, -1, SQLITE_TRANSIENT);
+	db_bind_text(st, 1, id, -1);
+	db_bind_int(st, 2, p->number);
+	db_bind_int64(st, 3, p->size);
+	db_bind_text(st, 4, p->etag, -1);
 	e = change(db, st);
 	return e;
 }
 
 enum fs_err
-upload_parts(sqlite3 *db, const char *id, struct store_part **parts,
+upload_parts(struct db *db, const char *id, struct store_part **parts,
     int *n)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	struct store_part *v = NULL, *nv;
 	int cap = 0, rc;
 	enum fs_err e = FS_OK;
@@ -223,8 +225,8 @@ upload_parts(sqlite3 *db, const char *id, struct store_part **parts,
 	    " WHERE upload_id = ?1 ORDER BY part_number");
 	if (st == NULL)
 		return db_err(db);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, id, -1);
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (*n == cap) {
 			cap = cap == 0 ? 64 : 2 * cap;
 			nv = reallocarray(v, (size_t)cap, sizeof(*v));
@@ -234,12 +236,12 @@ upload_parts(sqlite3 *db, const char *id, struct store_part **parts,
 			}
 			v = nv;
 		}
-		v[*n].number = sqlite3_column_int(st, 0);
-		v[*n].size = sqlite3_column_int64(st, 1);
+		v[*n].number = db_col_int(st, 0);
+		v[*n].size = db_col_int64(st, 1);
 		col_text(st, 2, v[*n].etag, sizeof(v[*n].etag));
 		(*n)++;
 	}
-	if (e == FS_OK && rc != SQLITE_DONE)
+	if (e == FS_OK && rc != DB_DONE)
 		e = db_err(db);
 	db_stmt_done(st);
 	if (e != FS_OK) {
@@ -252,63 +254,63 @@ upload_parts(sqlite3 *db, const char *id, struct store_part **parts,
 }
 
 enum fs_err
-upload_set_length(sqlite3 *db, const char *id, long long length)
+upload_set_length(struct db *db, const char *id, long long length)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = db_stmt(db, "UPDATE uploads SET length = ?1 WHERE id = ?2"
 	    " AND length IS NULL");
 	if (st == NULL)
 		return db_err(db);
-	sqlite3_bind_int64(st, 1, length);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	db_bind_int64(st, 1, length);
+	db_bind_text(st, 2, id, -1);
 	return change(db, st);
 }
 
 enum fs_err
-upload_delete(sqlite3 *db, const char *id)
+upload_delete(struct db *db, const char *id)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum fs_err e;
 
 	/* Its upload_parts go with it (ON DELETE CASCADE). */
 	st = db_stmt(db, "DELETE FROM uploads WHERE id = ?1");
 	if (st == NULL)
 		return db_err(db);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	db_bind_text(st, 1, id, -1);
 	e = change(db, st);
 	return e == FS_NOT_FOUND ? FS_OK : e;
 }
 
 int
-upload_expired(sqlite3 *db, long long now, char ids[][UPLOAD_ID_LEN + 1],
+upload_expired(struct db *db, long long now, char ids[][UPLOAD_ID_LEN + 1],
     int max)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int n = 0, rc;
 
 	st = db_stmt(db, "SELECT id FROM uploads WHERE expires_at <= ?1"
 	    " ORDER BY expires_at LIMIT ?2");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max)
+	db_bind_int64(st, 1, now);
+	db_bind_int(st, 2, max);
+	while ((rc = db_step(st)) == DB_ROW && n < max)
 		col_text(st, 0, ids[n++], UPLOAD_ID_LEN + 1);
 	db_stmt_done(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? n : -1;
+	return rc == DB_DONE || rc == DB_ROW ? n : -1;
 }
 
 int
-upload_exists(sqlite3 *db, const char *id)
+upload_exists(struct db *db, const char *id)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	st = db_stmt(db, "SELECT 1 FROM uploads WHERE id = ?1");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	db_bind_text(st, 1, id, -1);
 	rc = db_exists(st);
 	db_stmt_done(st);
 	return rc;

@@ -6,7 +6,7 @@
 #ifndef FS_UPLOAD_DB_H
 #define FS_UPLOAD_DB_H
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "err.h"
 #include "files.h"
@@ -36,14 +36,14 @@ struct upload_row {
 /* 1 when s looks like an upload id (UPLOAD_ID_LEN lower-case hex). */
 int		 upload_id_ok(const char *s);
 /* Insert u (all of it). FS_OK, FS_NO_SPACE or FS_INTERNAL. */
-enum fs_err	 upload_insert(sqlite3 *db, const struct upload_row *u);
+enum fs_err	 upload_insert(struct db *db, const struct upload_row *u);
 /*
  * Load upload id into u when p (its tenant and creator) owns it; with p
  * NULL whoever owns it (gc). FS_OK, FS_NOT_FOUND (missing or someone
  * else's: the same answer, DESIGN §3) or FS_INTERNAL. Free u with
  * upload_row_free (also after an error).
  */
-enum fs_err	 upload_load(sqlite3 *db, const char *id,
+enum fs_err	 upload_load(struct db *db, const char *id,
 		    const struct principal *p, struct upload_row *u);
 void		 upload_row_free(struct upload_row *u);
 /*
@@ -51,29 +51,29 @@ void		 upload_row_free(struct upload_row *u);
  * (sha_state, NULL: none) and expires_at. FS_OK, FS_NOT_FOUND (deleted
  * meanwhile), FS_NO_SPACE or FS_INTERNAL.
  */
-enum fs_err	 upload_advance(sqlite3 *db, const char *id, long long offset,
+enum fs_err	 upload_advance(struct db *db, const char *id, long long offset,
 		    const char *sha_state, long long expires_at);
 /* Name the store's multipart upload (store_mp_begin's state). */
-enum fs_err	 upload_set_store_state(sqlite3 *db, const char *id,
+enum fs_err	 upload_set_store_state(struct db *db, const char *id,
 		    const char *state);
 /* Record a part sent (replacing one of that number). */
-enum fs_err	 upload_part_add(sqlite3 *db, const char *id,
+enum fs_err	 upload_part_add(struct db *db, const char *id,
 		    const struct store_part *p);
 /* The parts of id by number, malloc'd into *parts (caller frees). */
-enum fs_err	 upload_parts(sqlite3 *db, const char *id,
+enum fs_err	 upload_parts(struct db *db, const char *id,
 		    struct store_part **parts, int *n);
 /* Set the length of a deferred upload. */
-enum fs_err	 upload_set_length(sqlite3 *db, const char *id,
+enum fs_err	 upload_set_length(struct db *db, const char *id,
 		    long long length);
 /* Delete the row; a missing one is FS_OK. */
-enum fs_err	 upload_delete(sqlite3 *db, const char *id);
+enum fs_err	 upload_delete(struct db *db, const char *id);
 /*
  * Copy into ids (up to max ids) those of uploads expired at now. The
  * count, or -1.
  */
-int		 upload_expired(sqlite3 *db, long long now,
+int		 upload_expired(struct db *db, long long now,
 		    char ids[][UPLOAD_ID_LEN + 1], int max);
 /* 1 when a row for id exists, 0 when not, -1 on error. */
-int		 upload_exists(sqlite3 *db, const char *id);
+int		 upload_exists(struct db *db, const char *id);
 
 #endif

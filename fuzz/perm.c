@@ -1,43 +1,93 @@
 /*
  * libFuzzer harness: the permission DSL compiler (perm_compile,
- * perm_validate, perm_bind). The first byte picks the collection and
- * whether the variables are set, the rest is the condition JSON.
+ * perm_validate, perm_bind, perm_row_allowed). The first byte picks the
+ * collection and whether the variables are set, the rest is the
+ * condition JSON.
  *
  * Properties: validation and compilation agree; a compiled fragment is
- * made only of allowlisted names, operators, parentheses, "?" and the
- * literals 0 and 1 (no byte of the input reaches the SQL), holds one "?"
- * per parameter, and runs in SQLite with its parameters bound.
+ * made only of allowlisted names, operators, parentheses, "?", CAST and
+ * the literals TRUE and FALSE (no byte of the input reaches the SQL),
+ * holds one "?" per parameter, and runs in SQLite with its parameters
+ * bound, over stored rows and over a would-be row (perm_row_allowed).
+ * With FILESTOR_TEST_PG set (a libpq URI), the same fragment also runs on
+ * PostgreSQL, which refuses what it cannot type, and gives the same
+ * answers: one SQL text for both engines, with the same meaning.
  */
-#include <sqlite3.h>
+#include "db.h"
 
 #include "fuzz.h"
 #include "perm.h"
 
-static sqlite3 *db;
+static struct db *db;
+static struct db *pg;
 
-/* One table holding every allowlisted column of every collection. */
+/* One table holding every allowlisted column of every collection, typed
+ * as stored, and a row with some of them set. */
+static const char schema[] = "CREATE TEMP TABLE t (key TEXT, "
+    "owner_id TEXT, folder_id TEXT, acl TEXT, content_type TEXT, "
+    "size BIGINT, tenant_id TEXT, created_at BIGINT, "
+    "updated_at BIGINT, id TEXT, name TEXT, agent_id TEXT, "
+    "path TEXT); INSERT INTO t (key, name, size, content_type, created_at) "
+    "VALUES ('k', 'n', 5, '5', 1700000000), "
+    "('tenants/00000000-0000-0000-0000-000000000000/a', '1', 10, 'a', 0);";
+
 static void
-db_open(void)
+mem_open(void)
 {
-	static const char schema[] = "CREATE TABLE t (key TEXT, "
-	    "owner_id TEXT, folder_id TEXT, acl TEXT, content_type TEXT, "
-	    "size INTEGER, tenant_id TEXT, created_at INTEGER, "
-	    "updated_at INTEGER, id TEXT, name TEXT, agent_id TEXT, "
-	    "path TEXT); INSERT INTO t (key, name) VALUES ('k', 'n');";
+	const char *uri;
+	char err[256];
 
 	if (db != NULL)
 		return;
-	FUZZ_CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
-	FUZZ_CHECK(sqlite3_exec(db, schema, NULL, NULL, NULL) == SQLITE_OK);
+	db = db_open(":memory:", DB_OPEN_CREATE, err, sizeof(err));
+	FUZZ_CHECK(db != NULL);
+	FUZZ_CHECK(db_exec(db, schema) == DB_OK);
+	uri = getenv("FILESTOR_TEST_PG");
+	if (uri == NULL || uri[0] == '\0')
+		return;
+	pg = db_open(uri, 0, err, sizeof(err));
+	if (pg == NULL)
+		fprintf(stderr, "FILESTOR_TEST_PG: %s\n", err);
+	FUZZ_CHECK(pg != NULL);
+	FUZZ_CHECK(db_exec(pg, schema) == DB_OK);
+}
+
+/* The rows of t cond selects, as a bit mask (by key); -1 on error. */
+static int
+rows_of(struct db *d, const struct perm_sql *s)
+{
+	struct db_stmt *st = NULL;
+	char *q = NULL;
+	int rc, mask = 0;
+
+	FUZZ_CHECK(asprintf(&q, "SELECT key FROM t WHERE (%s) ORDER BY key",
+	    s->where) > 0);
+	rc = db_prepare(d, q, &st);
+	if (rc != DB_OK)
+		fprintf(stderr, "%s: %s\n", q, db_errmsg(d));
+	FUZZ_CHECK(rc == DB_OK);
+	FUZZ_CHECK(perm_bind(st, 1, s) == DB_OK);
+	while ((rc = db_step(st)) == DB_ROW)
+		mask |= strcmp((const char *)db_col_text(st, 0), "k") == 0 ?
+		    1 : 2;
+	if (rc != DB_DONE)
+		fprintf(stderr, "%s: %s\n", q, db_errmsg(d));
+	FUZZ_CHECK(rc == DB_DONE);
+	db_finalize(st);
+	free(q);
+	return mask;
 }
 
 static void
-check_sql(const struct perm_sql *s)
+check_sql(enum perm_coll c, const struct perm_sql *s)
 {
-	sqlite3_stmt *st = NULL;
-	char *q = NULL;
-	size_t i, marks = 0;
-	int rc;
+	/* files has both, folders the first, agent_files neither. */
+	static const struct perm_cell cells[] = {
+		{ "created_at", NULL, 1700000000, 1 },
+		{ "size", NULL, 5, 1 },
+	};
+	size_t i, marks = 0, ncells;
+	int mask, yes;
 
 	FUZZ_CHECK(s->where != NULL && s->where[0] != '\0');
 	for (i = 0; s->where[i] != '\0'; i++) {
@@ -47,16 +97,14 @@ check_sql(const struct perm_sql *s)
 		marks += s->where[i] == '?';
 	}
 	FUZZ_CHECK(marks == s->nparams);
-	FUZZ_CHECK(asprintf(&q, "SELECT 1 FROM t WHERE (%s)", s->where) > 0);
-	rc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "%s: %s\n", q, sqlite3_errmsg(db));
-	FUZZ_CHECK(rc == SQLITE_OK);
-	FUZZ_CHECK(perm_bind(st, 1, s) == SQLITE_OK);
-	rc = sqlite3_step(st);
-	FUZZ_CHECK(rc == SQLITE_ROW || rc == SQLITE_DONE);
-	sqlite3_finalize(st);
-	free(q);
+	mask = rows_of(db, s);
+	ncells = c == PERM_FILES ? 2 : c == PERM_FOLDERS ? 1 : 0;
+	yes = perm_row_allowed(db, c, cells, ncells, s);
+	FUZZ_CHECK(yes == 0 || yes == 1);
+	if (pg != NULL) {
+		FUZZ_CHECK(rows_of(pg, s) == mask);
+		FUZZ_CHECK(perm_row_allowed(pg, c, cells, ncells, s) == yes);
+	}
 }
 
 int
@@ -75,7 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	db_open();
+	mem_open();
 	c = (enum perm_coll)(data[0] % PERM_COLL__COUNT);
 	cond = fuzz_str(data + 1, size - 1);
 	memset(&out, 0, sizeof(out));
@@ -85,7 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vrc = perm_validate(c, cond, verr, sizeof(verr));
 	FUZZ_CHECK(rc == vrc);
 	if (rc == 0) {
-		check_sql(&out);
+		check_sql(c, &out);
 		perm_sql_free(&out);
 	} else
 		FUZZ_CHECK(err[0] != '\0' && verr[0] != '\0');

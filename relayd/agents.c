@@ -60,11 +60,13 @@ authenticate(struct lws *wsi, char id[37], const char **msg)
 	    (int)sizeof(auth) || lws_hdr_copy(wsi, auth, sizeof(auth),
 	    WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
 		auth[0] = '\0';
+	/* PostgreSQL: reconnect after a drop before the first query. */
+	(void)db_ping(relay.db);
 	e = agent_authenticate(relay.db, auth[0] != '\0' ? auth : NULL, id,
 	    msg);
 	cry_wipe(auth, sizeof(auth));
 	if (e == FS_INTERNAL)
-		rlog("agent credentials: %s", sqlite3_errmsg(relay.db));
+		rlog("agent credentials: %s", db_errmsg(relay.db));
 	return e;
 }
 
@@ -439,7 +441,7 @@ established(struct aconn *ac, struct lws *wsi)
 			fail(o, "replaced by a newer connection");
 	if (agent_relay_attach(relay.db, ac->id, relay.self, ac->conn,
 	    db_now()) == -1) {
-		rlog("agent %s: %s", ac->id, sqlite3_errmsg(relay.db));
+		rlog("agent %s: %s", ac->id, db_errmsg(relay.db));
 		return -1;
 	}
 	ac->live = 1;
@@ -466,8 +468,9 @@ closed(struct aconn *ac)
 		stream_end(ac->streams, 1, 0);
 	rp_queue_clear(&ac->txq);
 	dynbuf_free(&ac->rx);
+	(void)db_ping(relay.db);
 	if (agent_relay_detach(relay.db, ac->id, ac->conn) == -1)
-		rlog("agent %s: %s", ac->id, sqlite3_errmsg(relay.db));
+		rlog("agent %s: %s", ac->id, db_errmsg(relay.db));
 	metrics_inc(METRIC_RELAY_DISCONNECTS);
 	rlog("agent %s disconnected", ac->id);
 	ac->live = 0;

@@ -164,7 +164,8 @@ start(char *err, size_t errlen)
 		snprintf(err, errlen, "RELAY_PEER_ADDR must be host:port");
 		return -1;
 	}
-	relay.db = db_open(relay.cfg.db_path, 0, err, errlen);
+	relay.db = db_open(relay.cfg.db_path, cfg_db_flags(&relay.cfg), err,
+	    errlen);
 	if (relay.db == NULL)
 		return -1;
 	if (!db_is_current(relay.db)) {
@@ -176,19 +177,13 @@ start(char *err, size_t errlen)
 	if (relay.cfg.metrics) {
 		char mpath[4096], merr[512];
 
-		if (relay.cfg.metrics_file != NULL &&
-		    relay.cfg.metrics_file[0] != '\0')
-			snprintf(mpath, sizeof(mpath), "%s",
-			    relay.cfg.metrics_file);
-		else
-			snprintf(mpath, sizeof(mpath), "%s-metrics",
-			    relay.cfg.db_path);
+		cfg_metrics_path(&relay.cfg, mpath, sizeof(mpath));
 		if (metrics_open(mpath, "relay", merr, sizeof(merr)) == -1)
 			rlog("%s; running without metrics", merr);
 	}
 	/* Rows our last run left: none of those agents is connected. */
 	if (agent_relay_detach(relay.db, NULL, relay.self) == -1) {
-		snprintf(err, errlen, "database: %s", sqlite3_errmsg(relay.db));
+		snprintf(err, errlen, "database: %s", db_errmsg(relay.db));
 		return -1;
 	}
 	memset(&info, 0, sizeof(info));

@@ -23,7 +23,7 @@
 
 #include <libwebsockets.h>
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
+#include "db.h"
 
 #include "cfg.h"
 #include "dynbuf.h"
@@ -94,7 +94,7 @@ struct client {
 
 struct relay {
 	struct lws_context	*ctx;
-	sqlite3			*db;
+	struct db			*db;
 	struct cfg		 cfg;
 	const char		*self;	/* RELAY_PEER_ADDR or "" */
 	unsigned char		 peer_key[32];

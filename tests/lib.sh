@@ -6,6 +6,8 @@
 #   body / jqb FILTER / hdr NAME     -> what the last response held
 #   check NAME CONDITION...          -> records a pass or a fail
 #   expect_status CODE NAME          -> status check with the body on failure
+#   tsql SQL                         -> rows of the suite's database (SQLite or
+#                                       PostgreSQL; see below)
 
 TEST_FILE=${TEST_FILE:-t}
 
@@ -22,12 +24,23 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name" "$*"; fi
 }
 
-# req METHOD PATH [curl args]: one request; -g keeps [] literal.
+# req METHOD PATH [curl args]: one request; -g keeps [] literal. With two
+# front ends (tests/run HOSTS=2), every other PATH goes to the second, as
+# a load balancer would: what one host wrote, the next request reads on
+# the other.
 req() {
 	local method=$1 path=$2
 	shift 2
 	local url=$path
-	case "$url" in http*) ;; *) url=$BASE$path ;; esac
+	case "$url" in
+	http*) ;;
+	*)
+		url=$BASE$path
+		if [ -n "${BASE_B:-}" ]; then
+			REQ_N=$(( ${REQ_N:-0} + 1 ))
+			[ $((REQ_N % 2)) -eq 0 ] && url=$BASE_B$path
+		fi ;;
+	esac
 	: >"$TEST_TMP/headers"
 	: >"$TEST_TMP/body"
 	if [ "$method" = HEAD ]; then
@@ -86,6 +99,63 @@ eq() { [ "$1" = "$2" ] || { echo "    '$1' != '$2'" >&2; return 1; }; }
 neq() { [ "$1" != "$2" ]; }
 has() { case "$1" in *"$2"*) return 0 ;; esac; echo "    '$1' lacks '$2'" >&2; return 1; }
 
+# --- the suite's database, FILESTOR_DB: a SQLite file, or PostgreSQL
+# when it is a postgresql:// URI (issue 18; common/db.c db_is_pg_uri).
+# The tests write SQL both engines read alike, with these for the rest:
+# integers for flags (PostgreSQL prints a boolean as t or f), COALESCE,
+# the epoch from $(date +%s), tsql_hex and tsql_blob for blobs.
+#
+#   tsql [SQL]       -> SQL's rows (the statements on stdin without SQL):
+#                       one a line, columns between |, NULL empty
+#   is_pg            -> 0 when the suite's database is PostgreSQL
+#   tsql_hex EXPR    -> SQL for a blob's hex, upper case (SQLite's hex())
+#   tsql_blob HEX    -> SQL for a blob literal of HEX (X'...')
+#   tsql_columns TABLE -> TABLE's column names, one a line
+#   tsql_dump        -> the whole database as text (.dump, pg_dump)
+is_pg() {
+	case "${FILESTOR_DB:-}" in postgresql://* | postgres://*) return 0 ;; esac
+	return 1
+}
+# tsql_pgbin PROGRAM ARGS...: a client of the newest installed server
+# (as tests/pg.sh's), else PROGRAM from PATH.
+tsql_pgbin() {
+	local p=$1
+	shift
+	if [ -z "${TSQL_PG_BIN+set}" ]; then
+		TSQL_PG_BIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+	fi
+	[ -x "$TSQL_PG_BIN/$p" ] && p=$TSQL_PG_BIN/$p
+	"$p" "$@"
+}
+tsql() {
+	if is_pg; then
+		tsql_pgbin psql -X -q -At -v ON_ERROR_STOP=1 -d "$FILESTOR_DB" \
+		    ${1+-c "$1"}
+	else
+		sqlite3 "$FILESTOR_DB" ${1+"$1"}
+	fi
+}
+tsql_hex() {
+	if is_pg; then echo "upper(encode($1, 'hex'))"; else echo "hex($1)"; fi
+}
+tsql_blob() {
+	if is_pg; then echo "decode('$1', 'hex')"; else echo "X'$1'"; fi
+}
+tsql_columns() {
+	if is_pg; then
+		tsql "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '$1' ORDER BY ordinal_position"
+	else
+		tsql "SELECT name FROM pragma_table_info('$1')"
+	fi
+}
+tsql_dump() {
+	if is_pg; then
+		tsql_pgbin pg_dump -d "$FILESTOR_DB"
+	else
+		sqlite3 "$FILESTOR_DB" .dump
+	fi
+}
+
 # Fixtures: each prints the id (or key) it made.
 mk_tenant() { "$FILESTORCTL" tenant create "${1:-t$RANDOM}"; }
 mk_user() { # TID ROLE [PASSWORD] [EMAIL]
@@ -134,6 +204,11 @@ start_server2() {
 	SERVER2_SEQ=$(( ${SERVER2_SEQ:-0} + 1 ))
 	RUN2=$TEST_TMP/run2.$SERVER2_SEQ
 	(
+		# Its relay's own peer port, unless the caller names one: the
+		# suite's host's (tests/run HOSTS=2) is taken.
+		if [ -n "${RELAY_PEER_ADDR:-}" ]; then
+			RELAY_PEER_ADDR=127.0.0.1:$(serve_free_port) || exit 1
+		fi
 		for kv in "$@"; do export "${kv?}"; done
 		export FILESTOR_RUN_DIR=$RUN2
 		# Its own log: a test may kill its workers on purpose, which

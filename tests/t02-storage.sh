@@ -29,7 +29,7 @@ check "put: owner" eq "$(jqb .ownerId)" "$UA"
 check "put: folderId null" eq "$(jqb .folderId)" "null"
 check "put: createdAt ISO" has "$(jqb .createdAt)" "T"
 check "put: object stored under tenants/<tid>/" obj_same "tenants/$TID/docs/a.bin" "$TEST_TMP/f100k"
-check "put: row key is physical" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/docs/a.bin'")" 1
+check "put: row key is physical" eq "$(tsql "SELECT count(*) FROM files WHERE key = 'tenants/$TID/docs/a.bin'")" 1
 
 req PUT /api/storage/docs/plain "${A[@]}" -H 'Content-Type:' --data-binary 'hello'
 expect_status 201 "put without Content-Type"
@@ -105,7 +105,7 @@ expect_error 422 VALIDATION "key with a C1 control (U+009B) refused"
 check "the C1 refusal names control characters" has "$(jqb .error.message)" "control characters"
 req PUT "/api/storage/c1%C2%A0x" "${A[@]}" --data-binary 'x'
 expect_status 201 "U+00A0, just past C1, is a fine key"
-check "no row for refused keys" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE '%/x' OR key LIKE '%a%b'")" 0
+check "no row for refused keys" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE '%/x' OR key LIKE '%a%b'")" 0
 
 # --- unicode keys round-trip, NFC
 req PUT "/api/storage/photos/%C3%A9t%C3%A9/%E6%97%A5%E6%9C%AC.txt" "${A[@]}" --data-binary 'unicode'
@@ -328,7 +328,7 @@ expect_error 403 FORBIDDEN "token whose t does not match its k"
 # --- delete
 req DELETE /api/storage/docs/plain "${A[@]}"
 expect_status 204 "delete"
-check "delete: row gone" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/docs/plain'")" 0
+check "delete: row gone" eq "$(tsql "SELECT count(*) FROM files WHERE key = 'tenants/$TID/docs/plain'")" 0
 check "delete: object gone" obj_absent "tenants/$TID/docs/plain"
 req GET /api/storage/docs/plain "${A[@]}"
 expect_error 404 NOT_FOUND "deleted key is 404"

@@ -53,11 +53,23 @@ expect_error 401 UNAUTHORIZED "list without credentials"
 
 # The plan of the statement list runs: a range scan of the primary key,
 # with the owner condition applied on top, never a full scan.
+# SQLite says it as SEARCH ... USING PRIMARY KEY, PostgreSQL as an Index
+# Scan of files_pkey whose Index Cond bounds key on both sides.
+case $FILESTOR_DB in
+postgres://* | postgresql://*)
+	range="Index Scan using files_pkey on files" full="Seq Scan"
+	bounds="Index Cond: ((key >= " ;;
+*)
+	range="SEARCH files USING PRIMARY KEY (key>? AND key<?)"
+	full="SCAN files" bounds="USING PRIMARY KEY (key>? AND key<?)" ;;
+esac
 plan=$("$FILESTORCTL" debug list-plan --tenant "$TID" --user "$UA" --prefix img/)
-check "list plan searches the primary key by range" has "$plan" "SEARCH files USING PRIMARY KEY (key>? AND key<?)"
-check "list plan is not a full scan" eq "$(printf '%s' "$plan" | grep -c 'SCAN files')" 0
+check "list plan searches the primary key by range" has "$plan" "$range"
+check "list plan bounds the key" has "$plan" "$bounds"
+check "list plan is not a full scan" eq "$(printf '%s' "$plan" | grep -c "$full")" 0
 plan=$("$FILESTORCTL" debug list-plan --tenant "$TID" --user "$UA")
-check "list plan without a prefix is still a range scan" has "$plan" "USING PRIMARY KEY (key>? AND key<?)"
+check "list plan without a prefix is still a range scan" has "$plan" "$range"
+check "list plan without a prefix bounds the key" has "$plan" "$bounds"
 
 # folders
 req POST /api/folders "${A[@]}" -H 'Content-Type: application/json' -d '{"name":"Projects/Alpha"}'

@@ -87,8 +87,8 @@ hb_refused 422 VALIDATION "heartbeat: the quick API host refused" -H "Authorizat
 hb_refused 422 VALIDATION "heartbeat: two labels under trycloudflare.com refused" -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"a.b.trycloudflare.com"}'
 hb -H "Authorization: Bearer $AID.$SECRET" --data '{"version":"x","tunnelHostname":"agent.example.com","health":{"ok":true}}'
 expect_status 200 "heartbeat: the configured hostname accepted"
-check "heartbeat: lastSeenAt set" neq "$(sqlite3 "$FILESTOR_DB" "SELECT last_seen_at FROM agents WHERE id = '$AID'")" ""
-check "heartbeat: configured hostname kept" eq "$(sqlite3 "$FILESTOR_DB" "SELECT tunnel_hostname FROM agents WHERE id = '$AID'")" "agent.example.com"
+check "heartbeat: lastSeenAt set" neq "$(tsql "SELECT last_seen_at FROM agents WHERE id = '$AID'")" ""
+check "heartbeat: configured hostname kept" eq "$(tsql "SELECT tunnel_hostname FROM agents WHERE id = '$AID'")" "agent.example.com"
 req GET /api/agents/heartbeat "${ADM[@]}"
 expect_status 405 "heartbeat: GET is 405"
 
@@ -122,7 +122,7 @@ QHOST=brave-tiny-quick-words.trycloudflare.com
 MPORT=$(serve_free_port)
 set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"cloudflare\":{\"cloudflared_path\":\"$FAKE\",\"metrics_port\":$MPORT,\"grace_period_secs\":3,\"health_url_override\":\"$AORIGIN/healthz\"}}"
 check "quick: agent starts" start_agent quick.log FILESTOR_AGENT_TIME_SCALE=0.1 FAKECF_QUICK_HOST="$QHOST"
-dbhost() { [ "$(sqlite3 "$FILESTOR_DB" "SELECT tunnel_hostname FROM agents WHERE id = '$AID'")" = "$1" ]; }
+dbhost() { [ "$(tsql "SELECT tunnel_hostname FROM agents WHERE id = '$AID'")" = "$1" ]; }
 check "quick: the URL reaches the backend" wait_for 5 dbhost "$QHOST"
 check "quick: URL logged" has "$(cat "$ALOG")" "quick tunnel URL: https://$QHOST"
 req GET "/api/file/content?agent=$AID&path=$(jq -rn --arg p "$R1/f.txt" '$p|@uri')" "${ADM[@]}"
@@ -159,7 +159,7 @@ check "SIGTERM: no restart while stopping" eq "$(starts)" 1
 TOKEN=$(printf '{"a":"0123456789abcdef0123456789abcdef","t":"8a0d1c52-5e2b-4d7c-9d1e-3b7f2a1c9e44","s":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlYw"}' | base64 -w0 | tr -d '=')
 MPORT=$(serve_free_port)
 set_tunnel "{\"backend\":\"cloudflare\",\"health_check_interval_secs\":1,\"cloudflare\":{\"mode\":\"named\",\"token\":\"\${CLOUDFLARE_TUNNEL_TOKEN}\",\"hostname\":\"agent.example.com\",\"cloudflared_path\":\"$FAKE\",\"protocol\":\"http2\",\"edge_ip_version\":\"4\",\"retries\":3,\"metrics_port\":$MPORT,\"grace_period_secs\":2,\"health_url_override\":\"$AORIGIN/healthz\"}}"
-sqlite3 "$FILESTOR_DB" "UPDATE agents SET tunnel_hostname = 'agent.example.com', last_seen_at = 1 WHERE id = '$AID'"
+tsql "UPDATE agents SET tunnel_hostname = 'agent.example.com', last_seen_at = 1 WHERE id = '$AID'"
 check "named: agent starts" start_agent named.log FILESTOR_AGENT_TIME_SCALE=0.1 CLOUDFLARE_TUNNEL_TOKEN="$TOKEN"
 # The state file still holds the quick-mode agent's good health until
 # this agent writes its own: wait for this agent's cloudflared too.
@@ -174,7 +174,7 @@ check "named: cloudflared saw the masked token" has "$(cat "$ALOG")" "Environmen
 ready4() { "$AGENT_BIN" status --listen "127.0.0.1:$APORT" 2>/dev/null | grep -q "ready connections: 4"; }
 check "named: 4 connections registered" wait_for 4 ready4
 "$AGENT_BIN" status --listen "127.0.0.1:$APORT" >"$TEST_TMP/st2.out" 2>&1
-check "named: heartbeat accepted (lastSeenAt moved)" neq "$(sqlite3 "$FILESTOR_DB" "SELECT last_seen_at FROM agents WHERE id = '$AID'")" 1
+check "named: heartbeat accepted (lastSeenAt moved)" neq "$(tsql "SELECT last_seen_at FROM agents WHERE id = '$AID'")" 1
 check "named: no heartbeat refused" eq "$(grep -c 'heartbeat refused' "$ALOG")" 0
 check "named: status mode and URL" has "$(cat "$TEST_TMP/st2.out")" "tunnel url:        https://agent.example.com"
 stop_agent
@@ -299,7 +299,7 @@ check "rotate: the hostname is saved" eq "$(jq -r .tunnel.hostname "$CFG")" "$AO
 check "rotate: every supervisor setting kept" eq "$(jq -S '.tunnel | del(.hostname, .key)' "$CFG")" "$BEFORE"
 check "rotate: the config stays 0600" eq "$(stat -c %a "$CFG")" 600
 : >"$TRACE"
-sqlite3 "$FILESTOR_DB" "UPDATE agents SET tunnel_hostname = 'agent.example.com' WHERE id = '$AID'"
+tsql "UPDATE agents SET tunnel_hostname = 'agent.example.com' WHERE id = '$AID'"
 check "rotate: agent starts" start_agent rotate.log FILESTOR_AGENT_TIME_SCALE=0.1 CLOUDFLARE_TUNNEL_TOKEN="$TOKEN"
 check "rotate: cloudflared runs again" wait_for 5 healthy
 "$AGENT_BIN" status --listen "127.0.0.1:$APORT" >"$TEST_TMP/st3.out" 2>&1

@@ -56,7 +56,7 @@ expect_error 422 VALIDATION "NUL in a key: JSON 422"
 req PUT /api/storage/h/huge "${A[@]}" -H 'Content-Length: 6000000000' \
     --data-binary 'x' --max-time 10
 expect_error 413 PAYLOAD_TOO_LARGE "declared length over the limit: JSON 413 at once"
-check "no row for the refused upload" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE '%/h/huge'")" 0
+check "no row for the refused upload" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE '%/h/huge'")" 0
 
 # What the web server refuses itself is JSON too (lighttpd: its
 # server.error-handler; Apache: ErrorDocument), wherever it allows.

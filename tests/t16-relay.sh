@@ -301,7 +301,7 @@ if start_server2 "RELAY_PEER_ADDR=127.0.0.1:$PPORT" RELAY_STALL_SECONDS=2; then
 	stop_agent
 	jq --arg s "$BASE2" '.server = $s' "$CFG" >"$CFG.new" && chmod 600 "$CFG.new" && mv "$CFG.new" "$CFG"
 	start_agent
-	relay_is() { [ "$(sqlite3 "$FILESTOR_DB" "SELECT relay FROM agent_relays WHERE agent_id = '$AID'")" = "$1" ]; }
+	relay_is() { [ "$(tsql "SELECT relay FROM agent_relays WHERE agent_id = '$AID'")" = "$1" ]; }
 	check "two hosts: the second relay holds the agent" wait_for 10 relay_is "127.0.0.1:$PPORT"
 	content "$AID" "$R1/big.bin" "${ADM[@]}"
 	expect_status 200 "two hosts: download through the other front end"

@@ -16,7 +16,7 @@ STAGES=$FILESTOR_DATA_DIR/.uploads
 b64() { printf '%s' "$1" | base64 -w0; }
 # meta KEY [CONTENT-TYPE]: an Upload-Metadata value.
 meta() { printf 'key %s%s' "$(b64 "$1")" "${2:+,filetype $(b64 "$2")}"; }
-rows() { sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM $1"; }
+rows() { tsql "SELECT count(*) FROM $1"; }
 stage_of() { echo "$STAGES/${1##*/}"; }
 # create METADATA LENGTH [curl args]: POST as A; sets LOC.
 create() {
@@ -164,8 +164,8 @@ expect_status 200 "published: GET 200"
 check "published: the bytes" eq "$(body)" "hello world"
 check "published: ETag from sha256" eq "$(hdr ETag)" "\"$(sha256sum "$TEST_TMP/all" | cut -d' ' -f1)\""
 check "published: contentType from filetype" eq "$(hdr Content-Type)" "text/plain"
-check "published: one row" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/up/hello.txt'")" 1
-check "published: owner is the uploader" eq "$(sqlite3 "$FILESTOR_DB" "SELECT owner_id FROM files WHERE key = 'tenants/$TID/up/hello.txt'")" "$UA"
+check "published: one row" eq "$(tsql "SELECT count(*) FROM files WHERE key = 'tenants/$TID/up/hello.txt'")" 1
+check "published: owner is the uploader" eq "$(tsql "SELECT owner_id FROM files WHERE key = 'tenants/$TID/up/hello.txt'")" "$UA"
 check "published: the object" obj_same "tenants/$TID/up/hello.txt" "$TEST_TMP/all"
 check "published: no upload row" eq "$(rows uploads)" 0
 check "published: no stage" test ! -e "$(stage_of "$LOC")"
@@ -364,7 +364,7 @@ head -c "$LEN" /dev/urandom >"$TEST_TMP/parts"
 head -c $((P + 50000)) "$TEST_TMP/parts" >"$TEST_TMP/parts.1"
 tail -c +$((P + 50001)) "$TEST_TMP/parts" | head -c "$P" >"$TEST_TMP/parts.2"
 tail -c +$((2 * P + 50001)) "$TEST_TMP/parts" >"$TEST_TMP/parts.3"
-parts_of() { sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM upload_parts WHERE upload_id = '${1##*/}'"; }
+parts_of() { tsql "SELECT count(*) FROM upload_parts WHERE upload_id = '${1##*/}'"; }
 stage_alloc() { echo $(($(stat -c '%b * %B' "$(stage_of "$1")"))); }
 # Open multipart uploads since here: s3rver cannot abort one, so those an
 # earlier file of the pass left (t04 kills PUTs mid-upload) stay open.
@@ -394,7 +394,7 @@ patch "$LOC" $((2 * P + 50000)) "$TEST_TMP/parts.3"
 expect_status 204 "parts: last PATCH publishes"
 check "parts: the object is whole" obj_same "tenants/$TID/up/parts.bin" "$TEST_TMP/parts"
 check "parts: its sha256, from the running hash" eq \
-    "$(sqlite3 "$FILESTOR_DB" "SELECT sha256 FROM files WHERE key = 'tenants/$TID/up/parts.bin'")" \
+    "$(tsql "SELECT sha256 FROM files WHERE key = 'tenants/$TID/up/parts.bin'")" \
     "$(sha256sum "$TEST_TMP/parts" | cut -d' ' -f1)"
 check "parts: no multipart upload left open" eq "$(mp_open)" 0
 check "parts: no part rows left" eq "$(rows upload_parts)" 0
@@ -405,12 +405,12 @@ head -c 100 "$TEST_TMP/parts" >"$TEST_TMP/parts.a"
 tail -c +101 "$TEST_TMP/parts" >"$TEST_TMP/parts.b"
 create "$(meta up/legacy.bin)" "$LEN"
 patch "$LOC" 0 "$TEST_TMP/parts.a"
-sqlite3 "$FILESTOR_DB" "UPDATE uploads SET sha_state = NULL WHERE id = '${LOC##*/}'"
+tsql "UPDATE uploads SET sha_state = NULL WHERE id = '${LOC##*/}'"
 patch "$LOC" 100 "$TEST_TMP/parts.b"
 expect_status 204 "legacy row: last PATCH publishes"
 check "legacy row: the object is whole" obj_same "tenants/$TID/up/legacy.bin" "$TEST_TMP/parts"
 check "legacy row: its sha256" eq \
-    "$(sqlite3 "$FILESTOR_DB" "SELECT sha256 FROM files WHERE key = 'tenants/$TID/up/legacy.bin'")" \
+    "$(tsql "SELECT sha256 FROM files WHERE key = 'tenants/$TID/up/legacy.bin'")" \
     "$(sha256sum "$TEST_TMP/parts" | cut -d' ' -f1)"
 # A worker that dies after CompleteMultipartUpload, before the file row
 # (the shim exits it at the row's INSERT): the bucket no longer knows the
@@ -425,7 +425,7 @@ crash_retry() {
 	patch "$BASE2$LOC" $((2 * P + 50000)) "$TEST_TMP/parts.3"
 	check "crash after Complete ($how): the worker died ($STATUS)" test "$STATUS" -ge 500
 	check "crash after Complete ($how): no row yet" eq \
-	    "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/$k'")" 0
+	    "$(tsql "SELECT count(*) FROM files WHERE key = 'tenants/$TID/$k'")" 0
 	check "crash after Complete ($how): the bucket has no upload open" eq "$(mp_open)" 0
 	if [ "$how" = patch ]; then
 		: >"$TEST_TMP/empty"
@@ -436,12 +436,12 @@ crash_retry() {
 	fi
 	check "crash after Complete ($how): the object is whole" obj_same "tenants/$TID/$k" "$TEST_TMP/parts"
 	check "crash after Complete ($how): its sha256" eq \
-	    "$(sqlite3 "$FILESTOR_DB" "SELECT sha256 FROM files WHERE key = 'tenants/$TID/$k'")" \
+	    "$(tsql "SELECT sha256 FROM files WHERE key = 'tenants/$TID/$k'")" \
 	    "$(sha256sum "$TEST_TMP/parts" | cut -d' ' -f1)"
 	check "crash after Complete ($how): one row" eq \
-	    "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/$k%'")" 1
+	    "$(tsql "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/$k%'")" 1
 	check "crash after Complete ($how): the upload is over" eq \
-	    "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM uploads WHERE id = '${LOC##*/}'")" 0
+	    "$(tsql "SELECT count(*) FROM uploads WHERE id = '${LOC##*/}'")" 0
 	check "crash after Complete ($how): no stage left" test ! -e "$(stage_of "$LOC")"
 }
 if [ "${STORE:-local}" = s3 ]; then
@@ -466,21 +466,21 @@ check "parts: DELETE leaves no stage" test ! -e "$(stage_of "$LOC")"
 create "$(meta up/parts-old.bin)" "$LEN"
 patch "$LOC" 0 "$TEST_TMP/parts.1"
 PARTS_OLD=$LOC
-sqlite3 "$FILESTOR_DB" "UPDATE uploads SET expires_at = 1 WHERE id = '${LOC##*/}'"
+tsql "UPDATE uploads SET expires_at = 1 WHERE id = '${LOC##*/}'"
 
 # --- expiry and gc
 create "$(meta up/fresh)" 11
 FRESH=$LOC
 create "$(meta up/old)" 11
 patch "$LOC" 0 "$TEST_TMP/p1"
-sqlite3 "$FILESTOR_DB" "UPDATE uploads SET expires_at = 1 WHERE id = '${LOC##*/}'"
+tsql "UPDATE uploads SET expires_at = 1 WHERE id = '${LOC##*/}'"
 req HEAD "$LOC" "${A[@]}" "${TUS[@]}"
 check "expired upload: HEAD 410" eq "$STATUS" 410
 patch "$LOC" 6 "$TEST_TMP/p2"
 expect_error 410 GONE "expired upload: PATCH 410"
 "$FILESTORCTL" gc >"$TEST_TMP/gc.out" 2>&1
 check "gc: runs" grep -q "uploads: expired or abandoned" "$TEST_TMP/gc.out"
-check "gc: the expired row is gone" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM uploads WHERE id = '${LOC##*/}'")" 0
+check "gc: the expired row is gone" eq "$(tsql "SELECT count(*) FROM uploads WHERE id = '${LOC##*/}'")" 0
 check "gc: the expired stage is gone" test ! -e "$(stage_of "$LOC")"
 check "gc: a live upload stays" offset_is "$FRESH" 0
 check "gc: the expired upload with parts is gone" test ! -e "$(stage_of "$PARTS_OLD")"
@@ -504,10 +504,10 @@ if nm=$(tests/npm/install "${FILESTOR_CGI_DIR%/cgi-bin}"); then
 		at=$(jq -r '.offsetAtAbort // .offsetAtCut' <<<"$out")
 		check "tus-js-client $sc: stopped part-way ($at)" test "$at" -gt 0 -a "$at" -lt $((64 << 20))
 		check "tus-js-client $sc: sha256 of the object" eq \
-		    "$(sqlite3 "$FILESTOR_DB" "SELECT sha256 FROM files WHERE key = 'tenants/$TID/tus/$sc.bin'")" "$BIGSHA"
+		    "$(tsql "SELECT sha256 FROM files WHERE key = 'tenants/$TID/tus/$sc.bin'")" "$BIGSHA"
 		check "tus-js-client $sc: the object's bytes" obj_same "tenants/$TID/tus/$sc.bin" "$TEST_TMP/big"
 		check "tus-js-client $sc: one row" eq \
-		    "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/tus/$sc.bin%'")" 1
+		    "$(tsql "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/tus/$sc.bin%'")" 1
 	done
 	head -c $((12 << 20)) /dev/urandom >"$TEST_TMP/deferred"
 	out=$(tusjs defer tus/stream.bin "$TEST_TMP/deferred")

@@ -83,11 +83,11 @@ req GET /api/auth/keys "${ADM[@]}"
 check "keys: an admin sees the tenant's" eq "$(jqb "([.items[] | select(.userId == \"$U2\")] | length > 0) and ([.items[] | select(.userId == \"$UID_A\")] | length > 0)")" true
 req GET '/api/auth/keys?all=1' "${USR[@]}"
 expect_error 422 VALIDATION "keys: query parameters refused"
-ADMKEYID=$(sqlite3 "$FILESTOR_DB" "SELECT id FROM api_keys WHERE user_id = '$UID_A' AND tenant_id = '$TID' LIMIT 1")
+ADMKEYID=$(tsql "SELECT id FROM api_keys WHERE user_id = '$UID_A' AND tenant_id = '$TID' LIMIT 1")
 req DELETE "/api/auth/keys/$ADMKEYID" "${USR[@]}"
 expect_error 404 NOT_FOUND "keys: a user cannot revoke another's key"
 OTHER=$(mk_key "$TID2" "$UID_A2")
-OTHERID=$(sqlite3 "$FILESTOR_DB" "SELECT id FROM api_keys WHERE tenant_id = '$TID2' LIMIT 1")
+OTHERID=$(tsql "SELECT id FROM api_keys WHERE tenant_id = '$TID2' LIMIT 1")
 req DELETE "/api/auth/keys/$OTHERID" "${ADM[@]}"
 expect_error 404 NOT_FOUND "keys: an admin cannot revoke another tenant's key"
 req GET /api/auth/me -H "Authorization: Bearer $OTHER"
@@ -202,8 +202,8 @@ else
 		    timeout --foreground -k 5 120 node --experimental-websocket tests/web/firefox.mjs
 	fi
 	for k in big50.bin resume24.bin; do
-		check "tus: one row for $k" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM files WHERE key = 'tenants/$TID/$k'")" 1
+		check "tus: one row for $k" eq "$(tsql "SELECT count(*) FROM files WHERE key = 'tenants/$TID/$k'")" 1
 	done
-	check "tus: no unfinished upload left" eq "$(sqlite3 "$FILESTOR_DB" "SELECT count(*) FROM uploads WHERE tenant_id = '$TID'")" 0
+	check "tus: no unfinished upload left" eq "$(tsql "SELECT count(*) FROM uploads WHERE tenant_id = '$TID'")" 0
 fi
 stop_agent

@@ -48,7 +48,7 @@ if [ "${STORE:-local}" = local ]; then
 	sed 's/Fl \\-threads/Fl \\-thread/' "$FILESTOR_TOP/man/filestor-agent.1" >"$W/short.1"
 	check "man check: a missing option is caught" eq "$(man_covers "$W/short.1" agent/main.c)" "option: --threads"
 	check "man check: it reads the command tables" eq \
-	    "$(grep -c '^\.It Cm' "$FILESTOR_TOP/man/filestorctl.8"):$(grep -c '^\.It Cm' "$FILESTOR_TOP/man/filestor-agent.1")" "18:4"
+	    "$(grep -c '^\.It Cm' "$FILESTOR_TOP/man/filestorctl.8"):$(grep -c '^\.It Cm' "$FILESTOR_TOP/man/filestor-agent.1")" "19:4"
 fi
 
 # --- the systemd units: installed, verified, and their commands run
@@ -132,6 +132,17 @@ if [ "${STORE:-local}" = local ] && [ "${SERVER:-lighttpd}" = lighttpd ]; then
 	wait "$UPOOL"
 	check "the pool stops cleanly on SIGTERM (no restart by on-failure)" eq "$?" 0
 	check "the pool's socket is gone" test ! -e "$SK/auth.sock"
+fi
+
+# --- on PostgreSQL the database's backup is pg_dump's: filestorctl
+# backup refuses it, says so, and leaves no copy. (The backups below are
+# of the second server's own SQLite database, on either suite.)
+if is_pg; then
+	"$FILESTORCTL" backup "$W/pgbackup" >"$W/pgbk.out" 2>"$W/pgbk.err"
+	check "backup on PostgreSQL: exit 1, pointing to pg_dump" has \
+	    "$?:$(cat "$W/pgbk.err")" "1:filestorctl: backup: the database is PostgreSQL: back it up with pg_dump"
+	check "backup on PostgreSQL: no copy, no manifest" eq \
+	    "$(cat "$W/pgbk.out"; ls -A "$W/pgbackup" 2>/dev/null)" ""
 fi
 
 # --- backups: a second server with its own state (and, on S3, bucket)

@@ -10,7 +10,7 @@ KADM=$(mk_key "$TID" "$UADM")
 KUSR=$(mk_key "$TID" "$UUSR")
 ADM=(-H "Authorization: Bearer $KADM")
 USR=(-H "Authorization: Bearer $KUSR")
-EMAIL=$(sqlite3 "$FILESTOR_DB" "SELECT email FROM users WHERE id = '$UADM'")
+EMAIL=$(tsql "SELECT email FROM users WHERE id = '$UADM'")
 
 # --- X-Request-Id
 req GET /api/auth/me "${ADM[@]}" -H 'X-Request-Id: t20-abc.1:2'
@@ -311,10 +311,10 @@ metrics "$BASE"
 # Online is a relay holding the agent's WebSocket (t16 runs real ones):
 # the row a relay writes, by hand.
 on0=$(m filestor_agents_online)
-sqlite3 "$FILESTOR_DB" "INSERT INTO agent_relays VALUES ('$AID', '', 't20', 0)"
+tsql "INSERT INTO agent_relays VALUES ('$AID', '', 't20', 0)"
 metrics "$BASE"
 check "metrics: an agent a relay holds counts as online" eq "$(m filestor_agents_online)" $((on0 + 1))
-sqlite3 "$FILESTOR_DB" "DELETE FROM agent_relays WHERE conn = 't20'"
+tsql "DELETE FROM agent_relays WHERE conn = 't20'"
 r2 DELETE "/api/agents/$AID/tunnel" "${ADM[@]}"
 expect_status 204 "log: tunnel disable"; id_td=$n2
 r2 DELETE "/api/agents/$AID" "${ADM[@]}"
@@ -353,7 +353,7 @@ check "log: every line is a JSON object" eq "$(jq -c 'select(type == "object")' 
 check "log: ids 1..$n2, in order" eq "$(jq -r .requestId "$LOG" | tr '\n' ' ')" \
     "$(for i in $(seq 1 "$n2"); do printf 't20-%s ' "$i"; done)"
 check "log: every line has the fields" eq "$(jq -c 'select((.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z$")) and (.program | type == "string") and (.method | type == "string") and (.status | type == "number") and (.bytesIn | type == "number") and (.bytesOut | type == "number") and (.durationMs | type == "number"))' "$LOG" | wc -l)" "$n2"
-KID=$(sqlite3 "$FILESTOR_DB" "SELECT id FROM api_keys WHERE user_id = '$UADM' AND id != '$NKID'")
+KID=$(tsql "SELECT id FROM api_keys WHERE user_id = '$UADM' AND id != '$NKID'")
 check "log: put's line" eq "$(line "t20-$id_put" | jq -c '[.program, .method, .route, .path, .status, .bytesIn, .tenant, .principal.kind, .principal.user, .principal.key]')" \
     "[\"put\",\"PUT\",\"/api/storage/**\",\"/api/storage/t20/log/a.txt\",201,3,\"$TID\",\"apikey\",\"$UADM\",\"$KID\"]"
 check "log: put create" changed "t20-$id_put" put t20/log/a.txt create

@@ -23,7 +23,7 @@ read -r AKB SKB < <(s3key "$TID" "$UB")
 check "apikey create --s3: an access key id" test "${#AKA}" = 20
 check "apikey create --s3: a secret" test "${#SKA}" = 64
 check "the secret is not stored in the clear" test -z \
-    "$(sqlite3 "$FILESTOR_DB" "SELECT 1 FROM s3_keys WHERE instr(secret_sealed, '$SKA')")"
+    "$(tsql "SELECT 1 FROM s3_keys WHERE $(tsql_hex secret_sealed) LIKE '%$(printf '%s' "$SKA" | hexof | tr a-f A-F)%'")"
 
 export AWS_ACCESS_KEY_ID=$AKA AWS_SECRET_ACCESS_KEY=$SKA AWS_DEFAULT_REGION=us-east-1
 export AWS_CONFIG_FILE=$TEST_TMP/aws.config AWS_SHARED_CREDENTIALS_FILE=/dev/null
@@ -84,7 +84,7 @@ head -c $((100 << 20)) /dev/urandom >"$TEST_TMP/big.bin"
 check "aws s3 cp 100 MiB (multipart)" awss3 cp --quiet "$TEST_TMP/big.bin" "s3://$S3T/big.bin"
 # Its sha256, which the part writers hash as the parts arrive on disk
 # (cgi-bin/s3.c, asm_chain) and Complete finishes.
-check "100 MiB: the row's sha256 is the file's" eq "$(sqlite3 "$FILESTOR_DB" \
+check "100 MiB: the row's sha256 is the file's" eq "$(tsql \
     "SELECT sha256 FROM files WHERE key = 'tenants/$TID/big.bin'")" \
     "$(sha256sum <"$TEST_TMP/big.bin" | cut -c1-64)"
 # What S3 makes of 16 MiB parts: boto3 checks it below.
@@ -206,7 +206,7 @@ check "... the object over REST" eq "$STATUS $(body)" "200 s3cmd was here"
 head -c $((12 << 20)) /dev/urandom >"$TEST_TMP/c.big"
 check "s3cmd put 12 MiB (multipart, 5 MiB parts)" s3c vhost -q put \
     "$TEST_TMP/c.big" "s3://$S3T/s3cmd/c.big"
-check "... in three parts (its ETag)" eq "$(sqlite3 "$FILESTOR_DB" \
+check "... in three parts (its ETag)" eq "$(tsql \
     "SELECT substr(md5, 33) FROM files WHERE key = 'tenants/$TID/s3cmd/c.big'")" "-3"
 check "s3cmd ls (path-style at the host's root)" eq \
     "$(s3c path ls "s3://$S3T/s3cmd/" | awk '{print $3, $4}' | tr '\n' ' ')" \

@@ -18,6 +18,7 @@
 #include "cry.h"
 #include "s3key.h"
 #include "db.h"
+#include "dbcopy.h"
 #include "files.h"
 #include "http_parse.h"
 #include "perm.h"
@@ -32,7 +33,7 @@ struct cmd;
 
 struct ctl {
 	struct cfg		 cfg;
-	sqlite3			*db;
+	struct db			*db;
 	const struct cmd	*cmd;	/* the command being run (cmds[]) */
 };
 
@@ -141,7 +142,7 @@ cmd_tenant_list(struct ctl *c, struct cli_args *ar)
 	if (ar->npos != 0)
 		return usage_fail(c);
 	if (auth_tenant_each(c->db, print_tenant, NULL) == -1)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	return 0;
 }
 
@@ -226,7 +227,7 @@ s3key_new(struct ctl *c, const char *tid, const char *uid, const char *name)
 	if (rc == 1)
 		return cli_fail("user is not a member of tenant %s", tid);
 	if (rc != 0)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	printf("%s\t", id);
 	show_secret(secret);
 	fprintf(stderr, "filestorctl: S3 key created: access key id %s, then "
@@ -254,7 +255,7 @@ cmd_apikey_create(struct ctl *c, struct cli_args *ar)
 	if (rc == 1)
 		return cli_fail("user is not a member of tenant %s", tid);
 	if (rc != 0)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	show_secret(key);
 	fprintf(stderr, "filestorctl: API key created, id %s; the key (on "
 	    "stdout) is shown only once: store it now\n", id);
@@ -273,7 +274,7 @@ cmd_apikey_revoke(struct ctl *c, struct cli_args *ar)
 		if (rc == 1)
 			return cli_fail("no live S3 key %s", ar->pos[0]);
 		return rc == 0 ? 0 : cli_fail("database: %s",
-		    sqlite3_errmsg(c->db));
+		    db_errmsg(c->db));
 	}
 	if (!need_uuid(ar->pos[0], "KEY_ID"))
 		return 1;
@@ -281,7 +282,7 @@ cmd_apikey_revoke(struct ctl *c, struct cli_args *ar)
 	if (rc == 1)
 		return cli_fail("no live API key %s", ar->pos[0]);
 	if (rc != 0)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	return 0;
 }
 
@@ -306,7 +307,7 @@ cmd_apikey_list(struct ctl *c, struct cli_args *ar)
 		return 1;
 	printf("ID\tUSER\tEMAIL\tNAME\tCREATED\tSTATE\n");
 	if (auth_apikey_each(c->db, tid, print_apikey, NULL) == -1)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	return 0;
 }
 
@@ -333,7 +334,7 @@ cmd_role_create(struct ctl *c, struct cli_args *ar)
 	if (e == FS_NOT_FOUND)
 		return cli_fail("no tenant %s", tid);
 	if (e != FS_OK)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	printf("%s\n", id);
 	return 0;
 }
@@ -352,7 +353,7 @@ role_ref(struct ctl *c, const char *ref, const char *tid, char id[37])
 	else
 		rc = auth_role_find(c->db, tid, ref, id);
 	if (rc == -1)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	if (rc != 0)
 		return cli_fail("no role %s", ref);
 	return 0;
@@ -382,7 +383,7 @@ cmd_permission_add(struct ctl *c, struct cli_args *ar)
 		return 1;
 	id = perm_grant(c->db, role, coll, act, cond);
 	if (id == -1)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	printf("%lld\n", id);
 	return 0;
 }
@@ -404,7 +405,7 @@ cmd_permission_list(struct ctl *c, struct cli_args *ar)
 	if (role_ref(c, ar->pos[0], cli_opt(ar, "--tenant"), role) != 0)
 		return 1;
 	if (perm_grants(c->db, role, print_permission, NULL) == -1)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	return 0;
 }
 
@@ -425,7 +426,7 @@ cmd_debug_list_plan(struct ctl *c, struct cli_args *ar)
 	const char *prefix = cli_opt(ar, "--prefix");
 	struct perm_vars v;
 	struct perm_sql cond;
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char role[37] = "";
 	int ret = 1;
 
@@ -434,7 +435,7 @@ cmd_debug_list_plan(struct ctl *c, struct cli_args *ar)
 	if (!need_uuid(tid, "--tenant") || !need_uuid(uid, "--user"))
 		return 1;
 	if (auth_member_role(c->db, tid, uid, role) == -1)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	if (role[0] == '\0')
 		return cli_fail("user is not a member of tenant %s", tid);
 	v.user_id = uid;
@@ -444,10 +445,10 @@ cmd_debug_list_plan(struct ctl *c, struct cli_args *ar)
 	st = file_list_stmt(c->db, tid, prefix != NULL ? prefix : "", "",
 	    &cond, FILES_LIST_DEFAULT);
 	if (st == NULL || db_plan(c->db, st, print_line, NULL) == -1)
-		cli_fail("database: %s", sqlite3_errmsg(c->db));
+		cli_fail("database: %s", db_errmsg(c->db));
 	else
 		ret = 0;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	perm_sql_free(&cond);
 	return ret;
 }
@@ -473,7 +474,7 @@ gc_store(struct ctl *c)
 	store_close(s);
 	if (pub < 0)
 		return cli_fail("interrupted publishes: gc failed: %s",
-		    sqlite3_errmsg(c->db));
+		    db_errmsg(c->db));
 	printf("uploads: interrupted publishes finished %lld, failed %lld\n",
 	    pub, failed);
 	if (tmp < 0)
@@ -527,7 +528,7 @@ cmd_gc(struct ctl *c, struct cli_args *ar)
 	up = auth_login_gc(c->db);
 	if (up < 0)
 		return cli_fail("login failure counts: gc failed: %s",
-		    sqlite3_errmsg(c->db));
+		    db_errmsg(c->db));
 	printf("logins: expired failure counts %lld\n", up);
 	return 0;
 }
@@ -588,10 +589,70 @@ cmd_verify(struct ctl *c, struct cli_args *ar)
 	    r.orphans);
 	if (rc == -1)
 		return cli_fail("verify: could not finish: %s",
-		    sqlite3_errmsg(c->db));
+		    db_errmsg(c->db));
 	bad = backup_problems(&r);
 	if (bad > 0)
 		return cli_fail("verify: %lld problem(s)", bad);
+	return 0;
+}
+
+/* The rows db copy copied, printed once it has committed. */
+struct copied {
+	const char	*table[64];
+	long long	 rows[64];
+	size_t		 n;
+};
+
+static int
+note_copied(void *arg, const char *table, long long rows)
+{
+	struct copied *cp = arg;
+
+	if (cp->n == sizeof(cp->table) / sizeof(cp->table[0]))
+		return -1;
+	cp->table[cp->n] = table;
+	cp->rows[cp->n++] = rows;
+	return 0;
+}
+
+/*
+ * db copy --from PATH: every row of the SQLite database at PATH into the
+ * PostgreSQL database FILESTOR_DB names, migrated and empty (dbcopy.h;
+ * main() refuses a SQLite FILESTOR_DB and an unmigrated one). Once it has
+ * committed: "TABLE<TAB>ROWS" per table, then a summary line.
+ */
+static int
+cmd_db_copy(struct ctl *c, struct cli_args *ar)
+{
+	const char *from = cli_opt(ar, "--from");
+	struct copied cp;
+	struct db *src;
+	char err[1024];
+	long long total = 0;
+	size_t i;
+	int rc;
+
+	if (ar->npos != 0)
+		return usage_fail(c);
+	if (!need(from, "--from"))
+		return 1;
+	if (db_is_pg_uri(from))
+		return cli_fail("db copy: --from must be a SQLite database file"
+		    " (the single-host install's FILESTOR_DB)");
+	src = db_open(from, DB_OPEN_READONLY, err, sizeof(err));
+	if (src == NULL)
+		return cli_fail("db copy: %s", err);
+	memset(&cp, 0, sizeof(cp));
+	rc = dbcopy_run(src, c->db, note_copied, &cp, err, sizeof(err));
+	db_close(src);
+	if (rc == -1)
+		return cli_fail("db copy: %s; nothing was copied", err);
+	for (i = 0; i < cp.n; i++) {
+		printf("%s\t%lld\n", cp.table[i], cp.rows[i]);
+		total += cp.rows[i];
+	}
+	printf("db copy: %s: %zu tables, %lld rows, schema %d, copied into "
+	    "PostgreSQL\n", from, cp.n, total, db_schema_version(c->db));
 	return 0;
 }
 
@@ -681,7 +742,7 @@ cmd_agent_list(struct ctl *c, struct cli_args *ar)
 		return 1;
 	printf("ID\tNAME\tROOTS\tTUNNEL\tLAST_SEEN\n");
 	if (agent_each(c->db, tid, print_agent, NULL) == -1)
-		return cli_fail("database: %s", sqlite3_errmsg(c->db));
+		return cli_fail("database: %s", db_errmsg(c->db));
 	return 0;
 }
 
@@ -696,6 +757,7 @@ static const char *const f_key[] = { "--s3", NULL };
 static const char *const o_perm[] = { "--tenant", "--condition", NULL };
 static const char *const o_agent[] = { "--tenant", "--ttl", NULL };
 static const char *const o_presign[] = { "--expires", "--at", NULL };
+static const char *const o_dbcopy[] = { "--from", NULL };
 
 /* The dispatch table: struct cmd above. The order is that of --help. */
 static const struct cmd cmds[] = {
@@ -727,6 +789,7 @@ static const struct cmd cmds[] = {
 	{ "gc", NULL, "", no_opts, no_opts, cmd_gc },
 	{ "backup", NULL, "DIR", no_opts, no_opts, cmd_backup },
 	{ "verify", NULL, "", no_opts, no_opts, cmd_verify },
+	{ "db", "copy", "--from PATH", o_dbcopy, no_opts, cmd_db_copy },
 };
 
 /*
@@ -809,14 +872,22 @@ main(int argc, char *argv[])
 		ret = cmd_s3_presign(&c, &ar);
 		goto out;
 	}
+	if (cmds[i].fn == cmd_db_copy && !db_is_pg_uri(c.cfg.db_path)) {
+		cli_fail("db copy: FILESTOR_DB must name the PostgreSQL database "
+		    "to copy into (postgresql://...), not a SQLite file");
+		goto out;
+	}
 	migrating = cmds[i].fn == cmd_migrate;
-	c.db = db_open(c.cfg.db_path, migrating, err, sizeof(err));
+	c.db = db_open(c.cfg.db_path, (migrating ? DB_OPEN_CREATE : 0) |
+	    cfg_db_flags(&c.cfg), err, sizeof(err));
 	if (c.db == NULL) {
 		cli_fail("%s", err);
 		goto out;
 	}
 	if (!migrating && !db_is_current(c.db)) {
+		/* (Never a URI: it may hold a password.) */
 		cli_fail("database %s is not migrated: run filestorctl migrate",
+		    db_is_pg_uri(c.cfg.db_path) ? "(PostgreSQL, FILESTOR_DB)" :
 		    c.cfg.db_path);
 		goto out;
 	}

@@ -223,13 +223,16 @@ serve_prepare_user() {
 	    ${SERVE_RUNTIME:+"$SERVE_RUNTIME"}; do
 		find "$d" ! -user "$u" -exec chown -h "$u:" {} + || return 1
 	done
-	for d in "$FILESTOR_DB" "$FILESTOR_DB-wal" "$FILESTOR_DB-shm" \
-	    "$(dirname "$FILESTOR_DB")" "$FILESTOR_LOG"; do
+	# A PostgreSQL URI is no file: the server's roles guard it.
+	local dbf=$FILESTOR_DB
+	case $dbf in postgres://* | postgresql://*) dbf=$FILESTOR_DATA_DIR ;; esac
+	for d in "$dbf" "$dbf-wal" "$dbf-shm" \
+	    "$(dirname "$dbf")" "$FILESTOR_LOG"; do
 		[ ! -e "$d" ] || chown "$u:" "$d" || return 1
 	done
 	# The programs must write the database (and its -wal and -shm
 	# beside it), the data and the cache.
-	for d in "$FILESTOR_DB" "$(dirname "$FILESTOR_DB")" \
+	for d in "$dbf" "$(dirname "$dbf")" \
 	    "$FILESTOR_DATA_DIR" "$FILESTOR_CACHE_DIR"; do
 		if ! serve_as_user "$u" test -w "$d"; then
 			echo "serve: $u cannot write $d (check the" \

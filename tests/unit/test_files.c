@@ -104,19 +104,19 @@ static int
 setup_db(void **state)
 {
 	char id[37];
-	sqlite3 *db;
+	struct db *db;
 
 	if ((db = unit_db(id)) == NULL)
 		return -1;
 	/* Give the tenant a fixed id, so physical keys are predictable. */
-	if (db_exec(db, "PRAGMA foreign_keys=OFF") != SQLITE_OK)
+	if (db_exec(db, "PRAGMA foreign_keys=OFF") != DB_OK)
 		return -1;
 	{
 		char sql[512];
 		snprintf(sql, sizeof(sql), "UPDATE tenants SET id='%s';"
 		    "UPDATE roles SET tenant_id='%s';"
 		    "PRAGMA foreign_keys=ON;", TID, TID);
-		if (db_exec(db, sql) != SQLITE_OK)
+		if (db_exec(db, sql) != DB_OK)
 			return -1;
 	}
 	if (db_exec(db, "INSERT INTO users VALUES ('" UA "','a@x',NULL,0),"
@@ -125,7 +125,7 @@ setup_db(void **state)
 	    " FROM users u, roles r WHERE r.name='authenticated';"
 	    "INSERT INTO files (key,tenant_id,size,content_type,sha256,owner_id,"
 	    "created_at,updated_at) VALUES ('tenants/" TID "/a.txt','" TID
-	    "',1,'text/plain','x','" UA "',0,0);") != SQLITE_OK)
+	    "',1,'text/plain','x','" UA "',0,0);") != DB_OK)
 		return -1;
 	*state = db;
 	return 0;
@@ -139,26 +139,26 @@ teardown_db(void **state)
 }
 
 static void
-principal_of(sqlite3 *db, const char *uid, struct principal *p)
+principal_of(struct db *db, const char *uid, struct principal *p)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	memset(p, 0, sizeof(*p));
 	snprintf(p->user_id, sizeof(p->user_id), "%s", uid);
 	snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", TID);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT role_id FROM"
-	    " memberships WHERE user_id = ?", -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(db_prepare(db, "SELECT role_id FROM"
+	    " memberships WHERE user_id = ?", &st), DB_OK);
+	db_bind_text(st, 1, uid, -1);
+	assert_int_equal(db_step(st), DB_ROW);
 	snprintf(p->role_id, sizeof(p->role_id), "%s",
-	    sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	    db_col_text(st, 0));
+	db_finalize(st);
 }
 
 static void
 test_owner_scoping(void **state)
 {
-	sqlite3 *db = *state;
+	struct db *db = *state;
 	struct principal a, b;
 	const char *k = "tenants/" TID "/a.txt";
 
@@ -180,7 +180,7 @@ test_owner_scoping(void **state)
 static void
 test_create_condition(void **state)
 {
-	sqlite3 *db = *state;
+	struct db *db = *state;
 	struct principal a;
 
 	principal_of(db, UA, &a);
@@ -191,7 +191,7 @@ test_create_condition(void **state)
 	    " SELECT id, 'system_files', 'create',"
 	    " '{\"_and\":[{\"key\":{\"_starts_with\":\"uploads/\"}},"
 	    "{\"content_type\":{\"_eq\":\"text/plain\"}}]}'"
-	    " FROM roles WHERE name='authenticated'"), SQLITE_OK);
+	    " FROM roles WHERE name='authenticated'"), DB_OK);
 	assert_int_equal(file_create_allowed(db, &a, "tenants/" TID "/uploads/x",
 	    "text/plain", 5), 1);
 	assert_int_equal(file_create_allowed(db, &a, "tenants/" TID "/other/x",
@@ -202,7 +202,7 @@ test_create_condition(void **state)
 
 /* Set the create condition of the authenticated role on coll. */
 static void
-create_condition(sqlite3 *db, const char *coll, const char *cond)
+create_condition(struct db *db, const char *coll, const char *cond)
 {
 	char sql[1024];
 
@@ -211,7 +211,7 @@ create_condition(sqlite3 *db, const char *coll, const char *cond)
 	    "INSERT INTO permissions (role_id, collection, action, condition)"
 	    " SELECT id, '%s', 'create', '%s' FROM roles"
 	    " WHERE name='authenticated'", coll, coll, cond);
-	assert_int_equal(db_exec(db, sql), SQLITE_OK);
+	assert_int_equal(db_exec(db, sql), DB_OK);
 }
 
 /*
@@ -222,9 +222,9 @@ create_condition(sqlite3 *db, const char *coll, const char *cond)
 static void
 test_would_be_row(void **state)
 {
-	sqlite3 *db = *state;
+	struct db *db = *state;
 	struct principal a;
-	struct perm_sql all = { (char *)"1", NULL, 0 };
+	struct perm_sql all = { (char *)PERM_WHERE_ALL, NULL, 0 };
 	const struct perm_cell bad[] = { { "sha256", "x", 0, 0 } };
 
 	principal_of(db, UA, &a);
@@ -242,16 +242,16 @@ test_would_be_row(void **state)
 	assert_int_equal(folder_create_allowed(db, &a,
 	    "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb", "priv/a"), 0);
 	/* A column the collection has no field for is an error. */
-	all.where = (char *)"(0)";
+	all.where = (char *)"(FALSE)";
 	assert_int_equal(perm_row_allowed(db, PERM_FILES, bad, 1, &all), -1);
 }
 
 static void
 test_list_stmt(void **state)
 {
-	sqlite3 *db = *state;
-	struct perm_sql all = { .where = (char *)"1" };
-	sqlite3_stmt *st;
+	struct db *db = *state;
+	struct perm_sql all = { .where = (char *)PERM_WHERE_ALL };
+	struct db_stmt *st;
 	int n = 0;
 
 	assert_int_equal(db_exec(db, "INSERT INTO files (key,tenant_id,size,"
@@ -260,27 +260,27 @@ test_list_stmt(void **state)
 	    " ('tenants/" TID "/img/2',  '" TID "',1,'a/b','x',0,0),"
 	    " ('tenants/" TID "/img',    '" TID "',1,'a/b','x',0,0),"
 	    " ('tenants/" TID "/imh',    '" TID "',1,'a/b','x',0,0)"),
-	    SQLITE_OK);
+	    DB_OK);
 	/* prefix img/ after img/1: only img/2; limit + 1 rows at most. */
 	st = file_list_stmt(db, TID, "img/", "img/1", &all, 10);
 	assert_non_null(st);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		assert_string_equal((const char *)sqlite3_column_text(st, 0),
+	while (db_step(st) == DB_ROW) {
+		assert_string_equal((const char *)db_col_text(st, 0),
 		    "tenants/" TID "/img/2");
 		n++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	assert_int_equal(n, 1);
 	/* prefix "img" covers img, img/1, img/2 but not imh. */
 	st = file_list_stmt(db, TID, "img", "", &all, 10);
-	for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++)
+	for (n = 0; db_step(st) == DB_ROW; n++)
 		;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	assert_int_equal(n, 3);
 	st = file_list_stmt(db, TID, "", "", &all, 1);
-	for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++)
+	for (n = 0; db_step(st) == DB_ROW; n++)
 		;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	assert_int_equal(n, 2);	/* limit 1 + 1 */
 }
 
@@ -301,10 +301,10 @@ upload(struct store *s, const char *pkey, const char *content,
 
 /* Commit pkey's row naming name; the pending name it had goes to old. */
 static void
-row_commit(sqlite3 *db, const struct principal *p, const char *pkey,
+row_commit(struct db *db, const struct principal *p, const char *pkey,
     const char *name, char old[FILES_PENDING_MAX + 1])
 {
-	assert_int_equal(db_begin(db), SQLITE_OK);
+	assert_int_equal(db_begin(db), DB_OK);
 	assert_int_equal(file_upsert(db, p, pkey, "text/plain", 3, "h", name,
 	    old), FS_OK);
 	assert_int_equal(file_commit(db), FS_OK);
@@ -312,7 +312,7 @@ row_commit(sqlite3 *db, const struct principal *p, const char *pkey,
 
 /* The bytes readers of pkey's row get. */
 static const char *
-row_bytes(sqlite3 *db, struct store *s, const char *pkey, char *buf,
+row_bytes(struct db *db, struct store *s, const char *pkey, char *buf,
     size_t cap)
 {
 	struct store_reader *rd = NULL;
@@ -338,7 +338,7 @@ row_bytes(sqlite3 *db, struct store *s, const char *pkey, char *buf,
 static void
 test_publish_flow(void **state)
 {
-	sqlite3 *db = *state;
+	struct db *db = *state;
 	struct principal a;
 	struct store *s;
 	struct store_writer *w1, *w2;

@@ -38,15 +38,15 @@ teardown_db(void **state)
 }
 
 static void
-new_upload(sqlite3 *db, const char *assembly, char id[S3MP_ID_LEN + 1])
+new_upload(struct db *db, const char *assembly, char id[S3MP_ID_LEN + 1])
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char tid[37];
 
 	st = db_stmt(db, "SELECT id FROM tenants");
 	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	snprintf(tid, sizeof(tid), "%s", sqlite3_column_text(st, 0));
+	assert_int_equal(db_step(st), DB_ROW);
+	snprintf(tid, sizeof(tid), "%s", db_col_text(st, 0));
 	db_stmt_done(st);
 	assert_int_equal(s3mp_create(db, tid, UA, "tenants/x/k", "a/b", NULL,
 	    assembly, id), FS_OK);
@@ -54,7 +54,7 @@ new_upload(sqlite3 *db, const char *assembly, char id[S3MP_ID_LEN + 1])
 
 /* A claimed part, written: its row as s3.c records it. */
 static void
-put_part(sqlite3 *db, const char *id, int n, long long size, long long off,
+put_part(struct db *db, const char *id, int n, long long size, long long off,
     const char *pending)
 {
 	struct s3mp_part p;
@@ -72,7 +72,7 @@ put_part(sqlite3 *db, const char *id, int n, long long size, long long off,
 static void
 test_claims(void **state)
 {
-	sqlite3 *db = *state;
+	struct db *db = *state;
 	struct s3mp_part *parts;
 	char id[S3MP_ID_LEN + 1], none[S3MP_ID_LEN + 1];
 	long long off;

@@ -9,11 +9,11 @@
 #ifndef FS_TEST_UDB_H
 #define FS_TEST_UDB_H
 
-static inline sqlite3 *
+static inline struct db *
 unit_db(char tid[37])
 {
 	char err[256];
-	sqlite3 *db;
+	struct db *db;
 
 	if ((db = db_open(":memory:", 1, err, sizeof(err))) == NULL)
 		return NULL;
