@@ -4,8 +4,11 @@
 # under /bench/s3/, bench/noop.c) and static files under
 # /bench/static/ served by the same lighttpd.
 #
-#   bench_start      -> BASE, KEY (admin API key), TID, STATIC_DIR
+#   bench_start      -> BASE, KEY (admin API key), TID, BENCH_UID (its
+#                       user), STATIC_DIR
+#   bench_serve      -> as bench_start without the tenant (BASE, STATIC_DIR)
 #   bench_stop
+#   bench_save NAME / bench_use NAME: several instances in one shell
 #   bench_wrk URL [header] -> prints requests/second
 #   ratio A B        -> A/B with 3 decimals
 #
@@ -21,19 +24,37 @@ BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_BUILD=${BENCH_BUILD:-$BENCH_TOP/build}
 BENCH_SECS=${BENCH_SECS:-5}
 
+# bench_start: Filestor in a temporary state dir, with a tenant "bench"
+# whose admin's API key is KEY. By default on SQLite in that dir; these,
+# when set, change that (bench/postgres.sh):
+#   BENCH_DB		FILESTOR_DB, e.g. a postgresql:// URI (tests/pg.sh)
+#   BENCH_DATA_DIR	FILESTOR_DATA_DIR, e.g. another instance's
+#   BENCH_AUTH_SECRET	AUTH_SECRET, e.g. another instance's (a fresh one
+#			otherwise); front ends of one database share it
 bench_start() {
+	bench_serve || return 1
+	TID=$("$FILESTORCTL" tenant create bench)
+	BENCH_UID=$("$FILESTORCTL" user create bench@example.com --tenant "$TID" --role admin)
+	KEY=$("$FILESTORCTL" apikey create --tenant "$TID" --user "$BENCH_UID" 2>/dev/null)
+}
+
+# bench_serve: bench_start's server, without making the tenant (a second
+# front end of a database that has it).
+bench_serve() {
 	BENCH_TMP=$(mktemp -d "${TMPDIR:-/var/tmp}/filestor-bench.XXXXXX")
 	# As root the server runs as FILESTOR_USER, which must reach the
 	# state dir inside (as tests/run does).
 	[ "$(id -u)" -ne 0 ] || chmod 711 "$BENCH_TMP"
 	export AUTH_SECRET
-	AUTH_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
+	AUTH_SECRET=${BENCH_AUTH_SECRET:-$(head -c 48 /dev/urandom | base64 | tr -d '\n')}
 	export COOKIE_SECURE=0
 	# All of serve_env's defaults, so that a second start in the same
 	# shell (bench/transform.sh) gets fresh ones.
 	unset FILESTOR_DB FILESTOR_DATA_DIR FILESTOR_CACHE_DIR FILESTOR_RUN_DIR \
 	    FILESTOR_SOCK_DIR FILESTOR_CGI_DIR FILESTOR_LOG RELAY_SOCKET \
 	    RELAY_AGENT_SOCKET
+	[ -n "${BENCH_DB:-}" ] && export FILESTOR_DB=$BENCH_DB
+	[ -n "${BENCH_DATA_DIR:-}" ] && export FILESTOR_DATA_DIR=$BENCH_DATA_DIR
 	serve_env "$BENCH_BUILD" "$BENCH_TMP/state" "$(serve_free_port)"
 	STATIC_DIR=$FILESTOR_RUN_DIR/www/bench/static
 	mkdir -p "$STATIC_DIR"
@@ -72,16 +93,34 @@ EOT
 		return 1
 	}
 	BASE="http://127.0.0.1:$PORT"
-	TID=$("$FILESTORCTL" tenant create bench)
-	local uid
-	uid=$("$FILESTORCTL" user create bench@example.com --tenant "$TID" --role admin)
-	KEY=$("$FILESTORCTL" apikey create --tenant "$TID" --user "$uid" 2>/dev/null)
 }
 
 bench_stop() {
 	serve_stop
 	[ -n "${BENCH_TMP:-}" ] && rm -rf "$BENCH_TMP"
 	BENCH_TMP=
+}
+
+# What one instance is, in this shell: what bench_stop, the figures and
+# filestorctl read.
+BENCH_INST_VARS="BASE PORT KEY TID BENCH_UID STATIC_DIR BENCH_TMP AUTH_SECRET SERVER
+    SERVE_PID SERVE_LIGHTTPD_PID SERVE_RELAY_PID SERVE_RUNTIME FILESTOR_STATE
+    FILESTOR_DB FILESTOR_DATA_DIR FILESTOR_CACHE_DIR FILESTOR_RUN_DIR
+    FILESTOR_SOCK_DIR FILESTOR_LOG FILESTOR_INSTANCE FILESTOR_LIGHTTPD_LOCAL
+    RELAY_SOCKET RELAY_AGENT_SOCKET"
+# bench_save NAME: remember the instance bench_start made last as NAME;
+# bench_use NAME makes it current again (then bench_stop stops it).
+bench_save() {
+	local v out=""
+	for v in $BENCH_INST_VARS; do
+		out+="$v=$(printf '%q' "${!v:-}");"
+	done
+	printf -v "BENCH_INST_$1" '%s' "$out"
+}
+bench_use() {
+	local v=BENCH_INST_$1
+	[ -n "${!v:-}" ] || return 1
+	eval "${!v}"
 }
 
 # bench_fail WHAT WHY: a measurement failed; no figure comes from it.

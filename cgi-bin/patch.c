@@ -76,6 +76,12 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 	e = file_patch(a->db, t->pkey, acl != NULL ? acl->valuestring : NULL,
 	    folder != NULL, folder != NULL && cJSON_IsString(folder) ?
 	    folder->valuestring : NULL);
+	if (e == FS_VALIDATION) {
+		/* The folder was deleted since folder_allowed saw it. */
+		http_error(r, e, "folderId does not name a folder of this "
+		    "tenant");
+		goto out;
+	}
 	if (e != FS_OK) {
 		app_log(a, "patch: %s", db_errmsg(a->db));
 		http_error(r, e, NULL);

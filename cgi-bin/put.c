@@ -67,6 +67,15 @@ body_error(struct app *a, struct request *r, enum fs_err e)
 	}
 }
 
+/* The row as this PUT wrote it, read in its own transaction: after the
+ * COMMIT a concurrent PUT of the key (on this host or another) may have
+ * replaced it, and the answer would describe that one's bytes. */
+static enum fs_err
+load_in_txn(void *arg, struct db *db, const char *pkey)
+{
+	return file_load(db, pkey, arg);
+}
+
 static void
 h_put(struct app *a, struct request *r, const struct app_caller *c)
 {
@@ -100,6 +109,8 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 	u.p = &c->p;
 	u.pkey = pkey;
 	u.ctype = ctype;
+	u.in_txn = load_in_txn;
+	u.hook_arg = &f;
 	/* Refuse before reading a byte when the caller may not write. */
 	e = pub_may_write(&u, r->content_length);
 	if (e != FS_OK) {
@@ -125,10 +136,6 @@ h_put(struct app *a, struct request *r, const struct app_caller *c)
 	if (e != FS_OK) {
 		http_error(r, e, "%s", u.msg != NULL ? u.msg :
 		    pub_write_msg(e));
-		goto out;
-	}
-	if (file_load(a->db, pkey, &f) != FS_OK) {
-		app_db_error(a, r, "put");
 		goto out;
 	}
 	app_audit(r, "put", logical, u.exists ? "overwrite" : "create");

@@ -13,6 +13,7 @@
  * Write transactions take one advisory lock (see db_begin in db.h);
  * SQLSTATEs map onto SQLite's result codes (pg_code).
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,10 +122,41 @@ pg_close(struct db *db)
 	PQfinish(db->pg);
 }
 
+/*
+ * Has the server hung up on this idle connection? PQstatus only learns
+ * of it on the next read, so without this the first request after a
+ * restart or a failover would fail (a 503) in every worker. A backend
+ * that the server ends sends its FATAL and closes: the socket reads as
+ * ready, PQconsumeInput takes the FATAL, and the next one the end.
+ * Nothing else comes unasked on an idle connection but a notice now and
+ * then. Polls with no wait: no round trip.
+ */
+static int
+hung_up(struct db *db)
+{
+	struct pollfd p;
+	int i;
+
+	p.fd = PQsocket(db->pg);
+	if (p.fd < 0)
+		return 1;
+	for (i = 0; i < 4; i++) {
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, 0) <= 0)
+			return 0;
+		if (!PQconsumeInput(db->pg) ||
+		    PQstatus(db->pg) != CONNECTION_OK)
+			return 1;
+	}
+	/* Still more: not a conversation this connection should have. */
+	return 1;
+}
+
 int
 pg_ping(struct db *db)
 {
-	if (PQstatus(db->pg) == CONNECTION_OK) {
+	if (PQstatus(db->pg) == CONNECTION_OK && !hung_up(db)) {
 		db->lost = 0;
 		return DB_OK;
 	}

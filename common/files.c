@@ -81,6 +81,45 @@ file_load(struct db *db, const char *pkey, struct file_row *f)
 	return e;
 }
 
+enum fs_err
+file_load_allowed(struct db *db, const struct principal *p,
+    enum perm_action action, const char *pkey, struct file_row *f)
+{
+	struct perm_sql cond;
+	struct perm_vars v = { p->user_id, p->tenant_id };
+	struct db_stmt *st = NULL;
+	enum fs_err e = FS_INTERNAL;
+	char *sql;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	rc = perm_lookup(db, p->role_id, PERM_FILES, action, &v, &cond);
+	if (rc != 1)
+		return rc == 0 ? FS_NOT_FOUND : FS_INTERNAL;
+	/* One statement, so one round trip on PostgreSQL: the row when it
+	 * exists and the condition holds for it, else none. */
+	if (asprintf(&sql, "SELECT " ROW_COLS " FROM files WHERE key = ?"
+	    " AND tenant_id = ? AND (%s)", cond.where) != -1) {
+		st = db_stmt(db, sql);
+		free(sql);
+	}
+	if (st != NULL) {
+		db_bind_text(st, 1, pkey, -1);
+		db_bind_text(st, 2, p->tenant_id, -1);
+		if (perm_bind(st, 3, &cond) == DB_OK) {
+			rc = db_step(st);
+			if (rc == DB_ROW)
+				e = row_from_stmt(st, f) == 0 ? FS_OK :
+				    FS_INTERNAL;
+			else if (rc == DB_DONE)
+				e = FS_NOT_FOUND;
+		}
+	}
+	db_stmt_done(st);
+	perm_sql_free(&cond);
+	return e;
+}
+
 void
 file_row_free(struct file_row *f)
 {
@@ -577,6 +616,7 @@ file_patch(struct db *db, const char *pkey, const char *acl, int set_folder,
 {
 	struct db_stmt *st;
 	enum fs_err e;
+	int rc;
 
 	st = db_stmt(db, "UPDATE files SET acl = COALESCE(?1, acl),"
 	    " folder_id = CASE WHEN ?2 <> 0 THEN ?3 ELSE folder_id END,"
@@ -590,7 +630,11 @@ file_patch(struct db *db, const char *pkey, const char *acl, int set_folder,
 		db_bind_text(st, 3, folder_id, -1);
 	db_bind_int64(st, 4, db_now());
 	db_bind_text(st, 5, pkey, -1);
-	e = db_step(st) == DB_DONE ? FS_OK : db_err(db);
+	rc = db_step(st);
+	/* The folder went after the caller checked it (a delete, maybe on
+	   another host): the foreign key refuses, as the check would have. */
+	e = rc == DB_DONE ? FS_OK : rc == DB_CONSTRAINT_FOREIGNKEY ?
+	    FS_VALIDATION : db_err(db);
 	db_stmt_done(st);
 	return e;
 }

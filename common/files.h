@@ -44,6 +44,14 @@ struct file_row {
 /* Load the row of pkey: FS_OK, FS_NOT_FOUND or FS_INTERNAL. */
 enum fs_err	 file_load(struct db *db, const char *pkey, struct file_row *f);
 void		 file_row_free(struct file_row *f);
+/*
+ * file_allowed and file_load in one statement: FS_OK with the row when p
+ * may do action on it, FS_NOT_FOUND when it may not or there is none
+ * (the same to the caller, DESIGN §3), FS_INTERNAL.
+ */
+enum fs_err	 file_load_allowed(struct db *db, const struct principal *p,
+		    enum perm_action action, const char *pkey,
+		    struct file_row *f);
 
 /*
  * May p do action on the existing row pkey? 1 yes, 0 no (no permission
@@ -112,8 +120,10 @@ int		 file_row_from_stmt(struct db_stmt *st, struct file_row *f);
  * transaction; the row's pending name goes to pending), then
  * file_remove_object: under the write lock, the object goes only when no
  * row for pkey exists again. file_patch changes acl (when not NULL) and,
- * with set_folder, folder_id (NULL: none). Errors: FS_NO_SPACE when the
- * database is full (DB_FULL), FS_INTERNAL, or the store's.
+ * with set_folder, folder_id (NULL: none); FS_VALIDATION when that folder
+ * no longer exists (deleted after the caller checked it). Errors:
+ * FS_NO_SPACE when the database is full (DB_FULL), FS_INTERNAL, or the
+ * store's.
  */
 enum fs_err	 file_upsert(struct db *db, const struct principal *p,
 		    const char *pkey, const char *ctype, long long size,

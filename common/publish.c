@@ -162,8 +162,12 @@ write_row(struct pub *u, struct store_writer *w, const char *shahex,
 	if (e == FS_OK) {
 		e = file_upsert(a->db, u->p, u->pkey, u->ctype, size, shahex,
 		    pending, old);
-		if (e == FS_OK && u->folder_id != NULL)
+		if (e == FS_OK && u->folder_id != NULL) {
 			e = file_patch(a->db, u->pkey, NULL, 1, u->folder_id);
+			if (e == FS_VALIDATION)
+				u->msg = "folderId does not name a folder of "
+				    "this tenant";
+		}
 		if (e != FS_OK)
 			app_log(a, "publish: %s", db_errmsg(a->db));
 	}

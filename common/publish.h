@@ -39,7 +39,8 @@ struct pub {
 	void		*hook_arg;	/* for check and in_txn */
 	/* Results. */
 	int		 exists;	/* the key had a row */
-	const char	*msg;		/* a reason for FS_FORBIDDEN (static) */
+	const char	*msg;		/* a reason for FS_FORBIDDEN, or FS_VALIDATION
+				   (a folder gone); static */
 };
 
 /*

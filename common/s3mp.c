@@ -409,7 +409,8 @@ s3mp_each(struct db *db, const char *tenant_id, const char *user_id,
 	int rc;
 
 	st = db_stmt(db, "SELECT " UPLOAD_COLS " FROM s3_uploads"
-	    " WHERE tenant_id = ?1 AND (?2 IS NULL OR user_id = ?2)"
+	    " WHERE tenant_id = ?1 AND"
+	    " (CAST(?2 AS TEXT) IS NULL OR user_id = ?2)"
 	    " AND substr(key, 1, length(?3)) = ?3"
 	    " ORDER BY key, created_at LIMIT 1000");
 	if (st == NULL)

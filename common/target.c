@@ -45,7 +45,6 @@ target_open(struct app *a, struct request *r, const struct principal *p,
 {
 	struct target *t;
 	enum fs_err e;
-	int rc;
 
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
@@ -56,10 +55,7 @@ target_open(struct app *a, struct request *r, const struct principal *p,
 	if (!target_key_from_path(r, TARGET_PREFIX, suffix_len,
 	    t->p.tenant_id, &t->logical, &t->pkey))
 		goto fail;
-	rc = file_allowed(a->db, &t->p, PERM_READ, t->pkey);
-	if (rc == -1)
-		goto internal;
-	e = rc == 0 ? FS_NOT_FOUND : file_load(a->db, t->pkey, &t->f);
+	e = file_load_allowed(a->db, &t->p, PERM_READ, t->pkey, &t->f);
 	if (e == FS_NOT_FOUND) {
 		/* Unreadable and missing look the same (DESIGN §3). */
 		http_error(r, FS_NOT_FOUND, "no such file");
@@ -67,7 +63,6 @@ target_open(struct app *a, struct request *r, const struct principal *p,
 	}
 	if (e == FS_OK)
 		return t;
-internal:
 	app_db_error(a, r, "file");
 fail:
 	target_free(t);

@@ -115,7 +115,8 @@ upload_load(struct db *db, const char *id, const struct principal *p,
 
 	memset(u, 0, sizeof(*u));
 	st = db_stmt(db, "SELECT " UPLOAD_COLS " FROM uploads WHERE id = ?1"
-	    " AND (?2 IS NULL OR (tenant_id = ?2 AND creator_id = ?3))");
+	    " AND (CAST(?2 AS TEXT) IS NULL OR"
+	    " (tenant_id = ?2 AND creator_id = ?3))");
 	if (st == NULL)
 		return FS_INTERNAL;
 	db_bind_text(st, 1, id, -1);

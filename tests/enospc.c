@@ -19,7 +19,9 @@
  * - A worker dies (_exit) when it prepares an SQL statement that holds
  *   $FILESTOR_TEST_DIE_AT_SQL, as a crash at that point would: used by
  *   tests/t17-uploads.sh to die after CompleteMultipartUpload, before
- *   the file row.
+ *   the file row. SQLite's sqlite3_prepare_v3, or on PostgreSQL libpq's
+ *   PQprepare and PQexecParams (the ways common/db_pg.c sends a
+ *   statement the first time).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -37,6 +39,10 @@ int	fsync(int);
 int	fdatasync(int);
 int	sqlite3_prepare_v3(void *, const char *, int, unsigned int, void **,
 	    const char **);
+void	*PQprepare(void *, const char *, const char *, int,
+	    const unsigned int *);
+void	*PQexecParams(void *, const char *, int, const unsigned int *,
+	    const char *const *, const int *, const int *, int);
 
 static long long written;
 
@@ -148,20 +154,57 @@ fdatasync(int fd)
 	return sync_call(fd, "fdatasync", &real);
 }
 
+/* Exit when sql holds $FILESTOR_TEST_DIE_AT_SQL. */
+static void
+die_at(const char *sql)
+{
+	const char *die = getenv("FILESTOR_TEST_DIE_AT_SQL");
+
+	if (die != NULL && *die != '\0' && sql != NULL &&
+	    strstr(sql, die) != NULL)
+		_exit(70);
+}
+
 int
 sqlite3_prepare_v3(void *db, const char *sql, int len, unsigned int flags,
     void **st, const char **tail)
 {
 	static int (*real)(void *, const char *, int, unsigned int, void **,
 	    const char **);
-	const char *die = getenv("FILESTOR_TEST_DIE_AT_SQL");
 
-	if (die != NULL && *die != '\0' && sql != NULL &&
-	    strstr(sql, die) != NULL)
-		_exit(70);
+	die_at(sql);
 	if (real == NULL)
 		real = (int (*)(void *, const char *, int, unsigned int,
 		    void **, const char **))dlsym(RTLD_NEXT,
 		    "sqlite3_prepare_v3");
 	return real(db, sql, len, flags, st, tail);
+}
+
+void *
+PQprepare(void *conn, const char *name, const char *sql, int n,
+    const unsigned int *types)
+{
+	static void *(*real)(void *, const char *, const char *, int,
+	    const unsigned int *);
+
+	die_at(sql);
+	if (real == NULL)
+		real = (void *(*)(void *, const char *, const char *, int,
+		    const unsigned int *))dlsym(RTLD_NEXT, "PQprepare");
+	return real(conn, name, sql, n, types);
+}
+
+void *
+PQexecParams(void *conn, const char *sql, int n, const unsigned int *types,
+    const char *const *vals, const int *lens, const int *fmts, int rfmt)
+{
+	static void *(*real)(void *, const char *, int, const unsigned int *,
+	    const char *const *, const int *, const int *, int);
+
+	die_at(sql);
+	if (real == NULL)
+		real = (void *(*)(void *, const char *, int,
+		    const unsigned int *, const char *const *, const int *,
+		    const int *, int))dlsym(RTLD_NEXT, "PQexecParams");
+	return real(conn, sql, n, types, vals, lens, fmts, rfmt);
 }

@@ -27,7 +27,11 @@ check() {
 # req METHOD PATH [curl args]: one request; -g keeps [] literal. With two
 # front ends (tests/run HOSTS=2), every other PATH goes to the second, as
 # a load balancer would: what one host wrote, the next request reads on
-# the other.
+# the other. The Host header stays the first's, as behind a balancer (the
+# Origin check compares with it). REQ_PIN=1 req ...: to the same host as
+# the request before (a per-host cache hit). Resumable uploads keep to the
+# first host, as docs/scale-out.md asks of a balancer: their stages are
+# per host.
 req() {
 	local method=$1 path=$2
 	shift 2
@@ -36,9 +40,16 @@ req() {
 	http*) ;;
 	*)
 		url=$BASE$path
-		if [ -n "${BASE_B:-}" ]; then
-			REQ_N=$(( ${REQ_N:-0} + 1 ))
-			[ $((REQ_N % 2)) -eq 0 ] && url=$BASE_B$path
+		case $path in /api/uploads*) path="" ;; esac
+		if [ -n "${BASE_B:-}" ] && [ -n "$path" ]; then
+			[ "${REQ_PIN:-0}" = 1 ] || REQ_N=$(( ${REQ_N:-0} + 1 ))
+			if [ $((REQ_N % 2)) -eq 0 ]; then
+				url=$BASE_B$path
+				case " ${*,,} " in
+				*" host:"*) ;;
+				*) set -- "$@" -H "Host: ${BASE#http://}" ;;
+				esac
+			fi
 		fi ;;
 	esac
 	: >"$TEST_TMP/headers"

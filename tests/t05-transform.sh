@@ -275,7 +275,7 @@ check "etag is 32 hex" eval '[[ "$E1" =~ ^W/\"[0-9a-f]{32}\"$ ]]'
 check "private row: private immutable" eq "$(hdr Cache-Control)" "private, max-age=31536000, immutable"
 check "nosniff" eq "$(hdr X-Content-Type-Options)" "nosniff"
 cp "$T/body" "$T/r1"
-req GET "$S/p/photo.jpg?format=webp&width=120" "${A[@]}"
+REQ_PIN=1 req GET "$S/p/photo.jpg?format=webp&width=120" "${A[@]}"
 check "same transform in another order: same etag" eq "$(hdr ETag)" "$E1"
 check "second request is a cache hit" eq "$(hdr X-Rendition)" "hit"
 check "hit: same bytes" cmp -s "$T/body" "$T/r1"

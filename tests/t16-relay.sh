@@ -64,10 +64,13 @@ check "agent comes online" wait_for 5 online_is "$AID" true
 check "status shows the relay connected" eq "$(relay_state)" connected
 
 # --- downloads through the relay (no tunnel)
-# rmetric SERIES: its value in GET /api/metrics (loopback), 0 when absent.
+# rmetric SERIES: its value in GET /api/metrics (loopback), 0 when absent;
+# with two front ends (HOSTS=2) the sum of both hosts' counters.
 rmetric() {
-	curl -s "$BASE/api/metrics" |
-	    awk -v s="$1" 'index($0, s " ") == 1 { print $2; f = 1 } END { if (!f) print 0 }'
+	local b
+	for b in "$BASE" ${BASE_B:+"$BASE_B"}; do
+		curl -s "$b/api/metrics"
+	done | awk -v s="$1" 'index($0, s " ") == 1 { t += $2 } END { print t + 0 }'
 }
 check "metrics: the relay counted the connection" test \
     "$(rmetric 'filestor_relay_connections_total{event="connected"}')" -ge 1

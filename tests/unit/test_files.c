@@ -384,6 +384,13 @@ test_publish_flow(void **state)
 	assert_int_equal(store_gc_tmp(s, 0, file_pending_kept, db), 0);
 
 	assert_int_equal(file_patch(db, pk, "public", 0, NULL), FS_OK);
+	/* A folder deleted since the caller checked it (a delete on
+	   another host): the foreign key's refusal is a 422, not a 500. */
+	assert_int_equal(file_patch(db, pk, NULL, 1,
+	    "00000000-0000-4000-8000-0000000000f0"), FS_VALIDATION);
+	assert_int_equal(file_load(db, pk, &f), FS_OK);
+	assert_string_equal(f.folder_id, "");
+	file_row_free(&f);
 	assert_int_equal(file_delete_row(db, pk, old), FS_OK);
 	assert_string_equal(old, "");
 	assert_int_equal(file_load(db, pk, &f), FS_NOT_FOUND);
