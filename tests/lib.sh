@@ -193,6 +193,13 @@ mk_two_users() {
 
 # --- tokens (DESIGN §6), minted here independently of the C code
 b64u() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+# b64u_dec TEXT: the bytes of base64url TEXT (padding optional).
+b64u_dec() {
+	local s
+	s=$(printf '%s' "$1" | tr '_-' '/+')
+	while [ $((${#s} % 4)) -ne 0 ]; do s="$s="; done
+	printf '%s' "$s" | base64 -d
+}
 hexof() { od -An -tx1 -v | tr -d ' \n'; }
 # mint_token PHYSICAL_KEY TENANT EXP [SECRET]
 mint_token() {

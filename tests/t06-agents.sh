@@ -18,12 +18,6 @@ start_agent() {
 # whatever happens in between.
 trap stop_agent EXIT
 
-b64u_dec() {
-	local s
-	s=$(printf '%s' "$1" | tr '_-' '/+')
-	while [ $((${#s} % 4)) -ne 0 ]; do s="$s="; done
-	printf '%s' "$s" | base64 -d
-}
 # mint_agent PATH AGENT_ID EXP KEY_B64U: a DESIGN §9 token, made here with
 # openssl, independently of the C code.
 mint_agent() {

@@ -317,12 +317,6 @@ check "folder race: the file ends in no folder, on both hosts" eq "$(file_folder
 # 5. Tunnel key rotation on both hosts at once.
 # ====================================================================
 trap stop_agent EXIT
-b64u_dec() {
-	local s
-	s=$(printf '%s' "$1" | tr '_-' '/+')
-	while [ $((${#s} % 4)) -ne 0 ]; do s="$s="; done
-	printf '%s' "$s" | base64 -d
-}
 # signed_by TOKEN KEY: the token's MAC is HMAC-SHA256(KEY, payload).
 signed_by() {
 	local p=${1%.*} mac=${1##*.} hk
