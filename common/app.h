@@ -111,8 +111,6 @@ typedef void	(*app_handler)(struct app *, struct request *,
  */
 typedef void	(*app_prepare)(struct app *, struct request *);
 
-/* The metrics file: FILESTOR_DB with this suffix, unless METRICS_FILE. */
-
 /* flags for app_main */
 #define APP_READONLY	0x1	/* open the database read-only */
 #define APP_STORE	0x2	/* open the storage adapter */
