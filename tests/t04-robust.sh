@@ -73,7 +73,7 @@ else
 	check "killed upload: no buffered body left" test -z "$(ls -A "$inflight" 2>/dev/null)"
 fi
 check "killed upload: no temp file left" tmp_empty
-check "killed upload: no row" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE '%/cut/half.bin'")" 0
+check "killed upload: no row" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/cut/half.bin'")" 0
 check "killed upload: no object" obj_absent "tenants/$TID/cut/half.bin"
 
 # --- a body shorter than Content-Length
@@ -81,7 +81,7 @@ exec 6<>"/dev/tcp/127.0.0.1/${BASE##*:}"
 printf 'PUT /api/storage/short/body.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 1000\r\n\r\n0123456789' "$KA" >&6
 exec 6>&-
 sleep 0.5
-check "short body: no row" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE '%/short/body.bin'")" 0
+check "short body: no row" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/short/body.bin'")" 0
 check "short body: no temp file" tmp_empty
 
 # --- a put worker killed mid-upload leaves its temp file; the next
@@ -110,7 +110,7 @@ if [ "${SERVER:-lighttpd}" = lighttpd ] && [ "${STORE:-local}" = local ]; then
 			for _ in $(seq 1 30); do tmp_empty && break; sleep 0.1; done
 			check "killed worker: a starting worker removes the orphan" tmp_empty
 			check "killed worker: it says so in the log" grep -q 'temporary files of uploads whose process died' "$RUN2/workers.log"
-			check "killed worker: no row" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE '%/killed/worker.bin'")" 0
+			check "killed worker: no row" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/killed/worker.bin'")" 0
 			stop_server2
 		else
 			fail "killed worker: second server restarted"
@@ -130,7 +130,7 @@ if start_server2 MAX_UPLOAD_BYTES=1000; then
 	head -c 1000 /dev/urandom >"$TEST_TMP/1k"
 	req PUT "$BASE2/api/storage/big/exact.bin" "${A[@]}" --data-binary @"$TEST_TMP/1k"
 	expect_status 201 "a body of exactly MAX_UPLOAD_BYTES is accepted"
-	check "413: no rows" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE '%/big/%' AND key NOT LIKE '%exact.bin'")" 0
+	check "413: no rows" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/big/%' AND key NOT LIKE '%exact.bin'")" 0
 	check "413: no temp files" tmp_empty
 	stop_server2
 else
@@ -145,7 +145,7 @@ if [ "${STORE:-local}" = s3 ]; then
 	if start_server2 S3_ENDPOINT="http://127.0.0.1:$deadport"; then
 		req PUT "$BASE2/api/storage/down/x.bin" "${A[@]}" --data-binary 'abc'
 		expect_error 503 UNAVAILABLE "unreachable S3 endpoint: PUT is a JSON 503"
-		check "503: no row" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE '%/down/x.bin'")" 0
+		check "503: no row" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/down/x.bin'")" 0
 		req GET "$BASE2/api/storage/race/one.bin" "${A[@]}"
 		expect_error 503 UNAVAILABLE "unreachable S3 endpoint: GET is a JSON 503"
 		# A DELETE commits its row's removal first; the object, which
@@ -156,7 +156,7 @@ if [ "${STORE:-local}" = s3 ]; then
 		expect_status 201 "stored before the endpoint goes"
 		req DELETE "$BASE2/api/storage/down/doomed.bin" "${A[@]}"
 		expect_status 204 "unreachable S3 endpoint: DELETE still removes the row"
-		check "the row is gone" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE '%/down/doomed.bin'")" 0
+		check "the row is gone" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/down/doomed.bin'")" 0
 		check "the object waits for gc" obj_same "tenants/$TID/down/doomed.bin" "$TEST_TMP/doomed"
 		check "the worker log has the failure" test -s "$RUN2/workers.log"
 		check "no credential in the worker log" eq "$(cat "$RUN2/workers.log" "$FILESTOR_LOG" 2>/dev/null | grep -c -e "$S3_SECRET_ACCESS_KEY" -e 'Signature=' -e 'X-Amz-')" 0
@@ -172,7 +172,7 @@ elif [ -r "$FILESTOR_BUILD/tests/enospc.so" ] &&
 	head -c 1000000 /dev/urandom >"$TEST_TMP/1m"
 	req PUT "$BASE2/api/storage/full/disk.bin" "${A[@]}" --data-binary @"$TEST_TMP/1m"
 	expect_error 507 INSUFFICIENT_STORAGE "ENOSPC gives 507"
-	check "507: no row" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE '%/full/disk.bin'")" 0
+	check "507: no row" eq "$(tsql "SELECT count(*) FROM files WHERE key LIKE 'tenants/$TID/full/disk.bin'")" 0
 	check "507: no temp file" tmp_empty
 	req GET "$BASE2/api/storage/race/one.bin" "${A[@]}" -o /dev/null
 	expect_status 200 "the worker still serves after ENOSPC"
