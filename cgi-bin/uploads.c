@@ -322,8 +322,15 @@ advance(struct app *a, struct request *r, struct upload_row *u,
     struct chunk *ch, int fd, long long expires)
 {
 	char text[SHASTATE_LEN + 1];
+	const char *host;
 	char *dup = NULL;
+	enum fs_err e;
 
+	host = upload_host(a->cfg.data_dir);
+	if (host == NULL) {
+		http_error(r, FS_INTERNAL, NULL);
+		return -1;
+	}
 	if (ch->run != NULL) {
 		shastate_save(ch->run, text);
 		dup = strdup(text);
@@ -332,10 +339,15 @@ advance(struct app *a, struct request *r, struct upload_row *u,
 			return -1;
 		}
 	}
-	if (upload_advance(a->db, u->id, ch->offset + ch->got, dup,
-	    expires) != FS_OK) {
+	e = upload_advance(a->db, u->id, host, u->offset,
+	    ch->offset + ch->got, dup, expires);
+	if (e != FS_OK) {
 		free(dup);
-		app_db_error(a, r, "uploads: advance");
+		if (e == FS_CONFLICT)
+			http_error(r, e, "another host took this upload over "
+			    "meanwhile; HEAD it, then resume from its offset");
+		else
+			app_db_error(a, r, "uploads: advance");
 		return -1;
 	}
 	free(u->sha_state);
@@ -484,8 +496,9 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 {
 	struct upload_row u;
 	struct chunk ch;
+	const char *host;
 	enum fs_err e;
-	int fd = -1;
+	int fd = -1, here, take;
 
 	memset(&ch, 0, sizeof(ch));
 	memset(&u, 0, sizeof(u));
@@ -499,7 +512,28 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 	}
 	if (!load(a, r, &c->p, &u))
 		goto out;
-	fd = upload_stage_open(a->cfg.data_dir, u.id, 0, &e);
+	host = upload_host(a->cfg.data_dir);
+	if (host == NULL) {
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
+	}
+	/*
+	 * Another host's: take it over from the end of its parts, where
+	 * HEAD here says it is (docs/uploads.md, "More than one host").
+	 */
+	here = upload_here(a->cfg.data_dir, host, &u);
+	take = !here && upload_movable(a, &u) && ch.offset == u.parts_bytes;
+	if (!here && !take) {
+		if (upload_movable(a, &u))
+			http_error(r, FS_CONFLICT, "Upload-Offset is %lld, but "
+			    "the upload is at %lld", ch.offset, u.parts_bytes);
+		else
+			http_error(r, FS_GONE, "this upload's bytes are not "
+			    "on this host");
+		goto out;
+	}
+	fd = upload_stage_open(a->cfg.data_dir, u.id, take ? STAGE_TAKE :
+	    STAGE_OPEN, &e);
 	if (fd == -1) {
 		if (e == FS_CONFLICT)
 			http_error(r, e, "another request is writing to this "
@@ -513,6 +547,27 @@ h_patch(struct app *a, struct request *r, const struct app_caller *c)
 	upload_row_free(&u);
 	if (!load(a, r, &c->p, &u))
 		goto out;
+	if (take && upload_here(a->cfg.data_dir, host, &u))
+		take = 0;	/* taken here meanwhile, by the request before */
+	if (take) {
+		e = upload_take_over(a->db, u.id, host, u.offset);
+		upload_row_free(&u);
+		if (e == FS_CONFLICT) {
+			http_error(r, e, "this upload moved meanwhile; HEAD "
+			    "it, then resume from its offset");
+			goto out;
+		}
+		if (e != FS_OK) {
+			app_db_error(a, r, "uploads: take over");
+			goto out;
+		}
+		if (!load(a, r, &c->p, &u))
+			goto out;
+	} else if (!upload_here(a->cfg.data_dir, host, &u)) {
+		http_error(r, FS_CONFLICT, "another host took this upload over "
+		    "meanwhile; HEAD it, then resume from its offset");
+		goto out;
+	}
 	if (ch.offset != u.offset) {
 		http_error(r, FS_CONFLICT, "Upload-Offset is %lld, but the "
 		    "upload is at %lld", ch.offset, u.offset);
@@ -532,30 +587,46 @@ static void
 h_head(struct app *a, struct request *r, const struct app_caller *c)
 {
 	struct upload_row u;
+	const char *host;
+	long long offset;
 	enum fs_err e;
 	int fd = -1;
 
 	memset(&u, 0, sizeof(u));
 	if (!tus_begin(r) || !load(a, r, &c->p, &u))
 		goto out;
+	host = upload_host(a->cfg.data_dir);
+	if (host == NULL) {
+		http_error(r, FS_INTERNAL, NULL);
+		goto out;
+	}
 	/*
-	 * All bytes came but the upload was not published (its worker died
-	 * first, docs/uploads.md): a client that sees Upload-Offset equal
-	 * Upload-Length stops here, so publish it now, under the lock.
+	 * Another host's stage holds the bytes after its parts: here it
+	 * goes on from the parts (a PATCH there takes it over).
 	 */
-	if (u.length >= 0 && u.offset == u.length) {
+	offset = u.offset;
+	if (!upload_here(a->cfg.data_dir, host, &u) && upload_movable(a, &u)) {
+		offset = u.parts_bytes;
+	} else if (u.length >= 0 && u.offset == u.length) {
+		/*
+		 * All bytes came but the upload was not published (its
+		 * worker died first, docs/uploads.md): a client that sees
+		 * Upload-Offset equal Upload-Length stops here, so publish
+		 * it now, under the lock.
+		 */
 		db_read_end(a->db);	/* HEAD's snapshot (app.c): it writes */
-		fd = upload_stage_open(a->cfg.data_dir, u.id, 0, &e);
+		fd = upload_stage_open(a->cfg.data_dir, u.id, STAGE_OPEN, &e);
 		upload_row_free(&u);
 		if (fd != -1 && (!load(a, r, &c->p, &u) ||
 		    (u.offset == u.length && finish(a, r, &c->p, &u, fd) == -1)))
 			goto out;
 		if (fd == -1 && !load(a, r, &c->p, &u))
 			goto out;
+		offset = u.offset;
 	}
 	/* tus 1.0, HEAD: never cached, or a resume starts from a stale offset. */
 	http_add_header(r, "Cache-Control", "no-store");
-	http_add_headerf(r, "Upload-Offset", "%lld", u.offset);
+	http_add_headerf(r, "Upload-Offset", "%lld", offset);
 	if (u.length >= 0)
 		http_add_headerf(r, "Upload-Length", "%lld", u.length);
 	else
@@ -704,6 +775,7 @@ creation_start(struct app *a, struct request *r, const struct principal *p,
     struct upload_row *u)
 {
 	unsigned char rnd[UPLOAD_ID_LEN / 2];
+	const char *host;
 	enum fs_err e;
 	int fd;
 
@@ -716,7 +788,15 @@ creation_start(struct app *a, struct request *r, const struct principal *p,
 	snprintf(u->creator_id, sizeof(u->creator_id), "%s", p->user_id);
 	u->created_at = db_now();
 	u->expires_at = u->created_at + a->cfg.upload_expiry;
-	fd = upload_stage_open(a->cfg.data_dir, u->id, 1, &e);
+	host = upload_host(a->cfg.data_dir);
+	u->stage_host = host != NULL ? strdup(host) : NULL;
+	if (u->stage_host == NULL) {
+		app_log(a, "uploads: no host id in %s/%s", a->cfg.data_dir,
+		    UPLOAD_DIR);
+		http_error(r, FS_INTERNAL, NULL);
+		return -1;
+	}
+	fd = upload_stage_open(a->cfg.data_dir, u->id, STAGE_CREATE, &e);
 	if (fd == -1) {
 		app_log(a, "uploads: cannot make a stage in %s/%s",
 		    a->cfg.data_dir, UPLOAD_DIR);

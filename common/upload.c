@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cry.h"
 #include "db.h"
 #include "publish.h"
 #include "shastate.h"
@@ -22,6 +23,7 @@
 #define COPY_BUF	(1024 * 1024)	/* one read of a stage when publishing */
 #define ORPHAN_SECS	3600		/* a stage without a row this old goes */
 #define GC_BATCH	100
+#define HOST_FILE	".host"		/* upload_host */
 
 /* The stage directory, made when missing: an fd, or -1. */
 static int
@@ -52,13 +54,15 @@ upload_stage_open(const char *data_dir, const char *id, int create,
 	*e = FS_INTERNAL;
 	if (!upload_id_ok(id))
 		return -1;
-	dfd = stage_dir(data_dir, create);
+	dfd = stage_dir(data_dir, create != STAGE_OPEN);
 	if (dfd == -1) {
-		*e = create ? err_io(errno) : FS_NOT_FOUND;
+		*e = create != STAGE_OPEN ? err_io(errno) : FS_NOT_FOUND;
 		return -1;
 	}
-	if (create)
-		flags |= O_CREAT | O_EXCL;
+	if (create != STAGE_OPEN)
+		flags |= O_CREAT;
+	if (create == STAGE_CREATE)
+		flags |= O_EXCL;
 	fd = openat(dfd, id, flags, FILE_MODE);
 	if (fd == -1) {
 		*e = errno == ENOENT ? FS_NOT_FOUND : errno == EEXIST ?
@@ -72,9 +76,10 @@ upload_stage_open(const char *data_dir, const char *id, int create,
 		goto out;
 	}
 	/* Its name must outlive a crash before the row says it exists. */
-	if (create && fsync(dfd) == -1) {
+	if (create != STAGE_OPEN && fsync(dfd) == -1) {
 		*e = err_io(errno);
-		(void)unlinkat(dfd, id, 0);
+		if (create == STAGE_CREATE)
+			(void)unlinkat(dfd, id, 0);
 		close(fd);
 		fd = -1;
 		goto out;
@@ -97,6 +102,127 @@ upload_stage_remove(const char *data_dir, const char *id)
 		return;
 	(void)unlinkat(dfd, id, 0);
 	close(dfd);
+}
+
+/*
+ * This host's id, UPLOAD_HOST_LEN hex in <data dir>/.uploads/.host, made
+ * once (the first to link its file there wins): the stage_host of the
+ * uploads whose stages are here. Read once per process. NULL on error.
+ */
+const char *
+upload_host(const char *data_dir)
+{
+	static char id[UPLOAD_HOST_LEN + 1];
+	unsigned char rnd[UPLOAD_HOST_LEN / 2];
+	char tmp[32], mine[UPLOAD_HOST_LEN + 1];
+	ssize_t n;
+	int dfd, fd, tries;
+
+	if (id[0] != '\0')
+		return id;
+	dfd = stage_dir(data_dir, 1);
+	if (dfd == -1)
+		return NULL;
+	for (tries = 0; tries < 2 && id[0] == '\0'; tries++) {
+		fd = openat(dfd, HOST_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd != -1) {
+			n = read(fd, mine, UPLOAD_HOST_LEN);
+			close(fd);
+			mine[n > 0 ? n : 0] = '\0';
+			if (n == UPLOAD_HOST_LEN &&
+			    strspn(mine, "0123456789abcdef") == UPLOAD_HOST_LEN)
+				memcpy(id, mine, sizeof(id));
+			break;	/* an id, or a file that is not one */
+		}
+		if (errno != ENOENT || cry_random(rnd, sizeof(rnd)) == -1)
+			break;
+		cry_hex(rnd, sizeof(rnd), mine);
+		snprintf(tmp, sizeof(tmp), "%s.%ld", HOST_FILE, (long)getpid());
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+		    O_CLOEXEC, FILE_MODE);
+		if (fd == -1)
+			break;
+		n = write(fd, mine, UPLOAD_HOST_LEN);
+		if (n != UPLOAD_HOST_LEN || fsync(fd) == -1) {
+			close(fd);
+			(void)unlinkat(dfd, tmp, 0);
+			break;
+		}
+		close(fd);
+		/* No clobber: a second process's id loses, and reads ours. */
+		if (linkat(dfd, tmp, dfd, HOST_FILE, 0) == -1 && errno != EEXIST)
+			tries = 2;
+		(void)unlinkat(dfd, tmp, 0);
+		(void)fsync(dfd);
+	}
+	close(dfd);
+	return id[0] != '\0' ? id : NULL;
+}
+
+int
+upload_here(const char *data_dir, const char *host,
+    const struct upload_row *u)
+{
+	char path[PATH_MAX];
+
+	if (u->stage_host != NULL)
+		return strcmp(u->stage_host, host) == 0;
+	/* Older than stage_host (sql/0013): where its stage file is. */
+	if (snprintf(path, sizeof(path), "%s/%s/%s", data_dir, UPLOAD_DIR,
+	    u->id) >= (int)sizeof(path))
+		return 0;
+	return access(path, F_OK) == 0;
+}
+
+int
+upload_movable(struct app *a, const struct upload_row *u)
+{
+	/*
+	 * On S3, with parts to resume after, each with its hash, or none
+	 * yet; not a row older than stage_host (sql/0013), which stays.
+	 */
+	return store_has_mp(a->store) && u->stage_host != NULL &&
+	    (u->nparts == 0 || u->part_sha != NULL);
+}
+
+/*
+ * The running hash at the end of the len bytes of the stage at fd after
+ * u's parts, from the hash at their end (part_sha): a takeover resumes
+ * there (upload_take_over). Into text; -1 on error.
+ */
+static int
+part_hash(const struct upload_row *u, int fd, long long len,
+    char text[SHASTATE_LEN + 1])
+{
+	struct shastate *h;
+	unsigned char *buf;
+	long long off = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (u->nparts > 0 && u->part_sha == NULL)
+		return -1;	/* parts older than their hashes */
+	h = shastate_new(u->part_sha);
+	buf = malloc(COPY_BUF);
+	if (h == NULL || buf == NULL)
+		rc = -1;
+	while (rc == 0 && off < len) {
+		n = pread(fd, buf, len - off < COPY_BUF ? (size_t)(len - off) :
+		    COPY_BUF, u->parts_bytes + off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = -1;
+		else {
+			shastate_update(h, buf, (size_t)n);
+			off += n;
+		}
+	}
+	if (rc == 0)
+		shastate_save(h, text);
+	free(buf);
+	shastate_free(h);
+	return rc;
 }
 
 /* Copy the first len bytes of the stage at fd into w. */
@@ -137,16 +263,22 @@ static enum fs_err
 part_send(struct app *a, struct upload_row *u, int fd, long long len)
 {
 	struct store_part pt;
-	char *state = NULL;
+	char *state = NULL, *dup, sha[SHASTATE_LEN + 1];
+	const char *host, *shap;
 	enum fs_err e;
 
 	if (u->nparts >= STORE_MP_PARTS)
 		return FS_TOO_LARGE;
+	host = upload_host(a->cfg.data_dir);
+	if (host == NULL)
+		return FS_INTERNAL;
+	/* Without it the upload stays on this host: no takeover (upload.h). */
+	shap = part_hash(u, fd, len, sha) == 0 ? sha : NULL;
 	if (u->store_state == NULL) {
 		e = store_mp_begin(a->store, &state);
 		if (e != FS_OK)
 			return e;
-		e = upload_set_store_state(a->db, u->id, state);
+		e = upload_set_store_state(a->db, u->id, host, state);
 		if (e != FS_OK) {
 			(void)store_mp_abort(a->store, state, NULL, 0);
 			free(state);
@@ -160,9 +292,12 @@ part_send(struct app *a, struct upload_row *u, int fd, long long len)
 	e = store_mp_part(a->store, u->store_state, pt.number, fd,
 	    u->parts_bytes, len, pt.etag);
 	if (e == FS_OK)
-		e = upload_part_add(a->db, u->id, &pt);
+		e = upload_part_add(a->db, u->id, host, &pt, shap);
 	if (e != FS_OK)
 		return e;
+	dup = shap != NULL ? strdup(shap) : NULL;
+	free(u->part_sha);
+	u->part_sha = dup;
 	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 	    u->parts_bytes, len) == -1)
 		app_log(a, "uploads: cannot free the stage's sent part (%s)",
@@ -295,7 +430,7 @@ upload_abort(struct db *db, struct store *s, const char *data_dir,
 	enum fs_err e;
 	int fd, n = 0;
 
-	fd = upload_stage_open(data_dir, id, 0, &e);
+	fd = upload_stage_open(data_dir, id, STAGE_OPEN, &e);
 	if (fd == -1 && e != FS_NOT_FOUND)
 		return e;
 	/*

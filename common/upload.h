@@ -27,15 +27,33 @@
 #include "upload_db.h"
 
 #define UPLOAD_DIR	".uploads"
+#define UPLOAD_HOST_LEN	16	/* hex: upload_host */
+
+/* upload_stage_open's modes. */
+#define STAGE_OPEN	0	/* an existing stage */
+#define STAGE_CREATE	1	/* a new one, exclusively */
+#define STAGE_TAKE	2	/* this host's, made if missing (a takeover) */
 
 /*
- * Open and lock the stage of id under data_dir (creating it, exclusively,
- * when create is set; the directory too). The fd, or -1 with *e:
+ * Open and lock the stage of id under data_dir, as create says (a STAGE_
+ * mode; the directory too when it makes one). The fd, or -1 with *e:
  * FS_CONFLICT (another request holds it), FS_NOT_FOUND (no stage),
- * FS_CONFLICT also for create when it exists, FS_NO_SPACE, FS_INTERNAL.
+ * FS_CONFLICT also for STAGE_CREATE when it exists, FS_NO_SPACE,
+ * FS_INTERNAL.
  */
 int		 upload_stage_open(const char *data_dir, const char *id,
 		    int create, enum fs_err *e);
+/*
+ * More than one host (docs/scale-out.md): the stage of an upload is on
+ * one host, its row's stage_host (upload_host: this host's id, or NULL on
+ * error). upload_here: 1 when u's stage is on this host. upload_movable:
+ * 1 when another host may take u over (upload_take_over) at the end of
+ * its parts: on S3, with the running hash at that point.
+ */
+const char	*upload_host(const char *data_dir);
+int		 upload_here(const char *data_dir, const char *host,
+		    const struct upload_row *u);
+int		 upload_movable(struct app *a, const struct upload_row *u);
 /* Remove the stage of id (its lock holder calls it); missing is fine. */
 void		 upload_stage_remove(const char *data_dir, const char *id);
 

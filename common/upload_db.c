@@ -14,7 +14,10 @@
 			" sha_state, (SELECT count(*) FROM upload_parts" \
 			" WHERE upload_id = uploads.id), (SELECT" \
 			" COALESCE(SUM(size), 0) FROM upload_parts" \
-			" WHERE upload_id = uploads.id)"
+			" WHERE upload_id = uploads.id), stage_host," \
+			" (SELECT sha_state FROM upload_parts WHERE" \
+			" upload_id = uploads.id ORDER BY part_number DESC" \
+			" LIMIT 1)"
 
 static enum fs_err
 db_err(struct db *db)
@@ -68,7 +71,9 @@ row_from_stmt(struct db_stmt *st, struct upload_row *u)
 	if (col_dup(st, 3, &u->key) == -1 || u->key == NULL ||
 	    col_dup(st, 7, &u->metadata) == -1 || u->metadata == NULL ||
 	    col_dup(st, 10, &u->store_state) == -1 ||
-	    col_dup(st, 12, &u->sha_state) == -1)
+	    col_dup(st, 12, &u->sha_state) == -1 ||
+	    col_dup(st, 15, &u->stage_host) == -1 ||
+	    col_dup(st, 16, &u->part_sha) == -1)
 		return -1;
 	return 0;
 }
@@ -81,8 +86,9 @@ upload_insert(struct db *db, const struct upload_row *u)
 
 	st = db_stmt(db, "INSERT INTO uploads (id, tenant_id, creator_id,"
 	    " key, length, upload_offset, expires_at, metadata, content_type,"
-	    " folder_id, store_state, created_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+	    " folder_id, store_state, created_at, stage_host)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	    " ?13)");
 	if (st == NULL)
 		return db_err(db);
 	db_bind_text(st, 1, u->id, -1);
@@ -100,6 +106,8 @@ upload_insert(struct db *db, const struct upload_row *u)
 	if (u->store_state != NULL)
 		db_bind_text(st, 11, u->store_state, -1);
 	db_bind_int64(st, 12, u->created_at);
+	if (u->stage_host != NULL)
+		db_bind_text(st, 13, u->stage_host, -1);
 	e = db_step(st) == DB_DONE ? FS_OK : db_err(db);
 	db_stmt_done(st);
 	return e;
@@ -142,7 +150,10 @@ upload_row_free(struct upload_row *u)
 	free(u->metadata);
 	free(u->store_state);
 	free(u->sha_state);
+	free(u->stage_host);
+	free(u->part_sha);
 	u->key = u->metadata = u->store_state = u->sha_state = NULL;
+	u->stage_host = u->part_sha = NULL;
 }
 
 /* Run st (bound, from db_stmt) as a change of one row of uploads. */
@@ -158,14 +169,31 @@ change(struct db *db, struct db_stmt *st)
 	return e;
 }
 
+/*
+ * The condition of a change by host, the holder of the stage: a row
+ * older than stage_host (NULL) is whoever has the stage file's.
+ */
+#define HELD_BY(n)	" AND (stage_host IS NULL OR stage_host = ?" #n ")"
+
+/* A change of the held row: none changed is FS_CONFLICT (moved). */
+static enum fs_err
+held_change(struct db *db, struct db_stmt *st)
+{
+	enum fs_err e = change(db, st);
+
+	return e == FS_NOT_FOUND ? FS_CONFLICT : e;
+}
+
 enum fs_err
-upload_advance(struct db *db, const char *id, long long offset,
-    const char *sha_state, long long expires_at)
+upload_advance(struct db *db, const char *id, const char *host,
+    long long from, long long offset, const char *sha_state,
+    long long expires_at)
 {
 	struct db_stmt *st;
 
 	st = db_stmt(db, "UPDATE uploads SET upload_offset = ?1,"
-	    " sha_state = ?2, expires_at = ?3 WHERE id = ?4");
+	    " sha_state = ?2, expires_at = ?3 WHERE id = ?4"
+	    " AND upload_offset = ?6" HELD_BY(5));
 	if (st == NULL)
 		return db_err(db);
 	db_bind_int64(st, 1, offset);
@@ -173,42 +201,95 @@ upload_advance(struct db *db, const char *id, long long offset,
 		db_bind_text(st, 2, sha_state, -1);
 	db_bind_int64(st, 3, expires_at);
 	db_bind_text(st, 4, id, -1);
-	return change(db, st);
+	db_bind_text(st, 5, host, -1);
+	db_bind_int64(st, 6, from);
+	return held_change(db, st);
 }
 
 enum fs_err
-upload_set_store_state(struct db *db, const char *id, const char *state)
+upload_set_store_state(struct db *db, const char *id, const char *host,
+    const char *state)
 {
 	struct db_stmt *st;
 
-	st = db_stmt(db, "UPDATE uploads SET store_state = ?1 WHERE id = ?2");
+	st = db_stmt(db, "UPDATE uploads SET store_state = ?1 WHERE id = ?2"
+	    " AND store_state IS NULL" HELD_BY(3));
 	if (st == NULL)
 		return db_err(db);
-	if (state != NULL)
-		db_bind_text(st, 1, state, -1);
+	db_bind_text(st, 1, state, -1);
 	db_bind_text(st, 2, id, -1);
-	return change(db, st);
+	db_bind_text(st, 3, host, -1);
+	return held_change(db, st);
 }
 
+/*
+ * Under the write lock (db_begin), as upload_take_over: a part recorded
+ * is one the takeover's sum of the parts counts.
+ */
 enum fs_err
-upload_part_add(struct db *db, const char *id, const struct store_part *p)
+upload_part_add(struct db *db, const char *id, const char *host,
+    const struct store_part *p, const char *sha_state)
 {
 	struct db_stmt *st;
 	enum fs_err e;
 
-	st = db_stmt(db, "INSERT INTO upload_parts (upload_id,"
-	    " part_number, size, etag) SELECT ?1, ?2, ?3, ?4"
-	    " WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?1)"
-	    " ON CONFLICT (upload_id, part_number) DO UPDATE SET"
-	    " size = excluded.size, etag = excluded.etag");
-	if (st == NULL)
+	if (db_begin(db) != DB_OK)
 		return db_err(db);
+	st = db_stmt(db, "INSERT INTO upload_parts (upload_id,"
+	    " part_number, size, etag, sha_state) SELECT ?1, ?2, ?3, ?4, ?6"
+	    " WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?1" HELD_BY(5)
+	    ") ON CONFLICT (upload_id, part_number) DO UPDATE SET"
+	    " size = excluded.size, etag = excluded.etag,"
+	    " sha_state = excluded.sha_state");
+	if (st == NULL) {
+		e = db_err(db);
+		db_rollback(db);
+		return e;
+	}
 	db_bind_text(st, 1, id, -1);
 	db_bind_int(st, 2, p->number);
 	db_bind_int64(st, 3, p->size);
 	db_bind_text(st, 4, p->etag, -1);
-	e = change(db, st);
-	return e;
+	db_bind_text(st, 5, host, -1);
+	if (sha_state != NULL)
+		db_bind_text(st, 6, sha_state, -1);
+	e = held_change(db, st);
+	if (e != FS_OK) {
+		db_rollback(db);
+		return e;
+	}
+	return db_commit(db) == DB_OK ? FS_OK : db_err(db);
+}
+
+enum fs_err
+upload_take_over(struct db *db, const char *id, const char *host,
+    long long from)
+{
+	struct db_stmt *st;
+	enum fs_err e;
+
+	if (db_begin(db) != DB_OK)
+		return db_err(db);
+	st = db_stmt(db, "UPDATE uploads SET stage_host = ?1,"
+	    " upload_offset = (SELECT COALESCE(SUM(size), 0)"
+	    " FROM upload_parts WHERE upload_id = ?2),"
+	    " sha_state = (SELECT sha_state FROM upload_parts"
+	    " WHERE upload_id = ?2 ORDER BY part_number DESC LIMIT 1)"
+	    " WHERE id = ?2 AND upload_offset = ?3");
+	if (st == NULL) {
+		e = db_err(db);
+		db_rollback(db);
+		return e;
+	}
+	db_bind_text(st, 1, host, -1);
+	db_bind_text(st, 2, id, -1);
+	db_bind_int64(st, 3, from);
+	e = held_change(db, st);
+	if (e != FS_OK) {
+		db_rollback(db);
+		return e;
+	}
+	return db_commit(db) == DB_OK ? FS_OK : db_err(db);
 }
 
 enum fs_err

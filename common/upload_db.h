@@ -31,6 +31,10 @@ struct upload_row {
 	char		*sha_state;	/* shastate.h text, malloc'd, or NULL */
 	int		 nparts;	/* parts sent (upload_parts) */
 	long long	 parts_bytes;	/* their bytes: the stage's start */
+	char		*stage_host;	/* the stage's host, malloc'd; NULL:
+					   the one with the stage file */
+	char		*part_sha;	/* sha_state at parts_bytes (the last
+					   part's), malloc'd, or NULL */
 };
 
 /* 1 when s looks like an upload id (UPLOAD_ID_LEN lower-case hex). */
@@ -47,18 +51,34 @@ enum fs_err	 upload_load(struct db *db, const char *id,
 		    const struct principal *p, struct upload_row *u);
 void		 upload_row_free(struct upload_row *u);
 /*
- * Record progress: the new offset, the running hash of the bytes up to it
- * (sha_state, NULL: none) and expires_at. FS_OK, FS_NOT_FOUND (deleted
- * meanwhile), FS_NO_SPACE or FS_INTERNAL.
+ * Changes by host, which holds the stage (sql/0013): each is FS_CONFLICT
+ * when the row is gone or another host took the upload over meanwhile.
+ *
+ * upload_advance records progress from offset from: the new offset, the
+ * running hash of the bytes up to it (sha_state, NULL: none) and
+ * expires_at; FS_CONFLICT also when the offset is no longer from.
  */
-enum fs_err	 upload_advance(struct db *db, const char *id, long long offset,
+enum fs_err	 upload_advance(struct db *db, const char *id,
+		    const char *host, long long from, long long offset,
 		    const char *sha_state, long long expires_at);
-/* Name the store's multipart upload (store_mp_begin's state). */
+/* Name the store's multipart upload (store_mp_begin's state), once. */
 enum fs_err	 upload_set_store_state(struct db *db, const char *id,
-		    const char *state);
-/* Record a part sent (replacing one of that number). */
+		    const char *host, const char *state);
+/*
+ * Record a part sent (replacing one of that number), with the running
+ * hash at its end (sha_state, NULL: none).
+ */
 enum fs_err	 upload_part_add(struct db *db, const char *id,
-		    const struct store_part *p);
+		    const char *host, const struct store_part *p,
+		    const char *sha_state);
+/*
+ * Make host the upload's stage host, back at the end of its parts with
+ * the hash there, when its offset is still from: the bytes after the
+ * parts were on the stage of the host before. FS_OK, FS_CONFLICT (gone,
+ * or moved meanwhile), FS_NO_SPACE or FS_INTERNAL.
+ */
+enum fs_err	 upload_take_over(struct db *db, const char *id,
+		    const char *host, long long from);
 /* The parts of id by number, malloc'd into *parts (caller frees). */
 enum fs_err	 upload_parts(struct db *db, const char *id,
 		    struct store_part **parts, int *n);

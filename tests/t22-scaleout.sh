@@ -394,6 +394,62 @@ if [ -n "$KF" ]; then
 fi
 
 # ====================================================================
+# 5b. A resumable upload goes on from the other host (S3, two hosts;
+# docs/uploads.md "More than one host"): A's stage holds the bytes
+# after the last part, so B says the upload is at the end of the parts,
+# takes it over from there, and A, no longer its host, says the same.
+# ====================================================================
+if [ "${STORE:-}" = s3 ] && [ "$HB" != "$HA" ]; then
+	PART=${S3_PART_BYTES:-5242880}
+	TSZ=$((PART * 2 + 1000))
+	head -c "$TSZ" /dev/urandom >"$TEST_TMP/tus.bin"
+	TUS=(-H 'Tus-Resumable: 1.0.0')
+	# tpatch HOST OFFSET COUNT: PATCH bytes [OFFSET, OFFSET+COUNT) to HOST.
+	tpatch() {
+		tail -c +$(($2 + 1)) "$TEST_TMP/tus.bin" | head -c "$3" >"$TEST_TMP/tus.part"
+		req PATCH "$1$TLOC" "${ADM[@]}" "${TUS[@]}" \
+		    -H 'Content-Type: application/offset+octet-stream' \
+		    -H "Upload-Offset: $2" --data-binary @"$TEST_TMP/tus.part"
+	}
+	# at HOST OFFSET: HEAD on HOST says OFFSET.
+	at() { req HEAD "$1$TLOC" "${ADM[@]}" "${TUS[@]}" && eq "$STATUS $(hdr Upload-Offset)" "200 $2"; }
+	host_of() { tsql "SELECT stage_host FROM uploads WHERE id = '${TLOC##*/}'"; }
+	req POST "$HA/api/uploads" "${ADM[@]}" "${TUS[@]}" -H "Upload-Length: $TSZ" \
+	    -H "Upload-Metadata: key $(printf 'tus/moved.bin' | base64 -w0)" -H 'Content-Length: 0'
+	expect_status 201 "tus across hosts: created on A"
+	TLOC=$(hdr Location)
+	tpatch "$HA" 0 $((PART + 500))
+	expect_status 204 "tus across hosts: a part and 500 bytes to A"
+	check "tus across hosts: one part went to the bucket" eq \
+	    "$(tsql "SELECT count(*) FROM upload_parts WHERE upload_id = '${TLOC##*/}'")" 1
+	HOST_A=$(host_of)
+	check "tus across hosts: A says the offset" at "$HA" $((PART + 500))
+	check "tus across hosts: B says the end of the part" at "$HB" "$PART"
+	tpatch "$HB" $((PART + 500)) 100
+	expect_error 409 CONFLICT "tus across hosts: B refuses A's offset"
+	check "tus across hosts: B says where it is" has "$(body)" "is at $PART"
+	tpatch "$HB" "$PART" $((PART / 2))
+	expect_status 204 "tus across hosts: B takes it over from the part"
+	check "tus across hosts: B's offset" eq "$(hdr Upload-Offset)" $((PART + PART / 2))
+	check "tus across hosts: the stage is B's now" test "$(host_of)" != "$HOST_A"
+	check "tus across hosts: B says its offset" at "$HB" $((PART + PART / 2))
+	check "tus across hosts: A says the end of the part" at "$HA" "$PART"
+	tpatch "$HA" $((PART + PART / 2)) 100
+	expect_error 409 CONFLICT "tus across hosts: A refuses B's offset"
+	tpatch "$HA" "$PART" $((TSZ - PART))
+	expect_status 204 "tus across hosts: A takes it back and sends the rest"
+	check "tus across hosts: the upload is over" eq \
+	    "$(tsql "SELECT count(*) FROM uploads WHERE id = '${TLOC##*/}'")" 0
+	check "tus across hosts: the row's sha256 is the file's" eq "$(tsql \
+	    "SELECT sha256 FROM files WHERE key = 'tenants/$TID/tus/moved.bin'")" \
+	    "$(sha256sum <"$TEST_TMP/tus.bin" | cut -c1-64)"
+	req GET "$HB/api/storage/tus/moved.bin" "${ADM[@]}"
+	expect_status 200 "tus across hosts: B serves the file"
+	check "tus across hosts: the bytes" cmp -s "$TEST_TMP/body" "$TEST_TMP/tus.bin"
+	rm -f "$TEST_TMP/tus.bin" "$TEST_TMP/tus.part"
+fi
+
+# ====================================================================
 # 6. PostgreSQL stops and starts again under both hosts.
 # ====================================================================
 case "${FILESTOR_DB:-}" in
