@@ -184,6 +184,23 @@ held_change(struct db *db, struct db_stmt *st)
 	return e == FS_NOT_FOUND ? FS_CONFLICT : e;
 }
 
+/*
+ * st (from db_stmt in a transaction of db_begin's; NULL: it failed) as a
+ * held change, then the transaction's end: COMMIT, or ROLLBACK.
+ */
+static enum fs_err
+held_commit(struct db *db, struct db_stmt *st)
+{
+	enum fs_err e;
+
+	e = st != NULL ? held_change(db, st) : db_err(db);
+	if (e != FS_OK) {
+		db_rollback(db);
+		return e;
+	}
+	return db_commit(db) == DB_OK ? FS_OK : db_err(db);
+}
+
 enum fs_err
 upload_advance(struct db *db, const char *id, const char *host,
     long long from, long long offset, const char *sha_state,
@@ -231,7 +248,6 @@ upload_part_add(struct db *db, const char *id, const char *host,
     const struct store_part *p, const char *sha_state)
 {
 	struct db_stmt *st;
-	enum fs_err e;
 
 	if (db_begin(db) != DB_OK)
 		return db_err(db);
@@ -241,24 +257,16 @@ upload_part_add(struct db *db, const char *id, const char *host,
 	    ") ON CONFLICT (upload_id, part_number) DO UPDATE SET"
 	    " size = excluded.size, etag = excluded.etag,"
 	    " sha_state = excluded.sha_state");
-	if (st == NULL) {
-		e = db_err(db);
-		db_rollback(db);
-		return e;
+	if (st != NULL) {
+		db_bind_text(st, 1, id, -1);
+		db_bind_int(st, 2, p->number);
+		db_bind_int64(st, 3, p->size);
+		db_bind_text(st, 4, p->etag, -1);
+		db_bind_text(st, 5, host, -1);
+		if (sha_state != NULL)
+			db_bind_text(st, 6, sha_state, -1);
 	}
-	db_bind_text(st, 1, id, -1);
-	db_bind_int(st, 2, p->number);
-	db_bind_int64(st, 3, p->size);
-	db_bind_text(st, 4, p->etag, -1);
-	db_bind_text(st, 5, host, -1);
-	if (sha_state != NULL)
-		db_bind_text(st, 6, sha_state, -1);
-	e = held_change(db, st);
-	if (e != FS_OK) {
-		db_rollback(db);
-		return e;
-	}
-	return db_commit(db) == DB_OK ? FS_OK : db_err(db);
+	return held_commit(db, st);
 }
 
 enum fs_err
@@ -266,7 +274,6 @@ upload_take_over(struct db *db, const char *id, const char *host,
     long long from)
 {
 	struct db_stmt *st;
-	enum fs_err e;
 
 	if (db_begin(db) != DB_OK)
 		return db_err(db);
@@ -276,20 +283,12 @@ upload_take_over(struct db *db, const char *id, const char *host,
 	    " sha_state = (SELECT sha_state FROM upload_parts"
 	    " WHERE upload_id = ?2 ORDER BY part_number DESC LIMIT 1)"
 	    " WHERE id = ?2 AND upload_offset = ?3");
-	if (st == NULL) {
-		e = db_err(db);
-		db_rollback(db);
-		return e;
+	if (st != NULL) {
+		db_bind_text(st, 1, host, -1);
+		db_bind_text(st, 2, id, -1);
+		db_bind_int64(st, 3, from);
 	}
-	db_bind_text(st, 1, host, -1);
-	db_bind_text(st, 2, id, -1);
-	db_bind_int64(st, 3, from);
-	e = held_change(db, st);
-	if (e != FS_OK) {
-		db_rollback(db);
-		return e;
-	}
-	return db_commit(db) == DB_OK ? FS_OK : db_err(db);
+	return held_commit(db, st);
 }
 
 enum fs_err
