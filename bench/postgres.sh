@@ -100,7 +100,7 @@ SELECT 'tenants/$TID/d' || lpad((i % $DIRS)::text, 3, '0') || '/f' ||
     lpad(i::text, 7, '0'), '$TID', 1, 'application/octet-stream', 'x',
     '$BENCH_UID', 0, 0
 FROM generate_series(1, $ROWS) AS i;
-ANALYZE files;
+VACUUM (ANALYZE) files;
 EOF
 bench_use S
 sqlite3 "$FILESTOR_DB" >/dev/null <<EOF || { echo "bench: filling SQLite failed" >&2; exit 1; }

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "files.h"
 #include "metrics.h"
+#include "perm.h"
 #include "rproto.h"
 #include "tok.h"
 
@@ -285,10 +286,13 @@ app_dispatch(struct app *a, struct request *r, const struct app_route *routes,
 	/* A read-only request sees one snapshot, locked once. */
 	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
 		db_read_begin(a->db);
+	/* Permission rows the API key's query read: this request's only. */
+	perm_prefetch_clear();
 	if (caller_resolve(a, r, routes[hit].auth, &c)) {
 		note_caller(&a->req, &c);
 		serve[hit](a, r, &c);
 	}
+	perm_prefetch_clear();
 	db_read_end(a->db);
 	free(c.tok_key);
 	free(c.tok_tenant);

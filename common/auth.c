@@ -166,6 +166,18 @@ step_by_hash(struct db_stmt *st, const char *secret)
 	return rc == DB_DONE ? FS_UNAUTHORIZED : FS_INTERNAL;
 }
 
+/* A permission row at columns col.. (collection, action, condition). */
+static void
+prefetch_row(struct db_stmt *st, int col)
+{
+	int type = db_col_type(st, col + 2);
+	const char *cond = (const char *)db_col_text(st, col + 2);
+
+	perm_prefetch_add((const char *)db_col_text(st, col),
+	    (const char *)db_col_text(st, col + 1), type, cond,
+	    cond != NULL ? (size_t)db_col_bytes(st, col + 2) : 0);
+}
+
 enum fs_err
 auth_key_principal(struct db *db, const char *key, struct principal *p,
     const char **msg)
@@ -173,24 +185,29 @@ auth_key_principal(struct db *db, const char *key, struct principal *p,
 	struct db_stmt *st = NULL;
 	char user[37], tenant[37];
 	enum fs_err e;
+	int rc;
 
 	*msg = "invalid API key";
 	if (strncmp(key, AUTH_KEY_PREFIX, strlen(AUTH_KEY_PREFIX)) != 0 ||
 	    strlen(key) > KEY_MAX_LEN)
 		return FS_UNAUTHORIZED;
 	/*
-	 * One statement for the key and its principal: this runs on every
-	 * request, so it is one index lookup per table and no second trip.
+	 * One statement for the key, its principal and its role's
+	 * permission rows (a row each, in id order; perm_prefetch_add):
+	 * this runs on every request, so it is one index lookup per table
+	 * and no second trip, for this or for perm_lookup.
 	 */
 	st = db_stmt(db,
 	    "SELECT k.revoked_at, k.user_id, k.tenant_id, u.email, r.id,"
-	    " r.name, r.admin_access, m.user_id IS NOT NULL, k.id"
+	    " r.name, r.admin_access, m.user_id IS NOT NULL, k.id,"
+	    " p.id IS NOT NULL, p.collection, p.action, p.condition"
 	    " FROM api_keys k"
 	    " LEFT JOIN memberships m ON m.user_id = k.user_id"
 	    "  AND m.tenant_id = k.tenant_id"
 	    " LEFT JOIN users u ON u.id = m.user_id"
 	    " LEFT JOIN roles r ON r.id = m.role_id"
-	    " WHERE k.key_hash = ?");
+	    " LEFT JOIN permissions p ON p.role_id = r.id"
+	    " WHERE k.key_hash = ? ORDER BY p.id");
 	e = step_by_hash(st, key);
 	if (e != FS_OK)
 		goto out;
@@ -208,6 +225,15 @@ auth_key_principal(struct db *db, const char *key, struct principal *p,
 	copy_text(tenant, sizeof(tenant), db_col_text(st, 2));
 	fill_principal(p, AUTH_APIKEY, user, tenant, st, 3);
 	copy_text(p->key_id, sizeof(p->key_id), db_col_text(st, 8));
+	perm_prefetch_begin(p->role_id);
+	do {
+		if (db_col_int(st, 9) != 0)
+			prefetch_row(st, 10);
+	} while ((rc = db_step(st)) == DB_ROW);
+	if (rc == DB_DONE)
+		perm_prefetch_end();
+	else
+		perm_prefetch_clear();
 	e = FS_OK;
 out:
 	db_stmt_done(st);

@@ -1071,6 +1071,109 @@ or_append(struct cc *cc, struct perm_sql *f, int first)
 	return 0;
 }
 
+/*
+ * The permission rows of one role, read with the API key that named it
+ * (perm_prefetch_*, auth.c): perm_lookup takes them from here instead of
+ * a query of its own, one round trip fewer per request on PostgreSQL.
+ * Only for the request that read them: app_serve clears it before and
+ * after each.
+ */
+#define PREFETCH_MAX	128	/* rows; a role with more is queried */
+
+static struct {
+	int		 state;		/* 0: none, 1: filling, 2: ready */
+	char		 role[64];
+	size_t		 n;
+	struct {
+		signed char	 coll, action;	/* -1: not ours */
+		int		 type;		/* DB_NULL or DB_TEXT, else bad */
+		char		*cond;		/* malloc'd, or NULL */
+		size_t		 bytes;
+	} rows[PREFETCH_MAX];
+} pf;
+
+void
+perm_prefetch_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < pf.n; i++)
+		free(pf.rows[i].cond);
+	pf.n = 0;
+	pf.state = 0;
+	pf.role[0] = '\0';
+}
+
+void
+perm_prefetch_begin(const char *role_id)
+{
+	perm_prefetch_clear();
+	if (role_id == NULL || strlen(role_id) >= sizeof(pf.role))
+		return;
+	snprintf(pf.role, sizeof(pf.role), "%s", role_id);
+	pf.state = 1;
+}
+
+void
+perm_prefetch_add(const char *coll, const char *action, int type,
+    const char *cond, size_t bytes)
+{
+	if (pf.state != 1)
+		return;
+	if (pf.n == PREFETCH_MAX) {
+		perm_prefetch_clear();	/* too many: perm_lookup queries */
+		return;
+	}
+	pf.rows[pf.n].coll = (signed char)perm_coll_parse(coll);
+	pf.rows[pf.n].action = (signed char)perm_action_parse(action);
+	pf.rows[pf.n].type = type;
+	pf.rows[pf.n].bytes = bytes;
+	pf.rows[pf.n].cond = NULL;
+	if (cond != NULL && (pf.rows[pf.n].cond = malloc(bytes + 1)) == NULL) {
+		perm_prefetch_clear();
+		return;
+	}
+	if (cond != NULL) {
+		memcpy(pf.rows[pf.n].cond, cond, bytes);
+		pf.rows[pf.n].cond[bytes] = '\0';
+	}
+	pf.n++;
+}
+
+void
+perm_prefetch_end(void)
+{
+	if (pf.state == 1)
+		pf.state = 2;
+}
+
+/*
+ * One permission row (its condition's type, text and length) into the
+ * OR being built in cc, or *always. 0, or -1: a broken row (fail closed).
+ */
+static int
+lookup_row(enum perm_coll c, const struct perm_vars *vars, int type,
+    const char *cond, size_t bytes, struct cc *cc, struct perm_sql *f,
+    int *always)
+{
+	if (type == DB_NULL) {
+		*always = 1;
+		return 0;
+	}
+	/* A NUL inside the TEXT would hide the rest of it. */
+	if (type != DB_TEXT || cond == NULL || bytes != strlen(cond))
+		return -1;
+	if (perm_compile(c, cond, vars, f, NULL, 0) == -1)
+		return -1;
+	if (strcmp(f->where, PERM_WHERE_ALL) == 0)
+		*always = 1;
+	else if (!*always &&
+	    or_append(cc, f, dynbuf_len(&cc->sql) == 0) == -1)
+		return -1;
+	perm_sql_free(f);
+	return 0;
+}
+
 int
 perm_lookup(struct db *db, const char *role_id, enum perm_coll c,
     enum perm_action a, const struct perm_vars *vars, struct perm_sql *out)
@@ -1081,6 +1184,7 @@ perm_lookup(struct db *db, const char *role_id, enum perm_coll c,
 	struct perm_sql	 f;
 	struct cc	 cc;
 	const char	*cond;
+	size_t		 i;
 	int		 rc = -1, src, nrows = 0, always = 0, type;
 
 	memset(&cc, 0, sizeof(cc));
@@ -1090,48 +1194,43 @@ perm_lookup(struct db *db, const char *role_id, enum perm_coll c,
 	    (unsigned)c >= PERM_COLL__COUNT ||
 	    (unsigned)a >= PERM_ACTION__COUNT)
 		goto out;
-	st = db_stmt(db, q);
-	if (st == NULL)
-		goto out;
-	if (db_bind_text(st, 1, role_id, -1) !=
-	    DB_OK ||
-	    db_bind_text(st, 2, colls[c].name, -1) !=
-	    DB_OK ||
-	    db_bind_text(st, 3, actions[a], -1) !=
-	    DB_OK)
-		goto out;
-
 	/*
 	 * Compile every row even after one grants everything: a stored
 	 * condition that no longer compiles is a broken policy, and a broken
 	 * policy fails closed instead of hiding behind another row.
 	 */
-	while ((src = db_step(st)) == DB_ROW) {
-		nrows++;
-		type = db_col_type(st, 0);
-		if (type == DB_NULL) {
-			always = 1;
-			continue;
+	if (pf.state == 2 && strcmp(pf.role, role_id) == 0) {
+		for (i = 0; i < pf.n; i++) {
+			if (pf.rows[i].coll != (int)c ||
+			    pf.rows[i].action != (int)a)
+				continue;
+			nrows++;
+			if (lookup_row(c, vars, pf.rows[i].type,
+			    pf.rows[i].cond, pf.rows[i].bytes, &cc, &f,
+			    &always) == -1)
+				goto out;
 		}
-		if (type != DB_TEXT)
+	} else {
+		st = db_stmt(db, q);
+		if (st == NULL)
 			goto out;
-		cond = (const char *)db_col_text(st, 0);
-		if (cond == NULL)
+		if (db_bind_text(st, 1, role_id, -1) != DB_OK ||
+		    db_bind_text(st, 2, colls[c].name, -1) != DB_OK ||
+		    db_bind_text(st, 3, actions[a], -1) != DB_OK)
 			goto out;
-		/* A NUL inside the TEXT would hide the rest of it. */
-		if ((size_t)db_col_bytes(st, 0) != strlen(cond))
+		while ((src = db_step(st)) == DB_ROW) {
+			nrows++;
+			/* The type first: reading the text converts it. */
+			type = db_col_type(st, 0);
+			cond = (const char *)db_col_text(st, 0);
+			if (lookup_row(c, vars, type, cond,
+			    (size_t)db_col_bytes(st, 0), &cc, &f,
+			    &always) == -1)
+				goto out;
+		}
+		if (src != DB_DONE)
 			goto out;
-		if (perm_compile(c, cond, vars, &f, NULL, 0) == -1)
-			goto out;
-		if (strcmp(f.where, PERM_WHERE_ALL) == 0)
-			always = 1;
-		else if (!always &&
-		    or_append(&cc, &f, dynbuf_len(&cc.sql) == 0) == -1)
-			goto out;
-		perm_sql_free(&f);
 	}
-	if (src != DB_DONE)
-		goto out;
 	if (nrows == 0) {
 		rc = 0;
 		goto out;

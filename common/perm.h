@@ -105,6 +105,21 @@ int	 perm_lookup(struct db *db, const char *role_id, enum perm_coll c,
 	    enum perm_action a, const struct perm_vars *vars,
 	    struct perm_sql *out);
 
+/*
+ * The rows perm_lookup would read for role_id, read beforehand by the
+ * query that found the role (auth.c, the API key's): begin, add each row
+ * (its collection, action, and condition: its type, DB_NULL or DB_TEXT,
+ * its text and length) in id order, end. perm_lookup then uses them for
+ * that role instead of a query. perm_prefetch_clear forgets them (the
+ * request's end; app.c). A role with too many rows, or an allocation that
+ * fails, leaves none: perm_lookup queries as without.
+ */
+void	 perm_prefetch_begin(const char *role_id);
+void	 perm_prefetch_add(const char *coll, const char *action, int type,
+	    const char *cond, size_t bytes);
+void	 perm_prefetch_end(void);
+void	 perm_prefetch_clear(void);
+
 /* Bind s->params to stmt starting at index first. DB_OK or an error. */
 int	 perm_bind(struct db_stmt *stmt, int first, const struct perm_sql *s);
 

@@ -1702,6 +1702,98 @@ test_lookup_fails_closed(void **state)
 	assert_string_equal(s.where, "sentinel");
 }
 
+/* Prefetch role's rows as auth.c does: its own query, in id order. */
+static void
+prefetch(struct db *db, const char *role)
+{
+	struct db_stmt	*st;
+	const char	*cond;
+	int		 type;
+
+	assert_int_equal(db_prepare(db, "SELECT collection, action, condition"
+	    " FROM permissions WHERE role_id = ? ORDER BY id", &st), DB_OK);
+	db_bind_text(st, 1, role, -1);
+	perm_prefetch_begin(role);
+	while (db_step(st) == DB_ROW) {
+		type = db_col_type(st, 2);	/* before the text */
+		cond = (const char *)db_col_text(st, 2);
+		perm_prefetch_add((const char *)db_col_text(st, 0),
+		    (const char *)db_col_text(st, 1), type, cond,
+		    cond != NULL ? (size_t)db_col_bytes(st, 2) : 0);
+	}
+	perm_prefetch_end();
+	db_finalize(st);
+}
+
+/* "rc|where|params" of perm_lookup, for comparing two lookups. */
+static void
+lookup_str(struct db *db, const char *role, enum perm_coll c,
+    enum perm_action a, char *buf, size_t len)
+{
+	struct perm_sql	 s;
+	char		 ps[256];
+	int		 rc;
+
+	memset(&s, 0, sizeof(s));
+	rc = perm_lookup(db, role, c, a, &vars, &s);
+	params_str(&s, ps, sizeof(ps));
+	snprintf(buf, len, "%d|%s|%s", rc, rc == 1 ? s.where : "", ps);
+	if (rc == 1)
+		perm_sql_free(&s);
+}
+
+/*
+ * The rows an API key's query read (perm_prefetch_*) give every lookup
+ * of their role what the query would, broken rows included, and are not
+ * used for another role or once cleared.
+ */
+static void
+test_lookup_prefetched(void **state)
+{
+	static const char *const roles[] = {
+		"r-none", "r-all", "r-empty", "r-one", "r-two", "r-mixed",
+		"r-brace", "r-size", "r-bad", "r-bad-all", "r-agentfield",
+		"r-blob", "r-nul",
+	};
+	struct db	*db;
+	struct perm_sql	 s;
+	char		 want[1024], got[1024];
+	size_t		 i;
+	int		 c, a;
+
+	db = lookup_db(state);
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		for (c = 0; c < PERM_COLL__COUNT; c++)
+			for (a = 0; a < PERM_ACTION__COUNT; a++) {
+				perm_prefetch_clear();
+				lookup_str(db, roles[i], c, a, want,
+				    sizeof(want));
+				prefetch(db, roles[i]);
+				lookup_str(db, roles[i], c, a, got,
+				    sizeof(got));
+				assert_string_equal(got, want);
+			}
+	/* A row of another type fails closed, as from the query. */
+	perm_prefetch_begin("r-x");
+	perm_prefetch_add("system_files", "read", DB_BLOB, "{}", 2);
+	perm_prefetch_end();
+	assert_int_equal(perm_lookup(db, "r-x", PERM_FILES, PERM_READ, &vars,
+	    &s), -1);
+
+	/* Without the table only the prefetched role still answers. */
+	prefetch(db, "r-one");
+	assert_int_equal(db_exec(db, "DROP TABLE permissions"), DB_OK);
+	assert_int_equal(perm_lookup(db, "r-one", PERM_FILES, PERM_READ,
+	    &vars, &s), 1);
+	assert_string_equal(s.where, "(((owner_id = ?)))");
+	perm_sql_free(&s);
+	assert_int_equal(perm_lookup(db, "r-two", PERM_FILES, PERM_READ,
+	    &vars, &s), -1);
+	perm_prefetch_clear();
+	assert_int_equal(perm_lookup(db, "r-one", PERM_FILES, PERM_READ,
+	    &vars, &s), -1);
+}
+
 /*
  * perm_allowed (one stored row) and perm_prepare (a list) over the
  * permissions and files tables: the same rows on both engines.
@@ -1787,4 +1879,5 @@ UNIT_MAIN(NULL, NULL,
     BOTH(test_allowed),
     BOTH(test_lookup_all_or_none),
     BOTH(test_lookup_filters),
-    BOTH(test_lookup_fails_closed))
+    BOTH(test_lookup_fails_closed),
+    BOTH(test_lookup_prefetched))
